@@ -1,0 +1,43 @@
+# Entry points: `make demo`, `make test`, `make check`, `make bench`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test check lint typecheck bench system-deps clean
+
+$(STAMP): pyproject.toml requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(STAMP) ## create .venv with the package and its development tools
+
+demo: install ## the main job on the embedded PostgreSQL: two overlapping runs, one wins
+	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.demo
+
+test: install system-deps ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
+	$(BIN)/pytest
+
+check: install ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint: check
+
+bench: install ## benchmarks; prints tables
+	$(BIN)/python -m benchmarks
+
+# Services the tests need that come from Debian, installed only when missing (CI runs as root).
+SYSTEM_PACKAGES :=
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

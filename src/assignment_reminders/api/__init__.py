@@ -1,0 +1,5 @@
+"""The HTTP API served by ``reminders serve``."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

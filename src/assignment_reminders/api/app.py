@@ -1,0 +1,101 @@
+"""``create_app(settings)``: the FastAPI application behind ``reminders serve``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+
+from .. import __version__
+from ..auth import decode_bearer, require_service_role
+from ..config import Settings
+from ..database import connect, database_url
+from ..exceptions import AuthError, DatabaseError, InputError, PermissionDeniedError, ReminderError
+from ..migrations import pending
+from ..trigger import RunOutcome, run_once
+
+RunJob = Callable[..., RunOutcome]
+
+
+class CronRequest(BaseModel):
+    """Optional body of the cron call."""
+
+    now: AwareDatetime | None = Field(
+        default=None,
+        description="The moment reminders are computed for, with a UTC offset. Default: now.",
+    )
+
+
+def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
+    app = FastAPI(
+        title="assignment-reminders",
+        version=__version__,
+        description="Exactly-once contact reminders for peer-mentoring programmes.",
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(request: Request, exc: AuthError) -> JSONResponse:
+        code = 403 if isinstance(exc, PermissionDeniedError) else 401
+        headers = {} if code == 403 else {"WWW-Authenticate": "Bearer"}
+        return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": [{"loc": ["body", exc.field or ""], "msg": exc.message}]}, status_code=422
+        )
+
+    @app.exception_handler(DatabaseError)
+    async def _db_error(request: Request, exc: DatabaseError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=503)
+
+    def service_role(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        claims = decode_bearer(authorization, settings.jwt_secret)
+        require_service_role(claims)
+        return claims
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """The process is up. Never touches the database."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    def ready() -> JSONResponse:
+        """The database is reachable and every migration is applied."""
+        try:
+            with connect(database_url(settings), purpose="ready") as conn:
+                missing = [f"{m.version}_{m.name}" for m in pending(conn)]
+        except ReminderError as exc:
+            return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
+        if missing:
+            return JSONResponse(
+                {"status": "unavailable", "detail": "migrations pending", "pending": missing},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready"})
+
+    @app.post(
+        "/functions/v1/assignment-reminder-cron",
+        tags=["cron"],
+        responses={401: {}, 403: {}, 500: {"description": "the run failed"}},
+    )
+    async def assignment_reminder_cron(
+        _claims: Annotated[dict[str, Any], Depends(service_role)],
+        body: CronRequest | None = None,
+    ) -> JSONResponse:
+        """One invocation of the reminder job (what a scheduler calls). Needs a service_role JWT.
+
+        200 with ``status`` ``success`` or ``skipped`` (another run holds the lock);
+        500 with ``status`` ``failed`` when the run failed.
+        """
+        now: datetime | None = body.now if body else None
+        outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
+        return JSONResponse(outcome.to_dict(), status_code=200 if outcome.ok else 500)
+
+    return app

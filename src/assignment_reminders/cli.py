@@ -1,0 +1,222 @@
+"""The ``reminders`` command. One error boundary: a one-line message and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import traceback
+from datetime import UTC, date, datetime
+from types import FrameType
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Settings
+from .database import connect, database_url
+from .exceptions import ReminderError
+
+logger = logging.getLogger("assignment_reminders")
+
+ENV_HELP = (
+    "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
+    " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
+    " transaction, default 5000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
+    " `serve`), REMINDERS_LOG_LEVEL (default INFO)."
+)
+
+
+class Context:
+    def __init__(self, settings: Settings, debug: bool) -> None:
+        self.settings = settings
+        self.debug = debug
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _aware(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"not an ISO 8601 date-time: {value!r}", param_hint=option
+        ) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter(
+            "needs a UTC offset or Z, e.g. 2026-11-28T06:00:00+01:00", param_hint=option
+        )
+    return parsed
+
+
+@click.group(help=f"Exactly-once contact reminders for peer-mentoring programmes.\n\n{ENV_HELP}")
+@click.version_option(__version__, prog_name="reminders")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--log-level",
+    envvar="REMINDERS_LOG_LEVEL",
+    show_envvar=True,
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(Settings.from_env(), debug)
+
+
+@cli.command()
+@pass_context
+def migrate(ctx: Context) -> None:
+    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction."""
+    from .migrations import migrate as apply
+
+    with connect(database_url(ctx.settings), purpose="migrate") as conn:
+        done = apply(conn)
+    if done:
+        for m in done:
+            click.echo(f"applied {m.version}_{m.name}")
+    else:
+        click.echo("migrations: up to date")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option(
+    "--now",
+    metavar="DATETIME",
+    help="Compute reminders as of this ISO 8601 moment (with offset). Default: the current time.",
+)
+@click.option(
+    "--hold-seconds",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Keep the lock this long after the work (drills and demos: a run that overlaps the next).",
+)
+@pass_context
+def run(ctx: Context, as_json: bool, now: str | None, hold_seconds: float) -> None:
+    """Run the reminder job once, as a scheduler would.
+
+    Exits 0 when the run succeeded or was skipped because another run holds the lock,
+    1 when it failed.
+    """
+    from .trigger import run_once
+
+    _terminate_gracefully()
+    outcome = run_once(
+        ctx.settings, now=_aware(now, "--now"), trigger_source="cli", hold_seconds=hold_seconds
+    )
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), default=str))
+    else:
+        c = outcome.counts
+        click.echo(
+            f"{outcome.status}"
+            + (f" ({outcome.note})" if outcome.note else "")
+            + f": run {outcome.run_id}, {c.assignments_scanned} assignments scanned,"
+            f" {c.reminders_created} reminders, {c.escalations_created} escalations,"
+            f" {c.duplicates_suppressed} already sent, lock {outcome.lock_acquire_ms:.1f} ms"
+            + (f"\nerror: {outcome.error}" if outcome.error else "")
+        )
+    if not outcome.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--assignments", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date the data is relative to. Default: today (UTC).",
+)
+@click.option("--random-seed", type=int, default=1, show_default=True)
+@pass_context
+def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: int) -> None:
+    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY)."""
+    import time
+
+    from .seed import seed as run_seed
+
+    day: date = today.date() if today else datetime.now(UTC).date()
+    started = time.perf_counter()
+    with connect(database_url(ctx.settings), purpose="seed") as conn:
+        result = run_seed(conn, assignments=assignments, today=day, random_seed=random_seed)
+    click.echo(
+        f"seeded {result.assignments} assignments, {result.peer_mentors} peer mentors,"
+        f" {result.coordinators} coordinators, {result.organizations} organization(s)"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@pass_context
+def status(ctx: Context, as_json: bool, limit: int) -> None:
+    """Show recent runs and who holds the job's lock now."""
+    from .status import read_status
+
+    with connect(database_url(ctx.settings), purpose="status") as conn:
+        current = read_status(conn, ctx.settings.job_name, limit=limit)
+    click.echo(json.dumps(current.to_dict()) if as_json else current.render())
+
+
+@cli.command()
+@click.option(
+    "--host", envvar="REMINDERS_HTTP_HOST", show_envvar=True, default="127.0.0.1", show_default=True
+)
+@click.option(
+    "--port",
+    envvar="REMINDERS_HTTP_PORT",
+    show_envvar=True,
+    type=int,
+    default=8000,
+    show_default=True,
+)
+@pass_context
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the HTTP API, including POST /functions/v1/assignment-reminder-cron."""
+    import uvicorn
+
+    from .api import create_app
+
+    if ctx.settings.jwt_secret is None:
+        logger.warning("REMINDERS_JWT_SECRET is unset: every authenticated endpoint answers 401")
+    uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+
+
+def _terminate_gracefully() -> None:
+    """Turn SIGTERM into SystemExit so ``finally`` blocks (the lock release) run."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="reminders", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ReminderError as exc:
+        if "--debug" in (argv if argv is not None else sys.argv):
+            traceback.print_exc()
+        cause = exc.__cause__
+        detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
+        click.echo(f"error: {exc.message}{detail}", err=True)
+        sys.exit(1)

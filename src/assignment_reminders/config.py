@@ -1,0 +1,127 @@
+"""Settings, built once from an environment mapping (``os.environ`` by default).
+
+Every setting has an environment variable; tests build ``Settings`` from a plain dict.
+Secrets are wrapped in :class:`Secret` so they never show in ``repr``, logs or errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import platformdirs
+from psycopg.conninfo import conninfo_to_dict
+
+from .exceptions import ConfigurationError
+
+JOB_NAME: Final = "assignment-reminder-cron"
+
+
+class Secret:
+    """A string that hides itself from ``repr`` and ``str``; call :meth:`reveal` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def describe_database_url(url: str) -> str:
+    """A printable form of a libpq connection string: host, port and database, no password."""
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # malformed strings are reported elsewhere; never echo them
+        return "<unparseable DATABASE_URL>"
+    host = str(parts.get("host") or "localhost")
+    port = str(parts.get("port") or "5432")
+    dbname = str(parts.get("dbname") or parts.get("user") or "")
+    user = str(parts.get("user") or "")
+    who = f"{user}@" if user else ""
+    return f"postgresql://{who}{host}:{port}/{dbname}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
+    for name in names:
+        value = env.get(name)
+        if value:
+            return Secret(value)
+    return None
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: Secret | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    jwt_secret: Secret | None = None
+    batch_size: int = 5000
+    job_name: str = JOB_NAME
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    lock_role: str = "service_role"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = _secret(env, "DATABASE_URL")
+        if url is not None:
+            try:
+                conninfo_to_dict(url.reveal())
+            except Exception:
+                raise ConfigurationError(
+                    "DATABASE_URL is not a valid libpq connection string or URI"
+                ) from None
+        data_dir = env.get("REMINDERS_DATA_DIR")
+        return cls(
+            database_url=url,
+            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
+            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
+            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 5000),
+            http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
+            http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
+            lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
+        )
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def describe_database(self) -> str:
+        if self.database_url is None:
+            return f"embedded PostgreSQL in {self.data_dir}"
+        return describe_database_url(self.database_url.reveal())

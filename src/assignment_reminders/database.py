@@ -1,0 +1,64 @@
+"""Opening connections: the one place that knows where the database is and how to talk to it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .config import Settings
+from .embedded import embedded_database_url
+from .exceptions import DatabaseError
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+# libpq keepalives bound how long a dead host can keep holding a session (LOCKING.md: ~2 h with
+# OS defaults). Idle 10 s, then 3 probes 5 s apart; tcp_user_timeout 30 s for unacknowledged data.
+KEEPALIVE_OPTIONS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def database_url(settings: Settings) -> str:
+    """The libpq connection string to use, starting the embedded server if that is the one."""
+    if settings.database_url is not None:
+        return settings.database_url.reveal()
+    return embedded_database_url(settings.data_dir)
+
+
+def application_name(purpose: str) -> str:
+    """``assignment-reminders/<purpose> <host>:<pid>``: what ``pg_stat_activity`` shows for us."""
+    name = f"assignment-reminders/{purpose} {socket.gethostname()}:{os.getpid()}"
+    return name[:63]  # NAMEDATALEN - 1
+
+
+def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
+    """Open a connection; errors carry where we tried to go, never the password."""
+    from .config import describe_database_url
+
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            row_factory=dict_row,
+            application_name=application_name(purpose),
+            connect_timeout=10,
+            prepare_threshold=None,  # safe behind transaction poolers (LOCKING.md)
+            **KEEPALIVE_OPTIONS,
+        )
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"cannot connect to {describe_database_url(url)}: {_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,70 @@
+"""The exception tree. Every error this package raises on purpose is a ``ReminderError``.
+
+::
+
+    ReminderError
+    ├── ConfigurationError      a setting is missing or malformed
+    ├── DatabaseError           PostgreSQL refused or could not be reached
+    │   ├── MigrationError      a migration file failed or the history does not match
+    │   └── EmbeddedDatabaseError  the embedded PostgreSQL could not be started
+    ├── LockError               the advisory lock behaved unexpectedly
+    │   └── LockLostError       the lock stopped being ours while the run was working
+    ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
+    │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
+    └── InputError              a value given by a user is not acceptable
+
+The class docstring is the default message, so ``raise LockLostError()`` says something useful.
+"""
+
+from __future__ import annotations
+
+
+class ReminderError(Exception):
+    """Something went wrong in assignment-reminders."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip().splitlines()[0])
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class ConfigurationError(ReminderError):
+    """A setting is missing or malformed."""
+
+
+class DatabaseError(ReminderError):
+    """The database refused the operation or could not be reached."""
+
+
+class MigrationError(DatabaseError):
+    """A migration could not be applied."""
+
+
+class EmbeddedDatabaseError(DatabaseError):
+    """The embedded PostgreSQL could not be started."""
+
+
+class LockError(ReminderError):
+    """The advisory lock behaved unexpectedly."""
+
+
+class LockLostError(LockError):
+    """The advisory lock is no longer held by this run."""
+
+
+class AuthError(ReminderError):
+    """The bearer token is missing, malformed or not allowed here."""
+
+
+class PermissionDeniedError(AuthError):
+    """The caller is authenticated but not allowed to do this."""
+
+
+class InputError(ReminderError):
+    """A value given by the user is not acceptable."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,0 +1,187 @@
+"""``cron_execution_logs``: one row per invocation of the job, written on the work connection."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from .database import Connection
+from .lock import LockHolder
+from .queries import query
+
+SKIP_LOCK_HELD = "advisory_lock_held"
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    assignments_scanned: int = 0
+    reminders_created: int = 0
+    escalations_created: int = 0
+    duplicates_suppressed: int = 0
+
+    def __add__(self, other: RunCounts) -> RunCounts:
+        return RunCounts(
+            self.assignments_scanned + other.assignments_scanned,
+            self.reminders_created + other.reminders_created,
+            self.escalations_created + other.escalations_created,
+            self.duplicates_suppressed + other.duplicates_suppressed,
+        )
+
+
+@dataclass(frozen=True)
+class RunStart:
+    job_name: str
+    invocation_id: UUID
+    trigger_source: str
+    started_at: datetime
+    lock_key: int
+    lock_acquire_ms: float
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+
+class ExecutionLog(Protocol):
+    """What the cron trigger writes. :class:`PgExecutionLog` is the real one."""
+
+    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]: ...
+
+    def record_skipped(
+        self,
+        start: RunStart,
+        *,
+        finished_at: datetime,
+        duration_ms: float,
+        note: str,
+        holder: LockHolder | None,
+        holder_since: Any,
+    ) -> int: ...
+
+    def fail_orphaned_runs(
+        self, job_name: str, invocation_id: UUID, now: datetime
+    ) -> list[int]: ...
+
+    def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int: ...
+
+    def finish(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        finished_at: datetime,
+        duration_ms: float,
+        counts: RunCounts,
+        note: str | None,
+        error: str | None,
+    ) -> bool: ...
+
+    def record_unlock(self, run_id: int, unlock_ok: bool) -> None: ...
+
+
+class PgExecutionLog:
+    """The execution log in PostgreSQL. Each call is its own (autocommit) statement."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
+        row = self.conn.execute(query("lock_holder"), {"lock_key": lock_key}).fetchone()
+        if row is None:
+            return None, None
+        holder = LockHolder(
+            pid=row["pid"],
+            application_name=row["application_name"],
+            client_addr=row["client_addr"],
+            backend_start=row["backend_start"],
+        )
+        since = self.conn.execute(
+            query("lock_holder_since"), {"job_name": job_name, "pid": holder.pid}
+        ).fetchone()
+        return holder, since["started_at"] if since else row["backend_start"]
+
+    def record_skipped(
+        self,
+        start: RunStart,
+        *,
+        finished_at: datetime,
+        duration_ms: float,
+        note: str,
+        holder: LockHolder | None,
+        holder_since: Any,
+    ) -> int:
+        row = self.conn.execute(
+            query("insert_skipped"),
+            {
+                **_start_params(start),
+                "note": note,
+                "finished_at": finished_at,
+                "duration_ms": duration_ms,
+                "holder_pid": holder.pid if holder else None,
+                "holder_application_name": holder.application_name if holder else None,
+                "holder_client_addr": holder.client_addr if holder else None,
+                "holder_since": holder_since,
+            },
+        ).fetchone()
+        assert row is not None
+        return int(row["id"])
+
+    def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
+        rows = self.conn.execute(
+            query("fail_orphaned_runs"),
+            {"job_name": job_name, "invocation_id": str(invocation_id), "now": now},
+        ).fetchall()
+        return [int(r["id"]) for r in rows]
+
+    def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
+        row = self.conn.execute(
+            query("insert_running"), {**_start_params(start), "lock_backend_pid": lock_backend_pid}
+        ).fetchone()
+        assert row is not None
+        return int(row["id"])
+
+    def finish(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        finished_at: datetime,
+        duration_ms: float,
+        counts: RunCounts,
+        note: str | None,
+        error: str | None,
+    ) -> bool:
+        row = self.conn.execute(
+            query("finish_run"),
+            {
+                "id": run_id,
+                "status": status,
+                "note": note,
+                "error": error,
+                "finished_at": finished_at,
+                "duration_ms": duration_ms,
+                "assignments_scanned": counts.assignments_scanned,
+                "reminders_created": counts.reminders_created,
+                "escalations_created": counts.escalations_created,
+                "duplicates_suppressed": counts.duplicates_suppressed,
+            },
+        ).fetchone()
+        return row is not None
+
+    def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
+        self.conn.execute(query("record_unlock"), {"id": run_id, "unlock_ok": unlock_ok})
+
+
+def _start_params(start: RunStart) -> dict[str, Any]:
+    return {
+        "job_name": start.job_name,
+        "invocation_id": start.invocation_id,
+        "trigger_source": start.trigger_source,
+        "started_at": start.started_at,
+        "lock_key": start.lock_key,
+        "lock_acquire_ms": start.lock_acquire_ms,
+        "host": start.host,
+        "pid": start.pid,
+    }

@@ -1,0 +1,180 @@
+-- Named queries. Each block starts with "-- name: <name>" and runs as one statement.
+-- Parameters use psycopg's %(name)s style.
+
+-- name: lock_try
+SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired
+
+-- name: lock_release
+SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
+
+-- name: lock_held_by_me
+-- True when this backend holds the session-level advisory lock on the key.
+SELECT EXISTS (
+    SELECT FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.pid = pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+) AS held
+
+-- name: lock_holder
+SELECT pid, application_name, client_addr, backend_start
+FROM public.reminders_lock_holder(%(lock_key)s)
+ORDER BY pid
+LIMIT 1
+
+-- name: lock_holder_since
+-- When the holder's run started, from its own running row; falls back to the backend's start.
+SELECT started_at FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s AND status = 'running' AND lock_backend_pid = %(pid)s
+ORDER BY started_at DESC
+LIMIT 1
+
+-- name: registered_lock_key
+SELECT lock_key FROM public.background_job_lock_keys WHERE job_name = %(job_name)s
+
+-- name: fail_orphaned_runs
+-- Called by the lock winner: anything still 'running' lost its lock, so its process is gone.
+UPDATE public.cron_execution_logs
+SET status = 'failed',
+    note = 'holder_died: the run stopped without finishing (its lock was free when run '
+           || %(invocation_id)s || ' started)',
+    finished_at = %(now)s,
+    duration_ms = extract(epoch FROM (%(now)s - started_at)) * 1000
+WHERE job_name = %(job_name)s AND status = 'running'
+RETURNING id, invocation_id
+
+-- name: insert_running
+INSERT INTO public.cron_execution_logs (
+    job_name, invocation_id, status, trigger_source, started_at, lock_key, lock_acquire_ms,
+    lock_backend_pid, host, pid
+) VALUES (
+    %(job_name)s, %(invocation_id)s, 'running', %(trigger_source)s, %(started_at)s, %(lock_key)s,
+    %(lock_acquire_ms)s, %(lock_backend_pid)s, %(host)s, %(pid)s
+)
+RETURNING id
+
+-- name: insert_skipped
+INSERT INTO public.cron_execution_logs (
+    job_name, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
+    lock_key, lock_acquire_ms, host, pid,
+    holder_pid, holder_application_name, holder_client_addr, holder_since
+) VALUES (
+    %(job_name)s, %(invocation_id)s, 'skipped', %(note)s, %(trigger_source)s, %(started_at)s,
+    %(finished_at)s, %(duration_ms)s, %(lock_key)s, %(lock_acquire_ms)s, %(host)s, %(pid)s,
+    %(holder_pid)s, %(holder_application_name)s, %(holder_client_addr)s, %(holder_since)s
+)
+RETURNING id
+
+-- name: finish_run
+-- Only a row that is still 'running' can be finished: a row another run declared dead stays so.
+UPDATE public.cron_execution_logs
+SET status = %(status)s,
+    note = coalesce(%(note)s, note),
+    error = %(error)s,
+    finished_at = %(finished_at)s,
+    duration_ms = %(duration_ms)s,
+    assignments_scanned = %(assignments_scanned)s,
+    reminders_created = %(reminders_created)s,
+    escalations_created = %(escalations_created)s,
+    duplicates_suppressed = %(duplicates_suppressed)s
+WHERE id = %(id)s AND status = 'running'
+RETURNING id
+
+-- name: record_unlock
+UPDATE public.cron_execution_logs
+SET unlock_ok = %(unlock_ok)s,
+    note = CASE WHEN %(unlock_ok)s THEN note
+                ELSE concat_ws('; ', note, 'unlock_failed: the lock was not held by this run at release')
+           END
+WHERE id = %(id)s
+
+-- name: recent_runs
+SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
+       lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
+       duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
+       holder_client_addr, holder_since
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s
+ORDER BY started_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: runs_by_invocation
+SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
+       lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
+       duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
+       holder_client_addr, holder_since
+FROM public.cron_execution_logs
+WHERE invocation_id = ANY(%(invocation_ids)s)
+ORDER BY started_at, id
+
+-- name: schedule_batch
+-- One batch of the reminder pass, as one statement and so one transaction: read the next
+-- assignments by id, work out which reminders are due, write them to the ledger (the unique key
+-- drops the ones that exist), and create the in-app notification for each new one.
+WITH batch AS (
+    SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id, a.status, a.starts_on,
+           a.ends_on, a.last_contact_date
+    FROM public.assignments a
+    WHERE a.id > %(after_id)s
+    ORDER BY a.id
+    LIMIT %(batch_size)s
+),
+due AS (
+    SELECT b.id AS assignment_id, k.kind, g.gap_started_on, g.today - g.gap_started_on AS days,
+           b.organization_id, b.peer_mentor_id, pm.coordinator_id,
+           CASE k.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
+           pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
+           c.first_name AS contact_first_name, c.last_name AS contact_last_name
+    FROM batch b
+    JOIN public.organizations o ON o.id = b.organization_id
+    JOIN public.peer_mentors pm ON pm.id = b.peer_mentor_id
+    JOIN public.coordinators co ON co.id = pm.coordinator_id
+    JOIN public.contacts c ON c.id = b.contact_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(b.last_contact_date, b.starts_on) AS gap_started_on,
+               (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
+    ) g
+    CROSS JOIN LATERAL (
+        VALUES ('reminder', o.reminder_after_days), ('escalation', o.escalation_after_days)
+    ) k (kind, after_days)
+    WHERE b.status = 'active'
+      AND (b.ends_on IS NULL OR b.ends_on >= g.today)
+      AND g.today - g.gap_started_on >= k.after_days
+),
+inserted AS (
+    INSERT INTO public.reminder_dispatches (
+        assignment_id, kind, gap_started_on, days_since_contact, organization_id,
+        peer_mentor_id, coordinator_id, recipient_user_id, run_id
+    )
+    SELECT assignment_id, kind, gap_started_on, days, organization_id, peer_mentor_id,
+           coordinator_id, recipient_user_id, %(run_id)s
+    FROM due
+    ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING
+    RETURNING id, assignment_id, kind
+),
+notified AS (
+    INSERT INTO public.notifications (dispatch_id, recipient_user_id, title, body)
+    SELECT i.id, d.recipient_user_id,
+           CASE i.kind
+               WHEN 'reminder' THEN 'Time to get in touch with ' || d.contact_first_name
+               ELSE d.mentor_first_name || ' ' || d.mentor_last_name || ' needs follow-up'
+           END,
+           CASE i.kind
+               WHEN 'reminder' THEN 'It is ' || d.days || ' days since your last contact with '
+                    || d.contact_first_name || ' ' || d.contact_last_name
+                    || '. Register the contact when you have been in touch.'
+               ELSE d.mentor_first_name || ' ' || d.mentor_last_name
+                    || ' has not registered contact with ' || d.contact_first_name || ' '
+                    || d.contact_last_name || ' for ' || d.days || ' days.'
+           END
+    FROM inserted i
+    JOIN due d ON d.assignment_id = i.assignment_id AND d.kind = i.kind
+    RETURNING 1
+)
+SELECT (SELECT max(id) FROM batch) AS last_id,
+       (SELECT count(*) FROM batch) AS scanned,
+       (SELECT count(*) FROM due) AS due,
+       (SELECT count(*) FROM inserted WHERE kind = 'reminder') AS reminders,
+       (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
+       (SELECT count(*) FROM notified) AS notifications

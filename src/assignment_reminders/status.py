@@ -1,0 +1,69 @@
+"""What ``reminders status`` shows: recent runs and who holds the lock now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .database import Connection
+from .joblog import PgExecutionLog
+from .lock import LOCK_KEY, LockHolder
+from .queries import query
+from .tables import render
+
+RUN_COLUMNS = (
+    ("id", "id"),
+    ("status", "status"),
+    ("note", "note"),
+    ("started_at", "started"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
+    ("assignments_scanned", "scanned"),
+    ("reminders_created", "reminders"),
+    ("escalations_created", "escalations"),
+    ("duplicates_suppressed", "duplicates"),
+    ("holder_pid", "holder pid"),
+    ("error", "error"),
+)
+
+
+@dataclass(frozen=True)
+class Status:
+    runs: list[dict[str, Any]]
+    holder: LockHolder | None
+    holder_since: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": [{k: _json(v) for k, v in r.items()} for r in self.runs],
+            "lock_holder": None
+            if self.holder is None
+            else {
+                "pid": self.holder.pid,
+                "application_name": self.holder.application_name,
+                "client_addr": self.holder.client_addr,
+                "since": _json(self.holder_since),
+            },
+        }
+
+    def render(self) -> str:
+        if self.holder is None:
+            lock = "lock: free"
+        else:
+            lock = (
+                f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
+                f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
+            )
+        return f"{lock}\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def read_status(conn: Connection, job_name: str, *, limit: int = 20) -> Status:
+    runs = conn.execute(query("recent_runs"), {"job_name": job_name, "limit": limit}).fetchall()
+    holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
+    return Status(runs=list(runs), holder=holder, holder_since=since)

@@ -1,0 +1,214 @@
+"""The cron trigger: one invocation of the reminder job, single-flight under an advisory lock.
+
+This is the one code path behind ``reminders run`` and
+``POST /functions/v1/assignment-reminder-cron``::
+
+    try the lock (pg_try_advisory_lock, never blocking)
+    ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
+    └── won:     mark rows left 'running' by dead holders 'failed', write our 'running' row
+                 try:     run ReminderSchedulerService
+                 finally: finish the row ('success' or 'failed'), pg_advisory_unlock, and record
+                          whether the unlock found the lock still ours
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from .config import Settings
+from .database import connect, database_url
+from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
+from .lock import JobLock, LockHolder, SessionAdvisoryLock, open_lock_connection, timed_try_acquire
+from .scheduler import ReminderScheduler, ReminderSchedulerService
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one invocation did."""
+
+    invocation_id: UUID
+    status: str
+    run_id: int
+    note: str | None = None
+    error: str | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    lock_acquire_ms: float = 0.0
+    duration_ms: float = 0.0
+    unlock_ok: bool | None = None
+    holder: LockHolder | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "skipped")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["invocation_id"] = str(self.invocation_id)
+        if self.holder is not None:
+            data["holder"]["backend_start"] = str(self.holder.backend_start)
+        return data
+
+
+class CronTrigger:
+    """Runs the scheduler at most once at a time, whoever calls."""
+
+    def __init__(
+        self,
+        *,
+        lock: JobLock,
+        log: ExecutionLog,
+        scheduler: ReminderScheduler,
+        job_name: str,
+        trigger_source: str = "cli",
+        clock: Callable[[], datetime] = utc_now,
+        hold: Callable[[], None] | None = None,
+    ) -> None:
+        self.lock = lock
+        self.log = log
+        self.scheduler = scheduler
+        self.job_name = job_name
+        self.trigger_source = trigger_source
+        self.clock = clock
+        self.hold = hold
+
+    def run(self, *, now: datetime | None = None) -> RunOutcome:
+        """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
+        invocation_id = uuid4()
+        started_at = self.clock()
+        started = time.perf_counter()
+        acquired, acquire_ms = timed_try_acquire(self.lock)
+        start = RunStart(
+            job_name=self.job_name,
+            invocation_id=invocation_id,
+            trigger_source=self.trigger_source,
+            started_at=started_at,
+            lock_key=self.lock.key,
+            lock_acquire_ms=acquire_ms,
+        )
+        if not acquired:
+            return self._skip(start, started)
+        return self._run_locked(start, started, now or started_at)
+
+    def _skip(self, start: RunStart, started: float) -> RunOutcome:
+        holder, since = self.log.lock_holder(self.job_name, self.lock.key)
+        duration_ms = (time.perf_counter() - started) * 1000
+        run_id = self.log.record_skipped(
+            start,
+            finished_at=self.clock(),
+            duration_ms=duration_ms,
+            note=SKIP_LOCK_HELD,
+            holder=holder,
+            holder_since=since,
+        )
+        logger.info(
+            "skipped: another run holds the lock (pid %s, %s)",
+            holder.pid if holder else "?",
+            holder.application_name if holder else "gone by now",
+        )
+        return RunOutcome(
+            invocation_id=start.invocation_id,
+            status="skipped",
+            run_id=run_id,
+            note=SKIP_LOCK_HELD,
+            lock_acquire_ms=start.lock_acquire_ms,
+            duration_ms=duration_ms,
+            holder=holder,
+        )
+
+    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
+        status, note, error, counts = "failed", None, None, RunCounts()
+        run_id: int | None = None
+        unlock_ok: bool | None = None
+        try:
+            orphans = self.log.fail_orphaned_runs(
+                self.job_name, start.invocation_id, start.started_at
+            )
+            if orphans:
+                logger.warning(
+                    "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
+                )
+            run_id = self.log.start_running(start, self.lock.backend_pid)
+            try:
+                counts = self.scheduler.run(now=now, run_id=run_id)
+                if self.hold is not None:
+                    self.hold()
+                status = "success"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                logger.exception("the reminder run failed")
+            except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): record it, then go on
+                error, note = f"{type(exc).__name__}: {exc}", "interrupted"
+                raise
+            finally:
+                duration_ms = (time.perf_counter() - started) * 1000
+                if not self.log.finish(
+                    run_id,
+                    status=status,
+                    finished_at=self.clock(),
+                    duration_ms=duration_ms,
+                    counts=counts,
+                    note=note,
+                    error=error,
+                ):
+                    logger.error("run %s was marked failed by another run while it worked", run_id)
+                    status, note = "failed", "declared_dead_by_another_run"
+        finally:
+            unlock_ok = self.lock.release()
+            if not unlock_ok:
+                logger.error(
+                    "pg_advisory_unlock(%d) returned false: this run no longer held the lock",
+                    self.lock.key,
+                )
+            if run_id is not None:
+                self.log.record_unlock(run_id, unlock_ok)
+        return RunOutcome(
+            invocation_id=start.invocation_id,
+            status=status,
+            run_id=run_id,
+            note=note,
+            error=error,
+            counts=counts,
+            lock_acquire_ms=start.lock_acquire_ms,
+            duration_ms=duration_ms,
+            unlock_ok=unlock_ok,
+        )
+
+
+def run_once(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    trigger_source: str = "cli",
+    hold_seconds: float = 0.0,
+    clock: Callable[[], datetime] = utc_now,
+) -> RunOutcome:
+    """Open the lock and work connections, run one invocation, close both."""
+    from .lock import LOCK_KEY
+
+    url = database_url(settings)
+    with (
+        open_lock_connection(url, role=settings.lock_role) as lock_conn,
+        connect(url, purpose="work") as work_conn,
+    ):
+        trigger = CronTrigger(
+            lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
+            log=PgExecutionLog(work_conn),
+            scheduler=ReminderSchedulerService(work_conn, batch_size=settings.batch_size),
+            job_name=settings.job_name,
+            trigger_source=trigger_source,
+            clock=clock,
+            hold=(lambda: time.sleep(hold_seconds)) if hold_seconds > 0 else None,
+        )
+        return trigger.run(now=now)
