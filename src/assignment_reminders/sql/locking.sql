@@ -34,7 +34,7 @@ SELECT set_config('idle_in_transaction_session_timeout', %(ms)s, true)
 -- name: annotate_run
 -- Add a note to a finished run (one that another run already declared dead keeps its status).
 UPDATE public.cron_execution_logs
-SET note = concat_ws('; ', note, %(note)s)
+SET note = concat_ws('; ', note, %(note)s::text)
 WHERE id = %(id)s
 
 -- name: doctor_wrappers

@@ -1,0 +1,274 @@
+"""The lock behind real poolers, lost connections and hung holders (issue 6; docs/locking.md).
+
+``reminders run`` runs as separate processes, directly and through a real PgBouncer in
+transaction and in session pooling mode; a direct connection watches ``pg_locks``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from assignment_reminders.database import Connection
+from assignment_reminders.lock import LOCK_KEY, key_halves
+from assignment_reminders.seed import seed
+from tests.conftest import reminders_cmd, wait_for
+from tests.pgbouncer import PgBouncer, running_pgbouncer
+
+pytestmark = pytest.mark.slow
+
+CLASSID, OBJID = key_halves(LOCK_KEY)
+TODAY = datetime.now(UTC).date()
+LATER = (datetime.now(UTC) + timedelta(days=40)).isoformat()  # every active assignment is due
+HEARTBEAT = "0.3"
+IDLE_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="session")
+def txn_bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
+    with running_pgbouncer(pg_admin_url, "transaction") as bouncer:
+        yield bouncer
+
+
+@pytest.fixture(scope="session")
+def session_bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
+    with running_pgbouncer(pg_admin_url, "session") as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **cli_env,
+        "REMINDERS_LOCK_HEARTBEAT_SECONDS": HEARTBEAT,
+        "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
+        "REMINDERS_BATCH_SIZE": "10",
+    }
+
+
+def lock_pids(conn: Connection) -> list[int]:
+    """Every backend that holds the job's lock (granted), whatever its scope."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND classid = %s AND objid = %s",
+        (CLASSID, OBJID),
+    ).fetchall()
+    return [int(r["pid"]) for r in rows]
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        reminders_cmd("run", "--json", "--now", LATER, *args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, dict[str, Any], str]:
+    out, err = proc.communicate(timeout=timeout)
+    outcome = json.loads(out) if out.strip() else {}
+    return proc.returncode, outcome, err
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
+    return finish(start(env, *args))
+
+
+def dispatch_counts(conn: Connection) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT count(*) AS n,"
+        " count(DISTINCT (assignment_id, kind, gap_started_on)) AS distinct_n"
+        " FROM public.reminder_dispatches"
+    ).fetchone()
+    assert row is not None
+    return int(row["n"]), int(row["distinct_n"])
+
+
+def run_row(conn: Connection, run_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT status, note, reminders_created, escalations_created"
+        " FROM public.cron_execution_logs WHERE id = %s",
+        (run_id,),
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def running_run(conn: Connection) -> dict[str, Any] | None:
+    return conn.execute(
+        "SELECT id, lock_backend_pid FROM public.cron_execution_logs WHERE status = 'running'"
+    ).fetchone()
+
+
+def created_by(conn: Connection, run_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) AS n FROM public.reminder_dispatches WHERE run_id = %s", (run_id,)
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+# --- transaction pooling -------------------------------------------------------------------
+
+
+def test_session_scope_through_transaction_pooler_is_refused_and_leaves_no_lock(
+    env: dict[str, str], conn: Connection, txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    env = {**env, "DATABASE_URL": txn_bouncer.url_for(database_url)}
+    code, outcome, err = run(env)
+    assert code == 1
+    assert outcome == {}
+    assert "transaction-pooled" in err
+    assert f"127.0.0.1:{txn_bouncer.port}" in err
+    assert "REMINDERS_LOCK_SCOPE=transaction" in err
+    assert lock_pids(conn) == []
+    runs = conn.execute("SELECT count(*) AS n FROM public.cron_execution_logs").fetchone()
+    assert runs is not None
+    assert runs["n"] == 0
+
+
+def test_transaction_scope_through_transaction_pooler_one_wins_kill_frees_the_lock(
+    env: dict[str, str], conn: Connection, txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    env = {
+        **env,
+        "DATABASE_URL": txn_bouncer.url_for(database_url),
+        "REMINDERS_LOCK_SCOPE": "transaction",
+    }
+    holder = start(env, "--hold-seconds", "60")
+    try:
+        wait_for(lambda: lock_pids(conn), timeout=30)
+        code, outcome, _ = run(env)
+        assert (code, outcome["status"], outcome["note"]) == (0, "skipped", "advisory_lock_held")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        wait_for(lambda: lock_pids(conn) == [], timeout=10)
+    finally:
+        holder.kill()
+        holder.communicate()
+    code, outcome, _ = run(env)
+    assert (code, outcome["status"]) == (0, "success")
+    assert lock_pids(conn) == []  # PgBouncer keeps the backends: none of them kept the lock
+
+
+def test_transaction_scope_through_transaction_pooler_leaves_no_lock_after_failure(
+    env: dict[str, str], conn: Connection, txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    env = {
+        **env,
+        "DATABASE_URL": txn_bouncer.url_for(database_url),
+        "REMINDERS_LOCK_SCOPE": "transaction",
+    }
+    conn.execute("ALTER TABLE public.notifications RENAME TO notifications_gone")
+    code, outcome, _ = run(env)
+    assert (code, outcome["status"]) == (1, "failed")
+    assert "notifications" in outcome["error"]
+    assert lock_pids(conn) == []
+
+
+# --- session pooling -----------------------------------------------------------------------
+
+
+def test_session_scope_through_session_pooler_works_like_direct(
+    env: dict[str, str], conn: Connection, session_bouncer: PgBouncer, database_url: str
+) -> None:
+    seed(conn, assignments=30, today=TODAY)
+    env = {**env, "DATABASE_URL": session_bouncer.url_for(database_url)}
+    holder = start(env, "--hold-seconds", "6")
+    try:
+        pids = wait_for(lambda: lock_pids(conn), timeout=30)
+        code, outcome, _ = run(env)
+        assert (code, outcome["status"], outcome["holder"]["pid"]) == (0, "skipped", pids[0])
+    finally:
+        code, outcome, err = finish(holder)
+    assert outcome["status"] == "success", err
+    assert outcome["counts"]["reminders_created"] > 0
+    assert outcome["unlock_ok"] is True
+    assert lock_pids(conn) == []
+
+
+# --- lost connections and hung holders -----------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["direct/session", "transaction-pooler/transaction"])
+def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_completes(
+    route: str,
+    env: dict[str, str],
+    conn: Connection,
+    txn_bouncer: PgBouncer,
+    database_url: str,
+) -> None:
+    seed(conn, assignments=60, today=TODAY)
+    if route.startswith("transaction-pooler"):
+        env = {
+            **env,
+            "DATABASE_URL": txn_bouncer.url_for(database_url),
+            "REMINDERS_LOCK_SCOPE": "transaction",
+        }
+    first = start(env, "--pause-between-batches", "60")
+    try:
+        running = wait_for(lambda: running_run(conn), timeout=30)
+        wait_for(lambda: created_by(conn, running["id"]) > 0, timeout=30)
+        pids = wait_for(lambda: lock_pids(conn), timeout=10)
+        conn.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
+        code, outcome, _ = finish(first, timeout=30)
+    finally:
+        first.kill()
+    assert (code, outcome["status"], outcome["note"]) == (1, "failed", "lock_lost")
+    assert run_row(conn, outcome["run_id"])["note"].startswith("lock_lost")
+    partial = created_by(conn, outcome["run_id"])
+    assert 0 < partial == dispatch_counts(conn)[0]
+
+    code, second, _ = run(env)
+    assert (code, second["status"]) == (0, "success")
+    code, third, _ = run(env)
+    assert third["counts"]["reminders_created"] + third["counts"]["escalations_created"] == 0
+    total, distinct = dispatch_counts(conn)
+    assert total == distinct == partial + created_by(conn, second["run_id"])
+    assert lock_pids(conn) == []
+
+
+def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resumed(
+    env: dict[str, str], conn: Connection
+) -> None:
+    seed(conn, assignments=60, today=TODAY)
+    hung = start(env, "--pause-between-batches", "60")
+    try:
+        running = wait_for(lambda: running_run(conn), timeout=30)
+        wait_for(lambda: created_by(conn, running["id"]) > 0, timeout=30)
+        wait_for(lambda: lock_pids(conn), timeout=10)
+        hung.send_signal(signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        before = created_by(conn, running["id"])
+        wait_for(lambda: lock_pids(conn) == [], timeout=IDLE_TIMEOUT + 10)
+        lost_after = time.monotonic() - stopped_at
+        assert lost_after <= IDLE_TIMEOUT + float(HEARTBEAT) + 2
+
+        code, other, _ = run(env)
+        assert (code, other["status"]) == (0, "success")
+        assert other["counts"]["reminders_created"] > 0
+
+        hung.send_signal(signal.SIGCONT)
+        code, outcome, err = finish(hung, timeout=30)
+    finally:
+        if hung.poll() is None:
+            os.kill(hung.pid, signal.SIGCONT)
+            hung.kill()
+            hung.communicate()
+    assert (code, outcome.get("status"), outcome.get("note")) == (1, "failed", "lock_lost"), err
+    assert created_by(conn, running["id"]) == before  # nothing more after it woke up
+    row = run_row(conn, running["id"])
+    assert row["status"] == "failed"
+    assert row["note"].startswith("holder_died") and "lock_lost" in row["note"]
+    total, distinct = dispatch_counts(conn)
+    assert total == distinct == before + created_by(conn, other["run_id"])
