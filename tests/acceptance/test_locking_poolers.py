@@ -269,6 +269,7 @@ def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resume
     assert created_by(conn, running["id"]) == before  # nothing more after it woke up
     row = run_row(conn, running["id"])
     assert row["status"] == "failed"
-    assert row["note"].startswith("holder_died") and "lock_lost" in row["note"]
+    assert row["note"].startswith("holder_died")
+    assert "lock_lost" in row["note"]
     total, distinct = dispatch_counts(conn)
     assert total == distinct == before + created_by(conn, other["run_id"])
