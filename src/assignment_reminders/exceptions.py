@@ -58,6 +58,10 @@ class LockLostError(LockError):
 class TransactionPoolerError(LockError):
     """The lock connection is transaction-pooled: a session-level lock is not safe on it."""
 
+    def __init__(self, message: str | None = None, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 class AuthError(ReminderError):
     """The bearer token is missing, malformed or not allowed here."""

@@ -49,7 +49,8 @@ def refusal(url: str, why: str) -> TransactionPoolerError:
         f"the lock connection to {describe_database_url(url)} is transaction-pooled ({why}):"
         " a session-level advisory lock is not safe there. Set REMINDERS_LOCK_SCOPE=transaction,"
         " or point REMINDERS_LOCK_DATABASE_URL at a real session: the direct connection"
-        " (db.<project>.supabase.co:5432) or the session pooler (port 5432)"
+        " (db.<project>.supabase.co:5432) or the session pooler (port 5432)",
+        reason=why,
     )
 
 
