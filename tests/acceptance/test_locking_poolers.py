@@ -273,3 +273,57 @@ def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resume
     assert "lock_lost" in row["note"]
     total, distinct = dispatch_counts(conn)
     assert total == distinct == before + created_by(conn, other["run_id"])
+
+
+def test_a_direct_lock_url_lets_the_work_go_through_the_transaction_pooler(
+    env: dict[str, str], conn: Connection, txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    seed(conn, assignments=20, today=TODAY)
+    env = {
+        **env,
+        "DATABASE_URL": txn_bouncer.url_for(database_url),
+        "REMINDERS_LOCK_DATABASE_URL": database_url,
+    }
+    code, outcome, err = run(env)
+    assert (code, outcome.get("status")) == (0, "success"), err
+    assert outcome["counts"]["reminders_created"] > 0
+    assert lock_pids(conn) == []
+
+
+# --- reminders doctor ----------------------------------------------------------------------
+
+
+def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        reminders_cmd("doctor", "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_doctor_fails_session_scope_through_the_transaction_pooler_and_names_the_fix(
+    env: dict[str, str], txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    env = {**env, "DATABASE_URL": txn_bouncer.url_for(database_url)}
+    done = doctor(env)
+    assert done.returncode == 1
+    rows = {c["name"]: c for c in json.loads(done.stdout)}
+    assert rows["lock connection"]["result"] == "fail"
+    assert "transaction-pooled" in rows["lock connection"]["detail"]
+    assert "REMINDERS_LOCK_SCOPE=transaction" in rows["lock connection"]["fix"]
+    assert "lock connection" in done.stderr
+
+    done = doctor({**env, "REMINDERS_LOCK_SCOPE": "transaction"})
+    assert done.returncode == 0, done.stdout
+
+
+def test_doctor_passes_session_scope_through_the_session_pooler(
+    env: dict[str, str], session_bouncer: PgBouncer, database_url: str
+) -> None:
+    done = doctor({**env, "DATABASE_URL": session_bouncer.url_for(database_url)})
+    assert done.returncode == 0, done.stdout
+    rows = {c["name"]: c for c in json.loads(done.stdout)}
+    assert "a real session (session-pooled)" in rows["lock connection"]["detail"]
