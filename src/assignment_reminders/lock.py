@@ -194,22 +194,34 @@ class SessionAdvisoryLock(_AdvisoryLock):
 
     scope = "session"
 
-    def try_acquire(self) -> bool:
-        """``pg_try_advisory_lock``: answers at once, never waits for the holder.
+    _prepared = False
+    _expected_pid: int | None = None
 
-        With a *url*, first proves the connection is a real session (raises
-        :class:`TransactionPoolerError`, holding no lock, when it is not).
+    def prepare(self) -> None:
+        """Make the connection fit for a session lock, before (and outside the timing of) the try.
+
+        With a *url*, proves the connection is a real session first: raises
+        :class:`TransactionPoolerError`, having taken no lock and set nothing, when it is not.
+        Then assumes the role and sets ``idle_session_timeout`` on this session.
         """
         try:
             if self.url is not None:
-                expected: int | None = check_real_session(self.conn, self.url).backend_pid
-            else:
-                expected = None
+                self._expected_pid = check_real_session(self.conn, self.url).backend_pid
             self._assume_role(local=False)
             self.conn.execute(
                 query("set_idle_session_timeout", "locking.sql"),
                 {"ms": self.timing.idle_timeout_ms},
             )
+        except psycopg.Error as exc:
+            raise self._wrap(exc, "prepare the lock connection") from exc
+        self._prepared = True
+
+    def try_acquire(self) -> bool:
+        """``pg_try_advisory_lock``: answers at once, never waits for the holder."""
+        if not self._prepared:
+            self.prepare()
+        expected = self._expected_pid
+        try:
             # One transaction pins one backend even behind a pooler, so whatever we find, the
             # unlock below reaches the backend that took the lock: a refusal leaves nothing behind.
             with self.conn.transaction():
@@ -320,8 +332,11 @@ def open_job_lock(
         assume = assumable_role(conn, role)
     except psycopg.Error as exc:
         raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
-    cls = TransactionAdvisoryLock if scope == "transaction" else SessionAdvisoryLock
-    return cls(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    if scope == "transaction":
+        return TransactionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    lock.prepare()
+    return lock
 
 
 def open_lock_connection(url: str) -> Connection:
