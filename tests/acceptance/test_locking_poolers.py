@@ -197,6 +197,24 @@ def test_session_scope_through_session_pooler_works_like_direct(
     assert lock_pids(conn) == []
 
 
+def test_sigkill_of_a_session_scope_holder_behind_the_session_pooler_frees_the_lock(
+    env: dict[str, str], conn: Connection, session_bouncer: PgBouncer, database_url: str
+) -> None:
+    env = {**env, "DATABASE_URL": session_bouncer.url_for(database_url)}
+    holder = start(env, "--hold-seconds", "60")
+    try:
+        wait_for(lambda: lock_pids(conn), timeout=30)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        # PgBouncer keeps the backend and resets it (DISCARD ALL releases advisory locks)
+        wait_for(lambda: lock_pids(conn) == [], timeout=10)
+    finally:
+        holder.kill()
+        holder.communicate()
+    code, outcome, err = run(env)
+    assert (code, outcome.get("status")) == (0, "success"), err
+
+
 # --- lost connections and hung holders -----------------------------------------------------
 
 

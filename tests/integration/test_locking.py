@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -78,13 +79,27 @@ def test_the_session_lock_runs_as_service_role_with_an_idle_session_timeout(
 
 
 def test_the_transaction_lock_sets_its_timeout_and_role_locally(
-    database_url: str, lock_conn: Connection
+    database_url: str, conn: Connection, lock_conn: Connection
 ) -> None:
     lock = open_job_lock(
         lock_conn, database_url, scope="transaction", role="service_role", timing=FAST
     )
     assert isinstance(lock, TransactionAdvisoryLock)
     assert lock.try_acquire()
+
+    def horizon() -> dict[str, Any] | None:
+        return conn.execute(
+            "SELECT backend_xid, backend_xmin::text::bigint AS xmin,"
+            " txid_current() & 4294967295 AS now FROM pg_stat_activity WHERE pid = %s",
+            (lock.backend_pid,),
+        ).fetchone()
+
+    # The open transaction gets no xid, and each heartbeat moves its xmin on: it holds back
+    # vacuum by one heartbeat at most, not for the length of the run.
+    first = horizon()
+    assert first is not None
+    assert first["backend_xid"] is None
+    wait_for(lambda: (h := horizon()) is not None and h["xmin"] > first["now"], timeout=5)
     lock._stop_heartbeat()
     row = lock_conn.execute(
         "SELECT current_user AS who, current_setting('idle_in_transaction_session_timeout') AS t"
