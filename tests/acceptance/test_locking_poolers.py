@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.database import Connection, connect
 from assignment_reminders.lock import LOCK_KEY, key_halves
 from assignment_reminders.seed import seed
 from tests.conftest import reminders_cmd, wait_for
@@ -119,6 +119,29 @@ def created_by(conn: Connection, run_id: int) -> int:
 
 
 # --- transaction pooling -------------------------------------------------------------------
+
+
+def test_why_session_locks_are_refused_there_the_next_client_inherits_the_lock(
+    conn: Connection, txn_bouncer: PgBouncer, database_url: str
+) -> None:
+    """LOCKING.md, reproduced: a session lock outlives its client on a transaction-pooled
+    backend, and the next client that lands there is granted it again: two holders at once."""
+    url = txn_bouncer.url_for(database_url)
+    with connect(url, purpose="first") as first:
+        got = first.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LOCK_KEY,)).fetchone()
+        assert got == {"ok": True}
+    assert len(lock_pids(conn)) == 1  # the client is gone, the lock is not
+    try:
+        with connect(url, purpose="second") as second:
+            again = second.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LOCK_KEY,)).fetchone()
+            assert again == {"ok": True}
+    finally:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = %s AND objid = %s",
+            (CLASSID, OBJID),
+        )
+    wait_for(lambda: lock_pids(conn) == [])
 
 
 def test_session_scope_through_transaction_pooler_is_refused_and_leaves_no_lock(
