@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 from assignment_reminders.database import Connection, connect
-from assignment_reminders.lock import LOCK_KEY, key_halves
+from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.seed import seed
 from tests.conftest import reminders_cmd, wait_for
+from tests.locks import lock_pids
 from tests.pgbouncer import PgBouncer, running_pgbouncer
 
 pytestmark = pytest.mark.slow
 
-CLASSID, OBJID = key_halves(LOCK_KEY)
 TODAY = datetime.now(UTC).date()
 LATER = (datetime.now(UTC) + timedelta(days=40)).isoformat()  # every active assignment is due
 HEARTBEAT = "0.3"
@@ -52,16 +52,6 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:
         "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
         "REMINDERS_BATCH_SIZE": "10",
     }
-
-
-def lock_pids(conn: Connection) -> list[int]:
-    """Every backend that holds the job's lock (granted), whatever its scope."""
-    rows = conn.execute(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        " AND classid = %s AND objid = %s",
-        (CLASSID, OBJID),
-    ).fetchall()
-    return [int(r["pid"]) for r in rows]
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -136,11 +126,8 @@ def test_why_session_locks_are_refused_there_the_next_client_inherits_the_lock(
             again = second.execute("SELECT pg_try_advisory_lock(%s) AS ok", (LOCK_KEY,)).fetchone()
             assert again == {"ok": True}
     finally:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND classid = %s AND objid = %s",
-            (CLASSID, OBJID),
-        )
+        for pid in lock_pids(conn):
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     wait_for(lambda: lock_pids(conn) == [])
 
 

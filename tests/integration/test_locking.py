@@ -10,26 +10,15 @@ import pytest
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.lock import (
-    LOCK_KEY,
     LockTiming,
     SessionAdvisoryLock,
     TransactionAdvisoryLock,
-    key_halves,
     open_job_lock,
 )
 from tests.conftest import wait_for
+from tests.locks import lock_pids
 
 FAST = LockTiming(heartbeat_seconds=0.2, idle_timeout_seconds=1.0)
-CLASSID, OBJID = key_halves(LOCK_KEY)
-
-
-def holders(conn: Connection) -> list[int]:
-    rows = conn.execute(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        " AND classid = %s AND objid = %s",
-        (CLASSID, OBJID),
-    ).fetchall()
-    return [int(r["pid"]) for r in rows]
 
 
 @pytest.fixture
@@ -52,12 +41,12 @@ def test_the_lock_shows_on_our_backend_excludes_others_and_is_gone_after_release
     rival = open_job_lock(other_conn, database_url, scope=scope, role="service_role", timing=FAST)
     assert lock.try_acquire()
     try:
-        assert holders(conn) == [lock.backend_pid] == [lock_conn.info.backend_pid]
+        assert lock_pids(conn) == [lock.backend_pid] == [lock_conn.info.backend_pid]
         assert not rival.try_acquire()
         lock.checkpoint()
     finally:
         assert lock.release()
-    assert holders(conn) == []
+    assert lock_pids(conn) == []
     assert lock_conn.info.transaction_status.name == "IDLE"
     assert other_conn.info.transaction_status.name == "IDLE"
 
@@ -130,7 +119,7 @@ def test_pg_terminate_backend_is_noticed_by_the_heartbeat(
 
     wait_for(lost, timeout=5)
     assert not lock.release()
-    assert holders(conn) == []
+    assert lock_pids(conn) == []
 
 
 @pytest.mark.parametrize("scope", ["session", "transaction"])
@@ -141,7 +130,7 @@ def test_a_silent_holder_loses_the_lock_to_the_server_idle_timeout(
     assert lock.try_acquire()
     assert isinstance(lock, SessionAdvisoryLock | TransactionAdvisoryLock)
     lock._stop_heartbeat()  # as if hung: nobody speaks on the lock connection any more
-    wait_for(lambda: holders(conn) == [], timeout=FAST.idle_timeout_seconds + 3)
+    wait_for(lambda: lock_pids(conn) == [], timeout=FAST.idle_timeout_seconds + 3)
     assert not lock.release()
 
 
