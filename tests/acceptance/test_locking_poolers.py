@@ -266,10 +266,21 @@ def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_c
     assert lock_pids(conn) == []
 
 
+@pytest.mark.parametrize("route", ["direct/session", "transaction-pooler/transaction"])
 def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resumed(
-    env: dict[str, str], conn: Connection
+    route: str,
+    env: dict[str, str],
+    conn: Connection,
+    txn_bouncer: PgBouncer,
+    database_url: str,
 ) -> None:
     seed(conn, assignments=60, today=TODAY)
+    if route.startswith("transaction-pooler"):
+        env = {
+            **env,
+            "DATABASE_URL": txn_bouncer.url_for(database_url),
+            "REMINDERS_LOCK_SCOPE": "transaction",
+        }
     hung = start(env, "--pause-between-batches", "60")
     try:
         running = wait_for(lambda: running_run(conn), timeout=30)
