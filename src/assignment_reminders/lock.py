@@ -339,10 +339,26 @@ def open_job_lock(
     return lock
 
 
-def open_lock_connection(url: str) -> Connection:
-    """A connection for the lock and nothing else. The lock assumes its role itself (``SET
-    LOCAL ROLE`` in the transaction scope, so nothing leaks onto a pooled backend)."""
-    return connect(url, purpose="lock")
+def open_lock_connection(
+    url: str, *, role: str = "service_role", assume_role: bool = True
+) -> Connection:
+    """A connection for the lock and nothing else, running as *role* when the login may.
+
+    ``run_once`` passes ``assume_role=False`` and lets the lock assume the role itself: a
+    session-level ``SET ROLE`` must not happen before the connection is known to be a real
+    session, and the transaction scope uses ``SET LOCAL ROLE`` so nothing leaks onto a pooled
+    backend.
+    """
+    conn = connect(url, purpose="lock")
+    if not assume_role:
+        return conn
+    try:
+        if assumable_role(conn, role) is not None:
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    except psycopg.Error as exc:
+        conn.close()
+        raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
+    return conn
 
 
 def timed_try_acquire(lock: JobLock) -> tuple[bool, float]:

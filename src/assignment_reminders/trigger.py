@@ -229,7 +229,7 @@ def run_once(
     lock_url = settings.lock_database_url.reveal() if settings.lock_database_url else url
     timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
     with (
-        open_lock_connection(lock_url) as lock_conn,
+        open_lock_connection(lock_url, assume_role=False) as lock_conn,
         connect(url, purpose="work") as work_conn,
     ):
         lock = open_job_lock(

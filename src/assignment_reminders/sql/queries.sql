@@ -1,7 +1,21 @@
 -- Named queries. Each block starts with "-- name: <name>" and runs as one statement.
 -- Parameters use psycopg's %(name)s style.
 
--- The lock's own queries (try, unlock, heartbeat) are in locking.sql.
+-- name: lock_try
+SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired
+
+-- name: lock_release
+SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
+
+-- name: lock_held_by_me
+-- True when this backend holds the session-level advisory lock on the key.
+SELECT EXISTS (
+    SELECT FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.pid = pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+) AS held
 
 -- name: lock_holder
 SELECT pid, application_name, client_addr, backend_start
