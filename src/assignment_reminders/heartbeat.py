@@ -65,7 +65,7 @@ class Heartbeat:
             return self._lost
 
     def start(self) -> None:
-        """Start beating; the first beat confirms the lock at once."""
+        """Start beating, one interval from now (the caller has just confirmed the lock)."""
         self._last_ok = self._clock()
         self._thread = threading.Thread(target=self._run, name="lock-heartbeat", daemon=True)
         self._thread.start()
@@ -109,11 +109,12 @@ class Heartbeat:
             self._lost_event.wait(min(remaining, self.interval / 2))
 
     def _run(self) -> None:
+        # The lock was just confirmed by whoever started us: the first beat is one interval away.
         while not self._stop.is_set():
-            if not self._beat_once():
-                return
             self._wake.wait(self.interval)
             self._wake.clear()
+            if self._stop.is_set() or not self._beat_once():
+                return
 
     def _beat_once(self) -> bool:
         with self._cond:

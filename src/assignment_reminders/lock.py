@@ -174,11 +174,17 @@ class _AdvisoryLock:
         self._heartbeat = None
         return lost is None
 
-    def _assume_role(self, *, local: bool) -> None:
-        if self.role is None:
-            return
-        statement = "SET LOCAL ROLE {}" if local else "SET ROLE {}"
-        self.conn.execute(sql.SQL(statement).format(sql.Identifier(self.role)))
+    def _settings(self, *, local: bool, timeout: str) -> sql.Composed:
+        """``SET [LOCAL] ROLE ...; SET [LOCAL] <timeout> = ...``: one round trip, no parameters."""
+        scope = sql.SQL("SET LOCAL " if local else "SET ")
+        statements = [
+            sql.SQL("{}{} = {}").format(
+                scope, sql.Identifier(timeout), sql.Literal(self.timing.idle_timeout_ms)
+            )
+        ]
+        if self.role is not None:
+            statements.insert(0, sql.SQL("{}ROLE {}").format(scope, sql.Identifier(self.role)))
+        return sql.SQL("; ").join(statements)
 
     def _wrap(self, exc: psycopg.Error, what: str) -> ReminderError:
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -207,50 +213,40 @@ class SessionAdvisoryLock(_AdvisoryLock):
         try:
             if self.url is not None:
                 self._expected_pid = check_real_session(self.conn, self.url).backend_pid
-            self._assume_role(local=False)
-            self.conn.execute(
-                query("set_idle_session_timeout", "locking.sql"),
-                {"ms": self.timing.idle_timeout_ms},
-            )
+            self.conn.execute(self._settings(local=False, timeout="idle_session_timeout"))
         except psycopg.Error as exc:
             raise self._wrap(exc, "prepare the lock connection") from exc
         self._prepared = True
 
     def try_acquire(self) -> bool:
-        """``pg_try_advisory_lock``: answers at once, never waits for the holder."""
+        """``pg_try_advisory_lock``: one statement, answers at once, never waits for the holder.
+
+        The same statement reads ``pg_locks`` and, should the lock have landed on another backend
+        than the one :meth:`prepare` vouched for, unlocks it there again: a refusal leaves nothing.
+        """
         if not self._prepared:
             self.prepare()
-        expected = self._expected_pid
         try:
-            # One transaction pins one backend even behind a pooler, so whatever we find, the
-            # unlock below reaches the backend that took the lock: a refusal leaves nothing behind.
-            with self.conn.transaction():
-                row = self.conn.execute(
-                    query("session_lock_try", "locking.sql"), {"lock_key": self.key}
-                ).fetchone()
-                acquired, pid = bool(row and row["acquired"]), int(row["pid"]) if row else None
-                if not acquired:
-                    return False
-                problem = self._verify(pid, expected)
-                if problem is not None:
-                    self.conn.execute(
-                        query("session_unlock", "locking.sql"), {"lock_key": self.key}
-                    )
+            row = self.conn.execute(
+                query("session_lock_try", "locking.sql"),
+                {"lock_key": self.key, "expected_pid": self._expected_pid},
+            ).fetchone()
         except psycopg.Error as exc:
             raise self._wrap(exc, "take the advisory lock") from exc
-        if problem is not None:
-            raise refusal(self.url or "the lock connection", problem)
-        self._backend_pid = pid
+        assert row is not None
+        if not row["acquired"]:
+            return False
+        if row["undone"]:
+            raise refusal(
+                self.url or "the lock connection",
+                f"the lock was taken on backend {row['pid']}, not on ours ({self._expected_pid})",
+            )
+        if not row["held"]:
+            self.release()
+            raise LockError(f"pg_locks does not show the lock on our backend {row['pid']}")
+        self._backend_pid = int(row["pid"])
         self._start_heartbeat()
         return True
-
-    def _verify(self, pid: int | None, expected: int | None) -> str | None:
-        if expected is not None and pid != expected:
-            return f"the lock was taken on backend {pid}, not on our backend {expected}"
-        self._backend_pid = pid
-        if self._beat() is not None:
-            return f"pg_locks does not show the lock on our backend {pid}"
-        return None
 
     def release(self) -> bool:
         """``pg_advisory_unlock``; False means the lock was not ours any more (or never was)."""
@@ -271,14 +267,25 @@ class TransactionAdvisoryLock(_AdvisoryLock):
 
     scope = "transaction"
 
-    def try_acquire(self) -> bool:
+    _prepared = False
+
+    def prepare(self) -> None:
+        """Open the lock transaction: role and idle timeout ``SET LOCAL``, in one round trip."""
+        statements = sql.SQL("BEGIN; {}").format(
+            self._settings(local=True, timeout="idle_in_transaction_session_timeout")
+        )
         try:
-            self.conn.execute("BEGIN")
-            self._assume_role(local=True)
-            self.conn.execute(
-                query("set_local_idle_in_transaction_timeout", "locking.sql"),
-                {"ms": self.timing.idle_timeout_ms},
-            )
+            self.conn.execute(statements)
+        except psycopg.Error as exc:
+            self._end_transaction()
+            raise self._wrap(exc, "open the lock transaction") from exc
+        self._prepared = True
+
+    def try_acquire(self) -> bool:
+        """``pg_try_advisory_xact_lock`` in the open transaction; ends it when not won."""
+        if not self._prepared:
+            self.prepare()
+        try:
             row = self.conn.execute(
                 query("xact_lock_try", "locking.sql"), {"lock_key": self.key}
             ).fetchone()
@@ -301,10 +308,12 @@ class TransactionAdvisoryLock(_AdvisoryLock):
             logger.error(
                 "the lock connection is broken; its transaction and lock are gone: %s", exc
             )
+            self._prepared = False
             return False
         return self._end_transaction() and confirmed and still
 
     def _end_transaction(self) -> bool:
+        self._prepared = False
         try:
             self.conn.execute("ROLLBACK")  # nothing was written: rollback ends it cheapest
         except psycopg.Error as exc:
@@ -332,10 +341,12 @@ def open_job_lock(
         assume = assumable_role(conn, role)
     except psycopg.Error as exc:
         raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
+    lock: SessionAdvisoryLock | TransactionAdvisoryLock
     if scope == "transaction":
-        return TransactionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
-    lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
-    lock.prepare()
+        lock = TransactionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    else:
+        lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    lock.prepare()  # before the timed try: pooler check, role, timeouts
     return lock
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.database import Connection, connect
-from assignment_reminders.exceptions import LockLostError
+from assignment_reminders.exceptions import LockLostError, TransactionPoolerError
 from assignment_reminders.lock import (
     LockTiming,
     SessionAdvisoryLock,
@@ -142,3 +142,14 @@ def test_only_service_role_may_execute_the_transaction_wrapper(conn: Connection)
         " FROM CAST('public.reminders_try_advisory_xact_lock(bigint)' AS regprocedure) AS f"
     ).fetchone()
     assert row == {"service_role": True, "anon": False, "authenticated": False}
+
+
+def test_a_lock_that_lands_on_another_backend_than_vouched_for_is_undone_at_once(
+    database_url: str, conn: Connection, lock_conn: Connection
+) -> None:
+    lock = open_job_lock(lock_conn, database_url, scope="session", role="service_role", timing=FAST)
+    assert isinstance(lock, SessionAdvisoryLock)
+    lock._expected_pid = -1  # as if the pooler had moved us after the session check
+    with pytest.raises(TransactionPoolerError, match="not on ours"):
+        lock.try_acquire()
+    assert lock_pids(conn) == []

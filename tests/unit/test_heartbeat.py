@@ -79,14 +79,13 @@ def test_after_a_long_pause_the_checkpoint_waits_for_a_fresh_beat() -> None:
     hb = Heartbeat(beat, interval=60, clock=clock)  # the thread would not beat again by itself
     hb.start()
     try:
-        wait_for(lambda: beat.calls == 1)
         hb.checkpoint()  # fresh: no beat needed
-        assert beat.calls == 1
+        assert beat.calls == 0
         clock.now += 3600  # we were stopped for an hour; meanwhile the server dropped us
         beat.answer = "IdleSessionTimeout: terminating connection due to idle-session timeout"
         with pytest.raises(LockLostError, match="idle-session timeout"):
             hb.checkpoint()
-        assert beat.calls == 2
+        assert beat.calls == 1
     finally:
         hb.stop()
 
@@ -95,10 +94,9 @@ def test_a_lock_connection_that_does_not_answer_is_not_trusted() -> None:
     beat = FakeBeat()
     clock = FakeClock()
     hb = Heartbeat(beat, interval=60, answer_timeout=0.2, clock=clock)
+    beat.block.clear()  # the network is gone: the next beat hangs
     hb.start()
     try:
-        wait_for(lambda: beat.calls == 1)
-        beat.block.clear()  # the network is gone: the next beat hangs
         clock.now += 3600
         with pytest.raises(LockLostError, match=r"did not answer within 0\.2 s"):
             hb.checkpoint()

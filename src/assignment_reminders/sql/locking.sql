@@ -4,8 +4,25 @@
 SELECT pg_backend_pid() AS pid
 
 -- name: session_lock_try
--- One statement: whether we won, and on which backend it happened.
-SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+-- One statement (so one backend, even behind a pooler): try the lock, say on which backend, undo it
+-- at once if that is not the backend the caller vouched for (expected_pid; NULL = no check), and
+-- whether pg_locks shows it there. The CTE runs first: its row exists before the outer columns.
+WITH t AS MATERIALIZED (
+    SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+)
+SELECT t.acquired, t.pid,
+       CASE WHEN t.acquired AND t.pid <> coalesce(%(expected_pid)s::integer, t.pid)
+            THEN public.reminders_advisory_unlock(%(lock_key)s)
+            ELSE false
+       END AS undone,
+       EXISTS (
+           SELECT FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.pid = t.pid
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+       ) AS held
+FROM t
 
 -- name: xact_lock_try
 SELECT public.reminders_try_advisory_xact_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
@@ -24,12 +41,6 @@ SELECT pg_backend_pid() AS pid,
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
              AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
        ) AS held
-
--- name: set_idle_session_timeout
-SELECT set_config('idle_session_timeout', %(ms)s, false)
-
--- name: set_local_idle_in_transaction_timeout
-SELECT set_config('idle_in_transaction_session_timeout', %(ms)s, true)
 
 -- name: annotate_run
 -- Add a note to a finished run (one that another run already declared dead keeps its status).
