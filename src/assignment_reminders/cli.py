@@ -163,7 +163,7 @@ def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: in
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @pass_context
 def status(ctx: Context, as_json: bool, limit: int) -> None:
-    """Show recent runs and who holds the job's lock now."""
+    """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
     from .status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
@@ -220,3 +220,6 @@ def main(argv: list[str] | None = None) -> Any:
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
         click.echo(f"error: {exc.message}{detail}", err=True)
         sys.exit(1)
+
+
+from . import cli_monitoring  # noqa: E402, F401
