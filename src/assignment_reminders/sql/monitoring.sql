@@ -126,3 +126,15 @@ SELECT id, status, note, started_at, duration_ms, error
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
+
+-- name: delivery_counts
+-- Only run after table_columns showed public.reminder_deliveries(channel, status) exists.
+SELECT channel::text AS channel, status::text AS status, count(*) AS n
+FROM public.reminder_deliveries
+GROUP BY 1, 2
+
+-- name: open_alert_counts
+SELECT kind, count(*) AS n
+FROM public.monitoring_alerts
+WHERE job_name = %(job_name)s AND resolved_at IS NULL
+GROUP BY kind
