@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from psycopg.conninfo import conninfo_to_dict
@@ -91,18 +90,10 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
-def _time_zone(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name) or default
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"{name} is not a known IANA time zone: {value!r}") from None
-    return value
-
-
 @dataclass(frozen=True)
 class MonitoringSettings:
-    """Alert thresholds, alert sinks, the built-in schedule and retention (docs/monitoring.md)."""
+    """Alert thresholds, alert sinks and retention (docs/monitoring.md). The built-in schedule
+    is an option of ``reminders serve`` (REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ)."""
 
     overrun_after_seconds: int = 30 * 60
     missed_after_seconds: int = 26 * 3600
@@ -117,9 +108,6 @@ class MonitoringSettings:
     smtp_starttls: bool = False
     smtp_from: str = "assignment-reminders@localhost"
     email_to: tuple[str, ...] = ()
-    schedule: str = "0 6 * * *"
-    schedule_time_zone: str = "Europe/Oslo"
-    scheduler_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
@@ -138,9 +126,6 @@ class MonitoringSettings:
             smtp_starttls=_bool(env, "REMINDERS_SMTP_STARTTLS", False),
             smtp_from=env.get("REMINDERS_SMTP_FROM") or "assignment-reminders@localhost",
             email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
-            schedule=env.get("REMINDERS_SCHEDULE") or "0 6 * * *",
-            schedule_time_zone=_time_zone(env, "REMINDERS_SCHEDULE_TZ", "Europe/Oslo"),
-            scheduler_enabled=_bool(env, "REMINDERS_SCHEDULER", True),
         )
 
 

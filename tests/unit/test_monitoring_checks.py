@@ -103,7 +103,6 @@ def test_monitoring_settings_come_from_the_environment() -> None:
             "REMINDERS_OVERRUN_AFTER_SECONDS": "120",
             "REMINDERS_ALERT_WEBHOOK_URL": "https://hooks.example/secret-token",
             "REMINDERS_ALERT_EMAIL_TO": "ops@example.org, oncall@example.org",
-            "REMINDERS_SCHEDULE_TZ": "Europe/Oslo",
         }
     )
     assert s.monitoring.overrun_after_seconds == 120
