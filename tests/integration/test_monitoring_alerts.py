@@ -219,3 +219,31 @@ def test_a_second_open_incident_is_refused_by_the_database(conn: Connection) -> 
     conn.execute(sql)
     with pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute(sql)
+
+
+def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
+    conn: Connection,
+    settings: Settings,
+    smtp_server: Mailbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.alert_receivers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/hooks/T000/secret-path"  # nothing listens there
+    m = MonitoringSettings(
+        webhook_url=Secret(url),
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        email_to=("ops@example.org",),
+    )
+    insert_run(conn, "failed", T0, error="boom")
+    result = run_checks(
+        conn,
+        replace(settings, monitoring=m),
+        now=T0 + timedelta(minutes=5),
+        sinks=sinks_from_settings(m),
+    )
+    assert [a.kind for a in result.changes.opened] == [FAILURE]
+    assert len(smtp_server.messages) == 1
+    assert "could not send alert" in caplog.text
+    assert "secret-path" not in caplog.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -116,5 +117,16 @@ def notify(sinks: Sequence[Sink], changes: Changes) -> None:
                     event,
                     alert.id,
                     sink.name,
-                    type(exc).__name__ if sink.name == "webhook" else exc,
+                    _describe(exc),
                 )
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, without the URL (a webhook URL is a secret) or any credentials."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"{type(exc).__name__}: {type(exc.reason).__name__}"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{type(exc).__name__}"
+    return type(exc).__name__
