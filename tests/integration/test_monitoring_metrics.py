@@ -52,7 +52,13 @@ def test_metrics_count_runs_durations_and_the_last_success(
     assert sample(text, "reminders_job_runs_total", '{status="success"}') == 1
     assert sample(text, "reminders_job_runs_total", '{status="skipped"}') == 1
     assert sample(text, "reminders_job_run_duration_seconds_count") == 2
-    assert sample(text, "reminders_job_run_duration_seconds_bucket", '{le="60.0"}') == 1
+    bucket = "reminders_job_run_duration_seconds_bucket"
+    assert sample(text, bucket, '{le="15.0"}') == 0
+    assert sample(text, bucket, '{le="30.0"}') == 1  # exactly on a bound: counted in it
+    assert sample(text, bucket, '{le="60.0"}') == 1
+    assert sample(text, bucket, '{le="120.0"}') == 2
+    assert sample(text, bucket, '{le="+Inf"}') == 2
+    assert sample(text, "reminders_job_lock_acquire_seconds_bucket", '{le="0.001"}') == 1
     assert sample(text, "reminders_job_run_duration_seconds_sum") == 150
     assert sample(text, "reminders_job_lock_acquire_seconds_count") == 3
     assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7

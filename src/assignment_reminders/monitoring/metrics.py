@@ -11,10 +11,10 @@ delivery metrics are simply absent and ``reminders_delivery_table_present`` is 0
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -65,18 +65,23 @@ def summarize_backlog(deliveries: dict[tuple[str, str], int]) -> dict[str, int]:
     return backlog
 
 
-def _histogram(
-    conn: Connection, buckets: str, totals: str, job: str, bounds: Iterable[float]
-) -> Histogram:
-    params = {"job_name": job, "bounds": list(bounds)}
-    rows = conn.execute(query(buckets, SQL), params).fetchall()
-    total = conn.execute(query(totals, SQL), params).fetchone()
-    assert total is not None
-    return Histogram(
-        buckets=[(float(r["le"]), int(r["runs"])) for r in rows],
-        count=int(total["runs"]),
-        total_seconds=float(total["seconds"]),
-    )
+def cumulative(bounds: Sequence[float], rows: Iterable[Mapping[str, Any]]) -> Histogram:
+    """Prometheus buckets from per-bucket counts (``bucket`` = bounds below the value)."""
+    per_bucket = [0] * (len(bounds) + 1)
+    total_seconds = 0.0
+    for row in rows:
+        per_bucket[int(row["bucket"])] += int(row["runs"])
+        total_seconds += float(row["seconds"] or 0.0)
+    running, buckets = 0, []
+    for le, n in zip(bounds, per_bucket, strict=False):
+        running += n
+        buckets.append((float(le), running))
+    return Histogram(buckets=buckets, count=sum(per_bucket), total_seconds=total_seconds)
+
+
+def _histogram(conn: Connection, name: str, job: str, bounds: Sequence[float]) -> Histogram:
+    rows = conn.execute(query(name, SQL), {"job_name": job, "bounds": list(bounds)}).fetchall()
+    return cumulative(bounds, rows)
 
 
 def read_deliveries(conn: Connection) -> dict[tuple[str, str], int] | None:
@@ -95,10 +100,8 @@ def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     assert created is not None
     return JobMetrics(
         runs_by_status={r["status"]: int(r["runs"]) for r in runs},
-        durations=_histogram(
-            conn, "duration_buckets", "duration_totals", job_name, DURATION_BOUNDS
-        ),
-        lock_acquire=_histogram(conn, "lock_buckets", "lock_totals", job_name, LOCK_BOUNDS),
+        durations=_histogram(conn, "duration_histogram", job_name, DURATION_BOUNDS),
+        lock_acquire=_histogram(conn, "lock_histogram", job_name, LOCK_BOUNDS),
         reminders_created=int(created["reminders"]),
         escalations_created=int(created["escalations"]),
         last_success_at=created["last_success_at"],

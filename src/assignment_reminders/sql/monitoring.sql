@@ -77,34 +77,27 @@ FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s
 GROUP BY status
 
--- name: duration_buckets
--- Cumulative histogram counts of finished runs (seconds), for Prometheus.
-SELECT b.le, count(l.id) AS runs
-FROM unnest(%(bounds)s::double precision[]) AS b (le)
-LEFT JOIN public.cron_execution_logs l
-       ON l.job_name = %(job_name)s AND l.status IN ('success', 'failed')
-      AND l.duration_ms / 1000.0 <= b.le
-GROUP BY b.le
-ORDER BY b.le
-
--- name: duration_totals
-SELECT count(*) AS runs, coalesce(sum(duration_ms), 0) / 1000.0 AS seconds
+-- name: duration_histogram
+-- One scan of the finished runs, grouped by bucket = how many bounds lie below the duration
+-- (0: within the first bound; cardinality(bounds): above them all). width_bucket over the
+-- negated bounds, ascending, counts the bounds >= the value in one binary search per row.
+SELECT cardinality(%(bounds)s::float8[])
+       - width_bucket(-(duration_ms / 1000.0),
+                      ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
+       count(*) AS runs, sum(duration_ms) / 1000.0 AS seconds
 FROM public.cron_execution_logs
-WHERE job_name = %(job_name)s AND status IN ('success', 'failed')
+WHERE job_name = %(job_name)s AND status IN ('success', 'failed') AND duration_ms IS NOT NULL
+GROUP BY 1
 
--- name: lock_buckets
-SELECT b.le, count(l.id) AS runs
-FROM unnest(%(bounds)s::double precision[]) AS b (le)
-LEFT JOIN public.cron_execution_logs l
-       ON l.job_name = %(job_name)s AND l.lock_acquire_ms IS NOT NULL
-      AND l.lock_acquire_ms / 1000.0 <= b.le
-GROUP BY b.le
-ORDER BY b.le
-
--- name: lock_totals
-SELECT count(*) AS runs, coalesce(sum(lock_acquire_ms), 0) / 1000.0 AS seconds
+-- name: lock_histogram
+-- The same for the lock acquisition time of every invocation.
+SELECT cardinality(%(bounds)s::float8[])
+       - width_bucket(-(lock_acquire_ms / 1000.0),
+                      ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
+       count(*) AS runs, sum(lock_acquire_ms) / 1000.0 AS seconds
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
+GROUP BY 1
 
 -- name: created_totals
 SELECT coalesce(sum(reminders_created), 0) AS reminders,
