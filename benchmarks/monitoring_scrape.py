@@ -36,7 +36,8 @@ SELECT 'assignment-reminder-cron', gen_random_uuid(), s.status,
        CASE s.status WHEN 'skipped' THEN 'advisory_lock_held' END,
        %(now)s - make_interval(secs => i * %(step)s),
        %(now)s - make_interval(secs => i * %(step)s) + interval '2 minutes',
-       120000 * random(), 6184437623531313646, random(), CASE WHEN s.status <> 'skipped' THEN true END,
+       120000 * random(), 6184437623531313646, random(),
+       CASE WHEN s.status <> 'skipped' THEN true END,
        (random() * 100)::int, CASE s.status WHEN 'failed' THEN 'RuntimeError: boom' END,
        'bench', 1
 FROM generate_series(1, %(rows)s) AS i
