@@ -108,3 +108,27 @@ def test_monitoring_settings_come_from_the_environment() -> None:
     assert s.monitoring.overrun_after_seconds == 120
     assert s.monitoring.email_to == ("ops@example.org", "oncall@example.org")
     assert "secret-token" not in repr(s)
+
+
+def test_replicas_skipping_while_our_own_run_works_are_not_a_stuck_lock() -> None:
+    winner = row(1, "success", lock_backend_pid=777, finished_at=T0 + timedelta(seconds=5))
+    skips = [
+        row(i, "skipped", holder_pid=777, started_at=T0 + timedelta(seconds=1)) for i in range(2, 6)
+    ]
+    assert check_stuck_lock(snap([*reversed(skips), winner]), T) == []
+
+
+def test_a_skip_that_found_the_lock_already_free_is_not_a_stuck_lock() -> None:
+    gone = [row(i, "skipped", holder_pid=None) for i in range(4, 1, -1)]
+    assert check_stuck_lock(snap([*gone, row(1, "success")]), T) == []
+
+
+def test_skips_behind_our_own_run_that_overran_are_a_stuck_lock() -> None:
+    hung = row(1, "running", lock_backend_pid=777, finished_at=None)
+    later = T0 + timedelta(hours=24)
+    skips = [
+        row(i, "skipped", holder_pid=777, started_at=later + timedelta(hours=24 * i))
+        for i in range(4, 1, -1)
+    ]
+    [finding] = check_stuck_lock(snap([*skips, hung]), T)
+    assert "pid 777" in finding.message

@@ -105,18 +105,35 @@ def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]
     ]
 
 
+def overlapped_own_run(skip: Row, recent: Sequence[Row], t: Thresholds) -> bool:
+    """A skip that is no sign of a stuck lock: the holder was gone by the time it was looked up,
+    or it was a run of ours working normally at that moment (replicas firing at the same instant).
+    A run of ours that had been going longer than the overrun limit does count as stuck."""
+    if skip.get("holder_pid") is None:
+        return True
+    at = skip["started_at"]
+    return any(
+        r["status"] != "skipped"
+        and r.get("lock_backend_pid") == skip["holder_pid"]
+        and r["started_at"] <= at <= r["started_at"] + t.overrun_after
+        and (r.get("finished_at") is None or r["finished_at"] >= at)
+        for r in recent
+    )
+
+
 def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
-    """The newest N runs were all skipped because the lock was held: name who held it."""
-    newest = list(s.recent[: t.stuck_after_skips])
+    """The newest N runs were all skipped because something held the lock (other than a run of
+    ours working normally at that moment): name who held it."""
+    relevant = [
+        r for r in s.recent if r["status"] != "skipped" or not overlapped_own_run(r, s.recent, t)
+    ]
+    newest = relevant[: t.stuck_after_skips]
     if len(newest) < t.stuck_after_skips or any(r["status"] != "skipped" for r in newest):
         return []
     last = newest[0]
     holder = (
-        f"pid {last.get('holder_pid')} ({last.get('holder_application_name') or '?'},"
-        f" {last.get('holder_client_addr') or 'local socket'})"
-        f" since {last.get('holder_since')}"
-        if last.get("holder_pid") is not None
-        else "a session that was gone by the time it was looked up"
+        f"pid {last['holder_pid']} ({last.get('holder_application_name') or '?'},"
+        f" {last.get('holder_client_addr') or 'local socket'}) since {last.get('holder_since')}"
     )
     return [
         Finding(

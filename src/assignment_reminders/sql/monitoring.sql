@@ -2,7 +2,7 @@
 
 -- name: recent_runs
 SELECT id, status, note, started_at, finished_at, duration_ms, unlock_ok, error, host, pid,
-       holder_pid, holder_application_name, holder_client_addr, holder_since
+       lock_backend_pid, holder_pid, holder_application_name, holder_client_addr, holder_since
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s
 ORDER BY started_at DESC, id DESC
