@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
+
 from ..config import Settings
 from ..database import Connection, connect, database_url
+from ..exceptions import DatabaseError
 from ..queries import query
 from .alerts import SQL, Alert, Changes, open_alerts, reconcile
 from .checks import ALL_KINDS, Finding, Snapshot, Thresholds, evaluate
@@ -81,11 +84,18 @@ def check_once_for(
 ) -> CheckResult:
     """Open a connection, run the checks once with the configured sinks, close it."""
     with connect(database_url(settings), purpose="monitor") as conn:
-        return run_checks(
-            conn,
-            settings,
-            now=now,
-            sinks=sinks_from_settings(settings.monitoring),
-            role=role,
-            kinds=kinds,
-        )
+        try:
+            return run_checks(
+                conn,
+                settings,
+                now=now,
+                sinks=sinks_from_settings(settings.monitoring),
+                role=role,
+                kinds=kinds,
+            )
+        except psycopg.errors.UndefinedTable as exc:
+            raise DatabaseError(
+                "the monitoring tables are missing: run `reminders migrate`"
+            ) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the monitoring checks failed: {type(exc).__name__}") from exc
