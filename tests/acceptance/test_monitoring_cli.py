@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from assignment_reminders.database import Connection
-from tests.integration.test_monitoring_alerts import T0, insert_run
+from tests.run_rows import T0, insert_run
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -16,7 +16,7 @@ import pytest
 from assignment_reminders.database import Connection
 from tests.alert_receivers import free_port
 from tests.conftest import reminders_cmd, wait_for
-from tests.integration.test_monitoring_alerts import insert_run
+from tests.run_rows import insert_run
 
 pytestmark = pytest.mark.slow
 

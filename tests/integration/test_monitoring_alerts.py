@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 
 from assignment_reminders.config import MonitoringSettings, Secret, Settings
 from assignment_reminders.database import Connection, connect
-from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.monitoring.alerts import open_alerts
 from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, OVERRUN, STUCK_LOCK
 from assignment_reminders.monitoring.monitor import CheckResult, run_checks
 from assignment_reminders.monitoring.sinks import LogSink, sinks_from_settings
 from tests.alert_receivers import Mailbox, WebhookReceiver, smtp_server, webhook
+from tests.run_rows import T0, insert_run
 
 __all__ = ["smtp_server", "webhook"]
-
-T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
-
-
-def insert_run(
-    conn: Connection,
-    status: str,
-    started_at: datetime,
-    *,
-    minutes: float = 1,
-    **extra: Any,
-) -> int:
-    finished = None if status == "running" else started_at + timedelta(minutes=minutes)
-    values = {
-        "job_name": "assignment-reminder-cron",
-        "invocation_id": uuid.uuid4(),
-        "status": status,
-        "started_at": started_at,
-        "finished_at": finished,
-        "duration_ms": None if finished is None else minutes * 60_000,
-        "lock_key": LOCK_KEY,
-        "host": "test-host",
-        "pid": 4321,
-        **extra,
-    }
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"%({k})s" for k in values)
-    row = conn.execute(
-        f"INSERT INTO cron_execution_logs ({columns}) VALUES ({placeholders}) RETURNING id",
-        values,
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
 
 
 @pytest.fixture

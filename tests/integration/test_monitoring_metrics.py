@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
-from tests.integration.test_monitoring_alerts import insert_run
+from tests.run_rows import insert_run
 
 
 def get(app: FastAPI, path: str) -> httpx.Response:

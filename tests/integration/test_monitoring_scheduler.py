@@ -15,7 +15,7 @@ from assignment_reminders.monitoring.monitor import check_once_for
 from assignment_reminders.monitoring.service import BackgroundScheduler
 from assignment_reminders.trigger import run_once
 from tests.conftest import wait_for
-from tests.integration.test_monitoring_alerts import insert_run
+from tests.run_rows import insert_run
 
 EVERY_MINUTE = CronSchedule.parse("* * * * *", "Europe/Oslo")
 
