@@ -211,8 +211,11 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
 def serve(
     ctx: Context, *, host: str, port: int, schedule: str, time_zone: str, scheduler: bool
 ) -> None:
-    """Serve the HTTP API (POST /functions/v1/assignment-reminder-cron, /metrics, /ops) and,
-    unless --no-scheduler, run the job on a cron schedule and the monitoring checks."""
+    """Serve the HTTP API and run the job on its schedule.
+
+    Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
+    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    REMINDERS_CHECK_INTERVAL_SECONDS (60)."""
     import uvicorn
 
     from .api import create_app
