@@ -196,6 +196,8 @@ def run_once(
 ) -> RunOutcome:
     """Open the lock and work connections, run one invocation, close both."""
     from .lock import LOCK_KEY
+    from .monitoring.retention import prune_after_run
+    from .monitoring.watchdog import watch_for_overrun
 
     url = database_url(settings)
     with (
@@ -211,4 +213,12 @@ def run_once(
             clock=clock,
             hold=(lambda: time.sleep(hold_seconds)) if hold_seconds > 0 else None,
         )
-        return trigger.run(now=now)
+        with watch_for_overrun(settings, clock):  # monitoring: alert while still running
+            outcome = trigger.run(now=now)
+        prune_after_run(  # monitoring: execution log retention, its own small step
+            work_conn,
+            status=outcome.status,
+            now=clock(),
+            retention_days=settings.monitoring.retention_days,
+        )
+        return outcome
