@@ -185,7 +185,7 @@ def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: in
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @pass_context
 def status(ctx: Context, as_json: bool, limit: int) -> None:
-    """Show recent runs and who holds the job's lock now."""
+    """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
     from .status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
@@ -205,16 +205,52 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
     default=8000,
     show_default=True,
 )
+@click.option(
+    "--schedule",
+    envvar="REMINDERS_SCHEDULE",
+    show_envvar=True,
+    default="0 6 * * *",
+    show_default=True,
+    help="Cron expression (5 fields) for the built-in scheduler.",
+)
+@click.option(
+    "--time-zone",
+    envvar="REMINDERS_SCHEDULE_TZ",
+    show_envvar=True,
+    default="Europe/Oslo",
+    show_default=True,
+    help="IANA time zone the schedule is read in.",
+)
+@click.option(
+    "--scheduler/--no-scheduler",
+    envvar="REMINDERS_SCHEDULER",
+    show_envvar=True,
+    default=True,
+    show_default=True,
+    help="Run the job on --schedule and the monitoring checks in this process.",
+)
 @pass_context
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Serve the HTTP API, including POST /functions/v1/assignment-reminder-cron."""
+def serve(
+    ctx: Context, *, host: str, port: int, schedule: str, time_zone: str, scheduler: bool
+) -> None:
+    """Serve the HTTP API and run the job on its schedule.
+
+    Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
+    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    REMINDERS_CHECK_INTERVAL_SECONDS (60)."""
     import uvicorn
 
     from .api import create_app
+    from .monitoring.service import start_background
 
     if ctx.settings.jwt_secret is None:
         logger.warning("REMINDERS_JWT_SECRET is unset: every authenticated endpoint answers 401")
-    uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+    background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
+    try:
+        uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+    finally:
+        if background is not None:
+            background.stop()
 
 
 @cli.group()
@@ -278,4 +314,4 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
 
 
-from . import cli_doctor  # noqa: E402, F401
+from . import cli_doctor, cli_monitoring  # noqa: E402, F401

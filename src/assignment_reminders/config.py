@@ -113,6 +113,57 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Alert thresholds, alert sinks and retention (docs/monitoring.md). The built-in schedule
+    is an option of ``reminders serve`` (REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ)."""
+
+    overrun_after_seconds: int = 30 * 60
+    missed_after_seconds: int = 26 * 3600
+    stuck_after_skips: int = 3
+    retention_days: int = 180
+    check_interval_seconds: int = 60
+    webhook_url: Secret | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: Secret | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "assignment-reminders@localhost"
+    email_to: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
+        to = env.get("REMINDERS_ALERT_EMAIL_TO", "")
+        return cls(
+            overrun_after_seconds=_int(env, "REMINDERS_OVERRUN_AFTER_SECONDS", 30 * 60),
+            missed_after_seconds=_int(env, "REMINDERS_MISSED_AFTER_SECONDS", 26 * 3600),
+            stuck_after_skips=_int(env, "REMINDERS_STUCK_AFTER_SKIPS", 3),
+            retention_days=_int(env, "REMINDERS_RETENTION_DAYS", 180),
+            check_interval_seconds=_int(env, "REMINDERS_CHECK_INTERVAL_SECONDS", 60),
+            webhook_url=_secret(env, "REMINDERS_ALERT_WEBHOOK_URL"),
+            smtp_host=env.get("REMINDERS_SMTP_HOST") or None,
+            smtp_port=_int(env, "REMINDERS_SMTP_PORT", 25),
+            smtp_user=env.get("REMINDERS_SMTP_USER") or None,
+            smtp_password=_secret(env, "REMINDERS_SMTP_PASSWORD"),
+            smtp_starttls=_bool(env, "REMINDERS_SMTP_STARTTLS", False),
+            smtp_from=env.get("REMINDERS_SMTP_FROM") or "assignment-reminders@localhost",
+            email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
+        )
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
 
@@ -133,6 +184,7 @@ class Settings:
     lock_database_url: Secret | None = None
     lock_heartbeat_seconds: float = 5.0
     lock_idle_timeout_seconds: float = 30.0
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +211,7 @@ class Settings:
             lock_database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
             lock_heartbeat_seconds=heartbeat,
             lock_idle_timeout_seconds=idle_timeout,
+            monitoring=MonitoringSettings.from_env(env),
         )
 
     @property

@@ -1,13 +1,14 @@
-"""What ``reminders status`` shows: recent runs and who holds the lock now."""
+"""What ``reminders status`` shows: recent runs, who holds the lock now, and open alerts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .database import Connection
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
+from .monitoring.alerts import Alert, open_alerts
 from .queries import query
 from .tables import render
 
@@ -32,6 +33,7 @@ class Status:
     runs: list[dict[str, Any]]
     holder: LockHolder | None
     holder_since: Any
+    alerts: list[Alert] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class Status:
                 "client_addr": self.holder.client_addr,
                 "since": _json(self.holder_since),
             },
+            "open_alerts": [a.to_dict() for a in self.alerts],
         }
 
     def render(self) -> str:
@@ -54,7 +57,11 @@ class Status:
                 f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
                 f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
             )
-        return f"{lock}\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
+        alerts = "\n".join(f"  {a.kind}: {a.message} (since {a.opened_at})" for a in self.alerts)
+        return (
+            f"{lock}\n\nopen alerts:\n{alerts or '  (none)'}"
+            f"\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
+        )
 
 
 def _json(value: Any) -> Any:
@@ -66,4 +73,5 @@ def _json(value: Any) -> Any:
 def read_status(conn: Connection, job_name: str, *, limit: int = 20) -> Status:
     runs = conn.execute(query("recent_runs"), {"job_name": job_name, "limit": limit}).fetchall()
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
-    return Status(runs=list(runs), holder=holder, holder_since=since)
+    alerts = open_alerts(conn, job_name)
+    return Status(runs=list(runs), holder=holder, holder_since=since, alerts=alerts)

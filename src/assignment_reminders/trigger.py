@@ -225,6 +225,9 @@ def run_once(
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
     """Open the lock and work connections, run one invocation, close both."""
+    from .monitoring.retention import prune_after_run
+    from .monitoring.watchdog import watch_for_overrun
+
     url = database_url(settings)
     lock_url = settings.lock_database_url.reveal() if settings.lock_database_url else url
     timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
@@ -245,4 +248,12 @@ def run_once(
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
         )
-        return trigger.run(now=now)
+        with watch_for_overrun(settings, clock):  # monitoring: alert while still running
+            outcome = trigger.run(now=now)
+        prune_after_run(  # monitoring: execution log retention, its own small step
+            work_conn,
+            status=outcome.status,
+            now=clock(),
+            retention_days=settings.monitoring.retention_days,
+        )
+        return outcome

@@ -23,6 +23,8 @@ from ..exceptions import (
 )
 from ..migrations import pending
 from ..trigger import RunOutcome, run_once
+from .metrics import router as metrics_router
+from .ops import router as ops_router
 
 RunJob = Callable[..., RunOutcome]
 
@@ -108,4 +110,6 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
         return JSONResponse(outcome.to_dict(), status_code=200 if outcome.ok else 500)
 
+    app.include_router(metrics_router)
+    app.include_router(ops_router)
     return app

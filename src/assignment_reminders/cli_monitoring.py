@@ -1,0 +1,55 @@
+"""``reminders check``: every monitoring check once, for cron, an external monitor or a probe."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from .cli import Context, _aware, cli, pass_context
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print findings and open alerts as JSON.")
+@click.option(
+    "--now",
+    metavar="DATETIME",
+    help="Judge the execution log as of this ISO 8601 moment (with offset). Default: now.",
+)
+@pass_context
+def check(ctx: Context, as_json: bool, now: str | None) -> None:
+    """Run every monitoring check once: overrun, missed run, stuck lock, failure, unlock.
+
+    New incidents are alerted (log, webhook, email) and cleared ones recovered, once each
+    however many replicas check. Exits 0 when all is well, 2 when something is wrong.
+    Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_AFTER_SECONDS (93600),
+    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_SMTP_HOST,
+    REMINDERS_SMTP_PORT, REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD, REMINDERS_SMTP_STARTTLS,
+    REMINDERS_SMTP_FROM, REMINDERS_ALERT_EMAIL_TO (comma-separated).
+    """
+    from .monitoring.monitor import check_once_for
+
+    moment = _aware(now, "--now") or datetime.now(UTC)
+    result = check_once_for(ctx.settings, now=moment)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "healthy": result.healthy,
+                    "findings": [
+                        {"kind": f.kind, "subject": f.subject, "message": f.message}
+                        for f in result.findings
+                    ],
+                    "open_alerts": [a.to_dict() for a in result.open],
+                }
+            )
+        )
+    elif result.healthy:
+        click.echo("ok: no open alerts")
+    else:
+        for f in result.findings:
+            click.echo(f"{f.kind}: {f.message}")
+    if not result.healthy:
+        sys.exit(2)

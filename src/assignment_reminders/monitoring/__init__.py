@@ -1,0 +1,13 @@
+"""Knowing when the reminder job is unwell: checks, alert state, sinks, metrics, schedule.
+
+See ``docs/monitoring.md``. The pieces, one idea each:
+
+- :mod:`.checks`    pure functions of (execution log rows, now, thresholds) -> findings
+- :mod:`.alerts`    alert state in ``public.monitoring_alerts``: one open incident per finding
+- :mod:`.sinks`     where alerts go: the log (always), a Slack-compatible webhook, email
+- :mod:`.monitor`   one pass: read the log, evaluate, reconcile the state, notify
+- :mod:`.watchdog`  the running process watching its own run for an overrun
+- :mod:`.retention` pruning old execution log rows
+- :mod:`.cron`      a five-field cron expression in a time zone -> the next fire time
+- :mod:`.service`   the scheduler threads of ``reminders serve``
+"""

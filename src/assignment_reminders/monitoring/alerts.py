@@ -1,0 +1,108 @@
+"""Alert state in ``public.monitoring_alerts``: one open incident per (job, kind, subject).
+
+:func:`reconcile` is the whole protocol. In one transaction it opens an incident for every
+finding that has none (``INSERT ... ON CONFLICT DO NOTHING``-style on a partial unique index) and
+resolves every open incident of the checked kinds whose finding went away. Only rows this call
+inserted or resolved come back as ``opened``/``resolved``, so however many replicas, checks and
+watchdogs run at once, each incident is announced once and recovered once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ..database import Connection
+from ..queries import query
+from .checks import ALL_KINDS, Finding
+
+SQL = "monitoring.sql"
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    kind: str
+    subject: str
+    message: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Alert:
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            subject=row["subject"],
+            message=row["message"],
+            opened_at=row["opened_at"],
+            resolved_at=row.get("resolved_at"),
+            details=row.get("details") or {},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "message": self.message,
+            "opened_at": self.opened_at.isoformat(),
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class Changes:
+    opened: list[Alert]
+    resolved: list[Alert]
+
+
+def _findings_json(findings: Iterable[Finding]) -> Jsonb:
+    return Jsonb(
+        [
+            {"kind": f.kind, "subject": f.subject, "message": f.message, "details": f.details}
+            for f in findings
+        ]
+    )
+
+
+def reconcile(
+    conn: Connection,
+    *,
+    job_name: str,
+    findings: Sequence[Finding],
+    now: datetime,
+    actor: str,
+    kinds: Sequence[str] = ALL_KINDS,
+) -> Changes:
+    """Bring the stored incidents of *kinds* in line with *findings* (all of those kinds)."""
+    params = {
+        "job_name": job_name,
+        "findings": _findings_json(findings),
+        "now": now,
+        "actor": actor,
+        "kinds": list(kinds),
+    }
+    with conn.transaction():
+        opened = conn.execute(query("open_findings", SQL), params).fetchall() if findings else []
+        resolved = conn.execute(query("resolve_cleared", SQL), params).fetchall()
+    return Changes(
+        opened=[Alert.from_row(r) for r in opened if r["inserted"]],
+        resolved=[Alert.from_row(r) for r in resolved],
+    )
+
+
+def open_alerts(conn: Connection, job_name: str) -> list[Alert]:
+    rows = conn.execute(query("open_alerts", SQL), {"job_name": job_name}).fetchall()
+    return [Alert.from_row(r) for r in rows]
+
+
+def dumps(alerts: Sequence[Alert]) -> str:
+    return json.dumps([a.to_dict() for a in alerts])

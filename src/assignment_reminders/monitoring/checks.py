@@ -1,0 +1,200 @@
+"""The checks: pure functions of execution log rows, the current time and the thresholds.
+
+Each returns the findings that hold *now*. A finding is identified by ``(kind, subject)``; the
+alert state (:mod:`.alerts`) turns "a finding appeared" into one alert and "it went away" into one
+recovery, however often the checks run and on however many replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from ..config import MonitoringSettings
+
+Row = Mapping[str, Any]
+
+OVERRUN: Final = "overrun"
+MISSED_RUN: Final = "missed_run"
+STUCK_LOCK: Final = "stuck_lock"
+FAILURE: Final = "failure"
+UNLOCK_FAILED: Final = "unlock_failed"
+ALL_KINDS: Final = (OVERRUN, MISSED_RUN, STUCK_LOCK, FAILURE, UNLOCK_FAILED)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    overrun_after: timedelta = timedelta(minutes=30)
+    missed_after: timedelta = timedelta(hours=26)
+    stuck_after_skips: int = 3
+
+    @classmethod
+    def from_settings(cls, m: MonitoringSettings) -> Thresholds:
+        return cls(
+            overrun_after=timedelta(seconds=m.overrun_after_seconds),
+            missed_after=timedelta(seconds=m.missed_after_seconds),
+            stuck_after_skips=m.stuck_after_skips,
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    subject: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the checks read from ``cron_execution_logs`` for one job."""
+
+    job_name: str
+    recent: Sequence[Row]  # newest first; 'running' rows included
+    running: Sequence[Row]  # every row still 'running', however old
+    last_success_at: datetime | None  # finished_at of the newest 'success'
+    first_started_at: datetime | None  # the oldest row kept: when monitoring had data from
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 60:.0f} min"
+
+
+def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[Finding]:
+    """A run still 'running' longer than the threshold; one finding per run."""
+    findings = []
+    for row in running:
+        age = now - row["started_at"]
+        if age > t.overrun_after:
+            findings.append(
+                Finding(
+                    OVERRUN,
+                    f"run:{row['id']}",
+                    f"run {row['id']} has been running for {_minutes(age)}"
+                    f" (limit {_minutes(t.overrun_after)})"
+                    f" on {row.get('host')} pid {row.get('pid')}",
+                    {
+                        "run_id": row["id"],
+                        "started_at": row["started_at"].isoformat(),
+                        "running_seconds": round(age.total_seconds()),
+                        "host": row.get("host"),
+                        "pid": row.get("pid"),
+                    },
+                )
+            )
+    return findings
+
+
+def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
+    """No 'success' within the expected interval plus grace (measured from the last success, or
+    from the oldest row when there never was one; no rows at all means nothing to judge yet)."""
+    since = s.last_success_at or s.first_started_at
+    if since is None or now - since <= t.missed_after:
+        return []
+    what = "the last successful run finished" if s.last_success_at else "the job first ran"
+    return [
+        Finding(
+            MISSED_RUN,
+            s.job_name,
+            f"no successful run of {s.job_name} for {_minutes(now - since)}:"
+            f" {what} at {since.isoformat()} (limit {_minutes(t.missed_after)})",
+            {"last_success_at": s.last_success_at.isoformat() if s.last_success_at else None},
+        )
+    ]
+
+
+def overlapped_own_run(skip: Row, recent: Sequence[Row], t: Thresholds) -> bool:
+    """A skip that is no sign of a stuck lock: the holder was gone by the time it was looked up,
+    or it was a run of ours working normally at that moment (replicas firing at the same instant).
+    A run of ours that had been going longer than the overrun limit does count as stuck."""
+    if skip.get("holder_pid") is None:
+        return True
+    at = skip["started_at"]
+    return any(
+        r["status"] != "skipped"
+        and r.get("lock_backend_pid") == skip["holder_pid"]
+        and r["started_at"] <= at <= r["started_at"] + t.overrun_after
+        and (r.get("finished_at") is None or r["finished_at"] >= at)
+        for r in recent
+    )
+
+
+def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
+    """The newest N runs were all skipped because something held the lock (other than a run of
+    ours working normally at that moment): name who held it."""
+    relevant = [
+        r for r in s.recent if r["status"] != "skipped" or not overlapped_own_run(r, s.recent, t)
+    ]
+    newest = relevant[: t.stuck_after_skips]
+    if len(newest) < t.stuck_after_skips or any(r["status"] != "skipped" for r in newest):
+        return []
+    last = newest[0]
+    holder = (
+        f"pid {last['holder_pid']} ({last.get('holder_application_name') or '?'},"
+        f" {last.get('holder_client_addr') or 'local socket'}) since {last.get('holder_since')}"
+    )
+    return [
+        Finding(
+            STUCK_LOCK,
+            s.job_name,
+            f"the last {len(newest)} runs of {s.job_name} were skipped:"
+            f" the lock is held by {holder}",
+            {
+                "skipped_run_ids": [r["id"] for r in newest],
+                "holder_pid": last.get("holder_pid"),
+                "holder_application_name": last.get("holder_application_name"),
+                "holder_client_addr": last.get("holder_client_addr"),
+                "holder_since": str(last.get("holder_since")),
+            },
+        )
+    ]
+
+
+def check_failure(s: Snapshot) -> list[Finding]:
+    """The newest finished run that did work ('success' or 'failed') failed."""
+    for row in s.recent:
+        if row["status"] == "success":
+            return []
+        if row["status"] == "failed":
+            return [
+                Finding(
+                    FAILURE,
+                    s.job_name,
+                    f"run {row['id']} of {s.job_name} failed:"
+                    f" {row.get('error') or row.get('note')}",
+                    {"run_id": row["id"], "error": row.get("error"), "note": row.get("note")},
+                )
+            ]
+    return []
+
+
+def check_unlock_failed(s: Snapshot) -> list[Finding]:
+    """The newest run that released the lock found it was no longer its own."""
+    for row in s.recent:
+        if row.get("unlock_ok") is None:
+            continue
+        if row["unlock_ok"]:
+            return []
+        return [
+            Finding(
+                UNLOCK_FAILED,
+                s.job_name,
+                f"run {row['id']} of {s.job_name}: pg_advisory_unlock returned false,"
+                " the run did not hold its lock at the end (pooler or lost connection?)",
+                {"run_id": row["id"], "note": row.get("note")},
+            )
+        ]
+    return []
+
+
+def evaluate(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
+    """Every check over one snapshot."""
+    return [
+        *check_overrun(s.running, now, t),
+        *check_missed_run(s, now, t),
+        *check_stuck_lock(s, t),
+        *check_failure(s),
+        *check_unlock_failed(s),
+    ]

@@ -1,0 +1,200 @@
+"""Prometheus metrics, read from the database at scrape time.
+
+Every replica answers ``/metrics`` with the same figures, because they come from the execution
+log (and the delivery table) rather than from one process's memory. Counters count the rows kept
+by retention, so they drop when old rows are pruned; Prometheus treats that as a counter reset.
+
+Delivery figures come from ``public.reminder_deliveries(channel, status)``, which belongs to the
+delivery module. It is looked up first (``information_schema``): while it does not exist, the
+delivery metrics are simply absent and ``reminders_delivery_table_present`` is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from ..database import Connection
+from ..queries import query
+from .alerts import SQL
+from .checks import ALL_KINDS
+
+DURATION_BOUNDS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+LOCK_BOUNDS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+DELIVERY_TABLE: Final = "reminder_deliveries"
+DELIVERED: Final = frozenset({"delivered", "sent"})
+DEAD: Final = frozenset({"dead"})
+SETTLED: Final = DELIVERED | DEAD | frozenset({"skipped", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Histogram:
+    buckets: list[tuple[float, int]]  # (upper bound in seconds, cumulative count)
+    count: int
+    total_seconds: float
+
+
+@dataclass(frozen=True)
+class JobMetrics:
+    runs_by_status: dict[str, int]
+    durations: Histogram
+    lock_acquire: Histogram
+    reminders_created: int
+    escalations_created: int
+    last_success_at: datetime | None
+    deliveries: dict[tuple[str, str], int] | None  # (channel, status) -> rows; None: no table
+    open_alerts: dict[str, int]
+
+
+def summarize_backlog(deliveries: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Deliveries not yet settled (neither delivered, dead nor skipped), by channel."""
+    backlog: dict[str, int] = {}
+    for (channel, status), n in deliveries.items():
+        if status not in SETTLED:
+            backlog[channel] = backlog.get(channel, 0) + n
+    return backlog
+
+
+def cumulative(bounds: Sequence[float], rows: Iterable[Mapping[str, Any]]) -> Histogram:
+    """Prometheus buckets from per-bucket counts (``bucket`` = bounds below the value)."""
+    per_bucket = [0] * (len(bounds) + 1)
+    total_seconds = 0.0
+    for row in rows:
+        per_bucket[int(row["bucket"])] += int(row["runs"])
+        total_seconds += float(row["seconds"] or 0.0)
+    running, buckets = 0, []
+    for le, n in zip(bounds, per_bucket, strict=False):
+        running += n
+        buckets.append((float(le), running))
+    return Histogram(buckets=buckets, count=sum(per_bucket), total_seconds=total_seconds)
+
+
+def _histogram(conn: Connection, name: str, job: str, bounds: Sequence[float]) -> Histogram:
+    rows = conn.execute(query(name, SQL), {"job_name": job, "bounds": list(bounds)}).fetchall()
+    return cumulative(bounds, rows)
+
+
+def read_deliveries(conn: Connection) -> dict[tuple[str, str], int] | None:
+    tables = conn.execute(query("table_columns", SQL), {"tables": [DELIVERY_TABLE]}).fetchall()
+    if not tables or not {"channel", "status"} <= set(tables[0]["columns"]):
+        return None
+    rows = conn.execute(query("delivery_counts", SQL)).fetchall()
+    return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
+
+
+def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
+    params = {"job_name": job_name}
+    runs = conn.execute(query("runs_by_status", SQL), params).fetchall()
+    created = conn.execute(query("created_totals", SQL), params).fetchone()
+    alerts = conn.execute(query("open_alert_counts", SQL), params).fetchall()
+    assert created is not None
+    return JobMetrics(
+        runs_by_status={r["status"]: int(r["runs"]) for r in runs},
+        durations=_histogram(conn, "duration_histogram", job_name, DURATION_BOUNDS),
+        lock_acquire=_histogram(conn, "lock_histogram", job_name, LOCK_BOUNDS),
+        reminders_created=int(created["reminders"]),
+        escalations_created=int(created["escalations"]),
+        last_success_at=created["last_success_at"],
+        deliveries=read_deliveries(conn),
+        open_alerts={r["kind"]: int(r["n"]) for r in alerts},
+    )
+
+
+def _histogram_family(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
+    buckets = [(str(float(le)), float(n)) for le, n in h.buckets] + [("+Inf", float(h.count))]
+    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=h.total_seconds)
+
+
+def families(m: JobMetrics, now: datetime) -> list[Metric]:
+    """The metric families for one reading of the database, as of *now*."""
+    runs = CounterMetricFamily(
+        "reminders_job_runs", "Runs of the job by status.", labels=["status"]
+    )
+    for status in ("running", "success", "failed", "skipped"):
+        runs.add_metric([status], m.runs_by_status.get(status, 0))
+    created = CounterMetricFamily(
+        "reminders_created", "Reminders created by the job, by kind.", labels=["kind"]
+    )
+    created.add_metric(["reminder"], m.reminders_created)
+    created.add_metric(["escalation"], m.escalations_created)
+    since = GaugeMetricFamily(
+        "reminders_job_seconds_since_last_success",
+        "Seconds since the last successful run finished (absent before the first one).",
+    )
+    if m.last_success_at is not None:
+        since.add_metric([], max(0.0, (now - m.last_success_at).total_seconds()))
+    alerts = GaugeMetricFamily(
+        "reminders_alerts_open", "Open monitoring incidents by kind.", labels=["kind"]
+    )
+    for kind in ALL_KINDS:
+        alerts.add_metric([kind], m.open_alerts.get(kind, 0))
+    out: list[Metric] = [
+        runs,
+        _histogram_family(
+            "reminders_job_run_duration_seconds", "Duration of finished runs.", m.durations
+        ),
+        _histogram_family(
+            "reminders_job_lock_acquire_seconds",
+            "Time pg_try_advisory_lock took, every invocation.",
+            m.lock_acquire,
+        ),
+        created,
+        since,
+        alerts,
+        GaugeMetricFamily(
+            "reminders_delivery_table_present",
+            "1 when public.reminder_deliveries exists (delivery metrics below come from it).",
+            value=0 if m.deliveries is None else 1,
+        ),
+    ]
+    if m.deliveries is not None:
+        out.extend(_delivery_families(m))
+    return out
+
+
+def _delivery_families(m: JobMetrics) -> list[Metric]:
+    assert m.deliveries is not None
+    by_channel = CounterMetricFamily(
+        "reminders_deliveries_created", "Delivery rows created, by channel.", labels=["channel"]
+    )
+    delivered = CounterMetricFamily(
+        "reminders_delivered",
+        "Deliveries accepted by the provider, by channel.",
+        labels=["channel"],
+    )
+    dead = GaugeMetricFamily(
+        "reminders_deliveries_dead", "Deliveries that gave up, by channel.", labels=["channel"]
+    )
+    backlog = GaugeMetricFamily(
+        "reminders_delivery_backlog", "Deliveries not yet settled, by channel.", labels=["channel"]
+    )
+    channels = sorted({c for c, _ in m.deliveries})
+    pending = summarize_backlog(m.deliveries)
+    for channel in channels:
+        rows = {s: n for (c, s), n in m.deliveries.items() if c == channel}
+        by_channel.add_metric([channel], sum(rows.values()))
+        delivered.add_metric([channel], sum(n for s, n in rows.items() if s in DELIVERED))
+        dead.add_metric([channel], sum(n for s, n in rows.items() if s in DEAD))
+        backlog.add_metric([channel], pending.get(channel, 0))
+    return [by_channel, delivered, dead, backlog]
+
+
+class JobMetricsCollector(Collector):
+    """Reads the database on every scrape through *read* (which opens and closes a connection)."""
+
+    def __init__(self, read: Callable[[], tuple[JobMetrics, datetime]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        metrics, now = self.read()
+        return families(metrics, now)

@@ -1,0 +1,101 @@
+"""One monitoring pass: read the execution log, evaluate the checks, reconcile, notify.
+
+``now`` is always a parameter: the checks never read the clock, so tests move time by passing it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from ..config import Settings
+from ..database import Connection, connect, database_url
+from ..exceptions import DatabaseError
+from ..queries import query
+from .alerts import SQL, Alert, Changes, open_alerts, reconcile
+from .checks import ALL_KINDS, Finding, Snapshot, Thresholds, evaluate
+from .sinks import Sink, notify, sinks_from_settings
+
+RECENT_ROWS = 50
+
+
+def actor(role: str) -> str:
+    """Who opened or resolved an incident: ``check@host:pid``, ``watchdog@host:pid``..."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS) -> Snapshot:
+    params = {"job_name": job_name, "limit": recent}
+    bounds = conn.execute(query("success_bounds", SQL), params).fetchone()
+    assert bounds is not None
+    return Snapshot(
+        job_name=job_name,
+        recent=conn.execute(query("recent_runs", SQL), params).fetchall(),
+        running=conn.execute(query("running_runs", SQL), params).fetchall(),
+        last_success_at=bounds["last_success_at"],
+        first_started_at=bounds["first_started_at"],
+    )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: list[Finding]
+    changes: Changes
+    open: list[Alert]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+
+def run_checks(
+    conn: Connection,
+    settings: Settings,
+    *,
+    now: datetime,
+    sinks: Sequence[Sink],
+    role: str = "check",
+    kinds: Sequence[str] = ALL_KINDS,
+) -> CheckResult:
+    """Every check (or only *kinds*) once; alerts and recoveries go to *sinks*."""
+    thresholds = Thresholds.from_settings(settings.monitoring)
+    recent = max(RECENT_ROWS, thresholds.stuck_after_skips)
+    snapshot = read_snapshot(conn, settings.job_name, recent=recent)
+    findings = [f for f in evaluate(snapshot, now, thresholds) if f.kind in kinds]
+    changes = reconcile(
+        conn,
+        job_name=settings.job_name,
+        findings=findings,
+        now=now,
+        actor=actor(role),
+        kinds=kinds,
+    )
+    notify(sinks, changes)
+    return CheckResult(findings, changes, open_alerts(conn, settings.job_name))
+
+
+def check_once_for(
+    settings: Settings, *, now: datetime, role: str = "check", kinds: Sequence[str] = ALL_KINDS
+) -> CheckResult:
+    """Open a connection, run the checks once with the configured sinks, close it."""
+    with connect(database_url(settings), purpose="monitor") as conn:
+        try:
+            return run_checks(
+                conn,
+                settings,
+                now=now,
+                sinks=sinks_from_settings(settings.monitoring),
+                role=role,
+                kinds=kinds,
+            )
+        except psycopg.errors.UndefinedTable as exc:
+            raise DatabaseError(
+                "the monitoring tables are missing: run `reminders migrate`"
+            ) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"the monitoring checks failed: {type(exc).__name__}") from exc

@@ -1,0 +1,53 @@
+"""Retention: execution log rows (and resolved alerts) older than the configured age go.
+
+Run by the job itself after each run that did work, as its own small statement outside the run's
+lock and transaction. ``reminder_dispatches.run_id`` references the log ``ON DELETE SET NULL``:
+the ledger keeps every reminder, it only forgets which run made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from ..database import Connection
+from ..queries import query
+from .alerts import SQL
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    runs: int
+    alerts: int
+
+
+def prune(conn: Connection, *, now: datetime, retention_days: int) -> Pruned:
+    cutoff = now - timedelta(days=retention_days)
+    runs = conn.execute(query("prune_execution_logs", SQL), {"cutoff": cutoff}).fetchone()
+    alerts = conn.execute(query("prune_alerts", SQL), {"cutoff": cutoff}).fetchone()
+    assert runs is not None
+    assert alerts is not None
+    pruned = Pruned(runs=int(runs["deleted"]), alerts=int(alerts["deleted"]))
+    if pruned.runs or pruned.alerts:
+        logger.info(
+            "retention: pruned %d execution log row(s) and %d resolved alert(s) older than %d days",
+            pruned.runs,
+            pruned.alerts,
+            retention_days,
+        )
+    return pruned
+
+
+def prune_after_run(conn: Connection, *, status: str, now: datetime, retention_days: int) -> None:
+    """The job's own retention step: after a run that did work, never after a skip."""
+    if status not in ("success", "failed"):
+        return
+    try:
+        prune(conn, now=now, retention_days=retention_days)
+    except psycopg.Error as exc:  # retention is housekeeping: it never fails the run
+        logger.error("retention: pruning failed: %s", type(exc).__name__)

@@ -1,0 +1,132 @@
+"""Where alerts go: the log (always), a Slack-compatible webhook, email over SMTP.
+
+A sink that fails logs why (never the webhook URL or the SMTP password) and the others still run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from email.message import EmailMessage
+from typing import Literal, Protocol
+
+from ..config import MonitoringSettings, Secret
+from .alerts import Alert, Changes
+
+logger = logging.getLogger("assignment_reminders.alerts")
+
+Event = Literal["alert", "recovery"]
+
+
+def headline(event: Event, alert: Alert) -> str:
+    if event == "alert":
+        return f"[ALERT] {alert.kind}: {alert.message}"
+    return f"[RECOVERED] {alert.kind} ({alert.subject}): {alert.message}"
+
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, event: Event, alert: Alert) -> None: ...
+
+
+class LogSink:
+    name = "log"
+
+    def send(self, event: Event, alert: Alert) -> None:
+        level = logging.ERROR if event == "alert" else logging.WARNING
+        logger.log(level, "%s (incident %d)", headline(event, alert), alert.id)
+
+
+class WebhookSink:
+    """POST ``{"text": ...}`` (what Slack incoming webhooks read) plus the alert as ``alert``."""
+
+    name = "webhook"
+
+    def __init__(self, url: Secret, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def send(self, event: Event, alert: Alert) -> None:
+        body = json.dumps(
+            {"text": headline(event, alert), "event": event, "alert": alert.to_dict()}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - the operator's configured URL
+            self.url.reveal(),
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "assignment-reminders"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            response.read()
+
+
+class EmailSink:
+    name = "email"
+
+    def __init__(self, m: MonitoringSettings, *, timeout: float = 10.0) -> None:
+        assert m.smtp_host is not None
+        self.m = m
+        self.timeout = timeout
+
+    def send(self, event: Event, alert: Alert) -> None:
+        m = self.m
+        message = EmailMessage()
+        message["Subject"] = headline(event, alert)[:200]
+        message["From"] = m.smtp_from
+        message["To"] = ", ".join(m.email_to)
+        message.set_content(
+            f"{headline(event, alert)}\n\nincident {alert.id}, opened {alert.opened_at}"
+            + (f", resolved {alert.resolved_at}" if alert.resolved_at else "")
+            + f"\n\n{json.dumps(alert.details, indent=2, default=str)}\n"
+        )
+        assert m.smtp_host is not None
+        with smtplib.SMTP(m.smtp_host, m.smtp_port, timeout=self.timeout) as smtp:
+            if m.smtp_starttls:
+                smtp.starttls()
+            if m.smtp_user and m.smtp_password is not None:
+                smtp.login(m.smtp_user, m.smtp_password.reveal())
+            smtp.send_message(message)
+
+
+def sinks_from_settings(m: MonitoringSettings) -> list[Sink]:
+    """The log, plus the webhook and email when configured."""
+    sinks: list[Sink] = [LogSink()]
+    if m.webhook_url is not None:
+        sinks.append(WebhookSink(m.webhook_url))
+    if m.smtp_host and m.email_to:
+        sinks.append(EmailSink(m))
+    return sinks
+
+
+def notify(sinks: Sequence[Sink], changes: Changes) -> None:
+    """Send each opened incident as an alert and each resolved one as a recovery."""
+    events: list[tuple[Event, Alert]] = [("alert", a) for a in changes.opened]
+    events += [("recovery", a) for a in changes.resolved]
+    for event, alert in events:
+        for sink in sinks:
+            try:
+                sink.send(event, alert)
+            except Exception as exc:  # one broken sink must not silence the others
+                logger.error(
+                    "could not send %s %d to the %s sink: %s",
+                    event,
+                    alert.id,
+                    sink.name,
+                    _describe(exc),
+                )
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, without the URL (a webhook URL is a secret) or any credentials."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"{type(exc).__name__}: {type(exc.reason).__name__}"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{type(exc).__name__}"
+    return type(exc).__name__

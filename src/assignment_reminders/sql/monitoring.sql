@@ -1,0 +1,133 @@
+-- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as queries.sql.
+
+-- name: recent_runs
+SELECT id, status, note, started_at, finished_at, duration_ms, unlock_ok, error, host, pid,
+       lock_backend_pid, holder_pid, holder_application_name, holder_client_addr, holder_since
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s
+ORDER BY started_at DESC, id DESC
+LIMIT %(limit)s
+
+-- name: running_runs
+SELECT id, status, started_at, host, pid
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s AND status = 'running'
+ORDER BY started_at
+
+-- name: success_bounds
+SELECT (SELECT max(finished_at) FROM public.cron_execution_logs
+        WHERE job_name = %(job_name)s AND status = 'success') AS last_success_at,
+       (SELECT min(started_at) FROM public.cron_execution_logs
+        WHERE job_name = %(job_name)s) AS first_started_at
+
+-- name: open_findings
+-- One row per finding: open it unless an open incident exists (then only last_seen_at moves).
+-- xmax = 0 tells a row this statement inserted from one it updated: only those send an alert.
+INSERT INTO public.monitoring_alerts AS a (
+    job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at
+)
+SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s
+FROM jsonb_to_recordset(%(findings)s::jsonb) AS f (kind text, subject text, message text, details jsonb)
+ON CONFLICT (job_name, kind, subject) WHERE resolved_at IS NULL
+DO UPDATE SET last_seen_at = greatest(a.last_seen_at, excluded.last_seen_at)
+RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at,
+          (a.xmax = 0) AS inserted
+
+-- name: resolve_cleared
+-- Open incidents of the kinds just checked whose finding no longer holds. Only the statement that
+-- flips resolved_at returns the row, so exactly one replica sends the recovery.
+UPDATE public.monitoring_alerts AS a
+SET resolved_at = greatest(%(now)s, a.opened_at), resolved_by = %(actor)s
+WHERE a.job_name = %(job_name)s
+  AND a.resolved_at IS NULL
+  AND a.kind = ANY(%(kinds)s)
+  AND NOT EXISTS (
+      SELECT FROM jsonb_to_recordset(%(findings)s::jsonb) AS f (kind text, subject text)
+      WHERE f.kind = a.kind AND f.subject = a.subject
+  )
+RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at
+
+-- name: open_alerts
+SELECT id, kind, subject, message, details, opened_at, opened_by, last_seen_at
+FROM public.monitoring_alerts
+WHERE job_name = %(job_name)s AND resolved_at IS NULL
+ORDER BY opened_at, id
+
+-- name: prune_execution_logs
+-- Retention. reminder_dispatches.run_id is ON DELETE SET NULL: the ledger keeps its rows.
+-- A row still 'running' is never pruned (the overrun check needs it).
+WITH gone AS (
+    DELETE FROM public.cron_execution_logs
+    WHERE started_at < %(cutoff)s AND status <> 'running'
+    RETURNING 1
+)
+SELECT count(*) AS deleted FROM gone
+
+-- name: prune_alerts
+WITH gone AS (
+    DELETE FROM public.monitoring_alerts
+    WHERE resolved_at < %(cutoff)s
+    RETURNING 1
+)
+SELECT count(*) AS deleted FROM gone
+
+-- name: runs_by_status
+SELECT status, count(*) AS runs
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s
+GROUP BY status
+
+-- name: duration_histogram
+-- One scan of the finished runs, grouped by bucket = how many bounds lie below the duration
+-- (0: within the first bound; cardinality(bounds): above them all). width_bucket over the
+-- negated bounds, ascending, counts the bounds >= the value in one binary search per row.
+SELECT cardinality(%(bounds)s::float8[])
+       - width_bucket(-(duration_ms / 1000.0),
+                      ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
+       count(*) AS runs, sum(duration_ms) / 1000.0 AS seconds
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s AND status IN ('success', 'failed') AND duration_ms IS NOT NULL
+GROUP BY 1
+
+-- name: lock_histogram
+-- The same for the lock acquisition time of every invocation.
+SELECT cardinality(%(bounds)s::float8[])
+       - width_bucket(-(lock_acquire_ms / 1000.0),
+                      ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
+       count(*) AS runs, sum(lock_acquire_ms) / 1000.0 AS seconds
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
+GROUP BY 1
+
+-- name: created_totals
+SELECT coalesce(sum(reminders_created), 0) AS reminders,
+       coalesce(sum(escalations_created), 0) AS escalations,
+       max(finished_at) FILTER (WHERE status = 'success') AS last_success_at
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s
+
+-- name: table_columns
+-- Which of the given tables exist, with their columns (delivery tables come from another module).
+SELECT c.table_name, array_agg(c.column_name::text) AS columns
+FROM information_schema.columns c
+WHERE c.table_schema = 'public' AND c.table_name = ANY(%(tables)s)
+GROUP BY c.table_name
+
+-- name: run_history
+-- The /ops chart: every run started since the cutoff, oldest first.
+SELECT id, status, note, started_at, duration_ms, error
+FROM public.cron_execution_logs
+WHERE job_name = %(job_name)s AND started_at >= %(since)s
+ORDER BY started_at, id
+
+-- name: delivery_counts
+-- Only run after table_columns showed public.reminder_deliveries(channel, status) exists.
+SELECT channel::text AS channel, status::text AS status, count(*) AS n
+FROM public.reminder_deliveries
+GROUP BY 1, 2
+
+-- name: open_alert_counts
+SELECT kind, count(*) AS n
+FROM public.monitoring_alerts
+WHERE job_name = %(job_name)s AND resolved_at IS NULL
+GROUP BY kind

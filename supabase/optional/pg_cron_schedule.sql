@@ -1,0 +1,46 @@
+-- OPTIONAL, not a migration: schedule the reminder job from inside Supabase with pg_cron + pg_net.
+-- Use this instead of (or beside) the built-in scheduler of `reminders serve`; several callers are
+-- safe, the advisory lock lets one run at a time and the ledger never reminds twice.
+-- See docs/monitoring.md, "Scheduling on Supabase", for what pg_net does and does not guarantee.
+--
+-- Before running it, store two secrets in Supabase Vault (Dashboard -> Project Settings -> Vault,
+-- or SQL):
+--   select vault.create_secret('https://reminders.example.org', 'reminders_base_url');
+--   select vault.create_secret('<a service_role JWT signed with REMINDERS_JWT_SECRET>',
+--                              'reminders_service_role_jwt');
+-- Nothing secret is written into cron.job: the command reads the vault at every call.
+
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION IF NOT EXISTS pg_net;
+
+-- pg_cron reads schedules in cron.timezone, which is GMT on Supabase: 05:00 UTC is 06:00 in Oslo
+-- in winter and 07:00 in summer. A second call the same day is harmless (nothing is due twice).
+-- Re-running this file updates the job of the same name.
+SELECT cron.schedule(
+    'assignment-reminder-cron',
+    '0 5 * * *',
+    $cmd$
+    SELECT net.http_post(
+        url := (SELECT decrypted_secret FROM vault.decrypted_secrets
+                WHERE name = 'reminders_base_url') || '/functions/v1/assignment-reminder-cron',
+        body := '{}'::jsonb,
+        headers := jsonb_build_object(
+            'Content-Type', 'application/json',
+            'Authorization', 'Bearer ' || (SELECT decrypted_secret FROM vault.decrypted_secrets
+                                           WHERE name = 'reminders_service_role_jwt')
+        ),
+        -- the run goes on server-side after this; it only bounds how long pg_net waits
+        timeout_milliseconds := 60000
+    ) AS request_id
+    $cmd$
+);
+
+-- What happened to the calls (pg_net keeps responses for a few hours, pg_net.ttl):
+--   SELECT id, status_code, timed_out, error_msg, left(content, 200), created
+--   FROM net._http_response ORDER BY created DESC LIMIT 10;
+-- What pg_cron did (it only knows whether the SELECT queued the request):
+--   SELECT status, return_message, start_time FROM cron.job_run_details
+--   WHERE jobid = (SELECT jobid FROM cron.job WHERE jobname = 'assignment-reminder-cron')
+--   ORDER BY start_time DESC LIMIT 10;
+-- To remove the schedule:
+--   SELECT cron.unschedule('assignment-reminder-cron');

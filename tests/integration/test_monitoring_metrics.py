@@ -1,0 +1,113 @@
+"""/metrics and /ops read the execution log, alerts and (when it exists) the delivery table."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from assignment_reminders.api import create_app
+from assignment_reminders.config import Settings
+from assignment_reminders.database import Connection
+from tests.run_rows import insert_run
+
+
+def get(app: FastAPI, path: str) -> httpx.Response:
+    """One request through the ASGI app in this process (no server, no network)."""
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.get(path)
+
+    return asyncio.run(call())
+
+
+def sample(text: str, name: str, labels: str = "") -> float:
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{name}{labels} not in /metrics"
+    return float(match.group(1))
+
+
+def test_metrics_count_runs_durations_and_the_last_success(
+    conn: Connection, settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    insert_run(
+        conn,
+        "success",
+        now - timedelta(hours=2),
+        minutes=2,
+        reminders_created=7,
+        lock_acquire_ms=1.5,
+    )
+    insert_run(
+        conn, "failed", now - timedelta(hours=1), minutes=0.5, error="boom", lock_acquire_ms=3.0
+    )
+    insert_run(conn, "skipped", now - timedelta(minutes=30), minutes=0, lock_acquire_ms=0.8)
+    text = get(create_app(settings), "/metrics").text
+    assert sample(text, "reminders_job_runs_total", '{status="success"}') == 1
+    assert sample(text, "reminders_job_runs_total", '{status="skipped"}') == 1
+    assert sample(text, "reminders_job_run_duration_seconds_count") == 2
+    bucket = "reminders_job_run_duration_seconds_bucket"
+    assert sample(text, bucket, '{le="15.0"}') == 0
+    assert sample(text, bucket, '{le="30.0"}') == 1  # exactly on a bound: counted in it
+    assert sample(text, bucket, '{le="60.0"}') == 1
+    assert sample(text, bucket, '{le="120.0"}') == 2
+    assert sample(text, bucket, '{le="+Inf"}') == 2
+    assert sample(text, "reminders_job_lock_acquire_seconds_bucket", '{le="0.001"}') == 1
+    assert sample(text, "reminders_job_run_duration_seconds_sum") == 150
+    assert sample(text, "reminders_job_lock_acquire_seconds_count") == 3
+    assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7
+    since = sample(text, "reminders_job_seconds_since_last_success")
+    assert 7000 < since < 7200  # finished 1 h 58 min ago
+    assert sample(text, "reminders_delivery_table_present") == 0
+    assert "reminders_deliveries_dead" not in text
+
+
+def test_delivery_metrics_appear_once_the_delivery_table_exists(
+    conn: Connection, settings: Settings
+) -> None:
+    conn.execute("CREATE TABLE reminder_deliveries (id serial, channel text, status text)")
+    conn.execute(
+        "INSERT INTO reminder_deliveries (channel, status) VALUES ('email', 'delivered'),"
+        " ('email', 'dead'), ('email', 'pending'), ('webhook', 'delivered'), ('webhook', 'retry')"
+    )
+    app = create_app(settings)
+    text = get(app, "/metrics").text
+    assert sample(text, "reminders_delivery_table_present") == 1
+    assert sample(text, "reminders_delivered_total", '{channel="email"}') == 1
+    assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 3
+    assert sample(text, "reminders_deliveries_dead", '{channel="email"}') == 1
+    assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
+    page = get(app, "/ops").text
+    assert "<td>email</td><td>1</td>" in page
+
+
+def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
+    conn: Connection, settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    insert_run(conn, "success", now - timedelta(days=3), minutes=4)
+    insert_run(conn, "failed", now - timedelta(days=2), minutes=1, error="RuntimeError: <boom>")
+    insert_run(conn, "skipped", now - timedelta(days=1), minutes=0)
+    insert_run(conn, "success", now - timedelta(days=40), minutes=4)  # outside the 30 days
+    conn.execute(
+        "INSERT INTO monitoring_alerts (job_name, kind, subject, message, opened_at, opened_by,"
+        " last_seen_at) VALUES (%s, 'failure', 'x', 'run 2 failed', now(), 'test', now())",
+        (settings.job_name,),
+    )
+    response = get(create_app(settings), "/ops")
+    assert response.status_code == 200
+    page = response.text
+    assert 'data-runs="3"' in page
+    assert page.count('class="run run-failed"') == 1
+    assert page.count('class="run run-skipped"') == 1
+    assert "30 min limit" in page
+    assert "RuntimeError: &lt;boom&gt;" in page
+    assert "run 2 failed" in page
+    assert "No delivery table" in page
+    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no assets

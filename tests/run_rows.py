@@ -1,0 +1,37 @@
+"""Execution log rows for monitoring tests, at any moment the test chooses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from assignment_reminders.config import JOB_NAME
+from assignment_reminders.database import Connection
+from assignment_reminders.lock import LOCK_KEY
+from tests.factories import _insert
+
+T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+
+
+def insert_run(
+    conn: Connection, status: str, started_at: datetime, *, minutes: float = 1, **extra: Any
+) -> int:
+    """A ``cron_execution_logs`` row; finished *minutes* after it started unless 'running'."""
+    finished = None if status == "running" else started_at + timedelta(minutes=minutes)
+    return _insert(
+        conn,
+        "cron_execution_logs",
+        {
+            "job_name": JOB_NAME,
+            "invocation_id": uuid.uuid4(),
+            "status": status,
+            "started_at": started_at,
+            "finished_at": finished,
+            "duration_ms": None if finished is None else minutes * 60_000,
+            "lock_key": LOCK_KEY,
+            "host": "test-host",
+            "pid": 4321,
+            **extra,
+        },
+    )

@@ -1,0 +1,134 @@
+"""The monitoring checks as pure functions of (rows, now, thresholds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from assignment_reminders.config import MonitoringSettings, Settings
+from assignment_reminders.monitoring.checks import (
+    FAILURE,
+    MISSED_RUN,
+    OVERRUN,
+    STUCK_LOCK,
+    UNLOCK_FAILED,
+    Snapshot,
+    Thresholds,
+    check_failure,
+    check_missed_run,
+    check_overrun,
+    check_stuck_lock,
+    check_unlock_failed,
+    evaluate,
+)
+
+T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+T = Thresholds()
+
+
+def row(i: int, status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": i, "status": status, "started_at": T0, "host": "h", "pid": 1, **extra}
+
+
+def snap(recent: list[dict[str, Any]], **kw: Any) -> Snapshot:
+    return Snapshot(
+        job_name="job",
+        recent=recent,
+        running=[r for r in recent if r["status"] == "running"],
+        last_success_at=kw.get("last_success_at"),
+        first_started_at=kw.get("first_started_at", T0),
+    )
+
+
+def test_overrun_fires_only_past_the_threshold() -> None:
+    running = [row(7, "running")]
+    assert check_overrun(running, T0 + timedelta(minutes=30), T) == []
+    [finding] = check_overrun(running, T0 + timedelta(minutes=31), T)
+    assert (finding.kind, finding.subject) == (OVERRUN, "run:7")
+    assert "31 min" in finding.message
+
+
+def test_overrun_threshold_is_configurable() -> None:
+    t = Thresholds.from_settings(MonitoringSettings(overrun_after_seconds=60))
+    assert check_overrun([row(1, "running")], T0 + timedelta(seconds=61), t)
+
+
+def test_missed_run_measures_from_the_last_success() -> None:
+    s = snap([row(1, "success")], last_success_at=T0)
+    assert check_missed_run(s, T0 + timedelta(hours=26), T) == []
+    [finding] = check_missed_run(s, T0 + timedelta(hours=27), T)
+    assert finding.kind == MISSED_RUN
+
+
+def test_missed_run_without_any_success_measures_from_the_first_row() -> None:
+    s = snap([row(1, "failed")], first_started_at=T0)
+    assert check_missed_run(s, T0 + timedelta(hours=27), T)
+    assert check_missed_run(snap([], first_started_at=None), T0 + timedelta(days=9), T) == []
+
+
+def test_stuck_lock_needs_n_consecutive_skips_and_names_the_holder() -> None:
+    skip = {"holder_pid": 4242, "holder_application_name": "assignment-reminders/lock x:9"}
+    two = [row(3, "skipped", **skip), row(2, "skipped", **skip), row(1, "success")]
+    assert check_stuck_lock(snap(two), T) == []
+    three = [row(4, "skipped", **skip), *two]
+    [finding] = check_stuck_lock(snap(three), T)
+    assert finding.kind == STUCK_LOCK
+    assert "pid 4242" in finding.message
+    assert "assignment-reminders/lock x:9" in finding.message
+
+
+def test_failure_is_the_newest_run_that_did_work_and_carries_its_error() -> None:
+    failed = row(2, "failed", error="RuntimeError: boom")
+    [finding] = check_failure(snap([row(3, "skipped"), failed, row(1, "success")]))
+    assert finding.kind == FAILURE
+    assert "RuntimeError: boom" in finding.message
+    assert check_failure(snap([row(3, "success"), failed])) == []
+
+
+def test_unlock_failure_clears_after_a_clean_unlock() -> None:
+    bad = row(1, "success", unlock_ok=False)
+    [finding] = check_unlock_failed(snap([row(2, "skipped", unlock_ok=None), bad]))
+    assert finding.kind == UNLOCK_FAILED
+    assert check_unlock_failed(snap([row(2, "success", unlock_ok=True), bad])) == []
+
+
+def test_a_healthy_log_has_no_findings() -> None:
+    s = snap([row(1, "success", unlock_ok=True)], last_success_at=T0)
+    assert evaluate(s, T0 + timedelta(hours=1), T) == []
+
+
+def test_monitoring_settings_come_from_the_environment() -> None:
+    s = Settings.from_env(
+        {
+            "REMINDERS_OVERRUN_AFTER_SECONDS": "120",
+            "REMINDERS_ALERT_WEBHOOK_URL": "https://hooks.example/secret-token",
+            "REMINDERS_ALERT_EMAIL_TO": "ops@example.org, oncall@example.org",
+        }
+    )
+    assert s.monitoring.overrun_after_seconds == 120
+    assert s.monitoring.email_to == ("ops@example.org", "oncall@example.org")
+    assert "secret-token" not in repr(s)
+
+
+def test_replicas_skipping_while_our_own_run_works_are_not_a_stuck_lock() -> None:
+    winner = row(1, "success", lock_backend_pid=777, finished_at=T0 + timedelta(seconds=5))
+    skips = [
+        row(i, "skipped", holder_pid=777, started_at=T0 + timedelta(seconds=1)) for i in range(2, 6)
+    ]
+    assert check_stuck_lock(snap([*reversed(skips), winner]), T) == []
+
+
+def test_a_skip_that_found_the_lock_already_free_is_not_a_stuck_lock() -> None:
+    gone = [row(i, "skipped", holder_pid=None) for i in range(4, 1, -1)]
+    assert check_stuck_lock(snap([*gone, row(1, "success")]), T) == []
+
+
+def test_skips_behind_our_own_run_that_overran_are_a_stuck_lock() -> None:
+    hung = row(1, "running", lock_backend_pid=777, finished_at=None)
+    later = T0 + timedelta(hours=24)
+    skips = [
+        row(i, "skipped", holder_pid=777, started_at=later + timedelta(hours=24 * i))
+        for i in range(4, 1, -1)
+    ]
+    [finding] = check_stuck_lock(snap([*skips, hung]), T)
+    assert "pid 777" in finding.message

@@ -1,0 +1,63 @@
+"""Cron expressions in a time zone: the next fire time, with the moment passed in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from assignment_reminders.exceptions import InputError
+from assignment_reminders.monitoring.cron import CronSchedule
+
+OSLO = "Europe/Oslo"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_the_default_fires_at_six_oslo_time_in_winter_and_summer() -> None:
+    daily = CronSchedule.parse("0 6 * * *", OSLO)
+    assert daily.next_after(at("2026-11-28T04:00:00+00:00")) == at("2026-11-28T05:00:00+00:00")
+    assert daily.next_after(at("2026-11-28T05:00:00+00:00")) == at("2026-11-29T05:00:00+00:00")
+    assert daily.next_after(at("2026-07-01T03:59:00+00:00")) == at("2026-07-01T04:00:00+00:00")
+
+
+def test_a_skipped_wall_time_fires_after_the_spring_jump_and_a_repeated_one_once() -> None:
+    s = CronSchedule.parse("30 2 * * *", OSLO)
+    # 2026-03-29 02:30 does not exist in Oslo: fires at 03:30 CEST = 01:30 UTC.
+    assert s.next_after(at("2026-03-28T23:00:00+00:00")) == at("2026-03-29T01:30:00+00:00")
+    # 2026-10-25 02:30 happens twice: the first one (CEST, 00:30 UTC), then the next day.
+    first = s.next_after(at("2026-10-24T23:00:00+00:00"))
+    assert first == at("2026-10-25T00:30:00+00:00")
+    assert s.next_after(first) == at("2026-10-26T01:30:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        ("*/15 * * * *", "2026-11-28T10:07:00+00:00", "2026-11-28T10:15:00+00:00"),
+        ("0 9 * * MON-FRI", "2026-11-28T12:00:00+00:00", "2026-11-30T09:00:00+00:00"),
+        ("0 0 1 JAN *", "2026-11-28T12:00:00+00:00", "2027-01-01T00:00:00+00:00"),
+        ("0 12 13 * 5", "2026-11-28T00:00:00+00:00", "2026-12-04T12:00:00+00:00"),
+        ("0 0 29 2 *", "2026-11-28T00:00:00+00:00", "2028-02-29T00:00:00+00:00"),
+        ("@hourly", "2026-11-28T10:07:00+00:00", "2026-11-28T11:00:00+00:00"),
+        ("0 0 * * 7", "2026-11-28T12:00:00+00:00", "2026-11-29T00:00:00+00:00"),
+    ],
+)
+def test_fields_ranges_steps_names_and_macros(expression: str, after: str, expected: str) -> None:
+    assert CronSchedule.parse(expression, "UTC").next_after(at(after)) == at(expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone"),
+    [("0 6 * *", OSLO), ("61 * * * *", OSLO), ("0 6 * * *", "Mars/Olympus"), ("*/0 * * * *", OSLO)],
+)
+def test_bad_schedules_are_refused(expression: str, zone: str) -> None:
+    with pytest.raises(InputError):
+        CronSchedule.parse(expression, zone)
+
+
+def test_a_schedule_that_never_fires_is_refused() -> None:
+    with pytest.raises(InputError, match="never fires"):
+        CronSchedule.parse("0 0 31 2 *", "UTC").next_after(datetime(2026, 1, 1, tzinfo=UTC))
