@@ -228,27 +228,47 @@ def test_sigkill_of_a_session_scope_holder_behind_the_session_pooler_frees_the_l
 # --- lost connections and hung holders -----------------------------------------------------
 
 
-@pytest.mark.parametrize("route", ["direct/session", "transaction-pooler/transaction"])
-def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_completes(
-    route: str,
+@pytest.fixture(params=["direct/session", "transaction-pooler/transaction"])
+def route_env(
+    request: pytest.FixtureRequest,
     env: dict[str, str],
     conn: Connection,
     txn_bouncer: PgBouncer,
     database_url: str,
-) -> None:
+) -> dict[str, str]:
+    """Seeded data, and the environment of one route: direct with the session scope, or the
+    transaction pooler with the transaction scope."""
     seed(conn, assignments=60, today=TODAY)
-    if route.startswith("transaction-pooler"):
-        env = {
-            **env,
-            "DATABASE_URL": txn_bouncer.url_for(database_url),
-            "REMINDERS_LOCK_SCOPE": "transaction",
-        }
-    first = start(env, "--pause-between-batches", "60")
+    if request.param == "direct/session":
+        return env
+    return {
+        **env,
+        "DATABASE_URL": txn_bouncer.url_for(database_url),
+        "REMINDERS_LOCK_SCOPE": "transaction",
+    }
+
+
+def start_mid_run(env: dict[str, str], conn: Connection) -> tuple[subprocess.Popen[str], int]:
+    """A run that has committed its first batch and waits before the next, holding the lock."""
+    proc = start(env, "--pause-between-batches", "60")
     try:
-        running = wait_for(lambda: running_run(conn), timeout=30)
-        wait_for(lambda: created_by(conn, running["id"]) > 0, timeout=30)
-        pids = wait_for(lambda: lock_pids(conn), timeout=10)
-        conn.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
+        run_id = int(wait_for(lambda: running_run(conn), timeout=30)["id"])
+        wait_for(lambda: created_by(conn, run_id) > 0, timeout=30)
+        wait_for(lambda: lock_pids(conn), timeout=10)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, run_id
+
+
+def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_completes(
+    route_env: dict[str, str], conn: Connection
+) -> None:
+    env = route_env
+    first, _ = start_mid_run(env, conn)
+    try:
+        conn.execute("SELECT pg_terminate_backend(%s)", (lock_pids(conn)[0],))
         code, outcome, _ = finish(first, timeout=30)
     finally:
         first.kill()
@@ -266,29 +286,15 @@ def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_c
     assert lock_pids(conn) == []
 
 
-@pytest.mark.parametrize("route", ["direct/session", "transaction-pooler/transaction"])
 def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resumed(
-    route: str,
-    env: dict[str, str],
-    conn: Connection,
-    txn_bouncer: PgBouncer,
-    database_url: str,
+    route_env: dict[str, str], conn: Connection
 ) -> None:
-    seed(conn, assignments=60, today=TODAY)
-    if route.startswith("transaction-pooler"):
-        env = {
-            **env,
-            "DATABASE_URL": txn_bouncer.url_for(database_url),
-            "REMINDERS_LOCK_SCOPE": "transaction",
-        }
-    hung = start(env, "--pause-between-batches", "60")
+    env = route_env
+    hung, run_id = start_mid_run(env, conn)
     try:
-        running = wait_for(lambda: running_run(conn), timeout=30)
-        wait_for(lambda: created_by(conn, running["id"]) > 0, timeout=30)
-        wait_for(lambda: lock_pids(conn), timeout=10)
         hung.send_signal(signal.SIGSTOP)
         stopped_at = time.monotonic()
-        before = created_by(conn, running["id"])
+        before = created_by(conn, run_id)
         wait_for(lambda: lock_pids(conn) == [], timeout=IDLE_TIMEOUT + 10)
         lost_after = time.monotonic() - stopped_at
         assert lost_after <= IDLE_TIMEOUT + float(HEARTBEAT) + 2
@@ -305,8 +311,8 @@ def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resume
             hung.kill()
             hung.communicate()
     assert (code, outcome.get("status"), outcome.get("note")) == (1, "failed", "lock_lost"), err
-    assert created_by(conn, running["id"]) == before  # nothing more after it woke up
-    row = run_row(conn, running["id"])
+    assert created_by(conn, run_id) == before  # nothing more after it woke up
+    row = run_row(conn, run_id)
     assert row["status"] == "failed"
     assert row["note"].startswith("holder_died")
     assert "lock_lost" in row["note"]
