@@ -31,7 +31,7 @@ bench: install ## benchmarks; prints tables
 	$(BIN)/python -m benchmarks
 
 # Services the tests need that come from Debian, installed only when missing (CI runs as root).
-SYSTEM_PACKAGES := chromium chromium-driver
+SYSTEM_PACKAGES := pgbouncer chromium chromium-driver
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -24,7 +24,10 @@ ENV_HELP = (
     "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
     " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
     " transaction, default 5000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
-    " `serve`), REMINDERS_LOG_LEVEL (default INFO)."
+    " `serve`), REMINDERS_LOG_LEVEL (default INFO). Locking (docs/locking.md): REMINDERS_LOCK_SCOPE"
+    " (session|transaction, default session), REMINDERS_LOCK_DATABASE_URL (lock connection; default"
+    " DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"
+    " REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS (a hung holder loses the lock after this; default 30)."
 )
 
 
@@ -101,10 +104,25 @@ def migrate(ctx: Context) -> None:
     type=click.FloatRange(min=0),
     default=0,
     show_default=True,
-    help="Keep the lock this long after the work (drills and demos: a run that overlaps the next).",
+    help="Keep the lock this long after the work (drills and demos: a run that overlaps the next)."
+    " Ends early, as a failure, if the lock is lost meanwhile.",
+)
+@click.option(
+    "--pause-between-batches",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Drills: wait this long before each batch after the first, watching the lock.",
 )
 @pass_context
-def run(ctx: Context, as_json: bool, now: str | None, hold_seconds: float) -> None:
+def run(
+    ctx: Context,
+    as_json: bool,
+    now: str | None,
+    hold_seconds: float,
+    pause_between_batches: float,
+) -> None:
     """Run the reminder job once, as a scheduler would.
 
     Exits 0 when the run succeeded or was skipped because another run holds the lock,
@@ -114,7 +132,11 @@ def run(ctx: Context, as_json: bool, now: str | None, hold_seconds: float) -> No
 
     _terminate_gracefully()
     outcome = run_once(
-        ctx.settings, now=_aware(now, "--now"), trigger_source="cli", hold_seconds=hold_seconds
+        ctx.settings,
+        now=_aware(now, "--now"),
+        trigger_source="cli",
+        hold_seconds=hold_seconds,
+        pause_between_batches=pause_between_batches,
     )
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), default=str))
@@ -292,4 +314,4 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
 
 
-from . import cli_monitoring  # noqa: E402, F401
+from . import cli_doctor, cli_monitoring  # noqa: E402, F401

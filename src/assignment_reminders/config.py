@@ -19,6 +19,9 @@ from .exceptions import ConfigurationError
 
 JOB_NAME: Final = "assignment-reminder-cron"
 
+LOCK_SCOPES: Final = ("session", "transaction")
+"""``REMINDERS_LOCK_SCOPE``: see docs/adr/0001-lock-scope.md."""
+
 
 class Secret:
     """A string that hides itself from ``repr`` and ``str``; call :meth:`reveal` to use it."""
@@ -68,6 +71,38 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= minimum:  # also rejects nan
+        raise ConfigurationError(f"{name} must be at least {minimum} s, got {raw}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return raw
+
+
+def _url(env: Mapping[str, str], name: str) -> Secret | None:
+    url = _secret(env, name)
+    if url is not None:
+        try:
+            conninfo_to_dict(url.reveal())
+        except Exception:
+            raise ConfigurationError(
+                f"{name} is not a valid libpq connection string or URI"
+            ) from None
+    return url
 
 
 def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
@@ -145,19 +180,24 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     lock_role: str = "service_role"
+    lock_scope: str = "session"
+    lock_database_url: Secret | None = None
+    lock_heartbeat_seconds: float = 5.0
+    lock_idle_timeout_seconds: float = 30.0
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        url = _secret(env, "DATABASE_URL")
-        if url is not None:
-            try:
-                conninfo_to_dict(url.reveal())
-            except Exception:
-                raise ConfigurationError(
-                    "DATABASE_URL is not a valid libpq connection string or URI"
-                ) from None
+        url = _url(env, "DATABASE_URL")
+        heartbeat = _seconds(env, "REMINDERS_LOCK_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+        idle_timeout = _seconds(env, "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS", 30.0, minimum=1.0)
+        if idle_timeout < 2 * heartbeat:
+            raise ConfigurationError(
+                "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS must be at least twice"
+                f" REMINDERS_LOCK_HEARTBEAT_SECONDS ({heartbeat:g} s), got {idle_timeout:g} s:"
+                " the heartbeat is what keeps the lock session from timing out"
+            )
         data_dir = env.get("REMINDERS_DATA_DIR")
         return cls(
             database_url=url,
@@ -167,12 +207,20 @@ class Settings:
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
+            lock_scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES),
+            lock_database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
+            lock_heartbeat_seconds=heartbeat,
+            lock_idle_timeout_seconds=idle_timeout,
             monitoring=MonitoringSettings.from_env(env),
         )
 
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    def lock_url(self) -> Secret | None:
+        """Where the lock connection goes: REMINDERS_LOCK_DATABASE_URL, else DATABASE_URL."""
+        return self.lock_database_url or self.database_url
 
     def describe_database(self) -> str:
         if self.database_url is None:

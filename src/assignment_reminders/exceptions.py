@@ -8,7 +8,8 @@
     │   ├── MigrationError      a migration file failed or the history does not match
     │   └── EmbeddedDatabaseError  the embedded PostgreSQL could not be started
     ├── LockError               the advisory lock behaved unexpectedly
-    │   └── LockLostError       the lock stopped being ours while the run was working
+    │   ├── LockLostError       the lock stopped being ours while the run was working
+    │   └── TransactionPoolerError  a session lock was asked for through a transaction pooler
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
     │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
     └── InputError              a value given by a user is not acceptable
@@ -52,6 +53,14 @@ class LockError(ReminderError):
 
 class LockLostError(LockError):
     """The advisory lock is no longer held by this run."""
+
+
+class TransactionPoolerError(LockError):
+    """The lock connection is transaction-pooled: a session-level lock is not safe on it."""
+
+    def __init__(self, message: str | None = None, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class AuthError(ReminderError):

@@ -80,6 +80,8 @@ class ExecutionLog(Protocol):
 
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None: ...
 
+    def add_note(self, run_id: int, note: str) -> None: ...
+
 
 class PgExecutionLog:
     """The execution log in PostgreSQL. Each call is its own (autocommit) statement."""
@@ -172,6 +174,10 @@ class PgExecutionLog:
 
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
         self.conn.execute(query("record_unlock"), {"id": run_id, "unlock_ok": unlock_ok})
+
+    def add_note(self, run_id: int, note: str) -> None:
+        """Append to the note of a run that is already finished (e.g. declared dead)."""
+        self.conn.execute(query("annotate_run", "locking.sql"), {"id": run_id, "note": note})
 
 
 def _start_params(start: RunStart) -> dict[str, Any]:

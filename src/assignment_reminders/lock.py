@@ -11,10 +11,24 @@ In ``pg_locks`` it shows as ``classid = 1439926592, objid = 2250578414, objsubid
 
 The lock
 --------
-Taken with ``pg_try_advisory_lock`` (never the blocking form) through the SQL wrappers
-``public.reminders_try_advisory_lock`` / ``public.reminders_advisory_unlock``, which only
-``service_role`` may execute, on a dedicated connection held for the whole run and used for
-nothing else. A session lock ends when its session does, so a crashed run leaves nothing behind.
+Never the blocking form, always through SQL wrappers only ``service_role`` may execute, on a
+dedicated connection held for the whole run and used for nothing else. Two scopes
+(``REMINDERS_LOCK_SCOPE``; the evaluation is docs/adr/0001-lock-scope.md):
+
+* ``session`` (:class:`SessionAdvisoryLock`, the default): ``pg_try_advisory_lock``. Before it is
+  taken, :func:`~.pooling.check_real_session` proves the connection is a real session (direct or
+  session-pooled) and refuses a transaction pooler; after, ``pg_locks`` must show the lock on our
+  ``pg_backend_pid()``. A session lock ends when its session does, so a crashed run leaves nothing.
+* ``transaction`` (:class:`TransactionAdvisoryLock`): ``pg_try_advisory_xact_lock`` inside one
+  explicit transaction kept open on the lock connection for the whole run: what works through a
+  transaction pooler, which pins one backend to a client for as long as its transaction lasts.
+
+Either way a :class:`~.heartbeat.Heartbeat` confirms the lock every few seconds and keeps the
+server-side idle timeout of the lock session (``idle_session_timeout`` /
+``idle_in_transaction_session_timeout``) from firing, so a hung holder loses the lock within
+that timeout, and the run stops at the next batch (:meth:`JobLock.checkpoint`) when the lock is
+gone. libpq keepalives and ``tcp_user_timeout`` (database.py) bound how long a vanished host
+holds it.
 """
 
 from __future__ import annotations
@@ -29,7 +43,9 @@ import psycopg
 from psycopg import sql
 
 from .database import Connection, connect
-from .exceptions import DatabaseError, LockError
+from .exceptions import DatabaseError, LockError, ReminderError
+from .heartbeat import Heartbeat
+from .pooling import check_real_session, refusal
 from .queries import query
 
 logger = logging.getLogger(__name__)
@@ -66,69 +82,289 @@ class JobLock(Protocol):
 
     def try_acquire(self) -> bool: ...
 
+    def checkpoint(self) -> None:
+        """Raise :class:`LockLostError` when the lock is no longer (provably) ours."""
+
+    def pause(self, seconds: float) -> None:
+        """Wait, checking the lock all along (drills: ``--hold-seconds``)."""
+
     def release(self) -> bool: ...
 
     @property
     def backend_pid(self) -> int | None: ...
 
 
-class SessionAdvisoryLock:
-    """A session-level advisory lock on a connection dedicated to it."""
+@dataclass(frozen=True)
+class LockTiming:
+    """How often the heartbeat beats, and how long a silent lock session lives on the server."""
 
-    def __init__(self, conn: Connection, key: int) -> None:
+    heartbeat_seconds: float = 5.0
+    idle_timeout_seconds: float = 30.0
+
+    @property
+    def idle_timeout_ms(self) -> str:
+        return str(round(self.idle_timeout_seconds * 1000))
+
+
+class _AdvisoryLock:
+    """What both scopes share: the connection, the heartbeat and the lock checks."""
+
+    scope = ""
+
+    def __init__(
+        self,
+        conn: Connection,
+        key: int,
+        *,
+        url: str | None = None,
+        role: str | None = None,
+        timing: LockTiming | None = None,
+    ) -> None:
         self.conn = conn
         self.key = key
+        self.url = url
+        self.role = role
+        self.timing = timing or LockTiming()
         self._backend_pid: int | None = None
+        self._heartbeat: Heartbeat | None = None
 
     @property
     def backend_pid(self) -> int | None:
         return self._backend_pid
 
-    def try_acquire(self) -> bool:
-        """``pg_try_advisory_lock``: answers at once, never waits for the holder."""
-        try:
-            row = self.conn.execute(query("lock_try"), {"lock_key": self.key}).fetchone()
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise LockError(
-                "the lock connection may not execute public.reminders_try_advisory_lock: "
-                "connect as a role that is (or may SET ROLE to) service_role"
-            ) from exc
-        except psycopg.Error as exc:
-            raise DatabaseError(
-                f"could not try the advisory lock: {exc.diag.message_primary}"
-            ) from exc
-        acquired = bool(row and row["acquired"])
-        if acquired:
-            self._backend_pid = self.conn.info.backend_pid
-        return acquired
-
     def is_held(self) -> bool:
         """Whether ``pg_locks`` shows the lock granted to this connection's backend."""
-        row = self.conn.execute(query("lock_held_by_me"), {"lock_key": self.key}).fetchone()
+        row = self.conn.execute(
+            query("lock_beat", "locking.sql"), {"lock_key": self.key}
+        ).fetchone()
         return bool(row and row["held"])
+
+    def checkpoint(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.checkpoint()
+
+    def pause(self, seconds: float) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.pause(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _beat(self) -> str | None:
+        row = self.conn.execute(
+            query("lock_beat", "locking.sql"), {"lock_key": self.key}
+        ).fetchone()
+        if row is None:
+            return "the heartbeat query returned nothing"
+        if row["pid"] != self._backend_pid:
+            return f"the lock connection moved from backend {self._backend_pid} to {row['pid']}"
+        if not row["held"]:
+            return f"pg_locks no longer shows the lock on backend {self._backend_pid}"
+        return None
+
+    def _start_heartbeat(self) -> None:
+        self._heartbeat = Heartbeat(self._beat, interval=self.timing.heartbeat_seconds)
+        self._heartbeat.start()
+
+    def _stop_heartbeat(self) -> bool:
+        """Stop beating; True when the lock was never reported lost."""
+        if self._heartbeat is None:
+            return True
+        self._heartbeat.stop()
+        lost = self._heartbeat.lost_reason
+        self._heartbeat = None
+        return lost is None
+
+    def _settings(self, *, local: bool, timeout: str) -> sql.Composed:
+        """``SET [LOCAL] ROLE ...; SET [LOCAL] <timeout> = ...``: one round trip, no parameters."""
+        scope = sql.SQL("SET LOCAL " if local else "SET ")
+        statements = [
+            sql.SQL("{}{} = {}").format(
+                scope, sql.Identifier(timeout), sql.Literal(self.timing.idle_timeout_ms)
+            )
+        ]
+        if self.role is not None:
+            statements.insert(0, sql.SQL("{}ROLE {}").format(scope, sql.Identifier(self.role)))
+        return sql.SQL("; ").join(statements)
+
+    def _wrap(self, exc: psycopg.Error, what: str) -> ReminderError:
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return LockError(
+                f"the lock connection may not {what}: connect as a role that is (or may SET ROLE"
+                " to) service_role"
+            )
+        return DatabaseError(f"could not {what}: {exc.diag.message_primary or exc}")
+
+
+class SessionAdvisoryLock(_AdvisoryLock):
+    """A session-level advisory lock on a connection dedicated to it, verified to be ours."""
+
+    scope = "session"
+
+    _prepared = False
+    _expected_pid: int | None = None
+
+    def prepare(self) -> None:
+        """Make the connection fit for a session lock, before (and outside the timing of) the try.
+
+        With a *url*, proves the connection is a real session first: raises
+        :class:`TransactionPoolerError`, having taken no lock and set nothing, when it is not.
+        Then assumes the role and sets ``idle_session_timeout`` on this session.
+        """
+        try:
+            if self.url is not None:
+                self._expected_pid = check_real_session(self.conn, self.url).backend_pid
+            self.conn.execute(self._settings(local=False, timeout="idle_session_timeout"))
+        except psycopg.Error as exc:
+            raise self._wrap(exc, "prepare the lock connection") from exc
+        self._prepared = True
+
+    def try_acquire(self) -> bool:
+        """``pg_try_advisory_lock``: one statement, answers at once, never waits for the holder.
+
+        The same statement reads ``pg_locks`` and, should the lock have landed on another backend
+        than the one :meth:`prepare` vouched for, unlocks it there again: a refusal leaves nothing.
+        """
+        if not self._prepared:
+            self.prepare()
+        try:
+            row = self.conn.execute(
+                query("session_lock_try", "locking.sql"),
+                {"lock_key": self.key, "expected_pid": self._expected_pid},
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise self._wrap(exc, "take the advisory lock") from exc
+        assert row is not None
+        if not row["acquired"]:
+            return False
+        if row["undone"]:
+            raise refusal(
+                self.url or "the lock connection",
+                f"the lock was taken on backend {row['pid']}, not on ours ({self._expected_pid})",
+            )
+        if not row["held"]:
+            self.release()
+            raise LockError(f"pg_locks does not show the lock on our backend {row['pid']}")
+        self._backend_pid = int(row["pid"])
+        self._start_heartbeat()
+        return True
 
     def release(self) -> bool:
         """``pg_advisory_unlock``; False means the lock was not ours any more (or never was)."""
+        confirmed = self._stop_heartbeat()
         try:
-            row = self.conn.execute(query("lock_release"), {"lock_key": self.key}).fetchone()
+            row = self.conn.execute(
+                query("session_unlock", "locking.sql"), {"lock_key": self.key}
+            ).fetchone()
         except psycopg.Error as exc:
             # The connection is gone, and with it the session and its lock: not ours to release.
             logger.error("advisory unlock failed, the lock connection is broken: %s", exc)
             return False
-        return bool(row and row["released"])
+        return confirmed and bool(row and row["released"])
 
 
-def open_lock_connection(url: str, *, role: str = "service_role") -> Connection:
-    """A connection for the lock and nothing else, running as *role* when the login may."""
-    conn = connect(url, purpose="lock")
+class TransactionAdvisoryLock(_AdvisoryLock):
+    """``pg_try_advisory_xact_lock`` in one explicit transaction held open for the whole run."""
+
+    scope = "transaction"
+
+    _prepared = False
+
+    def prepare(self) -> None:
+        """Open the lock transaction: role and idle timeout ``SET LOCAL``, in one round trip."""
+        statements = sql.SQL("BEGIN; {}").format(
+            self._settings(local=True, timeout="idle_in_transaction_session_timeout")
+        )
+        try:
+            self.conn.execute(statements)
+        except psycopg.Error as exc:
+            self._end_transaction()
+            raise self._wrap(exc, "open the lock transaction") from exc
+        self._prepared = True
+
+    def try_acquire(self) -> bool:
+        """``pg_try_advisory_xact_lock`` in the open transaction; ends it when not won."""
+        if not self._prepared:
+            self.prepare()
+        try:
+            row = self.conn.execute(
+                query("xact_lock_try", "locking.sql"), {"lock_key": self.key}
+            ).fetchone()
+        except psycopg.Error as exc:
+            self._end_transaction()
+            raise self._wrap(exc, "take the advisory lock") from exc
+        if not (row and row["acquired"]):
+            self._end_transaction()
+            return False
+        self._backend_pid = int(row["pid"])
+        self._start_heartbeat()
+        return True
+
+    def release(self) -> bool:
+        """End the transaction; True when the lock was still ours up to that moment."""
+        confirmed = self._stop_heartbeat()
+        try:
+            still = self._beat() is None
+        except psycopg.Error as exc:
+            logger.error(
+                "the lock connection is broken; its transaction and lock are gone: %s", exc
+            )
+            self._prepared = False
+            return False
+        return self._end_transaction() and confirmed and still
+
+    def _end_transaction(self) -> bool:
+        self._prepared = False
+        try:
+            self.conn.execute("ROLLBACK")  # nothing was written: rollback ends it cheapest
+        except psycopg.Error as exc:
+            logger.error("could not end the lock transaction: %s", exc)
+            return False
+        return True
+
+
+def assumable_role(conn: Connection, role: str) -> str | None:
+    """*role* when the login is not already it but may ``SET ROLE`` to it, else None."""
+    row = conn.execute(
+        "SELECT current_user = %(role)s AS is_role,"
+        " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s)"
+        "   AND pg_has_role(current_user, %(role)s, 'MEMBER') AS may_set",
+        {"role": role},
+    ).fetchone()
+    return role if row and not row["is_role"] and row["may_set"] else None
+
+
+def open_job_lock(
+    conn: Connection, url: str, *, scope: str, role: str, timing: LockTiming
+) -> JobLock:
+    """The lock of the configured *scope* on the dedicated lock connection *conn*."""
     try:
-        row = conn.execute(
-            "SELECT current_user = %(role)s AS is_role,"
-            " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s)"
-            "   AND pg_has_role(current_user, %(role)s, 'MEMBER') AS may_set",
-            {"role": role},
-        ).fetchone()
-        if row and not row["is_role"] and row["may_set"]:
+        assume = assumable_role(conn, role)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
+    lock: SessionAdvisoryLock | TransactionAdvisoryLock
+    if scope == "transaction":
+        lock = TransactionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    else:
+        lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
+    lock.prepare()  # before the timed try: pooler check, role, timeouts
+    return lock
+
+
+def open_lock_connection(
+    url: str, *, role: str = "service_role", assume_role: bool = True
+) -> Connection:
+    """A connection for the lock and nothing else, running as *role* when the login may.
+
+    ``run_once`` passes ``assume_role=False`` and lets the lock assume the role itself: a
+    session-level ``SET ROLE`` must not happen before the connection is known to be a real
+    session, and the transaction scope uses ``SET LOCAL ROLE`` so nothing leaks onto a pooled
+    backend.
+    """
+    conn = connect(url, purpose="lock")
+    if not assume_role:
+        return conn
+    try:
+        if assumable_role(conn, role) is not None:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
     except psycopg.Error as exc:
         conn.close()

@@ -3,12 +3,14 @@
 This is the one code path behind ``reminders run`` and
 ``POST /functions/v1/assignment-reminder-cron``::
 
-    try the lock (pg_try_advisory_lock, never blocking)
+    try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
-    └── won:     mark rows left 'running' by dead holders 'failed', write our 'running' row
-                 try:     run ReminderSchedulerService
-                 finally: finish the row ('success' or 'failed'), pg_advisory_unlock, and record
-                          whether the unlock found the lock still ours
+    └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
+                 mark rows left 'running' by dead holders 'failed', write our 'running' row
+                 try:     run ReminderSchedulerService; before each batch, lock.checkpoint()
+                          raises LockLostError when the lock is gone: 'failed', note 'lock_lost'
+                 finally: finish the row ('success' or 'failed'), release the lock, and record
+                          whether the release found the lock still ours
 """
 
 from __future__ import annotations
@@ -23,11 +25,22 @@ from uuid import UUID, uuid4
 
 from .config import Settings
 from .database import connect, database_url
+from .exceptions import LockLostError
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
-from .lock import JobLock, LockHolder, SessionAdvisoryLock, open_lock_connection, timed_try_acquire
+from .lock import (
+    JobLock,
+    LockHolder,
+    LockTiming,
+    open_job_lock,
+    open_lock_connection,
+    timed_try_acquire,
+)
 from .scheduler import ReminderScheduler, ReminderSchedulerService
 
 logger = logging.getLogger(__name__)
+
+LOCK_LOST = "lock_lost"
+"""The note of a run that stopped because its lock stopped being ours."""
 
 
 def utc_now() -> datetime:
@@ -74,6 +87,7 @@ class CronTrigger:
         trigger_source: str = "cli",
         clock: Callable[[], datetime] = utc_now,
         hold: Callable[[], None] | None = None,
+        pause_between_batches: float = 0.0,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -82,6 +96,15 @@ class CronTrigger:
         self.trigger_source = trigger_source
         self.clock = clock
         self.hold = hold
+        self.pause_between_batches = pause_between_batches
+        self._batches = 0
+
+    def _checkpoint(self) -> None:
+        """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
+        self.lock.checkpoint()
+        if self.pause_between_batches > 0 and self._batches > 0:
+            self.lock.pause(self.pause_between_batches)
+        self._batches += 1
 
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
@@ -141,10 +164,13 @@ class CronTrigger:
                 )
             run_id = self.log.start_running(start, self.lock.backend_pid)
             try:
-                counts = self.scheduler.run(now=now, run_id=run_id)
+                counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
                 if self.hold is not None:
                     self.hold()
                 status = "success"
+            except LockLostError as exc:
+                error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
+                logger.error("stopping: %s", exc)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 logger.exception("the reminder run failed")
@@ -163,7 +189,10 @@ class CronTrigger:
                     error=error,
                 ):
                     logger.error("run %s was marked failed by another run while it worked", run_id)
-                    status, note = "failed", "declared_dead_by_another_run"
+                    if note != LOCK_LOST:
+                        note = "declared_dead_by_another_run"
+                    status = "failed"
+                    self.log.add_note(run_id, note)
         finally:
             unlock_ok = self.lock.release()
             if not unlock_ok:
@@ -192,26 +221,32 @@ def run_once(
     now: datetime | None = None,
     trigger_source: str = "cli",
     hold_seconds: float = 0.0,
+    pause_between_batches: float = 0.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
     """Open the lock and work connections, run one invocation, close both."""
-    from .lock import LOCK_KEY
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
 
     url = database_url(settings)
+    lock_url = settings.lock_database_url.reveal() if settings.lock_database_url else url
+    timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
     with (
-        open_lock_connection(url, role=settings.lock_role) as lock_conn,
+        open_lock_connection(lock_url, assume_role=False) as lock_conn,
         connect(url, purpose="work") as work_conn,
     ):
+        lock = open_job_lock(
+            lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
+        )
         trigger = CronTrigger(
-            lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
+            lock=lock,
             log=PgExecutionLog(work_conn),
             scheduler=ReminderSchedulerService(work_conn, batch_size=settings.batch_size),
             job_name=settings.job_name,
             trigger_source=trigger_source,
             clock=clock,
-            hold=(lambda: time.sleep(hold_seconds)) if hold_seconds > 0 else None,
+            hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
+            pause_between_batches=pause_between_batches,
         )
         with watch_for_overrun(settings, clock):  # monitoring: alert while still running
             outcome = trigger.run(now=now)

@@ -28,6 +28,12 @@ class FakeLock:
         self.calls.append("try")
         return self.answer
 
+    def checkpoint(self) -> None:
+        return None
+
+    def pause(self, seconds: float) -> None:
+        return None
+
     def release(self) -> bool:
         self.calls.append("release")
         return self.release_answer
@@ -89,6 +95,9 @@ class FakeLog:
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
         self.events.append(f"unlock:{unlock_ok}")
         self.rows[run_id]["unlock_ok"] = unlock_ok
+
+    def add_note(self, run_id: int, note: str) -> None:
+        self.events.append(f"note:{note}")
 
 
 @dataclass

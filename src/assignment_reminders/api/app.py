@@ -13,7 +13,14 @@ from .. import __version__
 from ..auth import decode_bearer, require_service_role
 from ..config import Settings
 from ..database import connect, database_url
-from ..exceptions import AuthError, DatabaseError, InputError, PermissionDeniedError, ReminderError
+from ..exceptions import (
+    AuthError,
+    DatabaseError,
+    InputError,
+    LockError,
+    PermissionDeniedError,
+    ReminderError,
+)
 from ..migrations import pending
 from ..trigger import RunOutcome, run_once
 from .metrics import router as metrics_router
@@ -54,6 +61,11 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     @app.exception_handler(DatabaseError)
     async def _db_error(request: Request, exc: DatabaseError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=503)
+
+    @app.exception_handler(LockError)
+    async def _lock_error(request: Request, exc: LockError) -> JSONResponse:
+        # e.g. a session lock through a transaction pooler: the message names the fix
+        return JSONResponse({"status": "failed", "detail": exc.message}, status_code=503)
 
     def service_role(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         claims = decode_bearer(authorization, settings.jwt_secret)

@@ -1,0 +1,35 @@
+"""``reminders doctor``: the deployment checks of doctor.py as a pass/fail table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+
+from .cli import Context, cli, pass_context
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@pass_context
+def doctor(ctx: Context, as_json: bool) -> None:
+    """Check the database, the lock setup and delivery settings; exit 1 if any check fails.
+
+    Checks: the lock connection is a real session (or REMINDERS_LOCK_SCOPE fits the pooler),
+    migrations are current, the lock wrappers are executable by service_role only, the lock key
+    is registered to this job alone, server timeouts, clock skew between this host and the
+    database, and SMTP_HOST/SMTP_PORT and REMINDERS_WEBHOOK_URL reachable (when set).
+    """
+    from .doctor import render_checks, run_checks
+
+    checks = run_checks(ctx.settings)
+    if as_json:
+        click.echo(json.dumps([asdict(c) for c in checks]))
+    else:
+        click.echo(render_checks(checks))
+    failures = [c.name for c in checks if c.failed]
+    if failures:
+        click.echo(f"{len(failures)} check(s) failed: {', '.join(failures)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,276 @@
+"""``reminders doctor``: is this deployment able to run the job safely? One row per check.
+
+Each check returns a :class:`Check` (pass, fail or skip) with what it found and, on a failure, the
+fix. Checks never change the database: the lock connection is opened exactly as a run opens it,
+but no lock is taken.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import psycopg
+
+from .config import Settings, describe_database_url
+from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url
+from .exceptions import ReminderError, TransactionPoolerError
+from .lock import LOCK_KEY
+from .migrations import applied, discover
+from .pooling import check_real_session
+from .queries import query
+from .tables import render
+
+MAX_CLOCK_SKEW_SECONDS = 2.0
+NETWORK_TIMEOUT_SECONDS = 3.0
+WRAPPER_GRANTS = (
+    "REVOKE EXECUTE ON FUNCTION {sig} FROM PUBLIC, anon, authenticated;"
+    " GRANT EXECUTE ON FUNCTION {sig} TO service_role"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    result: str
+    """``pass``, ``fail`` or ``skip``."""
+    detail: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.result == "fail"
+
+
+def passed(name: str, detail: str) -> Check:
+    return Check(name, "pass", detail)
+
+
+def failed(name: str, detail: str, fix: str) -> Check:
+    return Check(name, "fail", detail, fix)
+
+
+def render_checks(checks: list[Check]) -> str:
+    rows = [{"name": c.name, "result": c.result, "detail": c.detail, "fix": c.fix} for c in checks]
+    return render(
+        rows, [("name", "check"), ("result", "result"), ("detail", "found"), ("fix", "fix")]
+    )
+
+
+def run_checks(
+    settings: Settings,
+    *,
+    env: Mapping[str, str] | None = None,
+    wall_clock: Callable[[], float] = time.time,
+) -> list[Check]:
+    """Every check, in order; database checks are skipped when the database is unreachable."""
+    env = os.environ if env is None else env
+    checks: list[Check] = []
+    try:
+        url = database_url(settings)
+        lock_url = settings.lock_database_url.reveal() if settings.lock_database_url else url
+        with connect(url, purpose="doctor") as conn, connect(lock_url, purpose="doctor-lock") as lk:
+            checks.append(passed("database", f"{_version(conn)} at {describe_database_url(url)}"))
+            checks.append(check_lock_connection(lk, lock_url, settings))
+            checks.append(check_migrations(conn))
+            checks.append(check_wrappers(conn))
+            checks.append(check_lock_key(conn, settings.job_name))
+            checks.append(check_timeouts(lk, settings))
+            checks.append(check_clock(conn, wall_clock))
+    except ReminderError as exc:
+        checks.append(
+            failed(
+                "database",
+                exc.message,
+                "set DATABASE_URL (and REMINDERS_LOCK_DATABASE_URL, if used) to a reachable"
+                " PostgreSQL; `reminders migrate` creates the schema",
+            )
+        )
+    checks.append(check_smtp(env))
+    checks.append(check_webhook(env))
+    return checks
+
+
+def _version(conn: Connection) -> str:
+    row = conn.execute("SELECT split_part(version(), ' ', 2) AS v").fetchone()
+    return f"PostgreSQL {row['v'] if row else '?'}"
+
+
+def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:
+    name = "lock connection"
+    where = describe_database_url(lock_url)
+    if settings.lock_scope == "transaction":
+        return passed(
+            name,
+            f"scope transaction on {where}: one open transaction per run pins a backend, which"
+            " works direct, session-pooled and transaction-pooled",
+        )
+    try:
+        found = check_real_session(lk, lock_url)
+    except TransactionPoolerError as exc:
+        return failed(
+            name,
+            f"scope session on {where}: transaction-pooled ({exc.reason})",
+            "set REMINDERS_LOCK_SCOPE=transaction, or REMINDERS_LOCK_DATABASE_URL to the direct"
+            " connection or the session pooler (port 5432)",
+        )
+    return passed(name, f"scope session on {where}: a real session ({found.kind})")
+
+
+def check_migrations(conn: Connection) -> Check:
+    name = "migrations"
+    done = applied(conn)
+    files = discover()
+    missing = [f"{m.version}_{m.name}" for m in files if m.version not in done]
+    changed = [
+        f"{m.version}_{m.name}"
+        for m in files
+        if m.version in done and done[m.version] != m.checksum
+    ]
+    if missing:
+        return failed(name, f"pending: {', '.join(missing)}", "run `reminders migrate`")
+    if changed:
+        return failed(
+            name,
+            f"changed after they were applied: {', '.join(changed)}",
+            "restore the applied files; put changes in a new migration",
+        )
+    return passed(name, f"all {len(files)} applied")
+
+
+def check_wrappers(conn: Connection) -> Check:
+    name = "lock wrappers"
+    problems: list[str] = []
+    fixes: list[str] = []
+    for row in conn.execute(query("doctor_wrappers", "locking.sql")).fetchall():
+        sig = row["sig"]
+        if not row["present"]:
+            problems.append(f"{sig} missing")
+            fixes.append("run `reminders migrate`")
+            continue
+        wrong = [who for who in ("anon", "authenticated", "public") if row[who]] + (
+            [] if row["service_role"] else ["service_role cannot"]
+        )
+        if wrong:
+            problems.append(f"{sig}: {', '.join(wrong)}")
+            fixes.append(WRAPPER_GRANTS.format(sig=sig))
+        if not row["search_path_pinned"]:
+            problems.append(f"{sig}: search_path not pinned")
+            fixes.append(f"ALTER FUNCTION {sig} SET search_path = pg_catalog")
+    if problems:
+        return failed(name, "; ".join(problems), "; ".join(dict.fromkeys(fixes)))
+    return passed(name, "executable by service_role only, search_path pinned")
+
+
+def check_lock_key(conn: Connection, job_name: str) -> Check:
+    name = "lock key"
+    try:
+        rows = conn.execute(
+            query("doctor_lock_key", "locking.sql"), {"lock_key": LOCK_KEY, "job_name": job_name}
+        ).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return failed(name, "background_job_lock_keys is missing", "run `reminders migrate`")
+    pairs = [(int(r["lock_key"]), r["job_name"]) for r in rows]
+    if pairs == [(LOCK_KEY, job_name)]:
+        return passed(name, f"{LOCK_KEY} registered to {job_name} and to no other job")
+    if not pairs:
+        return failed(name, f"{LOCK_KEY} is not registered", "run `reminders migrate`")
+    others = ", ".join(f"{k} -> {j}" for k, j in pairs if (k, j) != (LOCK_KEY, job_name))
+    return failed(
+        name,
+        f"conflicting registrations: {others}",
+        f"give the other job its own key (derive_lock_key(its name)); {job_name} uses {LOCK_KEY}",
+    )
+
+
+def check_timeouts(lk: Connection, settings: Settings) -> Check:
+    name = "server timeouts"
+    row = lk.execute(query("doctor_timeouts", "locking.sql")).fetchone()
+    assert row is not None
+    if row["version_num"] < 140000:
+        return failed(
+            name,
+            f"server {row['version_num']} has no idle_session_timeout",
+            "upgrade to PostgreSQL 14+, or use REMINDERS_LOCK_SCOPE=transaction",
+        )
+    ours = f"{settings.lock_idle_timeout_seconds:g} s"
+    keepalive = KEEPALIVE_OPTIONS["tcp_user_timeout"] / 1000
+    detail = (
+        f"server idle_session_timeout={row['idle_session_timeout']},"
+        f" idle_in_transaction_session_timeout={row['idle_in_transaction_session_timeout']}:"
+        f" the lock session sets its own ({ours}, heartbeat every"
+        f" {settings.lock_heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
+        f" {keepalive:g} s"
+    )
+    cut = row["transaction_timeout"]
+    if settings.lock_scope == "transaction" and cut not in (None, "0", "0ms"):
+        return failed(
+            name,
+            f"transaction_timeout={cut} would end the lock transaction mid-run",
+            "ALTER ROLE <login> SET transaction_timeout = 0",
+        )
+    return passed(name, detail)
+
+
+def check_clock(conn: Connection, wall_clock: Callable[[], float]) -> Check:
+    name = "clock skew"
+    before = wall_clock()
+    row = conn.execute(query("doctor_clock", "locking.sql")).fetchone()
+    after = wall_clock()
+    assert row is not None
+    db_now: datetime = row["db_now"]
+    skew = db_now.timestamp() - (before + after) / 2
+    detail = f"database clock {skew:+.3f} s from this host's (round trip {after - before:.3f} s)"
+    if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
+        return failed(
+            name, detail, "synchronize this host's clock (NTP: chrony or systemd-timesyncd)"
+        )
+    return passed(name, detail)
+
+
+def _reachable(host: str, port: int) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=NETWORK_TIMEOUT_SECONDS):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
+def check_smtp(env: Mapping[str, str]) -> Check:
+    name = "smtp"
+    host = env.get("SMTP_HOST", "").strip()
+    if not host:
+        return Check(name, "skip", "not configured (SMTP_HOST unset)")
+    raw_port = env.get("SMTP_PORT", "").strip() or "25"
+    if not raw_port.isdigit():
+        return failed(name, f"SMTP_PORT={raw_port!r} is not a port number", "set SMTP_PORT")
+    error = _reachable(host, int(raw_port))
+    if error:
+        return failed(
+            name, f"{host}:{raw_port} unreachable: {error}", "check SMTP_HOST, SMTP_PORT, firewall"
+        )
+    return passed(name, f"{host}:{raw_port} accepts connections")
+
+
+def check_webhook(env: Mapping[str, str]) -> Check:
+    name = "webhook"
+    url = env.get("REMINDERS_WEBHOOK_URL", "").strip()
+    if not url:
+        return Check(name, "skip", "not configured (REMINDERS_WEBHOOK_URL unset)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return failed(name, "REMINDERS_WEBHOOK_URL is malformed", "set a http(s):// URL")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return failed(name, "REMINDERS_WEBHOOK_URL is not a http(s) URL", "set a http(s):// URL")
+    where = f"{parts.scheme}://{parts.hostname}:{port}"  # no path or credentials: may hold tokens
+    error = _reachable(parts.hostname, port)
+    if error:
+        return failed(name, f"{where} unreachable: {error}", "check REMINDERS_WEBHOOK_URL")
+    return passed(name, f"{where} accepts connections")

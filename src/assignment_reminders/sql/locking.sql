@@ -1,0 +1,86 @@
+-- Queries of the lock connection (lock.py, pooling.py, heartbeat) and of `reminders doctor`.
+
+-- name: backend_pid
+SELECT pg_backend_pid() AS pid
+
+-- name: session_lock_try
+-- One statement (so one backend, even behind a pooler): try the lock, say on which backend, undo it
+-- at once if that is not the backend the caller vouched for (expected_pid; NULL = no check), and
+-- whether pg_locks shows it there. The CTE runs first: its row exists before the outer columns.
+WITH t AS MATERIALIZED (
+    SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+)
+SELECT t.acquired, t.pid,
+       CASE WHEN t.acquired AND t.pid <> coalesce(%(expected_pid)s::integer, t.pid)
+            THEN public.reminders_advisory_unlock(%(lock_key)s)
+            ELSE false
+       END AS undone,
+       EXISTS (
+           SELECT FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.pid = t.pid
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+       ) AS held
+FROM t
+
+-- name: xact_lock_try
+SELECT public.reminders_try_advisory_xact_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+
+-- name: session_unlock
+SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
+
+-- name: lock_beat
+-- The heartbeat: which backend we are on and whether pg_locks shows the lock granted to it.
+-- objsubid = 1 is the bigint key space; a session lock and an xact lock look the same here.
+SELECT pg_backend_pid() AS pid,
+       EXISTS (
+           SELECT FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.pid = pg_backend_pid()
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+       ) AS held
+
+-- name: annotate_run
+-- Add a note to a finished run (one that another run already declared dead keeps its status).
+UPDATE public.cron_execution_logs
+SET note = concat_ws('; ', note, %(note)s::text)
+WHERE id = %(id)s
+
+-- name: doctor_wrappers
+-- Each lock wrapper: may service_role / anon / authenticated / PUBLIC execute it, is search_path pinned.
+SELECT f.sig,
+       p.oid IS NOT NULL AS present,
+       p.oid IS NOT NULL AND has_function_privilege('service_role', p.oid, 'EXECUTE') AS service_role,
+       p.oid IS NOT NULL AND has_function_privilege('anon', p.oid, 'EXECUTE') AS anon,
+       p.oid IS NOT NULL AND has_function_privilege('authenticated', p.oid, 'EXECUTE') AS authenticated,
+       p.oid IS NOT NULL AND (p.proacl IS NULL OR EXISTS (
+           SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'
+       )) AS public,
+       coalesce(EXISTS (
+           SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%%'
+       ), false) AS search_path_pinned
+FROM unnest(ARRAY[
+    'public.reminders_try_advisory_lock(bigint)',
+    'public.reminders_advisory_unlock(bigint)',
+    'public.reminders_try_advisory_xact_lock(bigint)',
+    'public.reminders_lock_holder(bigint)'
+]) AS f (sig)
+LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.sig)
+ORDER BY f.sig
+
+-- name: doctor_lock_key
+SELECT lock_key, job_name FROM public.background_job_lock_keys
+WHERE lock_key = %(lock_key)s OR job_name = %(job_name)s
+ORDER BY lock_key, job_name
+
+-- name: doctor_timeouts
+SELECT current_setting('server_version_num')::int AS version_num,
+       current_setting('idle_session_timeout', true) AS idle_session_timeout,
+       current_setting('idle_in_transaction_session_timeout', true) AS idle_in_transaction_session_timeout,
+       current_setting('transaction_timeout', true) AS transaction_timeout,
+       current_setting('statement_timeout', true) AS statement_timeout
+
+-- name: doctor_clock
+SELECT clock_timestamp() AS db_now

@@ -1,0 +1,115 @@
+"""CronTrigger when the lock stops being ours mid-run (fakes; no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from assignment_reminders.exceptions import LockLostError
+from assignment_reminders.joblog import RunCounts, RunStart
+from assignment_reminders.lock import LockHolder
+from assignment_reminders.scheduler import Checkpoint
+from assignment_reminders.trigger import LOCK_LOST, CronTrigger
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+class FakeLock:
+    key = 42
+    backend_pid = 7
+
+    def __init__(self, lose_before_batch: int) -> None:
+        self.lose_before_batch = lose_before_batch
+        self.checks = 0
+        self.released = False
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def checkpoint(self) -> None:
+        self.checks += 1
+        if self.checks >= self.lose_before_batch:
+            raise LockLostError("the advisory lock was lost: terminated")
+
+    def pause(self, seconds: float) -> None:
+        self.checkpoint()
+
+    def release(self) -> bool:
+        self.released = True
+        return False
+
+
+class FakeLog:
+    def __init__(self, *, declared_dead: bool = False) -> None:
+        self.declared_dead = declared_dead
+        self.finished: dict[str, Any] = {}
+        self.notes: list[str] = []
+
+    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
+        return None, None
+
+    def record_skipped(self, start: RunStart, **kwargs: Any) -> int:
+        return 2
+
+    def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
+        return []
+
+    def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
+        return 1
+
+    def finish(self, run_id: int, **kwargs: Any) -> bool:
+        self.finished = kwargs
+        return not self.declared_dead
+
+    def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
+        return None
+
+    def add_note(self, run_id: int, note: str) -> None:
+        self.notes.append(note)
+
+
+class BatchScheduler:
+    """Three batches of one reminder each, asking the checkpoint before each."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def run(
+        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = lambda: None
+    ) -> RunCounts:
+        for _ in range(3):
+            checkpoint()
+            self.batches += 1
+        return RunCounts(reminders_created=self.batches)
+
+
+def trigger(lock: FakeLock, log: FakeLog, scheduler: BatchScheduler) -> CronTrigger:
+    return CronTrigger(lock=lock, log=log, scheduler=scheduler, job_name="job", clock=lambda: NOW)
+
+
+def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> None:
+    lock, log, scheduler = FakeLock(lose_before_batch=2), FakeLog(), BatchScheduler()
+    outcome = trigger(lock, log, scheduler).run(now=NOW)
+    assert scheduler.batches == 1
+    assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
+    assert (log.finished["status"], log.finished["note"]) == ("failed", LOCK_LOST)
+    assert "LockLostError" in (outcome.error or "")
+    assert lock.released
+
+
+def test_a_run_declared_dead_meanwhile_keeps_lock_lost_and_notes_it_on_the_row() -> None:
+    lock, log = FakeLock(lose_before_batch=2), FakeLog(declared_dead=True)
+    outcome = trigger(lock, log, BatchScheduler()).run(now=NOW)
+    assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
+    assert log.notes == [LOCK_LOST]
+
+
+def test_pause_between_batches_watches_the_lock() -> None:
+    lock, log, scheduler = FakeLock(lose_before_batch=3), FakeLog(), BatchScheduler()
+    t = trigger(lock, log, scheduler)
+    t.pause_between_batches = 5
+    outcome = t.run(now=NOW)
+    # batch 1 ran; before batch 2: checkpoint (2), then the pause's own check (3) found it lost
+    assert scheduler.batches == 1
+    assert outcome.note == LOCK_LOST
