@@ -14,7 +14,7 @@ import jwt
 
 from assignment_reminders.database import Connection
 
-SECRET = "test-secret-for-activities-0123456789abcdef"  # noqa: S105 - a test key
+SECRET = "test-secret-for-activities-0123456789abcdef"
 # 08:00 UTC is 09:00 in Oslo: the same calendar day in both.
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 28)
@@ -41,7 +41,7 @@ class World:
 
 
 def _one(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    row = conn.execute(sql, params or {}).fetchone()  # type: ignore[arg-type]
+    row = conn.execute(sql, params or {}).fetchone()
     assert row is not None
     return row
 

@@ -62,7 +62,9 @@ def test_delete_of_the_only_activity_restores_the_seeded_date(conn: Connection) 
 
 def test_delete_leaves_no_date_when_nothing_else_is_known(conn: Connection) -> None:
     w = make_world(conn)
-    conn.execute("UPDATE assignments SET last_contact_date = NULL WHERE id = %(i)s", {"i": w.second})
+    conn.execute(
+        "UPDATE assignments SET last_contact_date = NULL WHERE id = %(i)s", {"i": w.second}
+    )
     only = _insert(conn, w.second, 1)
     conn.execute("DELETE FROM activities WHERE id = %(i)s", {"i": only})
     assert last_contact(conn, w.second) is None

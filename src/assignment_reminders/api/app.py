@@ -18,6 +18,8 @@ from ..database import connect, database_url
 from ..exceptions import AuthError, DatabaseError, InputError, PermissionDeniedError, ReminderError
 from ..migrations import pending
 from ..trigger import RunOutcome, run_once
+from . import activities as activities_api
+from . import admin as admin_api
 
 RunJob = Callable[..., RunOutcome]
 
@@ -98,4 +100,6 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
         return JSONResponse(outcome.to_dict(), status_code=200 if outcome.ok else 500)
 
+    app.include_router(activities_api.router)
+    app.include_router(admin_api.router)
     return app
