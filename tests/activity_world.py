@@ -11,7 +11,11 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+from fastapi.testclient import TestClient
 
+from assignment_reminders.api import create_app
+from assignment_reminders.api.deps import request_now
+from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 
 SECRET = "test-secret-for-activities-0123456789abcdef"
@@ -162,3 +166,12 @@ def as_supabase_user(conn: Connection, user: UUID, app_role: str) -> Iterator[Co
             "SELECT set_config('request.jwt.claims', %(c)s, true)", {"c": json.dumps(claims)}
         )
         yield conn
+
+
+def api_client(database_url: str, now: datetime = NOW) -> TestClient:
+    """The API in-process, its clock fixed at *now*."""
+    app = create_app(
+        Settings.from_env({"DATABASE_URL": database_url, "REMINDERS_JWT_SECRET": SECRET})
+    )
+    app.dependency_overrides[request_now] = lambda: now
+    return TestClient(app)

@@ -9,31 +9,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
-from assignment_reminders.api.deps import request_now
-from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from tests.activity_world import (
-    NOW,
     OVERDUE_CONTACT,
-    SECRET,
     STARTED,
     TODAY,
     World,
+    api_client,
     bearer,
     last_contact,
     make_world,
 )
 
 YESTERDAY = TODAY - timedelta(days=1)
-
-
-def api_client(database_url: str, now: datetime = NOW) -> TestClient:
-    app = create_app(
-        Settings.from_env({"DATABASE_URL": database_url, "REMINDERS_JWT_SECRET": SECRET})
-    )
-    app.dependency_overrides[request_now] = lambda: now
-    return TestClient(app)
 
 
 @pytest.fixture
