@@ -1,7 +1,5 @@
 """``create_app(settings)``: the FastAPI application behind ``reminders serve``."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any

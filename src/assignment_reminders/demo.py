@@ -1,0 +1,100 @@
+"""``make demo``: the main job on the embedded PostgreSQL, two overlapping invocations.
+
+Starts (or reuses) the embedded database, applies the migrations, seeds a small organization,
+then fires two invocations of ``reminders run`` as separate processes: the first holds the lock a
+few seconds past its work (a run that outlasts the next trigger), the second starts once the first
+holds the lock. Prints the two ``cron_execution_logs`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from .config import Settings
+from .database import connect, database_url
+from .lock import LOCK_KEY
+from .migrations import migrate
+from .queries import query
+from .seed import seed
+from .tables import render
+
+COLUMNS = (
+    ("status", "status"),
+    ("note", "note"),
+    ("trigger_source", "source"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
+    ("assignments_scanned", "scanned"),
+    ("reminders_created", "reminders"),
+    ("escalations_created", "escalations"),
+    ("duplicates_suppressed", "duplicates"),
+    ("holder_pid", "holder pid"),
+    ("holder_application_name", "holder"),
+)
+
+
+def _run(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "assignment_reminders",
+            "--log-level=WARNING",
+            "run",
+            "--json",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    print(f"database: {settings.describe_database()}")
+    url = database_url(settings)
+    with connect(url, purpose="demo") as conn:
+        for m in migrate(conn):
+            print(f"applied migration {m.version}_{m.name}")
+        result = seed(
+            conn, assignments=2000, today=datetime.now(UTC).date(), random_seed=int(time.time())
+        )
+        print(
+            f"seeded {result.assignments} assignments for {result.peer_mentors} peer mentors"
+            f" in {result.organizations} new organization"
+        )
+
+        first = _run("--hold-seconds", "3")
+        deadline = time.monotonic() + 30
+        while not conn.execute(
+            "SELECT 1 FROM public.reminders_lock_holder(%s)", (LOCK_KEY,)
+        ).fetchone():
+            if first.poll() is not None or time.monotonic() > deadline:
+                print("the first run never took the lock", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        print("first run holds the lock; firing the second run now")
+        second = _run()
+        outcomes: list[dict[str, Any]] = []
+        for proc in (first, second):
+            out, _ = proc.communicate(timeout=120)
+            outcomes.append(json.loads(out))
+        rows = conn.execute(
+            query("runs_by_invocation"),
+            {"invocation_ids": [UUID(o["invocation_id"]) for o in outcomes]},
+        ).fetchall()
+    print()
+    print(render(rows, COLUMNS))
+    codes = {p.returncode for p in (first, second)}
+    print(f"\nboth invocations exited {'0' if codes == {0} else codes}")
+    return 0 if codes == {0} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""`reminders run` as real, separate processes: single flight, crashes, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from assignment_reminders.database import Connection
+from assignment_reminders.lock import LOCK_KEY, key_halves
+from tests.conftest import reminders_cmd, wait_for
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+pytestmark = pytest.mark.slow
+
+
+def lock_holder_pid(conn: Connection) -> int | None:
+    classid, objid = key_halves(LOCK_KEY)
+    row = conn.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = %s AND objid = %s AND objsubid = 1",
+        (classid, objid),
+    ).fetchone()
+    return None if row is None else int(row["pid"])
+
+
+def runs(conn: Connection) -> list[dict[str, Any]]:
+    return conn.execute("SELECT * FROM cron_execution_logs ORDER BY id").fetchall()
+
+
+def start_run(cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        reminders_cmd("run", "--json", *args),
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_overlapping_invocations_one_success_one_skip(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    assert run_cli("seed", "--assignments", "300").returncode == 0
+    first = start_run(cli_env, "--hold-seconds", "4")  # a long-running first invocation
+    holder = wait_for(lambda: lock_holder_pid(conn), timeout=30)
+    second = run_cli("run", "--json")
+    first_out, first_err = first.communicate(timeout=60)
+
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, second.stderr
+    assert json.loads(first_out)["status"] == "success"
+    skipped = json.loads(second.stdout)
+    assert (skipped["status"], skipped["note"]) == ("skipped", "advisory_lock_held")
+    assert skipped["holder"]["pid"] == holder
+
+    statuses = sorted((r["status"], r["note"]) for r in runs(conn))
+    assert statuses == [("skipped", "advisory_lock_held"), ("success", None)]
+    skip_row = next(r for r in runs(conn) if r["status"] == "skipped")
+    assert skip_row["holder_pid"] == holder
+    assert skip_row["holder_application_name"].startswith("assignment-reminders/lock")
+    assert lock_holder_pid(conn) is None
+
+
+def test_sigkill_mid_run_leaves_no_lock_and_the_next_run_succeeds(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    assert run_cli("seed", "--assignments", "200").returncode == 0
+    victim = start_run(cli_env, "--hold-seconds", "120")
+    wait_for(lambda: lock_holder_pid(conn), timeout=30)
+    wait_for(lambda: [r for r in runs(conn) if r["status"] == "running"], timeout=10)
+
+    os.kill(victim.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    victim.communicate(timeout=10)
+    wait_for(lambda: lock_holder_pid(conn) is None, timeout=1.0)
+    assert time.monotonic() - killed_at < 1.0
+
+    after = run_cli("run", "--json")
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["status"] == "success"
+    dead, ours = runs(conn)
+    assert dead["status"] == "failed" and dead["note"].startswith("holder_died")
+    assert ours["status"] == "success"
+    # the dead run had created its reminders in committed batches: nothing is created twice
+    assert ours["reminders_created"] == 0 and ours["duplicates_suppressed"] > 0
+
+
+def test_sigterm_releases_the_lock_and_records_the_interruption(
+    conn: Connection, cli_env: dict[str, str]
+) -> None:
+    victim = start_run(cli_env, "--hold-seconds", "120")
+    wait_for(lambda: [r for r in runs(conn) if r["status"] == "running"], timeout=30)
+    victim.send_signal(signal.SIGTERM)
+    victim.communicate(timeout=30)
+    assert victim.returncode != 0
+    [row] = runs(conn)
+    assert (row["status"], row["note"]) == ("failed", "interrupted")
+    assert row["unlock_ok"] is True
+    assert lock_holder_pid(conn) is None
+
+
+def test_failed_run_exits_non_zero(conn: Connection, run_cli: RunCli) -> None:
+    conn.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+    result = run_cli("run")
+    assert result.returncode == 1
+    assert result.stdout.startswith("failed")
+    assert "contacts" in result.stdout
+    [row] = runs(conn)
+    assert row["status"] == "failed" and "contacts" in row["error"]
+    assert lock_holder_pid(conn) is None
+
+
+def test_bad_now_is_one_line_and_exit_2(run_cli: RunCli) -> None:
+    result = run_cli("run", "--now", "2026-11-28T06:00")
+    assert result.returncode == 2
+    assert "needs a UTC offset" in result.stderr
+
+
+def test_unreachable_database_is_one_line_without_the_password(run_cli: RunCli) -> None:
+    env_url = "postgresql://svc:hunter2@127.0.0.1:1/nowhere?connect_timeout=2"
+    result = subprocess.run(
+        reminders_cmd("run"),
+        env={**os.environ, "DATABASE_URL": env_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot connect to postgresql://svc@127.0.0.1:1/nowhere"
+    )
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_status_shows_runs_and_the_current_holder(
+    conn: Connection, run_cli: RunCli, database_url: str
+) -> None:
+    assert run_cli("run").returncode == 0
+    with psycopg.connect(database_url, autocommit=True, application_name="drill") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        other_pid = other.info.backend_pid
+        text = run_cli("status")
+        data = run_cli("status", "--json")
+    assert text.returncode == 0
+    assert f"held by pid {other_pid} (drill" in text.stdout
+    assert "success" in text.stdout
+    parsed = json.loads(data.stdout)
+    assert parsed["lock_holder"]["application_name"] == "drill"
+    assert parsed["runs"][0]["status"] == "success"
