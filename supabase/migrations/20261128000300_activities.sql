@@ -82,21 +82,24 @@ CREATE TABLE public.last_contact_corrections (
 CREATE INDEX last_contact_corrections_assignment_idx
     ON public.last_contact_corrections (assignment_id, changed_at DESC, id DESC);
 
--- last_contact_date as the rule above computes it, from the tables alone.
-CREATE FUNCTION public.computed_last_contact_date(p_assignment_id bigint) RETURNS date
+-- last_contact_date as the rule above computes it, from the tables alone, for a set of
+-- assignments at once (the triggers recompute every assignment a statement touched in one go).
+CREATE FUNCTION public.computed_last_contact_dates(p_assignment_ids bigint[])
+    RETURNS TABLE (assignment_id bigint, last_contact_date date)
     LANGUAGE sql STABLE
     SET search_path = ''
 AS $$
-    SELECT CASE WHEN b.assignment_id IS NULL THEN x.latest_all
+    SELECT t.id,
+           CASE WHEN b.assignment_id IS NULL THEN x.latest_all
                 ELSE greatest(b.contact_date, x.latest_after) END
-    FROM (SELECT p_assignment_id AS id) a
-    LEFT JOIN public.last_contact_baselines b ON b.assignment_id = a.id
+    FROM (SELECT DISTINCT unnest(p_assignment_ids) AS id) t
+    LEFT JOIN public.last_contact_baselines b ON b.assignment_id = t.id
     CROSS JOIN LATERAL (
         SELECT max(act.occurred_on) AS latest_all,
                max(act.occurred_on) FILTER (WHERE act.id > coalesce(b.after_activity_id, 0))
                    AS latest_after
         FROM public.activities act
-        WHERE act.assignment_id = a.id
+        WHERE act.assignment_id = t.id
     ) x
 $$;
 
@@ -110,16 +113,19 @@ CREATE FUNCTION public.activities_after_insert() RETURNS trigger
 AS $$
 BEGIN
     -- A date set on the assignment by other means (seed, import) that is later than every
-    -- activity registered so far becomes its baseline, so a later delete cannot lose it.
+    -- activity registered before this statement becomes its baseline, so that a later delete
+    -- cannot lose it. "Before" is "a smaller id than this statement's first row for it".
     INSERT INTO public.last_contact_baselines (assignment_id, contact_date, after_activity_id, source)
     SELECT a.id, a.last_contact_date, coalesce(prev.max_id, 0), 'import'
-    FROM (SELECT DISTINCT assignment_id FROM new_rows) n
+    FROM (SELECT assignment_id, min(id) AS first_id FROM new_rows GROUP BY assignment_id) n
     JOIN public.assignments a ON a.id = n.assignment_id
     CROSS JOIN LATERAL (
-        SELECT max(act.id) AS max_id, max(act.occurred_on) AS max_on
+        -- FILTER rather than WHERE: it keeps the planner from answering max(id) by walking the
+        -- primary key backwards (measured: 2 ms per assignment instead of microseconds).
+        SELECT max(act.id) FILTER (WHERE act.id < n.first_id) AS max_id,
+               max(act.occurred_on) FILTER (WHERE act.id < n.first_id) AS max_on
         FROM public.activities act
         WHERE act.assignment_id = a.id
-          AND act.id NOT IN (SELECT r.id FROM new_rows r WHERE r.assignment_id = a.id)
     ) prev
     WHERE a.last_contact_date IS NOT NULL
       AND (prev.max_on IS NULL OR a.last_contact_date > prev.max_on)
@@ -139,18 +145,21 @@ CREATE FUNCTION public.activities_after_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
+DECLARE
+    touched bigint[];
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        UPDATE public.assignments a
-        SET last_contact_date = public.computed_last_contact_date(a.id)
-        WHERE a.id IN (SELECT assignment_id FROM old_rows UNION SELECT assignment_id FROM new_rows)
-          AND a.last_contact_date IS DISTINCT FROM public.computed_last_contact_date(a.id);
+        SELECT array_agg(DISTINCT x.id) INTO touched
+        FROM (SELECT assignment_id AS id FROM old_rows
+              UNION ALL SELECT assignment_id FROM new_rows) x;
     ELSE
-        UPDATE public.assignments a
-        SET last_contact_date = public.computed_last_contact_date(a.id)
-        WHERE a.id IN (SELECT assignment_id FROM old_rows)
-          AND a.last_contact_date IS DISTINCT FROM public.computed_last_contact_date(a.id);
+        SELECT array_agg(DISTINCT assignment_id) INTO touched FROM old_rows;
     END IF;
+    UPDATE public.assignments a
+    SET last_contact_date = c.last_contact_date
+    FROM public.computed_last_contact_dates(touched) c
+    WHERE a.id = c.assignment_id
+      AND a.last_contact_date IS DISTINCT FROM c.last_contact_date;
     RETURN NULL;
 END
 $$;
@@ -209,10 +218,10 @@ REVOKE EXECUTE ON FUNCTION public.set_last_contact_date(bigint, date, text, uuid
     FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.set_last_contact_date(bigint, date, text, uuid, text, text, timestamptz)
     TO service_role;
-REVOKE EXECUTE ON FUNCTION public.computed_last_contact_date(bigint),
+REVOKE EXECUTE ON FUNCTION public.computed_last_contact_dates(bigint[]),
     public.activities_after_insert(), public.activities_after_change()
     FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION public.computed_last_contact_date(bigint) TO service_role;
+GRANT EXECUTE ON FUNCTION public.computed_last_contact_dates(bigint[]) TO service_role;
 
 -- Supabase's default privileges give anon and authenticated everything on new tables in public:
 -- take it back explicitly. These three tables are for the service (and the API) only.
