@@ -7,7 +7,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.migrations import migrate
 from tests.activity_world import TODAY, as_supabase_user, last_contact, make_world
 
 
@@ -148,3 +149,26 @@ def test_service_tables_are_closed_to_clients(conn: Connection) -> None:
             "SELECT * FROM set_last_contact_date(%(a)s, %(d)s, 'x', NULL, 'x', NULL, now())",
             {"a": w.assignment, "d": TODAY},
         )
+
+
+def test_an_existing_auth_schema_is_left_alone(empty_database_url: str) -> None:
+    fixed = "11111111-1111-4111-8111-111111111111"
+    with connect(empty_database_url, purpose="test") as c:
+        c.execute("CREATE SCHEMA auth")
+        c.execute(
+            f"CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS $$ SELECT '{fixed}'::uuid $$"
+        )
+        migrate(c)
+        assert c.execute("SELECT auth.uid()::text AS u").fetchone() == {"u": fixed}
+        assert c.execute("SELECT to_regproc('auth.jwt') AS f").fetchone() == {"f": None}
+
+
+def test_plain_postgresql_gets_uid_and_jwt_from_request_claims(conn: Connection) -> None:
+    with conn.transaction():
+        conn.execute(
+            "SELECT set_config('request.jwt.claims', %(c)s, true)",
+            {"c": '{"sub": "22222222-2222-4222-8222-222222222222", "role": "authenticated"}'},
+        )
+        row = conn.execute("SELECT auth.uid()::text AS u, auth.jwt() ->> 'role' AS r").fetchone()
+    assert row == {"u": "22222222-2222-4222-8222-222222222222", "r": "authenticated"}
+    assert conn.execute("SELECT auth.uid() AS u").fetchone() == {"u": None}
