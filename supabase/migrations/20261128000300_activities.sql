@@ -155,6 +155,10 @@ BEGIN
     ELSE
         SELECT array_agg(DISTINCT assignment_id) INTO touched FROM old_rows;
     END IF;
+    -- Lock the assignments first, in id order; the UPDATE below then takes a new snapshot
+    -- (READ COMMITTED, a new one per statement), so it sees every activity committed by a
+    -- transaction that held one of these rows before us, and cannot undo its move.
+    PERFORM FROM public.assignments a WHERE a.id = ANY (touched) ORDER BY a.id FOR UPDATE;
     UPDATE public.assignments a
     SET last_contact_date = c.last_contact_date
     FROM public.computed_last_contact_dates(touched) c

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from assignment_reminders.database import Connection
+from assignment_reminders.database import Connection, connect
 from tests.activity_world import NOW, OVERDUE_CONTACT, TODAY, last_contact, make_world
+from tests.conftest import wait_for
 
 
 def _insert(conn: Connection, assignment_id: int, days_ago: int) -> int:
@@ -156,3 +158,34 @@ def test_no_trigger_on_assignments_so_direct_writes_stay_as_written(conn: Connec
         " AND NOT tgisinternal"
     ).fetchone()
     assert triggers == {"n": 0}
+
+
+def test_a_delete_waiting_on_a_concurrent_insert_keeps_that_insert(
+    conn: Connection, database_url: str
+) -> None:
+    w = make_world(conn)
+    old = _insert(conn, w.assignment, 5)
+    with connect(database_url, purpose="test-inserter") as inserter:
+        inserter.execute("BEGIN")
+        _insert(inserter, w.assignment, 1)  # its trigger now holds the assignment's row lock
+        with (
+            connect(database_url, purpose="test-deleter") as deleter,
+            ThreadPoolExecutor(1) as pool,
+        ):
+            pid = deleter.info.backend_pid
+            deleting = pool.submit(
+                deleter.execute, "DELETE FROM activities WHERE id = %(i)s", {"i": old}
+            )
+            wait_for(
+                lambda: (
+                    conn.execute(
+                        "SELECT wait_event_type = 'Lock' AS blocked FROM pg_stat_activity"
+                        " WHERE pid = %(p)s",
+                        {"p": pid},
+                    ).fetchone()
+                    == {"blocked": True}
+                )
+            )
+            inserter.execute("COMMIT")
+            deleting.result(timeout=10)
+    assert last_contact(conn, w.assignment) == TODAY - timedelta(days=1)
