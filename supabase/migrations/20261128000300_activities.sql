@@ -275,6 +275,16 @@ AS $$
                    WHERE c.user_id = auth.uid() AND c.organization_id = p_organization_id)
 $$;
 
+-- The caller coordinates the assignment's organization.
+CREATE FUNCTION public.rls_coordinates_assignment(p_assignment_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = ''
+AS $$
+    SELECT EXISTS (SELECT FROM public.assignments a
+                   JOIN public.coordinators c ON c.organization_id = a.organization_id
+                   WHERE a.id = p_assignment_id AND c.user_id = auth.uid())
+$$;
+
 -- The caller coordinates the organization a notification's dispatch belongs to.
 CREATE FUNCTION public.rls_coordinates_dispatch(p_dispatch_id bigint) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -286,10 +296,12 @@ AS $$
 $$;
 
 REVOKE EXECUTE ON FUNCTION public.rls_can_access_assignment(bigint),
-    public.rls_coordinates_organization(bigint), public.rls_coordinates_dispatch(bigint)
+    public.rls_coordinates_organization(bigint), public.rls_coordinates_assignment(bigint),
+    public.rls_coordinates_dispatch(bigint)
     FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION public.rls_can_access_assignment(bigint),
-    public.rls_coordinates_organization(bigint), public.rls_coordinates_dispatch(bigint)
+    public.rls_coordinates_organization(bigint), public.rls_coordinates_assignment(bigint),
+    public.rls_coordinates_dispatch(bigint)
     TO authenticated, service_role;
 
 ALTER TABLE public.assignments ENABLE ROW LEVEL SECURITY;
@@ -319,7 +331,9 @@ CREATE POLICY activities_select ON public.activities FOR SELECT TO authenticated
 CREATE POLICY activities_insert ON public.activities FOR INSERT TO authenticated
     WITH CHECK (public.rls_can_access_assignment(assignment_id)
                 AND registered_by = auth.uid()
-                AND registration_path <> 'sql');
+                AND (registration_path IN ('direct', 'proxy', 'bulk')
+                     OR (registration_path = 'coordinator_proxy'
+                         AND public.rls_coordinates_assignment(assignment_id))));
 CREATE POLICY activities_update ON public.activities FOR UPDATE TO authenticated
     USING (public.rls_can_access_assignment(assignment_id))
     WITH CHECK (public.rls_can_access_assignment(assignment_id));

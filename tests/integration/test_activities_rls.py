@@ -172,3 +172,20 @@ def test_plain_postgresql_gets_uid_and_jwt_from_request_claims(conn: Connection)
         row = conn.execute("SELECT auth.uid()::text AS u, auth.jwt() ->> 'role' AS r").fetchone()
     assert row == {"u": "22222222-2222-4222-8222-222222222222", "r": "authenticated"}
     assert conn.execute("SELECT auth.uid() AS u").fetchone() == {"u": None}
+
+
+def test_only_a_coordinator_may_claim_the_coordinator_proxy_path(conn: Connection) -> None:
+    w = make_world(conn)
+    insert = (
+        "INSERT INTO activities (assignment_id, occurred_on, registration_path)"
+        " VALUES (%(a)s, %(d)s, %(p)s)"
+    )
+    for path in ("coordinator_proxy", "sql"):
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+            as_supabase_user(conn, w.mentor, "peer_mentor"),
+        ):
+            conn.execute(insert, {"a": w.assignment, "d": TODAY, "p": path})
+    with as_supabase_user(conn, w.coordinator, "coordinator"):
+        conn.execute(insert, {"a": w.assignment, "d": TODAY, "p": "coordinator_proxy"})
+    assert last_contact(conn, w.assignment) == TODAY
