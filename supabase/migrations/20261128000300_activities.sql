@@ -232,6 +232,8 @@ GRANT EXECUTE ON FUNCTION public.computed_last_contact_dates(bigint[]) TO servic
 REVOKE ALL
     ON public.mentor_stand_ins, public.last_contact_baselines, public.last_contact_corrections
     FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON SEQUENCE public.mentor_stand_ins_id_seq, public.last_contact_corrections_id_seq
+    FROM PUBLIC, anon, authenticated;
 GRANT SELECT, INSERT, UPDATE, DELETE
     ON public.mentor_stand_ins, public.last_contact_baselines, public.last_contact_corrections
     TO service_role;
@@ -325,7 +327,6 @@ GRANT SELECT, DELETE ON public.activities TO authenticated;
 GRANT INSERT (assignment_id, occurred_on, registration_path, registered_by, note)
     ON public.activities TO authenticated;
 GRANT UPDATE (occurred_on, note) ON public.activities TO authenticated;
-GRANT USAGE ON SEQUENCE public.activities_id_seq TO authenticated;
 CREATE POLICY activities_select ON public.activities FOR SELECT TO authenticated
     USING (public.rls_can_access_assignment(assignment_id));
 CREATE POLICY activities_insert ON public.activities FOR INSERT TO authenticated
