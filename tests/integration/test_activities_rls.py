@@ -189,3 +189,67 @@ def test_only_a_coordinator_may_claim_the_coordinator_proxy_path(conn: Connectio
     with as_supabase_user(conn, w.coordinator, "coordinator"):
         conn.execute(insert, {"a": w.assignment, "d": TODAY, "p": "coordinator_proxy"})
     assert last_contact(conn, w.assignment) == TODAY
+
+
+def test_supabase_default_privileges_do_not_open_the_service_tables(
+    empty_database_url: str,
+) -> None:
+    """Supabase grants anon/authenticated everything on new tables and functions in public."""
+    with connect(empty_database_url, purpose="test") as c:
+        c.execute(
+            "DO $$ BEGIN"
+            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN"
+            "  CREATE ROLE anon NOLOGIN; END IF;"
+            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN"
+            "  CREATE ROLE authenticated NOLOGIN; END IF; END $$"
+        )
+        c.execute(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated"
+        )
+        c.execute(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+            " GRANT ALL ON SEQUENCES TO anon, authenticated"
+        )
+        c.execute(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+            " GRANT EXECUTE ON FUNCTIONS TO anon, authenticated"
+        )
+        migrate(c)
+        rows = c.execute(
+            "SELECT r.rolname, t.name,"
+            " has_table_privilege(r.rolname, 'public.' || t.name, 'SELECT') AS can_read"
+            " FROM (VALUES ('anon'), ('authenticated')) r (rolname),"
+            " (VALUES ('mentor_stand_ins'), ('last_contact_baselines'),"
+            "  ('last_contact_corrections')) t (name)"
+        ).fetchall()
+        assert [r for r in rows if r["can_read"]] == []
+        functions = c.execute(
+            "SELECT p.proname, has_function_privilege('authenticated', p.oid, 'EXECUTE') AS x,"
+            " has_function_privilege('anon', p.oid, 'EXECUTE') AS anon_x"
+            " FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+            " AND p.proname IN ('set_last_contact_date', 'computed_last_contact_dates',"
+            " 'activities_after_insert', 'activities_after_change', 'rls_can_access_assignment')"
+            " ORDER BY p.proname"
+        ).fetchall()
+        assert [(f["proname"], f["x"], f["anon_x"]) for f in functions] == [
+            ("activities_after_change", False, False),
+            ("activities_after_insert", False, False),
+            ("computed_last_contact_dates", False, False),
+            ("rls_can_access_assignment", True, False),
+            ("set_last_contact_date", False, False),
+        ]
+
+
+def test_every_function_pins_its_search_path(conn: Connection) -> None:
+    rows = conn.execute(
+        "SELECT p.oid::regprocedure::text AS f FROM pg_proc p"
+        " WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace)"
+        " AND NOT coalesce("
+        "  p.proconfig && ARRAY['search_path=\"\"', 'search_path=pg_catalog'], false)"
+    ).fetchall()
+    assert rows == []
+    pinned = conn.execute(
+        "SELECT count(*) AS n FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+        " AND proconfig && ARRAY['search_path=\"\"']"
+    ).fetchone()
+    assert pinned is not None and pinned["n"] >= 9  # this migration's own functions
