@@ -8,8 +8,10 @@ session; each test gets ``CREATE DATABASE ... TEMPLATE`` of it, dropped afterwar
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,14 +48,29 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: f
         time.sleep(interval)
 
 
+def private_data_dir() -> Path:
+    """A directory for an embedded server, outside pytest's tmp tree.
+
+    As root, pgserver runs PostgreSQL as an unprivileged user that must traverse the path, and
+    every pytest session resets its tmp root to mode 0700, which would lock that user out.
+    """
+    return Path(tempfile.mkdtemp(prefix="assignment-reminders-test-"))
+
+
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url
-    from assignment_reminders.embedded import embedded_database_url
+        yield url
+        return
+    from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
 
-    return embedded_database_url(tmp_path_factory.mktemp("pgdata"), keep_running=False)
+    parent = private_data_dir()
+    try:
+        yield embedded_database_url(parent / "pgdata", keep_running=False)
+    finally:
+        stop_embedded_database(parent / "pgdata")
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ only, never on a TCP port.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -45,23 +46,35 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
     return uri
 
 
-def stop_embedded_database(data_dir: Path) -> bool:
-    """Stop the embedded server in *data_dir*; False when none was running."""
-    import subprocess
+def embedded_server_running(data_dir: Path) -> bool:
+    """Whether a server is running in *data_dir* (its postmaster is alive)."""
+    pid_file = data_dir / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (ValueError, IndexError, OSError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    if not (data_dir / "postmaster.pid").exists():
+
+def stop_embedded_database(data_dir: Path) -> bool:
+    """Stop the embedded server in *data_dir* (fast shutdown); False when none was running."""
+    if not embedded_server_running(data_dir):
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver import _commands
 
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    server.cleanup()
-    # cleanup() only stops the server when this process started it; make sure it is down.
-    if (data_dir / "postmaster.pid").exists():
-        subprocess.run(
-            ["pg_ctl", "-D", str(data_dir), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+    user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+    try:
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=60)
+    except Exception as exc:
+        raise EmbeddedDatabaseError(f"could not stop the embedded PostgreSQL: {exc}") from exc
     return True

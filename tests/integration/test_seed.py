@@ -1,0 +1,71 @@
+"""`reminders seed`: consistent synthetic data, added beside what exists."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assignment_reminders.database import Connection
+from assignment_reminders.exceptions import InputError
+from assignment_reminders.seed import seed
+
+TODAY = date(2026, 11, 28)
+
+
+def count(conn: Connection, sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    assert row is not None
+    return int(next(iter(row.values())))
+
+
+def test_seeded_rows_reference_each_other_within_one_organization(conn: Connection) -> None:
+    result = seed(conn, assignments=1200, today=TODAY)
+    assert count(conn, "SELECT count(*) FROM assignments") == 1200
+    assert result.peer_mentors == 150
+    # every reference resolves (the load may skip per-row FK checks) and stays in one organization
+    assert (
+        count(
+            conn,
+            "SELECT count(*) FROM assignments a"
+            " LEFT JOIN peer_mentors pm ON pm.id = a.peer_mentor_id"
+            " LEFT JOIN contacts c ON c.id = a.contact_id"
+            " LEFT JOIN coordinators co ON co.id = pm.coordinator_id"
+            " WHERE pm.id IS NULL OR c.id IS NULL OR co.id IS NULL"
+            "    OR pm.organization_id <> a.organization_id"
+            "    OR c.organization_id <> a.organization_id"
+            "    OR co.organization_id <> a.organization_id",
+        )
+        == 0
+    )
+    assert (
+        count(conn, "SELECT count(*) FROM assignments WHERE last_contact_date > '2026-11-28'") == 0
+    )
+    statuses = {r["status"] for r in conn.execute("SELECT DISTINCT status FROM assignments")}
+    assert statuses == {"active", "paused", "ended"}
+
+
+def test_a_second_seed_adds_a_new_organization_without_touching_the_first(conn: Connection) -> None:
+    first = seed(conn, assignments=100, today=TODAY)
+    before = conn.execute("SELECT id, last_contact_date FROM assignments ORDER BY id").fetchall()
+    second = seed(conn, assignments=100, today=TODAY, random_seed=2)
+    assert second.first_assignment_id == first.first_assignment_id + 100
+    after = conn.execute("SELECT id, last_contact_date FROM assignments ORDER BY id").fetchall()
+    assert after[:100] == before
+    assert count(conn, "SELECT count(DISTINCT organization_id) FROM assignments") == 2
+    # identity sequences moved past the seeded ids: a normal insert still works
+    conn.execute("INSERT INTO organizations (name) VALUES ('after seed')")
+
+
+def test_same_seed_same_data(conn: Connection) -> None:
+    seed(conn, assignments=50, today=TODAY, random_seed=7)
+    seed(conn, assignments=50, today=TODAY, random_seed=7)
+    rows = conn.execute(
+        "SELECT status, starts_on, last_contact_date FROM assignments ORDER BY id"
+    ).fetchall()
+    assert rows[:50] == rows[50:]
+
+
+def test_zero_assignments_is_refused(conn: Connection) -> None:
+    with pytest.raises(InputError, match="at least 1"):
+        seed(conn, assignments=0, today=TODAY)

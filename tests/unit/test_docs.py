@@ -1,0 +1,35 @@
+"""The docs keep up with the code: every CLI command is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assignment_reminders.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def command_paths(group: click.Group, prefix: str = "reminders") -> list[str]:
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            paths.extend(command_paths(command, path))
+        else:
+            paths.append(path)
+    return paths
+
+
+def test_every_cli_command_is_named_in_readme_or_docs() -> None:
+    text = (REPO / "README.md").read_text() + "".join(
+        p.read_text() for p in sorted((REPO / "docs").rglob("*.md"))
+    )
+    missing = [path for path in command_paths(cli) if path not in text]
+    assert missing == []
+
+
+def test_every_command_has_help() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, f"reminders {name} has no help text"
