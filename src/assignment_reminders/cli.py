@@ -314,4 +314,4 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
 
 
-from . import cli_doctor, cli_monitoring  # noqa: E402, F401
+from . import cli_admin, cli_doctor, cli_monitoring  # noqa: E402, F401

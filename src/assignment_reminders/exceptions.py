@@ -12,7 +12,9 @@
     │   └── TransactionPoolerError  a session lock was asked for through a transaction pooler
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
     │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
-    └── InputError              a value given by a user is not acceptable
+    ├── InputError              a value given by a user is not acceptable (HTTP 422)
+    ├── ItemsRejectedError      items of an all-or-nothing batch were refused; nothing written
+    └── NotFoundError           an id names nothing that exists (HTTP 404)
 
 The class docstring is the default message, so ``raise LockLostError()`` says something useful.
 """
@@ -73,6 +75,23 @@ class PermissionDeniedError(AuthError):
 
 class InputError(ReminderError):
     """A value given by the user is not acceptable."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ItemsRejectedError(ReminderError):
+    """Some items of the batch were refused, so nothing was written."""
+
+    def __init__(self, errors: list[dict[str, object]], *, status: int = 422) -> None:
+        super().__init__(None)
+        self.errors = errors
+        self.status = status
+
+
+class NotFoundError(ReminderError):
+    """No such record."""
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)

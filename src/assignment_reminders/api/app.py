@@ -23,6 +23,8 @@ from ..exceptions import (
 )
 from ..migrations import pending
 from ..trigger import RunOutcome, run_once
+from . import activities as activities_api
+from . import admin as admin_api
 from .metrics import router as metrics_router
 from .ops import router as ops_router
 
@@ -112,4 +114,6 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
 
     app.include_router(metrics_router)
     app.include_router(ops_router)
+    app.include_router(activities_api.router)
+    app.include_router(admin_api.router)
     return app

@@ -1,0 +1,73 @@
+"""`reminders seed` speed with the core schema alone and with the activities migration.
+
+Run: ``python -m benchmarks.seed_with_activities [--assignments N]`` (DATABASE_URL or the embedded
+PostgreSQL; scratch databases, dropped afterwards). The activities migration puts no trigger on
+assignments, so the COPY of assignments should cost the same either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from assignment_reminders.config import Settings
+from assignment_reminders.database import connect, database_url
+from assignment_reminders.migrations import discover, migrate
+from assignment_reminders.tables import render
+
+
+def seed_seconds(server: str, migrations: list[Path], assignments: int) -> float:
+    from assignment_reminders.seed import seed
+
+    name = f"bench_seed_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        params = conninfo_to_dict(server)
+        params["dbname"] = name
+        with (
+            connect(make_conninfo("", **params), purpose="bench") as conn,
+            tempfile.TemporaryDirectory() as folder,
+        ):
+            for path in migrations:
+                shutil.copy(path, Path(folder) / path.name)
+            migrate(conn, Path(folder))
+            started = time.perf_counter()
+            seed(conn, assignments=assignments, today=date(2026, 11, 28))
+            return time.perf_counter() - started
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignments", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    server = database_url(Settings.from_env())
+    every = [m.path for m in discover()]
+    upto_activities = [p for p in every if p.name <= "20261128000300_activities.sql"]
+    core = [p for p in every if "core_schema" in p.name]
+    rows = [
+        {"schema": "core only", "seconds": seed_seconds(server, core, args.assignments)},
+        {
+            "schema": "core + activities",
+            "seconds": seed_seconds(server, upto_activities, args.assignments),
+        },
+    ]
+    print(render(rows, [("schema", f"seed {args.assignments:,} assignments"), ("seconds", "s")]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Registering activities (contacts) on assignments, by each registration path.
+
+The database moves ``assignments.last_contact_date`` (the trigger on ``activities``); this module
+decides who may register what, and writes all of a request's activities in one statement. The
+decisions (:func:`refusal`) are pure; :func:`register` and :func:`delete` do the I/O, inside the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from .auth import Principal
+from .database import Connection
+from .exceptions import (
+    InputError,
+    ItemsRejectedError,
+    NotFoundError,
+    PermissionDeniedError,
+    ReminderError,
+)
+from .queries import query
+
+Path = Literal["direct", "proxy", "bulk", "coordinator_proxy"]
+
+#: The app role each registration path needs.
+PATH_ROLES: dict[str, str] = {
+    "direct": "peer_mentor",
+    "proxy": "peer_mentor",
+    "bulk": "peer_mentor",
+    "coordinator_proxy": "coordinator",
+}
+
+
+@dataclass(frozen=True)
+class NewActivity:
+    assignment_id: int
+    occurred_on: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Access:
+    """One assignment, seen from the caller (a row of the ``assignment_access`` query)."""
+
+    assignment_id: int
+    organization_id: int
+    time_zone: str
+    today: date
+    starts_on: date
+    mentor_user_id: UUID
+    caller_coordinates: bool
+    caller_stands_in: bool
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int  # 403, 404 or 422
+    field: str
+    message: str
+
+    def error(self) -> ReminderError:
+        if self.status == 404:
+            return NotFoundError(self.message, field=self.field)
+        if self.status == 403:
+            return PermissionDeniedError(self.message)
+        return InputError(self.message, field=self.field)
+
+
+@dataclass(frozen=True)
+class Registered:
+    id: int
+    assignment_id: int
+    occurred_on: date
+    registration_path: str
+    registered_by: UUID | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    activities: list[Registered]
+    last_contact_dates: dict[int, date | None]
+
+
+def refusal(path: Path, caller: UUID, item: NewActivity, access: Access | None) -> Refusal | None:
+    """Why *caller* may not register *item* by *path*, or None when they may."""
+    if access is None:
+        return Refusal(404, "assignment_id", f"assignment {item.assignment_id} does not exist")
+    own = access.mentor_user_id == caller
+    allowed = {
+        "direct": own,
+        "proxy": access.caller_stands_in,
+        "bulk": own or access.caller_stands_in,
+        "coordinator_proxy": access.caller_coordinates,
+    }[path]
+    if not allowed:
+        why = {
+            "direct": "it is not your assignment",
+            "proxy": "you do not stand in for this assignment's mentor",
+            "bulk": "it is neither your assignment nor one you stand in for",
+            "coordinator_proxy": "it belongs to an organization you do not coordinate",
+        }[path]
+        return Refusal(403, "assignment_id", f"assignment {item.assignment_id}: {why}")
+    if item.occurred_on > access.today:
+        return Refusal(
+            422,
+            "occurred_on",
+            f"{item.occurred_on} is in the future (today is {access.today} in {access.time_zone})",
+        )
+    if item.occurred_on < access.starts_on:
+        return Refusal(
+            422,
+            "occurred_on",
+            f"{item.occurred_on} is before the assignment started ({access.starts_on})",
+        )
+    return None
+
+
+def batch_status(refusals: Sequence[Refusal]) -> int:
+    """One status for a refused batch: 403 over 404 over 422."""
+    statuses = {r.status for r in refusals}
+    return next(s for s in (403, 404, 422) if s in statuses)
+
+
+def _accesses(conn: Connection, caller: UUID, ids: list[int], now: datetime) -> dict[int, Access]:
+    rows = conn.execute(
+        query("assignment_access", "activities.sql"),
+        {"caller": caller, "ids": sorted(set(ids)), "now": now},
+    ).fetchall()
+    return {int(r["assignment_id"]): Access(**r) for r in rows}
+
+
+def register(
+    conn: Connection,
+    principal: Principal,
+    path: Path,
+    items: Sequence[NewActivity],
+    *,
+    now: datetime,
+    batch: bool,
+) -> Registration:
+    """Register *items* all or nothing. A single item's refusal raises its own error (403, 404,
+    422); a batch's raises :class:`ItemsRejectedError` listing every refused item."""
+    caller = principal.require_app_role(PATH_ROLES[path])
+    if not items:
+        raise InputError("give at least one activity", field="items")
+    accesses = _accesses(conn, caller, [i.assignment_id for i in items], now)
+    refused = [
+        (n, r)
+        for n, item in enumerate(items)
+        if (r := refusal(path, caller, item, accesses.get(item.assignment_id))) is not None
+    ]
+    if refused and not batch:
+        raise refused[0][1].error()
+    if refused:
+        raise ItemsRejectedError(
+            [
+                {"loc": ["body", "items", n, r.field], "msg": r.message, "status": r.status}
+                for n, r in refused
+            ],
+            status=batch_status([r for _, r in refused]),
+        )
+    rows = conn.execute(
+        query("insert_activities", "activities.sql"),
+        {
+            "path": path,
+            "caller": caller,
+            "assignment_ids": [i.assignment_id for i in items],
+            "dates": [i.occurred_on for i in items],
+            "notes": [i.note for i in items],
+        },
+    ).fetchall()
+    return Registration(
+        activities=[Registered(**r) for r in rows],
+        last_contact_dates=last_contact_dates(conn, [i.assignment_id for i in items]),
+    )
+
+
+def last_contact_dates(conn: Connection, ids: Sequence[int]) -> dict[int, date | None]:
+    rows = conn.execute(
+        query("last_contact_dates", "activities.sql"), {"ids": sorted(set(ids))}
+    ).fetchall()
+    return {int(r["assignment_id"]): r["last_contact_date"] for r in rows}
+
+
+@dataclass(frozen=True)
+class Deleted:
+    activity_id: int
+    assignment_id: int
+    last_contact_date: date | None
+
+
+def delete(conn: Connection, principal: Principal, activity_id: int, *, now: datetime) -> Deleted:
+    """Delete an activity registered in error; the trigger recomputes the assignment's date.
+
+    Allowed for admins, whoever registered it, the assignment's mentor and the organization's
+    coordinators.
+    """
+    row: dict[str, Any] | None = conn.execute(
+        query("activity_owner", "activities.sql"), {"id": activity_id}
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"activity {activity_id} does not exist", field="activity_id")
+    assignment_id = int(row["assignment_id"])
+    if not principal.is_admin:
+        caller = principal.require_app_role("peer_mentor", "coordinator")
+        access = _accesses(conn, caller, [assignment_id], now)[assignment_id]
+        if caller not in (row["registered_by"], access.mentor_user_id) and not (
+            principal.app_role == "coordinator" and access.caller_coordinates
+        ):
+            raise PermissionDeniedError(
+                f"activity {activity_id}: you neither registered it nor own or coordinate"
+                " its assignment"
+            )
+    conn.execute(query("delete_activity", "activities.sql"), {"id": activity_id})
+    return Deleted(
+        activity_id=activity_id,
+        assignment_id=assignment_id,
+        last_contact_date=last_contact_dates(conn, [assignment_id]).get(assignment_id),
+    )

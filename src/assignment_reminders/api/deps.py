@@ -1,0 +1,65 @@
+"""What the activity and admin routes share: who is calling, what time it is, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
+
+from ..auth import Principal, decode_bearer, principal_from_claims
+from ..config import Settings
+from ..database import Connection, connect, database_url
+from ..exceptions import DatabaseError, ItemsRejectedError, NotFoundError
+
+# PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+DbId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+
+ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "missing, malformed or expired bearer token"},
+    403: {"description": "wrong role, or another organization's data"},
+    404: {"description": "an id names nothing that exists"},
+    422: {"description": "bad input; the body names the field"},
+}
+
+_bearer = HTTPBearer(auto_error=False, description="Supabase-style HS256 JWT")
+
+
+def request_now() -> datetime:
+    """The moment the request is handled. Tests replace it via ``app.dependency_overrides``."""
+    return datetime.now(UTC)
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    return principal_from_claims(decode_bearer(header, settings.jwt_secret))
+
+
+Caller = Annotated[Principal, Depends(caller)]
+Now = Annotated[datetime, Depends(request_now)]
+
+
+@contextmanager
+def unit_of_work(request: Request, purpose: str) -> Iterator[Connection]:
+    """One connection and one transaction: on any error nothing the request wrote stays."""
+    settings: Settings = request.app.state.settings
+    try:
+        with connect(database_url(settings), purpose=purpose) as conn, conn.transaction():
+            yield conn
+    except NotFoundError as exc:
+        raise HTTPException(404, detail=exc.message) from exc
+    except ItemsRejectedError as exc:
+        raise HTTPException(exc.status, detail=exc.errors) from exc
+    except psycopg.Error as exc:
+        diag = exc.diag.constraint_name or exc.diag.sqlstate or type(exc).__name__
+        raise DatabaseError(f"the database refused the request ({diag})") from exc

@@ -1,0 +1,101 @@
+"""Admin corrections of ``assignments.last_contact_date``, each kept in an audit table.
+
+A correction becomes the assignment's baseline: it replaces every activity registered before it,
+and activities registered after it move the date forward from it (see docs/activities.md).
+Used by ``PUT /admin/assignments/{id}/last-contact-date`` and ``reminders admin set-last-contact``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from .database import Connection
+from .exceptions import InputError, NotFoundError
+from .queries import query
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a correction, as the audit table records it."""
+
+    user_id: UUID | None
+    role: str  # 'admin', 'service_role' or 'operator' (the CLI)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    id: int
+    assignment_id: int
+    old_date: date | None
+    new_date: date
+    reason: str
+    changed_by: UUID | None
+    changed_by_role: str
+    changed_by_name: str | None
+    changed_at: datetime
+
+
+def check(new_date: date, reason: str, *, today: date, starts_on: date, time_zone: str) -> None:
+    """Refuse a date in the organization's future or before the assignment started."""
+    if not reason.strip():
+        raise InputError("a reason is required", field="reason")
+    if new_date > today:
+        raise InputError(
+            f"{new_date} is in the future (today is {today} in {time_zone})", field="date"
+        )
+    if new_date < starts_on:
+        raise InputError(f"{new_date} is before the assignment started ({starts_on})", field="date")
+
+
+def set_last_contact(
+    conn: Connection,
+    assignment_id: int,
+    new_date: date,
+    reason: str,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Correction:
+    """Correct the date inside the caller's transaction (the assignment row stays locked)."""
+    target = conn.execute(
+        query("correction_target", "activities.sql"), {"id": assignment_id, "now": now}
+    ).fetchone()
+    if target is None:
+        raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
+    check(
+        new_date,
+        reason,
+        today=target["today"],
+        starts_on=target["starts_on"],
+        time_zone=target["time_zone"],
+    )
+    row = conn.execute(
+        query("set_last_contact", "activities.sql"),
+        {
+            "id": assignment_id,
+            "date": new_date,
+            "reason": reason,
+            "changed_by": actor.user_id,
+            "changed_by_role": actor.role,
+            "changed_by_name": actor.name,
+            "now": now,
+        },
+    ).fetchone()
+    assert row is not None
+    return Correction(**row)
+
+
+def history(conn: Connection, assignment_id: int) -> list[Correction]:
+    """Every correction of the assignment, newest first."""
+    found = conn.execute(
+        query("assignment_exists", "activities.sql"), {"id": assignment_id}
+    ).fetchone()
+    if not found or not found["found"]:
+        raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
+    rows = conn.execute(
+        query("correction_history", "activities.sql"), {"id": assignment_id}
+    ).fetchall()
+    return [Correction(**r) for r in rows]

@@ -1,0 +1,65 @@
+-- Named queries for registering activities and correcting last_contact_date.
+-- "today" is always the organization's calendar day at the %(now)s the caller passes in.
+
+-- name: assignment_access
+-- What decides whether the caller may register for each assignment (unknown ids: no row).
+SELECT a.id AS assignment_id, a.organization_id, o.time_zone, d.today, a.starts_on,
+       pm.user_id AS mentor_user_id,
+       EXISTS (SELECT FROM public.coordinators c
+               WHERE c.user_id = %(caller)s AND c.organization_id = a.organization_id)
+           AS caller_coordinates,
+       EXISTS (SELECT FROM public.mentor_stand_ins s
+               JOIN public.peer_mentors me ON me.id = s.stand_in_id
+               WHERE s.mentor_id = a.peer_mentor_id AND me.user_id = %(caller)s
+                 AND s.starts_on <= d.today AND (s.ends_on IS NULL OR s.ends_on >= d.today))
+           AS caller_stands_in
+FROM public.assignments a
+JOIN public.organizations o ON o.id = a.organization_id
+JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
+CROSS JOIN LATERAL (SELECT (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today) d
+WHERE a.id = ANY(%(ids)s::bigint[])
+
+-- name: insert_activities
+-- One statement, so the trigger on activities runs once for the whole batch.
+INSERT INTO public.activities (assignment_id, occurred_on, registration_path, registered_by, note)
+SELECT i.assignment_id, i.occurred_on, %(path)s, %(caller)s, i.note
+FROM unnest(%(assignment_ids)s::bigint[], %(dates)s::date[], %(notes)s::text[])
+     WITH ORDINALITY AS i (assignment_id, occurred_on, note, n)
+ORDER BY i.n
+RETURNING id, assignment_id, occurred_on, registration_path, registered_by, note
+
+-- name: last_contact_dates
+SELECT id AS assignment_id, last_contact_date FROM public.assignments WHERE id = ANY(%(ids)s::bigint[])
+
+-- name: activity_owner
+SELECT act.id, act.assignment_id, act.registered_by
+FROM public.activities act
+WHERE act.id = %(id)s
+FOR UPDATE
+
+-- name: delete_activity
+DELETE FROM public.activities WHERE id = %(id)s
+
+-- name: correction_target
+SELECT a.id, a.starts_on, o.time_zone,
+       (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
+FROM public.assignments a
+JOIN public.organizations o ON o.id = a.organization_id
+WHERE a.id = %(id)s
+FOR UPDATE OF a
+
+-- name: set_last_contact
+SELECT id, assignment_id, old_date, new_date, reason, changed_by, changed_by_role,
+       changed_by_name, changed_at
+FROM public.set_last_contact_date(%(id)s, %(date)s, %(reason)s, %(changed_by)s,
+                                  %(changed_by_role)s, %(changed_by_name)s, %(now)s)
+
+-- name: correction_history
+SELECT id, assignment_id, old_date, new_date, reason, changed_by, changed_by_role,
+       changed_by_name, changed_at
+FROM public.last_contact_corrections
+WHERE assignment_id = %(id)s
+ORDER BY changed_at DESC, id DESC
+
+-- name: assignment_exists
+SELECT EXISTS (SELECT FROM public.assignments WHERE id = %(id)s) AS found

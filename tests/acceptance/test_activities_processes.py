@@ -1,0 +1,130 @@
+"""`reminders serve` and `reminders admin` as real processes, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from assignment_reminders.database import Connection
+from tests.activity_world import (
+    NOW,
+    OVERDUE_CONTACT,
+    SECRET,
+    TODAY,
+    bearer,
+    last_contact,
+    make_world,
+)
+from tests.conftest import reminders_cmd, wait_for
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(cli_env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    env = {**cli_env, "REMINDERS_JWT_SECRET": SECRET}
+    proc = subprocess.Popen(
+        reminders_cmd("serve", "--port", str(port)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server exited"
+        try:
+            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(up, timeout=30)
+        yield base
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_served_api_registers_and_deletes_an_activity(server: str, conn: Connection) -> None:
+    w = make_world(conn)
+    oslo_yesterday = datetime.now(ZoneInfo("Europe/Oslo")).date() - timedelta(days=1)
+    headers = bearer(w.mentor, "peer_mentor")
+    r = httpx.post(
+        f"{server}/activities",
+        json={"assignment_id": w.assignment, "occurred_on": oslo_yesterday.isoformat()},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    assert last_contact(conn, w.assignment) == oslo_yesterday
+    activity = r.json()["activities"][0]["id"]
+
+    r = httpx.delete(f"{server}/activities/{activity}", headers=headers)
+    assert r.status_code == 200, r.text
+    assert last_contact(conn, w.assignment) == OVERDUE_CONTACT
+    assert httpx.post(f"{server}/activities", json={}).status_code == 401
+    assert httpx.get(f"{server}/docs").status_code == 200
+
+
+def test_admin_cli_corrects_and_shows_history(conn: Connection, run_cli: RunCli) -> None:
+    w = make_world(conn)
+    day = TODAY - timedelta(days=2)
+    now = NOW.isoformat()
+    done = run_cli(
+        "admin", "set-last-contact", str(w.assignment), day.isoformat(),
+        "--reason", "visited, not registered", "--now", now,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"{OVERDUE_CONTACT} -> {day}" in done.stdout
+    assert last_contact(conn, w.assignment) == day
+
+    shown = run_cli("admin", "last-contact-history", str(w.assignment))
+    assert shown.returncode == 0, shown.stderr
+    assert "visited, not registered" in shown.stdout
+    row = conn.execute("SELECT changed_by_role, changed_by_name FROM last_contact_corrections")
+    audit = row.fetchone()
+    assert audit is not None and audit["changed_by_role"] == "operator"
+    assert "@" in audit["changed_by_name"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["2026-11-29", "--reason", "x"], "is in the future"),
+        (["2020-01-01", "--reason", "x"], "before the assignment started"),
+        (["2026-11-20", "--reason", " "], "a reason is required"),
+    ],
+)
+def test_admin_cli_refuses_bad_input_with_one_line(
+    conn: Connection, run_cli: RunCli, args: list[str], message: str
+) -> None:
+    w = make_world(conn)
+    done = run_cli("admin", "set-last-contact", str(w.assignment), *args, "--now", NOW.isoformat())
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert last_contact(conn, w.assignment) == OVERDUE_CONTACT
+
+
+def test_admin_cli_unknown_assignment_fails(conn: Connection, run_cli: RunCli) -> None:
+    done = run_cli(
+        "admin", "set-last-contact", "999999", "2026-11-20", "--reason", "x",
+        "--now", datetime(2026, 11, 28, 8, tzinfo=UTC).isoformat(),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "assignment 999999 does not exist" in done.stderr
