@@ -21,5 +21,6 @@ def test_unknown_query_names_the_query() -> None:
 
 
 def test_shipped_queries_load() -> None:
-    assert "pg_try_advisory_lock" not in query("lock_try")  # only through the wrapper
-    assert "reminders_try_advisory_lock" in query("lock_try")
+    session_try = query("session_lock_try", "locking.sql")
+    assert "pg_try_advisory_lock" not in session_try  # only through the service_role wrapper
+    assert "reminders_try_advisory_lock" in session_try

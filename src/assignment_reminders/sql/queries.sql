@@ -1,22 +1,6 @@
 -- Named queries. Each block starts with "-- name: <name>" and runs as one statement.
 -- Parameters use psycopg's %(name)s style.
 
--- name: lock_try
-SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired
-
--- name: lock_release
-SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
-
--- name: lock_held_by_me
--- True when this backend holds the session-level advisory lock on the key.
-SELECT EXISTS (
-    SELECT FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-      AND l.pid = pg_backend_pid()
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
-) AS held
-
 -- name: lock_holder
 SELECT pid, application_name, client_addr, backend_start
 FROM public.reminders_lock_holder(%(lock_key)s)
@@ -29,9 +13,6 @@ SELECT started_at FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s AND status = 'running' AND lock_backend_pid = %(pid)s
 ORDER BY started_at DESC
 LIMIT 1
-
--- name: registered_lock_key
-SELECT lock_key FROM public.background_job_lock_keys WHERE job_name = %(job_name)s
 
 -- name: fail_orphaned_runs
 -- Called by the lock winner: anything still 'running' lost its lock, so its process is gone.
