@@ -11,7 +11,8 @@
     │   └── LockLostError       the lock stopped being ours while the run was working
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
     │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
-    └── InputError              a value given by a user is not acceptable
+    ├── InputError              a value given by a user is not acceptable
+    └── DeliveryError           a channel could not deliver a message (``permanent``: no retry)
 
 The class docstring is the default message, so ``raise LockLostError()`` says something useful.
 """
@@ -68,3 +69,11 @@ class InputError(ReminderError):
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class DeliveryError(ReminderError):
+    """A channel could not deliver a message."""
+
+    def __init__(self, message: str | None = None, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

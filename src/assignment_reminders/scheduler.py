@@ -8,15 +8,18 @@ Rules (per organization; these are the defaults):
 * days are counted in the organization's time zone, from the ``now`` passed in.
 
 Each reminder is a row in ``reminder_dispatches`` whose unique key is (assignment, kind, contact
-gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification. A second
-pass over the same data creates nothing. The work is set-based SQL, one batch of assignments per
-statement (and so per transaction): a crash leaves whole batches behind, never half of one.
+gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification and one
+``reminder_deliveries`` row per configured external channel (same statement, same transaction).
+Reminders the ledger already has are skipped by an anti-join before any write, so a second pass
+over the same data only reads, and creates nothing. The work is set-based SQL, one batch of
+assignments per statement (and so per transaction): a crash leaves whole batches behind, never
+half of one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -50,12 +53,15 @@ class ReminderSchedulerService:
         *,
         batch_size: int = 5000,
         on_batch: Callable[[RunCounts], None] | None = None,
+        channels: Sequence[str] = (),
     ) -> None:
         if batch_size < 1:
             raise InputError("batch_size must be at least 1", field="batch_size")
         self.conn = conn
         self.batch_size = batch_size
         self.on_batch = on_batch
+        self.channels = list(channels)
+        self.deliveries_created = 0
 
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
@@ -69,7 +75,13 @@ class ReminderSchedulerService:
             checkpoint()
             row = self.conn.execute(
                 sql,
-                {"after_id": after_id, "batch_size": self.batch_size, "now": now, "run_id": run_id},
+                {
+                    "after_id": after_id,
+                    "batch_size": self.batch_size,
+                    "now": now,
+                    "run_id": run_id,
+                    "channels": self.channels,
+                },
             ).fetchone()
             if row is None or row["scanned"] == 0:
                 break
@@ -80,14 +92,17 @@ class ReminderSchedulerService:
                 escalations_created=row["escalations"],
                 duplicates_suppressed=row["due"] - created,
             )
+            self.deliveries_created += row["deliveries"]
             after_id = row["last_id"]
             if self.on_batch is not None:
                 self.on_batch(total)
         logger.info(
-            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent",
+            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent,"
+            " %d deliveries queued",
             total.assignments_scanned,
             total.reminders_created,
             total.escalations_created,
             total.duplicates_suppressed,
+            self.deliveries_created,
         )
         return total

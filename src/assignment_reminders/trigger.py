@@ -6,7 +6,7 @@ This is the one code path behind ``reminders run`` and
     try the lock (pg_try_advisory_lock, never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
     └── won:     mark rows left 'running' by dead holders 'failed', write our 'running' row
-                 try:     run ReminderSchedulerService
+                 try:     run ReminderSchedulerService, then `deliver` (drain the delivery queue)
                  finally: finish the row ('success' or 'failed'), pg_advisory_unlock, and record
                           whether the unlock found the lock still ours
 """
@@ -74,6 +74,7 @@ class CronTrigger:
         trigger_source: str = "cli",
         clock: Callable[[], datetime] = utc_now,
         hold: Callable[[], None] | None = None,
+        deliver: Callable[[], None] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -82,6 +83,7 @@ class CronTrigger:
         self.trigger_source = trigger_source
         self.clock = clock
         self.hold = hold
+        self.deliver = deliver  # runs after the pass, while the lock is held
 
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
@@ -142,6 +144,8 @@ class CronTrigger:
             run_id = self.log.start_running(start, self.lock.backend_pid)
             try:
                 counts = self.scheduler.run(now=now, run_id=run_id)
+                if self.deliver is not None:
+                    self.deliver()
                 if self.hold is not None:
                     self.hold()
                 status = "success"
@@ -195,6 +199,7 @@ def run_once(
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
     """Open the lock and work connections, run one invocation, close both."""
+    from .delivery.runner import CronDelivery
     from .lock import LOCK_KEY
 
     url = database_url(settings)
@@ -202,13 +207,23 @@ def run_once(
         open_lock_connection(url, role=settings.lock_role) as lock_conn,
         connect(url, purpose="work") as work_conn,
     ):
+        extra = CronDelivery(settings, work_conn, clock)
         trigger = CronTrigger(
             lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
             log=PgExecutionLog(work_conn),
-            scheduler=ReminderSchedulerService(work_conn, batch_size=settings.batch_size),
+            scheduler=ReminderSchedulerService(
+                work_conn,
+                batch_size=settings.batch_size,
+                on_batch=extra.progress,
+                channels=extra.channels,
+            ),
             job_name=settings.job_name,
             trigger_source=trigger_source,
             clock=clock,
             hold=(lambda: time.sleep(hold_seconds)) if hold_seconds > 0 else None,
+            deliver=extra.deliver,
         )
-        return trigger.run(now=now)
+        try:
+            return trigger.run(now=now)
+        finally:
+            extra.progress.close()

@@ -110,8 +110,11 @@ ORDER BY started_at, id
 
 -- name: schedule_batch
 -- One batch of the reminder pass, as one statement and so one transaction: read the next
--- assignments by id, work out which reminders are due, write them to the ledger (the unique key
--- drops the ones that exist), and create the in-app notification for each new one.
+-- assignments by id, work out which reminders are due, skip the ones the ledger already has
+-- (an anti-join on its unique index: a re-run reads, it does not write), write the rest to the
+-- ledger (the unique key still drops any a concurrent pass wrote first), and create the in-app
+-- notification and one delivery row per external channel for each new one.
+-- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
 WITH batch AS (
     SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id, a.status, a.starts_on,
            a.ends_on, a.last_contact_date
@@ -122,15 +125,9 @@ WITH batch AS (
 ),
 due AS (
     SELECT b.id AS assignment_id, k.kind, g.gap_started_on, g.today - g.gap_started_on AS days,
-           b.organization_id, b.peer_mentor_id, pm.coordinator_id,
-           CASE k.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
-           pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
-           c.first_name AS contact_first_name, c.last_name AS contact_last_name
+           b.organization_id, b.peer_mentor_id, b.contact_id
     FROM batch b
     JOIN public.organizations o ON o.id = b.organization_id
-    JOIN public.peer_mentors pm ON pm.id = b.peer_mentor_id
-    JOIN public.coordinators co ON co.id = pm.coordinator_id
-    JOIN public.contacts c ON c.id = b.contact_id
     CROSS JOIN LATERAL (
         SELECT coalesce(b.last_contact_date, b.starts_on) AS gap_started_on,
                (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
@@ -142,6 +139,23 @@ due AS (
       AND (b.ends_on IS NULL OR b.ends_on >= g.today)
       AND g.today - g.gap_started_on >= k.after_days
 ),
+fresh AS (
+    SELECT d.assignment_id, d.kind, d.gap_started_on, d.days, d.organization_id,
+           d.peer_mentor_id, pm.coordinator_id,
+           CASE d.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
+           CASE d.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
+           pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
+           c.first_name AS contact_first_name, c.last_name AS contact_last_name
+    FROM due d
+    JOIN public.peer_mentors pm ON pm.id = d.peer_mentor_id
+    JOIN public.coordinators co ON co.id = pm.coordinator_id
+    JOIN public.contacts c ON c.id = d.contact_id
+    WHERE NOT EXISTS (
+        SELECT FROM public.reminder_dispatches r
+        WHERE r.assignment_id = d.assignment_id AND r.kind = d.kind
+          AND r.gap_started_on = d.gap_started_on
+    )
+),
 inserted AS (
     INSERT INTO public.reminder_dispatches (
         assignment_id, kind, gap_started_on, days_since_contact, organization_id,
@@ -149,7 +163,7 @@ inserted AS (
     )
     SELECT assignment_id, kind, gap_started_on, days, organization_id, peer_mentor_id,
            coordinator_id, recipient_user_id, %(run_id)s
-    FROM due
+    FROM fresh
     ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING
     RETURNING id, assignment_id, kind
 ),
@@ -169,7 +183,21 @@ notified AS (
                     || d.contact_last_name || ' for ' || d.days || ' days.'
            END
     FROM inserted i
-    JOIN due d ON d.assignment_id = i.assignment_id AND d.kind = i.kind
+    JOIN fresh d ON d.assignment_id = i.assignment_id AND d.kind = i.kind
+    RETURNING 1
+),
+delivered AS (
+    INSERT INTO public.reminder_deliveries (dispatch_id, channel, next_attempt_at, idempotency_key)
+    SELECT i.id, ch.channel, %(now)s::timestamptz,
+           'reminder-' || i.id || '-' || ch.channel
+    FROM inserted i
+    JOIN fresh d ON d.assignment_id = i.assignment_id AND d.kind = i.kind
+    CROSS JOIN unnest(%(channels)s::text[]) ch (channel)
+    WHERE (ch.channel <> 'email' OR d.recipient_email IS NOT NULL)
+      AND NOT EXISTS (
+          SELECT FROM public.delivery_preferences p
+          WHERE p.user_id = d.recipient_user_id AND p.channel = ch.channel AND NOT p.enabled
+      )
     RETURNING 1
 )
 SELECT (SELECT max(id) FROM batch) AS last_id,
@@ -177,4 +205,5 @@ SELECT (SELECT max(id) FROM batch) AS last_id,
        (SELECT count(*) FROM due) AS due,
        (SELECT count(*) FROM inserted WHERE kind = 'reminder') AS reminders,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
-       (SELECT count(*) FROM notified) AS notifications
+       (SELECT count(*) FROM notified) AS notifications,
+       (SELECT count(*) FROM delivered) AS deliveries
