@@ -220,3 +220,6 @@ def main(argv: list[str] | None = None) -> Any:
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
         click.echo(f"error: {exc.message}{detail}", err=True)
         sys.exit(1)
+
+
+from . import cli_delivery  # noqa: E402, F401
