@@ -7,9 +7,9 @@ standard input closes.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
@@ -26,18 +26,38 @@ class Counter:
 _accept = Counter()
 
 
-class Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Hook(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive server: reads each request (headers + Content-Length body)
+    and answers 200. Fast enough that the sender, not the receiver, is what gets measured."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        _accept()
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in self.buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
+            _accept()
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+def serve_webhook() -> int:
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(Hook, "127.0.0.1", 0))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    return int(server.sockets[0].getsockname()[1])
 
 
 class Smtp:
@@ -48,10 +68,7 @@ class Smtp:
 
 def main(kind: str) -> None:
     if kind == "webhook":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        port = int(server.server_address[1])
+        port = serve_webhook()
     else:
         import socket
 

@@ -23,7 +23,7 @@ logger = logging.getLogger("assignment_reminders")
 ENV_HELP = (
     "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
     " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
-    " transaction, default 5000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
+    " transaction, default 20000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
     " `serve`), REMINDERS_LOG_LEVEL (default INFO)."
 )
 

@@ -89,7 +89,7 @@ class Settings:
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
     jwt_secret: Secret | None = None
-    batch_size: int = 5000
+    batch_size: int = 20000
     job_name: str = JOB_NAME
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -126,7 +126,7 @@ class Settings:
             database_url=url,
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
-            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 5000),
+            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 20000),
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),

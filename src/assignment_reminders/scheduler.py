@@ -45,13 +45,14 @@ class ReminderScheduler(Protocol):
 
 
 class ReminderSchedulerService:
-    """The reminder pass over all assignments, in id order, ``batch_size`` at a time."""
+    """The reminder pass over all assignments, in id order, a range of ``batch_size`` ids at a
+    time (with dense ids, ``batch_size`` assignments)."""
 
     def __init__(
         self,
         conn: Connection,
         *,
-        batch_size: int = 5000,
+        batch_size: int = 20000,
         on_batch: Callable[[RunCounts], None] | None = None,
         channels: Sequence[str] = (),
     ) -> None:
@@ -71,20 +72,24 @@ class ReminderSchedulerService:
         total = RunCounts()
         after_id = 0
         sql = query("schedule_batch")
-        while True:
+        # Batches are id ranges up to the highest id at the start: assignments added during the
+        # pass are new, and the next pass sees them.
+        top = self.conn.execute(query("max_assignment_id")).fetchone()
+        max_id = int(top["max_id"]) if top else 0
+        while after_id < max_id:
             checkpoint()
+            until_id = min(after_id + self.batch_size, max_id)
             row = self.conn.execute(
                 sql,
                 {
                     "after_id": after_id,
-                    "batch_size": self.batch_size,
+                    "until_id": until_id,
                     "now": now,
                     "run_id": run_id,
                     "channels": self.channels,
                 },
             ).fetchone()
-            if row is None or row["scanned"] == 0:
-                break
+            assert row is not None
             created = row["reminders"] + row["escalations"]
             total += RunCounts(
                 assignments_scanned=row["scanned"],
@@ -93,7 +98,7 @@ class ReminderSchedulerService:
                 duplicates_suppressed=row["due"] - created,
             )
             self.deliveries_created += row["deliveries"]
-            after_id = row["last_id"]
+            after_id = until_id
             if self.on_batch is not None:
                 self.on_batch(total)
         logger.info(

@@ -108,39 +108,60 @@ FROM public.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
 
+-- name: max_assignment_id
+SELECT coalesce(max(id), 0) AS max_id FROM public.assignments
+
 -- name: schedule_batch
--- One batch of the reminder pass, as one statement and so one transaction: read the next
--- assignments by id, work out which reminders are due, skip the ones the ledger already has
--- (an anti-join on its unique index: a re-run reads, it does not write), write the rest to the
--- ledger (the unique key still drops any a concurrent pass wrote first), and create the in-app
--- notification and one delivery row per external channel for each new one.
+-- One batch of the reminder pass, as one statement and so one transaction: the assignments with
+-- %(after_id)s < id <= %(until_id)s. Work out which reminders are due, find the ones the ledger
+-- already has (a join on its unique key, before anything else is read: a re-run only reads),
+-- write the rest to the ledger (the unique key still drops any a concurrent pass wrote first),
+-- and create the in-app notification and one delivery row per external channel for each new one.
 -- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
--- The writes after the ledger start from its RETURNING rows and reach names and addresses
--- through primary keys: joining them back to a CTE instead has no index, and with the planner's
--- one-row estimate for a CTE that becomes a nested loop, quadratic in the batch size.
-WITH batch AS (
-    SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id, a.status, a.starts_on,
-           a.ends_on, a.last_contact_date
+--
+-- Shape, for speed: the read side is plain joins on tables (the planner's estimates are right,
+-- so it picks hash or merge joins for a big batch), each organization's "today" is computed
+-- once, not per row, and each candidate assignment is read once for both kinds. The writes after the ledger start from its RETURNING rows and reach names and
+-- addresses through primary keys: joining a CTE to another CTE has no index, and with the
+-- planner's one-row guess for a CTE that becomes a nested loop, quadratic in the batch size.
+WITH orgs AS MATERIALIZED (
+    -- MATERIALIZED: computed once per organization; inlined, the time zone conversion would run
+    -- again for every assignment that refers to it
+    SELECT o.id, (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today,
+           o.reminder_after_days, o.escalation_after_days
+    FROM public.organizations o
+),
+candidates AS MATERIALIZED (
+    -- active assignments in the id range whose contact gap reached the reminder threshold
+    SELECT a.id, a.organization_id, a.peer_mentor_id,
+           coalesce(a.last_contact_date, a.starts_on) AS gap_started_on,
+           o.today - coalesce(a.last_contact_date, a.starts_on) AS days,
+           o.today - coalesce(a.last_contact_date, a.starts_on) >= o.escalation_after_days
+               AS escalate
     FROM public.assignments a
-    WHERE a.id > %(after_id)s
-    ORDER BY a.id
-    LIMIT %(batch_size)s
+    JOIN orgs o ON o.id = a.organization_id
+    WHERE a.id > %(after_id)s AND a.id <= %(until_id)s
+      AND a.status = 'active'
+      AND (a.ends_on IS NULL OR a.ends_on >= o.today)
+      AND o.today - coalesce(a.last_contact_date, a.starts_on) >= o.reminder_after_days
 ),
 due AS (
-    SELECT b.id AS assignment_id, k.kind, g.gap_started_on, g.today - g.gap_started_on AS days,
-           b.organization_id, b.peer_mentor_id
-    FROM batch b
-    JOIN public.organizations o ON o.id = b.organization_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(b.last_contact_date, b.starts_on) AS gap_started_on,
-               (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
-    ) g
-    CROSS JOIN LATERAL (
-        VALUES ('reminder', o.reminder_after_days), ('escalation', o.escalation_after_days)
-    ) k (kind, after_days)
-    WHERE b.status = 'active'
-      AND (b.ends_on IS NULL OR b.ends_on >= g.today)
-      AND g.today - g.gap_started_on >= k.after_days
+    SELECT k.assignment_id, k.kind, k.gap_started_on, k.days, k.organization_id,
+           k.peer_mentor_id, r.assignment_id IS NOT NULL AS already_sent
+    FROM (
+        SELECT id AS assignment_id, 'reminder' AS kind, gap_started_on, days, organization_id,
+               peer_mentor_id
+        FROM candidates
+        UNION ALL
+        SELECT id, 'escalation', gap_started_on, days, organization_id, peer_mentor_id
+        FROM candidates
+        WHERE escalate
+    ) k
+    LEFT JOIN public.reminder_dispatches r
+           ON r.assignment_id = k.assignment_id AND r.kind = k.kind
+          AND r.gap_started_on = k.gap_started_on
+          -- the same id range, so that the ledger is read by one range scan of its unique index
+          AND r.assignment_id > %(after_id)s AND r.assignment_id <= %(until_id)s
 ),
 inserted AS (
     INSERT INTO public.reminder_dispatches (
@@ -153,11 +174,7 @@ inserted AS (
     FROM due d
     JOIN public.peer_mentors pm ON pm.id = d.peer_mentor_id
     JOIN public.coordinators co ON co.id = pm.coordinator_id
-    WHERE NOT EXISTS (
-        SELECT FROM public.reminder_dispatches r
-        WHERE r.assignment_id = d.assignment_id AND r.kind = d.kind
-          AND r.gap_started_on = d.gap_started_on
-    )
+    WHERE NOT d.already_sent
     ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING
     RETURNING id, assignment_id, kind, days_since_contact, peer_mentor_id, coordinator_id,
               recipient_user_id
@@ -199,8 +216,8 @@ delivered AS (
       )
     RETURNING 1
 )
-SELECT (SELECT max(id) FROM batch) AS last_id,
-       (SELECT count(*) FROM batch) AS scanned,
+SELECT (SELECT count(*) FROM public.assignments
+        WHERE id > %(after_id)s AND id <= %(until_id)s) AS scanned,
        (SELECT count(*) FROM due) AS due,
        (SELECT count(*) FROM inserted WHERE kind = 'reminder') AS reminders,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
