@@ -1,28 +1,30 @@
 -- The pure-SQL floor: the same reminder work as `reminders run` (ledger rows plus in-app
--- notifications, same rules, same texts), as ONE statement over all assignments, no batching,
--- no Python. Nothing can do this work faster on the same server; `reminders run` is measured
--- against it.
-WITH due AS (
-    SELECT a.id AS assignment_id, k.kind, g.gap_started_on, g.today - g.gap_started_on AS days,
+-- notifications, same rules, same texts), as ONE statement over all assignments: no batching,
+-- no Python, each organization's "today" computed once, hash joins over whole tables.
+-- `reminders run` is measured against it.
+WITH orgs AS MATERIALIZED (
+    SELECT o.id, (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today,
+           o.reminder_after_days, o.escalation_after_days
+    FROM public.organizations o
+),
+due AS (
+    SELECT a.id AS assignment_id, k.kind, g.gap_started_on, o.today - g.gap_started_on AS days,
            a.organization_id, a.peer_mentor_id, pm.coordinator_id,
            CASE k.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
            pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
            c.first_name AS contact_first_name, c.last_name AS contact_last_name
     FROM public.assignments a
-    JOIN public.organizations o ON o.id = a.organization_id
+    JOIN orgs o ON o.id = a.organization_id
     JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
     JOIN public.coordinators co ON co.id = pm.coordinator_id
     JOIN public.contacts c ON c.id = a.contact_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(a.last_contact_date, a.starts_on) AS gap_started_on,
-               (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
-    ) g
+    CROSS JOIN LATERAL (SELECT coalesce(a.last_contact_date, a.starts_on) AS gap_started_on) g
     CROSS JOIN LATERAL (
         VALUES ('reminder', o.reminder_after_days), ('escalation', o.escalation_after_days)
     ) k (kind, after_days)
     WHERE a.status = 'active'
-      AND (a.ends_on IS NULL OR a.ends_on >= g.today)
-      AND g.today - g.gap_started_on >= k.after_days
+      AND (a.ends_on IS NULL OR a.ends_on >= o.today)
+      AND o.today - g.gap_started_on >= k.after_days
 ),
 inserted AS (
     INSERT INTO public.reminder_dispatches (

@@ -119,11 +119,11 @@ SELECT coalesce(max(id), 0) AS max_id FROM public.assignments
 -- and create the in-app notification and one delivery row per external channel for each new one.
 -- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
 --
--- Shape, for speed: the read side is plain joins on tables (the planner's estimates are right,
--- so it picks hash or merge joins for a big batch), each organization's "today" is computed
--- once, not per row, and each candidate assignment is read once for both kinds. The writes after the ledger start from its RETURNING rows and reach names and
--- addresses through primary keys: joining a CTE to another CTE has no index, and with the
--- planner's one-row guess for a CTE that becomes a nested loop, quadratic in the batch size.
+-- Shape, for speed: the read side is plain joins on tables, so the planner's row estimates are
+-- right and it picks hash or merge joins for a big batch; each organization's "today" is computed
+-- once, not per row; each candidate assignment is read once for both kinds; names and addresses
+-- are joined only for the reminders that are new. (The first version joined CTEs read through a
+-- LIMIT: the planner guessed one row, chose nested loops, and a batch went quadratic.)
 WITH orgs AS MATERIALIZED (
     -- MATERIALIZED: computed once per organization; inlined, the time zone conversion would run
     -- again for every assignment that refers to it
@@ -133,7 +133,7 @@ WITH orgs AS MATERIALIZED (
 ),
 candidates AS MATERIALIZED (
     -- active assignments in the id range whose contact gap reached the reminder threshold
-    SELECT a.id, a.organization_id, a.peer_mentor_id,
+    SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id,
            coalesce(a.last_contact_date, a.starts_on) AS gap_started_on,
            o.today - coalesce(a.last_contact_date, a.starts_on) AS days,
            o.today - coalesce(a.last_contact_date, a.starts_on) >= o.escalation_after_days
@@ -145,15 +145,16 @@ candidates AS MATERIALIZED (
       AND (a.ends_on IS NULL OR a.ends_on >= o.today)
       AND o.today - coalesce(a.last_contact_date, a.starts_on) >= o.reminder_after_days
 ),
-due AS (
+due AS MATERIALIZED (
     SELECT k.assignment_id, k.kind, k.gap_started_on, k.days, k.organization_id,
-           k.peer_mentor_id, r.assignment_id IS NOT NULL AS already_sent
+           k.peer_mentor_id, k.contact_id, r.assignment_id IS NOT NULL AS already_sent
     FROM (
         SELECT id AS assignment_id, 'reminder' AS kind, gap_started_on, days, organization_id,
-               peer_mentor_id
+               peer_mentor_id, contact_id
         FROM candidates
         UNION ALL
-        SELECT id, 'escalation', gap_started_on, days, organization_id, peer_mentor_id
+        SELECT id, 'escalation', gap_started_on, days, organization_id, peer_mentor_id,
+               contact_id
         FROM candidates
         WHERE escalate
     ) k
@@ -163,42 +164,46 @@ due AS (
           -- the same id range, so that the ledger is read by one range scan of its unique index
           AND r.assignment_id > %(after_id)s AND r.assignment_id <= %(until_id)s
 ),
+fresh AS MATERIALIZED (
+    -- the new reminders with everything the notification and the deliveries need
+    SELECT d.assignment_id, d.kind, d.gap_started_on, d.days, d.organization_id,
+           d.peer_mentor_id, pm.coordinator_id,
+           CASE d.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
+           CASE d.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
+           CASE d.kind
+               WHEN 'reminder' THEN 'Time to get in touch with ' || c.first_name
+               ELSE pm.first_name || ' ' || pm.last_name || ' needs follow-up'
+           END AS title,
+           CASE d.kind
+               WHEN 'reminder' THEN 'It is ' || d.days || ' days since your last contact with '
+                    || c.first_name || ' ' || c.last_name
+                    || '. Register the contact when you have been in touch.'
+               ELSE pm.first_name || ' ' || pm.last_name
+                    || ' has not registered contact with ' || c.first_name || ' '
+                    || c.last_name || ' for ' || d.days || ' days.'
+           END AS body
+    FROM due d
+    JOIN public.peer_mentors pm ON pm.id = d.peer_mentor_id
+    JOIN public.coordinators co ON co.id = pm.coordinator_id
+    JOIN public.contacts c ON c.id = d.contact_id
+    WHERE NOT d.already_sent
+),
 inserted AS (
     INSERT INTO public.reminder_dispatches (
         assignment_id, kind, gap_started_on, days_since_contact, organization_id,
         peer_mentor_id, coordinator_id, recipient_user_id, run_id
     )
-    SELECT d.assignment_id, d.kind, d.gap_started_on, d.days, d.organization_id,
-           d.peer_mentor_id, pm.coordinator_id,
-           CASE d.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END, %(run_id)s
-    FROM due d
-    JOIN public.peer_mentors pm ON pm.id = d.peer_mentor_id
-    JOIN public.coordinators co ON co.id = pm.coordinator_id
-    WHERE NOT d.already_sent
+    SELECT assignment_id, kind, gap_started_on, days, organization_id, peer_mentor_id,
+           coordinator_id, recipient_user_id, %(run_id)s
+    FROM fresh
     ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING
-    RETURNING id, assignment_id, kind, days_since_contact, peer_mentor_id, coordinator_id,
-              recipient_user_id
+    RETURNING id, assignment_id, kind
 ),
 notified AS (
     INSERT INTO public.notifications (dispatch_id, recipient_user_id, title, body)
-    SELECT i.id, i.recipient_user_id,
-           CASE i.kind
-               WHEN 'reminder' THEN 'Time to get in touch with ' || c.first_name
-               ELSE pm.first_name || ' ' || pm.last_name || ' needs follow-up'
-           END,
-           CASE i.kind
-               WHEN 'reminder' THEN 'It is ' || i.days_since_contact
-                    || ' days since your last contact with '
-                    || c.first_name || ' ' || c.last_name
-                    || '. Register the contact when you have been in touch.'
-               ELSE pm.first_name || ' ' || pm.last_name
-                    || ' has not registered contact with ' || c.first_name || ' '
-                    || c.last_name || ' for ' || i.days_since_contact || ' days.'
-           END
+    SELECT i.id, f.recipient_user_id, f.title, f.body
     FROM inserted i
-    JOIN public.assignments a ON a.id = i.assignment_id
-    JOIN public.contacts c ON c.id = a.contact_id
-    JOIN public.peer_mentors pm ON pm.id = i.peer_mentor_id
+    JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
     RETURNING 1
 ),
 delivered AS (
@@ -206,13 +211,11 @@ delivered AS (
     SELECT i.id, ch.channel, %(now)s::timestamptz, 'reminder-' || i.id || '-' || ch.channel
     FROM unnest(%(channels)s::text[]) ch (channel)
     CROSS JOIN inserted i
-    JOIN public.peer_mentors pm ON pm.id = i.peer_mentor_id
-    JOIN public.coordinators co ON co.id = i.coordinator_id
-    WHERE (ch.channel <> 'email'
-           OR CASE i.kind WHEN 'reminder' THEN pm.email ELSE co.email END IS NOT NULL)
+    JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
+    WHERE (ch.channel <> 'email' OR f.recipient_email IS NOT NULL)
       AND NOT EXISTS (
           SELECT FROM public.delivery_preferences p
-          WHERE p.user_id = i.recipient_user_id AND p.channel = ch.channel AND NOT p.enabled
+          WHERE p.user_id = f.recipient_user_id AND p.channel = ch.channel AND NOT p.enabled
       )
     RETURNING 1
 )
