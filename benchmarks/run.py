@@ -49,6 +49,8 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 
+from .naive import naive_run
+
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
@@ -178,18 +180,20 @@ class SizeResult:
     run: ProcessRun
     rerun: ProcessRun
     queued: ProcessRun | None
+    naive_s: float | None = None
 
     @property
     def run_in_process_s(self) -> float:
         return float(self.run.outcome["duration_ms"]) / 1000  # type: ignore[arg-type]
 
 
-def bench_size(dbs: Databases, n: int, *, with_queue: bool) -> SizeResult:
+def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) -> SizeResult:
     print(f"N={n:,}: seeding ...", file=sys.stderr, flush=True)
     source = seeded(dbs, n)
     template = dbs.name_of(source)
     floor_url, run_url = dbs.create(template), dbs.create(template)
     queue_url = dbs.create(template) if with_queue else None
+    naive_url = dbs.create(template) if n <= naive_up_to else None
     print(f"N={n:,}: floor ...", file=sys.stderr, flush=True)
     floor_s, created = floor(floor_url)
     print(f"N={n:,}: reminders run ...", file=sys.stderr, flush=True)
@@ -212,8 +216,15 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool) -> SizeResult:
                 "REMINDERS_DELIVERY_BUDGET_SECONDS": "0",
             },
         )
+    naive_s = None
+    if naive_url is not None:
+        print(f"N={n:,}: naive per-row loop ...", file=sys.stderr, flush=True)
+        checkpoint(naive_url)
+        naive_s, naive_created = naive_run(naive_url, NOW)
+        if naive_created != created:
+            raise RuntimeError(f"the naive loop created {naive_created}, the floor {created}")
     dbs.drop_all()
-    return SizeResult(n, created, floor_s, run, rerun, queued)
+    return SizeResult(n, created, floor_s, run, rerun, queued, naive_s)
 
 
 @contextmanager
@@ -291,16 +302,17 @@ def ratio(value: float, floor_s: float) -> str:
 def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
     head = (
         f"{'N':>9}  {'reminders':>9}  {'SQL floor':>9}  {'run (wall)':>19}  {'run (in-run)':>19}"
-        f"  {'re-run (wall)':>19}  {'run+queue (wall)':>19}  {'peak RSS':>8}"
+        f"  {'re-run (wall)':>19}  {'run+queue (wall)':>19}  {'peak RSS':>8}  {'naive loop':>19}"
     )
     lines = [head, "-" * len(head)]
     for s in sizes:
         queued = ratio(s.queued.wall_s, s.floor_s) if s.queued else "-"
         rss = max(r.peak_rss_mb for r in (s.run, s.rerun, s.queued) if r is not None)
+        naive = ratio(s.naive_s, s.floor_s) if s.naive_s is not None else "-"
         lines.append(
             f"{s.n:>9,}  {s.created:>9,}  {s.floor_s:7.2f} s  {ratio(s.run.wall_s, s.floor_s):>19}"
             f"  {ratio(s.run_in_process_s, s.floor_s):>19}  {ratio(s.rerun.wall_s, s.floor_s):>19}"
-            f"  {queued:>19}  {rss:5.0f} MB"
+            f"  {queued:>19}  {rss:5.0f} MB  {naive:>19}"
         )
     if deliveries:
         lines += ["", f"{'channel':>9}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
@@ -329,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--concurrency", type=int, default=8, help="delivery threads")
     parser.add_argument(
+        "--naive-up-to",
+        type=int,
+        default=10000,
+        help="also time a naive per-row Python loop for N up to this (default: %(default)s)",
+    )
+    parser.add_argument(
         "--no-queue", action="store_true", help="skip the run with delivery rows (run+queue)"
     )
     args = parser.parse_args(argv)
@@ -337,7 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     with server() as admin_url:
         dbs = Databases(admin_url)
         try:
-            results = [bench_size(dbs, n, with_queue=not args.no_queue) for n in sizes]
+            results = [
+                bench_size(dbs, n, with_queue=not args.no_queue, naive_up_to=args.naive_up_to)
+                for n in sizes
+            ]
             deliveries = (
                 bench_delivery(dbs, args.delivery_messages, args.concurrency)
                 if args.delivery_messages > 0

@@ -18,13 +18,14 @@ import threading
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
 from ..exceptions import DeliveryError
 from .messages import Message
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +57,18 @@ class WebhookChannel:
     name = WEBHOOK
 
     def __init__(self, url: str, secret: bytes, *, timeout: float = 10.0, pool: int = 16) -> None:
+        import httpx  # imported when a webhook is configured: keeps `reminders run` start-up short
+
         self.url = url
         self._secret = secret
-        self.client = httpx.Client(
+        self.client: httpx.Client = httpx.Client(
             timeout=timeout,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
         )
 
     def send(self, message: Message) -> None:
+        import httpx
+
         body = json.dumps(message.payload(), separators=(",", ":")).encode()
         timestamp = str(int(message.now.timestamp()))
         headers = {

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 DEFAULT_LANGUAGE = "en"
 
@@ -74,6 +75,8 @@ class Renderer:
     """Renders deliveries with the package's templates (or *loader*'s, in tests)."""
 
     def __init__(self, app_url: str, loader: jinja2.BaseLoader | None = None) -> None:
+        import jinja2  # imported when something is rendered: keeps `reminders run` start-up short
+
         self.app_url = app_url.rstrip("/")
         self.env = jinja2.Environment(
             loader=loader or jinja2.PackageLoader("assignment_reminders", "templates"),
