@@ -260,7 +260,9 @@ class DeliveryResult:
         return self.messages / self.seconds if self.seconds else math.inf
 
 
-def bench_delivery(dbs: Databases, messages: int, concurrency: int) -> list[DeliveryResult]:
+def bench_delivery(
+    dbs: Databases, messages: int, concurrency: int, processes: int
+) -> list[DeliveryResult]:
     print(f"delivery: seeding for {messages:,} messages per channel ...", file=sys.stderr)
     url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
     results = []
@@ -290,9 +292,49 @@ def bench_delivery(dbs: Databases, messages: int, concurrency: int) -> list[Deli
                 result = service.drain()
                 elapsed = time.perf_counter() - started
                 channel.close()
-            results.append(DeliveryResult(kind, result.sent, elapsed, count[0]))
+            results.append(DeliveryResult(f"{kind}, 1 process", result.sent, elapsed, count[0]))
     dbs.drop_all()
+    if processes > 1:
+        results.append(bench_worker_processes(dbs, messages, processes))
     return results
+
+
+def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> DeliveryResult:
+    """Webhook deliveries drained by several ``reminders worker --once`` processes at once."""
+    print(f"delivery: {processes} worker processes ...", file=sys.stderr, flush=True)
+    url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
+    with connect(url, purpose="bench-delivery") as conn:
+        ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW)
+        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+    with receiver("webhook") as (port, count):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+        env.update(
+            DATABASE_URL=url,
+            REMINDERS_LOG_LEVEL="WARNING",
+            REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+            REMINDERS_WEBHOOK_SECRET="bench",  # noqa: S106 - a local test receiver
+            REMINDERS_DELIVERY_BATCH_SIZE="500",
+        )
+        started = time.perf_counter()
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "assignment_reminders", "worker", "--once"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(processes)
+        ]
+        codes = [w.wait() for w in workers]
+        elapsed = time.perf_counter() - started
+    if any(codes):
+        raise RuntimeError(f"a worker failed: exit codes {codes}")
+    with connect(url, purpose="bench-delivery") as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM public.reminder_deliveries"
+        ).fetchone()
+    assert row is not None
+    dbs.drop_all()
+    return DeliveryResult(f"webhook, {processes} workers", int(row["sent"]), elapsed, count[0])
 
 
 def ratio(value: float, floor_s: float) -> str:
@@ -315,10 +357,10 @@ def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
             f"  {queued:>19}  {rss:5.0f} MB  {naive:>19}"
         )
     if deliveries:
-        lines += ["", f"{'channel':>9}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
+        lines += ["", f"{'delivery':>20}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
         for d in deliveries:
             lines.append(
-                f"{d.channel:>9}  {d.messages:>9,}  {d.seconds:9.2f}  {d.per_second:9,.0f}"
+                f"{d.channel:>20}  {d.messages:>9,}  {d.seconds:9.2f}  {d.per_second:9,.0f}"
                 f"  {d.accepted:,}"
             )
     return "\n".join(lines)
@@ -341,6 +383,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--concurrency", type=int, default=8, help="delivery threads")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also time this many `reminders worker --once` processes on one queue (default: 2)",
+    )
+    parser.add_argument(
         "--naive-up-to",
         type=int,
         default=10000,
@@ -360,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
                 for n in sizes
             ]
             deliveries = (
-                bench_delivery(dbs, args.delivery_messages, args.concurrency)
+                bench_delivery(dbs, args.delivery_messages, args.concurrency, args.workers)
                 if args.delivery_messages > 0
                 else []
             )
