@@ -269,12 +269,19 @@ def bench_delivery(
     with connect(url, purpose="bench-delivery") as conn:
         ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
         conn.execute("VACUUM ANALYZE public.reminder_deliveries")
-        for kind in ("webhook", "email"):
+        for kind, threads in (("webhook", 1), ("webhook", concurrency), ("email", concurrency)):
+            # every configuration sends the same messages: reset the channel's rows first
+            conn.execute(
+                "UPDATE public.reminder_deliveries SET status = 'pending', attempts = 0,"
+                " sent_at = NULL, next_attempt_at = %s WHERE channel = %s",
+                (NOW, kind),
+            )
+            conn.execute("VACUUM ANALYZE public.reminder_deliveries")
             with receiver(kind) as (port, count):
                 channel: WebhookChannel | EmailChannel
                 if kind == "webhook":
                     channel = WebhookChannel(
-                        f"http://127.0.0.1:{port}/hook", b"bench", pool=concurrency
+                        f"http://127.0.0.1:{port}/hook", b"bench", pool=threads
                     )
                 else:
                     channel = EmailChannel("127.0.0.1", port, tls="none")
@@ -286,13 +293,14 @@ def bench_delivery(
                     rng=random.Random(1),
                     policy=RetryPolicy(),
                     batch_size=500,
-                    concurrency=concurrency,
+                    concurrency=threads,
                 )
                 started = time.perf_counter()
                 result = service.drain()
                 elapsed = time.perf_counter() - started
                 channel.close()
-            results.append(DeliveryResult(f"{kind}, 1 process", result.sent, elapsed, count[0]))
+            label = f"{kind}, {threads} thread{'s' if threads > 1 else ''}"
+            results.append(DeliveryResult(label, result.sent, elapsed, count[0]))
     dbs.drop_all()
     if processes > 1:
         results.append(bench_worker_processes(dbs, messages, processes))
@@ -314,6 +322,7 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
             REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
             REMINDERS_WEBHOOK_SECRET="bench",  # noqa: S106 - a local test receiver
             REMINDERS_DELIVERY_BATCH_SIZE="500",
+            REMINDERS_DELIVERY_CONCURRENCY="1",
         )
         started = time.perf_counter()
         workers = [
@@ -334,7 +343,8 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
         ).fetchone()
     assert row is not None
     dbs.drop_all()
-    return DeliveryResult(f"webhook, {processes} workers", int(row["sent"]), elapsed, count[0])
+    label = f"webhook, {processes} processes"
+    return DeliveryResult(label, int(row["sent"]), elapsed, count[0])
 
 
 def ratio(value: float, floor_s: float) -> str:
@@ -381,7 +391,9 @@ def main(argv: list[str] | None = None) -> None:
         default=5000,
         help="messages per channel in the delivery benchmark; 0 skips it (default: %(default)s)",
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="delivery threads")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="delivery threads (also timed with 1)"
+    )
     parser.add_argument(
         "--workers",
         type=int,

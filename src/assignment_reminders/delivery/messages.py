@@ -83,6 +83,7 @@ class Renderer:
             autoescape=False,  # noqa: S701 - plain-text email and JSON bodies, never HTML
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the package: no stat() per message
         )
 
     @cached_property

@@ -176,7 +176,13 @@ class ReminderDispatchService:
         if not self.channels:
             return result
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver") as pool:
+        # one sender: no pool (nothing to overlap, and futures cost CPU per message)
+        pool = (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
+            if self.concurrency > 1
+            else None
+        )
+        try:
             while True:
                 if deadline is not None and time.monotonic() >= deadline:
                     logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
@@ -187,6 +193,9 @@ class ReminderDispatchService:
                 if not outcomes:
                     break
                 result.add(outcomes, recorded)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         if result.claimed:
             logger.info(
                 "delivered %d, retrying %d, dead %d, lost to another worker %d",
