@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from collections.abc import Callable
@@ -103,3 +104,49 @@ def test_a_webhook_url_without_a_secret_is_a_one_line_error(
         "error: REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not: webhooks are"
         " signed"
     ]
+
+
+def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplicates(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    from datetime import date
+
+    seed(conn, assignments=4000, today=date(2026, 11, 28))
+    cli_env.update(REMINDERS_BATCH_SIZE="8", REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x")
+    cli_env.update(REMINDERS_WEBHOOK_SECRET="s", REMINDERS_DELIVERY_BUDGET_SECONDS="0")
+    victim = subprocess.Popen(
+        reminders_cmd("run", "--now", NOW), env=cli_env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: dispatch_count(conn) > 0, timeout=60, interval=0.01)
+    finally:
+        victim.kill()  # SIGKILL: no finally blocks, no clean-up
+        victim.wait(timeout=30)
+
+    def backends_gone() -> bool:
+        # a statement in flight may still commit after its client died: wait for the backend
+        row = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE %s",
+            (f"assignment-reminders/%:{victim.pid}",),
+        ).fetchone()
+        return row is not None and row["n"] == 0
+
+    wait_for(backends_gone, timeout=30)
+    partial = dispatch_count(conn)
+    done = run_cli("run", "--now", NOW, "--json")
+    assert done.returncode == 0, done.stderr
+    counts = conn.execute(
+        "SELECT count(*) AS dispatches,"
+        " count(DISTINCT (assignment_id, kind, gap_started_on)) AS distinct_keys,"
+        " (SELECT count(*) FROM public.notifications) AS notifications,"
+        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries"
+        " FROM public.reminder_dispatches"
+    ).fetchone()
+    assert counts is not None
+    assert counts["dispatches"] == counts["distinct_keys"] == counts["notifications"]
+    assert counts["deliveries"] == counts["dispatches"]  # one webhook row each
+    outcome = json.loads(done.stdout)
+    made = outcome["counts"]["reminders_created"] + outcome["counts"]["escalations_created"]
+    assert outcome["counts"]["duplicates_suppressed"] == partial
+    assert partial + made == counts["dispatches"]
+    assert 0 < partial < counts["dispatches"]  # the kill did land mid-run
