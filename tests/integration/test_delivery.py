@@ -322,3 +322,30 @@ def test_an_unconfigured_channel_is_skipped_with_a_log_line(
 def test_no_delivery_rows_for_channels_not_configured(conn: Connection) -> None:
     schedule(conn, [], assignments=20)
     assert statuses(conn) == {}
+
+
+def test_an_unexpected_error_fails_one_delivery_not_its_batch(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    import jinja2
+
+    hooks, channel = webhook
+    schedule(conn, ["webhook"], assignments=40)
+    only_reminders = jinja2.DictLoader({"reminder.en.txt": "{% set subject = 'x' %}hello"})
+    svc = ReminderDispatchService(
+        conn,
+        {"webhook": channel},
+        Renderer("https://a", loader=only_reminders),  # no escalation template: a bug
+        clock=Clock(NOW),
+        rng=random.Random(1),
+    )
+    svc.drain()
+    rows = conn.execute(
+        "SELECT r.kind, d.status, d.last_error, count(*) AS n FROM public.reminder_deliveries d"
+        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id GROUP BY 1, 2, 3 ORDER BY 1"
+    ).fetchall()
+    assert [(r["kind"], r["status"], r["last_error"]) for r in rows] == [
+        ("escalation", "pending", "webhook: TemplateNotFound"),
+        ("reminder", "sent", None),
+    ]
+    assert hooks.accepted_total == rows[1]["n"]

@@ -117,23 +117,24 @@ class ReminderDispatchService:
             message = self.renderer.render(delivery, now=now)
             self.channels[delivery.channel].send(message)
         except DeliveryError as exc:
-            retry_at = (
-                None
-                if exc.permanent
-                else self.policy.next_attempt(delivery.attempts, now, self.rng)
-            )
-            logger.warning(
-                "delivery %d (%s, attempt %d) failed: %s%s",
-                delivery.id,
-                delivery.channel,
-                delivery.attempts,
-                exc.message,
-                "" if retry_at else " - giving up",
-            )
-            if retry_at is None:
-                return Outcome(delivery.id, "dead", error=exc.message)
-            return Outcome(delivery.id, "pending", next_attempt_at=retry_at, error=exc.message)
-        return Outcome(delivery.id, "sent")
+            error, permanent = exc.message, exc.permanent
+        except Exception as exc:  # a bug, not the receiver: keep the batch's other outcomes
+            logger.exception("delivery %d: unexpected error", delivery.id)
+            error, permanent = f"{delivery.channel}: {type(exc).__name__}", False
+        else:
+            return Outcome(delivery.id, "sent")
+        retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, now, self.rng)
+        logger.warning(
+            "delivery %d (%s, attempt %d) failed: %s%s",
+            delivery.id,
+            delivery.channel,
+            delivery.attempts,
+            error,
+            "" if retry_at else " - giving up",
+        )
+        if retry_at is None:
+            return Outcome(delivery.id, "dead", error=error)
+        return Outcome(delivery.id, "pending", next_attempt_at=retry_at, error=error)
 
     def record(self, outcomes: list[Outcome], now: datetime) -> int:
         """Write the outcomes of one claimed batch; returns how many rows were still ours."""
