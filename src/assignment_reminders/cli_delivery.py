@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from types import FrameType
 
@@ -22,6 +24,20 @@ DELIVERY_ENV_HELP = (
     " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
     " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300)."
 )
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A dropped connection or a failed statement ends the worker with one line, exit 1;
+    its claimed deliveries are claimed again when their lease runs out."""
+    import psycopg
+
+    from .exceptions import DatabaseError
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DatabaseError(f"the worker lost its database: {type(exc).__name__}") from exc
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -82,7 +98,7 @@ def worker(
     _stop_on_signals(stop)
     total_sent = total_dead = 0
     try:
-        with connect(database_url(settings), purpose="worker") as conn:
+        with connect(database_url(settings), purpose="worker") as conn, _database_errors():
             service = dispatch_service(settings, conn, channels)
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():

@@ -150,3 +150,33 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
     assert outcome["counts"]["duplicates_suppressed"] == partial
     assert partial + made == counts["dispatches"]
     assert 0 < partial < counts["dispatches"]  # the kill did land mid-run
+
+
+def test_a_worker_that_loses_its_database_exits_with_one_line(
+    conn: Connection, cli_env: dict[str, str]
+) -> None:
+    cli_env.update(REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x", REMINDERS_WEBHOOK_SECRET="s")
+    worker = subprocess.Popen(
+        reminders_cmd("worker", "--poll-seconds", "0.1"),
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pattern = f"assignment-reminders/worker %:{worker.pid}"
+
+    def terminated() -> bool:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
+            " WHERE application_name LIKE %s",
+            (pattern,),
+        ).fetchone()
+        return row is not None and row["n"] > 0
+
+    try:
+        wait_for(terminated, timeout=30)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 1
+    assert err.strip().splitlines()[-1].startswith("error: the worker lost its database:")
