@@ -37,7 +37,9 @@ def _database_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        raise DatabaseError(f"the worker lost its database: {type(exc).__name__}") from exc
+        raise DatabaseError(
+            "the worker lost its database (connection or statement failed)"
+        ) from exc
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -179,4 +179,4 @@ def test_a_worker_that_loses_its_database_exits_with_one_line(
     finally:
         worker.kill()
     assert worker.returncode == 1
-    assert err.strip().splitlines()[-1].startswith("error: the worker lost its database:")
+    assert err.strip().splitlines()[-1].startswith("error: the worker lost its database (")
