@@ -27,8 +27,9 @@ check: install ## ruff and mypy --strict
 
 lint: check
 
-bench: install ## benchmarks; prints tables
-	$(BIN)/python -m benchmarks
+BENCH_ARGS ?=
+bench: install ## benchmarks; prints tables (BENCH_ARGS="--sizes 10000" for a quick run)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # Services the tests need that come from Debian, installed only when missing (CI runs as root).
 SYSTEM_PACKAGES := pgbouncer chromium chromium-driver

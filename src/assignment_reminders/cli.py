@@ -23,7 +23,7 @@ logger = logging.getLogger("assignment_reminders")
 ENV_HELP = (
     "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
     " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
-    " transaction, default 5000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
+    " transaction, default 20000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
     " `serve`), REMINDERS_LOG_LEVEL (default INFO). Locking (docs/locking.md): REMINDERS_LOCK_SCOPE"
     " (session|transaction, default session), REMINDERS_LOCK_DATABASE_URL (lock connection; default"
     " DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"
@@ -314,4 +314,4 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
 
 
-from . import cli_admin, cli_doctor, cli_monitoring  # noqa: E402, F401
+from . import cli_admin, cli_delivery, cli_doctor, cli_monitoring  # noqa: E402, F401

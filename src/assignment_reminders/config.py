@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import platformdirs
 from psycopg.conninfo import conninfo_to_dict
@@ -175,7 +175,7 @@ class Settings:
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
     jwt_secret: Secret | None = None
-    batch_size: int = 5000
+    batch_size: int = 20000
     job_name: str = JOB_NAME
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -185,6 +185,21 @@ class Settings:
     lock_heartbeat_seconds: float = 5.0
     lock_idle_timeout_seconds: float = 30.0
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    # Delivery (docs/delivery.md). A channel whose settings are absent is skipped, never an error.
+    app_url: str = "http://localhost:3000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password: Secret | None = None
+    smtp_from: str = "reminders@localhost"
+    webhook_url: Secret | None = None
+    webhook_secret: Secret | None = None
+    delivery_max_attempts: int = 8
+    delivery_lease_seconds: int = 300
+    delivery_budget_seconds: int = 60
+    delivery_batch_size: int = 200
+    delivery_concurrency: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -203,7 +218,7 @@ class Settings:
             database_url=url,
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
             jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
-            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 5000),
+            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 20000),
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
@@ -212,6 +227,7 @@ class Settings:
             lock_heartbeat_seconds=heartbeat,
             lock_idle_timeout_seconds=idle_timeout,
             monitoring=MonitoringSettings.from_env(env),
+            **_delivery_settings(env),
         )
 
     @property
@@ -226,3 +242,38 @@ class Settings:
         if self.database_url is None:
             return f"embedded PostgreSQL in {self.data_dir}"
         return describe_database_url(self.database_url.reveal())
+
+
+SMTP_TLS_MODES: Final = ("starttls", "ssl", "none")
+
+
+def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    tls = env.get("REMINDERS_SMTP_TLS", "starttls").strip().lower()
+    if tls not in SMTP_TLS_MODES:
+        raise ConfigurationError(
+            f"REMINDERS_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, got {tls!r}"
+        )
+    webhook_url = _secret(env, "REMINDERS_WEBHOOK_URL")
+    webhook_secret = _secret(env, "REMINDERS_WEBHOOK_SECRET")
+    if webhook_url is not None and webhook_secret is None:
+        raise ConfigurationError(
+            "REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not: webhooks are signed"
+        )
+    if webhook_url is not None and not webhook_url.reveal().startswith(("http://", "https://")):
+        raise ConfigurationError("REMINDERS_WEBHOOK_URL must be an http:// or https:// URL")
+    return {
+        "app_url": env.get("REMINDERS_APP_URL", "http://localhost:3000").rstrip("/"),
+        "smtp_host": env.get("REMINDERS_SMTP_HOST") or None,
+        "smtp_port": _int(env, "REMINDERS_SMTP_PORT", 465 if tls == "ssl" else 587),
+        "smtp_tls": tls,
+        "smtp_user": env.get("REMINDERS_SMTP_USER") or None,
+        "smtp_password": _secret(env, "REMINDERS_SMTP_PASSWORD"),
+        "smtp_from": env.get("REMINDERS_SMTP_FROM", "reminders@localhost"),
+        "webhook_url": webhook_url,
+        "webhook_secret": webhook_secret,
+        "delivery_max_attempts": _int(env, "REMINDERS_DELIVERY_MAX_ATTEMPTS", 8),
+        "delivery_lease_seconds": _int(env, "REMINDERS_DELIVERY_LEASE_SECONDS", 300),
+        "delivery_budget_seconds": _int(env, "REMINDERS_DELIVERY_BUDGET_SECONDS", 60, minimum=0),
+        "delivery_batch_size": _int(env, "REMINDERS_DELIVERY_BATCH_SIZE", 200),
+        "delivery_concurrency": _int(env, "REMINDERS_DELIVERY_CONCURRENCY", 8),
+    }

@@ -14,7 +14,8 @@
     │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
     ├── InputError              a value given by a user is not acceptable (HTTP 422)
     ├── ItemsRejectedError      items of an all-or-nothing batch were refused; nothing written
-    └── NotFoundError           an id names nothing that exists (HTTP 404)
+    ├── NotFoundError           an id names nothing that exists (HTTP 404)
+    └── DeliveryError           a channel could not deliver a message (``permanent``: no retry)
 
 The class docstring is the default message, so ``raise LockLostError()`` says something useful.
 """
@@ -96,3 +97,11 @@ class NotFoundError(ReminderError):
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class DeliveryError(ReminderError):
+    """A channel could not deliver a message."""
+
+    def __init__(self, message: str | None = None, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

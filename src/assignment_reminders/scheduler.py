@@ -8,15 +8,18 @@ Rules (per organization; these are the defaults):
 * days are counted in the organization's time zone, from the ``now`` passed in.
 
 Each reminder is a row in ``reminder_dispatches`` whose unique key is (assignment, kind, contact
-gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification. A second
-pass over the same data creates nothing. The work is set-based SQL, one batch of assignments per
-statement (and so per transaction): a crash leaves whole batches behind, never half of one.
+gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification and one
+``reminder_deliveries`` row per configured external channel (same statement, same transaction).
+Reminders the ledger already has are skipped by an anti-join before any write, so a second pass
+over the same data only reads, and creates nothing. The work is set-based SQL, one batch of
+assignments per statement (and so per transaction): a crash leaves whole batches behind, never
+half of one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -42,20 +45,24 @@ class ReminderScheduler(Protocol):
 
 
 class ReminderSchedulerService:
-    """The reminder pass over all assignments, in id order, ``batch_size`` at a time."""
+    """The reminder pass over all assignments, in id order, a range of ``batch_size`` ids at a
+    time (with dense ids, ``batch_size`` assignments)."""
 
     def __init__(
         self,
         conn: Connection,
         *,
-        batch_size: int = 5000,
+        batch_size: int = 20000,
         on_batch: Callable[[RunCounts], None] | None = None,
+        channels: Sequence[str] = (),
     ) -> None:
         if batch_size < 1:
             raise InputError("batch_size must be at least 1", field="batch_size")
         self.conn = conn
         self.batch_size = batch_size
         self.on_batch = on_batch
+        self.channels = list(channels)
+        self.deliveries_created = 0
 
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
@@ -65,14 +72,24 @@ class ReminderSchedulerService:
         total = RunCounts()
         after_id = 0
         sql = query("schedule_batch")
-        while True:
+        # Batches are id ranges up to the highest id at the start: assignments added during the
+        # pass are new, and the next pass sees them.
+        top = self.conn.execute(query("max_assignment_id")).fetchone()
+        max_id = int(top["max_id"]) if top else 0
+        while after_id < max_id:
             checkpoint()
+            until_id = min(after_id + self.batch_size, max_id)
             row = self.conn.execute(
                 sql,
-                {"after_id": after_id, "batch_size": self.batch_size, "now": now, "run_id": run_id},
+                {
+                    "after_id": after_id,
+                    "until_id": until_id,
+                    "now": now,
+                    "run_id": run_id,
+                    "channels": self.channels,
+                },
             ).fetchone()
-            if row is None or row["scanned"] == 0:
-                break
+            assert row is not None
             created = row["reminders"] + row["escalations"]
             total += RunCounts(
                 assignments_scanned=row["scanned"],
@@ -80,14 +97,17 @@ class ReminderSchedulerService:
                 escalations_created=row["escalations"],
                 duplicates_suppressed=row["due"] - created,
             )
-            after_id = row["last_id"]
+            self.deliveries_created += row["deliveries"]
+            after_id = until_id
             if self.on_batch is not None:
                 self.on_batch(total)
         logger.info(
-            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent",
+            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent,"
+            " %d deliveries queued",
             total.assignments_scanned,
             total.reminders_created,
             total.escalations_created,
             total.duplicates_suppressed,
+            self.deliveries_created,
         )
         return total

@@ -7,8 +7,9 @@ This is the one code path behind ``reminders run`` and
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
     └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
                  mark rows left 'running' by dead holders 'failed', write our 'running' row
-                 try:     run ReminderSchedulerService; before each batch, lock.checkpoint()
-                          raises LockLostError when the lock is gone: 'failed', note 'lock_lost'
+                 try:     run ReminderSchedulerService, then `deliver` (drain the delivery
+                          queue); before each batch of either, lock.checkpoint() raises
+                          LockLostError when the lock is gone: 'failed', note 'lock_lost'
                  finally: finish the row ('success' or 'failed'), release the lock, and record
                           whether the release found the lock still ours
 """
@@ -88,6 +89,7 @@ class CronTrigger:
         clock: Callable[[], datetime] = utc_now,
         hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
+        deliver: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -98,6 +100,7 @@ class CronTrigger:
         self.hold = hold
         self.pause_between_batches = pause_between_batches
         self._batches = 0
+        self.deliver = deliver  # runs after the pass, while the lock is held
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -165,6 +168,8 @@ class CronTrigger:
             run_id = self.log.start_running(start, self.lock.backend_pid)
             try:
                 counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
+                if self.deliver is not None:
+                    self.deliver(self.lock.checkpoint)
                 if self.hold is not None:
                     self.hold()
                 status = "success"
@@ -225,6 +230,7 @@ def run_once(
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
     """Open the lock and work connections, run one invocation, close both."""
+    from .delivery.runner import CronDelivery
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
 
@@ -238,18 +244,28 @@ def run_once(
         lock = open_job_lock(
             lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
         )
+        extra = CronDelivery(settings, work_conn, clock)
         trigger = CronTrigger(
             lock=lock,
             log=PgExecutionLog(work_conn),
-            scheduler=ReminderSchedulerService(work_conn, batch_size=settings.batch_size),
+            scheduler=ReminderSchedulerService(
+                work_conn,
+                batch_size=settings.batch_size,
+                on_batch=extra.progress,
+                channels=extra.channels,
+            ),
             job_name=settings.job_name,
             trigger_source=trigger_source,
             clock=clock,
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
+            deliver=extra.deliver,
         )
-        with watch_for_overrun(settings, clock):  # monitoring: alert while still running
-            outcome = trigger.run(now=now)
+        try:
+            with watch_for_overrun(settings, clock):  # monitoring: alert while still running
+                outcome = trigger.run(now=now)
+        finally:
+            extra.progress.close()
         prune_after_run(  # monitoring: execution log retention, its own small step
             work_conn,
             status=outcome.status,

@@ -112,6 +112,7 @@ def test_sigterm_releases_the_lock_and_records_the_interruption(
 
 
 def test_failed_run_exits_non_zero(conn: Connection, run_cli: RunCli) -> None:
+    assert run_cli("seed", "--assignments", "20").returncode == 0
     conn.execute("ALTER TABLE contacts RENAME TO contacts_gone")
     result = run_cli("run")
     assert result.returncode == 1

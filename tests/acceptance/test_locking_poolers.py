@@ -179,6 +179,7 @@ def test_transaction_scope_through_transaction_pooler_leaves_no_lock_after_failu
         "DATABASE_URL": txn_bouncer.url_for(database_url),
         "REMINDERS_LOCK_SCOPE": "transaction",
     }
+    seed(conn, assignments=30, today=TODAY)  # the pass only reads other tables when it has work
     conn.execute("ALTER TABLE public.notifications RENAME TO notifications_gone")
     code, outcome, _ = run(env)
     assert (code, outcome["status"]) == (1, "failed")

@@ -1,10 +1,10 @@
-"""/metrics and /ops read the execution log, alerts and (when it exists) the delivery table."""
+"""/metrics and /ops read the execution log, the alerts and the delivery queue."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
+from tests import factories
 from tests.run_rows import insert_run
 
 
@@ -64,27 +65,42 @@ def test_metrics_count_runs_durations_and_the_last_success(
     assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7
     since = sample(text, "reminders_job_seconds_since_last_success")
     assert 7000 < since < 7200  # finished 1 h 58 min ago
-    assert sample(text, "reminders_delivery_table_present") == 0
-    assert "reminders_deliveries_dead" not in text
+    assert "reminders_deliveries_dead{" not in text  # no deliveries yet: no channel rows
 
 
-def test_delivery_metrics_appear_once_the_delivery_table_exists(
+def test_delivery_metrics_count_the_queue_by_channel_and_status(
     conn: Connection, settings: Settings
 ) -> None:
-    conn.execute("CREATE TABLE reminder_deliveries (id serial, channel text, status text)")
+    assignment = factories.assignment(conn, starts_on=date(2026, 1, 1))
+    dispatch = conn.execute(
+        "INSERT INTO reminder_dispatches (assignment_id, kind, gap_started_on, days_since_contact,"
+        " organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
+        " SELECT a.id, k.kind, a.starts_on, 30, a.organization_id, a.peer_mentor_id,"
+        "        pm.coordinator_id, pm.user_id"
+        " FROM assignments a JOIN peer_mentors pm ON pm.id = a.peer_mentor_id"
+        " CROSS JOIN (VALUES ('reminder'), ('escalation')) k (kind) WHERE a.id = %s"
+        " RETURNING id",
+        (assignment,),
+    ).fetchall()
+    first, second = (d["id"] for d in dispatch)
     conn.execute(
-        "INSERT INTO reminder_deliveries (channel, status) VALUES ('email', 'delivered'),"
-        " ('email', 'dead'), ('email', 'pending'), ('webhook', 'delivered'), ('webhook', 'retry')"
+        "INSERT INTO reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
+        " idempotency_key, sent_at) VALUES"
+        " (%(a)s, 'email', 'sent', now(), 'k1', now()),"
+        " (%(b)s, 'email', 'dead', now(), 'k2', NULL),"
+        " (%(a)s, 'webhook', 'sent', now(), 'k3', now()),"
+        " (%(b)s, 'webhook', 'pending', now(), 'k4', NULL)",
+        {"a": first, "b": second},
     )
     app = create_app(settings)
     text = get(app, "/metrics").text
-    assert sample(text, "reminders_delivery_table_present") == 1
     assert sample(text, "reminders_delivered_total", '{channel="email"}') == 1
-    assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 3
+    assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 2
     assert sample(text, "reminders_deliveries_dead", '{channel="email"}') == 1
     assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
     page = get(app, "/ops").text
-    assert "<td>email</td><td>1</td>" in page
+    assert "<td>webhook</td><td>1</td>" in page
+    assert "<td>email</td>" not in page  # nothing of email's is waiting
 
 
 def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
@@ -109,5 +125,5 @@ def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
     assert "30 min limit" in page
     assert "RuntimeError: &lt;boom&gt;" in page
     assert "run 2 failed" in page
-    assert "No delivery table" in page
+    assert "Nothing waiting to be delivered." in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no assets

@@ -30,7 +30,7 @@ def _page(settings: Settings, now: datetime) -> str:
         job_name=settings.job_name,
         runs=runs,
         alerts=alerts,
-        backlog=None if deliveries is None else summarize_backlog(deliveries),
+        backlog=summarize_backlog(deliveries),
         now=now,
         limit_minutes=settings.monitoring.overrun_after_seconds / 60,
     )

@@ -4,9 +4,9 @@ Every replica answers ``/metrics`` with the same figures, because they come from
 log (and the delivery table) rather than from one process's memory. Counters count the rows kept
 by retention, so they drop when old rows are pruned; Prometheus treats that as a counter reset.
 
-Delivery figures come from ``public.reminder_deliveries(channel, status)``, which belongs to the
-delivery module. It is looked up first (``information_schema``): while it does not exist, the
-delivery metrics are simply absent and ``reminders_delivery_table_present`` is 0.
+Delivery figures come from ``public.reminder_deliveries`` (one row per reminder and external
+channel; docs/delivery.md). In-app notifications are written with the reminder itself, so
+``reminders_created_total`` counts them.
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ from .checks import ALL_KINDS
 
 DURATION_BOUNDS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 LOCK_BOUNDS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-DELIVERY_TABLE: Final = "reminder_deliveries"
-DELIVERED: Final = frozenset({"delivered", "sent"})
+DELIVERED: Final = frozenset({"sent"})
 DEAD: Final = frozenset({"dead"})
-SETTLED: Final = DELIVERED | DEAD | frozenset({"skipped", "cancelled"})
+SETTLED: Final = DELIVERED | DEAD
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,12 @@ class JobMetrics:
     reminders_created: int
     escalations_created: int
     last_success_at: datetime | None
-    deliveries: dict[tuple[str, str], int] | None  # (channel, status) -> rows; None: no table
+    deliveries: dict[tuple[str, str], int]  # (channel, status) -> rows
     open_alerts: dict[str, int]
 
 
 def summarize_backlog(deliveries: dict[tuple[str, str], int]) -> dict[str, int]:
-    """Deliveries not yet settled (neither delivered, dead nor skipped), by channel."""
+    """Deliveries not yet settled (neither sent nor dead), by channel."""
     backlog: dict[str, int] = {}
     for (channel, status), n in deliveries.items():
         if status not in SETTLED:
@@ -84,10 +83,7 @@ def _histogram(conn: Connection, name: str, job: str, bounds: Sequence[float]) -
     return cumulative(bounds, rows)
 
 
-def read_deliveries(conn: Connection) -> dict[tuple[str, str], int] | None:
-    tables = conn.execute(query("table_columns", SQL), {"tables": [DELIVERY_TABLE]}).fetchall()
-    if not tables or not {"channel", "status"} <= set(tables[0]["columns"]):
-        return None
+def read_deliveries(conn: Connection) -> dict[tuple[str, str], int]:
     rows = conn.execute(query("delivery_counts", SQL)).fetchall()
     return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
 
@@ -151,19 +147,12 @@ def families(m: JobMetrics, now: datetime) -> list[Metric]:
         created,
         since,
         alerts,
-        GaugeMetricFamily(
-            "reminders_delivery_table_present",
-            "1 when public.reminder_deliveries exists (delivery metrics below come from it).",
-            value=0 if m.deliveries is None else 1,
-        ),
+        *_delivery_families(m),
     ]
-    if m.deliveries is not None:
-        out.extend(_delivery_families(m))
     return out
 
 
 def _delivery_families(m: JobMetrics) -> list[Metric]:
-    assert m.deliveries is not None
     by_channel = CounterMetricFamily(
         "reminders_deliveries_created", "Delivery rows created, by channel.", labels=["channel"]
     )

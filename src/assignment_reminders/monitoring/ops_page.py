@@ -115,7 +115,7 @@ def render_page(
     job_name: str,
     runs: Sequence[Mapping[str, Any]],
     alerts: Sequence[Alert],
-    backlog: Mapping[str, int] | None,
+    backlog: Mapping[str, int],
     now: datetime,
     limit_minutes: float,
 ) -> str:
@@ -125,9 +125,7 @@ def render_page(
         f"<td>{a.opened_at:%Y-%m-%d %H:%M} UTC</td></tr>"
         for a in alerts
     )
-    if backlog is None:
-        backlog_html = "<p>No delivery table in this database yet.</p>"
-    elif not backlog:
+    if not backlog:
         backlog_html = '<p class="ok">Nothing waiting to be delivered.</p>'
     else:
         backlog_html = (

@@ -106,13 +106,6 @@ SELECT coalesce(sum(reminders_created), 0) AS reminders,
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s
 
--- name: table_columns
--- Which of the given tables exist, with their columns (delivery tables come from another module).
-SELECT c.table_name, array_agg(c.column_name::text) AS columns
-FROM information_schema.columns c
-WHERE c.table_schema = 'public' AND c.table_name = ANY(%(tables)s)
-GROUP BY c.table_name
-
 -- name: run_history
 -- The /ops chart: every run started since the cutoff, oldest first.
 SELECT id, status, note, started_at, duration_ms, error
@@ -121,7 +114,6 @@ WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
 
 -- name: delivery_counts
--- Only run after table_columns showed public.reminder_deliveries(channel, status) exists.
 SELECT channel::text AS channel, status::text AS status, count(*) AS n
 FROM public.reminder_deliveries
 GROUP BY 1, 2

@@ -89,39 +89,85 @@ FROM public.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
 
+-- name: max_assignment_id
+SELECT coalesce(max(id), 0) AS max_id FROM public.assignments
+
 -- name: schedule_batch
--- One batch of the reminder pass, as one statement and so one transaction: read the next
--- assignments by id, work out which reminders are due, write them to the ledger (the unique key
--- drops the ones that exist), and create the in-app notification for each new one.
-WITH batch AS (
-    SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id, a.status, a.starts_on,
-           a.ends_on, a.last_contact_date
-    FROM public.assignments a
-    WHERE a.id > %(after_id)s
-    ORDER BY a.id
-    LIMIT %(batch_size)s
+-- One batch of the reminder pass, as one statement and so one transaction: the assignments with
+-- %(after_id)s < id <= %(until_id)s. Work out which reminders are due, find the ones the ledger
+-- already has (a join on its unique key, before anything else is read: a re-run only reads),
+-- write the rest to the ledger (the unique key still drops any a concurrent pass wrote first),
+-- and create the in-app notification and one delivery row per external channel for each new one.
+-- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
+--
+-- Shape, for speed: the read side is plain joins on tables, so the planner's row estimates are
+-- right and it picks hash or merge joins for a big batch; each organization's "today" is computed
+-- once, not per row; each candidate assignment is read once for both kinds; names and addresses
+-- are joined only for the reminders that are new. (The first version joined CTEs read through a
+-- LIMIT: the planner guessed one row, chose nested loops, and a batch went quadratic.)
+WITH orgs AS MATERIALIZED (
+    -- MATERIALIZED: computed once per organization; inlined, the time zone conversion would run
+    -- again for every assignment that refers to it
+    SELECT o.id, (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today,
+           o.reminder_after_days, o.escalation_after_days
+    FROM public.organizations o
 ),
-due AS (
-    SELECT b.id AS assignment_id, k.kind, g.gap_started_on, g.today - g.gap_started_on AS days,
-           b.organization_id, b.peer_mentor_id, pm.coordinator_id,
-           CASE k.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
-           pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
-           c.first_name AS contact_first_name, c.last_name AS contact_last_name
-    FROM batch b
-    JOIN public.organizations o ON o.id = b.organization_id
-    JOIN public.peer_mentors pm ON pm.id = b.peer_mentor_id
+candidates AS MATERIALIZED (
+    -- active assignments in the id range whose contact gap reached the reminder threshold
+    SELECT a.id, a.organization_id, a.peer_mentor_id, a.contact_id,
+           coalesce(a.last_contact_date, a.starts_on) AS gap_started_on,
+           o.today - coalesce(a.last_contact_date, a.starts_on) AS days,
+           o.today - coalesce(a.last_contact_date, a.starts_on) >= o.escalation_after_days
+               AS escalate
+    FROM public.assignments a
+    JOIN orgs o ON o.id = a.organization_id
+    WHERE a.id > %(after_id)s AND a.id <= %(until_id)s
+      AND a.status = 'active'
+      AND (a.ends_on IS NULL OR a.ends_on >= o.today)
+      AND o.today - coalesce(a.last_contact_date, a.starts_on) >= o.reminder_after_days
+),
+due AS MATERIALIZED (
+    SELECT k.assignment_id, k.kind, k.gap_started_on, k.days, k.organization_id,
+           k.peer_mentor_id, k.contact_id, r.assignment_id IS NOT NULL AS already_sent
+    FROM (
+        SELECT id AS assignment_id, 'reminder' AS kind, gap_started_on, days, organization_id,
+               peer_mentor_id, contact_id
+        FROM candidates
+        UNION ALL
+        SELECT id, 'escalation', gap_started_on, days, organization_id, peer_mentor_id,
+               contact_id
+        FROM candidates
+        WHERE escalate
+    ) k
+    LEFT JOIN public.reminder_dispatches r
+           ON r.assignment_id = k.assignment_id AND r.kind = k.kind
+          AND r.gap_started_on = k.gap_started_on
+          -- the same id range, so that the ledger is read by one range scan of its unique index
+          AND r.assignment_id > %(after_id)s AND r.assignment_id <= %(until_id)s
+),
+fresh AS MATERIALIZED (
+    -- the new reminders with everything the notification and the deliveries need
+    SELECT d.assignment_id, d.kind, d.gap_started_on, d.days, d.organization_id,
+           d.peer_mentor_id, pm.coordinator_id,
+           CASE d.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
+           CASE d.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
+           CASE d.kind
+               WHEN 'reminder' THEN 'Time to get in touch with ' || c.first_name
+               ELSE pm.first_name || ' ' || pm.last_name || ' needs follow-up'
+           END AS title,
+           CASE d.kind
+               WHEN 'reminder' THEN 'It is ' || d.days || ' days since your last contact with '
+                    || c.first_name || ' ' || c.last_name
+                    || '. Register the contact when you have been in touch.'
+               ELSE pm.first_name || ' ' || pm.last_name
+                    || ' has not registered contact with ' || c.first_name || ' '
+                    || c.last_name || ' for ' || d.days || ' days.'
+           END AS body
+    FROM due d
+    JOIN public.peer_mentors pm ON pm.id = d.peer_mentor_id
     JOIN public.coordinators co ON co.id = pm.coordinator_id
-    JOIN public.contacts c ON c.id = b.contact_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(b.last_contact_date, b.starts_on) AS gap_started_on,
-               (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
-    ) g
-    CROSS JOIN LATERAL (
-        VALUES ('reminder', o.reminder_after_days), ('escalation', o.escalation_after_days)
-    ) k (kind, after_days)
-    WHERE b.status = 'active'
-      AND (b.ends_on IS NULL OR b.ends_on >= g.today)
-      AND g.today - g.gap_started_on >= k.after_days
+    JOIN public.contacts c ON c.id = d.contact_id
+    WHERE NOT d.already_sent
 ),
 inserted AS (
     INSERT INTO public.reminder_dispatches (
@@ -130,32 +176,34 @@ inserted AS (
     )
     SELECT assignment_id, kind, gap_started_on, days, organization_id, peer_mentor_id,
            coordinator_id, recipient_user_id, %(run_id)s
-    FROM due
+    FROM fresh
     ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING
     RETURNING id, assignment_id, kind
 ),
 notified AS (
     INSERT INTO public.notifications (dispatch_id, recipient_user_id, title, body)
-    SELECT i.id, d.recipient_user_id,
-           CASE i.kind
-               WHEN 'reminder' THEN 'Time to get in touch with ' || d.contact_first_name
-               ELSE d.mentor_first_name || ' ' || d.mentor_last_name || ' needs follow-up'
-           END,
-           CASE i.kind
-               WHEN 'reminder' THEN 'It is ' || d.days || ' days since your last contact with '
-                    || d.contact_first_name || ' ' || d.contact_last_name
-                    || '. Register the contact when you have been in touch.'
-               ELSE d.mentor_first_name || ' ' || d.mentor_last_name
-                    || ' has not registered contact with ' || d.contact_first_name || ' '
-                    || d.contact_last_name || ' for ' || d.days || ' days.'
-           END
+    SELECT i.id, f.recipient_user_id, f.title, f.body
     FROM inserted i
-    JOIN due d ON d.assignment_id = i.assignment_id AND d.kind = i.kind
+    JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
+    RETURNING 1
+),
+delivered AS (
+    INSERT INTO public.reminder_deliveries (dispatch_id, channel, next_attempt_at, idempotency_key)
+    SELECT i.id, ch.channel, %(now)s::timestamptz, 'reminder-' || i.id || '-' || ch.channel
+    FROM unnest(%(channels)s::text[]) ch (channel)
+    CROSS JOIN inserted i
+    JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
+    WHERE (ch.channel <> 'email' OR f.recipient_email IS NOT NULL)
+      AND NOT EXISTS (
+          SELECT FROM public.delivery_preferences p
+          WHERE p.user_id = f.recipient_user_id AND p.channel = ch.channel AND NOT p.enabled
+      )
     RETURNING 1
 )
-SELECT (SELECT max(id) FROM batch) AS last_id,
-       (SELECT count(*) FROM batch) AS scanned,
+SELECT (SELECT count(*) FROM public.assignments
+        WHERE id > %(after_id)s AND id <= %(until_id)s) AS scanned,
        (SELECT count(*) FROM due) AS due,
        (SELECT count(*) FROM inserted WHERE kind = 'reminder') AS reminders,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
-       (SELECT count(*) FROM notified) AS notifications
+       (SELECT count(*) FROM notified) AS notifications,
+       (SELECT count(*) FROM delivered) AS deliveries

@@ -1,0 +1,437 @@
+"""The benchmark: ``python -m benchmarks [--sizes 10000,100000,1000000]``.
+
+For each N it seeds N assignments once, then works on copies of that database
+(``CREATE DATABASE ... TEMPLATE``), so every figure sees the same data on the same server:
+
+* ``floor``: the pure-SQL floor, one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the
+  ledger plus the notification rows (``benchmarks/floor.sql``), timed around the statement;
+* ``run``: ``reminders run`` as a separate process, wall time from spawn to exit (interpreter
+  start, imports, connections, lock, execution log and all), and its peak RSS;
+* ``re-run``: the same command again on the same database (nothing to create);
+* ``run+queue``: ``reminders run`` with the email and webhook channels configured, so that it
+  also writes one delivery row per reminder and channel (time budget 0: nothing is sent);
+
+then delivery throughput: a seeded database's webhook and email deliveries drained by
+ReminderDispatchService to a local receiver in its own process.
+
+The server is ``DATABASE_URL`` (a role that may create databases) when set, else an embedded
+PostgreSQL in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from assignment_reminders.config import Settings
+from assignment_reminders.database import connect
+from assignment_reminders.delivery import Renderer, RetryPolicy
+from assignment_reminders.delivery.channels import EmailChannel, WebhookChannel
+from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.migrations import migrate
+from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.seed import seed
+
+from .naive import naive_run
+
+TODAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
+DUE_PER_ASSIGNMENT = 0.45  # roughly what the seed produces: reminders + escalations per assignment
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo("", **params)
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    from assignment_reminders.embedded import embedded_database_url
+
+    with tempfile.TemporaryDirectory(prefix="reminders-bench-") as tmp:
+        yield embedded_database_url(Path(tmp) / "pgdata", keep_running=False)
+
+
+class Databases:
+    """Creates databases on the server and drops them all at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    def _admin(self, statement: sql.Composed) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(statement)
+
+    def create(self, template: str | None = None) -> str:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        if template is None:
+            self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        else:
+            self._admin(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        self.created.append(name)
+        return with_dbname(self.admin_url, name)
+
+    def name_of(self, url: str) -> str:
+        return str(conninfo_to_dict(url)["dbname"])
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self._admin(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        self.created.clear()
+
+
+def seeded(dbs: Databases, assignments: int) -> str:
+    url = dbs.create()
+    with connect(url, purpose="bench-seed") as conn:
+        migrate(conn)
+        seed(conn, assignments=assignments, today=TODAY, random_seed=1)
+        conn.execute("VACUUM ANALYZE")
+    return url
+
+
+def checkpoint(url: str) -> None:
+    with connect(url, purpose="bench") as conn:
+        conn.execute("CHECKPOINT")
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    wall_s: float
+    peak_rss_mb: float
+    outcome: dict[str, object]
+
+
+def reminders_run_measured(url: str, extra_env: dict[str, str] | None = None) -> ProcessRun:
+    """``reminders run`` with its own peak RSS (via wait4 on the child)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING", **(extra_env or {}))
+    checkpoint(url)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "assignment_reminders",
+                "run",
+                "--json",
+                "--now",
+                NOW.isoformat(),
+            ],
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"reminders run failed: {err.read().strip()}")
+        return ProcessRun(wall, usage.ru_maxrss / 1024, json.loads(out.read()))
+
+
+def floor(url: str) -> tuple[float, int]:
+    checkpoint(url)
+    with connect(url, purpose="bench-floor") as conn:
+        started = time.perf_counter()
+        row = conn.execute(FLOOR_SQL, {"now": NOW}).fetchone()
+        elapsed = time.perf_counter() - started
+    assert row is not None
+    return elapsed, int(row["created"])
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    n: int
+    created: int
+    floor_s: float
+    run: ProcessRun
+    rerun: ProcessRun
+    queued: ProcessRun | None
+    naive_s: float | None = None
+
+    @property
+    def run_in_process_s(self) -> float:
+        return float(self.run.outcome["duration_ms"]) / 1000  # type: ignore[arg-type]
+
+
+def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) -> SizeResult:
+    print(f"N={n:,}: seeding ...", file=sys.stderr, flush=True)
+    source = seeded(dbs, n)
+    template = dbs.name_of(source)
+    floor_url, run_url = dbs.create(template), dbs.create(template)
+    queue_url = dbs.create(template) if with_queue else None
+    naive_url = dbs.create(template) if n <= naive_up_to else None
+    print(f"N={n:,}: floor ...", file=sys.stderr, flush=True)
+    floor_s, created = floor(floor_url)
+    print(f"N={n:,}: reminders run ...", file=sys.stderr, flush=True)
+    run = reminders_run_measured(run_url)
+    counts = run.outcome["counts"]
+    assert isinstance(counts, dict)
+    made = counts["reminders_created"] + counts["escalations_created"]
+    if made != created:
+        raise RuntimeError(f"run created {made} reminders, the floor {created}")
+    rerun = reminders_run_measured(run_url)
+    queued = None
+    if queue_url is not None:
+        print(f"N={n:,}: reminders run with delivery rows ...", file=sys.stderr, flush=True)
+        queued = reminders_run_measured(
+            queue_url,
+            {
+                "REMINDERS_SMTP_HOST": "127.0.0.1",
+                "REMINDERS_WEBHOOK_URL": "http://127.0.0.1:9/unused",
+                "REMINDERS_WEBHOOK_SECRET": "bench",
+                "REMINDERS_DELIVERY_BUDGET_SECONDS": "0",
+            },
+        )
+    naive_s = None
+    if naive_url is not None:
+        print(f"N={n:,}: naive per-row loop ...", file=sys.stderr, flush=True)
+        checkpoint(naive_url)
+        naive_s, naive_created = naive_run(naive_url, NOW)
+        if naive_created != created:
+            raise RuntimeError(f"the naive loop created {naive_created}, the floor {created}")
+    dbs.drop_all()
+    return SizeResult(n, created, floor_s, run, rerun, queued, naive_s)
+
+
+@contextmanager
+def receiver(kind: str) -> Iterator[tuple[int, list[int]]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.receiver", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    port = int(proc.stdout.readline().split()[1])
+    count: list[int] = []
+    try:
+        yield port, count
+    finally:
+        proc.stdin.close()
+        line = proc.stdout.readline()
+        count.append(int(line.split()[1]) if line.startswith("COUNT") else -1)
+        proc.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    channel: str
+    messages: int
+    seconds: float
+    accepted: int
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else math.inf
+
+
+def bench_delivery(
+    dbs: Databases, messages: int, concurrency: int, processes: int
+) -> list[DeliveryResult]:
+    print(f"delivery: seeding for {messages:,} messages per channel ...", file=sys.stderr)
+    url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
+    results = []
+    with connect(url, purpose="bench-delivery") as conn:
+        ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
+        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+        for kind, threads in (("webhook", 1), ("webhook", concurrency), ("email", concurrency)):
+            # every configuration sends the same messages: reset the channel's rows first
+            conn.execute(
+                "UPDATE public.reminder_deliveries SET status = 'pending', attempts = 0,"
+                " sent_at = NULL, next_attempt_at = %s WHERE channel = %s",
+                (NOW, kind),
+            )
+            conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+            with receiver(kind) as (port, count):
+                channel: WebhookChannel | EmailChannel
+                if kind == "webhook":
+                    channel = WebhookChannel(
+                        f"http://127.0.0.1:{port}/hook", b"bench", pool=threads
+                    )
+                else:
+                    channel = EmailChannel("127.0.0.1", port, tls="none")
+                service = ReminderDispatchService(
+                    conn,
+                    {kind: channel},
+                    Renderer(Settings().app_url),
+                    clock=lambda: datetime.now(UTC),
+                    rng=random.Random(1),
+                    policy=RetryPolicy(),
+                    batch_size=500,
+                    concurrency=threads,
+                )
+                started = time.perf_counter()
+                result = service.drain()
+                elapsed = time.perf_counter() - started
+                channel.close()
+            label = f"{kind}, {threads} thread{'s' if threads > 1 else ''}"
+            results.append(DeliveryResult(label, result.sent, elapsed, count[0]))
+    dbs.drop_all()
+    if processes > 1:
+        results.append(bench_worker_processes(dbs, messages, processes))
+    return results
+
+
+def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> DeliveryResult:
+    """Webhook deliveries drained by several ``reminders worker --once`` processes at once."""
+    print(f"delivery: {processes} worker processes ...", file=sys.stderr, flush=True)
+    url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
+    with connect(url, purpose="bench-delivery") as conn:
+        ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW)
+        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+    with receiver("webhook") as (port, count):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+        env.update(
+            DATABASE_URL=url,
+            REMINDERS_LOG_LEVEL="WARNING",
+            REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+            REMINDERS_WEBHOOK_SECRET="bench",  # noqa: S106 - a local test receiver
+            REMINDERS_DELIVERY_BATCH_SIZE="500",
+            REMINDERS_DELIVERY_CONCURRENCY="1",
+        )
+        started = time.perf_counter()
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "assignment_reminders", "worker", "--once"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(processes)
+        ]
+        codes = [w.wait() for w in workers]
+        elapsed = time.perf_counter() - started
+    if any(codes):
+        raise RuntimeError(f"a worker failed: exit codes {codes}")
+    with connect(url, purpose="bench-delivery") as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM public.reminder_deliveries"
+        ).fetchone()
+    assert row is not None
+    dbs.drop_all()
+    label = f"webhook, {processes} processes"
+    return DeliveryResult(label, int(row["sent"]), elapsed, count[0])
+
+
+def ratio(value: float, floor_s: float) -> str:
+    return f"{value:7.2f} s ({value / floor_s:4.2f}x)"
+
+
+def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
+    head = (
+        f"{'N':>9}  {'reminders':>9}  {'SQL floor':>9}  {'run (wall)':>19}  {'run (in-run)':>19}"
+        f"  {'re-run (wall)':>19}  {'run+queue (wall)':>19}  {'peak RSS':>8}  {'naive loop':>19}"
+    )
+    lines = [head, "-" * len(head)]
+    for s in sizes:
+        queued = ratio(s.queued.wall_s, s.floor_s) if s.queued else "-"
+        rss = max(r.peak_rss_mb for r in (s.run, s.rerun, s.queued) if r is not None)
+        naive = ratio(s.naive_s, s.floor_s) if s.naive_s is not None else "-"
+        lines.append(
+            f"{s.n:>9,}  {s.created:>9,}  {s.floor_s:7.2f} s  {ratio(s.run.wall_s, s.floor_s):>19}"
+            f"  {ratio(s.run_in_process_s, s.floor_s):>19}  {ratio(s.rerun.wall_s, s.floor_s):>19}"
+            f"  {queued:>19}  {rss:5.0f} MB  {naive:>19}"
+        )
+    if deliveries:
+        lines += ["", f"{'delivery':>20}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
+        for d in deliveries:
+            lines.append(
+                f"{d.channel:>20}  {d.messages:>9,}  {d.seconds:9.2f}  {d.per_second:9,.0f}"
+                f"  {d.accepted:,}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="comma-separated numbers of assignments (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--delivery-messages",
+        type=int,
+        default=5000,
+        help="messages per channel in the delivery benchmark; 0 skips it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="delivery threads (also timed with 1)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also time this many `reminders worker --once` processes on one queue (default: 2)",
+    )
+    parser.add_argument(
+        "--naive-up-to",
+        type=int,
+        default=10000,
+        help="also time a naive per-row Python loop for N up to this (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-queue", action="store_true", help="skip the run with delivery rows (run+queue)"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    load = os.getloadavg()
+    with server() as admin_url:
+        dbs = Databases(admin_url)
+        try:
+            results = [
+                bench_size(dbs, n, with_queue=not args.no_queue, naive_up_to=args.naive_up_to)
+                for n in sizes
+            ]
+            deliveries = (
+                bench_delivery(dbs, args.delivery_messages, args.concurrency, args.workers)
+                if args.delivery_messages > 0
+                else []
+            )
+        finally:
+            dbs.drop_all()
+    print(table(results, deliveries))
+    print(
+        f"\n{os.cpu_count()} CPUs; load average at start {load[0]:.2f}, at end"
+        f" {os.getloadavg()[0]:.2f}. Ratios are to the SQL floor of the same N."
+    )
+
+
+if __name__ == "__main__":
+    main()

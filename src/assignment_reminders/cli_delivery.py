@@ -1,0 +1,133 @@
+"""``reminders worker`` and ``reminders deliveries``: the delivery queue from the command line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from types import FrameType
+
+import click
+
+from .cli import Context, cli, pass_context
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_ENV_HELP = (
+    "Channels come from the environment: REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT,"
+    " REMINDERS_SMTP_TLS (starttls|ssl|none), REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD,"
+    " REMINDERS_SMTP_FROM; REMINDERS_WEBHOOK_URL and REMINDERS_WEBHOOK_SECRET. A channel"
+    " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
+    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300)."
+)
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """A dropped connection or a failed statement ends the worker with one line, exit 1;
+    its claimed deliveries are claimed again when their lease runs out."""
+    import psycopg
+
+    from .exceptions import DatabaseError
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            "the worker lost its database (connection or statement failed)"
+        ) from exc
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        logger.info("signal %d: finishing the current batch, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@cli.command(
+    help="Deliver reminders by email and webhook until stopped. Several workers, on one machine"
+    f" or many, share the queue (FOR UPDATE SKIP LOCKED).\n\n{DELIVERY_ENV_HELP}"
+)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="How long to wait when nothing is due.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    envvar="REMINDERS_DELIVERY_CONCURRENCY",
+    show_envvar=True,
+    default=8,
+    show_default=True,
+    help="Messages sent at the same time by this worker.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    envvar="REMINDERS_DELIVERY_BATCH_SIZE",
+    show_envvar=True,
+    default=200,
+    show_default=True,
+    help="Deliveries claimed per round.",
+)
+@pass_context
+def worker(
+    ctx: Context, once: bool, poll_seconds: float, concurrency: int, batch_size: int
+) -> None:
+    from .database import connect, database_url
+    from .delivery import build_channels
+    from .delivery.runner import close_all, dispatch_service
+
+    settings = replace(
+        ctx.settings, delivery_concurrency=concurrency, delivery_batch_size=batch_size
+    )
+    channels = build_channels(settings)
+    if not channels:
+        click.echo("worker: no delivery channel is configured; nothing to do")
+        return
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    total_sent = total_dead = 0
+    try:
+        with connect(database_url(settings), purpose="worker") as conn, _database_errors():
+            service = dispatch_service(settings, conn, channels)
+            logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
+            while not stop.is_set():
+                result = service.drain(stop=stop.is_set)
+                total_sent += result.sent
+                total_dead += result.dead
+                if once:
+                    break
+                if result.claimed == 0:
+                    stop.wait(poll_seconds)
+    finally:
+        close_all(channels)
+    click.echo(f"worker: {total_sent} delivered, {total_dead} dead")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def deliveries(ctx: Context, as_json: bool) -> None:
+    """Show the delivery queue: how many deliveries per channel and status."""
+    from .database import connect, database_url
+    from .queries import query
+    from .tables import render
+
+    with connect(database_url(ctx.settings), purpose="deliveries") as conn:
+        rows = conn.execute(query("delivery_counts", "delivery.sql")).fetchall()
+    if as_json:
+        click.echo(json.dumps(rows))
+    else:
+        click.echo(render(rows, [("channel", "channel"), ("status", "status"), ("n", "count")]))

@@ -1,0 +1,238 @@
+"""External channels: email over SMTP and signed webhooks. In-app notifications are not a
+channel here: they are written by the reminder pass in the ledger's own transaction.
+
+A channel's ``send`` returns on success and raises :class:`DeliveryError` otherwise
+(``permanent=True`` when retrying cannot help). Channels are used from several threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import ssl
+import threading
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Protocol
+
+from ..config import Settings
+from ..exceptions import DeliveryError
+from .messages import Message
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger(__name__)
+
+EMAIL, WEBHOOK = "email", "webhook"
+CHANNELS = (EMAIL, WEBHOOK)
+
+SIGNATURE_HEADER = "X-Reminders-Signature"
+TIMESTAMP_HEADER = "X-Reminders-Timestamp"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """``v1=`` + hex HMAC-SHA256 of ``<timestamp>.<body>``: what a receiver recomputes."""
+    mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+class WebhookChannel:
+    """POSTs the JSON payload, signed, with the delivery's idempotency key as a header."""
+
+    name = WEBHOOK
+
+    def __init__(self, url: str, secret: bytes, *, timeout: float = 10.0, pool: int = 16) -> None:
+        import httpx  # imported when a webhook is configured: keeps `reminders run` start-up short
+
+        self.url = httpx.URL(url)  # parsed once, not per request
+        self._secret = secret
+        # The transport (connection pool) directly: a webhook needs no redirects, cookies, auth
+        # or proxies, and skipping httpx.Client's handling of them makes each request cheaper.
+        self.transport: httpx.HTTPTransport = httpx.HTTPTransport(
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        )
+        self._timeout = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+
+    def send(self, message: Message) -> None:
+        import httpx
+
+        body = json.dumps(message.payload(), separators=(",", ":")).encode()
+        timestamp = str(int(message.now.timestamp()))
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+            IDEMPOTENCY_HEADER: message.delivery.idempotency_key,
+        }
+        request = httpx.Request(
+            "POST", self.url, content=body, headers=headers, extensions={"timeout": self._timeout}
+        )
+        try:
+            response = self.transport.handle_request(request)
+            try:
+                response.read()
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook: {type(exc).__name__}") from exc
+        if response.is_success:
+            return
+        status = response.status_code
+        # 4xx but timeout / conflict / rate limit: the receiver refuses this message for good
+        permanent = 400 <= status < 500 and status not in (408, 409, 425, 429)
+        raise DeliveryError(f"webhook: HTTP {status}", permanent=permanent)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class EmailChannel:
+    """Sends plain-text email over SMTP; one connection per sending thread, kept open."""
+
+    name = EMAIL
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: str = "starttls",
+        user: str | None = None,
+        password: str | None = None,
+        sender: str = "reminders@localhost",
+        timeout: float = 10.0,
+    ) -> None:
+        self.host, self.port, self.tls = host, port, tls
+        self._user, self._password = user, password
+        self.sender = sender
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
+
+    def message_id(self, message: Message) -> str:
+        domain = self.sender.rpartition("@")[2] or "localhost"
+        return f"<{message.delivery.idempotency_key}@{domain}>"
+
+    def build(self, message: Message) -> EmailMessage:
+        to = message.delivery.recipient_email
+        if not to:
+            raise DeliveryError("email: the recipient has no email address", permanent=True)
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = to
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(message.now)
+        mail["Message-ID"] = self.message_id(message)
+        mail.set_content(message.text)
+        return mail
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.tls == "starttls":
+                smtp.starttls(context=context)
+        if self._user and self._password:
+            smtp.login(self._user, self._password)
+        with self._lock:
+            self._all.append(smtp)
+        return smtp
+
+    def _connection(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
+        if smtp is None:
+            smtp = self._local.smtp = self._connect()
+        return smtp
+
+    def send(self, message: Message) -> None:
+        mail = self.build(message)
+        try:
+            try:
+                self._connection().send_message(mail)
+            except smtplib.SMTPServerDisconnected:  # a kept connection timed out: once more
+                self._local.smtp = None
+                self._connection().send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(
+                f"email: recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            raise DeliveryError(
+                f"email: SMTP {exc.smtp_code}", permanent=exc.smtp_code >= 500
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise DeliveryError(f"email: {type(exc).__name__}") from exc
+
+    def _drop(self) -> None:
+        smtp = getattr(self._local, "smtp", None)
+        self._local.smtp = None
+        if smtp is not None:
+            with contextlib.suppress(OSError):
+                smtp.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._all = self._all, []
+        for smtp in connections:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def configured_channel_names(settings: Settings) -> list[str]:
+    """The external channels this deployment can send on; logs one line per skipped channel."""
+    names = []
+    if settings.smtp_host:
+        names.append(EMAIL)
+    else:
+        logger.info("email channel not configured (REMINDERS_SMTP_HOST is unset): skipped")
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        names.append(WEBHOOK)
+    else:
+        logger.info("webhook channel not configured (REMINDERS_WEBHOOK_URL is unset): skipped")
+    return names
+
+
+def build_channels(settings: Settings, names: list[str] | None = None) -> Mapping[str, Channel]:
+    """The configured channels, ready to send; call ``close()`` on each when done."""
+    names = configured_channel_names(settings) if names is None else names
+    channels: dict[str, Channel] = {}
+    if EMAIL in names and settings.smtp_host:
+        channels[EMAIL] = EmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            tls=settings.smtp_tls,
+            user=settings.smtp_user,
+            password=settings.smtp_password.reveal() if settings.smtp_password else None,
+            sender=settings.smtp_from,
+        )
+    if WEBHOOK in names and settings.webhook_url and settings.webhook_secret:
+        channels[WEBHOOK] = WebhookChannel(
+            settings.webhook_url.reveal(),
+            settings.webhook_secret.reveal().encode(),
+            pool=max(1, settings.delivery_concurrency),
+        )
+    return channels

@@ -1,0 +1,85 @@
+"""Building a ReminderDispatchService from settings, for the cron run and for ``worker``."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ..config import Settings
+from ..database import Connection
+from ..progress import Progress, estimated_assignments
+from .channels import Channel, build_channels, configured_channel_names
+from .messages import Renderer
+from .retry import RetryPolicy
+from .service import ReminderDispatchService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dispatch_service(
+    settings: Settings,
+    conn: Connection,
+    channels: Mapping[str, Channel],
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    rng: random.Random | None = None,
+) -> ReminderDispatchService:
+    return ReminderDispatchService(
+        conn,
+        channels,
+        Renderer(settings.app_url),
+        clock=clock,
+        rng=rng or random.Random(),  # noqa: S311 - retry jitter, not a secret
+        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        batch_size=settings.delivery_batch_size,
+        concurrency=settings.delivery_concurrency,
+    )
+
+
+def close_all(channels: Mapping[str, Channel]) -> None:
+    for channel in channels.values():
+        channel.close()
+
+
+@dataclass
+class CronDelivery:
+    """What the cron run adds to the reminder pass: channels for the delivery rows, progress,
+    and a drain of the queue within ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is held.
+    """
+
+    settings: Settings
+    conn: Connection
+    clock: Callable[[], datetime] = utc_now
+    channels: list[str] = field(init=False)
+    progress: Progress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.channels = configured_channel_names(self.settings)
+        self.progress = Progress(lambda: estimated_assignments(self.conn), stream=sys.stderr)
+
+    @property
+    def deliver(self) -> Callable[[Callable[[], None]], None] | None:
+        if not self.channels or self.settings.delivery_budget_seconds == 0:
+            return None
+        return self._drain
+
+    def _drain(self, checkpoint: Callable[[], None]) -> None:
+        """Drain within the budget; *checkpoint* runs before each batch and raises when the
+        run's lock is gone, so a run that lost its lock sends nothing more."""
+
+        def stop() -> bool:
+            checkpoint()
+            return False
+
+        channels = build_channels(self.settings, self.channels)
+        try:
+            service = dispatch_service(self.settings, self.conn, channels, clock=self.clock)
+            service.drain(budget_seconds=self.settings.delivery_budget_seconds, stop=stop)
+        finally:
+            close_all(channels)

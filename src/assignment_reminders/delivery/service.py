@@ -1,0 +1,208 @@
+"""ReminderDispatchService: drains the delivery queue, at least once towards each provider.
+
+One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease), render and send each
+message (a small thread pool), then record every outcome in one statement. A crash between
+claim and record loses nothing: the lease runs out and another worker claims the rows again;
+the stable idempotency key (email ``Message-ID``, webhook ``Idempotency-Key``) lets the
+receiver drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..database import Connection
+from ..exceptions import DeliveryError, InputError
+from ..queries import query
+from .channels import Channel
+from .messages import Delivery, Renderer
+from .retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def worker_name() -> str:
+    """``host:pid:random``: unique per service instance, readable in ``claimed_by``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:100]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: str  # sent | pending (retry later) | dead
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass
+class DrainResult:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost: int = 0  # outcomes not recorded: our lease ran out and another worker had the row
+
+    def add(self, outcomes: list[Outcome], recorded: int) -> None:
+        self.claimed += len(outcomes)
+        self.sent += sum(o.status == "sent" for o in outcomes)
+        self.retried += sum(o.status == "pending" for o in outcomes)
+        self.dead += sum(o.status == "dead" for o in outcomes)
+        self.lost += len(outcomes) - recorded
+
+
+class ReminderDispatchService:
+    """Claims due deliveries for the channels it has and sends them."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        channels: Mapping[str, Channel],
+        renderer: Renderer,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch_size: int = 200,
+        concurrency: int = 8,
+        worker: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise InputError("batch_size must be at least 1", field="batch_size")
+        if lease <= timedelta(0):
+            raise InputError("lease must be positive", field="lease")
+        self.conn = conn
+        self.channels = dict(channels)
+        self.renderer = renderer
+        self.clock = clock
+        self.rng = rng
+        self.policy = policy or RetryPolicy()
+        self.lease = lease
+        self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
+        self.worker = worker or worker_name()
+
+    def claim(self, now: datetime, limit: int | None = None) -> list[Delivery]:
+        rows = self.conn.execute(
+            query("claim_deliveries", "delivery.sql"),
+            {
+                "now": now,
+                "lease_until": now + self.lease,
+                "worker": self.worker,
+                "channels": list(self.channels),
+                "limit": limit or self.batch_size,
+            },
+        ).fetchall()
+        return [Delivery.from_row(r) for r in rows]
+
+    def _attempt(self, delivery: Delivery, now: datetime) -> Outcome:
+        if delivery.attempts > self.policy.max_attempts:
+            return Outcome(
+                delivery.id,
+                "dead",
+                error=f"claimed {delivery.attempts} times without a recorded result",
+            )
+        try:
+            message = self.renderer.render(delivery, now=now)
+            self.channels[delivery.channel].send(message)
+        except DeliveryError as exc:
+            error, permanent = exc.message, exc.permanent
+        except Exception as exc:  # a bug, not the receiver: keep the batch's other outcomes
+            logger.exception("delivery %d: unexpected error", delivery.id)
+            error, permanent = f"{delivery.channel}: {type(exc).__name__}", False
+        else:
+            return Outcome(delivery.id, "sent")
+        retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, now, self.rng)
+        logger.warning(
+            "delivery %d (%s, attempt %d) failed: %s%s",
+            delivery.id,
+            delivery.channel,
+            delivery.attempts,
+            error,
+            "" if retry_at else " - giving up",
+        )
+        if retry_at is None:
+            return Outcome(delivery.id, "dead", error=error)
+        return Outcome(delivery.id, "pending", next_attempt_at=retry_at, error=error)
+
+    def record(self, outcomes: list[Outcome], now: datetime) -> int:
+        """Write the outcomes of one claimed batch; returns how many rows were still ours."""
+        if not outcomes:
+            return 0
+        rows = self.conn.execute(
+            query("finish_deliveries", "delivery.sql"),
+            {
+                "now": now,
+                "worker": self.worker,
+                "ids": [o.delivery_id for o in outcomes],
+                "statuses": [o.status for o in outcomes],
+                "next_attempts": [o.next_attempt_at for o in outcomes],
+                "errors": [o.error for o in outcomes],
+            },
+        ).fetchall()
+        return len(rows)
+
+    def deliver_batch(self, pool: ThreadPoolExecutor | None = None) -> tuple[list[Outcome], int]:
+        """Claim, send and record one batch. Returns the outcomes and how many were recorded."""
+        now = self.clock()
+        deliveries = self.claim(now)
+        if not deliveries:
+            return [], 0
+        if pool is None or len(deliveries) == 1:
+            outcomes = [self._attempt(d, now) for d in deliveries]
+        else:
+            outcomes = list(pool.map(lambda d: self._attempt(d, now), deliveries))
+        recorded = self.record(outcomes, self.clock())
+        return outcomes, recorded
+
+    def drain(
+        self,
+        *,
+        budget_seconds: float | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> DrainResult:
+        """Deliver batches until nothing is due, the budget is spent or *stop* says so."""
+        result = DrainResult()
+        if not self.channels:
+            return result
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        # one sender: no pool (nothing to overlap, and futures cost CPU per message)
+        pool = (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
+            if self.concurrency > 1
+            else None
+        )
+        try:
+            while True:
+                if deadline is not None and time.monotonic() >= deadline:
+                    logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
+                    break
+                if stop is not None and stop():
+                    break
+                outcomes, recorded = self.deliver_batch(pool)
+                if not outcomes:
+                    break
+                result.add(outcomes, recorded)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        if result.claimed:
+            logger.info(
+                "delivered %d, retrying %d, dead %d, lost to another worker %d",
+                result.sent,
+                result.retried,
+                result.dead,
+                result.lost,
+            )
+        return result

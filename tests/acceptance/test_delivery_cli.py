@@ -1,0 +1,182 @@
+"""``reminders run`` drains what it created; ``reminders worker`` drains the rest (processes)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Callable
+
+from assignment_reminders.database import Connection
+from assignment_reminders.seed import seed
+from tests.conftest import reminders_cmd, wait_for
+from tests.receivers import Recorder, webhook_receiver
+
+NOW = "2026-11-28T12:00:00+00:00"
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def dispatch_count(conn: Connection) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM public.reminder_dispatches").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_the_cron_run_delivers_what_it_created(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    from datetime import date
+
+    seed(conn, assignments=50, today=date(2026, 11, 28))
+    recorder = Recorder()
+    with webhook_receiver(recorder) as url:
+        cli_env.update(REMINDERS_WEBHOOK_URL=url, REMINDERS_WEBHOOK_SECRET="s3cret")
+        done = run_cli("run", "--now", NOW)
+        assert done.returncode == 0, done.stderr
+        assert "s3cret" not in done.stdout + done.stderr
+        created = dispatch_count(conn)
+        assert created > 0
+        assert recorder.accepted_total == created
+        again = run_cli("run", "--now", NOW)
+        assert again.returncode == 0, again.stderr
+        assert recorder.accepted_total == created
+    assert f"{created} already sent" in again.stdout
+
+
+def test_without_channels_the_run_logs_the_skip_and_succeeds(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    cli_env["REMINDERS_LOG_LEVEL"] = "INFO"
+    done = run_cli("run", "--now", NOW)
+    assert done.returncode == 0, done.stderr
+    assert "email channel not configured (REMINDERS_SMTP_HOST is unset): skipped" in done.stderr
+    assert "webhook channel not configured" in done.stderr
+
+
+def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    from datetime import date
+
+    seed(conn, assignments=50, today=date(2026, 11, 28))
+    recorder = Recorder()
+    with webhook_receiver(recorder) as url:
+        # the run queues webhook deliveries but has no time budget to send them
+        cli_env.update(
+            REMINDERS_WEBHOOK_URL=url,
+            REMINDERS_WEBHOOK_SECRET="s3cret",
+            REMINDERS_DELIVERY_BUDGET_SECONDS="0",
+        )
+        assert run_cli("run", "--now", NOW).returncode == 0
+        created = dispatch_count(conn)
+        assert recorder.accepted_total == 0
+        cli_env.pop("REMINDERS_DELIVERY_BUDGET_SECONDS")
+        worker = subprocess.Popen(
+            reminders_cmd("worker", "--poll-seconds", "0.1"),
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(lambda: recorder.accepted_total == created, timeout=30)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert f"worker: {created} delivered, 0 dead" in out
+
+
+def test_the_worker_without_channels_says_so(run_cli: RunCli) -> None:
+    done = run_cli("worker", "--once")
+    assert done.returncode == 0
+    assert "no delivery channel is configured" in done.stdout
+
+
+def test_a_webhook_url_without_a_secret_is_a_one_line_error(
+    cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    cli_env["REMINDERS_WEBHOOK_URL"] = "http://127.0.0.1:9/hook"
+    done = run_cli("worker", "--once")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not: webhooks are"
+        " signed"
+    ]
+
+
+def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplicates(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    from datetime import date
+
+    seed(conn, assignments=4000, today=date(2026, 11, 28))
+    cli_env.update(REMINDERS_BATCH_SIZE="8", REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x")
+    cli_env.update(REMINDERS_WEBHOOK_SECRET="s", REMINDERS_DELIVERY_BUDGET_SECONDS="0")
+    victim = subprocess.Popen(
+        reminders_cmd("run", "--now", NOW), env=cli_env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: dispatch_count(conn) > 0, timeout=60, interval=0.01)
+    finally:
+        victim.kill()  # SIGKILL: no finally blocks, no clean-up
+        victim.wait(timeout=30)
+
+    def backends_gone() -> bool:
+        # a statement in flight may still commit after its client died: wait for the backend
+        row = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE %s",
+            (f"assignment-reminders/%:{victim.pid}",),
+        ).fetchone()
+        return row is not None and row["n"] == 0
+
+    wait_for(backends_gone, timeout=30)
+    partial = dispatch_count(conn)
+    done = run_cli("run", "--now", NOW, "--json")
+    assert done.returncode == 0, done.stderr
+    counts = conn.execute(
+        "SELECT count(*) AS dispatches,"
+        " count(DISTINCT (assignment_id, kind, gap_started_on)) AS distinct_keys,"
+        " (SELECT count(*) FROM public.notifications) AS notifications,"
+        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries"
+        " FROM public.reminder_dispatches"
+    ).fetchone()
+    assert counts is not None
+    assert counts["dispatches"] == counts["distinct_keys"] == counts["notifications"]
+    assert counts["deliveries"] == counts["dispatches"]  # one webhook row each
+    outcome = json.loads(done.stdout)
+    made = outcome["counts"]["reminders_created"] + outcome["counts"]["escalations_created"]
+    assert outcome["counts"]["duplicates_suppressed"] == partial
+    assert partial + made == counts["dispatches"]
+    assert 0 < partial < counts["dispatches"]  # the kill did land mid-run
+
+
+def test_a_worker_that_loses_its_database_exits_with_one_line(
+    conn: Connection, cli_env: dict[str, str]
+) -> None:
+    cli_env.update(REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x", REMINDERS_WEBHOOK_SECRET="s")
+    worker = subprocess.Popen(
+        reminders_cmd("worker", "--poll-seconds", "0.1"),
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pattern = f"assignment-reminders/worker %:{worker.pid}"
+
+    def terminated() -> bool:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity"
+            " WHERE application_name LIKE %s",
+            (pattern,),
+        ).fetchone()
+        return row is not None and row["n"] > 0
+
+    try:
+        wait_for(terminated, timeout=30)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 1
+    assert err.strip().splitlines()[-1].startswith("error: the worker lost its database (")

@@ -1,0 +1,351 @@
+"""Delivery against a real SMTP server (aiosmtpd) and a real local HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from assignment_reminders.config import Secret, Settings
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.delivery import (
+    EmailChannel,
+    ReminderDispatchService,
+    Renderer,
+    RetryPolicy,
+    WebhookChannel,
+    configured_channel_names,
+)
+from assignment_reminders.delivery.channels import Channel, sign
+from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.seed import seed
+from tests.receivers import Recorder, smtp_receiver, webhook_receiver
+
+TODAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+SECRET = b"test-webhook-secret"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def schedule(conn: Connection, channels: list[str], assignments: int = 40) -> int:
+    seed(conn, assignments=assignments, today=TODAY)
+    counts = ReminderSchedulerService(conn, batch_size=15, channels=channels).run(now=NOW)
+    created = counts.reminders_created + counts.escalations_created
+    assert created > 0
+    return created
+
+
+def service(
+    conn: Connection,
+    channels: dict[str, Channel],
+    clock: Clock,
+    *,
+    max_attempts: int = 5,
+    lease: timedelta = timedelta(minutes=5),
+    worker: str | None = None,
+) -> ReminderDispatchService:
+    return ReminderDispatchService(
+        conn,
+        channels,
+        Renderer("https://app.example.org"),
+        clock=clock,
+        rng=random.Random(7),
+        policy=RetryPolicy(max_attempts=max_attempts, base_seconds=10, cap_seconds=60),
+        lease=lease,
+        batch_size=7,
+        concurrency=4,
+        worker=worker,
+    )
+
+
+def statuses(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT status, count(*) AS n FROM public.reminder_deliveries GROUP BY status"
+    ).fetchall()
+    return {r["status"]: r["n"] for r in rows}
+
+
+def keys(conn: Connection, channel: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT idempotency_key FROM public.reminder_deliveries WHERE channel = %s", (channel,)
+    ).fetchall()
+    return {r["idempotency_key"] for r in rows}
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
+    recorder = Recorder()
+    with webhook_receiver(recorder) as url:
+        channel = WebhookChannel(url, SECRET)
+        yield recorder, channel
+        channel.close()
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
+    recorder = Recorder()
+    with smtp_receiver(recorder) as (host, port):
+        channel = EmailChannel(host, port, tls="none", sender="reminders@example.org")
+        yield recorder, channel
+        channel.close()
+
+
+def drain_until_done(svc: ReminderDispatchService, clock: Clock, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        svc.drain()
+        clock.advance(timedelta(minutes=2))  # past any backoff of this policy
+
+
+def test_receivers_failing_twice_get_exactly_one_accepted_message_per_reminder(
+    conn: Connection,
+    webhook: tuple[Recorder, WebhookChannel],
+    mail: tuple[Recorder, EmailChannel],
+) -> None:
+    hooks, webhook_channel = webhook
+    mails, email_channel = mail
+    hooks.fail_first = mails.fail_first = 2
+    created = schedule(conn, ["email", "webhook"])
+    clock = Clock(NOW)
+    svc = service(conn, {"email": email_channel, "webhook": webhook_channel}, clock)
+
+    drain_until_done(svc, clock)
+
+    assert statuses(conn) == {"sent": 2 * created}
+    assert set(hooks.accepted) == keys(conn, "webhook")
+    assert all(len(v) == 1 for v in hooks.accepted.values())
+    assert set(hooks.attempts.values()) == {3}
+    message_ids = {f"<{k}@example.org>" for k in keys(conn, "email")}
+    assert set(mails.accepted) == message_ids
+    assert all(len(v) == 1 for v in mails.accepted.values())
+    row = conn.execute(
+        "SELECT min(attempts) AS lo, max(attempts) AS hi FROM public.reminder_deliveries"
+    ).fetchone()
+    assert row == {"lo": 3, "hi": 3}
+
+
+def test_webhook_is_signed_over_timestamp_and_body(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    schedule(conn, ["webhook"], assignments=10)
+    svc = service(conn, {"webhook": channel}, Clock(NOW))
+    svc.drain()
+    item = next(iter(hooks.accepted.values()))[0]
+    headers = {k.lower(): v for k, v in item["headers"].items()}
+    assert headers["x-reminders-timestamp"] == str(int(NOW.timestamp()))
+    assert headers["x-reminders-signature"] == sign(
+        SECRET, headers["x-reminders-timestamp"], item["body"]
+    )
+    assert item["json"]["id"] == headers["idempotency-key"]
+    assert item["json"]["link"].startswith("https://app.example.org/assignments/")
+
+
+def test_email_is_in_the_organization_language(
+    conn: Connection, mail: tuple[Recorder, EmailChannel]
+) -> None:
+    mails, channel = mail
+    schedule(conn, ["email"], assignments=10)
+    conn.execute("UPDATE public.organizations SET language = 'nb'")
+    service(conn, {"email": channel}, Clock(NOW)).drain()
+    received = [m[0] for m in mails.accepted.values()]
+    assert received
+    for message in received:
+        assert message.get_content().startswith("Hei ")
+        assert "Tid for å ta kontakt" in message["Subject"] or "oppfølging" in message["Subject"]
+
+
+def test_a_delivery_that_keeps_failing_is_dead_with_its_last_error(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    hooks.fail_first = 100
+    created = schedule(conn, ["webhook"], assignments=10)
+    clock = Clock(NOW)
+    drain_until_done(service(conn, {"webhook": channel}, clock, max_attempts=3), clock)
+    assert statuses(conn) == {"dead": created}
+    assert set(hooks.attempts.values()) == {3}
+    errors = conn.execute("SELECT DISTINCT last_error FROM public.reminder_deliveries").fetchall()
+    assert errors == [{"last_error": "webhook: HTTP 500"}]
+
+
+def test_a_client_error_is_dead_at_once(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    hooks.fail_first, hooks.fail_status = 100, 410
+    created = schedule(conn, ["webhook"], assignments=10)
+    service(conn, {"webhook": channel}, Clock(NOW)).drain()
+    assert statuses(conn) == {"dead": created}
+    assert set(hooks.attempts.values()) == {1}
+
+
+def test_retries_wait_for_their_backoff(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    hooks.fail_first = 1
+    created = schedule(conn, ["webhook"], assignments=10)
+    clock = Clock(NOW)
+    svc = service(conn, {"webhook": channel}, clock)
+    svc.drain()
+    assert statuses(conn) == {"pending": created}
+    svc.drain()  # same moment: nothing is due yet
+    assert hooks.accepted_total == 0
+    clock.advance(timedelta(seconds=11))  # first backoff is 5..10 s
+    svc.drain()
+    assert statuses(conn) == {"sent": created}
+
+
+def test_a_dead_workers_claims_are_claimed_again_after_the_lease(
+    database_url: str, conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    created = schedule(conn, ["webhook"], assignments=10)
+    clock = Clock(NOW)
+    lease = timedelta(seconds=30)
+    with connect(database_url, purpose="test-dead-worker") as other:
+        dead = service(other, {"webhook": channel}, clock, lease=lease, worker="dead-worker")
+        claimed = dead.claim(clock(), limit=1000)  # ... and the worker dies before sending
+    assert len(claimed) == created
+    alive = service(conn, {"webhook": channel}, clock, lease=lease, worker="alive")
+    assert alive.drain().claimed == 0  # the lease still runs
+    clock.advance(lease + timedelta(seconds=1))
+    result = alive.drain()
+    assert (result.claimed, result.sent) == (created, created)
+    assert statuses(conn) == {"sent": created}
+    assert hooks.accepted_total == created
+    attempts = conn.execute("SELECT DISTINCT attempts FROM public.reminder_deliveries").fetchall()
+    assert attempts == [{"attempts": 2}]
+
+
+def test_a_late_result_from_an_expired_claim_is_not_recorded(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    _, channel = webhook
+    schedule(conn, ["webhook"], assignments=10)
+    clock = Clock(NOW)
+    slow = service(conn, {"webhook": channel}, clock, lease=timedelta(seconds=5), worker="slow")
+    claimed = slow.claim(clock())
+    clock.advance(timedelta(seconds=6))
+    fast = service(conn, {"webhook": channel}, clock, worker="fast")
+    fast.drain()
+    from assignment_reminders.delivery.service import Outcome
+
+    late = [Outcome(d.id, "dead", error="late") for d in claimed]
+    assert slow.record(late, clock()) == 0
+    assert "dead" not in statuses(conn)
+
+
+def test_workers_sharing_the_queue_send_each_message_once(
+    database_url: str, conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    hooks, channel = webhook
+    created = schedule(conn, ["webhook"], assignments=80)
+    clock = Clock(NOW)
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            with connect(database_url, purpose=f"test-{name}") as c:
+                svc = service(c, {"webhook": channel}, clock, worker=name)
+                start.wait()
+                svc.drain()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert hooks.accepted_total == created
+    assert set(hooks.attempts.values()) == {1}
+    claimers = conn.execute(
+        "SELECT count(DISTINCT claimed_by) AS n FROM public.reminder_deliveries"
+    ).fetchone()
+    assert claimers == {"n": 0}  # all finished, no claim left behind
+
+
+def test_preferences_turn_a_channel_off_for_one_person(conn: Connection) -> None:
+    seed(conn, assignments=40, today=TODAY)
+    conn.execute(
+        "INSERT INTO public.delivery_preferences (user_id, channel, enabled)"
+        " SELECT user_id, 'webhook', false FROM public.peer_mentors ORDER BY id LIMIT 1"
+    )
+    ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
+    row = conn.execute(
+        "SELECT count(*) AS n FROM public.reminder_deliveries d"
+        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id"
+        " JOIN public.delivery_preferences p ON p.user_id = r.recipient_user_id"
+        "  AND p.channel = d.channel"
+    ).fetchone()
+    assert row == {"n": 0}
+    emails = conn.execute(
+        "SELECT count(*) AS n FROM public.reminder_deliveries WHERE channel = 'email'"
+    ).fetchone()
+    assert emails is not None
+    assert emails["n"] > 0
+
+
+def test_an_unconfigured_channel_is_skipped_with_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert configured_channel_names(Settings()) == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert "email channel not configured (REMINDERS_SMTP_HOST is unset): skipped" in messages
+    assert any(m.startswith("webhook channel not configured") for m in messages)
+    configured = Settings(
+        smtp_host="127.0.0.1", webhook_url=Secret("http://x/"), webhook_secret=Secret("s")
+    )
+    assert configured_channel_names(configured) == ["email", "webhook"]
+
+
+def test_no_delivery_rows_for_channels_not_configured(conn: Connection) -> None:
+    schedule(conn, [], assignments=20)
+    assert statuses(conn) == {}
+
+
+def test_an_unexpected_error_fails_one_delivery_not_its_batch(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel]
+) -> None:
+    import jinja2
+
+    hooks, channel = webhook
+    schedule(conn, ["webhook"], assignments=40)
+    only_reminders = jinja2.DictLoader({"reminder.en.txt": "{% set subject = 'x' %}hello"})
+    svc = ReminderDispatchService(
+        conn,
+        {"webhook": channel},
+        Renderer("https://a", loader=only_reminders),  # no escalation template: a bug
+        clock=Clock(NOW),
+        rng=random.Random(1),
+    )
+    svc.drain()
+    rows = conn.execute(
+        "SELECT r.kind, d.status, d.last_error, count(*) AS n FROM public.reminder_deliveries d"
+        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id GROUP BY 1, 2, 3 ORDER BY 1"
+    ).fetchall()
+    assert [(r["kind"], r["status"], r["last_error"]) for r in rows] == [
+        ("escalation", "pending", "webhook: TemplateNotFound"),
+        ("reminder", "sent", None),
+    ]
+    assert hooks.accepted_total == rows[1]["n"]

@@ -1,0 +1,143 @@
+"""The reminder pass creates each reminder once: re-runs, racing passes, crashes mid-run."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.joblog import RunCounts
+from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.seed import seed
+
+TODAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+CHANNELS = ["email", "webhook"]
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM public.reminder_dispatches) AS dispatches,"
+        " (SELECT count(*) FROM public.notifications) AS notifications,"
+        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries,"
+        " (SELECT count(*) FROM (SELECT DISTINCT assignment_id, kind, gap_started_on"
+        "   FROM public.reminder_dispatches) k) AS distinct_keys"
+    ).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+def clean_totals(database_url: str) -> dict[str, int]:
+    """What one uninterrupted pass creates, on a copy of nothing but the seed."""
+    with connect(database_url, purpose="test-reference") as c:
+        c.execute("BEGIN")
+        ReminderSchedulerService(c, batch_size=1000, channels=CHANNELS).run(now=NOW)
+        counts = table_counts(c)
+        c.execute("ROLLBACK")
+    return counts
+
+
+def test_a_second_pass_creates_nothing_and_counts_what_it_found(conn: Connection) -> None:
+    seed(conn, assignments=300, today=TODAY)
+    first = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
+    after_first = table_counts(conn)
+    second = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
+    assert table_counts(conn) == after_first
+    created = first.reminders_created + first.escalations_created
+    assert created > 0
+    assert first.duplicates_suppressed == 0
+    assert second == RunCounts(
+        assignments_scanned=300,
+        reminders_created=0,
+        escalations_created=0,
+        duplicates_suppressed=created,
+    )
+    assert after_first["notifications"] == after_first["dispatches"] == created
+    assert after_first["deliveries"] == 2 * created  # every seeded person has an email address
+
+
+def test_racing_passes_with_the_lock_bypassed_create_each_reminder_once(
+    database_url: str, conn: Connection
+) -> None:
+    seed(conn, assignments=2000, today=TODAY)
+    start = threading.Barrier(2)
+    results: list[RunCounts] = []
+    errors: list[BaseException] = []
+
+    def one_pass(name: str) -> None:
+        try:
+            with connect(database_url, purpose=f"test-race-{name}") as c:
+                scheduler = ReminderSchedulerService(c, batch_size=100, channels=CHANNELS)
+                start.wait()
+                results.append(scheduler.run(now=NOW))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_pass, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    counts = table_counts(conn)
+    created = sum(r.reminders_created + r.escalations_created for r in results)
+    assert counts["dispatches"] == counts["distinct_keys"] == created
+    assert counts["notifications"] == created
+    assert counts["deliveries"] == 2 * created
+    # each due reminder was either created by one pass or counted as a duplicate by the other
+    assert sum(r.duplicates_suppressed for r in results) == created
+
+
+def test_a_crash_mid_run_keeps_committed_batches_and_the_next_run_finishes(
+    database_url: str, conn: Connection
+) -> None:
+    seed(conn, assignments=500, today=TODAY)
+    expected = clean_totals(database_url)
+    batches = 0
+
+    def die_on_third_batch() -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 3:
+            raise Crash
+
+    with pytest.raises(Crash):
+        ReminderSchedulerService(conn, batch_size=100, channels=CHANNELS).run(
+            now=NOW, checkpoint=die_on_third_batch
+        )
+    partial = table_counts(conn)
+    assert 0 < partial["dispatches"] < expected["dispatches"]
+    again = ReminderSchedulerService(conn, batch_size=100, channels=CHANNELS).run(now=NOW)
+    assert table_counts(conn) == expected
+    assert again.duplicates_suppressed == partial["dispatches"]
+
+
+def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(
+    conn: Connection,
+) -> None:
+    """A batch is one statement: the ledger and notification rows go with the failed deliveries."""
+    seed(conn, assignments=300, today=TODAY)
+    conn.execute(
+        "CREATE FUNCTION pg_temp.fail() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'delivery insert failed'; END $$"
+    )
+    conn.execute(
+        "CREATE TRIGGER fail BEFORE INSERT ON public.reminder_deliveries"
+        " FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
+    )
+    scheduler = ReminderSchedulerService(conn, batch_size=300, channels=CHANNELS)
+    with pytest.raises(psycopg.errors.RaiseException, match="delivery insert failed"):
+        scheduler.run(now=NOW)
+    assert table_counts(conn) == {
+        "dispatches": 0,
+        "notifications": 0,
+        "deliveries": 0,
+        "distinct_keys": 0,
+    }

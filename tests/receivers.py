@@ -1,0 +1,110 @@
+"""Real local receivers for delivery tests: an SMTP server (aiosmtpd) and an HTTP server.
+
+Both can be told to refuse the first *fail_first* attempts of each message (keyed by the email
+``Message-ID`` or the webhook ``Idempotency-Key``) and record what they accepted.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Recorder:
+    """Attempts and accepted messages per idempotency key, thread-safe."""
+
+    fail_first: int = 0
+    fail_status: int = 500
+    attempts: Counter[str] = field(default_factory=Counter)
+    accepted: dict[str, list[Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attempt(self, key: str, item: Any) -> bool:
+        """Count an attempt; True (and record *item*) when it is accepted."""
+        with self.lock:
+            self.attempts[key] += 1
+            if self.attempts[key] <= self.fail_first:
+                return False
+            self.accepted.setdefault(key, []).append(item)
+            return True
+
+    @property
+    def accepted_total(self) -> int:
+        with self.lock:
+            return sum(len(v) for v in self.accepted.values())
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    recorder: Recorder
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key", "")
+        item = {"headers": dict(self.headers.items()), "body": body, "json": json.loads(body)}
+        ok = self.recorder.attempt(key, item)
+        status = 200 if ok else self.recorder.fail_status
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def webhook_receiver(recorder: Recorder) -> Iterator[str]:
+    """Serve on 127.0.0.1 in a thread; yields the URL."""
+    handler = type("Handler", (_WebhookHandler,), {"recorder": recorder})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/reminders"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _SmtpHandler:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        key = str(message["Message-ID"])
+        if not self.recorder.attempt(key, message):
+            return "451 4.3.0 try again later"
+        return "250 OK"
+
+
+@contextmanager
+def smtp_receiver(recorder: Recorder) -> Iterator[tuple[str, int]]:
+    """An aiosmtpd server on 127.0.0.1; yields (host, port)."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(_SmtpHandler(recorder), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port
+    finally:
+        controller.stop()
