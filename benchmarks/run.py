@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -284,7 +284,9 @@ def bench_delivery(
                         f"http://127.0.0.1:{port}/hook", b"bench", pool=threads
                     )
                 else:
-                    channel = EmailChannel("127.0.0.1", port, tls="none")
+                    channel = EmailChannel(
+                        replace(Settings(), smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
+                    )
                 service = ReminderDispatchService(
                     conn,
                     {kind: channel},

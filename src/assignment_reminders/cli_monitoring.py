@@ -25,9 +25,8 @@ def check(ctx: Context, as_json: bool, now: str | None) -> None:
     New incidents are alerted (log, webhook, email) and cleared ones recovered, once each
     however many replicas check. Exits 0 when all is well, 2 when something is wrong.
     Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_AFTER_SECONDS (93600),
-    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_SMTP_HOST,
-    REMINDERS_SMTP_PORT, REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD, REMINDERS_SMTP_STARTTLS,
-    REMINDERS_SMTP_FROM, REMINDERS_ALERT_EMAIL_TO (comma-separated).
+    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_ALERT_EMAIL_TO
+    (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
     """
     from .monitoring.monitor import check_once_for
 

@@ -113,18 +113,6 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
-
-
 @dataclass(frozen=True)
 class MonitoringSettings:
     """Alert thresholds, alert sinks and retention (docs/monitoring.md). The built-in schedule
@@ -136,13 +124,7 @@ class MonitoringSettings:
     retention_days: int = 180
     check_interval_seconds: int = 60
     webhook_url: Secret | None = None
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: Secret | None = None
-    smtp_starttls: bool = False
-    smtp_from: str = "assignment-reminders@localhost"
-    email_to: tuple[str, ...] = ()
+    email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
@@ -154,12 +136,6 @@ class MonitoringSettings:
             retention_days=_int(env, "REMINDERS_RETENTION_DAYS", 180),
             check_interval_seconds=_int(env, "REMINDERS_CHECK_INTERVAL_SECONDS", 60),
             webhook_url=_secret(env, "REMINDERS_ALERT_WEBHOOK_URL"),
-            smtp_host=env.get("REMINDERS_SMTP_HOST") or None,
-            smtp_port=_int(env, "REMINDERS_SMTP_PORT", 25),
-            smtp_user=env.get("REMINDERS_SMTP_USER") or None,
-            smtp_password=_secret(env, "REMINDERS_SMTP_PASSWORD"),
-            smtp_starttls=_bool(env, "REMINDERS_SMTP_STARTTLS", False),
-            smtp_from=env.get("REMINDERS_SMTP_FROM") or "assignment-reminders@localhost",
             email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
         )
 
@@ -186,6 +162,7 @@ class Settings:
     lock_idle_timeout_seconds: float = 30.0
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     # Delivery (docs/delivery.md). A channel whose settings are absent is skipped, never an error.
+    # The SMTP settings serve reminder email and alert email alike (smtp.py).
     app_url: str = "http://localhost:3000"
     smtp_host: str | None = None
     smtp_port: int = 587

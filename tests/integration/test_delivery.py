@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -101,7 +102,14 @@ def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
 def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
     recorder = Recorder()
     with smtp_receiver(recorder) as (host, port):
-        channel = EmailChannel(host, port, tls="none", sender="reminders@example.org")
+        smtp = replace(
+            Settings(),
+            smtp_host=host,
+            smtp_port=port,
+            smtp_tls="none",
+            smtp_from="reminders@example.org",
+        )
+        channel = EmailChannel(smtp)
         yield recorder, channel
         channel.close()
 

@@ -25,14 +25,16 @@ __all__ = ["smtp_server", "webhook"]
 def alerting(
     conn: Connection, settings: Settings, webhook: WebhookReceiver, smtp_server: Mailbox
 ) -> Callable[[datetime], CheckResult]:
-    m = MonitoringSettings(
-        webhook_url=Secret(webhook.url),
+    configured = replace(
+        settings,
+        monitoring=MonitoringSettings(
+            webhook_url=Secret(webhook.url), email_to=("ops@example.org",)
+        ),
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
-        email_to=("ops@example.org",),
+        smtp_tls="none",
     )
-    configured = replace(settings, monitoring=m)
-    sinks = sinks_from_settings(m)
+    sinks = sinks_from_settings(configured)
     assert [s.name for s in sinks] == ["log", "webhook", "email"]
 
     def check(now: datetime) -> CheckResult:
@@ -195,18 +197,16 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     from tests.alert_receivers import free_port
 
     url = f"http://127.0.0.1:{free_port()}/hooks/T000/secret-path"  # nothing listens there
-    m = MonitoringSettings(
-        webhook_url=Secret(url),
+    configured = replace(
+        settings,
+        monitoring=MonitoringSettings(webhook_url=Secret(url), email_to=("ops@example.org",)),
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
-        email_to=("ops@example.org",),
+        smtp_tls="none",
     )
     insert_run(conn, "failed", T0, error="boom")
     result = run_checks(
-        conn,
-        replace(settings, monitoring=m),
-        now=T0 + timedelta(minutes=5),
-        sinks=sinks_from_settings(m),
+        conn, configured, now=T0 + timedelta(minutes=5), sinks=sinks_from_settings(configured)
     )
     assert [a.kind for a in result.changes.opened] == [FAILURE]
     assert len(smtp_server.messages) == 1

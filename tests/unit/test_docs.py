@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -28,6 +29,16 @@ def test_every_cli_command_is_named_in_readme_or_docs() -> None:
     )
     missing = [path for path in command_paths(cli) if path not in text]
     assert missing == []
+
+
+def test_every_environment_variable_the_code_reads_is_documented() -> None:
+    code = "".join(p.read_text() for p in sorted((REPO / "src").rglob("*.py")))
+    names = set(re.findall(r'"((?:REMINDERS|SUPABASE)_[A-Z_]+)"', code)) | {"DATABASE_URL"}
+    assert len(names) > 30
+    docs = (REPO / "README.md").read_text() + "".join(
+        p.read_text() for p in sorted((REPO / "docs").rglob("*.md"))
+    )
+    assert sorted(n for n in names if n not in docs) == []
 
 
 def test_every_command_has_help() -> None:

@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import smtplib
-import ssl
 import threading
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
 from ..exceptions import DeliveryError
+from ..smtp import open_smtp
 from .messages import Message
 
 if TYPE_CHECKING:
@@ -106,20 +106,9 @@ class EmailChannel:
 
     name = EMAIL
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        tls: str = "starttls",
-        user: str | None = None,
-        password: str | None = None,
-        sender: str = "reminders@localhost",
-        timeout: float = 10.0,
-    ) -> None:
-        self.host, self.port, self.tls = host, port, tls
-        self._user, self._password = user, password
-        self.sender = sender
+    def __init__(self, settings: Settings, *, timeout: float = 10.0) -> None:
+        self.settings = settings  # REMINDERS_SMTP_*: host, port, TLS mode, login, sender
+        self.sender = settings.smtp_from
         self.timeout = timeout
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
@@ -143,16 +132,7 @@ class EmailChannel:
         return mail
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if self.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.tls == "starttls":
-                smtp.starttls(context=context)
-        if self._user and self._password:
-            smtp.login(self._user, self._password)
+        smtp = open_smtp(self.settings, timeout=self.timeout)
         with self._lock:
             self._all.append(smtp)
         return smtp
@@ -221,14 +201,7 @@ def build_channels(settings: Settings, names: list[str] | None = None) -> Mappin
     names = configured_channel_names(settings) if names is None else names
     channels: dict[str, Channel] = {}
     if EMAIL in names and settings.smtp_host:
-        channels[EMAIL] = EmailChannel(
-            settings.smtp_host,
-            settings.smtp_port,
-            tls=settings.smtp_tls,
-            user=settings.smtp_user,
-            password=settings.smtp_password.reveal() if settings.smtp_password else None,
-            sender=settings.smtp_from,
-        )
+        channels[EMAIL] = EmailChannel(settings)
     if WEBHOOK in names and settings.webhook_url and settings.webhook_secret:
         channels[WEBHOOK] = WebhookChannel(
             settings.webhook_url.reveal(),

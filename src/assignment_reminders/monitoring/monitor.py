@@ -89,7 +89,7 @@ def check_once_for(
                 conn,
                 settings,
                 now=now,
-                sinks=sinks_from_settings(settings.monitoring),
+                sinks=sinks_from_settings(settings),
                 role=role,
                 kinds=kinds,
             )

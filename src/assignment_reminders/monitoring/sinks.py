@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Literal, Protocol
 
-from ..config import MonitoringSettings, Secret
+from ..config import Secret, Settings
+from ..smtp import open_smtp
 from .alerts import Alert, Changes
 
 logger = logging.getLogger("assignment_reminders.alerts")
@@ -68,38 +69,32 @@ class WebhookSink:
 class EmailSink:
     name = "email"
 
-    def __init__(self, m: MonitoringSettings, *, timeout: float = 10.0) -> None:
-        assert m.smtp_host is not None
-        self.m = m
+    def __init__(self, settings: Settings, *, timeout: float = 10.0) -> None:
+        self.settings = settings
         self.timeout = timeout
 
     def send(self, event: Event, alert: Alert) -> None:
-        m = self.m
         message = EmailMessage()
         message["Subject"] = headline(event, alert)[:200]
-        message["From"] = m.smtp_from
-        message["To"] = ", ".join(m.email_to)
+        message["From"] = self.settings.smtp_from
+        message["To"] = ", ".join(self.settings.monitoring.email_to)
         message.set_content(
             f"{headline(event, alert)}\n\nincident {alert.id}, opened {alert.opened_at}"
             + (f", resolved {alert.resolved_at}" if alert.resolved_at else "")
             + f"\n\n{json.dumps(alert.details, indent=2, default=str)}\n"
         )
-        assert m.smtp_host is not None
-        with smtplib.SMTP(m.smtp_host, m.smtp_port, timeout=self.timeout) as smtp:
-            if m.smtp_starttls:
-                smtp.starttls()
-            if m.smtp_user and m.smtp_password is not None:
-                smtp.login(m.smtp_user, m.smtp_password.reveal())
+        with open_smtp(self.settings, timeout=self.timeout) as smtp:
             smtp.send_message(message)
 
 
-def sinks_from_settings(m: MonitoringSettings) -> list[Sink]:
+def sinks_from_settings(settings: Settings) -> list[Sink]:
     """The log, plus the webhook and email when configured."""
+    m = settings.monitoring
     sinks: list[Sink] = [LogSink()]
     if m.webhook_url is not None:
         sinks.append(WebhookSink(m.webhook_url))
-    if m.smtp_host and m.email_to:
-        sinks.append(EmailSink(m))
+    if settings.smtp_host and m.email_to:
+        sinks.append(EmailSink(settings))
     return sinks
 
 
