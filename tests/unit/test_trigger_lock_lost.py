@@ -113,3 +113,26 @@ def test_pause_between_batches_watches_the_lock() -> None:
     # batch 1 ran; before batch 2: checkpoint (2), then the pause's own check (3) found it lost
     assert scheduler.batches == 1
     assert outcome.note == LOCK_LOST
+
+
+def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
+    # the pass's 3 batches check the lock 3 times; the drain's second batch finds it gone
+    lock, log = FakeLock(lose_before_batch=5), FakeLog()
+    sent: list[int] = []
+
+    def deliver(checkpoint: Checkpoint) -> None:
+        for batch in range(10):
+            checkpoint()
+            sent.append(batch)
+
+    t = CronTrigger(
+        lock=lock,
+        log=log,
+        scheduler=BatchScheduler(),
+        job_name="job",
+        clock=lambda: NOW,
+        deliver=deliver,
+    )
+    outcome = t.run(now=NOW)
+    assert sent == [0]
+    assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
