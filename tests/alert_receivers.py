@@ -1,25 +1,28 @@
-"""Real alert receivers for tests: a local HTTP server (webhooks) and aiosmtpd (email)."""
+"""Alert receivers as pytest fixtures, over the real servers in tests/receivers.py."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
+from dataclasses import dataclass
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.receivers import Recorder, free_port, smtp_receiver, webhook_receiver
+
+__all__ = ["Mailbox", "WebhookReceiver", "free_port", "smtp_server", "webhook"]
 
 
 @dataclass
 class WebhookReceiver:
     url: str
-    bodies: list[dict[str, Any]] = field(default_factory=list)
+    recorder: Recorder
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [item["json"] for item in self.recorder.arrivals]
 
     def texts(self) -> list[str]:
         return [str(b["text"]) for b in self.bodies]
@@ -27,38 +30,20 @@ class WebhookReceiver:
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield WebhookReceiver(f"http://127.0.0.1:{server.server_address[1]}/hook", received)
-    server.shutdown()
-    server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    recorder = Recorder()
+    with webhook_receiver(recorder) as url:
+        yield WebhookReceiver(url, recorder)
 
 
 @dataclass
 class Mailbox:
     host: str
     port: int
-    messages: list[Message] = field(default_factory=list)
+    recorder: Recorder
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self.recorder.arrivals)
 
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for m in self.messages]
@@ -67,20 +52,11 @@ class Mailbox:
 @pytest.fixture
 def smtp_server() -> Iterator[Mailbox]:
     try:
-        from aiosmtpd.controller import Controller
+        import aiosmtpd  # noqa: F401
     except ImportError:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip("aiosmtpd is not installed")
-
-    box = Mailbox("127.0.0.1", free_port())
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            box.messages.append(message_from_bytes(envelope.content))
-            return "250 OK"
-
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+    recorder = Recorder()
+    with smtp_receiver(recorder) as (host, port):
+        yield Mailbox(host, port, recorder)

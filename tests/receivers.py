@@ -33,6 +33,7 @@ class Recorder:
     fail_status: int = 500
     attempts: Counter[str] = field(default_factory=Counter)
     accepted: dict[str, list[Any]] = field(default_factory=dict)
+    arrivals: list[Any] = field(default_factory=list)  # accepted items, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attempt(self, key: str, item: Any) -> bool:
@@ -42,6 +43,7 @@ class Recorder:
             if self.attempts[key] <= self.fail_first:
                 return False
             self.accepted.setdefault(key, []).append(item)
+            self.arrivals.append(item)
             return True
 
     @property
