@@ -10,14 +10,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import jwt
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Secret, Settings
@@ -25,6 +21,8 @@ from assignment_reminders.database import connect, database_url
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
+
+from .scratch import scratch_database
 
 SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway signing key
 TODAY = date(2026, 11, 28)
@@ -35,13 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args(argv)
     server = database_url(Settings.from_env())
-    name = f"bench_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        params = conninfo_to_dict(server)
-        params["dbname"] = name
-        url = make_conninfo("", **params)
+    with scratch_database(server, "bench_api") as url:
         with connect(url, purpose="bench") as conn:
             migrate(conn)
             seed(conn, assignments=10_000, today=TODAY)
@@ -88,11 +80,6 @@ def main(argv: list[str] | None = None) -> None:
                 ],
             )
         )
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 if __name__ == "__main__":

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection, connect, database_url
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
+
+from .scratch import scratch_database
 
 TODAY = date(2026, 11, 28)
 
@@ -54,13 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--singles", type=int, default=1000)
     args = parser.parse_args(argv)
     server = database_url(Settings.from_env())
-    name = f"bench_activities_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        params = conninfo_to_dict(server)
-        params["dbname"] = name
-        with connect(make_conninfo("", **params), purpose="bench") as conn:
+    with scratch_database(server, "bench_activities") as url:
+        with connect(url, purpose="bench") as conn:
             migrate(conn)
             started = time.perf_counter()
             seed(conn, assignments=args.assignments, today=TODAY)
@@ -119,11 +111,6 @@ def main(argv: list[str] | None = None) -> None:
                 ],
             )
         )
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 if __name__ == "__main__":

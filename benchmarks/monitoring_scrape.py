@@ -11,14 +11,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.api.metrics import _scrape
 from assignment_reminders.api.ops import _page
@@ -28,6 +23,8 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.monitoring.monitor import run_checks
 from assignment_reminders.monitoring.sinks import LogSink
 from assignment_reminders.tables import render
+
+from .scratch import scratch_database
 
 FILL = """
 INSERT INTO cron_execution_logs (job_name, invocation_id, status, note, started_at, finished_at,
@@ -65,14 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iterations", type=int, default=20)
     args = parser.parse_args(argv)
     admin_url = database_url(Settings.from_env())
-    name = f"ar_bench_monitoring_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo("", **{**conninfo_to_dict(admin_url), "dbname": name})
-    settings = replace(Settings.from_env(), database_url=Secret(url))
     now = datetime.now(UTC)
     rows = []
-    try:
+    with scratch_database(admin_url, "bench_monitoring") as url:
+        settings = replace(Settings.from_env(), database_url=Secret(url))
         with connect(url, purpose="bench") as conn:
             migrate(conn)
             for n in args.rows:
@@ -86,11 +79,6 @@ def main(argv: list[str] | None = None) -> None:
                 ):
                     p50, p95 = measure(fn, args.iterations)
                     rows.append({"log rows": n, "what": what, "p50": p50, "p95": p95})
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
     print(f"monitoring cost by execution log size, {args.iterations} iterations each")
     columns = (("log rows", "log rows"), ("what", "what"), ("p50", "p50 ms"), ("p95", "p95 ms"))
     print(render(rows, columns))

@@ -29,16 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
 from assignment_reminders.database import connect
@@ -50,64 +45,12 @@ from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 
 from .naive import naive_run
+from .scratch import Databases, server
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
 DUE_PER_ASSIGNMENT = 0.45  # roughly what the seed produces: reminders + escalations per assignment
-
-
-def with_dbname(url: str, dbname: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo("", **params)
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    from assignment_reminders.embedded import embedded_database_url
-
-    with tempfile.TemporaryDirectory(prefix="reminders-bench-") as tmp:
-        yield embedded_database_url(Path(tmp) / "pgdata", keep_running=False)
-
-
-class Databases:
-    """Creates databases on the server and drops them all at the end."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.created: list[str] = []
-
-    def _admin(self, statement: sql.Composed) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as admin:
-            admin.execute(statement)
-
-    def create(self, template: str | None = None) -> str:
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        if template is None:
-            self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        else:
-            self._admin(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        self.created.append(name)
-        return with_dbname(self.admin_url, name)
-
-    def name_of(self, url: str) -> str:
-        return str(conninfo_to_dict(url)["dbname"])
-
-    def drop_all(self) -> None:
-        for name in self.created:
-            self._admin(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        self.created.clear()
 
 
 def seeded(dbs: Databases, assignments: int) -> str:

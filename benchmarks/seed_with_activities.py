@@ -11,44 +11,31 @@ import argparse
 import shutil
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
 from assignment_reminders.database import connect, database_url
 from assignment_reminders.migrations import discover, migrate
 from assignment_reminders.tables import render
 
+from .scratch import scratch_database
+
 
 def seed_seconds(server: str, migrations: list[Path], assignments: int) -> float:
     from assignment_reminders.seed import seed
 
-    name = f"bench_seed_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        params = conninfo_to_dict(server)
-        params["dbname"] = name
-        with (
-            connect(make_conninfo("", **params), purpose="bench") as conn,
-            tempfile.TemporaryDirectory() as folder,
-        ):
-            for path in migrations:
-                shutil.copy(path, Path(folder) / path.name)
-            migrate(conn, Path(folder))
-            started = time.perf_counter()
-            seed(conn, assignments=assignments, today=date(2026, 11, 28))
-            return time.perf_counter() - started
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with (
+        scratch_database(server, "bench_seed") as url,
+        connect(url, purpose="bench") as conn,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        for path in migrations:
+            shutil.copy(path, Path(folder) / path.name)
+        migrate(conn, Path(folder))
+        started = time.perf_counter()
+        seed(conn, assignments=assignments, today=date(2026, 11, 28))
+        return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> None:

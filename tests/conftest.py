@@ -21,19 +21,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.database import Connection, connect, with_dbname
 from assignment_reminders.migrations import migrate
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def with_dbname(url: str, dbname: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo("", **params)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:

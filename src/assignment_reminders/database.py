@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from .config import Settings
@@ -31,6 +32,13 @@ def database_url(settings: Settings) -> str:
     if settings.database_url is not None:
         return settings.database_url.reveal()
     return embedded_database_url(settings.data_dir)
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """The same connection string, pointing at another database on the same server."""
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo("", **params)
 
 
 def application_name(purpose: str) -> str:

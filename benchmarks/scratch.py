@@ -1,0 +1,76 @@
+"""Databases for benchmarks: the server to use, and throwaway databases on it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from assignment_reminders.database import with_dbname
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """``DATABASE_URL``, or an embedded PostgreSQL in a temporary directory, stopped after."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    from assignment_reminders.embedded import embedded_database_url
+
+    with tempfile.TemporaryDirectory(prefix="reminders-bench-") as tmp:
+        yield embedded_database_url(Path(tmp) / "pgdata", keep_running=False)
+
+
+class Databases:
+    """Creates databases on the server and drops them all at the end."""
+
+    def __init__(self, admin_url: str, prefix: str = "bench") -> None:
+        self.admin_url = admin_url
+        self.prefix = prefix
+        self.created: list[str] = []
+
+    def _admin(self, statement: sql.Composed) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(statement)
+
+    def create(self, template: str | None = None) -> str:
+        """A new database (empty, or a copy of *template*); returns its URL."""
+        name = f"{self.prefix}_{uuid.uuid4().hex[:10]}"
+        if template is None:
+            self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        else:
+            self._admin(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        self.created.append(name)
+        return with_dbname(self.admin_url, name)
+
+    def name_of(self, url: str) -> str:
+        return str(conninfo_to_dict(url)["dbname"])
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self._admin(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        self.created.clear()
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str = "bench") -> Iterator[str]:
+    """One empty database for a benchmark, dropped afterwards; yields its URL."""
+    databases = Databases(admin_url, prefix)
+    try:
+        yield databases.create()
+    finally:
+        databases.drop_all()

@@ -1,0 +1,55 @@
+"""Every benchmark still runs and prints its table (tiny sizes: this checks them, not speed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+CASES = {
+    "lock_acquisition": ["--iterations", "3"],
+    "monitoring_scrape": ["--rows", "50", "--iterations", "2"],
+    "activity_trigger": ["--assignments", "300", "--singles", "5"],
+    "activity_api": ["--requests", "3"],
+    "seed_with_activities": ["--assignments", "300"],
+    "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
+}
+
+
+@pytest.mark.parametrize(("module", "args"), list(CASES.items()), ids=list(CASES))
+def test_benchmark_prints_a_table(module: str, args: list[str], database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert any(set(line.replace(" ", "")) == {"-"} for line in lines), result.stdout
+
+
+def test_main_benchmark_prints_its_table(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "SQL floor" in result.stdout
+    assert "msg/s" in result.stdout
