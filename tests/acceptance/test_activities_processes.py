@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,44 +20,16 @@ from tests.activity_world import (
     last_contact,
     make_world,
 )
-from tests.conftest import reminders_cmd, wait_for
+from tests.served import served
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    env = {**cli_env, "REMINDERS_JWT_SECRET": SECRET}
-    proc = subprocess.Popen(
-        reminders_cmd("serve", "--port", str(port)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server exited"
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(up, timeout=30)
+    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-scheduler") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
 def test_served_api_registers_and_deletes_an_activity(server: str, conn: Connection) -> None:

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from assignment_reminders.database import Connection
-from tests.alert_receivers import free_port
-from tests.conftest import reminders_cmd, wait_for
 from tests.run_rows import insert_run
+from tests.served import served
 
 pytestmark = pytest.mark.slow
 
@@ -40,32 +38,10 @@ def chromium() -> str:
     return found
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local server
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        reminders_cmd("serve", "--port", str(port), "--no-scheduler"),
-        env=cli_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: answers(f"{base}/health") or proc.poll() is not None, timeout=60)
-        assert proc.poll() is None, proc.communicate()[1]
+    with served(cli_env, "--no-scheduler") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
 
 
 def test_headless_chromium_renders_the_duration_chart(

@@ -1,0 +1,71 @@
+"""POST /functions/v1/assignment-reminder-cron on a served process, racing a CLI run."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from assignment_reminders.database import Connection
+from tests.conftest import reminders_cmd, wait_for
+from tests.jwt_tokens import SECRET, bearer
+from tests.served import served
+
+pytestmark = pytest.mark.slow
+URL = "/functions/v1/assignment-reminder-cron"
+
+
+@pytest.fixture
+def server(cli_env: dict[str, str]) -> Iterator[str]:
+    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-scheduler") as base:
+        yield base
+
+
+def running_pid(conn: Connection) -> int | None:
+    row = conn.execute(
+        "SELECT lock_backend_pid FROM cron_execution_logs WHERE status = 'running'"
+    ).fetchone()
+    return None if row is None else int(row["lock_backend_pid"])
+
+
+def test_http_invocation_skips_while_a_cli_run_holds_the_lock_then_runs(
+    server: str, conn: Connection, cli_env: dict[str, str]
+) -> None:
+    seeded = subprocess.run(
+        reminders_cmd("seed", "--assignments", "200"), env=cli_env, check=False, timeout=120
+    )
+    assert seeded.returncode == 0
+    cli_run = subprocess.Popen(
+        reminders_cmd("run", "--hold-seconds", "3"),
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    holder = wait_for(lambda: running_pid(conn), timeout=30)
+
+    skipped = httpx.post(f"{server}{URL}", headers=bearer(), timeout=30)
+    assert skipped.status_code == 200, skipped.text
+    assert (skipped.json()["status"], skipped.json()["note"]) == ("skipped", "advisory_lock_held")
+    assert skipped.json()["holder"]["pid"] == holder
+
+    out, err = cli_run.communicate(timeout=60)
+    assert cli_run.returncode == 0, err
+    assert out.startswith("success")
+
+    ran = httpx.post(f"{server}{URL}", headers=bearer(), timeout=60)
+    assert ran.status_code == 200, ran.text
+    body = ran.json()
+    assert body["status"] == "success"
+    assert body["counts"]["reminders_created"] == 0  # the CLI run created them; none twice
+    assert body["counts"]["duplicates_suppressed"] > 0
+    sources = conn.execute(
+        "SELECT status, trigger_source FROM cron_execution_logs ORDER BY id"
+    ).fetchall()
+    assert [(r["status"], r["trigger_source"]) for r in sources] == [
+        ("success", "cli"),
+        ("skipped", "http"),
+        ("success", "http"),
+    ]
