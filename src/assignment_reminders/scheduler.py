@@ -39,6 +39,10 @@ def _no_checkpoint() -> None:
 
 
 class ReminderScheduler(Protocol):
+    counts: RunCounts
+    """What the current (or last) pass has committed so far: a pass that fails part-way has
+    still created the reminders of its committed batches, and the run's row says how many."""
+
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
     ) -> RunCounts: ...
@@ -63,13 +67,14 @@ class ReminderSchedulerService:
         self.on_batch = on_batch
         self.channels = list(channels)
         self.deliveries_created = 0
+        self.counts = RunCounts()
 
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
     ) -> RunCounts:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
-        total = RunCounts()
+        self.counts = total = RunCounts()
         after_id = 0
         sql = query("schedule_batch")
         # Batches are id ranges up to the highest id at the start: assignments added during the
@@ -97,6 +102,7 @@ class ReminderSchedulerService:
                 escalations_created=row["escalations"],
                 duplicates_suppressed=row["due"] - created,
             )
+            self.counts = total
             self.deliveries_created += row["deliveries"]
             after_id = until_id
             if self.on_batch is not None:

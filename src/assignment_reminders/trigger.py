@@ -175,12 +175,15 @@ class CronTrigger:
                 status = "success"
             except LockLostError as exc:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
+                counts = self.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                counts = self.scheduler.counts
                 logger.exception("the reminder run failed")
             except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): record it, then go on
                 error, note = f"{type(exc).__name__}: {exc}", "interrupted"
+                counts = self.scheduler.counts
                 raise
             finally:
                 duration_ms = (time.perf_counter() - started) * 1000

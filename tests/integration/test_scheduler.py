@@ -167,7 +167,9 @@ def test_checkpoint_runs_before_every_batch_and_can_stop_the_pass(conn: Connecti
         if len(calls) == 3:
             raise RuntimeError("stop")
 
+    service = ReminderSchedulerService(conn, batch_size=2)
     with pytest.raises(RuntimeError):
-        ReminderSchedulerService(conn, batch_size=2).run(now=NOW, checkpoint=checkpoint)
+        service.run(now=NOW, checkpoint=checkpoint)
     row = conn.execute("SELECT count(*) AS n FROM reminder_dispatches").fetchone()
     assert row is not None and row["n"] == 4, "the two committed batches stay"
+    assert (service.counts.assignments_scanned, service.counts.reminders_created) == (4, 4)

@@ -97,6 +97,7 @@ def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Co
 class Exploding:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.counts = RunCounts()
         self.locks_seen: list[dict[str, Any]] = []
 
     def run(

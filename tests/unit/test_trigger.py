@@ -103,6 +103,7 @@ class FakeLog:
 @dataclass
 class FakeScheduler:
     error: Exception | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
     calls: int = 0
     nows: list[datetime] = field(default_factory=list)
 

@@ -74,6 +74,7 @@ class BatchScheduler:
 
     def __init__(self) -> None:
         self.batches = 0
+        self.counts = RunCounts()
 
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = lambda: None
@@ -81,7 +82,8 @@ class BatchScheduler:
         for _ in range(3):
             checkpoint()
             self.batches += 1
-        return RunCounts(reminders_created=self.batches)
+            self.counts = RunCounts(reminders_created=self.batches)
+        return self.counts
 
 
 def trigger(lock: FakeLock, log: FakeLog, scheduler: BatchScheduler) -> CronTrigger:
@@ -94,6 +96,7 @@ def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> No
     assert scheduler.batches == 1
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
     assert (log.finished["status"], log.finished["note"]) == ("failed", LOCK_LOST)
+    assert log.finished["counts"].reminders_created == 1  # the batch it committed is counted
     assert "LockLostError" in (outcome.error or "")
     assert lock.released
 
