@@ -87,6 +87,16 @@ class Registration:
     last_contact_dates: dict[int, date | None]
 
 
+def contact_date_problem(day: date, *, today: date, starts_on: date, time_zone: str) -> str | None:
+    """Why *day* cannot be a contact date (in the organization's future, or before the assignment
+    started), or None. Registrations and admin corrections share this rule."""
+    if day > today:
+        return f"{day} is in the future (today is {today} in {time_zone})"
+    if day < starts_on:
+        return f"{day} is before the assignment started ({starts_on})"
+    return None
+
+
 def refusal(path: Path, caller: UUID, item: NewActivity, access: Access | None) -> Refusal | None:
     """Why *caller* may not register *item* by *path*, or None when they may."""
     if access is None:
@@ -106,19 +116,13 @@ def refusal(path: Path, caller: UUID, item: NewActivity, access: Access | None) 
             "coordinator_proxy": "it belongs to an organization you do not coordinate",
         }[path]
         return Refusal(403, "assignment_id", f"assignment {item.assignment_id}: {why}")
-    if item.occurred_on > access.today:
-        return Refusal(
-            422,
-            "occurred_on",
-            f"{item.occurred_on} is in the future (today is {access.today} in {access.time_zone})",
-        )
-    if item.occurred_on < access.starts_on:
-        return Refusal(
-            422,
-            "occurred_on",
-            f"{item.occurred_on} is before the assignment started ({access.starts_on})",
-        )
-    return None
+    problem = contact_date_problem(
+        item.occurred_on,
+        today=access.today,
+        starts_on=access.starts_on,
+        time_zone=access.time_zone,
+    )
+    return None if problem is None else Refusal(422, "occurred_on", problem)
 
 
 def batch_status(refusals: Sequence[Refusal]) -> int:

@@ -211,10 +211,6 @@ class Settings:
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
 
-    def lock_url(self) -> Secret | None:
-        """Where the lock connection goes: REMINDERS_LOCK_DATABASE_URL, else DATABASE_URL."""
-        return self.lock_database_url or self.database_url
-
     def describe_database(self) -> str:
         if self.database_url is None:
             return f"embedded PostgreSQL in {self.data_dir}"

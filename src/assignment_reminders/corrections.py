@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from .activities import contact_date_problem
 from .database import Connection
 from .exceptions import InputError, NotFoundError
 from .queries import query
@@ -42,12 +43,9 @@ def check(new_date: date, reason: str, *, today: date, starts_on: date, time_zon
     """Refuse a date in the organization's future or before the assignment started."""
     if not reason.strip():
         raise InputError("a reason is required", field="reason")
-    if new_date > today:
-        raise InputError(
-            f"{new_date} is in the future (today is {today} in {time_zone})", field="date"
-        )
-    if new_date < starts_on:
-        raise InputError(f"{new_date} is before the assignment started ({starts_on})", field="date")
+    problem = contact_date_problem(new_date, today=today, starts_on=starts_on, time_zone=time_zone)
+    if problem is not None:
+        raise InputError(problem, field="date")
 
 
 def set_last_contact(

@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from .config import Settings
 from .embedded import embedded_database_url
-from .exceptions import DatabaseError
+from .exceptions import DatabaseError, first_line
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -32,6 +32,11 @@ def database_url(settings: Settings) -> str:
     if settings.database_url is not None:
         return settings.database_url.reveal()
     return embedded_database_url(settings.data_dir)
+
+
+def lock_database_url(settings: Settings, url: str) -> str:
+    """Where the lock connection goes: ``REMINDERS_LOCK_DATABASE_URL``, else *url* (the work's)."""
+    return settings.lock_database_url.reveal() if settings.lock_database_url else url
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -63,10 +68,5 @@ def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
         )
     except psycopg.Error as exc:
         raise DatabaseError(
-            f"cannot connect to {describe_database_url(url)}: {_first_line(exc)}"
+            f"cannot connect to {describe_database_url(url)}: {first_line(exc)}"
         ) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -34,6 +34,12 @@ class ReminderError(Exception):
         return str(self.args[0])
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (driver errors run on), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class ConfigurationError(ReminderError):
     """A setting is missing or malformed."""
 

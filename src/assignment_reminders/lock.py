@@ -132,13 +132,6 @@ class _AdvisoryLock:
     def backend_pid(self) -> int | None:
         return self._backend_pid
 
-    def is_held(self) -> bool:
-        """Whether ``pg_locks`` shows the lock granted to this connection's backend."""
-        row = self.conn.execute(
-            query("lock_beat", "locking.sql"), {"lock_key": self.key}
-        ).fetchone()
-        return bool(row and row["held"])
-
     def checkpoint(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.checkpoint()
@@ -350,19 +343,15 @@ def open_job_lock(
     return lock
 
 
-def open_lock_connection(
-    url: str, *, role: str = "service_role", assume_role: bool = True
-) -> Connection:
-    """A connection for the lock and nothing else, running as *role* when the login may.
+def open_lock_connection(url: str, *, role: str = "service_role") -> Connection:
+    """A lock connection running as *role* when the login may (tests, benchmarks).
 
-    ``run_once`` passes ``assume_role=False`` and lets the lock assume the role itself: a
-    session-level ``SET ROLE`` must not happen before the connection is known to be a real
+    ``run_once`` opens a plain connection instead and lets :func:`open_job_lock` assume the role:
+    a session-level ``SET ROLE`` must not happen before the connection is known to be a real
     session, and the transaction scope uses ``SET LOCAL ROLE`` so nothing leaks onto a pooled
     backend.
     """
     conn = connect(url, purpose="lock")
-    if not assume_role:
-        return conn
     try:
         if assumable_role(conn, role) is not None:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))

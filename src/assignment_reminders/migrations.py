@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from .database import Connection
-from .exceptions import MigrationError
+from .exceptions import MigrationError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +123,7 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
                 )
         except psycopg.Error as exc:
             raise MigrationError(
-                f"migration {migration.path.name} failed and was rolled back: "
-                f"{str(exc).strip().splitlines()[0]}"
+                f"migration {migration.path.name} failed and was rolled back: {first_line(exc)}"
             ) from exc
         logger.info("applied migration %s_%s", migration.version, migration.name)
         done.append(migration)

@@ -19,11 +19,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from .config import describe_database_url
 from .database import Connection, connect
-from .exceptions import TransactionPoolerError
+from .exceptions import TransactionPoolerError, first_line
 from .queries import query
 
 logger = logging.getLogger(__name__)
@@ -110,11 +109,6 @@ class _Probe:
                 self._release.wait(PROBE_TIMEOUT_SECONDS)
                 probe.execute("ROLLBACK")
         except Exception as exc:
-            logger.warning("pooler probe failed: %s", _first_line(exc))
+            logger.warning("pooler probe failed: %s", first_line(exc))
         finally:
             self._answered.set()
-
-
-def _first_line(exc: Any) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -20,12 +20,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from .clock import utc_now
 from .config import Settings
-from .database import connect, database_url
+from .database import connect, database_url, lock_database_url
 from .exceptions import LockLostError
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
 from .lock import (
@@ -33,7 +34,6 @@ from .lock import (
     LockHolder,
     LockTiming,
     open_job_lock,
-    open_lock_connection,
     timed_try_acquire,
 )
 from .scheduler import ReminderScheduler, ReminderSchedulerService
@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 
 LOCK_LOST = "lock_lost"
 """The note of a run that stopped because its lock stopped being ours."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -238,10 +234,10 @@ def run_once(
     from .monitoring.watchdog import watch_for_overrun
 
     url = database_url(settings)
-    lock_url = settings.lock_database_url.reveal() if settings.lock_database_url else url
+    lock_url = lock_database_url(settings, url)
     timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
     with (
-        open_lock_connection(lock_url, assume_role=False) as lock_conn,
+        connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
         connect(url, purpose="work") as work_conn,
     ):
         lock = open_job_lock(

@@ -11,6 +11,7 @@ import pytest
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.doctor import Check, run_checks
+from tests.receivers import free_port
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -25,16 +26,10 @@ def listening() -> Iterator[int]:
         yield int(s.getsockname()[1])
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_healthy_database_passes_every_check_and_skips_unconfigured_delivery(
     settings: Settings,
 ) -> None:
-    checks = by_name(run_checks(settings, env={}))
+    checks = by_name(run_checks(settings))
     assert [c.name for c in checks.values() if c.failed] == []
     assert "a real session (direct)" in checks["lock connection"].detail
     assert checks["smtp"].result == checks["webhook"].result == "skip"
@@ -42,7 +37,7 @@ def test_a_healthy_database_passes_every_check_and_skips_unconfigured_delivery(
 
 
 def test_pending_migrations_fail_with_the_fix(empty_database_url: str) -> None:
-    checks = by_name(run_checks(Settings.from_env({"DATABASE_URL": empty_database_url}), env={}))
+    checks = by_name(run_checks(Settings.from_env({"DATABASE_URL": empty_database_url})))
     assert checks["migrations"].failed
     assert checks["migrations"].fix == "run `reminders migrate`"
     assert checks["lock wrappers"].failed
@@ -53,7 +48,7 @@ def test_a_wrapper_executable_by_anon_fails_with_the_grants_to_run(
     settings: Settings, conn: Connection
 ) -> None:
     conn.execute("GRANT EXECUTE ON FUNCTION public.reminders_advisory_unlock(bigint) TO anon")
-    check = by_name(run_checks(settings, env={}))["lock wrappers"]
+    check = by_name(run_checks(settings))["lock wrappers"]
     assert check.failed
     assert "public.reminders_advisory_unlock(bigint): anon" in check.detail
     assert check.fix.startswith("REVOKE EXECUTE ON FUNCTION public.reminders_advisory_unlock")
@@ -64,32 +59,34 @@ def test_the_job_registered_under_another_key_fails(settings: Settings, conn: Co
         "UPDATE public.background_job_lock_keys SET lock_key = 1"
         " WHERE job_name = 'assignment-reminder-cron'"
     )
-    check = by_name(run_checks(settings, env={}))["lock key"]
+    check = by_name(run_checks(settings))["lock key"]
     assert check.failed
     assert "1 -> assignment-reminder-cron" in check.detail
 
 
 def test_clock_skew_beyond_two_seconds_fails(settings: Settings) -> None:
-    check = by_name(run_checks(settings, env={}, wall_clock=lambda: time.time() + 60))["clock skew"]
+    check = by_name(run_checks(settings, wall_clock=lambda: time.time() + 60))["clock skew"]
     assert check.failed
     assert "NTP" in check.fix
 
 
-def test_delivery_endpoints_are_probed_when_configured(settings: Settings, listening: int) -> None:
+def test_delivery_endpoints_are_probed_when_configured(database_url: str, listening: int) -> None:
     env = {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(listening),
-        "REMINDERS_WEBHOOK_URL": f"http://127.0.0.1:{closed_port()}/hook?token=s3cret",
+        "DATABASE_URL": database_url,
+        "REMINDERS_SMTP_HOST": "127.0.0.1",
+        "REMINDERS_SMTP_PORT": str(listening),
+        "REMINDERS_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook?token=s3cret",
+        "REMINDERS_WEBHOOK_SECRET": "signing-secret",
     }
-    checks = by_name(run_checks(settings, env=env))
+    checks = by_name(run_checks(Settings.from_env(env)))
     assert checks["smtp"].result == "pass"
     assert checks["webhook"].failed
     assert "s3cret" not in checks["webhook"].detail
 
 
 def test_an_unreachable_database_fails_one_row_and_still_checks_delivery() -> None:
-    url = f"postgresql://nobody:pw@127.0.0.1:{closed_port()}/x"
-    checks = run_checks(Settings.from_env({"DATABASE_URL": url}), env={})
+    url = f"postgresql://nobody:pw@127.0.0.1:{free_port()}/x"
+    checks = run_checks(Settings.from_env({"DATABASE_URL": url}))
     assert [(c.name, c.result) for c in checks] == [
         ("database", "fail"),
         ("smtp", "skip"),

@@ -6,8 +6,9 @@ import random
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from ..clock import utc_now
 from ..config import Settings
 from ..database import Connection
 from ..progress import Progress, estimated_assignments
@@ -15,10 +16,6 @@ from .channels import Channel, build_channels, configured_channel_names
 from .messages import Renderer
 from .retry import RetryPolicy
 from .service import ReminderDispatchService
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def dispatch_service(

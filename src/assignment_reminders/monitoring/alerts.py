@@ -9,7 +9,6 @@ watchdogs run at once, each incident is announced once and recovered once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,7 +101,3 @@ def reconcile(
 def open_alerts(conn: Connection, job_name: str) -> list[Alert]:
     rows = conn.execute(query("open_alerts", SQL), {"job_name": job_name}).fetchall()
     return [Alert.from_row(r) for r in rows]
-
-
-def dumps(alerts: Sequence[Alert]) -> str:
-    return json.dumps([a.to_dict() for a in alerts])

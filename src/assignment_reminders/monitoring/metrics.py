@@ -84,7 +84,7 @@ def _histogram(conn: Connection, name: str, job: str, bounds: Sequence[float]) -
 
 
 def read_deliveries(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(query("delivery_counts", SQL)).fetchall()
+    rows = conn.execute(query("delivery_counts", "delivery.sql")).fetchall()
     return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
 
 

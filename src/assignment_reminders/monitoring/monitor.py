@@ -35,7 +35,7 @@ def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS)
     assert bounds is not None
     return Snapshot(
         job_name=job_name,
-        recent=conn.execute(query("recent_runs", SQL), params).fetchall(),
+        recent=conn.execute(query("recent_runs"), params).fetchall(),
         running=conn.execute(query("running_runs", SQL), params).fetchall(),
         last_success_at=bounds["last_success_at"],
         first_started_at=bounds["first_started_at"],

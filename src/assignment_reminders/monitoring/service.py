@@ -89,7 +89,8 @@ class BackgroundScheduler:
 
 def start_background(settings: Settings, schedule: str, time_zone: str) -> BackgroundScheduler:
     """Parse the schedule (a bad one stops ``serve`` with one line) and start both threads."""
-    from ..trigger import run_once, utc_now
+    from ..clock import utc_now
+    from ..trigger import run_once
     from .monitor import check_once_for
 
     scheduler = BackgroundScheduler(

@@ -1,13 +1,5 @@
 -- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as queries.sql.
 
--- name: recent_runs
-SELECT id, status, note, started_at, finished_at, duration_ms, unlock_ok, error, host, pid,
-       lock_backend_pid, holder_pid, holder_application_name, holder_client_addr, holder_since
-FROM public.cron_execution_logs
-WHERE job_name = %(job_name)s
-ORDER BY started_at DESC, id DESC
-LIMIT %(limit)s
-
 -- name: running_runs
 SELECT id, status, started_at, host, pid
 FROM public.cron_execution_logs
@@ -112,11 +104,6 @@ SELECT id, status, note, started_at, duration_ms, error
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
-
--- name: delivery_counts
-SELECT channel::text AS channel, status::text AS status, count(*) AS n
-FROM public.reminder_deliveries
-GROUP BY 1, 2
 
 -- name: open_alert_counts
 SELECT kind, count(*) AS n

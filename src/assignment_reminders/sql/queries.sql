@@ -71,10 +71,11 @@ SET unlock_ok = %(unlock_ok)s,
 WHERE id = %(id)s
 
 -- name: recent_runs
+-- `reminders status` and the monitoring checks.
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
-       duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
-       holder_client_addr, holder_since
+       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       holder_application_name, holder_client_addr, holder_since
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s
 ORDER BY started_at DESC, id DESC
