@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Secret, Settings
-from assignment_reminders.database import connect, database_url
+from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args(argv)
-    server = database_url(Settings.from_env())
-    with scratch_database(server, "bench_api") as url:
+    with scratch_database("bench_api") as url:
         with connect(url, purpose="bench") as conn:
             migrate(conn)
             seed(conn, assignments=10_000, today=TODAY)

@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect, database_url
+from assignment_reminders.database import Connection, connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
@@ -50,8 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--assignments", type=int, default=100_000)
     parser.add_argument("--singles", type=int, default=1000)
     args = parser.parse_args(argv)
-    server = database_url(Settings.from_env())
-    with scratch_database(server, "bench_activities") as url:
+    with scratch_database("bench_activities") as url:
         with connect(url, purpose="bench") as conn:
             migrate(conn)
             started = time.perf_counter()

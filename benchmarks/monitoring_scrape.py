@@ -9,22 +9,19 @@ skipped. A daily job keeps about 180 rows; 100,000 is many replicas skipping eve
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from assignment_reminders.api.metrics import _scrape
 from assignment_reminders.api.ops import _page
 from assignment_reminders.config import Secret, Settings
-from assignment_reminders.database import connect, database_url
+from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.monitoring.monitor import run_checks
 from assignment_reminders.monitoring.sinks import LogSink
 from assignment_reminders.tables import render
 
-from .scratch import scratch_database
+from .scratch import measure, p50_p95, scratch_database
 
 FILL = """
 INSERT INTO cron_execution_logs (job_name, invocation_id, status, note, started_at, finished_at,
@@ -45,26 +42,14 @@ CROSS JOIN LATERAL (
 """
 
 
-def measure(fn: Callable[[], object], iterations: int) -> tuple[float, float]:
-    fn()  # warm up
-    samples = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--iterations", type=int, default=20)
     args = parser.parse_args(argv)
-    admin_url = database_url(Settings.from_env())
     now = datetime.now(UTC)
     rows = []
-    with scratch_database(admin_url, "bench_monitoring") as url:
+    with scratch_database("bench_monitoring") as url:
         settings = replace(Settings.from_env(), database_url=Secret(url))
         with connect(url, purpose="bench") as conn:
             migrate(conn)
@@ -77,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
                     ("/metrics scrape (incl. connect)", lambda: _scrape(settings)),
                     ("/ops page (incl. connect)", lambda: _page(settings, now)),
                 ):
-                    p50, p95 = measure(fn, args.iterations)
+                    p50, p95 = p50_p95(measure(fn, args.iterations))
                     rows.append({"log rows": n, "what": what, "p50": p50, "p95": p95})
     print(f"monitoring cost by execution log size, {args.iterations} iterations each")
     columns = (("log rows", "log rows"), ("what", "what"), ("p50", "p50 ms"), ("p95", "p95 ms"))

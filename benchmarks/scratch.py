@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -67,10 +70,31 @@ class Databases:
 
 
 @contextmanager
-def scratch_database(admin_url: str, prefix: str = "bench") -> Iterator[str]:
-    """One empty database for a benchmark, dropped afterwards; yields its URL."""
-    databases = Databases(admin_url, prefix)
-    try:
-        yield databases.create()
-    finally:
-        databases.drop_all()
+def scratch_database(prefix: str = "bench", *, admin_url: str | None = None) -> Iterator[str]:
+    """One empty database for a benchmark, dropped afterwards; yields its URL.
+
+    On *admin_url*'s server, else on :func:`server` (``DATABASE_URL``, or a throwaway embedded
+    PostgreSQL): a benchmark never touches the user's own embedded database or any existing one.
+    """
+    with ExitStack() as stack:
+        databases = Databases(admin_url or stack.enter_context(server()), prefix)
+        try:
+            yield databases.create()
+        finally:
+            databases.drop_all()
+
+
+def measure(fn: Callable[[], object], iterations: int) -> list[float]:
+    """Milliseconds per call of *fn*, *iterations* times after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p50_p95(samples: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]

@@ -14,19 +14,18 @@ import time
 from datetime import date
 from pathlib import Path
 
-from assignment_reminders.config import Settings
-from assignment_reminders.database import connect, database_url
+from assignment_reminders.database import connect
 from assignment_reminders.migrations import discover, migrate
 from assignment_reminders.tables import render
 
-from .scratch import scratch_database
+from .scratch import scratch_database, server
 
 
 def seed_seconds(server: str, migrations: list[Path], assignments: int) -> float:
     from assignment_reminders.seed import seed
 
     with (
-        scratch_database(server, "bench_seed") as url,
+        scratch_database("bench_seed", admin_url=server) as url,
         connect(url, purpose="bench") as conn,
         tempfile.TemporaryDirectory() as folder,
     ):
@@ -42,17 +41,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", type=int, default=1_000_000)
     args = parser.parse_args(argv)
-    server = database_url(Settings.from_env())
     every = [m.path for m in discover()]
     upto_activities = [p for p in every if p.name <= "20261128000300_activities.sql"]
     core = [p for p in every if "core_schema" in p.name]
-    rows = [
-        {"schema": "core only", "seconds": seed_seconds(server, core, args.assignments)},
-        {
-            "schema": "core + activities",
-            "seconds": seed_seconds(server, upto_activities, args.assignments),
-        },
-    ]
+    with server() as admin:
+        rows = [
+            {"schema": "core only", "seconds": seed_seconds(admin, core, args.assignments)},
+            {
+                "schema": "core + activities",
+                "seconds": seed_seconds(admin, upto_activities, args.assignments),
+            },
+        ]
     print(render(rows, [("schema", f"seed {args.assignments:,} assignments"), ("seconds", "s")]))
 
 
