@@ -82,8 +82,19 @@ def naive_run(url: str, now: datetime) -> tuple[float, int]:
                 ).fetchone()
                 if row is None:
                     continue
-                title = f"Time to get in touch with {p['cf']}"
-                body = f"It is {days} days since your last contact with {p['cf']} {p['cl']}."
+                # the same texts as the schedule_batch query writes
+                if kind == "reminder":
+                    title = f"Time to get in touch with {p['cf']}"
+                    body = (
+                        f"It is {days} days since your last contact with {p['cf']} {p['cl']}."
+                        " Register the contact when you have been in touch."
+                    )
+                else:
+                    title = f"{p['mf']} {p['ml']} needs follow-up"
+                    body = (
+                        f"{p['mf']} {p['ml']} has not registered contact with {p['cf']} {p['cl']}"
+                        f" for {days} days."
+                    )
                 conn.execute(NOTIFY, (row["id"], recipient, title, body))
                 created += 1
     return time.perf_counter() - started, created

@@ -30,6 +30,6 @@ def _scrape(settings: Settings) -> bytes:
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Runs by status, run duration, lock acquisition time, reminders created, deliveries by
-    channel (when the delivery table exists), dead deliveries, seconds since the last success."""
+    channel, dead deliveries, the delivery backlog, seconds since the last success."""
     body = await run_in_threadpool(_scrape, request.app.state.settings)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
