@@ -32,7 +32,7 @@ bench: install ## benchmarks; prints tables (BENCH_ARGS="--sizes 10000" for a qu
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # Services the tests need that come from Debian, installed only when missing (CI runs as root).
-SYSTEM_PACKAGES := pgbouncer chromium chromium-driver
+SYSTEM_PACKAGES := pgbouncer chromium
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from ..config import Settings
 from ..database import connect, database_url
 from ..monitoring.alerts import SQL, open_alerts
-from ..monitoring.metrics import read_deliveries, summarize_backlog
 from ..monitoring.ops_page import DAYS, render_page
 from ..queries import query
 
@@ -25,12 +24,12 @@ def _page(settings: Settings, now: datetime) -> str:
             {"job_name": settings.job_name, "since": now - timedelta(days=DAYS)},
         ).fetchall()
         alerts = open_alerts(conn, settings.job_name)
-        deliveries = read_deliveries(conn)
+        backlog = conn.execute(query("delivery_backlog", "delivery.sql")).fetchall()
     return render_page(
         job_name=settings.job_name,
         runs=runs,
         alerts=alerts,
-        backlog=summarize_backlog(deliveries),
+        backlog={r["channel"]: int(r["n"]) for r in backlog},
         now=now,
         limit_minutes=settings.monitoring.overrun_after_seconds / 60,
     )

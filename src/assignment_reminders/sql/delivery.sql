@@ -64,3 +64,10 @@ SELECT channel, status, count(*) AS n
 FROM public.reminder_deliveries
 GROUP BY channel, status
 ORDER BY channel, status
+
+-- name: delivery_backlog
+-- What waits to be delivered, by channel: only open rows, read through their partial index.
+SELECT channel, count(*) AS n
+FROM public.reminder_deliveries
+WHERE status IN ('pending', 'sending')
+GROUP BY channel
