@@ -52,3 +52,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.delivery_preferences, public.remi
     TO service_role;
 GRANT USAGE, SELECT ON SEQUENCE public.reminder_deliveries_id_seq TO service_role;
 REVOKE ALL ON public.delivery_preferences, public.reminder_deliveries FROM anon, authenticated;
+-- Supabase's default privileges also grant new sequences to anon and authenticated.
+REVOKE ALL ON SEQUENCE public.reminder_deliveries_id_seq FROM PUBLIC, anon, authenticated;

@@ -37,3 +37,5 @@ CREATE INDEX cron_execution_logs_started_idx ON public.cron_execution_logs (star
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.monitoring_alerts TO service_role;
 GRANT USAGE, SELECT ON SEQUENCE public.monitoring_alerts_id_seq TO service_role;
 REVOKE ALL ON public.monitoring_alerts FROM anon, authenticated;
+-- Supabase's default privileges also grant new sequences to anon and authenticated.
+REVOKE ALL ON SEQUENCE public.monitoring_alerts_id_seq FROM PUBLIC, anon, authenticated;

@@ -16,11 +16,7 @@ SELECT t.acquired, t.pid,
             ELSE false
        END AS undone,
        EXISTS (
-           SELECT FROM pg_locks l
-           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-             AND l.pid = t.pid
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+           SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = t.pid
        ) AS held
 FROM t
 
@@ -31,15 +27,11 @@ SELECT public.reminders_try_advisory_xact_lock(%(lock_key)s) AS acquired, pg_bac
 SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
 
 -- name: lock_beat
--- The heartbeat: which backend we are on and whether pg_locks shows the lock granted to it.
--- objsubid = 1 is the bigint key space; a session lock and an xact lock look the same here.
+-- The heartbeat: which backend we are on and whether pg_locks shows the lock granted to it
+-- (reminders_lock_holder reads pg_locks; a session lock and an xact lock look the same there).
 SELECT pg_backend_pid() AS pid,
        EXISTS (
-           SELECT FROM pg_locks l
-           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-             AND l.pid = pg_backend_pid()
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND ((l.classid::bigint << 32) | l.objid::bigint) = %(lock_key)s
+           SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = pg_backend_pid()
        ) AS held
 
 -- name: annotate_run
