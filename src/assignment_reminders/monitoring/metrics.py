@@ -90,17 +90,16 @@ def read_deliveries(conn: Connection) -> dict[tuple[str, str], int]:
 
 def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     params = {"job_name": job_name}
-    runs = conn.execute(query("runs_by_status", SQL), params).fetchall()
-    created = conn.execute(query("created_totals", SQL), params).fetchone()
+    runs = {r["status"]: r for r in conn.execute(query("runs_by_status", SQL), params)}
     alerts = conn.execute(query("open_alert_counts", SQL), params).fetchall()
-    assert created is not None
+    success = runs.get("success")
     return JobMetrics(
-        runs_by_status={r["status"]: int(r["runs"]) for r in runs},
+        runs_by_status={status: int(r["runs"]) for status, r in runs.items()},
         durations=_histogram(conn, "duration_histogram", job_name, DURATION_BOUNDS),
         lock_acquire=_histogram(conn, "lock_histogram", job_name, LOCK_BOUNDS),
-        reminders_created=int(created["reminders"]),
-        escalations_created=int(created["escalations"]),
-        last_success_at=created["last_success_at"],
+        reminders_created=sum(int(r["reminders"]) for r in runs.values()),
+        escalations_created=sum(int(r["escalations"]) for r in runs.values()),
+        last_success_at=success["last_finished_at"] if success else None,
         deliveries=read_deliveries(conn),
         open_alerts={r["kind"]: int(r["n"]) for r in alerts},
     )

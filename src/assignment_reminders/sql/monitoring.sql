@@ -64,7 +64,11 @@ WITH gone AS (
 SELECT count(*) AS deleted FROM gone
 
 -- name: runs_by_status
-SELECT status, count(*) AS runs
+-- One scan of the job's log rows: runs, reminders created and the last finish, per status.
+SELECT status, count(*) AS runs,
+       coalesce(sum(reminders_created), 0) AS reminders,
+       coalesce(sum(escalations_created), 0) AS escalations,
+       max(finished_at) AS last_finished_at
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s
 GROUP BY status
@@ -90,13 +94,6 @@ SELECT cardinality(%(bounds)s::float8[])
 FROM public.cron_execution_logs
 WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
 GROUP BY 1
-
--- name: created_totals
-SELECT coalesce(sum(reminders_created), 0) AS reminders,
-       coalesce(sum(escalations_created), 0) AS escalations,
-       max(finished_at) FILTER (WHERE status = 'success') AS last_success_at
-FROM public.cron_execution_logs
-WHERE job_name = %(job_name)s
 
 -- name: run_history
 -- The /ops chart: every run started since the cutoff, oldest first.
