@@ -132,6 +132,17 @@ def reminders_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "assignment_reminders", *args]
 
 
+def start_reminders(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """``reminders *args`` as a separate process, stdout and stderr captured as text."""
+    return subprocess.Popen(
+        reminders_cmd(*args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.fixture
 def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
     def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

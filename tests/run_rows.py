@@ -35,3 +35,15 @@ def insert_run(
             **extra,
         },
     )
+
+
+def runs(conn: Connection) -> list[dict[str, Any]]:
+    """Every ``cron_execution_logs`` row, oldest first."""
+    return conn.execute("SELECT * FROM public.cron_execution_logs ORDER BY id").fetchall()
+
+
+def running(conn: Connection) -> dict[str, Any] | None:
+    """The oldest row still marked 'running', if any."""
+    return conn.execute(
+        "SELECT * FROM public.cron_execution_logs WHERE status = 'running' ORDER BY id LIMIT 1"
+    ).fetchone()

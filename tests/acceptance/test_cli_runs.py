@@ -8,41 +8,28 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
 
 import psycopg
 import pytest
 
 from assignment_reminders.database import Connection
-from assignment_reminders.lock import LOCK_KEY, key_halves
-from tests.conftest import reminders_cmd, wait_for
+from assignment_reminders.lock import LOCK_KEY
+from tests.conftest import reminders_cmd, start_reminders, wait_for
+from tests.locks import lock_pids
+from tests.run_rows import running, runs
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 pytestmark = pytest.mark.slow
 
 
 def lock_holder_pid(conn: Connection) -> int | None:
-    classid, objid = key_halves(LOCK_KEY)
-    row = conn.execute(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        " AND classid = %s AND objid = %s AND objsubid = 1",
-        (classid, objid),
-    ).fetchone()
-    return None if row is None else int(row["pid"])
-
-
-def runs(conn: Connection) -> list[dict[str, Any]]:
-    return conn.execute("SELECT * FROM cron_execution_logs ORDER BY id").fetchall()
+    pids = lock_pids(conn)
+    assert len(pids) <= 1, f"more than one holder of the job's lock: {pids}"
+    return pids[0] if pids else None
 
 
 def start_run(cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        reminders_cmd("run", "--json", *args),
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_reminders(cli_env, "run", "--json", *args)
 
 
 def test_two_overlapping_invocations_one_success_one_skip(
@@ -52,6 +39,9 @@ def test_two_overlapping_invocations_one_success_one_skip(
     first = start_run(cli_env, "--hold-seconds", "4")  # a long-running first invocation
     holder = wait_for(lambda: lock_holder_pid(conn), timeout=30)
     second = run_cli("run", "--json")
+    assert first.poll() is None, (
+        "the first run ended before the second started: the overlap was missed"
+    )
     first_out, first_err = first.communicate(timeout=60)
 
     assert first.returncode == 0, first_err
@@ -75,7 +65,7 @@ def test_sigkill_mid_run_leaves_no_lock_and_the_next_run_succeeds(
     assert run_cli("seed", "--assignments", "200").returncode == 0
     victim = start_run(cli_env, "--hold-seconds", "120")
     wait_for(lambda: lock_holder_pid(conn), timeout=30)
-    wait_for(lambda: [r for r in runs(conn) if r["status"] == "running"], timeout=10)
+    wait_for(lambda: running(conn), timeout=10)
 
     os.kill(victim.pid, signal.SIGKILL)
     killed_at = time.monotonic()
@@ -101,7 +91,7 @@ def test_sigterm_releases_the_lock_and_records_the_interruption(
     conn: Connection, cli_env: dict[str, str]
 ) -> None:
     victim = start_run(cli_env, "--hold-seconds", "120")
-    wait_for(lambda: [r for r in runs(conn) if r["status"] == "running"], timeout=30)
+    wait_for(lambda: running(conn), timeout=30)
     victim.send_signal(signal.SIGTERM)
     victim.communicate(timeout=30)
     assert victim.returncode != 0

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from assignment_reminders.database import Connection
-from tests.conftest import reminders_cmd, wait_for
+from tests.conftest import start_reminders, wait_for
 from tests.jwt_tokens import SECRET, bearer
+from tests.run_rows import running
 from tests.served import served
 
 pytestmark = pytest.mark.slow
 URL = "/functions/v1/assignment-reminder-cron"
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
@@ -23,33 +25,21 @@ def server(cli_env: dict[str, str]) -> Iterator[str]:
         yield base
 
 
-def running_pid(conn: Connection) -> int | None:
-    row = conn.execute(
-        "SELECT lock_backend_pid FROM cron_execution_logs WHERE status = 'running'"
-    ).fetchone()
-    return None if row is None else int(row["lock_backend_pid"])
-
-
 def test_http_invocation_skips_while_a_cli_run_holds_the_lock_then_runs(
-    server: str, conn: Connection, cli_env: dict[str, str]
+    server: str, conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
-    seeded = subprocess.run(
-        reminders_cmd("seed", "--assignments", "200"), env=cli_env, check=False, timeout=120
-    )
-    assert seeded.returncode == 0
-    cli_run = subprocess.Popen(
-        reminders_cmd("run", "--hold-seconds", "3"),
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    holder = wait_for(lambda: running_pid(conn), timeout=30)
+    seeded = run_cli("seed", "--assignments", "200")
+    assert seeded.returncode == 0, seeded.stderr
+    cli_run = start_reminders(cli_env, "run", "--hold-seconds", "3")
+    holder = wait_for(lambda: (row := running(conn)) and row["lock_backend_pid"], timeout=30)
 
     skipped = httpx.post(f"{server}{URL}", headers=bearer(), timeout=30)
     assert skipped.status_code == 200, skipped.text
     assert (skipped.json()["status"], skipped.json()["note"]) == ("skipped", "advisory_lock_held")
     assert skipped.json()["holder"]["pid"] == holder
+    assert cli_run.poll() is None, (
+        "the CLI run ended before the HTTP call started: the overlap was missed"
+    )
 
     out, err = cli_run.communicate(timeout=60)
     assert cli_run.returncode == 0, err

@@ -6,28 +6,23 @@ import json
 import signal
 import subprocess
 from collections.abc import Callable
+from datetime import date, datetime
 
 from assignment_reminders.database import Connection
 from assignment_reminders.seed import seed
-from tests.conftest import reminders_cmd, wait_for
+from tests.conftest import start_reminders, wait_for
+from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.receivers import Recorder, webhook_receiver
 
 NOW = "2026-11-28T12:00:00+00:00"
+NOW_AT = datetime.fromisoformat(NOW)
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def dispatch_count(conn: Connection) -> int:
-    row = conn.execute("SELECT count(*) AS n FROM public.reminder_dispatches").fetchone()
-    assert row is not None
-    return int(row["n"])
 
 
 def test_the_cron_run_delivers_what_it_created(
     conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
-    from datetime import date
-
     seed(conn, assignments=50, today=date(2026, 11, 28))
     recorder = Recorder()
     with webhook_receiver(recorder) as url:
@@ -57,8 +52,6 @@ def test_without_channels_the_run_logs_the_skip_and_succeeds(
 def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
     conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
-    from datetime import date
-
     seed(conn, assignments=50, today=date(2026, 11, 28))
     recorder = Recorder()
     with webhook_receiver(recorder) as url:
@@ -72,13 +65,7 @@ def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
         created = dispatch_count(conn)
         assert recorder.accepted_total == 0
         cli_env.pop("REMINDERS_DELIVERY_BUDGET_SECONDS")
-        worker = subprocess.Popen(
-            reminders_cmd("worker", "--poll-seconds", "0.1"),
-            env=cli_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        worker = start_reminders(cli_env, "worker", "--poll-seconds", "0.1")
         try:
             wait_for(lambda: recorder.accepted_total == created, timeout=30)
         finally:
@@ -107,21 +94,18 @@ def test_a_webhook_url_without_a_secret_is_a_one_line_error(
 
 
 def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplicates(
-    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+    database_url: str, conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
-    from datetime import date
-
     seed(conn, assignments=4000, today=date(2026, 11, 28))
+    expected = clean_totals(database_url, NOW_AT, ["webhook"])  # one webhook row per dispatch
     cli_env.update(REMINDERS_BATCH_SIZE="8", REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x")
     cli_env.update(REMINDERS_WEBHOOK_SECRET="s", REMINDERS_DELIVERY_BUDGET_SECONDS="0")
-    victim = subprocess.Popen(
-        reminders_cmd("run", "--now", NOW), env=cli_env, stdout=subprocess.DEVNULL
-    )
+    victim = start_reminders(cli_env, "run", "--now", NOW)
     try:
         wait_for(lambda: dispatch_count(conn) > 0, timeout=60, interval=0.01)
     finally:
         victim.kill()  # SIGKILL: no finally blocks, no clean-up
-        victim.wait(timeout=30)
+        victim.communicate(timeout=30)
 
     def backends_gone() -> bool:
         # a statement in flight may still commit after its client died: wait for the backend
@@ -135,16 +119,10 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
     partial = dispatch_count(conn)
     done = run_cli("run", "--now", NOW, "--json")
     assert done.returncode == 0, done.stderr
-    counts = conn.execute(
-        "SELECT count(*) AS dispatches,"
-        " count(DISTINCT (assignment_id, kind, gap_started_on)) AS distinct_keys,"
-        " (SELECT count(*) FROM public.notifications) AS notifications,"
-        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries"
-        " FROM public.reminder_dispatches"
-    ).fetchone()
-    assert counts is not None
-    assert counts["dispatches"] == counts["distinct_keys"] == counts["notifications"]
-    assert counts["deliveries"] == counts["dispatches"]  # one webhook row each
+    counts = table_counts(conn)
+    # the killed run and the next one together created exactly what one clean run creates
+    assert counts == expected
+    assert expected["dispatches"] == expected["notifications"] == expected["deliveries"]
     outcome = json.loads(done.stdout)
     made = outcome["counts"]["reminders_created"] + outcome["counts"]["escalations_created"]
     assert outcome["counts"]["duplicates_suppressed"] == partial
@@ -156,13 +134,7 @@ def test_a_worker_that_loses_its_database_exits_with_one_line(
     conn: Connection, cli_env: dict[str, str]
 ) -> None:
     cli_env.update(REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x", REMINDERS_WEBHOOK_SECRET="s")
-    worker = subprocess.Popen(
-        reminders_cmd("worker", "--poll-seconds", "0.1"),
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    worker = start_reminders(cli_env, "worker", "--poll-seconds", "0.1")
     pattern = f"assignment-reminders/worker %:{worker.pid}"
 
     def terminated() -> bool:

@@ -20,14 +20,17 @@ import pytest
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.seed import seed
-from tests.conftest import reminders_cmd, wait_for
+from tests.conftest import reminders_cmd, start_reminders, wait_for
+from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import lock_pids
 from tests.pgbouncer import PgBouncer, running_pgbouncer
+from tests.run_rows import running, runs
 
 pytestmark = pytest.mark.slow
 
 TODAY = datetime.now(UTC).date()
-LATER = (datetime.now(UTC) + timedelta(days=40)).isoformat()  # every active assignment is due
+LATER_AT = datetime.now(UTC) + timedelta(days=40)  # every active assignment is due
+LATER = LATER_AT.isoformat()
 HEARTBEAT = "0.3"
 IDLE_TIMEOUT = 2.0
 
@@ -55,13 +58,7 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        reminders_cmd("run", "--json", "--now", LATER, *args),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_reminders(env, "run", "--json", "--now", LATER, *args)
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, dict[str, Any], str]:
@@ -74,30 +71,9 @@ def run(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
     return finish(start(env, *args))
 
 
-def dispatch_counts(conn: Connection) -> tuple[int, int]:
-    row = conn.execute(
-        "SELECT count(*) AS n,"
-        " count(DISTINCT (assignment_id, kind, gap_started_on)) AS distinct_n"
-        " FROM public.reminder_dispatches"
-    ).fetchone()
-    assert row is not None
-    return int(row["n"]), int(row["distinct_n"])
-
-
 def run_row(conn: Connection, run_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT status, note, reminders_created, escalations_created"
-        " FROM public.cron_execution_logs WHERE id = %s",
-        (run_id,),
-    ).fetchone()
-    assert row is not None
+    [row] = [r for r in runs(conn) if r["id"] == run_id]
     return row
-
-
-def running_run(conn: Connection) -> dict[str, Any] | None:
-    return conn.execute(
-        "SELECT id, lock_backend_pid FROM public.cron_execution_logs WHERE status = 'running'"
-    ).fetchone()
 
 
 def created_by(conn: Connection, run_id: int) -> int:
@@ -142,9 +118,7 @@ def test_session_scope_through_transaction_pooler_is_refused_and_leaves_no_lock(
     assert f"127.0.0.1:{txn_bouncer.port}" in err
     assert "REMINDERS_LOCK_SCOPE=transaction" in err
     assert lock_pids(conn) == []
-    runs = conn.execute("SELECT count(*) AS n FROM public.cron_execution_logs").fetchone()
-    assert runs is not None
-    assert runs["n"] == 0
+    assert runs(conn) == []
 
 
 def test_transaction_scope_through_transaction_pooler_one_wins_kill_frees_the_lock(
@@ -253,7 +227,7 @@ def start_mid_run(env: dict[str, str], conn: Connection) -> tuple[subprocess.Pop
     """A run that has committed its first batch and waits before the next, holding the lock."""
     proc = start(env, "--pause-between-batches", "60")
     try:
-        run_id = int(wait_for(lambda: running_run(conn), timeout=30)["id"])
+        run_id = int(wait_for(lambda: running(conn), timeout=30)["id"])
         wait_for(lambda: created_by(conn, run_id) > 0, timeout=30)
         wait_for(lambda: lock_pids(conn), timeout=10)
     except BaseException:
@@ -264,9 +238,10 @@ def start_mid_run(env: dict[str, str], conn: Connection) -> tuple[subprocess.Pop
 
 
 def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_completes(
-    route_env: dict[str, str], conn: Connection
+    route_env: dict[str, str], conn: Connection, database_url: str
 ) -> None:
     env = route_env
+    expected = clean_totals(database_url, LATER_AT)
     first, _ = start_mid_run(env, conn)
     try:
         conn.execute("SELECT pg_terminate_backend(%s)", (lock_pids(conn)[0],))
@@ -276,21 +251,22 @@ def test_terminated_lock_connection_ends_the_run_as_lock_lost_and_the_next_run_c
     assert (code, outcome["status"], outcome["note"]) == (1, "failed", "lock_lost")
     assert run_row(conn, outcome["run_id"])["note"].startswith("lock_lost")
     partial = created_by(conn, outcome["run_id"])
-    assert 0 < partial == dispatch_counts(conn)[0]
+    assert 0 < partial == dispatch_count(conn)
 
     code, second, _ = run(env)
     assert (code, second["status"]) == (0, "success")
     code, third, _ = run(env)
     assert third["counts"]["reminders_created"] + third["counts"]["escalations_created"] == 0
-    total, distinct = dispatch_counts(conn)
-    assert total == distinct == partial + created_by(conn, second["run_id"])
+    assert partial + created_by(conn, second["run_id"]) == expected["dispatches"]
+    assert table_counts(conn) == expected  # the runs together: what one clean run creates
     assert lock_pids(conn) == []
 
 
 def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resumed(
-    route_env: dict[str, str], conn: Connection
+    route_env: dict[str, str], conn: Connection, database_url: str
 ) -> None:
     env = route_env
+    expected = clean_totals(database_url, LATER_AT)
     hung, run_id = start_mid_run(env, conn)
     try:
         hung.send_signal(signal.SIGSTOP)
@@ -317,8 +293,8 @@ def test_sigstopped_holder_loses_the_lock_within_the_bound_and_stops_when_resume
     assert row["status"] == "failed"
     assert row["note"].startswith("holder_died")
     assert "lock_lost" in row["note"]
-    total, distinct = dispatch_counts(conn)
-    assert total == distinct == before + created_by(conn, other["run_id"])
+    assert before + created_by(conn, other["run_id"]) == expected["dispatches"]
+    assert table_counts(conn) == expected  # the runs together: what one clean run creates
 
 
 def test_a_direct_lock_url_lets_the_work_go_through_the_transaction_pooler(

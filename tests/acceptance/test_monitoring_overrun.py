@@ -13,33 +13,22 @@ from typing import Any
 import pytest
 
 from assignment_reminders.database import Connection
-from tests.conftest import reminders_cmd, wait_for
+from tests.conftest import start_reminders, wait_for
+from tests.run_rows import running, runs
 
 pytestmark = pytest.mark.slow
 
 
-def running_row(conn: Connection) -> dict[str, Any] | None:
-    return conn.execute(
-        "SELECT id, started_at, pid FROM cron_execution_logs WHERE status = 'running'"
-    ).fetchone()
-
-
 def overrun_alerts(conn: Connection) -> list[dict[str, Any]]:
     return conn.execute(
-        "SELECT subject, opened_by, resolved_at, resolved_by FROM monitoring_alerts"
+        "SELECT subject, opened_at, opened_by, resolved_at, resolved_by FROM monitoring_alerts"
         " WHERE kind = 'overrun' ORDER BY id"
     ).fetchall()
 
 
 @pytest.fixture
 def hung_run(cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        reminders_cmd("run", "--hold-seconds", "120"),
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_reminders(cli_env, "run", "--hold-seconds", "120")
     yield proc
     if proc.poll() is None:
         proc.kill()  # SIGKILL works on a stopped process too
@@ -51,7 +40,7 @@ def test_a_hung_run_is_reported_by_the_independent_check_once(
     hung_run: subprocess.Popen[str],
     run_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    row = wait_for(lambda: running_row(conn), timeout=60)
+    row = wait_for(lambda: running(conn), timeout=60)
     assert row["pid"] == hung_run.pid
     os.kill(hung_run.pid, signal.SIGSTOP)  # hung: alive, holding its lock, doing nothing
 
@@ -94,18 +83,11 @@ def test_the_running_process_alerts_its_own_overrun_and_its_recovery(
         "REMINDERS_CHECK_INTERVAL_SECONDS": "1",
         "REMINDERS_LOG_LEVEL": "INFO",
     }
-    proc = subprocess.Popen(
-        reminders_cmd("run", "--hold-seconds", "4"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_reminders(env, "run", "--hold-seconds", "4")
     try:
         opened = wait_for(lambda: overrun_alerts(conn), timeout=30)
         assert opened[0]["opened_by"].startswith("watchdog@")
         assert opened[0]["resolved_at"] is None
-        assert proc.poll() is None  # raised while the run was still going
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -114,5 +96,10 @@ def test_the_running_process_alerts_its_own_overrun_and_its_recovery(
     assert proc.returncode == 0, stderr
     [alert] = overrun_alerts(conn)
     assert alert["resolved_by"].startswith("watchdog@")
+    # raised while the run was still going (from the database, not from the process table)
+    [run] = runs(conn)
+    assert alert["subject"] == f"run:{run['id']}"
+    assert run["status"] == "success"
+    assert alert["opened_at"] < run["finished_at"]
     assert stderr.count("[ALERT] overrun") == 1
     assert stderr.count("[RECOVERED] overrun") == 1

@@ -306,6 +306,18 @@ def test_preferences_turn_a_channel_off_for_one_person(conn: Connection) -> None
         "  AND p.channel = d.channel"
     ).fetchone()
     assert row == {"n": 0}
+    # the premise: the person who turned webhooks off was reminded, by email and only by email
+    theirs = conn.execute(
+        "SELECT count(*) FILTER (WHERE d.channel = 'email') AS email,"
+        " count(*) FILTER (WHERE d.channel = 'webhook') AS webhook"
+        " FROM public.reminder_deliveries d"
+        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id"
+        " JOIN public.delivery_preferences p ON p.user_id = r.recipient_user_id"
+        "  AND p.channel = 'webhook' AND NOT p.enabled"
+    ).fetchone()
+    assert theirs is not None
+    assert theirs["email"] >= 1
+    assert theirs["webhook"] == 0
     emails = conn.execute(
         "SELECT count(*) AS n FROM public.reminder_deliveries WHERE channel = 'email'"
     ).fetchone()

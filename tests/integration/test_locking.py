@@ -70,6 +70,14 @@ def test_the_session_lock_runs_as_service_role_with_an_idle_session_timeout(
 def test_the_transaction_lock_sets_its_timeout_and_role_locally(
     database_url: str, conn: Connection, lock_conn: Connection
 ) -> None:
+    settings_sql = (
+        "SELECT current_user AS who, current_setting('idle_in_transaction_session_timeout') AS t"
+    )
+    before = lock_conn.execute(settings_sql).fetchone()
+    assert before is not None
+    # the session's own values differ from what the lock sets, so a reset is visible
+    assert before["who"] != "service_role"
+    assert before["t"] != "1s"
     lock = open_job_lock(
         lock_conn, database_url, scope="transaction", role="service_role", timing=FAST
     )
@@ -90,16 +98,14 @@ def test_the_transaction_lock_sets_its_timeout_and_role_locally(
     assert first["backend_xid"] is None
     wait_for(lambda: (h := horizon()) is not None and h["xmin"] > first["now"], timeout=5)
     lock._stop_heartbeat()
-    row = lock_conn.execute(
-        "SELECT current_user AS who, current_setting('idle_in_transaction_session_timeout') AS t"
-    ).fetchone()
+    row = lock_conn.execute(settings_sql).fetchone()
     assert row == {"who": "service_role", "t": "1s"}
     lock.release()
-    row = lock_conn.execute(
-        "SELECT current_user AS who, current_setting('idle_in_transaction_session_timeout') AS t"
-    ).fetchone()
+    row = lock_conn.execute(settings_sql).fetchone()
     assert row is not None
-    assert (row["who"], row["t"]) != ("service_role", "1s")  # nothing left on the session
+    # nothing left on the session: the role and the timeout are each back to what they were
+    assert row["who"] == before["who"]
+    assert row["t"] == before["t"]
 
 
 @pytest.mark.parametrize("scope", ["session", "transaction"])

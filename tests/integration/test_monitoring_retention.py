@@ -8,6 +8,7 @@ from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.seed import seed
 from assignment_reminders.trigger import run_once
+from tests.run_rows import insert_run
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 
@@ -38,10 +39,5 @@ def test_a_run_prunes_log_rows_older_than_the_retention_age(
 def test_a_running_row_is_never_pruned(conn: Connection, settings: Settings) -> None:
     from assignment_reminders.monitoring.retention import prune
 
-    conn.execute(
-        "INSERT INTO cron_execution_logs (job_name, invocation_id, status, started_at, lock_key,"
-        " host, pid) VALUES ('assignment-reminder-cron', gen_random_uuid(), 'running', %s, 1,"
-        " 'h', 1)",
-        (NOW - timedelta(days=400),),
-    )
+    insert_run(conn, "running", NOW - timedelta(days=400))
     assert prune(conn, now=NOW, retention_days=180).runs == 0

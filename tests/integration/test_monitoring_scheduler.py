@@ -51,7 +51,9 @@ def test_replicas_fire_at_the_same_time_and_the_lock_lets_one_run(
     finally:
         for r in replicas:
             r.stop()
-    assert [r["status"] for r in rows] == ["skipped", "success"]
+    assert [r["status"] for r in rows] == ["skipped", "success"], (
+        "the replicas' runs did not overlap: the 2 s hold was missed"
+    )
     assert {r["trigger_source"] for r in rows} == {"scheduler"}
     fire = EVERY_MINUTE.next_after(rows[0]["started_at"] - timedelta(minutes=1))
     assert abs((rows[1]["started_at"] - fire).total_seconds()) < 5
@@ -67,18 +69,27 @@ def test_the_check_loop_alerts_and_recovers_on_its_own(
         EVERY_MINUTE,
         run_job=run_once,
         check=check_once_for,
-        clock=clock_before_next_fire(3.0),
+        clock=clock_before_next_fire(10.0),  # time for the checks to see the failure first
     )
     scheduler.start()
     try:
+        opened = wait_for(
+            lambda: conn.execute(
+                "SELECT id, opened_by FROM monitoring_alerts WHERE kind = 'failure'"
+            ).fetchone(),
+            timeout=9,
+        )
+        assert finished_runs(conn, 2) is None, "the run fired before the check opened the alert"
         resolved = wait_for(
             lambda: conn.execute(
-                "SELECT opened_by, resolved_by FROM monitoring_alerts"
+                "SELECT id, opened_by, resolved_by FROM monitoring_alerts"
                 " WHERE kind = 'failure' AND resolved_at IS NOT NULL"
             ).fetchone(),
             timeout=30,
         )
     finally:
         scheduler.stop()
+    assert resolved["id"] == opened["id"]
+    assert opened["opened_by"].startswith("scheduler@")
     assert resolved["opened_by"].startswith("scheduler@")
     assert resolved["resolved_by"].startswith("scheduler@")

@@ -12,6 +12,7 @@ from assignment_reminders.database import Connection, connect
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
+from tests.dispatch_counts import clean_totals, table_counts
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -22,32 +23,14 @@ class Crash(Exception):
     """The process died here."""
 
 
-def table_counts(conn: Connection) -> dict[str, int]:
-    row = conn.execute(
-        "SELECT (SELECT count(*) FROM public.reminder_dispatches) AS dispatches,"
-        " (SELECT count(*) FROM public.notifications) AS notifications,"
-        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries,"
-        " (SELECT count(*) FROM (SELECT DISTINCT assignment_id, kind, gap_started_on"
-        "   FROM public.reminder_dispatches) k) AS distinct_keys"
-    ).fetchone()
-    assert row is not None
-    return dict(row)
-
-
-def clean_totals(database_url: str) -> dict[str, int]:
-    """What one uninterrupted pass creates, on a copy of nothing but the seed."""
-    with connect(database_url, purpose="test-reference") as c:
-        c.execute("BEGIN")
-        ReminderSchedulerService(c, batch_size=1000, channels=CHANNELS).run(now=NOW)
-        counts = table_counts(c)
-        c.execute("ROLLBACK")
-    return counts
-
-
-def test_a_second_pass_creates_nothing_and_counts_what_it_found(conn: Connection) -> None:
+def test_a_second_pass_creates_nothing_and_counts_what_it_found(
+    database_url: str, conn: Connection
+) -> None:
     seed(conn, assignments=300, today=TODAY)
+    expected = clean_totals(database_url, NOW, CHANNELS)
     first = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
     after_first = table_counts(conn)
+    assert after_first == expected
     second = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
     assert table_counts(conn) == after_first
     created = first.reminders_created + first.escalations_created
@@ -67,6 +50,7 @@ def test_racing_passes_with_the_lock_bypassed_create_each_reminder_once(
     database_url: str, conn: Connection
 ) -> None:
     seed(conn, assignments=2000, today=TODAY)
+    expected = clean_totals(database_url, NOW, CHANNELS)
     start = threading.Barrier(2)
     results: list[RunCounts] = []
     errors: list[BaseException] = []
@@ -86,11 +70,13 @@ def test_racing_passes_with_the_lock_bypassed_create_each_reminder_once(
     for t in threads:
         t.join()
     assert errors == []
-    counts = table_counts(conn)
+    assert len(results) == 2
+    # together the two passes created exactly what one clean pass creates
+    assert table_counts(conn) == expected
     created = sum(r.reminders_created + r.escalations_created for r in results)
-    assert counts["dispatches"] == counts["distinct_keys"] == created
-    assert counts["notifications"] == created
-    assert counts["deliveries"] == 2 * created
+    assert created == expected["dispatches"]
+    assert expected["notifications"] == created
+    assert expected["deliveries"] == 2 * created
     # each due reminder was either created by one pass or counted as a duplicate by the other
     assert sum(r.duplicates_suppressed for r in results) == created
 
@@ -99,7 +85,7 @@ def test_a_crash_mid_run_keeps_committed_batches_and_the_next_run_finishes(
     database_url: str, conn: Connection
 ) -> None:
     seed(conn, assignments=500, today=TODAY)
-    expected = clean_totals(database_url)
+    expected = clean_totals(database_url, NOW, CHANNELS)
     batches = 0
 
     def die_on_third_batch() -> None:
@@ -135,9 +121,4 @@ def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(
     scheduler = ReminderSchedulerService(conn, batch_size=300, channels=CHANNELS)
     with pytest.raises(psycopg.errors.RaiseException, match="delivery insert failed"):
         scheduler.run(now=NOW)
-    assert table_counts(conn) == {
-        "dispatches": 0,
-        "notifications": 0,
-        "deliveries": 0,
-        "distinct_keys": 0,
-    }
+    assert table_counts(conn) == {"dispatches": 0, "notifications": 0, "deliveries": 0}

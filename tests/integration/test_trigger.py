@@ -14,24 +14,17 @@ from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import (
     LOCK_KEY,
     SessionAdvisoryLock,
-    key_halves,
     open_lock_connection,
 )
 from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
 from assignment_reminders.trigger import CronTrigger, run_once
 from tests import factories
 from tests.conftest import wait_for
+from tests.locks import lock_pids
+from tests.run_rows import insert_run, runs
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 JOB = "assignment-reminder-cron"
-
-
-def advisory_locks(conn: Connection) -> list[dict[str, Any]]:
-    return conn.execute(
-        "SELECT locktype, classid, objid, objsubid, pid, granted FROM pg_locks"
-        " WHERE locktype = 'advisory'"
-        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    ).fetchall()
 
 
 @pytest.fixture
@@ -52,37 +45,22 @@ def trigger(
     )
 
 
-def run_rows(conn: Connection) -> list[dict[str, Any]]:
-    return conn.execute("SELECT * FROM cron_execution_logs ORDER BY id").fetchall()
-
-
 def test_lock_is_in_pg_locks_while_held_and_gone_after(
     conn: Connection, lock_conn: Connection
 ) -> None:
-    seen: list[list[dict[str, Any]]] = []
-    outcome = trigger(lock_conn, conn, hold=lambda: seen.append(advisory_locks(conn))).run(now=NOW)
-    classid, objid = key_halves(LOCK_KEY)
-    assert seen == [
-        [
-            {
-                "locktype": "advisory",
-                "classid": classid,
-                "objid": objid,
-                "objsubid": 1,
-                "pid": lock_conn.info.backend_pid,
-                "granted": True,
-            }
-        ]
-    ]
-    assert advisory_locks(conn) == []
+    seen: list[list[int]] = []
+    outcome = trigger(lock_conn, conn, hold=lambda: seen.append(lock_pids(conn))).run(now=NOW)
+    # the job's key (classid/objid halves, objsubid 1), granted to the lock connection
+    assert seen == [[lock_conn.info.backend_pid]]
+    assert lock_pids(conn) == []
     assert outcome.status == "success"
-    assert run_rows(conn)[0]["lock_backend_pid"] == lock_conn.info.backend_pid
+    assert runs(conn)[0]["lock_backend_pid"] == lock_conn.info.backend_pid
 
 
 def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Connection) -> None:
     factories.assignment(conn, starts_on=date(2026, 11, 1))
     trigger(lock_conn, conn).run(now=NOW)
-    [row] = run_rows(conn)
+    [row] = runs(conn)
     assert row["status"] == "success"
     assert row["reminders_created"] == 1 and row["escalations_created"] == 1
     assert row["assignments_scanned"] == 1
@@ -98,12 +76,12 @@ class Exploding:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.counts = RunCounts()
-        self.locks_seen: list[dict[str, Any]] = []
+        self.locks_seen: list[int] = []
 
     def run(
         self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint | None = None
     ) -> RunCounts:
-        self.locks_seen = advisory_locks(self.conn)
+        self.locks_seen = lock_pids(self.conn)
         raise RuntimeError("scheduler exploded")
 
 
@@ -112,9 +90,11 @@ def test_scheduler_raising_releases_the_lock_and_fails_the_row(
 ) -> None:
     exploding = Exploding(conn)
     outcome = trigger(lock_conn, conn, scheduler=exploding).run(now=NOW)
-    assert len(exploding.locks_seen) == 1, "the lock was held while the scheduler ran"
-    assert advisory_locks(conn) == [], "and released after it raised"
-    [row] = run_rows(conn)
+    assert exploding.locks_seen == [lock_conn.info.backend_pid], (
+        "the lock was held while the scheduler ran"
+    )
+    assert lock_pids(conn) == [], "and released after it raised"
+    [row] = runs(conn)
     assert (row["status"], row["error"]) == ("failed", "RuntimeError: scheduler exploded")
     assert row["unlock_ok"] is True
     assert outcome.status == "failed"
@@ -127,7 +107,7 @@ def test_lost_lock_makes_unlock_return_false_which_is_recorded(
         lock_conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
 
     outcome = trigger(lock_conn, conn, hold=lose_the_lock).run(now=NOW)
-    [row] = run_rows(conn)
+    [row] = runs(conn)
     assert outcome.unlock_ok is False
     assert row["unlock_ok"] is False
     assert "unlock_failed" in row["note"]
@@ -139,7 +119,7 @@ def test_losing_the_lock_to_another_session_skips_with_its_holder(
     with psycopg.connect(database_url, autocommit=True, application_name="other-holder") as other:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone() == (True,)
         outcome = trigger(lock_conn, conn).run(now=NOW)
-        [row] = run_rows(conn)
+        [row] = runs(conn)
         assert outcome.status == "skipped"
         assert (row["status"], row["note"]) == ("skipped", "advisory_lock_held")
         assert row["holder_pid"] == other.info.backend_pid
@@ -152,13 +132,9 @@ def test_losing_the_lock_to_another_session_skips_with_its_holder(
 def test_rows_left_running_by_dead_holders_are_failed_by_the_next_winner(
     conn: Connection, lock_conn: Connection
 ) -> None:
-    conn.execute(
-        "INSERT INTO cron_execution_logs (job_name, invocation_id, status, started_at, lock_key,"
-        " host, pid) VALUES (%s, gen_random_uuid(), 'running', %s, %s, 'gone', 1)",
-        (JOB, NOW - timedelta(hours=1), LOCK_KEY),
-    )
+    insert_run(conn, "running", NOW - timedelta(hours=1), host="gone", pid=1)
     outcome = trigger(lock_conn, conn).run(now=NOW)
-    dead, ours = run_rows(conn)
+    dead, ours = runs(conn)
     assert dead["status"] == "failed" and dead["note"].startswith("holder_died")
     assert str(outcome.invocation_id) in dead["note"]
     assert dead["finished_at"] is not None
@@ -179,7 +155,7 @@ def test_run_once_opens_and_closes_its_own_connections(
         assert row is not None
         return int(row["n"])
 
-    wait_for(lambda: others() == 0, timeout=2)
+    wait_for(lambda: others() == 0, timeout=10)
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated", "public_user"])
@@ -191,17 +167,17 @@ def test_other_roles_may_not_execute_the_lock_wrappers(conn: Connection, role: s
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"SELECT public.{function}(%s)", (LOCK_KEY,))
     conn.execute("RESET ROLE")
-    assert advisory_locks(conn) == []
+    assert lock_pids(conn) == []
 
 
 def test_service_role_may_execute_the_lock_wrappers(conn: Connection) -> None:
     conn.execute("SET ROLE service_role")
     took = conn.execute("SELECT public.reminders_try_advisory_lock(%s) AS ok", (LOCK_KEY,))
     assert took.fetchone() == {"ok": True}
-    assert len(advisory_locks(conn)) == 1
+    assert lock_pids(conn) == [conn.info.backend_pid]
     released = conn.execute("SELECT public.reminders_advisory_unlock(%s) AS ok", (LOCK_KEY,))
     assert released.fetchone() == {"ok": True}
-    assert advisory_locks(conn) == []
+    assert lock_pids(conn) == []
 
 
 def test_lock_connection_runs_as_service_role(lock_conn: Connection) -> None:

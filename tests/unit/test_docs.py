@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 
 from assignment_reminders.cli import cli
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 def command_paths(group: click.Group, prefix: str = "reminders") -> list[str]:
