@@ -174,6 +174,9 @@ def test_session_scope_through_session_pooler_works_like_direct(
         pids = wait_for(lambda: lock_pids(conn), timeout=30)
         code, outcome, _ = run(env)
         assert (code, outcome["status"], outcome["holder"]["pid"]) == (0, "skipped", pids[0])
+        assert holder.poll() is None, (
+            "the first run ended before the second started: the overlap was missed"
+        )
     finally:
         code, outcome, err = finish(holder)
     assert outcome["status"] == "success", err
