@@ -1,0 +1,48 @@
+"""The ``reminders`` command, one module per family of commands, registered here explicitly.
+
+::
+
+    root.py       the group (``--debug``, ``--log-level``) and ``main``, the error boundary
+    options.py    the shared context and option types (``--json``, ``--now``, settings-backed)
+    job.py        migrate, run, seed, status
+    serve.py      serve
+    embedded.py   embedded status|url|stop
+    admin.py      admin set-last-contact|last-contact-history
+    delivery.py   worker, deliveries
+    monitoring.py check
+    doctor.py     doctor
+
+Command modules import ``options`` only, never each other nor this package: no import cycles.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .admin import admin
+from .delivery import deliveries, worker
+from .doctor import doctor
+from .embedded import embedded
+from .job import migrate, run, seed, status
+from .monitoring import check
+from .root import cli, main
+from .serve import serve
+
+COMMANDS: tuple[click.Command, ...] = (
+    migrate,
+    run,
+    seed,
+    status,
+    serve,
+    embedded,
+    admin,
+    worker,
+    deliveries,
+    check,
+    doctor,
+)
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+__all__ = ["COMMANDS", "cli", "main"]

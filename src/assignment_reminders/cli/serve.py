@@ -1,0 +1,73 @@
+"""``reminders serve``: the HTTP API, with the built-in scheduler and monitoring checks."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from ..config import PORTS, HttpSettings, ScheduleSettings
+from .options import Context, pass_context, setting_option
+
+logger = logging.getLogger("assignment_reminders")
+
+
+@click.command()
+@setting_option(
+    "--host",
+    env="REMINDERS_HTTP_HOST",
+    default=HttpSettings.host,
+    pick=lambda s: s.http.host,
+    help="Address to listen on.",
+)
+@setting_option(
+    "--port",
+    type=click.IntRange(*PORTS),
+    env="REMINDERS_HTTP_PORT",
+    default=HttpSettings.port,
+    pick=lambda s: s.http.port,
+    help="Port to listen on.",
+)
+@setting_option(
+    "--schedule",
+    env="REMINDERS_SCHEDULE",
+    default=ScheduleSettings.expression,
+    pick=lambda s: s.schedule.expression,
+    help="Cron expression (5 fields) for the built-in scheduler.",
+)
+@setting_option(
+    "--time-zone",
+    env="REMINDERS_SCHEDULE_TZ",
+    default=ScheduleSettings.time_zone,
+    pick=lambda s: s.schedule.time_zone,
+    help="IANA time zone the schedule is read in.",
+)
+@setting_option(
+    "--scheduler/--no-scheduler",
+    env="REMINDERS_SCHEDULER",
+    default=ScheduleSettings.enabled,
+    pick=lambda s: s.schedule.enabled,
+    help="Run the job on --schedule and the monitoring checks in this process.",
+)
+@pass_context
+def serve(
+    ctx: Context, *, host: str, port: int, schedule: str, time_zone: str, scheduler: bool
+) -> None:
+    """Serve the HTTP API and run the job on its schedule.
+
+    Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
+    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    REMINDERS_CHECK_INTERVAL_SECONDS (60)."""
+    import uvicorn
+
+    from ..api import create_app
+    from ..monitoring.service import start_background
+
+    if ctx.settings.jwt_secret is None:
+        logger.warning("REMINDERS_JWT_SECRET is unset: every authenticated endpoint answers 401")
+    background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
+    try:
+        uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+    finally:
+        if background is not None:
+            background.stop()
