@@ -2,15 +2,13 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from .. import __version__
-from ..auth import decode_bearer, require_service_role
 from ..config import Settings
 from ..database import connect, database_url
 from ..exceptions import (
@@ -20,11 +18,15 @@ from ..exceptions import (
     LockError,
     PermissionDeniedError,
     ReminderError,
+    SigningKeysUnavailableError,
 )
 from ..migrations import pending
+from ..tokens import TokenVerifier
 from ..trigger import RunOutcome, run_once
 from . import activities as activities_api
 from . import admin as admin_api
+from .cors import add_cors
+from .deps import CronCaller
 from .metrics import router as metrics_router
 from .ops import router as ops_router
 
@@ -47,12 +49,18 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         description="Exactly-once contact reminders for peer-mentoring programmes.",
     )
     app.state.settings = settings
+    app.state.token_verifier = TokenVerifier.from_settings(settings.auth)
+    add_cors(app, settings.cors_origins)
 
     @app.exception_handler(AuthError)
     async def _auth_error(request: Request, exc: AuthError) -> JSONResponse:
         code = 403 if isinstance(exc, PermissionDeniedError) else 401
         headers = {} if code == 403 else {"WWW-Authenticate": "Bearer"}
         return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
+
+    @app.exception_handler(SigningKeysUnavailableError)
+    async def _keys_unavailable(request: Request, exc: SigningKeysUnavailableError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=503)
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError) -> JSONResponse:
@@ -68,11 +76,6 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     async def _lock_error(request: Request, exc: LockError) -> JSONResponse:
         # e.g. a session lock through a transaction pooler: the message names the fix
         return JSONResponse({"status": "failed", "detail": exc.message}, status_code=503)
-
-    def service_role(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-        claims = decode_bearer(authorization, settings.jwt_secret)
-        require_service_role(claims)
-        return claims
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
@@ -97,13 +100,16 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     @app.post(
         "/functions/v1/assignment-reminder-cron",
         tags=["cron"],
-        responses={401: {}, 403: {}, 500: {"description": "the run failed"}},
+        responses={401: {}, 403: {}, 503: {}, 500: {"description": "the run failed"}},
     )
     async def assignment_reminder_cron(
-        _claims: Annotated[dict[str, Any], Depends(service_role)],
+        _caller: CronCaller,
         body: CronRequest | None = None,
     ) -> JSONResponse:
-        """One invocation of the reminder job (what a scheduler calls). Needs a service_role JWT.
+        """One invocation of the reminder job (what a scheduler calls).
+
+        Needs the job's secret (``REMINDERS_CRON_SECRET``, as ``Authorization: Bearer`` or the
+        ``apikey`` header) or a service_role JWT.
 
         200 with ``status`` ``success`` or ``skipped`` (another run holds the lock);
         500 with ``status`` ``failed`` when the run failed.
