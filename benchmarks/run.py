@@ -51,6 +51,7 @@ TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
 DUE_PER_ASSIGNMENT = 0.45  # roughly what the seed produces: reminders + escalations per assignment
+BENCH_WEBHOOK_SECRET = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g="  # noqa: S105 - local receivers
 
 
 def seeded(dbs: Databases, assignments: int) -> str:
@@ -155,7 +156,7 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
             {
                 "REMINDERS_SMTP_HOST": "127.0.0.1",
                 "REMINDERS_WEBHOOK_URL": "http://127.0.0.1:9/unused",
-                "REMINDERS_WEBHOOK_SECRET": "bench",
+                "REMINDERS_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
                 "REMINDERS_DELIVERY_BUDGET_SECONDS": "0",
             },
         )
@@ -224,7 +225,7 @@ def bench_delivery(
                 channel: WebhookChannel | EmailChannel
                 if kind == "webhook":
                     channel = WebhookChannel(
-                        f"http://127.0.0.1:{port}/hook", b"bench", pool=threads
+                        f"http://127.0.0.1:{port}/hook", b"bench-key", pool=threads
                     )
                 else:
                     channel = EmailChannel(
@@ -265,7 +266,7 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
             DATABASE_URL=url,
             REMINDERS_LOG_LEVEL="WARNING",
             REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-            REMINDERS_WEBHOOK_SECRET="bench",  # noqa: S106 - a local test receiver
+            REMINDERS_WEBHOOK_SECRET=BENCH_WEBHOOK_SECRET,
             REMINDERS_DELIVERY_BATCH_SIZE="500",
             REMINDERS_DELIVERY_CONCURRENCY="1",
         )

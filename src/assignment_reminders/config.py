@@ -234,6 +234,10 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
         )
     if webhook_url is not None and not webhook_url.reveal().startswith(("http://", "https://")):
         raise ConfigurationError("REMINDERS_WEBHOOK_URL must be an http:// or https:// URL")
+    if webhook_secret is not None:
+        from .delivery.signing import webhook_key
+
+        webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
     return {
         "app_url": env.get("REMINDERS_APP_URL", "http://localhost:3000").rstrip("/"),
         "smtp_host": env.get("REMINDERS_SMTP_HOST") or None,

@@ -21,14 +21,14 @@ from assignment_reminders.delivery import (
     WebhookChannel,
     configured_channel_names,
 )
-from assignment_reminders.delivery.channels import Channel, sign
+from assignment_reminders.delivery.channels import Channel
+from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
-from tests.receivers import Recorder, smtp_receiver, webhook_receiver
+from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-SECRET = b"test-webhook-secret"
 
 
 class Clock:
@@ -92,8 +92,8 @@ def keys(conn: Connection, channel: str) -> set[str]:
 @pytest.fixture
 def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
     recorder = Recorder()
-    with webhook_receiver(recorder) as url:
-        channel = WebhookChannel(url, SECRET)
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET))
         yield recorder, channel
         channel.close()
 
@@ -147,21 +147,36 @@ def test_receivers_failing_twice_get_exactly_one_accepted_message_per_reminder(
     assert row == {"lo": 3, "hi": 3}
 
 
-def test_webhook_is_signed_over_timestamp_and_body(
+def test_every_webhook_verifies_with_the_standard_webhooks_library(
     conn: Connection, webhook: tuple[Recorder, WebhookChannel]
 ) -> None:
+    from standardwebhooks import Webhook
+
     hooks, channel = webhook
-    schedule(conn, ["webhook"], assignments=10)
+    created = schedule(conn, ["webhook"], assignments=10)
     svc = service(conn, {"webhook": channel}, Clock(NOW))
     svc.drain()
-    item = next(iter(hooks.accepted.values()))[0]
-    headers = {k.lower(): v for k, v in item["headers"].items()}
-    assert headers["x-reminders-timestamp"] == str(int(NOW.timestamp()))
-    assert headers["x-reminders-signature"] == sign(
-        SECRET, headers["x-reminders-timestamp"], item["body"]
-    )
-    assert item["json"]["id"] == headers["idempotency-key"]
-    assert item["json"]["link"].startswith("https://app.example.org/assignments/")
+    assert hooks.rejected == []  # the receiver verified each request with standardwebhooks
+    assert hooks.accepted_total == created
+    assert set(hooks.accepted) == keys(conn, "webhook")  # webhook-id is the idempotency key
+    for item in hooks.arrivals:
+        assert Webhook(WEBHOOK_SECRET).verify(item["body"], item["headers"]) == item["json"]
+        assert item["json"]["id"] == item["headers"]["webhook-id"]
+        assert item["json"]["link"].startswith("https://app.example.org/assignments/")
+
+
+def test_a_webhook_signed_with_another_secret_is_refused_by_the_receiver(
+    conn: Connection,
+) -> None:
+    recorder = Recorder()
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        other = webhook_key("whsec_" + "A" * 32)
+        channel = WebhookChannel(url, other)
+        schedule(conn, ["webhook"], assignments=10)
+        service(conn, {"webhook": channel}, Clock(NOW)).drain()
+        channel.close()
+    assert recorder.accepted_total == 0
+    assert recorder.rejected and set(recorder.rejected) == {"No matching signature found"}
 
 
 def test_email_is_in_the_organization_language(
@@ -338,7 +353,9 @@ def test_an_unconfigured_channel_is_skipped_with_a_log_line(
     assert "email channel not configured (REMINDERS_SMTP_HOST is unset): skipped" in messages
     assert any(m.startswith("webhook channel not configured") for m in messages)
     configured = Settings(
-        smtp_host="127.0.0.1", webhook_url=Secret("http://x/"), webhook_secret=Secret("s")
+        smtp_host="127.0.0.1",
+        webhook_url=Secret("http://x/"),
+        webhook_secret=Secret(WEBHOOK_SECRET),
     )
     assert configured_channel_names(configured) == ["email", "webhook"]
 

@@ -11,7 +11,7 @@ import pytest
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.doctor import Check, run_checks
-from tests.receivers import free_port
+from tests.receivers import WEBHOOK_SECRET, free_port
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -76,7 +76,7 @@ def test_delivery_endpoints_are_probed_when_configured(database_url: str, listen
         "REMINDERS_SMTP_HOST": "127.0.0.1",
         "REMINDERS_SMTP_PORT": str(listening),
         "REMINDERS_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook?token=s3cret",
-        "REMINDERS_WEBHOOK_SECRET": "signing-secret",
+        "REMINDERS_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     checks = by_name(run_checks(Settings.from_env(env)))
     assert checks["smtp"].result == "pass"
