@@ -3,11 +3,12 @@
 Every setting has one environment variable, read here and nowhere else; tests build
 ``Settings`` from a plain dict. Settings come in frozen sub-objects, one per concern::
 
-    Settings            database_url, data_dir, jwt_secret, batch_size, log_level, job_name
+    Settings            database_url, data_dir, batch_size, log_level, job_name
+    ├── auth: AuthSettings          SUPABASE_URL, REMINDERS_JWT_SECRET, REMINDERS_CRON_SECRET
     ├── lock: LockSettings          REMINDERS_LOCK_*
     ├── smtp: SmtpSettings          REMINDERS_SMTP_*  (reminder email and alert email alike)
     ├── delivery: DeliverySettings  REMINDERS_DELIVERY_*, REMINDERS_WEBHOOK_*, REMINDERS_APP_URL
-    ├── http: HttpSettings          REMINDERS_HTTP_HOST, REMINDERS_HTTP_PORT
+    ├── http: HttpSettings          REMINDERS_HTTP_*, REMINDERS_OPS_TOKEN, REMINDERS_CORS_ORIGINS
     ├── schedule: ScheduleSettings  REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ, REMINDERS_SCHEDULER
     └── monitoring: MonitoringSettings  thresholds, alert sinks, retention
 
@@ -284,6 +285,10 @@ class DeliverySettings:
                 "REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not:"
                 " webhooks are signed"
             )
+        if webhook_secret is not None:
+            from .delivery.signing import webhook_key
+
+            webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
         return cls(
             app_url=_text(env, "REMINDERS_APP_URL", d.app_url).rstrip("/"),
             webhook_url=webhook_url,
@@ -300,12 +305,102 @@ class DeliverySettings:
         )
 
 
+SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")
+"""Supabase's API keys (not JWTs). They authorize calls to Supabase's own gateway, never to us."""
+
+CRON_SECRET_MIN_LENGTH: Final = 32
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (docs/supabase.md, "Keys").
+
+    User tokens are verified with the project's signing keys (the JWKS under ``SUPABASE_URL``)
+    and/or the legacy HS256 secret; the cron endpoint also takes a job secret of its own.
+    """
+
+    supabase_url: str | None = None
+    jwt_secret: Secret | None = None
+    cron_secret: Secret | None = None
+
+    @property
+    def issuer(self) -> str | None:
+        """What the project's auth server writes into ``iss``: ``$SUPABASE_URL/auth/v1``."""
+        return f"{self.supabase_url}/auth/v1" if self.supabase_url else None
+
+    @property
+    def jwks_url(self) -> str | None:
+        return f"{self.issuer}/.well-known/jwks.json" if self.issuer else None
+
+    @property
+    def verifies_user_tokens(self) -> bool:
+        return self.supabase_url is not None or self.jwt_secret is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        return cls(
+            supabase_url=_supabase_url(env),
+            cron_secret=_cron_secret(env),
+        )
+
+
+def _supabase_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SUPABASE_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw:
+        raise ConfigurationError(
+            f"SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co; got {raw!r}"
+        )
+    return raw
+
+
+def _cron_secret(env: Mapping[str, str]) -> Secret | None:
+    secret = _secret(env, "REMINDERS_CRON_SECRET")
+    if secret is None:
+        return None
+    value = secret.reveal()
+    if value.startswith(SUPABASE_API_KEY_PREFIXES) or value.startswith("eyJ"):
+        raise ConfigurationError(
+            "REMINDERS_CRON_SECRET must be a secret of its own (e.g. `openssl rand -hex 32`),"
+            " not a Supabase API key or JWT: nothing else must be able to trigger the job with it"
+        )
+    if len(value) < CRON_SECRET_MIN_LENGTH or value != value.strip():
+        raise ConfigurationError(
+            f"REMINDERS_CRON_SECRET must be at least {CRON_SECRET_MIN_LENGTH} characters"
+            " without surrounding spaces (e.g. `openssl rand -hex 32`)"
+        )
+    return secret
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``REMINDERS_CORS_ORIGINS``: comma-separated ``scheme://host[:port]``, or ``*`` alone."""
+    origins = tuple(
+        o.strip().rstrip("/") for o in env.get("REMINDERS_CORS_ORIGINS", "").split(",") if o.strip()
+    )
+    if "*" in origins:
+        if len(origins) > 1:
+            raise ConfigurationError("REMINDERS_CORS_ORIGINS: '*' cannot be mixed with origins")
+        return origins
+    for origin in origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
+            raise ConfigurationError(
+                "REMINDERS_CORS_ORIGINS must list origins like https://app.example.org"
+                f" (scheme and host, no path), or be '*'; got {origin!r}"
+            )
+    return origins
+
+
 @dataclass(frozen=True)
 class HttpSettings:
-    """Where ``reminders serve`` listens."""
+    """Where ``reminders serve`` listens, who may read /ops and /metrics, and CORS."""
 
     host: str = "127.0.0.1"
     port: int = 8000
+    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
+    allow_open_ops: bool = False  # serve /ops and /metrics without a token off loopback
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
@@ -313,6 +408,9 @@ class HttpSettings:
         return cls(
             host=_text(env, "REMINDERS_HTTP_HOST", d.host),
             port=_int(env, "REMINDERS_HTTP_PORT", d.port, minimum=PORTS[0], maximum=PORTS[1]),
+            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
+            allow_open_ops=_flag(env, "REMINDERS_ALLOW_OPEN_OPS", d.allow_open_ops),
+            cors_origins=_cors_origins(env),
         )
 
 
@@ -395,10 +493,10 @@ class Settings:
 
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
-    jwt_secret: Secret | None = None
     batch_size: int = 20000
     log_level: LogLevel = "INFO"
     job_name: str = JOB_NAME
+    auth: AuthSettings = field(default_factory=AuthSettings)
     lock: LockSettings = field(default_factory=LockSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -413,9 +511,9 @@ class Settings:
         return cls(
             database_url=_url(env, "DATABASE_URL"),
             data_dir=_data_dir(env),
-            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
             batch_size=_int(env, "REMINDERS_BATCH_SIZE", d.batch_size, maximum=10_000_000),
             log_level=_choice(env, "REMINDERS_LOG_LEVEL", LOG_LEVELS, d.log_level),
+            auth=AuthSettings.from_env(env),
             lock=LockSettings.from_env(env),
             smtp=SmtpSettings.from_env(env),
             delivery=DeliverySettings.from_env(env),

@@ -8,7 +8,7 @@
     serve.py      serve
     embedded.py   embedded status|url|stop
     admin.py      admin set-last-contact|last-contact-history
-    delivery.py   worker, deliveries
+    delivery.py   worker, deliveries, webhook-secret
     monitoring.py check
     doctor.py     doctor
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import click
 
 from .admin import admin
-from .delivery import deliveries, worker
+from .delivery import deliveries, webhook_secret, worker
 from .doctor import doctor
 from .embedded import embedded
 from .job import migrate, run, seed, status
@@ -38,6 +38,7 @@ COMMANDS: tuple[click.Command, ...] = (
     admin,
     worker,
     deliveries,
+    webhook_secret,
     check,
     doctor,
 )

@@ -4,7 +4,7 @@ Every replica answers ``/metrics`` with the same figures, because they come from
 log (and the delivery table) rather than from one process's memory. Counters count the rows kept
 by retention, so they drop when old rows are pruned; Prometheus treats that as a counter reset.
 
-Delivery figures come from ``public.reminder_deliveries`` (one row per reminder and external
+Delivery figures come from ``reminders.reminder_deliveries`` (one row per reminder and external
 channel; docs/delivery.md). In-app notifications are written with the reminder itself, so
 ``reminders_created_total`` counts them.
 """
