@@ -212,15 +212,15 @@ def bench_delivery(
     results = []
     with connect(url, purpose="bench-delivery") as conn:
         ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
         for kind, threads in (("webhook", 1), ("webhook", concurrency), ("email", concurrency)):
             # every configuration sends the same messages: reset the channel's rows first
             conn.execute(
-                "UPDATE public.reminder_deliveries SET status = 'pending', attempts = 0,"
+                "UPDATE reminders.reminder_deliveries SET status = 'pending', attempts = 0,"
                 " sent_at = NULL, next_attempt_at = %s WHERE channel = %s",
                 (NOW, kind),
             )
-            conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+            conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
             with receiver(kind) as (port, count):
                 channel: WebhookChannel | EmailChannel
                 if kind == "webhook":
@@ -259,7 +259,7 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
     url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
     with connect(url, purpose="bench-delivery") as conn:
         ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
     with receiver("webhook") as (port, count):
         env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
         env.update(
@@ -285,7 +285,8 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
         raise RuntimeError(f"a worker failed: exit codes {codes}")
     with connect(url, purpose="bench-delivery") as conn:
         row = conn.execute(
-            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM public.reminder_deliveries"
+            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM"
+            " reminders.reminder_deliveries"
         ).fetchone()
     assert row is not None
     dbs.drop_all()

@@ -267,8 +267,10 @@ def serve(
             f"refusing to serve /ops and /metrics without credentials on {host}: set"
             " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
         )
-    if ctx.settings.jwt_secret is None:
-        logger.warning("REMINDERS_JWT_SECRET is unset: every authenticated endpoint answers 401")
+    if not ctx.settings.auth.verifies_user_tokens:
+        logger.warning(
+            "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
+        )
     background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
     try:
         uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 def overrun_alerts(conn: Connection) -> list[dict[str, Any]]:
     return conn.execute(
-        "SELECT subject, opened_at, opened_by, resolved_at, resolved_by FROM monitoring_alerts"
+        "SELECT subject, opened_at, opened_by, resolved_at, resolved_by FROM"
+        " reminders.monitoring_alerts"
         " WHERE kind = 'overrun' ORDER BY id"
     ).fetchall()
 

@@ -47,16 +47,16 @@ def test_pending_migrations_fail_with_the_fix(empty_database_url: str) -> None:
 def test_a_wrapper_executable_by_anon_fails_with_the_grants_to_run(
     settings: Settings, conn: Connection
 ) -> None:
-    conn.execute("GRANT EXECUTE ON FUNCTION public.reminders_advisory_unlock(bigint) TO anon")
+    conn.execute("GRANT EXECUTE ON FUNCTION reminders.reminders_advisory_unlock(bigint) TO anon")
     check = by_name(run_checks(settings))["lock wrappers"]
     assert check.failed
-    assert "public.reminders_advisory_unlock(bigint): anon" in check.detail
-    assert check.fix.startswith("REVOKE EXECUTE ON FUNCTION public.reminders_advisory_unlock")
+    assert "reminders.reminders_advisory_unlock(bigint): anon" in check.detail
+    assert check.fix.startswith("REVOKE EXECUTE ON FUNCTION reminders.reminders_advisory_unlock")
 
 
 def test_the_job_registered_under_another_key_fails(settings: Settings, conn: Connection) -> None:
     conn.execute(
-        "UPDATE public.background_job_lock_keys SET lock_key = 1"
+        "UPDATE reminders.background_job_lock_keys SET lock_key = 1"
         " WHERE job_name = 'assignment-reminder-cron'"
     )
     check = by_name(run_checks(settings))["lock key"]

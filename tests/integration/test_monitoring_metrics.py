@@ -80,7 +80,8 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
 ) -> None:
     assignment = factories.assignment(conn, starts_on=date(2026, 1, 1))
     dispatch = conn.execute(
-        "INSERT INTO reminder_dispatches (assignment_id, kind, gap_started_on, days_since_contact,"
+        "INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on,"
+        " days_since_contact,"
         " organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
         " SELECT a.id, k.kind, a.starts_on, 30, a.organization_id, a.peer_mentor_id,"
         "        pm.coordinator_id, pm.user_id"
@@ -91,7 +92,7 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     ).fetchall()
     first, second = (d["id"] for d in dispatch)
     conn.execute(
-        "INSERT INTO reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
+        "INSERT INTO reminders.reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
         " idempotency_key, sent_at) VALUES"
         " (%(a)s, 'email', 'sent', now(), 'k1', now()),"
         " (%(b)s, 'email', 'dead', now(), 'k2', NULL),"
@@ -120,8 +121,9 @@ def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
     insert_run(conn, "skipped", now - timedelta(days=1), minutes=0)
     insert_run(conn, "success", now - timedelta(days=40), minutes=4)  # outside the 30 days
     conn.execute(
-        "INSERT INTO monitoring_alerts (job_name, kind, subject, message, opened_at, opened_by,"
-        " last_seen_at) VALUES (%s, 'failure', 'x', 'run 2 failed', now(), 'test', now())",
+        "INSERT INTO reminders.monitoring_alerts (job_name, kind, subject, message,"
+        " opened_at, opened_by, last_seen_at)"
+        " VALUES (%s, 'failure', 'x', 'run 2 failed', now(), 'test', now())",
         (settings.job_name,),
     )
     response = get(create_app(settings), "/ops")

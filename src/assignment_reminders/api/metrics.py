@@ -19,14 +19,15 @@ from .ops_auth import OpsToken
 router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
 
-def _scrape(settings: Settings, http: HttpMetrics) -> bytes:
+def _scrape(settings: Settings, http: HttpMetrics | None = None) -> bytes:
     def read() -> tuple[JobMetrics, datetime]:
         with connect(database_url(settings), purpose="metrics") as conn:
             return read_job_metrics(conn, settings.job_name), datetime.now(UTC)
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobMetricsCollector(read))
-    return generate_latest(registry) + generate_latest(http.registry)
+    process = generate_latest(http.registry) if http is not None else b""
+    return generate_latest(registry) + process
 
 
 @router.get("/metrics", response_class=Response)

@@ -7,7 +7,7 @@ Runs still going are a gauge (``reminders_job_running``), never part of a counte
 database cannot be read the scrape still answers, with ``reminders_database_up 0`` and nothing
 else from the database (:func:`database_down_families`).
 
-Delivery figures come from ``public.reminder_deliveries`` (one row per reminder and external
+Delivery figures come from ``reminders.reminder_deliveries`` (one row per reminder and external
 channel; docs/delivery.md). In-app notifications are written with the reminder itself, so
 ``reminders_created_total`` counts them.
 """
