@@ -243,6 +243,7 @@ class Settings:
     job_name: str = JOB_NAME
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
     lock_role: str = "service_role"
     lock_scope: str = "session"
@@ -287,6 +288,7 @@ class Settings:
             batch_size=_int(env, "REMINDERS_BATCH_SIZE", 20000),
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
+            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
             cors_origins=_cors_origins(env),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
             lock_scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES),
