@@ -1,5 +1,6 @@
 """``create_app(settings)``: the FastAPI application behind ``reminders serve``."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from ..config import Settings
 from ..database import connect, database_url
 from ..exceptions import ReminderError
 from ..migrations import pending
+from ..monitoring.redact import short_error
 from ..tokens import TokenVerifier
 from ..trigger import RunOutcome, run_once
 from . import activities as activities_api
@@ -20,8 +22,11 @@ from . import admin as admin_api
 from . import errors
 from .cors import add_cors
 from .deps import CronCaller, IsoDateTime
+from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .metrics import router as metrics_router
 from .ops import router as ops_router
+
+logger = logging.getLogger(__name__)
 
 RunJob = Callable[..., RunOutcome]
 
@@ -42,6 +47,8 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         description="Exactly-once contact reminders for peer-mentoring programmes.",
     )
     app.state.settings = settings
+    app.state.http_metrics = HttpMetrics()
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.state.token_verifier = TokenVerifier.from_settings(settings.auth)
     add_cors(app, settings.http.cors_origins)
 
@@ -58,8 +65,9 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         try:
             with connect(database_url(settings), purpose="ready") as conn:
                 missing = [f"{m.version}_{m.name}" for m in pending(conn)]
-        except ReminderError as exc:
-            return errors.problem(errors.NOT_READY, 503, exc.message)
+        except ReminderError as exc:  # the reason names the host: the log has it, not the body
+            logger.warning("ready: %s", exc.message)
+            return errors.problem(errors.NOT_READY, 503, "the database is unreachable")
         if missing:
             return errors.problem(errors.NOT_READY, 503, "migrations pending", pending=missing)
         return JSONResponse({"status": "ready"})
@@ -86,7 +94,7 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
         if outcome.ok:
             return JSONResponse(outcome.to_dict())
-        detail = outcome.error or outcome.note or "the run failed"
+        detail = short_error(outcome.error) or outcome.note or "the run failed"
         return errors.problem(errors.RUN_FAILED, 500, detail, outcome=outcome.to_dict())
 
     app.include_router(metrics_router)

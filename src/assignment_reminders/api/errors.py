@@ -218,7 +218,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseError)
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
-        return problem(DATABASE_UNAVAILABLE, 503, exc.message)
+        # A connection error names the host and the user: the log gets it, the body does not.
+        logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
 
     @app.exception_handler(SigningKeysUnavailableError)
     async def _signing_keys(request: Request, exc: SigningKeysUnavailableError) -> JSONResponse:
