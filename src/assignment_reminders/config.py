@@ -340,6 +340,7 @@ class AuthSettings:
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
         return cls(
             supabase_url=_supabase_url(env),
+            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
             cron_secret=_cron_secret(env),
         )
 
