@@ -3,7 +3,7 @@
 Every setting has one environment variable, read here and nowhere else; tests build
 ``Settings`` from a plain dict. Settings come in frozen sub-objects, one per concern::
 
-    Settings            database_url, data_dir, batch_size, log_level, job_name
+    Settings            database_url, data_dir, batch_size, log_level, log_format, job_name
     ├── auth: AuthSettings          SUPABASE_URL, REMINDERS_JWT_SECRET, REMINDERS_CRON_SECRET
     ├── lock: LockSettings          REMINDERS_LOCK_*
     ├── smtp: SmtpSettings          REMINDERS_SMTP_*  (reminder email and alert email alike)
@@ -37,10 +37,12 @@ LockScope = Literal["session", "transaction"]
 """``REMINDERS_LOCK_SCOPE``: see docs/adr/0001-lock-scope.md."""
 SmtpTls = Literal["starttls", "ssl", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
 
 LOCK_SCOPES: Final[tuple[LockScope, ...]] = get_args(LockScope)
 SMTP_TLS_MODES: Final[tuple[SmtpTls, ...]] = get_args(SmtpTls)
 LOG_LEVELS: Final[tuple[LogLevel, ...]] = get_args(LogLevel)
+LOG_FORMATS: Final[tuple[LogFormat, ...]] = get_args(LogFormat)
 PORTS: Final = (1, 65535)
 MAX_COUNT: Final = 10**9
 """Upper bound of counts and sizes: far above any sane value, far below what breaks arithmetic."""
@@ -496,6 +498,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     batch_size: int = 20000
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
     job_name: str = JOB_NAME
     auth: AuthSettings = field(default_factory=AuthSettings)
     lock: LockSettings = field(default_factory=LockSettings)
@@ -514,6 +517,7 @@ class Settings:
             data_dir=_data_dir(env),
             batch_size=_int(env, "REMINDERS_BATCH_SIZE", d.batch_size, maximum=10_000_000),
             log_level=_choice(env, "REMINDERS_LOG_LEVEL", LOG_LEVELS, d.log_level),
+            log_format=_choice(env, "REMINDERS_LOG_FORMAT", LOG_FORMATS, d.log_format),
             auth=AuthSettings.from_env(env),
             lock=LockSettings.from_env(env),
             smtp=SmtpSettings.from_env(env),

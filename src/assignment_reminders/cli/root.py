@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 from typing import Any
@@ -10,15 +9,17 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..config import LOG_LEVELS
+from ..config import LOG_FORMATS, LOG_LEVELS, Settings
 from ..exceptions import ReminderError
+from ..logs import configure_logging
 from .options import Context
 
 ENV_HELP = (
     "Environment (docs/configuration.md): DATABASE_URL (libpq URI or key=value string; unset ="
     " the embedded PostgreSQL), REMINDERS_DATA_DIR (embedded data directory),"
     " REMINDERS_BATCH_SIZE (assignments per transaction, default 20000), REMINDERS_JWT_SECRET or"
-    " SUPABASE_JWT_SECRET (HS256 secret for `serve`), REMINDERS_LOG_LEVEL (default INFO)."
+    " SUPABASE_JWT_SECRET (HS256 secret for `serve`), REMINDERS_LOG_LEVEL (default INFO),"
+    " REMINDERS_LOG_FORMAT (text|json, default text)."
     " Locking (docs/locking.md): REMINDERS_LOCK_SCOPE (session|transaction, default session),"
     " REMINDERS_LOCK_ROLE (default service_role), REMINDERS_LOCK_DATABASE_URL (lock connection;"
     " default DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"
@@ -35,16 +36,18 @@ ENV_HELP = (
     default=None,
     help="  [env: REMINDERS_LOG_LEVEL; default: INFO]",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS, case_sensitive=False),
+    default=None,
+    help="json: one JSON object per line (time, level, logger, message, run_id,"
+    " invocation_id).  [env: REMINDERS_LOG_FORMAT; default: text]",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, log_level: str | None) -> None:
+def cli(ctx: click.Context, debug: bool, log_level: str | None, log_format: str | None) -> None:
     context = Context(debug)
-    settings = context.settings_or_none()  # a malformed environment is reported by the command
-    level = log_level or (settings.log_level if settings is not None else "INFO")
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    settings = context.settings_or_none() or Settings()  # a malformed environment: see command
+    configure_logging(log_level or settings.log_level, (log_format or settings.log_format).lower())
     ctx.obj = context
 
 

@@ -93,7 +93,14 @@ def serve(
         )
     background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
     try:
-        uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+        # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
+        uvicorn.run(
+            create_app(ctx.settings),
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=logging.getLogger().level,
+        )
     finally:
         if background is not None:
             background.stop()
