@@ -186,6 +186,7 @@ def _url(env: Mapping[str, str], name: str) -> Secret | None:
 
 
 def _http_url(env: Mapping[str, str], name: str) -> Secret | None:
+    """An http(s) URL kept secret (its path or query often is the credential)."""
     url = _secret(env, name)
     if url is not None and not url.reveal().startswith(("http://", "https://")):
         raise ConfigurationError(f"{name} must be an http:// or https:// URL")
@@ -447,6 +448,7 @@ class MonitoringSettings:
     check_interval_seconds: int = 60
     webhook_url: Secret | None = None
     email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
+    ping_url: Secret | None = None  # Healthchecks-style heartbeat (monitoring/ping.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
@@ -471,6 +473,7 @@ class MonitoringSettings:
             ),
             webhook_url=_http_url(env, "REMINDERS_ALERT_WEBHOOK_URL"),
             email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
+            ping_url=_http_url(env, "REMINDERS_PING_URL"),
         )
 
 
