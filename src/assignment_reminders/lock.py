@@ -332,7 +332,7 @@ def assumable_role(conn: Connection, role: str, *, required: bool = False) -> st
     if required and (row is None or not row["known"]):
         raise ConfigurationError(
             f"REMINDERS_LOCK_ROLE is {role!r}, a role this database does not have: set it to an"
-            " existing role (default service_role) or create the role"
+            " existing role, or create it (on a new database, run `reminders migrate` first)"
         )
     return role if row and not row["is_role"] and row["may_set"] else None
 
