@@ -22,7 +22,8 @@ from .logs import LOG_FORMATS, configure_logging
 logger = logging.getLogger("assignment_reminders")
 
 ENV_HELP = (
-    "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
+    "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL of"
+    " the [embedded] extra),"
     " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
     " transaction, default 20000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
     " `serve`), REMINDERS_LOG_LEVEL (default INFO), REMINDERS_LOG_FORMAT (text|json)."
