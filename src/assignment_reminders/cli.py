@@ -340,4 +340,4 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
 
 
-from . import cli_admin, cli_delivery, cli_doctor, cli_monitoring  # noqa: E402, F401
+from . import cli_admin, cli_delivery, cli_doctor, cli_monitoring, cli_supabase  # noqa: E402, F401
