@@ -17,6 +17,7 @@ from . import __version__
 from .config import Settings
 from .database import connect, database_url
 from .exceptions import ReminderError
+from .logs import LOG_FORMATS, configure_logging
 
 logger = logging.getLogger("assignment_reminders")
 
@@ -24,7 +25,8 @@ ENV_HELP = (
     "Environment: DATABASE_URL (libpq URI or key=value string; unset = the embedded PostgreSQL),"
     " REMINDERS_DATA_DIR (embedded data directory), REMINDERS_BATCH_SIZE (assignments per"
     " transaction, default 20000), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET (HS256 secret for"
-    " `serve`), REMINDERS_LOG_LEVEL (default INFO). Locking (docs/locking.md): REMINDERS_LOCK_SCOPE"
+    " `serve`), REMINDERS_LOG_LEVEL (default INFO), REMINDERS_LOG_FORMAT (text|json)."
+    " Locking (docs/locking.md): REMINDERS_LOCK_SCOPE"
     " (session|transaction, default session), REMINDERS_LOCK_DATABASE_URL (lock connection; default"
     " DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"
     " REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS (a hung holder loses the lock after this; default 30)."
@@ -67,13 +69,18 @@ def _aware(value: str | None, option: str) -> datetime | None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
+@click.option(
+    "--log-format",
+    envvar="REMINDERS_LOG_FORMAT",
+    show_envvar=True,
+    default="text",
+    show_default=True,
+    type=click.Choice(LOG_FORMATS, case_sensitive=False),
+    help="json: one JSON object per line (time, level, logger, message, run_id, invocation_id).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, log_level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def cli(ctx: click.Context, debug: bool, log_level: str, log_format: str) -> None:
+    configure_logging(log_level, log_format.lower())
     ctx.obj = Context(Settings.from_env(), debug)
 
 
@@ -273,7 +280,14 @@ def serve(
         )
     background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
     try:
-        uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")
+        # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
+        uvicorn.run(
+            create_app(ctx.settings),
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=logging.getLogger().level,
+        )
     finally:
         if background is not None:
             background.stop()

@@ -36,6 +36,7 @@ from .lock import (
     open_job_lock,
     timed_try_acquire,
 )
+from .logs import bind, log_context
 from .scheduler import ReminderScheduler, ReminderSchedulerService
 
 logger = logging.getLogger(__name__)
@@ -108,20 +109,21 @@ class CronTrigger:
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
         invocation_id = uuid4()
-        started_at = self.clock()
-        started = time.perf_counter()
-        acquired, acquire_ms = timed_try_acquire(self.lock)
-        start = RunStart(
-            job_name=self.job_name,
-            invocation_id=invocation_id,
-            trigger_source=self.trigger_source,
-            started_at=started_at,
-            lock_key=self.lock.key,
-            lock_acquire_ms=acquire_ms,
-        )
-        if not acquired:
-            return self._skip(start, started)
-        return self._run_locked(start, started, now or started_at)
+        with log_context(invocation_id=str(invocation_id)):  # on every line of this invocation
+            started_at = self.clock()
+            started = time.perf_counter()
+            acquired, acquire_ms = timed_try_acquire(self.lock)
+            start = RunStart(
+                job_name=self.job_name,
+                invocation_id=invocation_id,
+                trigger_source=self.trigger_source,
+                started_at=started_at,
+                lock_key=self.lock.key,
+                lock_acquire_ms=acquire_ms,
+            )
+            if not acquired:
+                return self._skip(start, started)
+            return self._run_locked(start, started, now or started_at)
 
     def _skip(self, start: RunStart, started: float) -> RunOutcome:
         holder, since = self.log.lock_holder(self.job_name, self.lock.key)
@@ -134,6 +136,7 @@ class CronTrigger:
             holder=holder,
             holder_since=since,
         )
+        bind(run_id=run_id)
         logger.info(
             "skipped: another run holds the lock (pid %s, %s)",
             holder.pid if holder else "?",
@@ -162,6 +165,7 @@ class CronTrigger:
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
             run_id = self.log.start_running(start, self.lock.backend_pid)
+            bind(run_id=run_id)
             try:
                 counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
                 if self.deliver is not None:
