@@ -105,6 +105,14 @@ def _url(env: Mapping[str, str], name: str) -> Secret | None:
     return url
 
 
+def _http_url(env: Mapping[str, str], name: str) -> Secret | None:
+    """An http(s) URL kept secret (its path or query often is the credential)."""
+    url = _secret(env, name)
+    if url is not None and not url.reveal().startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name} must be an http:// or https:// URL")
+    return url
+
+
 def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     for name in names:
         value = env.get(name)
@@ -244,6 +252,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
+    ping_url: Secret | None = None  # Healthchecks-style heartbeat (monitoring/ping.py)
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
     lock_role: str = "service_role"
     lock_scope: str = "session"
@@ -289,6 +298,7 @@ class Settings:
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
             ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
+            ping_url=_http_url(env, "REMINDERS_PING_URL"),
             cors_origins=_cors_origins(env),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
             lock_scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES),

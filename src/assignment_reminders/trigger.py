@@ -87,6 +87,7 @@ class CronTrigger:
         hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
         deliver: Callable[[Callable[[], None]], None] | None = None,
+        on_locked: Callable[[UUID], object] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -98,6 +99,7 @@ class CronTrigger:
         self.pause_between_batches = pause_between_batches
         self._batches = 0
         self.deliver = deliver  # runs after the pass, while the lock is held
+        self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -123,6 +125,8 @@ class CronTrigger:
             )
             if not acquired:
                 return self._skip(start, started)
+            if self.on_locked is not None:
+                self.on_locked(invocation_id)
             return self._run_locked(start, started, now or started_at)
 
     def _skip(self, start: RunStart, started: float) -> RunOutcome:
@@ -232,7 +236,47 @@ def run_once(
     pause_between_batches: float = 0.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
-    """Open the lock and work connections, run one invocation, close both."""
+    """Open the lock and work connections, run one invocation, close both; with
+    ``REMINDERS_PING_URL``, ping the monitor as it starts and ends (monitoring/ping.py)."""
+    from .monitoring.ping import Pinger
+
+    pinger = Pinger(settings.ping_url.reveal()) if settings.ping_url is not None else None
+    try:
+        outcome = _run_once(
+            settings,
+            now=now,
+            trigger_source=trigger_source,
+            hold_seconds=hold_seconds,
+            pause_between_batches=pause_between_batches,
+            clock=clock,
+            on_locked=pinger.start if pinger is not None else None,
+        )
+    except BaseException as exc:
+        if pinger is not None:  # no row values, no host: the exception's kind only
+            pinger.fail(None, f"{type(exc).__name__}: the run could not start or was stopped")
+        raise
+    if pinger is not None and outcome.status == "success":
+        c = outcome.counts
+        pinger.success(
+            outcome.invocation_id,
+            f"success: run {outcome.run_id}, {c.assignments_scanned} assignments scanned,"
+            f" {c.reminders_created} reminders, {c.escalations_created} escalations",
+        )
+    elif pinger is not None and outcome.status == "failed":
+        pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
+    return outcome
+
+
+def _run_once(
+    settings: Settings,
+    *,
+    now: datetime | None,
+    trigger_source: str,
+    hold_seconds: float,
+    pause_between_batches: float,
+    clock: Callable[[], datetime],
+    on_locked: Callable[[UUID], object] | None,
+) -> RunOutcome:
     from .delivery.runner import CronDelivery
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
@@ -263,6 +307,7 @@ def run_once(
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
             deliver=extra.deliver,
+            on_locked=on_locked,
         )
         try:
             with watch_for_overrun(settings, clock):  # monitoring: alert while still running
