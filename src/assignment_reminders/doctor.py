@@ -97,7 +97,7 @@ def _version(conn: Connection) -> str:
 def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:
     name = "lock connection"
     where = describe_database_url(lock_url)
-    if settings.lock_scope == "transaction":
+    if settings.lock.scope == "transaction":
         return passed(
             name,
             f"scope transaction on {where}: one open transaction per run pins a backend, which"
@@ -191,17 +191,17 @@ def check_timeouts(lk: Connection, settings: Settings) -> Check:
             f"server {row['version_num']} has no idle_session_timeout",
             "upgrade to PostgreSQL 14+, or use REMINDERS_LOCK_SCOPE=transaction",
         )
-    ours = f"{settings.lock_idle_timeout_seconds:g} s"
+    ours = f"{settings.lock.idle_timeout_seconds:g} s"
     keepalive = KEEPALIVE_OPTIONS["tcp_user_timeout"] / 1000
     detail = (
         f"server idle_session_timeout={row['idle_session_timeout']},"
         f" idle_in_transaction_session_timeout={row['idle_in_transaction_session_timeout']}:"
         f" the lock session sets its own ({ours}, heartbeat every"
-        f" {settings.lock_heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
+        f" {settings.lock.heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
         f" {keepalive:g} s"
     )
     cut = row["transaction_timeout"]
-    if settings.lock_scope == "transaction" and cut not in (None, "0", "0ms"):
+    if settings.lock.scope == "transaction" and cut not in (None, "0", "0ms"):
         return failed(
             name,
             f"transaction_timeout={cut} would end the lock transaction mid-run",
@@ -236,7 +236,7 @@ def _reachable(host: str, port: int) -> str | None:
 
 def check_smtp(settings: Settings) -> Check:
     name = "smtp"
-    host, port = settings.smtp_host, settings.smtp_port
+    host, port = settings.smtp.host, settings.smtp.port
     if not host:
         return Check(name, "skip", "not configured (REMINDERS_SMTP_HOST unset)")
     error = _reachable(host, port)
@@ -252,10 +252,10 @@ def check_smtp(settings: Settings) -> Check:
 def check_webhook(settings: Settings) -> Check:
     """Settings already refused a URL that is not http(s); here: does its host:port answer?"""
     name = "webhook"
-    if settings.webhook_url is None:
+    if settings.delivery.webhook_url is None:
         return Check(name, "skip", "not configured (REMINDERS_WEBHOOK_URL unset)")
     try:
-        parts = urlsplit(settings.webhook_url.reveal())
+        parts = urlsplit(settings.delivery.webhook_url.reveal())
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return failed(name, "REMINDERS_WEBHOOK_URL is malformed", "set a http(s):// URL")

@@ -23,7 +23,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
-LOG_FORMATS: Final = ("text", "json")
 CONTEXT_FIELDS: Final = ("run_id", "invocation_id")
 UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 

@@ -240,7 +240,7 @@ def run_once(
     ``REMINDERS_PING_URL``, ping the monitor as it starts and ends (monitoring/ping.py)."""
     from .monitoring.ping import Pinger
 
-    pinger = Pinger(settings.ping_url.reveal()) if settings.ping_url is not None else None
+    pinger = Pinger(ping.reveal()) if (ping := settings.monitoring.ping_url) is not None else None
     try:
         outcome = _run_once(
             settings,
@@ -283,13 +283,13 @@ def _run_once(
 
     url = database_url(settings)
     lock_url = lock_database_url(settings, url)
-    timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
+    timing = LockTiming(settings.lock.heartbeat_seconds, settings.lock.idle_timeout_seconds)
     with (
         connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
         connect(url, purpose="work") as work_conn,
     ):
         lock = open_job_lock(
-            lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
+            lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
         )
         extra = CronDelivery(settings, work_conn, clock)
         trigger = CronTrigger(

@@ -8,11 +8,11 @@ from dataclasses import asdict
 
 import click
 
-from .cli import Context, cli, pass_context
+from .options import Context, json_option, pass_context
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.command()
+@json_option("the checks")
 @pass_context
 def doctor(ctx: Context, as_json: bool) -> None:
     """Check the database, the lock setup and delivery settings; exit 1 if any check fails.
@@ -23,7 +23,7 @@ def doctor(ctx: Context, as_json: bool) -> None:
     database, and the SMTP server (REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT) and
     REMINDERS_WEBHOOK_URL reachable (when set).
     """
-    from .doctor import render_checks, run_checks
+    from ..doctor import render_checks, run_checks
 
     checks = run_checks(ctx.settings)
     if as_json:
