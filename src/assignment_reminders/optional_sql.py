@@ -9,17 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from .exceptions import ConfigurationError
+from .migrations import migrations_dir
 
 
 def optional_sql_dir() -> Path:
-    """Where the optional SQL files are: inside the installed package, or in the source tree."""
-    packaged = Path(__file__).with_name("optional")
-    if packaged.is_dir():
-        return packaged
-    source = Path(__file__).resolve().parents[2] / "supabase" / "optional"
-    if source.is_dir():
-        return source
-    raise ConfigurationError(f"no optional SQL files found (looked in {packaged} and {source})")
+    """Beside the migrations: ``assignment_reminders/optional`` installed, ``supabase/optional``
+    in the source tree."""
+    directory = migrations_dir().with_name("optional")
+    if not directory.is_dir():
+        raise ConfigurationError(f"no optional SQL files found (looked in {directory})")
+    return directory
 
 
 def optional_sql_names(directory: Path | None = None) -> list[str]:
