@@ -19,6 +19,7 @@ import psycopg
 from .config import Settings, describe_database_url
 from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
 from .exceptions import ReminderError, TransactionPoolerError
+from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
 from .migrations import applied, discover
 from .pooling import check_real_session
@@ -86,6 +87,7 @@ def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.tim
         )
     checks.append(check_smtp(settings))
     checks.append(check_webhook(settings))
+    checks.append(check_signing_keys(settings))
     return checks
 
 
@@ -266,3 +268,36 @@ def check_webhook(settings: Settings) -> Check:
     if error:
         return failed(name, f"{where} unreachable: {error}", "check REMINDERS_WEBHOOK_URL")
     return passed(name, f"{where} accepts connections")
+
+
+def check_signing_keys(settings: Settings, fetch: Fetch = fetch_jwks) -> Check:
+    """With SUPABASE_URL: does the project publish signing keys we can use (docs/supabase.md)?"""
+    name = "signing keys"
+    auth = settings.auth
+    if auth.jwks_url is None:
+        if auth.jwt_secret is None:
+            return Check(
+                name,
+                "skip",
+                "neither SUPABASE_URL nor REMINDERS_JWT_SECRET set: user endpoints 401",
+            )
+        return Check(name, "skip", "SUPABASE_URL unset: only HS256 tokens (the legacy secret)")
+    try:
+        keys = parse_jwks(fetch(auth.jwks_url))
+    except Exception as exc:
+        return failed(
+            name,
+            f"{auth.jwks_url} could not be read: {type(exc).__name__}",
+            "check SUPABASE_URL (https://<ref>.supabase.co) and that this host can reach it",
+        )
+    if not keys:
+        if auth.jwt_secret is not None:
+            return passed(name, "the project publishes no signing keys; the legacy secret is set")
+        return failed(
+            name,
+            "the project publishes no signing keys and no legacy secret is set",
+            "set REMINDERS_JWT_SECRET while the project signs with its legacy JWT secret",
+        )
+    listed = ", ".join(f"{kid} ({key.algorithm_name})" for kid, key in sorted(keys.items()))
+    legacy = "; the legacy secret too" if auth.jwt_secret is not None else ""
+    return passed(name, f"{len(keys)} from {auth.jwks_url}: {listed}{legacy}")

@@ -11,6 +11,7 @@
     delivery.py   worker, deliveries, webhook-secret
     monitoring.py check
     doctor.py     doctor
+    sql.py        optional-sql
 
 Command modules import ``options`` only, never each other nor this package: no import cycles.
 """
@@ -27,6 +28,7 @@ from .job import migrate, run, seed, status
 from .monitoring import check
 from .root import cli, main
 from .serve import serve
+from .sql import optional_sql_command
 
 COMMANDS: tuple[click.Command, ...] = (
     migrate,
@@ -41,6 +43,7 @@ COMMANDS: tuple[click.Command, ...] = (
     webhook_secret,
     check,
     doctor,
+    optional_sql_command,
 )
 
 for _command in COMMANDS:

@@ -20,8 +20,9 @@ def doctor(ctx: Context, as_json: bool) -> None:
     Checks: the lock connection is a real session (or REMINDERS_LOCK_SCOPE fits the pooler),
     migrations are current, the lock wrappers are executable by service_role only, the lock key
     is registered to this job alone, server timeouts, clock skew between this host and the
-    database, and the SMTP server (REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT) and
-    REMINDERS_WEBHOOK_URL reachable (when set).
+    database, the SMTP server (REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT) and
+    REMINDERS_WEBHOOK_URL reachable, and the project's signing keys readable from
+    SUPABASE_URL (each when set).
     """
     from ..doctor import render_checks, run_checks
 

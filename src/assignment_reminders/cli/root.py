@@ -16,10 +16,12 @@ from .options import Context
 
 ENV_HELP = (
     "Environment (docs/configuration.md): DATABASE_URL (libpq URI or key=value string; unset ="
-    " the embedded PostgreSQL), REMINDERS_DATA_DIR (embedded data directory),"
-    " REMINDERS_BATCH_SIZE (assignments per transaction, default 20000), REMINDERS_JWT_SECRET or"
-    " SUPABASE_JWT_SECRET (HS256 secret for `serve`), REMINDERS_LOG_LEVEL (default INFO),"
-    " REMINDERS_LOG_FORMAT (text|json, default text)."
+    " the embedded PostgreSQL of the [embedded] extra), REMINDERS_DATA_DIR (embedded data dir),"
+    " REMINDERS_BATCH_SIZE (assignments per transaction, default 20000), SUPABASE_URL (user"
+    " tokens checked with the project's signing keys), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET"
+    " (legacy HS256 secret), REMINDERS_CRON_SECRET (the cron endpoint's own secret),"
+    " REMINDERS_CORS_ORIGINS (browser origins; docs/supabase.md),"
+    " REMINDERS_LOG_LEVEL (default INFO), REMINDERS_LOG_FORMAT (text|json, default text)."
     " Locking (docs/locking.md): REMINDERS_LOCK_SCOPE (session|transaction, default session),"
     " REMINDERS_LOCK_ROLE (default service_role), REMINDERS_LOCK_DATABASE_URL (lock connection;"
     " default DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"

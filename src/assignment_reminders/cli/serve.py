@@ -87,6 +87,10 @@ def serve(
             f"refusing to serve /ops and /metrics without credentials on {host}: set"
             " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
         )
+    if ctx.settings.uses_embedded_database:
+        from ..database import database_url
+
+        database_url(ctx.settings)  # start it now, or stop here if it is not installed
     if not ctx.settings.auth.verifies_user_tokens:
         logger.warning(
             "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
