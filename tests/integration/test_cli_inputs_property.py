@@ -99,8 +99,9 @@ def _argv(path: tuple[str, ...], name: str, value: str) -> list[str]:
     param = next(p for p in command.params if p.name == name)
     baseline = BASELINE.get(path, [])
     if isinstance(param, click.Argument):
-        position = [p for p in command.params if isinstance(p, click.Argument)].index(param)
-        args = list(baseline)
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        position = arguments.index(param)
+        args = list(baseline) if baseline else ["x"] * len(arguments)
         args[position] = value
         return [*path, *args]
     assert isinstance(param, click.Option)
@@ -170,7 +171,9 @@ HYPOTHESIS = settings(
 )
 
 
-@pytest.mark.parametrize(("path", "name"), _parameters(), ids=lambda x: "-".join(x) or "reminders")
+@pytest.mark.parametrize(
+    ("path", "name"), _parameters(), ids=[" ".join((*p, n)) for p, n in _parameters()]
+)
 def test_no_option_value_crashes_the_cli(path: tuple[str, ...], name: str) -> None:
     @given(value=VALUES)
     @HYPOTHESIS
