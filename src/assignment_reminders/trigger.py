@@ -6,19 +6,27 @@ This is the one code path behind ``reminders run`` and
     try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
     └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
+                 take the job's fencing token (fence.py): bumped only while pg_locks shows the
+                 lock on our lock backend, before anything is written
                  mark rows left 'running' by dead holders 'failed', write our 'running' row
                  try:     run ReminderSchedulerService, then `deliver` (drain the delivery
                           queue); before each batch of either, lock.checkpoint() raises
-                          LockLostError when the lock is gone: 'failed', note 'lock_lost'
-                 finally: finish the row ('success' or 'failed'), release the lock, and record
-                          whether the release found the lock still ours
+                          LockLostError when the heartbeat found the lock gone, and each batch
+                          (each delivery claim) runs in a transaction that proves the lock and
+                          the token are still ours, else raises and writes nothing:
+                          'failed', note 'lock_lost'
+                 finally: finish the row in a fenced transaction ('success' only while the lock
+                          is still ours), release the lock; a release that finds the lock gone
+                          turns a 'success' into 'failed' / 'lock_lost' and is recorded
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +36,7 @@ from .clock import utc_now
 from .config import Settings
 from .database import connect, database_url, lock_database_url
 from .exceptions import LockLostError
+from .fence import Fencing, Guard, PgFencing
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
 from .lock import (
     JobLock,
@@ -85,7 +94,8 @@ class CronTrigger:
         clock: Callable[[], datetime] = utc_now,
         hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
-        deliver: Callable[[Callable[[], None]], None] | None = None,
+        deliver: Callable[[Callable[[], None], Guard], None] | None = None,
+        fencing: Fencing | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -97,6 +107,8 @@ class CronTrigger:
         self.pause_between_batches = pause_between_batches
         self._batches = 0
         self.deliver = deliver  # runs after the pass, while the lock is held
+        self.fencing = fencing  # None: writes are not fenced (unit tests with fakes)
+        self._token: int | None = None
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -149,11 +161,33 @@ class CronTrigger:
             holder=holder,
         )
 
-    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
-        status, note, error, counts = "failed", None, None, RunCounts()
-        run_id: int | None = None
-        unlock_ok: bool | None = None
+    def _guard(self) -> AbstractContextManager[object]:
+        """Around each batch and delivery claim: the fenced transaction (:mod:`.fence`)."""
+        if self.fencing is None or self._token is None:
+            return contextlib.nullcontext()
+        return self.fencing.guard(self._token)
+
+    def _holds(self) -> AbstractContextManager[bool]:
+        if self.fencing is None:
+            return contextlib.nullcontext(True)
+        if self._token is None:
+            return contextlib.nullcontext(False)
+        return self.fencing.holds(self._token)
+
+    def _take_fence(self) -> None:
+        if self.fencing is not None:
+            self._token = self.fencing.take(self.lock.backend_pid)
+
+    def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
+        """Take the fencing token (the first write), fail the rows of dead holders, write our
+        'running' row. A lock lost before the token was taken is returned, not raised: the run
+        still gets its row, finished as 'lock_lost'."""
         try:
+            self._take_fence()
+        except LockLostError as exc:
+            lost: LockLostError | None = exc
+        else:
+            lost = None
             orphans = self.log.fail_orphaned_runs(
                 self.job_name, start.invocation_id, start.started_at
             )
@@ -161,13 +195,29 @@ class CronTrigger:
                 logger.warning(
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
-            run_id = self.log.start_running(start, self.lock.backend_pid)
+        return self.log.start_running(start, self.lock.backend_pid), lost
+
+    def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
+        if lost is not None:
+            raise lost
+        counts = self.scheduler.run(
+            now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
+        )
+        if self.deliver is not None:
+            self.deliver(self.lock.checkpoint, self._guard)
+        if self.hold is not None:
+            self.hold()
+        return counts
+
+    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
+        status, note, error, counts = "failed", None, None, RunCounts()
+        run_id: int | None = None
+        unlock_ok: bool | None = None
+        duration_ms = 0.0
+        try:
+            run_id, lost = self._begin(start)
             try:
-                counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
-                if self.deliver is not None:
-                    self.deliver(self.lock.checkpoint)
-                if self.hold is not None:
-                    self.hold()
+                counts = self._work(run_id, now, lost)
                 status = "success"
             except LockLostError as exc:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
@@ -183,20 +233,9 @@ class CronTrigger:
                 raise
             finally:
                 duration_ms = (time.perf_counter() - started) * 1000
-                if not self.log.finish(
-                    run_id,
-                    status=status,
-                    finished_at=self.clock(),
-                    duration_ms=duration_ms,
-                    counts=counts,
-                    note=note,
-                    error=error,
-                ):
-                    logger.error("run %s was marked failed by another run while it worked", run_id)
-                    if note != LOCK_LOST:
-                        note = "declared_dead_by_another_run"
-                    status = "failed"
-                    self.log.add_note(run_id, note)
+                status, note, error = self._finish(
+                    run_id, status, note, error, counts=counts, duration_ms=duration_ms
+                )
         finally:
             unlock_ok = self.lock.release()
             if not unlock_ok:
@@ -204,6 +243,9 @@ class CronTrigger:
                     "pg_advisory_unlock(%d) returned false: this run no longer held the lock",
                     self.lock.key,
                 )
+                if status == "success":  # never a success whose lock was not ours to the end
+                    status, note = "failed", LOCK_LOST
+                    error = "LockLostError: the lock was not held by this run at release"
             if run_id is not None:
                 self.log.record_unlock(run_id, unlock_ok)
         return RunOutcome(
@@ -217,6 +259,41 @@ class CronTrigger:
             duration_ms=duration_ms,
             unlock_ok=unlock_ok,
         )
+
+    def _finish(
+        self,
+        run_id: int,
+        status: str,
+        note: str | None,
+        error: str | None,
+        *,
+        counts: RunCounts,
+        duration_ms: float,
+    ) -> tuple[str, str | None, str | None]:
+        """Finish the row in a fenced transaction: a run whose lock is gone by now is 'failed'
+        (``lock_lost``), whatever it did. Returns the final status, note and error."""
+        with self._holds() as held:
+            if not held:
+                logger.error("run %s: the lock was gone before the run finished", run_id)
+                status = "failed"
+                note = note or LOCK_LOST
+                error = error or "LockLostError: the lock was gone before the run finished"
+            finished = self.log.finish(
+                run_id,
+                status=status,
+                finished_at=self.clock(),
+                duration_ms=duration_ms,
+                counts=counts,
+                note=note,
+                error=error,
+            )
+        if not finished:
+            logger.error("run %s was marked failed by another run while it worked", run_id)
+            if note != LOCK_LOST:
+                note = "declared_dead_by_another_run"
+            status = "failed"
+            self.log.add_note(run_id, note)
+        return status, note, error
 
 
 def run_once(
@@ -259,6 +336,12 @@ def run_once(
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
             deliver=extra.deliver,
+            fencing=PgFencing(
+                work_conn,
+                settings.job_name,
+                lock.key,
+                idle_timeout_seconds=settings.lock_idle_timeout_seconds,
+            ),
         )
         try:
             with watch_for_overrun(settings, clock):  # monitoring: alert while still running

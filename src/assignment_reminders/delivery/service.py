@@ -9,6 +9,7 @@ receiver drop the repeat.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
+from ..fence import Guard
 from ..queries import query
 from .channels import Channel
 from .messages import Delivery, Renderer
@@ -153,10 +155,17 @@ class ReminderDispatchService:
         ).fetchall()
         return len(rows)
 
-    def deliver_batch(self, pool: ThreadPoolExecutor | None = None) -> tuple[list[Outcome], int]:
-        """Claim, send and record one batch. Returns the outcomes and how many were recorded."""
+    def deliver_batch(
+        self, pool: ThreadPoolExecutor | None = None, guard: Guard = contextlib.nullcontext
+    ) -> tuple[list[Outcome], int]:
+        """Claim, send and record one batch. Returns the outcomes and how many were recorded.
+
+        The claim runs inside *guard()* (the cron run's fence: no claim once its lock is gone).
+        Recording needs no fence: it only changes rows this worker still holds under its lease,
+        which nobody else can claim meanwhile, and the messages were sent."""
         now = self.clock()
-        deliveries = self.claim(now)
+        with guard():
+            deliveries = self.claim(now)
         if not deliveries:
             return [], 0
         if pool is None or len(deliveries) == 1:
@@ -171,8 +180,10 @@ class ReminderDispatchService:
         *,
         budget_seconds: float | None = None,
         stop: Callable[[], bool] | None = None,
+        guard: Guard = contextlib.nullcontext,
     ) -> DrainResult:
-        """Deliver batches until nothing is due, the budget is spent or *stop* says so."""
+        """Deliver batches until nothing is due, the budget is spent or *stop* says so; each
+        claim runs inside *guard()*."""
         result = DrainResult()
         if not self.channels:
             return result
@@ -190,7 +201,7 @@ class ReminderDispatchService:
                     break
                 if stop is not None and stop():
                     break
-                outcomes, recorded = self.deliver_batch(pool)
+                outcomes, recorded = self.deliver_batch(pool, guard)
                 if not outcomes:
                     break
                 result.add(outcomes, recorded)
