@@ -17,6 +17,7 @@ from uuid import UUID
 from .auth import Principal
 from .database import Connection
 from .exceptions import (
+    FieldRejection,
     InputError,
     ItemsRejectedError,
     NotFoundError,
@@ -163,10 +164,7 @@ def register(
         raise refused[0][1].error()
     if refused:
         raise ItemsRejectedError(
-            [
-                {"loc": ["body", "items", n, r.field], "msg": r.message, "status": r.status}
-                for n, r in refused
-            ],
+            [FieldRejection(f"items[{n}].{r.field}", r.message, r.status) for n, r in refused],
             status=batch_status([r for _, r in refused]),
         )
     rows = conn.execute(

@@ -10,6 +10,9 @@ import click
 
 from .cli import Context, _aware, cli, pass_context
 
+CHECK_FOUND_PROBLEM = 3
+"""Exit code of ``check`` when it found something wrong: 0 ok, 1 failure, 2 usage (click)."""
+
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print findings and open alerts as JSON.")
@@ -23,7 +26,8 @@ def check(ctx: Context, as_json: bool, now: str | None) -> None:
     """Run every monitoring check once: overrun, missed run, stuck lock, failure, unlock.
 
     New incidents are alerted (log, webhook, email) and cleared ones recovered, once each
-    however many replicas check. Exits 0 when all is well, 2 when something is wrong.
+    however many replicas check. Exits 0 when all is well, 3 when something is wrong
+    (1: could not check, 2: usage error).
     Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_AFTER_SECONDS (93600),
     REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_ALERT_EMAIL_TO
     (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
@@ -51,4 +55,4 @@ def check(ctx: Context, as_json: bool, now: str | None) -> None:
         for f in result.findings:
             click.echo(f"{f.kind}: {f.message}")
     if not result.healthy:
-        sys.exit(2)
+        sys.exit(CHECK_FOUND_PROBLEM)

@@ -22,6 +22,9 @@ The class docstring is the default message, so ``raise LockLostError()`` says so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 
 class ReminderError(Exception):
     """Something went wrong in assignment-reminders."""
@@ -88,12 +91,20 @@ class InputError(ReminderError):
         self.field = field
 
 
+class FieldRejection(NamedTuple):
+    """One refused item of a batch: which field, why, and the status it alone would get."""
+
+    field: str
+    message: str
+    status: int
+
+
 class ItemsRejectedError(ReminderError):
     """Some items of the batch were refused, so nothing was written."""
 
-    def __init__(self, errors: list[dict[str, object]], *, status: int = 422) -> None:
+    def __init__(self, rejections: Sequence[FieldRejection], *, status: int = 422) -> None:
         super().__init__(None)
-        self.errors = errors
+        self.rejections = list(rejections)
         self.status = status
 
 

@@ -118,10 +118,10 @@ def test_bulk_is_all_or_nothing_with_per_item_errors(
         headers=bearer(world.mentor, "peer_mentor"),
     )
     assert r.status_code == 422
-    detail = r.json()["detail"]
-    assert [d["loc"] for d in detail] == [
-        ["body", "items", 1, "occurred_on"],
-        ["body", "items", 2, "occurred_on"],
+    assert r.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "items[1].occurred_on",
+        "items[2].occurred_on",
     ]
     assert activity_count(conn) == 0
     assert last_contact(conn, world.assignment) == OVERDUE_CONTACT
@@ -136,7 +136,10 @@ def test_bulk_with_another_organizations_item_is_403_and_writes_nothing(
         headers=bearer(world.mentor, "peer_mentor"),
     )
     assert r.status_code == 403
-    assert [(d["loc"][2], d["status"]) for d in r.json()["detail"]] == [(1, 403), (2, 404)]
+    assert [(e["field"], e["status"]) for e in r.json()["errors"]] == [
+        ("items[1].assignment_id", 403),
+        ("items[2].assignment_id", 404),
+    ]
     assert activity_count(conn) == 0
 
 
@@ -272,7 +275,7 @@ def test_malformed_body_is_422_naming_the_field(
 ) -> None:
     r = client.post("/activities", json=body, headers=bearer(world.mentor, "peer_mentor"))
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"][-1] == field
+    assert [e["field"] for e in r.json()["errors"]] == [field]
 
 
 def test_future_date_is_422_naming_occurred_on(
@@ -284,7 +287,7 @@ def test_future_date_is_422_naming_occurred_on(
         headers=bearer(world.mentor, "peer_mentor"),
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "occurred_on"]
+    assert [e["field"] for e in r.json()["errors"]] == ["occurred_on"]
     assert last_contact(conn, world.assignment) == OVERDUE_CONTACT
 
 
@@ -365,7 +368,7 @@ def test_admin_correction_refuses_bad_input_naming_the_field(
     day, reason = case
     r = _correct(client, world.assignment, day, bearer(None, None, role="service_role"), reason)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"][-1] == field
+    assert [e["field"] for e in r.json()["errors"]] == [field]
     assert last_contact(conn, world.assignment) == OVERDUE_CONTACT
     row = conn.execute("SELECT count(*) AS n FROM last_contact_corrections").fetchone()
     assert row == {"n": 0}

@@ -52,7 +52,8 @@ def test_failed_run_answers_500_with_the_outcome(client: TestClient, conn: Conne
     conn.execute("ALTER TABLE contacts RENAME TO contacts_gone")
     response = client.post(URL, headers=bearer())
     assert response.status_code == 500
-    assert response.json()["status"] == "failed"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["outcome"]["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_only_service_role_tokens_may_call(
 def test_naive_now_is_422_naming_the_field(client: TestClient) -> None:
     response = client.post(URL, headers=bearer(), json={"now": "2026-11-28T06:00:00"})
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "now"]
+    assert [e["field"] for e in response.json()["errors"]] == ["now"]
 
 
 def test_health_needs_no_database_and_ready_checks_it(client: TestClient) -> None:

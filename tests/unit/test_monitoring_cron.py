@@ -25,12 +25,45 @@ def test_the_default_fires_at_six_oslo_time_in_winter_and_summer() -> None:
 
 def test_a_skipped_wall_time_fires_after_the_spring_jump_and_a_repeated_one_once() -> None:
     s = CronSchedule.parse("30 2 * * *", OSLO)
-    # 2026-03-29 02:30 does not exist in Oslo: fires at 03:30 CEST = 01:30 UTC.
-    assert s.next_after(at("2026-03-28T23:00:00+00:00")) == at("2026-03-29T01:30:00+00:00")
+    # 2026-03-29 02:30 does not exist in Oslo: fires at the first minute after the jump, 03:00
+    # CEST = 01:00 UTC (Debian cron and cronsim; the old home-made parser said 03:30).
+    assert s.next_after(at("2026-03-28T23:00:00+00:00")) == at("2026-03-29T01:00:00+00:00")
+    assert s.next_after(at("2026-03-29T01:00:00+00:00")) == at("2026-03-30T00:30:00+00:00")
     # 2026-10-25 02:30 happens twice: the first one (CEST, 00:30 UTC), then the next day.
     first = s.next_after(at("2026-10-24T23:00:00+00:00"))
     assert first == at("2026-10-25T00:30:00+00:00")
     assert s.next_after(first) == at("2026-10-26T01:30:00+00:00")
+
+
+def fires(expression: str, start: str, count: int) -> list[str]:
+    schedule = CronSchedule.parse(expression, OSLO)
+    moment, local = at(start), []
+    for _ in range(count):
+        moment = schedule.next_after(moment)
+        local.append(moment.astimezone(schedule.zone).strftime("%H:%M%z"))
+    return local
+
+
+def test_a_wildcard_hour_fires_by_elapsed_time_through_both_changes() -> None:
+    # Spring: 02:00-02:59 does not exist; every half hour of real time still fires once.
+    assert fires("*/30 * * * *", "2026-03-29T00:00:00+00:00", 4) == [
+        "01:30+0100",
+        "03:00+0200",
+        "03:30+0200",
+        "04:00+0200",
+    ]
+    # Autumn: 02:00-02:59 happens twice, and fires twice, once per real half hour.
+    assert fires("*/30 * * * *", "2026-10-25T00:00:00+00:00", 4) == [
+        "02:30+0200",
+        "02:00+0100",
+        "02:30+0100",
+        "03:00+0100",
+    ]
+
+
+def test_the_default_schedule_is_clear_of_both_changes() -> None:
+    assert fires("0 6 * * *", "2026-03-28T12:00:00+00:00", 2) == ["06:00+0200", "06:00+0200"]
+    assert fires("0 6 * * *", "2026-10-24T00:00:00+00:00", 2) == ["06:00+0200", "06:00+0100"]
 
 
 @pytest.mark.parametrize(
@@ -43,6 +76,7 @@ def test_a_skipped_wall_time_fires_after_the_spring_jump_and_a_repeated_one_once
         ("0 0 29 2 *", "2026-11-28T00:00:00+00:00", "2028-02-29T00:00:00+00:00"),
         ("@hourly", "2026-11-28T10:07:00+00:00", "2026-11-28T11:00:00+00:00"),
         ("0 0 * * 7", "2026-11-28T12:00:00+00:00", "2026-11-29T00:00:00+00:00"),
+        ("0 0 L * *", "2026-11-28T12:00:00+00:00", "2026-11-30T00:00:00+00:00"),
     ],
 )
 def test_fields_ranges_steps_names_and_macros(expression: str, after: str, expected: str) -> None:
@@ -51,7 +85,13 @@ def test_fields_ranges_steps_names_and_macros(expression: str, after: str, expec
 
 @pytest.mark.parametrize(
     ("expression", "zone"),
-    [("0 6 * *", OSLO), ("61 * * * *", OSLO), ("0 6 * * *", "Mars/Olympus"), ("*/0 * * * *", OSLO)],
+    [
+        ("0 6 * *", OSLO),
+        ("0 0 6 * * *", OSLO),
+        ("61 * * * *", OSLO),
+        ("0 6 * * *", "Mars/Olympus"),
+        ("*/0 * * * *", OSLO),
+    ],
 )
 def test_bad_schedules_are_refused(expression: str, zone: str) -> None:
     with pytest.raises(InputError):
@@ -59,5 +99,5 @@ def test_bad_schedules_are_refused(expression: str, zone: str) -> None:
 
 
 def test_a_schedule_that_never_fires_is_refused() -> None:
-    with pytest.raises(InputError, match="never fires"):
+    with pytest.raises(InputError, match="day-of-month"):
         CronSchedule.parse("0 0 31 2 *", "UTC").next_after(datetime(2026, 1, 1, tzinfo=UTC))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import activities
 from ..auth import Principal
-from .deps import ERRORS, Caller, DbId, Now, Text, unit_of_work
+from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, unit_of_work
 
 router = APIRouter(tags=["activities"], responses=ERRORS)
 
@@ -23,7 +23,7 @@ class ActivityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     assignment_id: DbId
-    occurred_on: date = Field(description="The day of the contact, in the organization's zone.")
+    occurred_on: IsoDate = Field(description="The day of the contact, in the organization's zone.")
     note: Annotated[Text, Field(max_length=2000)] | None = None
 
     def domain(self) -> activities.NewActivity:
@@ -104,8 +104,9 @@ def register_bulk(request: Request, principal: Caller, now: Now, body: BulkIn) -
     """A peer mentor registers many contacts at once (a group meeting): all or nothing.
 
     Own assignments and those of mentors they stand in for. When any item is refused nothing is
-    written, and ``detail`` lists every refused item (``loc`` ``["body", "items", n, field]``) with
-    its own status; the response status is 403 if any item is forbidden, else 404, else 422.
+    written, and the problem body's ``errors`` lists every refused item (``field``
+    ``items[n].<field>``) with its own ``status``; the response status is 403 if any item is
+    forbidden, else 404, else 422.
     """
     return _register(request, principal, "bulk", body.items, now, batch=True)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import corrections
-from .deps import ERRORS, Caller, Now, Text, unit_of_work
+from .deps import ERRORS, Caller, IsoDate, Now, Text, unit_of_work
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
 
@@ -20,7 +20,7 @@ AssignmentId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 class CorrectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date = Field(
+    date: IsoDate = Field(
         description="The corrected last contact day: not in the future (organization's time"
         " zone), not before the assignment started."
     )

@@ -4,27 +4,22 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..auth import decode_bearer, require_service_role
 from ..config import Settings
 from ..database import connect, database_url
-from ..exceptions import (
-    AuthError,
-    DatabaseError,
-    InputError,
-    LockError,
-    PermissionDeniedError,
-    ReminderError,
-)
+from ..exceptions import ReminderError
 from ..migrations import pending
 from ..trigger import RunOutcome, run_once
 from . import activities as activities_api
 from . import admin as admin_api
+from . import errors
+from .deps import IsoDateTime
 from .metrics import router as metrics_router
 from .ops import router as ops_router
 
@@ -32,9 +27,9 @@ RunJob = Callable[..., RunOutcome]
 
 
 class CronRequest(BaseModel):
-    """Optional body of the cron call."""
+    """Optional body of the cron call (other members are ignored: schedulers add their own)."""
 
-    now: AwareDatetime | None = Field(
+    now: IsoDateTime | None = Field(
         default=None,
         description="The moment reminders are computed for, with a UTC offset. Default: now.",
     )
@@ -48,26 +43,7 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     )
     app.state.settings = settings
 
-    @app.exception_handler(AuthError)
-    async def _auth_error(request: Request, exc: AuthError) -> JSONResponse:
-        code = 403 if isinstance(exc, PermissionDeniedError) else 401
-        headers = {} if code == 403 else {"WWW-Authenticate": "Bearer"}
-        return JSONResponse({"detail": exc.message}, status_code=code, headers=headers)
-
-    @app.exception_handler(InputError)
-    async def _input_error(request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": [{"loc": ["body", exc.field or ""], "msg": exc.message}]}, status_code=422
-        )
-
-    @app.exception_handler(DatabaseError)
-    async def _db_error(request: Request, exc: DatabaseError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=503)
-
-    @app.exception_handler(LockError)
-    async def _lock_error(request: Request, exc: LockError) -> JSONResponse:
-        # e.g. a session lock through a transaction pooler: the message names the fix
-        return JSONResponse({"status": "failed", "detail": exc.message}, status_code=503)
+    errors.install(app)
 
     def service_role(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         claims = decode_bearer(authorization, settings.jwt_secret)
@@ -86,12 +62,9 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
             with connect(database_url(settings), purpose="ready") as conn:
                 missing = [f"{m.version}_{m.name}" for m in pending(conn)]
         except ReminderError as exc:
-            return JSONResponse({"status": "unavailable", "detail": exc.message}, status_code=503)
+            return errors.problem(errors.NOT_READY, 503, exc.message)
         if missing:
-            return JSONResponse(
-                {"status": "unavailable", "detail": "migrations pending", "pending": missing},
-                status_code=503,
-            )
+            return errors.problem(errors.NOT_READY, 503, "migrations pending", pending=missing)
         return JSONResponse({"status": "ready"})
 
     @app.post(
@@ -105,12 +78,16 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     ) -> JSONResponse:
         """One invocation of the reminder job (what a scheduler calls). Needs a service_role JWT.
 
-        200 with ``status`` ``success`` or ``skipped`` (another run holds the lock);
-        500 with ``status`` ``failed`` when the run failed.
+        200 with the run's outcome, ``status`` ``success`` or ``skipped`` (another run holds the
+        lock); when the run failed, 500 with a problem body whose ``outcome`` member is the
+        outcome (``status`` ``failed``).
         """
         now: datetime | None = body.now if body else None
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
-        return JSONResponse(outcome.to_dict(), status_code=200 if outcome.ok else 500)
+        if outcome.ok:
+            return JSONResponse(outcome.to_dict())
+        detail = outcome.error or outcome.note or "the run failed"
+        return errors.problem(errors.RUN_FAILED, 500, detail, outcome=outcome.to_dict())
 
     app.include_router(metrics_router)
     app.include_router(ops_router)

@@ -3,23 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextlib import contextmanager, suppress
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import psycopg
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field, Strict
+from pydantic_core import PydanticCustomError
 
 from ..auth import Principal, decode_bearer, principal_from_claims
 from ..config import Settings
 from ..database import Connection, connect, database_url
-from ..exceptions import DatabaseError, ItemsRejectedError, NotFoundError
+from ..exceptions import DatabaseError
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
-Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
-DbId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+Text = Annotated[str, Strict(), Field(pattern=r"^[^\x00]*$")]
+# Strict: JSON true is not the id 1, nor "1" an id.
+DbId = Annotated[int, Strict(), Field(gt=0, le=2**63 - 1)]
+
+
+def _iso_date(value: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        with suppress(ValueError):
+            return date.fromisoformat(value)
+    raise PydanticCustomError("date_text", "give the date as text, YYYY-MM-DD")
+
+
+def _iso_datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        with suppress(ValueError):
+            return datetime.fromisoformat(value)
+    raise PydanticCustomError("datetime_text", "give the moment as ISO 8601 text with a UTC offset")
+
+
+# A date or moment only as ISO 8601 text: pydantic alone would read the number 0 as 1970-01-01.
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
 
 ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "missing, malformed or expired bearer token"},
@@ -56,10 +81,6 @@ def unit_of_work(request: Request, purpose: str) -> Iterator[Connection]:
     try:
         with connect(database_url(settings), purpose=purpose) as conn, conn.transaction():
             yield conn
-    except NotFoundError as exc:
-        raise HTTPException(404, detail=exc.message) from exc
-    except ItemsRejectedError as exc:
-        raise HTTPException(exc.status, detail=exc.errors) from exc
     except psycopg.Error as exc:
         diag = exc.diag.constraint_name or exc.diag.sqlstate or type(exc).__name__
         raise DatabaseError(f"the database refused the request ({diag})") from exc
