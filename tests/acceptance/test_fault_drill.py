@@ -129,13 +129,16 @@ def test_lock_backend_terminated_at_random_moments(
         batches_before_cut = rng.randint(0, DRILL_BATCHES)
         with_second = rng.random() < 0.5
         first = Run.started(settings, hold=HOLD_SECONDS)
-        wait_for(lambda run=first: holder_present(conn) or not run.is_alive())
-        wait_for(
-            lambda run=first, n=batches_before_cut * per_batch: (
-                dispatch_count(conn) >= n or not run.is_alive()
-            ),
-            timeout=30,
-        )
+        threshold = batches_before_cut * per_batch
+
+        def holding(run: Run = first) -> bool:
+            return holder_present(conn) or not run.is_alive()
+
+        def committed(run: Run = first, n: float = threshold) -> bool:
+            return dispatch_count(conn) >= n or not run.is_alive()
+
+        wait_for(holding)
+        wait_for(committed, timeout=30)
         assert terminate_lock_holder(conn), "the drill missed its run: it ended before the cut"
         second = Run.started(settings) if with_second else None
         cut = first.result()

@@ -52,13 +52,15 @@ def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lo
     for _ in range(6):
         factories.assignment(conn, starts_on=date(2026, 11, 1))
     batches: list[int] = []
+    holder: list[int] = []
 
     def cut_after_first_batch(total: RunCounts) -> None:
         batches.append(dispatch_count(conn))
         if len(batches) == 1:  # after the first batch: its lock session dies
-            terminate(conn, lock_conn.info.backend_pid)
+            terminate(conn, holder[0])
 
     with open_lock_connection(database_url) as lock_conn, connect(database_url, purpose="w") as w:
+        holder.append(lock_conn.info.backend_pid)
         original = CronTrigger(
             lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(w),
