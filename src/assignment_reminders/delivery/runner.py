@@ -77,9 +77,9 @@ class CronDelivery:
 
         channels = build_channels(self.settings, self.channels)
         try:
-            service = dispatch_service(self.settings, self.conn, channels, clock=self.clock)
-            service.drain(
-                budget_seconds=self.settings.delivery_budget_seconds, stop=stop, guard=guard
-            )
+            with dispatch_service(self.settings, self.conn, channels, clock=self.clock) as service:
+                service.drain(
+                    budget_seconds=self.settings.delivery_budget_seconds, stop=stop, guard=guard
+                )
         finally:
             close_all(channels)
