@@ -27,7 +27,7 @@ due AS (
       AND o.today - g.gap_started_on >= k.after_days
 ),
 inserted AS (
-    INSERT INTO public.reminder_dispatches (
+    INSERT INTO reminders.reminder_dispatches (
         assignment_id, kind, gap_started_on, days_since_contact, organization_id,
         peer_mentor_id, coordinator_id, recipient_user_id
     )

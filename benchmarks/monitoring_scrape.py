@@ -24,8 +24,9 @@ from assignment_reminders.tables import render
 from .scratch import measure, p50_p95, scratch_database
 
 FILL = """
-INSERT INTO cron_execution_logs (job_name, invocation_id, status, note, started_at, finished_at,
-    duration_ms, lock_key, lock_acquire_ms, unlock_ok, reminders_created, error, host, pid)
+INSERT INTO reminders.cron_execution_logs (job_name, invocation_id, status, note, started_at,
+    finished_at, duration_ms, lock_key, lock_acquire_ms, unlock_ok, reminders_created, error,
+    host, pid)
 SELECT 'assignment-reminder-cron', gen_random_uuid(), s.status,
        CASE s.status WHEN 'skipped' THEN 'advisory_lock_held' END,
        %(now)s - make_interval(secs => i * %(step)s),
@@ -54,9 +55,9 @@ def main(argv: list[str] | None = None) -> None:
         with connect(url, purpose="bench") as conn:
             migrate(conn)
             for n in args.rows:
-                conn.execute("TRUNCATE cron_execution_logs CASCADE")
+                conn.execute("TRUNCATE reminders.cron_execution_logs CASCADE")
                 conn.execute(FILL, {"now": now, "rows": n, "step": 180 * 86400 / n})
-                conn.execute("ANALYZE cron_execution_logs")
+                conn.execute("ANALYZE reminders.cron_execution_logs")
                 for what, fn in (
                     ("check pass", lambda: run_checks(conn, settings, now=now, sinks=[LogSink()])),
                     ("/metrics scrape (incl. connect)", lambda: _scrape(settings)),

@@ -28,11 +28,11 @@ JOIN public.contacts c ON c.id = %(contact_id)s
 WHERE pm.id = %(peer_mentor_id)s
 """
 EXISTS = """
-SELECT 1 FROM public.reminder_dispatches
+SELECT 1 FROM reminders.reminder_dispatches
 WHERE assignment_id = %s AND kind = %s AND gap_started_on = %s
 """
 INSERT = """
-INSERT INTO public.reminder_dispatches (assignment_id, kind, gap_started_on, days_since_contact,
+INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on, days_since_contact,
     organization_id, peer_mentor_id, coordinator_id, recipient_user_id)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT ON CONSTRAINT reminder_dispatches_once DO NOTHING

@@ -51,6 +51,7 @@ TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
 DUE_PER_ASSIGNMENT = 0.45  # roughly what the seed produces: reminders + escalations per assignment
+BENCH_WEBHOOK_SECRET = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g="  # noqa: S105 - local receivers
 
 
 def seeded(dbs: Databases, assignments: int) -> str:
@@ -155,7 +156,7 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
             {
                 "REMINDERS_SMTP_HOST": "127.0.0.1",
                 "REMINDERS_WEBHOOK_URL": "http://127.0.0.1:9/unused",
-                "REMINDERS_WEBHOOK_SECRET": "bench",
+                "REMINDERS_WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
                 "REMINDERS_DELIVERY_BUDGET_SECONDS": "0",
             },
         )
@@ -211,20 +212,20 @@ def bench_delivery(
     results = []
     with connect(url, purpose="bench-delivery") as conn:
         ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
         for kind, threads in (("webhook", 1), ("webhook", concurrency), ("email", concurrency)):
             # every configuration sends the same messages: reset the channel's rows first
             conn.execute(
-                "UPDATE public.reminder_deliveries SET status = 'pending', attempts = 0,"
+                "UPDATE reminders.reminder_deliveries SET status = 'pending', attempts = 0,"
                 " sent_at = NULL, next_attempt_at = %s WHERE channel = %s",
                 (NOW, kind),
             )
-            conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+            conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
             with receiver(kind) as (port, count):
                 channel: WebhookChannel | EmailChannel
                 if kind == "webhook":
                     channel = WebhookChannel(
-                        f"http://127.0.0.1:{port}/hook", b"bench", pool=threads
+                        f"http://127.0.0.1:{port}/hook", b"bench-key", pool=threads
                     )
                 else:
                     channel = EmailChannel(
@@ -258,14 +259,14 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
     url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
     with connect(url, purpose="bench-delivery") as conn:
         ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE public.reminder_deliveries")
+        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
     with receiver("webhook") as (port, count):
         env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
         env.update(
             DATABASE_URL=url,
             REMINDERS_LOG_LEVEL="WARNING",
             REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-            REMINDERS_WEBHOOK_SECRET="bench",  # noqa: S106 - a local test receiver
+            REMINDERS_WEBHOOK_SECRET=BENCH_WEBHOOK_SECRET,
             REMINDERS_DELIVERY_BATCH_SIZE="500",
             REMINDERS_DELIVERY_CONCURRENCY="1",
         )
@@ -284,7 +285,8 @@ def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> Del
         raise RuntimeError(f"a worker failed: exit codes {codes}")
     with connect(url, purpose="bench-delivery") as conn:
         row = conn.execute(
-            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM public.reminder_deliveries"
+            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM"
+            " reminders.reminder_deliveries"
         ).fetchone()
     assert row is not None
     dbs.drop_all()

@@ -103,7 +103,7 @@ def make_world(conn: Connection) -> World:
     other_mentor_id, other_mentor_user = mentor(other_org, other_coord_id, "Olav")
     first = assignment(org_id, mentor_id)
     conn.execute(
-        "INSERT INTO mentor_stand_ins (mentor_id, stand_in_id, starts_on)"
+        "INSERT INTO reminders.mentor_stand_ins (mentor_id, stand_in_id, starts_on)"
         " VALUES (%(m)s, %(s)s, %(d)s)",
         {"m": mentor_id, "s": stand_in_id, "d": TODAY - timedelta(days=7)},
     )

@@ -17,9 +17,9 @@ from assignment_reminders.scheduler import ReminderSchedulerService
 def table_counts(conn: Connection) -> dict[str, int]:
     """Rows in the ledger, the in-app notifications and the external deliveries."""
     row = conn.execute(
-        "SELECT (SELECT count(*) FROM public.reminder_dispatches) AS dispatches,"
+        "SELECT (SELECT count(*) FROM reminders.reminder_dispatches) AS dispatches,"
         " (SELECT count(*) FROM public.notifications) AS notifications,"
-        " (SELECT count(*) FROM public.reminder_deliveries) AS deliveries"
+        " (SELECT count(*) FROM reminders.reminder_deliveries) AS deliveries"
     ).fetchone()
     assert row is not None
     return {k: int(v) for k, v in row.items()}

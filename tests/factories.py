@@ -12,7 +12,9 @@ def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
     cols = ", ".join(values)
     params = ", ".join(f"%({k})s" for k in values)
     row = conn.execute(
-        f"INSERT INTO public.{table} ({cols}) VALUES ({params}) RETURNING id", values
+        f"INSERT INTO {table if '.' in table else 'public.' + table} ({cols}) VALUES"
+        f" ({params}) RETURNING id",
+        values,
     ).fetchone()
     assert row is not None
     return int(row["id"])

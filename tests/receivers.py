@@ -1,7 +1,9 @@
 """Real local receivers for delivery tests: an SMTP server (aiosmtpd) and an HTTP server.
 
 Both can be told to refuse the first *fail_first* attempts of each message (keyed by the email
-``Message-ID`` or the webhook ``Idempotency-Key``) and record what they accepted.
+``Message-ID`` or the webhook's ``webhook-id``) and record what they accepted. Given a ``whsec_``
+secret, the HTTP receiver verifies every request with the Standard Webhooks reference library
+(PyPI ``standardwebhooks``), as a real receiver would, and answers 401 to one that fails.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
+
+WEBHOOK_SECRET: Final = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 bytes of key
 
 
 def free_port() -> int:
@@ -34,6 +38,7 @@ class Recorder:
     attempts: Counter[str] = field(default_factory=Counter)
     accepted: dict[str, list[Any]] = field(default_factory=dict)
     arrivals: list[Any] = field(default_factory=list)  # accepted items, in order
+    rejected: list[str] = field(default_factory=list)  # why signature checks failed
     lock: threading.Lock = field(default_factory=threading.Lock)
     open_connections: int = 0  # SMTP: client connections open now, at most ever, in all
     peak_connections: int = 0
@@ -68,25 +73,42 @@ class Recorder:
 class _WebhookHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     recorder: Recorder
+    secret: str | None
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        key = self.headers.get("Idempotency-Key", "")
+        key = self.headers.get("webhook-id", "")
         item = {"headers": dict(self.headers.items()), "body": body, "json": json.loads(body)}
-        ok = self.recorder.attempt(key, item)
-        status = 200 if ok else self.recorder.fail_status
+        if self.secret is not None and not self._verified(body):
+            status = 401
+        else:
+            ok = self.recorder.attempt(key, item)
+            status = 200 if ok else self.recorder.fail_status
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _verified(self, body: bytes) -> bool:
+        from standardwebhooks import Webhook
+        from standardwebhooks.webhooks import WebhookVerificationError
+
+        assert self.secret is not None
+        try:
+            Webhook(self.secret).verify(body, dict(self.headers.items()))
+        except WebhookVerificationError as exc:
+            with self.recorder.lock:
+                self.recorder.rejected.append(str(exc))
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
 
 
 @contextmanager
-def webhook_receiver(recorder: Recorder) -> Iterator[str]:
-    """Serve on 127.0.0.1 in a thread; yields the URL."""
-    handler = type("Handler", (_WebhookHandler,), {"recorder": recorder})
+def webhook_receiver(recorder: Recorder, *, secret: str | None = None) -> Iterator[str]:
+    """Serve on 127.0.0.1 in a thread; yields the URL. With *secret*, requests are verified."""
+    handler = type("Handler", (_WebhookHandler,), {"recorder": recorder, "secret": secret})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -21,7 +21,7 @@ def insert_run(
     finished = None if status == "running" else started_at + timedelta(minutes=minutes)
     return _insert(
         conn,
-        "cron_execution_logs",
+        "reminders.cron_execution_logs",
         {
             "job_name": JOB_NAME,
             "invocation_id": uuid.uuid4(),
@@ -39,11 +39,11 @@ def insert_run(
 
 def runs(conn: Connection) -> list[dict[str, Any]]:
     """Every ``cron_execution_logs`` row, oldest first."""
-    return conn.execute("SELECT * FROM public.cron_execution_logs ORDER BY id").fetchall()
+    return conn.execute("SELECT * FROM reminders.cron_execution_logs ORDER BY id").fetchall()
 
 
 def running(conn: Connection) -> dict[str, Any] | None:
     """The oldest row still marked 'running', if any."""
     return conn.execute(
-        "SELECT * FROM public.cron_execution_logs WHERE status = 'running' ORDER BY id LIMIT 1"
+        "SELECT * FROM reminders.cron_execution_logs WHERE status = 'running' ORDER BY id LIMIT 1"
     ).fetchone()

@@ -229,22 +229,48 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
     show_default=True,
     help="Run the job on --schedule and the monitoring checks in this process.",
 )
+@click.option(
+    "--allow-open-ops",
+    envvar="REMINDERS_ALLOW_OPEN_OPS",
+    show_envvar=True,
+    is_flag=True,
+    help="Listen on a non-loopback --host although REMINDERS_OPS_TOKEN is unset, leaving /ops"
+    " and /metrics open (behind a proxy that authenticates, say).",
+)
 @pass_context
 def serve(
-    ctx: Context, *, host: str, port: int, schedule: str, time_zone: str, scheduler: bool
+    ctx: Context,
+    *,
+    host: str,
+    port: int,
+    schedule: str,
+    time_zone: str,
+    scheduler: bool,
+    allow_open_ops: bool,
 ) -> None:
     """Serve the HTTP API and run the job on its schedule.
 
     Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
     Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
-    REMINDERS_CHECK_INTERVAL_SECONDS (60)."""
+    REMINDERS_CHECK_INTERVAL_SECONDS (60). With REMINDERS_OPS_TOKEN set, /ops and /metrics need it
+    as a bearer token; without it, serve only listens on a loopback address (or --allow-open-ops).
+    """
     import uvicorn
 
     from .api import create_app
+    from .api.ops_auth import is_loopback
+    from .exceptions import ConfigurationError
     from .monitoring.service import start_background
 
-    if ctx.settings.jwt_secret is None:
-        logger.warning("REMINDERS_JWT_SECRET is unset: every authenticated endpoint answers 401")
+    if ctx.settings.ops_token is None and not is_loopback(host) and not allow_open_ops:
+        raise ConfigurationError(
+            f"refusing to serve /ops and /metrics without credentials on {host}: set"
+            " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
+        )
+    if not ctx.settings.auth.verifies_user_tokens:
+        logger.warning(
+            "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
+        )
     background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
     try:
         uvicorn.run(create_app(ctx.settings), host=host, port=port, log_level="info")

@@ -134,3 +134,12 @@ def deliveries(ctx: Context, as_json: bool) -> None:
         click.echo(json.dumps(rows))
     else:
         click.echo(render(rows, [("channel", "channel"), ("status", "status"), ("n", "count")]))
+
+
+@cli.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print a new random Standard Webhooks secret (whsec_...) for REMINDERS_WEBHOOK_SECRET;
+    give the receiver the same value."""
+    from .delivery.signing import new_secret
+
+    click.echo(new_secret())

@@ -140,6 +140,94 @@ class MonitoringSettings:
         )
 
 
+SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")
+"""Supabase's API keys (not JWTs). They authorize calls to Supabase's own gateway, never to us."""
+
+CRON_SECRET_MIN_LENGTH: Final = 32
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (docs/supabase.md, "Keys").
+
+    User tokens are verified with the project's signing keys (the JWKS under ``SUPABASE_URL``)
+    and/or the legacy HS256 secret; the cron endpoint also takes a job secret of its own.
+    """
+
+    supabase_url: str | None = None
+    jwt_secret: Secret | None = None
+    cron_secret: Secret | None = None
+
+    @property
+    def issuer(self) -> str | None:
+        """What the project's auth server writes into ``iss``: ``$SUPABASE_URL/auth/v1``."""
+        return f"{self.supabase_url}/auth/v1" if self.supabase_url else None
+
+    @property
+    def jwks_url(self) -> str | None:
+        return f"{self.issuer}/.well-known/jwks.json" if self.issuer else None
+
+    @property
+    def verifies_user_tokens(self) -> bool:
+        return self.supabase_url is not None or self.jwt_secret is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        return cls(
+            supabase_url=_supabase_url(env),
+            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
+            cron_secret=_cron_secret(env),
+        )
+
+
+def _supabase_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SUPABASE_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw:
+        raise ConfigurationError(
+            f"SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co; got {raw!r}"
+        )
+    return raw
+
+
+def _cron_secret(env: Mapping[str, str]) -> Secret | None:
+    secret = _secret(env, "REMINDERS_CRON_SECRET")
+    if secret is None:
+        return None
+    value = secret.reveal()
+    if value.startswith(SUPABASE_API_KEY_PREFIXES) or value.startswith("eyJ"):
+        raise ConfigurationError(
+            "REMINDERS_CRON_SECRET must be a secret of its own (e.g. `openssl rand -hex 32`),"
+            " not a Supabase API key or JWT: nothing else must be able to trigger the job with it"
+        )
+    if len(value) < CRON_SECRET_MIN_LENGTH or value != value.strip():
+        raise ConfigurationError(
+            f"REMINDERS_CRON_SECRET must be at least {CRON_SECRET_MIN_LENGTH} characters"
+            " without surrounding spaces (e.g. `openssl rand -hex 32`)"
+        )
+    return secret
+
+
+def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``REMINDERS_CORS_ORIGINS``: comma-separated ``scheme://host[:port]``, or ``*`` alone."""
+    origins = tuple(
+        o.strip().rstrip("/") for o in env.get("REMINDERS_CORS_ORIGINS", "").split(",") if o.strip()
+    )
+    if "*" in origins:
+        if len(origins) > 1:
+            raise ConfigurationError("REMINDERS_CORS_ORIGINS: '*' cannot be mixed with origins")
+        return origins
+    for origin in origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
+            raise ConfigurationError(
+                "REMINDERS_CORS_ORIGINS must list origins like https://app.example.org"
+                f" (scheme and host, no path), or be '*'; got {origin!r}"
+            )
+    return origins
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
 
@@ -150,11 +238,13 @@ class Settings:
 
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
-    jwt_secret: Secret | None = None
+    auth: AuthSettings = field(default_factory=AuthSettings)
     batch_size: int = 20000
     job_name: str = JOB_NAME
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
     lock_role: str = "service_role"
     lock_scope: str = "session"
     lock_database_url: Secret | None = None
@@ -194,10 +284,12 @@ class Settings:
         return cls(
             database_url=url,
             data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
-            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
+            auth=AuthSettings.from_env(env),
             batch_size=_int(env, "REMINDERS_BATCH_SIZE", 20000),
             http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
             http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
+            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
+            cors_origins=_cors_origins(env),
             lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
             lock_scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES),
             lock_database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
@@ -234,6 +326,10 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
         )
     if webhook_url is not None and not webhook_url.reveal().startswith(("http://", "https://")):
         raise ConfigurationError("REMINDERS_WEBHOOK_URL must be an http:// or https:// URL")
+    if webhook_secret is not None:
+        from .delivery.signing import webhook_key
+
+        webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
     return {
         "app_url": env.get("REMINDERS_APP_URL", "http://localhost:3000").rstrip("/"),
         "smtp_host": env.get("REMINDERS_SMTP_HOST") or None,

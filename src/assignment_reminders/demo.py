@@ -73,7 +73,7 @@ def main() -> int:
         first = _run("--hold-seconds", "3")
         deadline = time.monotonic() + 30
         while not conn.execute(
-            "SELECT 1 FROM public.reminders_lock_holder(%s)", (LOCK_KEY,)
+            "SELECT 1 FROM reminders.reminders_lock_holder(%s)", (LOCK_KEY,)
         ).fetchone():
             if first.poll() is not None or time.monotonic() > deadline:
                 print("the first run never took the lock", file=sys.stderr)

@@ -5,8 +5,9 @@ The key
 ``LOCK_KEY`` is the first 8 bytes of ``sha256(b"assignment-reminder-cron")`` read big-endian with
 the top bit cleared (a positive bigint): stable across releases and machines, and derived from the
 job's name so a new job gets its own key by construction rather than by someone picking
-``12345678``. It is pinned here *and* registered in ``public.background_job_lock_keys`` (unique key,
-unique job name), so no other background process can claim it; a test keeps the three in step.
+``12345678``. It is pinned here *and* registered in
+``reminders.background_job_lock_keys`` (unique key, unique job name), so no other background
+process can claim it; a test keeps the three in step.
 In ``pg_locks`` it shows as ``classid = 1439926592, objid = 2250578414, objsubid = 1``.
 
 The lock

@@ -225,8 +225,30 @@ $$;
 REVOKE EXECUTE ON FUNCTION public.reminders_lock_holder(bigint) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION public.reminders_lock_holder(bigint) TO service_role;
 
--- The service role works on every table; anon and authenticated get nothing here
--- (row-level security for app users is added by its own migration).
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO service_role;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO service_role;
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM anon, authenticated;
+-- The service role works on every table created here; anon and authenticated get nothing here
+-- (row-level security for app users is added by its own migration). Each object is named: a
+-- schema-wide grant or revoke over public would also strip or widen the grants of a host
+-- application's own tables (Supabase's default privileges give anon everything in public).
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    public.organizations, public.coordinators, public.peer_mentors, public.contacts,
+    public.assignments, public.activities, public.background_job_lock_keys,
+    public.cron_execution_logs, public.reminder_dispatches, public.notifications
+    TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE
+    public.organizations_id_seq, public.coordinators_id_seq, public.peer_mentors_id_seq,
+    public.contacts_id_seq, public.assignments_id_seq, public.activities_id_seq,
+    public.cron_execution_logs_id_seq, public.reminder_dispatches_id_seq,
+    public.notifications_id_seq
+    TO service_role;
+REVOKE ALL ON
+    public.organizations, public.coordinators, public.peer_mentors, public.contacts,
+    public.assignments, public.activities, public.background_job_lock_keys,
+    public.cron_execution_logs, public.reminder_dispatches, public.notifications
+    FROM anon, authenticated;
+REVOKE ALL ON SEQUENCE
+    public.organizations_id_seq, public.coordinators_id_seq, public.peer_mentors_id_seq,
+    public.contacts_id_seq, public.assignments_id_seq, public.activities_id_seq,
+    public.cron_execution_logs_id_seq, public.reminder_dispatches_id_seq,
+    public.notifications_id_seq
+    FROM anon, authenticated;
+REVOKE EXECUTE ON FUNCTION public.is_valid_time_zone(text) FROM anon, authenticated;

@@ -237,7 +237,8 @@ REVOKE ALL ON SEQUENCE public.mentor_stand_ins_id_seq, public.last_contact_corre
 GRANT SELECT, INSERT, UPDATE, DELETE
     ON public.mentor_stand_ins, public.last_contact_baselines, public.last_contact_corrections
     TO service_role;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO service_role;
+GRANT USAGE, SELECT ON SEQUENCE public.mentor_stand_ins_id_seq, public.last_contact_corrections_id_seq
+    TO service_role;
 
 -- A Supabase client that leaves registered_by out registers as itself.
 ALTER TABLE public.activities ALTER COLUMN registered_by SET DEFAULT auth.uid();

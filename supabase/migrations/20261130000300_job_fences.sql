@@ -6,8 +6,6 @@
 -- in their own transaction. A run that lost its lock therefore writes nothing once a new winner
 -- has bumped the token, and the bump waits for the old run's in-flight batch to commit: the two
 -- never interleave.
-CREATE SCHEMA IF NOT EXISTS reminders;
-GRANT USAGE ON SCHEMA reminders TO service_role;
 
 CREATE TABLE reminders.job_fences (
     job_name text PRIMARY KEY,

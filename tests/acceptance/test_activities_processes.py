@@ -67,7 +67,9 @@ def test_admin_cli_corrects_and_shows_history(conn: Connection, run_cli: RunCli)
     shown = run_cli("admin", "last-contact-history", str(w.assignment))
     assert shown.returncode == 0, shown.stderr
     assert "visited, not registered" in shown.stdout
-    row = conn.execute("SELECT changed_by_role, changed_by_name FROM last_contact_corrections")
+    row = conn.execute(
+        "SELECT changed_by_role, changed_by_name FROM reminders.last_contact_corrections"
+    )
     audit = row.fetchone()
     assert audit is not None and audit["changed_by_role"] == "operator"
     assert "@" in audit["changed_by_name"]

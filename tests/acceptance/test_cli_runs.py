@@ -81,7 +81,7 @@ def test_sigkill_mid_run_leaves_no_lock_and_the_next_run_succeeds(
     assert ours["status"] == "success"
     # whatever batches the dead run committed stay; the next run creates only the rest
     by_dead = conn.execute(
-        "SELECT count(*) AS n FROM reminder_dispatches WHERE run_id = %s", (dead["id"],)
+        "SELECT count(*) AS n FROM reminders.reminder_dispatches WHERE run_id = %s", (dead["id"],)
     ).fetchone()
     assert by_dead is not None
     assert ours["duplicates_suppressed"] == by_dead["n"]

@@ -52,7 +52,7 @@ def test_http_invocation_skips_while_a_cli_run_holds_the_lock_then_runs(
     assert body["counts"]["reminders_created"] == 0  # the CLI run created them; none twice
     assert body["counts"]["duplicates_suppressed"] > 0
     sources = conn.execute(
-        "SELECT status, trigger_source FROM cron_execution_logs ORDER BY id"
+        "SELECT status, trigger_source FROM reminders.cron_execution_logs ORDER BY id"
     ).fetchall()
     assert [(r["status"], r["trigger_source"]) for r in sources] == [
         ("success", "cli"),

@@ -12,7 +12,7 @@ from assignment_reminders.database import Connection
 from assignment_reminders.seed import seed
 from tests.conftest import start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
-from tests.receivers import Recorder, smtp_receiver, webhook_receiver
+from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 NOW = "2026-11-28T12:00:00+00:00"
 NOW_AT = datetime.fromisoformat(NOW)
@@ -25,11 +25,12 @@ def test_the_cron_run_delivers_what_it_created(
 ) -> None:
     seed(conn, assignments=50, today=date(2026, 11, 28))
     recorder = Recorder()
-    with webhook_receiver(recorder) as url:
-        cli_env.update(REMINDERS_WEBHOOK_URL=url, REMINDERS_WEBHOOK_SECRET="s3cret")
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        cli_env.update(REMINDERS_WEBHOOK_URL=url, REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET)
         done = run_cli("run", "--now", NOW)
         assert done.returncode == 0, done.stderr
-        assert "s3cret" not in done.stdout + done.stderr
+        assert WEBHOOK_SECRET not in done.stdout + done.stderr
+        assert recorder.rejected == []
         created = dispatch_count(conn)
         assert created > 0
         assert recorder.accepted_total == created
@@ -54,11 +55,11 @@ def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
 ) -> None:
     seed(conn, assignments=50, today=date(2026, 11, 28))
     recorder = Recorder()
-    with webhook_receiver(recorder) as url:
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
         # the run queues webhook deliveries but has no time budget to send them
         cli_env.update(
             REMINDERS_WEBHOOK_URL=url,
-            REMINDERS_WEBHOOK_SECRET="s3cret",
+            REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
             REMINDERS_DELIVERY_BUDGET_SECONDS="0",
         )
         assert run_cli("run", "--now", NOW).returncode == 0
@@ -99,7 +100,7 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
     seed(conn, assignments=4000, today=date(2026, 11, 28))
     expected = clean_totals(database_url, NOW_AT, ["webhook"])  # one webhook row per dispatch
     cli_env.update(REMINDERS_BATCH_SIZE="8", REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x")
-    cli_env.update(REMINDERS_WEBHOOK_SECRET="s", REMINDERS_DELIVERY_BUDGET_SECONDS="0")
+    cli_env.update(REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET, REMINDERS_DELIVERY_BUDGET_SECONDS="0")
     victim = start_reminders(cli_env, "run", "--now", NOW)
     try:
         wait_for(lambda: dispatch_count(conn) > 0, timeout=60, interval=0.01)
@@ -133,7 +134,9 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
 def test_a_worker_that_loses_its_database_exits_with_one_line(
     conn: Connection, cli_env: dict[str, str]
 ) -> None:
-    cli_env.update(REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x", REMINDERS_WEBHOOK_SECRET="s")
+    cli_env.update(
+        REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x", REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET
+    )
     worker = start_reminders(cli_env, "worker", "--poll-seconds", "0.1")
     pattern = f"assignment-reminders/worker %:{worker.pid}"
 
@@ -171,7 +174,7 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
         )
         assert run_cli("run", "--now", NOW).returncode == 0
         queued = conn.execute(
-            "SELECT count(*) AS n FROM reminder_deliveries WHERE channel = 'email'"
+            "SELECT count(*) AS n FROM reminders.reminder_deliveries WHERE channel = 'email'"
         ).fetchone()
         assert queued is not None and queued["n"] >= 2 * concurrency
         worker = start_reminders(
@@ -181,13 +184,13 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
             for wave in range(waves):  # each wave is one more drain that sends
                 if wave:
                     conn.execute(
-                        "UPDATE reminder_deliveries SET status = 'pending', sent_at = NULL,"
+                        "UPDATE reminders.reminder_deliveries SET status = 'pending', sent_at = NULL,"
                         " attempts = 0, next_attempt_at = now() WHERE channel = 'email'"
                     )
                 wait_for(
                     lambda: (
                         conn.execute(
-                            "SELECT bool_and(status = 'sent') AS done FROM reminder_deliveries"
+                            "SELECT bool_and(status = 'sent') AS done FROM reminders.reminder_deliveries"
                             " WHERE channel = 'email'"
                         ).fetchone()
                         == {"done": True}

@@ -125,7 +125,7 @@ def test_lock_backend_terminated_at_random_moments(
     tally = {"cut": 0, "second_success": 0, "second_not_success": 0}
     cut_after_batches: dict[int, int] = {}
     for _ in range(ITERATIONS):
-        conn.execute("TRUNCATE public.reminder_dispatches CASCADE")
+        conn.execute("TRUNCATE reminders.reminder_dispatches CASCADE")
         batches_before_cut = rng.randint(0, DRILL_BATCHES)
         with_second = rng.random() < 0.5
         first = Run.started(settings, hold=HOLD_SECONDS)

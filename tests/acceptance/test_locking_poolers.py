@@ -78,7 +78,7 @@ def run_row(conn: Connection, run_id: int) -> dict[str, Any]:
 
 def created_by(conn: Connection, run_id: int) -> int:
     row = conn.execute(
-        "SELECT count(*) AS n FROM public.reminder_dispatches WHERE run_id = %s", (run_id,)
+        "SELECT count(*) AS n FROM reminders.reminder_dispatches WHERE run_id = %s", (run_id,)
     ).fetchone()
     assert row is not None
     return int(row["n"])

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 def overrun_alerts(conn: Connection) -> list[dict[str, Any]]:
     return conn.execute(
-        "SELECT subject, opened_at, opened_by, resolved_at, resolved_by FROM monitoring_alerts"
+        "SELECT subject, opened_at, opened_by, resolved_at, resolved_by FROM"
+        " reminders.monitoring_alerts"
         " WHERE kind = 'overrun' ORDER BY id"
     ).fetchall()
 
@@ -52,7 +53,7 @@ def test_a_hung_run_is_reported_by_the_independent_check_once(
     for minutes in (0, 5):
         moment = (late + timedelta(minutes=minutes)).isoformat()
         result = run_cli("check", "--json", "--now", moment)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == 3, result.stderr  # check found a problem
         report = json.loads(result.stdout)
         assert [f["subject"] for f in report["findings"]] == [f"run:{row['id']}"]
     [alert] = overrun_alerts(conn)

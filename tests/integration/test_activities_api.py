@@ -370,7 +370,7 @@ def test_admin_correction_refuses_bad_input_naming_the_field(
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == [field]
     assert last_contact(conn, world.assignment) == OVERDUE_CONTACT
-    row = conn.execute("SELECT count(*) AS n FROM last_contact_corrections").fetchone()
+    row = conn.execute("SELECT count(*) AS n FROM reminders.last_contact_corrections").fetchone()
     assert row == {"n": 0}
 
 

@@ -92,7 +92,7 @@ def admin_correction(c: TestClient, conn: Connection, w: World) -> None:
 
 def _reminded(conn: Connection) -> set[int]:
     rows = conn.execute(
-        "SELECT assignment_id FROM reminder_dispatches WHERE kind = 'reminder'"
+        "SELECT assignment_id FROM reminders.reminder_dispatches WHERE kind = 'reminder'"
     ).fetchall()
     return {int(r["assignment_id"]) for r in rows}
 

@@ -20,7 +20,7 @@ def _visible(conn: Connection, table: str) -> set[int]:
 
 def _notify(conn: Connection, assignment_id: int, recipient: object) -> int:
     row = conn.execute(
-        "WITH d AS (INSERT INTO reminder_dispatches (assignment_id, kind, gap_started_on,"
+        "WITH d AS (INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on,"
         " days_since_contact, organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
         " SELECT a.id, 'reminder', %(t)s, 15, a.organization_id, a.peer_mentor_id,"
         " pm.coordinator_id, %(r)s FROM assignments a JOIN peer_mentors pm"
@@ -140,13 +140,14 @@ def test_service_tables_are_closed_to_clients(conn: Connection) -> None:
             pytest.raises(psycopg.errors.InsufficientPrivilege),
             as_supabase_user(conn, w.coordinator, "coordinator"),
         ):
-            conn.execute(f"SELECT * FROM public.{table}")
+            conn.execute(f"SELECT * FROM reminders.{table}")
     with (
         pytest.raises(psycopg.errors.InsufficientPrivilege),
         as_supabase_user(conn, w.coordinator, "admin"),
     ):
         conn.execute(
-            "SELECT * FROM set_last_contact_date(%(a)s, %(d)s, 'x', NULL, 'x', NULL, now())",
+            "SELECT * FROM reminders.set_last_contact_date(%(a)s, %(d)s, 'x', NULL, 'x',"
+            " NULL, now())",
             {"a": w.assignment, "d": TODAY},
         )
 
@@ -217,7 +218,7 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
         migrate(c)
         rows = c.execute(
             "SELECT r.rolname, t.name,"
-            " has_table_privilege(r.rolname, 'public.' || t.name, 'SELECT') AS can_read"
+            " has_table_privilege(r.rolname, 'reminders.' || t.name, 'SELECT') AS can_read"
             " FROM (VALUES ('anon'), ('authenticated')) r (rolname),"
             " (VALUES ('mentor_stand_ins'), ('last_contact_baselines'),"
             "  ('last_contact_corrections')) t (name)"
@@ -226,7 +227,7 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
         functions = c.execute(
             "SELECT p.proname, has_function_privilege('authenticated', p.oid, 'EXECUTE') AS x,"
             " has_function_privilege('anon', p.oid, 'EXECUTE') AS anon_x"
-            " FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+            " FROM pg_proc p WHERE p.pronamespace = 'reminders'::regnamespace"
             " AND p.proname IN ('set_last_contact_date', 'computed_last_contact_dates',"
             " 'activities_after_insert', 'activities_after_change', 'rls_can_access_assignment')"
             " ORDER BY p.proname"
@@ -243,13 +244,14 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
 def test_every_function_pins_its_search_path(conn: Connection) -> None:
     rows = conn.execute(
         "SELECT p.oid::regprocedure::text AS f FROM pg_proc p"
-        " WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace)"
+        " WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace,"
+        " 'reminders'::regnamespace)"
         " AND NOT coalesce("
         "  p.proconfig && ARRAY['search_path=\"\"', 'search_path=pg_catalog'], false)"
     ).fetchall()
     assert rows == []
     pinned = conn.execute(
-        "SELECT count(*) AS n FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+        "SELECT count(*) AS n FROM pg_proc WHERE pronamespace = 'reminders'::regnamespace"
         " AND proconfig && ARRAY['search_path=\"\"']"
     ).fetchone()
     assert pinned is not None and pinned["n"] >= 8  # this migration's own functions

@@ -22,7 +22,8 @@ def _insert(conn: Connection, assignment_id: int, days_ago: int) -> int:
 
 def _correct(conn: Connection, assignment_id: int, days_ago: int) -> None:
     conn.execute(
-        "SELECT * FROM set_last_contact_date(%(a)s, %(d)s, 'test', NULL, 'operator', 'pytest',"
+        "SELECT * FROM reminders.set_last_contact_date(%(a)s, %(d)s, 'test', NULL,"
+        " 'operator', 'pytest',"
         " %(now)s)",
         {"a": assignment_id, "d": TODAY - timedelta(days=days_ago), "now": NOW},
     )
@@ -131,7 +132,7 @@ def test_correction_writes_one_audit_row_with_old_and_new(conn: Connection) -> N
     w = make_world(conn)
     _correct(conn, w.assignment, 20)
     rows = conn.execute(
-        "SELECT old_date, new_date, reason, changed_by_role FROM last_contact_corrections"
+        "SELECT old_date, new_date, reason, changed_by_role FROM reminders.last_contact_corrections"
         " WHERE assignment_id = %(a)s",
         {"a": w.assignment},
     ).fetchall()

@@ -21,7 +21,7 @@ def written(conn: Connection) -> list[tuple[Any, ...]]:
     rows = conn.execute(
         "SELECT d.assignment_id, d.kind, d.gap_started_on, d.days_since_contact,"
         " n.recipient_user_id, n.title, n.body"
-        " FROM reminder_dispatches d JOIN notifications n ON n.dispatch_id = d.id"
+        " FROM reminders.reminder_dispatches d JOIN notifications n ON n.dispatch_id = d.id"
         " ORDER BY d.assignment_id, d.kind"
     ).fetchall()
     return [tuple(r.values()) for r in rows]

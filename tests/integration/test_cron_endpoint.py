@@ -33,7 +33,9 @@ def test_service_role_token_runs_the_job(client: TestClient, conn: Connection) -
     body = response.json()
     assert body["status"] == "success"
     assert body["counts"]["reminders_created"] == 1
-    row = conn.execute("SELECT status, trigger_source FROM cron_execution_logs").fetchone()
+    row = conn.execute(
+        "SELECT status, trigger_source FROM reminders.cron_execution_logs"
+    ).fetchone()
     assert row == {"status": "success", "trigger_source": "http"}
 
 
@@ -74,7 +76,9 @@ def test_only_service_role_tokens_may_call(
     response = client.post(URL, headers=headers)
     assert response.status_code == code
     assert "detail" in response.json()
-    assert conn.execute("SELECT count(*) AS n FROM cron_execution_logs").fetchone() == {"n": 0}
+    assert conn.execute("SELECT count(*) AS n FROM reminders.cron_execution_logs").fetchone() == {
+        "n": 0
+    }
 
 
 def test_naive_now_is_422_naming_the_field(client: TestClient) -> None:

@@ -21,14 +21,14 @@ from assignment_reminders.delivery import (
     WebhookChannel,
     configured_channel_names,
 )
-from assignment_reminders.delivery.channels import Channel, sign
+from assignment_reminders.delivery.channels import Channel
+from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
-from tests.receivers import Recorder, smtp_receiver, webhook_receiver
+from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-SECRET = b"test-webhook-secret"
 
 
 class Clock:
@@ -77,14 +77,14 @@ def service(
 
 def statuses(conn: Connection) -> dict[str, int]:
     rows = conn.execute(
-        "SELECT status, count(*) AS n FROM public.reminder_deliveries GROUP BY status"
+        "SELECT status, count(*) AS n FROM reminders.reminder_deliveries GROUP BY status"
     ).fetchall()
     return {r["status"]: r["n"] for r in rows}
 
 
 def keys(conn: Connection, channel: str) -> set[str]:
     rows = conn.execute(
-        "SELECT idempotency_key FROM public.reminder_deliveries WHERE channel = %s", (channel,)
+        "SELECT idempotency_key FROM reminders.reminder_deliveries WHERE channel = %s", (channel,)
     ).fetchall()
     return {r["idempotency_key"] for r in rows}
 
@@ -92,8 +92,8 @@ def keys(conn: Connection, channel: str) -> set[str]:
 @pytest.fixture
 def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
     recorder = Recorder()
-    with webhook_receiver(recorder) as url:
-        channel = WebhookChannel(url, SECRET)
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET))
         yield recorder, channel
         channel.close()
 
@@ -142,26 +142,41 @@ def test_receivers_failing_twice_get_exactly_one_accepted_message_per_reminder(
     assert set(mails.accepted) == message_ids
     assert all(len(v) == 1 for v in mails.accepted.values())
     row = conn.execute(
-        "SELECT min(attempts) AS lo, max(attempts) AS hi FROM public.reminder_deliveries"
+        "SELECT min(attempts) AS lo, max(attempts) AS hi FROM reminders.reminder_deliveries"
     ).fetchone()
     assert row == {"lo": 3, "hi": 3}
 
 
-def test_webhook_is_signed_over_timestamp_and_body(
+def test_every_webhook_verifies_with_the_standard_webhooks_library(
     conn: Connection, webhook: tuple[Recorder, WebhookChannel]
 ) -> None:
+    from standardwebhooks import Webhook
+
     hooks, channel = webhook
-    schedule(conn, ["webhook"], assignments=10)
+    created = schedule(conn, ["webhook"], assignments=10)
     svc = service(conn, {"webhook": channel}, Clock(NOW))
     svc.drain()
-    item = next(iter(hooks.accepted.values()))[0]
-    headers = {k.lower(): v for k, v in item["headers"].items()}
-    assert headers["x-reminders-timestamp"] == str(int(NOW.timestamp()))
-    assert headers["x-reminders-signature"] == sign(
-        SECRET, headers["x-reminders-timestamp"], item["body"]
-    )
-    assert item["json"]["id"] == headers["idempotency-key"]
-    assert item["json"]["link"].startswith("https://app.example.org/assignments/")
+    assert hooks.rejected == []  # the receiver verified each request with standardwebhooks
+    assert hooks.accepted_total == created
+    assert set(hooks.accepted) == keys(conn, "webhook")  # webhook-id is the idempotency key
+    for item in hooks.arrivals:
+        assert Webhook(WEBHOOK_SECRET).verify(item["body"], item["headers"]) == item["json"]
+        assert item["json"]["id"] == item["headers"]["webhook-id"]
+        assert item["json"]["link"].startswith("https://app.example.org/assignments/")
+
+
+def test_a_webhook_signed_with_another_secret_is_refused_by_the_receiver(
+    conn: Connection,
+) -> None:
+    recorder = Recorder()
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        other = webhook_key("whsec_" + "A" * 32)
+        channel = WebhookChannel(url, other)
+        schedule(conn, ["webhook"], assignments=10)
+        service(conn, {"webhook": channel}, Clock(NOW)).drain()
+        channel.close()
+    assert recorder.accepted_total == 0
+    assert recorder.rejected and set(recorder.rejected) == {"No matching signature found"}
 
 
 def test_email_is_in_the_organization_language(
@@ -188,7 +203,9 @@ def test_a_delivery_that_keeps_failing_is_dead_with_its_last_error(
     drain_until_done(service(conn, {"webhook": channel}, clock, max_attempts=3), clock)
     assert statuses(conn) == {"dead": created}
     assert set(hooks.attempts.values()) == {3}
-    errors = conn.execute("SELECT DISTINCT last_error FROM public.reminder_deliveries").fetchall()
+    errors = conn.execute(
+        "SELECT DISTINCT last_error FROM reminders.reminder_deliveries"
+    ).fetchall()
     assert errors == [{"last_error": "webhook: HTTP 500"}]
 
 
@@ -238,7 +255,9 @@ def test_a_dead_workers_claims_are_claimed_again_after_the_lease(
     assert (result.claimed, result.sent) == (created, created)
     assert statuses(conn) == {"sent": created}
     assert hooks.accepted_total == created
-    attempts = conn.execute("SELECT DISTINCT attempts FROM public.reminder_deliveries").fetchall()
+    attempts = conn.execute(
+        "SELECT DISTINCT attempts FROM reminders.reminder_deliveries"
+    ).fetchall()
     assert attempts == [{"attempts": 2}]
 
 
@@ -287,7 +306,7 @@ def test_workers_sharing_the_queue_send_each_message_once(
     assert hooks.accepted_total == created
     assert set(hooks.attempts.values()) == {1}
     claimers = conn.execute(
-        "SELECT count(DISTINCT claimed_by) AS n FROM public.reminder_deliveries"
+        "SELECT count(DISTINCT claimed_by) AS n FROM reminders.reminder_deliveries"
     ).fetchone()
     assert claimers == {"n": 0}  # all finished, no claim left behind
 
@@ -295,14 +314,14 @@ def test_workers_sharing_the_queue_send_each_message_once(
 def test_preferences_turn_a_channel_off_for_one_person(conn: Connection) -> None:
     seed(conn, assignments=40, today=TODAY)
     conn.execute(
-        "INSERT INTO public.delivery_preferences (user_id, channel, enabled)"
+        "INSERT INTO reminders.delivery_preferences (user_id, channel, enabled)"
         " SELECT user_id, 'webhook', false FROM public.peer_mentors ORDER BY id LIMIT 1"
     )
     ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
     row = conn.execute(
-        "SELECT count(*) AS n FROM public.reminder_deliveries d"
-        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id"
-        " JOIN public.delivery_preferences p ON p.user_id = r.recipient_user_id"
+        "SELECT count(*) AS n FROM reminders.reminder_deliveries d"
+        " JOIN reminders.reminder_dispatches r ON r.id = d.dispatch_id"
+        " JOIN reminders.delivery_preferences p ON p.user_id = r.recipient_user_id"
         "  AND p.channel = d.channel"
     ).fetchone()
     assert row == {"n": 0}
@@ -310,16 +329,16 @@ def test_preferences_turn_a_channel_off_for_one_person(conn: Connection) -> None
     theirs = conn.execute(
         "SELECT count(*) FILTER (WHERE d.channel = 'email') AS email,"
         " count(*) FILTER (WHERE d.channel = 'webhook') AS webhook"
-        " FROM public.reminder_deliveries d"
-        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id"
-        " JOIN public.delivery_preferences p ON p.user_id = r.recipient_user_id"
+        " FROM reminders.reminder_deliveries d"
+        " JOIN reminders.reminder_dispatches r ON r.id = d.dispatch_id"
+        " JOIN reminders.delivery_preferences p ON p.user_id = r.recipient_user_id"
         "  AND p.channel = 'webhook' AND NOT p.enabled"
     ).fetchone()
     assert theirs is not None
     assert theirs["email"] >= 1
     assert theirs["webhook"] == 0
     emails = conn.execute(
-        "SELECT count(*) AS n FROM public.reminder_deliveries WHERE channel = 'email'"
+        "SELECT count(*) AS n FROM reminders.reminder_deliveries WHERE channel = 'email'"
     ).fetchone()
     assert emails is not None
     assert emails["n"] > 0
@@ -334,7 +353,9 @@ def test_an_unconfigured_channel_is_skipped_with_a_log_line(
     assert "email channel not configured (REMINDERS_SMTP_HOST is unset): skipped" in messages
     assert any(m.startswith("webhook channel not configured") for m in messages)
     configured = Settings(
-        smtp_host="127.0.0.1", webhook_url=Secret("http://x/"), webhook_secret=Secret("s")
+        smtp_host="127.0.0.1",
+        webhook_url=Secret("http://x/"),
+        webhook_secret=Secret(WEBHOOK_SECRET),
     )
     assert configured_channel_names(configured) == ["email", "webhook"]
 
@@ -361,8 +382,8 @@ def test_an_unexpected_error_fails_one_delivery_not_its_batch(
     )
     svc.drain()
     rows = conn.execute(
-        "SELECT r.kind, d.status, d.last_error, count(*) AS n FROM public.reminder_deliveries d"
-        " JOIN public.reminder_dispatches r ON r.id = d.dispatch_id GROUP BY 1, 2, 3 ORDER BY 1"
+        "SELECT r.kind, d.status, d.last_error, count(*) AS n FROM reminders.reminder_deliveries d"
+        " JOIN reminders.reminder_dispatches r ON r.id = d.dispatch_id GROUP BY 1, 2, 3 ORDER BY 1"
     ).fetchall()
     assert [(r["kind"], r["status"], r["last_error"]) for r in rows] == [
         ("escalation", "pending", "webhook: TemplateNotFound"),

@@ -11,7 +11,7 @@ import pytest
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.doctor import Check, run_checks
-from tests.receivers import free_port
+from tests.receivers import WEBHOOK_SECRET, free_port
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -47,16 +47,16 @@ def test_pending_migrations_fail_with_the_fix(empty_database_url: str) -> None:
 def test_a_wrapper_executable_by_anon_fails_with_the_grants_to_run(
     settings: Settings, conn: Connection
 ) -> None:
-    conn.execute("GRANT EXECUTE ON FUNCTION public.reminders_advisory_unlock(bigint) TO anon")
+    conn.execute("GRANT EXECUTE ON FUNCTION reminders.reminders_advisory_unlock(bigint) TO anon")
     check = by_name(run_checks(settings))["lock wrappers"]
     assert check.failed
-    assert "public.reminders_advisory_unlock(bigint): anon" in check.detail
-    assert check.fix.startswith("REVOKE EXECUTE ON FUNCTION public.reminders_advisory_unlock")
+    assert "reminders.reminders_advisory_unlock(bigint): anon" in check.detail
+    assert check.fix.startswith("REVOKE EXECUTE ON FUNCTION reminders.reminders_advisory_unlock")
 
 
 def test_the_job_registered_under_another_key_fails(settings: Settings, conn: Connection) -> None:
     conn.execute(
-        "UPDATE public.background_job_lock_keys SET lock_key = 1"
+        "UPDATE reminders.background_job_lock_keys SET lock_key = 1"
         " WHERE job_name = 'assignment-reminder-cron'"
     )
     check = by_name(run_checks(settings))["lock key"]
@@ -76,7 +76,7 @@ def test_delivery_endpoints_are_probed_when_configured(database_url: str, listen
         "REMINDERS_SMTP_HOST": "127.0.0.1",
         "REMINDERS_SMTP_PORT": str(listening),
         "REMINDERS_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/hook?token=s3cret",
-        "REMINDERS_WEBHOOK_SECRET": "signing-secret",
+        "REMINDERS_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     checks = by_name(run_checks(Settings.from_env(env)))
     assert checks["smtp"].result == "pass"

@@ -145,7 +145,7 @@ def test_only_service_role_may_execute_the_transaction_wrapper(conn: Connection)
         "SELECT has_function_privilege('service_role', f, 'EXECUTE') AS service_role,"
         " has_function_privilege('anon', f, 'EXECUTE') AS anon,"
         " has_function_privilege('authenticated', f, 'EXECUTE') AS authenticated"
-        " FROM CAST('public.reminders_try_advisory_xact_lock(bigint)' AS regprocedure) AS f"
+        " FROM CAST('reminders.reminders_try_advisory_xact_lock(bigint)' AS regprocedure) AS f"
     ).fetchone()
     assert row == {"service_role": True, "anon": False, "authenticated": False}
 

@@ -68,7 +68,8 @@ def test_overrun_alerts_once_and_recovers_once(
     assert sent(webhook, smtp_server, OVERRUN) == (1, 0)
     assert "running for 31 min" in webhook.texts()[0]
     conn.execute(
-        "UPDATE cron_execution_logs SET status = 'success', finished_at = %s WHERE id = %s",
+        "UPDATE reminders.cron_execution_logs SET status = 'success', finished_at = %s"
+        " WHERE id = %s",
         (T0 + timedelta(minutes=55), run_id),
     )
     assert alerting(T0 + timedelta(minutes=56)).healthy
@@ -181,7 +182,7 @@ def test_replicas_checking_at_once_open_one_incident(
     assert len(results) == 4
     # exactly one replica reported the incident as opened, and the table holds exactly one
     assert sorted(len(r.changes.opened) for r in results) == [0, 0, 0, 1]
-    alerts = conn.execute("SELECT count(*) AS n FROM public.monitoring_alerts").fetchone()
+    alerts = conn.execute("SELECT count(*) AS n FROM reminders.monitoring_alerts").fetchone()
     assert alerts == {"n": 1}
     assert [a.kind for a in open_alerts(conn, settings.job_name)] == [FAILURE]
 
@@ -190,8 +191,8 @@ def test_a_second_open_incident_is_refused_by_the_database(conn: Connection) -> 
     import psycopg
 
     sql = (
-        "INSERT INTO monitoring_alerts (job_name, kind, subject, message, opened_at, opened_by,"
-        " last_seen_at) VALUES ('j', 'failure', 'j', 'm', now(), 'me', now())"
+        "INSERT INTO reminders.monitoring_alerts (job_name, kind, subject, message,"
+        " opened_at, opened_by, last_seen_at) VALUES ('j', 'failure', 'j', 'm', now(), 'me', now())"
     )
     conn.execute(sql)
     with pytest.raises(psycopg.errors.UniqueViolation):

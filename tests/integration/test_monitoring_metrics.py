@@ -49,9 +49,15 @@ def test_metrics_count_runs_durations_and_the_last_success(
         conn, "failed", now - timedelta(hours=1), minutes=0.5, error="boom", lock_acquire_ms=3.0
     )
     insert_run(conn, "skipped", now - timedelta(minutes=30), minutes=0, lock_acquire_ms=0.8)
-    text = get(create_app(settings), "/metrics").text
+    insert_run(conn, "running", now - timedelta(minutes=1), minutes=0)
+    response = get(create_app(settings), "/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert sample(text, "reminders_database_up") == 1
     assert sample(text, "reminders_job_runs_total", '{status="success"}') == 1
     assert sample(text, "reminders_job_runs_total", '{status="skipped"}') == 1
+    assert 'reminders_job_runs_total{status="running"}' not in text  # a counter never goes down
+    assert sample(text, "reminders_job_running") == 1
     assert sample(text, "reminders_job_run_duration_seconds_count") == 2
     bucket = "reminders_job_run_duration_seconds_bucket"
     assert sample(text, bucket, '{le="15.0"}') == 0
@@ -63,9 +69,10 @@ def test_metrics_count_runs_durations_and_the_last_success(
     assert sample(text, "reminders_job_run_duration_seconds_sum") == 150
     assert sample(text, "reminders_job_lock_acquire_seconds_count") == 3
     assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7
-    since = sample(text, "reminders_job_seconds_since_last_success")
-    assert 7000 < since < 7200  # finished 1 h 58 min ago
-    assert "reminders_deliveries_dead{" not in text  # no deliveries yet: no channel rows
+    last = sample(text, "reminders_job_last_success_timestamp_seconds")
+    finished = now - timedelta(hours=2) + timedelta(minutes=2)
+    assert abs(last - finished.timestamp()) < 1
+    assert "reminders_deliveries_total{" not in text  # no deliveries yet: no channel rows
 
 
 def test_delivery_metrics_count_the_queue_by_channel_and_status(
@@ -73,7 +80,8 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
 ) -> None:
     assignment = factories.assignment(conn, starts_on=date(2026, 1, 1))
     dispatch = conn.execute(
-        "INSERT INTO reminder_dispatches (assignment_id, kind, gap_started_on, days_since_contact,"
+        "INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on,"
+        " days_since_contact,"
         " organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
         " SELECT a.id, k.kind, a.starts_on, 30, a.organization_id, a.peer_mentor_id,"
         "        pm.coordinator_id, pm.user_id"
@@ -84,7 +92,7 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     ).fetchall()
     first, second = (d["id"] for d in dispatch)
     conn.execute(
-        "INSERT INTO reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
+        "INSERT INTO reminders.reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
         " idempotency_key, sent_at) VALUES"
         " (%(a)s, 'email', 'sent', now(), 'k1', now()),"
         " (%(b)s, 'email', 'dead', now(), 'k2', NULL),"
@@ -94,9 +102,10 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     )
     app = create_app(settings)
     text = get(app, "/metrics").text
-    assert sample(text, "reminders_delivered_total", '{channel="email"}') == 1
+    sent, dead = '{channel="email",outcome="sent"}', '{channel="email",outcome="dead"}'
+    assert sample(text, "reminders_deliveries_total", sent) == 1
+    assert sample(text, "reminders_deliveries_total", dead) == 1
     assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 2
-    assert sample(text, "reminders_deliveries_dead", '{channel="email"}') == 1
     assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
     page = get(app, "/ops").text
     assert "<td>webhook</td><td>1</td>" in page
@@ -112,8 +121,9 @@ def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
     insert_run(conn, "skipped", now - timedelta(days=1), minutes=0)
     insert_run(conn, "success", now - timedelta(days=40), minutes=4)  # outside the 30 days
     conn.execute(
-        "INSERT INTO monitoring_alerts (job_name, kind, subject, message, opened_at, opened_by,"
-        " last_seen_at) VALUES (%s, 'failure', 'x', 'run 2 failed', now(), 'test', now())",
+        "INSERT INTO reminders.monitoring_alerts (job_name, kind, subject, message,"
+        " opened_at, opened_by, last_seen_at)"
+        " VALUES (%s, 'failure', 'x', 'run 2 failed', now(), 'test', now())",
         (settings.job_name,),
     )
     response = get(create_app(settings), "/ops")

@@ -21,17 +21,19 @@ def test_a_run_prunes_log_rows_older_than_the_retention_age(
     first = run_once(settings, now=NOW, clock=lambda: old)
     assert first.status == "success"
     made = conn.execute(
-        "SELECT count(*) AS n FROM reminder_dispatches WHERE run_id = %s", (first.run_id,)
+        "SELECT count(*) AS n FROM reminders.reminder_dispatches WHERE run_id = %s", (first.run_id,)
     ).fetchone()
     assert made is not None
     assert made["n"] > 0
     kept = run_once(settings, now=NOW, clock=lambda: NOW - timedelta(days=179))
     second = run_once(settings, now=NOW, clock=lambda: NOW)
     assert second.status == "success"
-    ids = [r["id"] for r in conn.execute("SELECT id FROM cron_execution_logs ORDER BY id")]
+    ids = [
+        r["id"] for r in conn.execute("SELECT id FROM reminders.cron_execution_logs ORDER BY id")
+    ]
     assert ids == [kept.run_id, second.run_id]
     orphaned = conn.execute(
-        "SELECT count(*) AS n FROM reminder_dispatches WHERE run_id IS NULL"
+        "SELECT count(*) AS n FROM reminders.reminder_dispatches WHERE run_id IS NULL"
     ).fetchone()
     assert orphaned == made
 

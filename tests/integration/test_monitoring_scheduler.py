@@ -29,7 +29,7 @@ def clock_before_next_fire(seconds: float) -> Callable[[], datetime]:
 
 def finished_runs(conn: Connection, n: int) -> list[dict[str, Any]] | None:
     rows = conn.execute(
-        "SELECT status, trigger_source, started_at FROM cron_execution_logs"
+        "SELECT status, trigger_source, started_at FROM reminders.cron_execution_logs"
         " WHERE status <> 'running' ORDER BY status"
     ).fetchall()
     return rows if len(rows) >= n else None
@@ -75,14 +75,14 @@ def test_the_check_loop_alerts_and_recovers_on_its_own(
     try:
         opened = wait_for(
             lambda: conn.execute(
-                "SELECT id, opened_by FROM monitoring_alerts WHERE kind = 'failure'"
+                "SELECT id, opened_by FROM reminders.monitoring_alerts WHERE kind = 'failure'"
             ).fetchone(),
             timeout=9,
         )
         assert finished_runs(conn, 2) is None, "the run fired before the check opened the alert"
         resolved = wait_for(
             lambda: conn.execute(
-                "SELECT id, opened_by, resolved_by FROM monitoring_alerts"
+                "SELECT id, opened_by, resolved_by FROM reminders.monitoring_alerts"
                 " WHERE kind = 'failure' AND resolved_at IS NOT NULL"
             ).fetchone(),
             timeout=30,

@@ -19,7 +19,7 @@ TODAY = date(2026, 11, 28)
 def dispatches(conn: Connection) -> list[tuple[int, str, date, int]]:
     rows = conn.execute(
         "SELECT assignment_id, kind, gap_started_on, days_since_contact"
-        " FROM reminder_dispatches ORDER BY assignment_id, kind"
+        " FROM reminders.reminder_dispatches ORDER BY assignment_id, kind"
     ).fetchall()
     return [
         (r["assignment_id"], r["kind"], r["gap_started_on"], r["days_since_contact"]) for r in rows
@@ -141,7 +141,8 @@ def test_notifications_go_to_mentor_and_coordinator(conn: Connection) -> None:
         "SELECT d.kind, n.title, n.body,"
         " n.recipient_user_id = (SELECT user_id FROM peer_mentors WHERE id = %s) AS to_mentor,"
         " n.recipient_user_id = (SELECT user_id FROM coordinators WHERE id = %s) AS to_coord"
-        " FROM notifications n JOIN reminder_dispatches d ON d.id = n.dispatch_id ORDER BY d.kind",
+        " FROM notifications n JOIN reminders.reminder_dispatches d ON d.id ="
+        " n.dispatch_id ORDER BY d.kind",
         (mentor, coordinator),
     ).fetchall()
     assert [(r["kind"], r["to_mentor"], r["to_coord"]) for r in rows] == [
@@ -170,6 +171,6 @@ def test_checkpoint_runs_before_every_batch_and_can_stop_the_pass(conn: Connecti
     service = ReminderSchedulerService(conn, batch_size=2)
     with pytest.raises(RuntimeError):
         service.run(now=NOW, checkpoint=checkpoint)
-    row = conn.execute("SELECT count(*) AS n FROM reminder_dispatches").fetchone()
+    row = conn.execute("SELECT count(*) AS n FROM reminders.reminder_dispatches").fetchone()
     assert row is not None and row["n"] == 4, "the two committed batches stay"
     assert (service.counts.assignments_scanned, service.counts.reminders_created) == (4, 4)

@@ -115,7 +115,7 @@ def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(
         " $$ BEGIN RAISE EXCEPTION 'delivery insert failed'; END $$"
     )
     conn.execute(
-        "CREATE TRIGGER fail BEFORE INSERT ON public.reminder_deliveries"
+        "CREATE TRIGGER fail BEFORE INSERT ON reminders.reminder_deliveries"
         " FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
     )
     scheduler = ReminderSchedulerService(conn, batch_size=300, channels=CHANNELS)

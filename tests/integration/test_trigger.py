@@ -70,7 +70,7 @@ def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Co
     assert 0 < row["lock_acquire_ms"] < 1000
     assert row["unlock_ok"] is True
     assert row["host"] and row["pid"]
-    dispatch = conn.execute("SELECT DISTINCT run_id FROM reminder_dispatches").fetchone()
+    dispatch = conn.execute("SELECT DISTINCT run_id FROM reminders.reminder_dispatches").fetchone()
     assert dispatch is not None and dispatch["run_id"] == row["id"]
 
 
@@ -136,7 +136,9 @@ def test_losing_the_lock_to_another_session_skips_with_its_holder(
         assert row["holder_application_name"] == "other-holder"
         assert row["holder_since"] is not None
         assert row["finished_at"] is not None
-    assert conn.execute("SELECT count(*) AS n FROM reminder_dispatches").fetchone() == {"n": 0}
+    assert conn.execute("SELECT count(*) AS n FROM reminders.reminder_dispatches").fetchone() == {
+        "n": 0
+    }
 
 
 def test_rows_left_running_by_dead_holders_are_failed_by_the_next_winner(
@@ -175,17 +177,17 @@ def test_other_roles_may_not_execute_the_lock_wrappers(conn: Connection, role: s
     conn.execute(f"SET ROLE {role}")
     for function in ("reminders_try_advisory_lock", "reminders_advisory_unlock"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(f"SELECT public.{function}(%s)", (LOCK_KEY,))
+            conn.execute(f"SELECT reminders.{function}(%s)", (LOCK_KEY,))
     conn.execute("RESET ROLE")
     assert lock_pids(conn) == []
 
 
 def test_service_role_may_execute_the_lock_wrappers(conn: Connection) -> None:
     conn.execute("SET ROLE service_role")
-    took = conn.execute("SELECT public.reminders_try_advisory_lock(%s) AS ok", (LOCK_KEY,))
+    took = conn.execute("SELECT reminders.reminders_try_advisory_lock(%s) AS ok", (LOCK_KEY,))
     assert took.fetchone() == {"ok": True}
     assert lock_pids(conn) == [conn.info.backend_pid]
-    released = conn.execute("SELECT public.reminders_advisory_unlock(%s) AS ok", (LOCK_KEY,))
+    released = conn.execute("SELECT reminders.reminders_advisory_unlock(%s) AS ok", (LOCK_KEY,))
     assert released.fetchone() == {"ok": True}
     assert lock_pids(conn) == []
 
@@ -196,18 +198,18 @@ def test_lock_connection_runs_as_service_role(lock_conn: Connection) -> None:
 
 def test_registry_pins_our_key_to_our_job_and_refuses_reuse(conn: Connection) -> None:
     row = conn.execute(
-        "SELECT lock_key FROM background_job_lock_keys WHERE job_name = %s", (JOB,)
+        "SELECT lock_key FROM reminders.background_job_lock_keys WHERE job_name = %s", (JOB,)
     ).fetchone()
     assert row == {"lock_key": LOCK_KEY}
     with pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute(
-            "INSERT INTO background_job_lock_keys (lock_key, job_name, description)"
+            "INSERT INTO reminders.background_job_lock_keys (lock_key, job_name, description)"
             " VALUES (%s, 'another-job', 'x')",
             (LOCK_KEY,),
         )
     with pytest.raises(psycopg.errors.UniqueViolation):
         conn.execute(
-            "INSERT INTO background_job_lock_keys (lock_key, job_name, description)"
+            "INSERT INTO reminders.background_job_lock_keys (lock_key, job_name, description)"
             " VALUES (1, %s, 'x')",
             (JOB,),
         )

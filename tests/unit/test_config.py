@@ -29,7 +29,7 @@ def test_values_come_from_the_mapping() -> None:
     assert not settings.uses_embedded_database
     assert settings.data_dir == Path("/srv/pg")
     assert settings.batch_size == 100
-    assert settings.jwt_secret == Secret("jwt-secret")
+    assert settings.auth.jwt_secret == Secret("jwt-secret")
 
 
 def test_secrets_are_hidden_from_repr_and_descriptions() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -13,7 +14,7 @@ import pytest
 
 from assignment_reminders.config import Settings
 from assignment_reminders.delivery import Delivery, Renderer, RetryPolicy
-from assignment_reminders.delivery.channels import sign
+from assignment_reminders.delivery.signing import new_secret, sign, webhook_key
 from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.progress import Progress
@@ -64,9 +65,34 @@ def test_after_the_last_attempt_there_is_no_next_one() -> None:
     assert policy.next_attempt(3, NOW, rng) is None
 
 
-def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
-    expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
-    assert sign(b"k", "1700000000", b"{}") == f"v1={expected}"
+def test_signature_is_standard_webhooks_hmac_of_id_timestamp_and_body() -> None:
+    from standardwebhooks import Webhook
+
+    secret = new_secret()
+    key = webhook_key(secret)
+    assert len(key) == 32
+    expected = hmac.new(key, b"reminder-1-webhook.1700000000.{}", hashlib.sha256).digest()
+    signature = sign(key, "reminder-1-webhook", 1700000000, b"{}")
+    assert signature == "v1," + base64.b64encode(expected).decode()
+    moment = datetime.fromtimestamp(1700000000, UTC)
+    assert Webhook(secret).sign("reminder-1-webhook", moment, "{}") == signature
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("s3cret-s3cret-s3cret-s3cret", "must be a Standard Webhooks secret"),
+        ("whsec_not base64!", "is not base64"),
+        ("whsec_" + base64.b64encode(b"short").decode(), "24 to 64 bytes"),
+    ],
+)
+def test_a_webhook_secret_that_is_not_whsec_is_refused_without_echoing_it(
+    secret: str, message: str
+) -> None:
+    env = {"REMINDERS_WEBHOOK_URL": "https://x", "REMINDERS_WEBHOOK_SECRET": secret}
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        Settings.from_env(env)
+    assert secret not in str(caught.value)
 
 
 def test_reminder_text_names_mentor_contact_days_and_link() -> None:
@@ -95,7 +121,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
             "REMINDERS_SMTP_TLS": "ssl",
             "REMINDERS_SMTP_PASSWORD": "pw-123",
             "REMINDERS_WEBHOOK_URL": "https://hooks.example.org/x?token=abc",
-            "REMINDERS_WEBHOOK_SECRET": "whsec",
+            "REMINDERS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         }
     )
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == (
@@ -104,7 +130,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
         "ssl",
     )
     text = repr(settings)
-    for secret in ("pw-123", "token=abc", "whsec"):
+    for secret in ("pw-123", "token=abc", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"):
         assert secret not in text
 
 

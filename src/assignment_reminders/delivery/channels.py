@@ -8,21 +8,22 @@ A channel's ``send`` returns on success and raises :class:`DeliveryError` otherw
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import smtplib
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ..clock import utc_now
 from ..config import Settings
 from ..exceptions import DeliveryError
 from ..smtp import open_smtp
 from .messages import Message
+from .signing import signed_headers, webhook_key
 
 if TYPE_CHECKING:
     import httpx
@@ -31,10 +32,6 @@ logger = logging.getLogger(__name__)
 
 EMAIL, WEBHOOK = "email", "webhook"
 CHANNELS = (EMAIL, WEBHOOK)
-
-SIGNATURE_HEADER = "X-Reminders-Signature"
-TIMESTAMP_HEADER = "X-Reminders-Timestamp"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class Channel(Protocol):
@@ -45,22 +42,26 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    """``v1=`` + hex HMAC-SHA256 of ``<timestamp>.<body>``: what a receiver recomputes."""
-    mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
-
-
 class WebhookChannel:
-    """POSTs the JSON payload, signed, with the delivery's idempotency key as a header."""
+    """POSTs the JSON payload signed per Standard Webhooks (:mod:`.signing`): ``webhook-id`` is
+    the delivery's idempotency key, ``webhook-timestamp`` the attempt's time from *clock*."""
 
     name = WEBHOOK
 
-    def __init__(self, url: str, secret: bytes, *, timeout: float = 10.0, pool: int = 16) -> None:
+    def __init__(
+        self,
+        url: str,
+        key: bytes,
+        *,
+        timeout: float = 10.0,
+        pool: int = 16,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         import httpx  # imported when a webhook is configured: keeps `reminders run` start-up short
 
         self.url = httpx.URL(url)  # parsed once, not per request
-        self._secret = secret
+        self._key = key
+        self.clock = clock
         # The transport (connection pool) directly: a webhook needs no redirects, cookies, auth
         # or proxies, and skipping httpx.Client's handling of them makes each request cheaper.
         self.transport: httpx.HTTPTransport = httpx.HTTPTransport(
@@ -72,12 +73,10 @@ class WebhookChannel:
         import httpx
 
         body = json.dumps(message.payload(), separators=(",", ":")).encode()
-        timestamp = str(int(message.now.timestamp()))
+        timestamp = int(self.clock().timestamp())
         headers = {
             "Content-Type": "application/json",
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-            IDEMPOTENCY_HEADER: message.delivery.idempotency_key,
+            **signed_headers(self._key, message.delivery.idempotency_key, timestamp, body),
         }
         request = httpx.Request(
             "POST", self.url, content=body, headers=headers, extensions={"timeout": self._timeout}
@@ -205,7 +204,7 @@ def build_channels(settings: Settings, names: list[str] | None = None) -> Mappin
     if WEBHOOK in names and settings.webhook_url and settings.webhook_secret:
         channels[WEBHOOK] = WebhookChannel(
             settings.webhook_url.reveal(),
-            settings.webhook_secret.reveal().encode(),
+            webhook_key(settings.webhook_secret.reveal()),
             pool=max(1, settings.delivery_concurrency),
         )
     return channels

@@ -3,7 +3,7 @@
 See ``docs/monitoring.md``. The pieces, one idea each:
 
 - :mod:`.checks`    pure functions of (execution log rows, now, thresholds) -> findings
-- :mod:`.alerts`    alert state in ``public.monitoring_alerts``: one open incident per finding
+- :mod:`.alerts`    alert state in ``reminders.monitoring_alerts``: one open incident per finding
 - :mod:`.sinks`     where alerts go: the log (always), a Slack-compatible webhook, email
 - :mod:`.monitor`   one pass: read the log, evaluate, reconcile the state, notify
 - :mod:`.watchdog`  the running process watching its own run for an overrun

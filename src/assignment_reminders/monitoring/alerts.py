@@ -1,4 +1,4 @@
-"""Alert state in ``public.monitoring_alerts``: one open incident per (job, kind, subject).
+"""Alert state in ``reminders.monitoring_alerts``: one open incident per (job, kind, subject).
 
 :func:`reconcile` is the whole protocol. In one transaction it opens an incident for every
 finding that has none (``INSERT ... ON CONFLICT DO NOTHING``-style on a partial unique index) and

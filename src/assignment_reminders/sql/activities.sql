@@ -8,7 +8,7 @@ SELECT a.id AS assignment_id, a.organization_id, o.time_zone, d.today, a.starts_
        EXISTS (SELECT FROM public.coordinators c
                WHERE c.user_id = %(caller)s AND c.organization_id = a.organization_id)
            AS caller_coordinates,
-       EXISTS (SELECT FROM public.mentor_stand_ins s
+       EXISTS (SELECT FROM reminders.mentor_stand_ins s
                JOIN public.peer_mentors me ON me.id = s.stand_in_id
                WHERE s.mentor_id = a.peer_mentor_id AND me.user_id = %(caller)s
                  AND s.starts_on <= d.today AND (s.ends_on IS NULL OR s.ends_on >= d.today))
@@ -51,13 +51,13 @@ FOR UPDATE OF a
 -- name: set_last_contact
 SELECT id, assignment_id, old_date, new_date, reason, changed_by, changed_by_role,
        changed_by_name, changed_at
-FROM public.set_last_contact_date(%(id)s, %(date)s, %(reason)s, %(changed_by)s,
+FROM reminders.set_last_contact_date(%(id)s, %(date)s, %(reason)s, %(changed_by)s,
                                   %(changed_by_role)s, %(changed_by_name)s, %(now)s)
 
 -- name: correction_history
 SELECT id, assignment_id, old_date, new_date, reason, changed_by, changed_by_role,
        changed_by_name, changed_at
-FROM public.last_contact_corrections
+FROM reminders.last_contact_corrections
 WHERE assignment_id = %(id)s
 ORDER BY changed_at DESC, id DESC
 

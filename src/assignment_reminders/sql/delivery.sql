@@ -7,7 +7,7 @@
 -- worker every time still ends up dead instead of looping forever.
 WITH picked AS (
     SELECT d.id
-    FROM public.reminder_deliveries d
+    FROM reminders.reminder_deliveries d
     WHERE d.status IN ('pending', 'sending')
       AND d.next_attempt_at <= %(now)s
       AND d.channel = ANY(%(channels)s::text[])
@@ -16,7 +16,7 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED
 ),
 claimed AS (
-    UPDATE public.reminder_deliveries d
+    UPDATE reminders.reminder_deliveries d
     SET status = 'sending',
         claimed_by = %(worker)s,
         claimed_until = %(lease_until)s,
@@ -35,7 +35,7 @@ SELECT c.id, c.channel, c.attempts, c.idempotency_key,
        pm.first_name AS mentor_first_name, pm.last_name AS mentor_last_name,
        ct.first_name AS contact_first_name, ct.last_name AS contact_last_name
 FROM claimed c
-JOIN public.reminder_dispatches r ON r.id = c.dispatch_id
+JOIN reminders.reminder_dispatches r ON r.id = c.dispatch_id
 JOIN public.organizations o ON o.id = r.organization_id
 JOIN public.peer_mentors pm ON pm.id = r.peer_mentor_id
 JOIN public.coordinators co ON co.id = r.coordinator_id
@@ -46,7 +46,7 @@ ORDER BY c.id
 -- name: finish_deliveries
 -- Record the outcome of a claimed batch in one statement. Only rows still claimed by this
 -- worker change: if our lease ran out and another worker took a row, its result wins.
-UPDATE public.reminder_deliveries d
+UPDATE reminders.reminder_deliveries d
 SET status = f.status,
     sent_at = CASE WHEN f.status = 'sent' THEN %(now)s::timestamptz END,
     next_attempt_at = coalesce(f.next_attempt_at, d.next_attempt_at),
@@ -61,13 +61,13 @@ RETURNING d.id
 
 -- name: delivery_counts
 SELECT channel, status, count(*) AS n
-FROM public.reminder_deliveries
+FROM reminders.reminder_deliveries
 GROUP BY channel, status
 ORDER BY channel, status
 
 -- name: delivery_backlog
 -- What waits to be delivered, by channel: only open rows, read through their partial index.
 SELECT channel, count(*) AS n
-FROM public.reminder_deliveries
+FROM reminders.reminder_deliveries
 WHERE status IN ('pending', 'sending')
 GROUP BY channel

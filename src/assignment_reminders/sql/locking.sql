@@ -8,35 +8,35 @@ SELECT pg_backend_pid() AS pid
 -- at once if that is not the backend the caller vouched for (expected_pid; NULL = no check), and
 -- whether pg_locks shows it there. The CTE runs first: its row exists before the outer columns.
 WITH t AS MATERIALIZED (
-    SELECT public.reminders_try_advisory_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+    SELECT reminders.reminders_try_advisory_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
 )
 SELECT t.acquired, t.pid,
        CASE WHEN t.acquired AND t.pid <> coalesce(%(expected_pid)s::integer, t.pid)
-            THEN public.reminders_advisory_unlock(%(lock_key)s)
+            THEN reminders.reminders_advisory_unlock(%(lock_key)s)
             ELSE false
        END AS undone,
        EXISTS (
-           SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = t.pid
+           SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = t.pid
        ) AS held
 FROM t
 
 -- name: xact_lock_try
-SELECT public.reminders_try_advisory_xact_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
+SELECT reminders.reminders_try_advisory_xact_lock(%(lock_key)s) AS acquired, pg_backend_pid() AS pid
 
 -- name: session_unlock
-SELECT public.reminders_advisory_unlock(%(lock_key)s) AS released
+SELECT reminders.reminders_advisory_unlock(%(lock_key)s) AS released
 
 -- name: lock_beat
 -- The heartbeat: which backend we are on and whether pg_locks shows the lock granted to it
 -- (reminders_lock_holder reads pg_locks; a session lock and an xact lock look the same there).
 SELECT pg_backend_pid() AS pid,
        EXISTS (
-           SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = pg_backend_pid()
+           SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = pg_backend_pid()
        ) AS held
 
 -- name: annotate_run
 -- Add a note to a finished run (one that another run already declared dead keeps its status).
-UPDATE public.cron_execution_logs
+UPDATE reminders.cron_execution_logs
 SET note = concat_ws('; ', note, %(note)s::text)
 WHERE id = %(id)s
 
@@ -54,16 +54,16 @@ SELECT f.sig,
            SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%%'
        ), false) AS search_path_pinned
 FROM unnest(ARRAY[
-    'public.reminders_try_advisory_lock(bigint)',
-    'public.reminders_advisory_unlock(bigint)',
-    'public.reminders_try_advisory_xact_lock(bigint)',
-    'public.reminders_lock_holder(bigint)'
+    'reminders.reminders_try_advisory_lock(bigint)',
+    'reminders.reminders_advisory_unlock(bigint)',
+    'reminders.reminders_try_advisory_xact_lock(bigint)',
+    'reminders.reminders_lock_holder(bigint)'
 ]) AS f (sig)
 LEFT JOIN pg_proc p ON p.oid = to_regprocedure(f.sig)
 ORDER BY f.sig
 
 -- name: doctor_lock_key
-SELECT lock_key, job_name FROM public.background_job_lock_keys
+SELECT lock_key, job_name FROM reminders.background_job_lock_keys
 WHERE lock_key = %(lock_key)s OR job_name = %(job_name)s
 ORDER BY lock_key, job_name
 
@@ -84,7 +84,7 @@ SELECT clock_timestamp() AS db_now
 INSERT INTO reminders.job_fences AS f (job_name, token, lock_backend_pid)
 SELECT %(job_name)s, 1, %(lock_pid)s
 WHERE EXISTS (
-    SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
+    SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
 )
 ON CONFLICT (job_name) DO UPDATE
 SET token = f.token + 1, lock_backend_pid = excluded.lock_backend_pid
@@ -100,6 +100,6 @@ SELECT f.token,
 FROM reminders.job_fences f
 WHERE f.job_name = %(job_name)s AND f.token = %(token)s
   AND EXISTS (
-      SELECT FROM public.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
+      SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
   )
 FOR SHARE OF f

@@ -2,20 +2,20 @@
 
 -- name: running_runs
 SELECT id, status, started_at, host, pid
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND status = 'running'
 ORDER BY started_at
 
 -- name: success_bounds
-SELECT (SELECT max(finished_at) FROM public.cron_execution_logs
+SELECT (SELECT max(finished_at) FROM reminders.cron_execution_logs
         WHERE job_name = %(job_name)s AND status = 'success') AS last_success_at,
-       (SELECT min(started_at) FROM public.cron_execution_logs
+       (SELECT min(started_at) FROM reminders.cron_execution_logs
         WHERE job_name = %(job_name)s) AS first_started_at
 
 -- name: open_findings
 -- One row per finding: open it unless an open incident exists (then only last_seen_at moves).
 -- xmax = 0 tells a row this statement inserted from one it updated: only those send an alert.
-INSERT INTO public.monitoring_alerts AS a (
+INSERT INTO reminders.monitoring_alerts AS a (
     job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at
 )
 SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s
@@ -28,7 +28,7 @@ RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved
 -- name: resolve_cleared
 -- Open incidents of the kinds just checked whose finding no longer holds. Only the statement that
 -- flips resolved_at returns the row, so exactly one replica sends the recovery.
-UPDATE public.monitoring_alerts AS a
+UPDATE reminders.monitoring_alerts AS a
 SET resolved_at = greatest(%(now)s, a.opened_at), resolved_by = %(actor)s
 WHERE a.job_name = %(job_name)s
   AND a.resolved_at IS NULL
@@ -41,7 +41,7 @@ RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved
 
 -- name: open_alerts
 SELECT id, kind, subject, message, details, opened_at, opened_by, last_seen_at
-FROM public.monitoring_alerts
+FROM reminders.monitoring_alerts
 WHERE job_name = %(job_name)s AND resolved_at IS NULL
 ORDER BY opened_at, id
 
@@ -49,7 +49,7 @@ ORDER BY opened_at, id
 -- Retention. reminder_dispatches.run_id is ON DELETE SET NULL: the ledger keeps its rows.
 -- A row still 'running' is never pruned (the overrun check needs it).
 WITH gone AS (
-    DELETE FROM public.cron_execution_logs
+    DELETE FROM reminders.cron_execution_logs
     WHERE started_at < %(cutoff)s AND status <> 'running'
     RETURNING 1
 )
@@ -57,7 +57,7 @@ SELECT count(*) AS deleted FROM gone
 
 -- name: prune_alerts
 WITH gone AS (
-    DELETE FROM public.monitoring_alerts
+    DELETE FROM reminders.monitoring_alerts
     WHERE resolved_at < %(cutoff)s
     RETURNING 1
 )
@@ -69,7 +69,7 @@ SELECT status, count(*) AS runs,
        coalesce(sum(reminders_created), 0) AS reminders,
        coalesce(sum(escalations_created), 0) AS escalations,
        max(finished_at) AS last_finished_at
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s
 GROUP BY status
 
@@ -81,7 +81,7 @@ SELECT cardinality(%(bounds)s::float8[])
        - width_bucket(-(duration_ms / 1000.0),
                       ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
        count(*) AS runs, sum(duration_ms) / 1000.0 AS seconds
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND status IN ('success', 'failed') AND duration_ms IS NOT NULL
 GROUP BY 1
 
@@ -91,19 +91,19 @@ SELECT cardinality(%(bounds)s::float8[])
        - width_bucket(-(lock_acquire_ms / 1000.0),
                       ARRAY(SELECT -b FROM unnest(%(bounds)s::float8[]) AS b ORDER BY 1)) AS bucket,
        count(*) AS runs, sum(lock_acquire_ms) / 1000.0 AS seconds
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
 GROUP BY 1
 
 -- name: run_history
 -- The /ops chart: every run started since the cutoff, oldest first.
 SELECT id, status, note, started_at, duration_ms, error
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
 
 -- name: open_alert_counts
 SELECT kind, count(*) AS n
-FROM public.monitoring_alerts
+FROM reminders.monitoring_alerts
 WHERE job_name = %(job_name)s AND resolved_at IS NULL
 GROUP BY kind

@@ -3,20 +3,20 @@
 
 -- name: lock_holder
 SELECT pid, application_name, client_addr, backend_start
-FROM public.reminders_lock_holder(%(lock_key)s)
+FROM reminders.reminders_lock_holder(%(lock_key)s)
 ORDER BY pid
 LIMIT 1
 
 -- name: lock_holder_since
 -- When the holder's run started, from its own running row; falls back to the backend's start.
-SELECT started_at FROM public.cron_execution_logs
+SELECT started_at FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND status = 'running' AND lock_backend_pid = %(pid)s
 ORDER BY started_at DESC
 LIMIT 1
 
 -- name: fail_orphaned_runs
 -- Called by the lock winner: anything still 'running' lost its lock, so its process is gone.
-UPDATE public.cron_execution_logs
+UPDATE reminders.cron_execution_logs
 SET status = 'failed',
     note = 'holder_died: the run stopped without finishing (its lock was free when run '
            || %(invocation_id)s || ' started)',
@@ -26,7 +26,7 @@ WHERE job_name = %(job_name)s AND status = 'running'
 RETURNING id, invocation_id
 
 -- name: insert_running
-INSERT INTO public.cron_execution_logs (
+INSERT INTO reminders.cron_execution_logs (
     job_name, invocation_id, status, trigger_source, started_at, lock_key, lock_acquire_ms,
     lock_backend_pid, host, pid
 ) VALUES (
@@ -36,7 +36,7 @@ INSERT INTO public.cron_execution_logs (
 RETURNING id
 
 -- name: insert_skipped
-INSERT INTO public.cron_execution_logs (
+INSERT INTO reminders.cron_execution_logs (
     job_name, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
     lock_key, lock_acquire_ms, host, pid,
     holder_pid, holder_application_name, holder_client_addr, holder_since
@@ -49,7 +49,7 @@ RETURNING id
 
 -- name: finish_run
 -- Only a row that is still 'running' can be finished: a row another run declared dead stays so.
-UPDATE public.cron_execution_logs
+UPDATE reminders.cron_execution_logs
 SET status = %(status)s,
     note = coalesce(%(note)s, note),
     error = %(error)s,
@@ -65,7 +65,7 @@ RETURNING id
 -- name: record_unlock
 -- A release that found the lock gone: the run did not hold its lock to the end, so it is no
 -- success ('failed', note 'lock_lost'; any other outcome keeps its status).
-UPDATE public.cron_execution_logs
+UPDATE reminders.cron_execution_logs
 SET unlock_ok = %(unlock_ok)s,
     status = CASE WHEN NOT %(unlock_ok)s AND status = 'success' THEN 'failed' ELSE status END,
     error = CASE WHEN NOT %(unlock_ok)s AND status = 'success'
@@ -86,7 +86,7 @@ SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at,
        lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s
 ORDER BY started_at DESC, id DESC
 LIMIT %(limit)s
@@ -96,7 +96,7 @@ SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at,
        lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
        duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
        holder_client_addr, holder_since
-FROM public.cron_execution_logs
+FROM reminders.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
 
@@ -150,7 +150,7 @@ due AS MATERIALIZED (
         FROM candidates
         WHERE escalate
     ) k
-    LEFT JOIN public.reminder_dispatches r
+    LEFT JOIN reminders.reminder_dispatches r
            ON r.assignment_id = k.assignment_id AND r.kind = k.kind
           AND r.gap_started_on = k.gap_started_on
           -- the same id range, so that the ledger is read by one range scan of its unique index
@@ -181,7 +181,7 @@ fresh AS MATERIALIZED (
     WHERE NOT d.already_sent
 ),
 inserted AS (
-    INSERT INTO public.reminder_dispatches (
+    INSERT INTO reminders.reminder_dispatches (
         assignment_id, kind, gap_started_on, days_since_contact, organization_id,
         peer_mentor_id, coordinator_id, recipient_user_id, run_id
     )
@@ -199,14 +199,14 @@ notified AS (
     RETURNING 1
 ),
 delivered AS (
-    INSERT INTO public.reminder_deliveries (dispatch_id, channel, next_attempt_at, idempotency_key)
+    INSERT INTO reminders.reminder_deliveries (dispatch_id, channel, next_attempt_at, idempotency_key)
     SELECT i.id, ch.channel, %(now)s::timestamptz, 'reminder-' || i.id || '-' || ch.channel
     FROM unnest(%(channels)s::text[]) ch (channel)
     CROSS JOIN inserted i
     JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
     WHERE (ch.channel <> 'email' OR f.recipient_email IS NOT NULL)
       AND NOT EXISTS (
-          SELECT FROM public.delivery_preferences p
+          SELECT FROM reminders.delivery_preferences p
           WHERE p.user_id = f.recipient_user_id AND p.channel = ch.channel AND NOT p.enabled
       )
     RETURNING 1
