@@ -184,14 +184,14 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
             for wave in range(waves):  # each wave is one more drain that sends
                 if wave:
                     conn.execute(
-                        "UPDATE reminders.reminder_deliveries SET status = 'pending', sent_at = NULL,"
-                        " attempts = 0, next_attempt_at = now() WHERE channel = 'email'"
+                        "UPDATE reminders.reminder_deliveries"
+                        " SET status = 'pending', sent_at = NULL, attempts = 0, next_attempt_at = now() WHERE channel = 'email'"
                     )
                 wait_for(
                     lambda: (
                         conn.execute(
-                            "SELECT bool_and(status = 'sent') AS done FROM reminders.reminder_deliveries"
-                            " WHERE channel = 'email'"
+                            "SELECT bool_and(status = 'sent') AS done"
+                            " FROM reminders.reminder_deliveries WHERE channel = 'email'"
                         ).fetchone()
                         == {"done": True}
                     ),
