@@ -185,7 +185,8 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
                 if wave:
                     conn.execute(
                         "UPDATE reminders.reminder_deliveries"
-                        " SET status = 'pending', sent_at = NULL, attempts = 0, next_attempt_at = now() WHERE channel = 'email'"
+                        " SET status = 'pending', sent_at = NULL, attempts = 0,"
+                        " next_attempt_at = now() WHERE channel = 'email'"
                     )
                 wait_for(
                     lambda: (
