@@ -12,10 +12,11 @@ from types import FrameType
 from typing import Any
 
 import click
+import psycopg
 
 from . import __version__
 from .config import Settings
-from .database import connect, database_url
+from .database import connect, database_url, fault
 from .exceptions import ReminderError
 
 logger = logging.getLogger("assignment_reminders")
@@ -322,6 +323,12 @@ def _terminate_gracefully() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _command(args: list[str]) -> str:
+    """```reminders <command>``` for a message: the first word that is a command."""
+    words = [a for a in args if a in cli.commands][:1]
+    return f"`reminders {words[0]}`" if words else "`reminders`"
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="reminders", standalone_mode=False)
@@ -331,12 +338,16 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ReminderError as exc:
-        if "--debug" in (argv if argv is not None else sys.argv):
+    except (ReminderError, psycopg.Error) as raised:
+        # One error boundary: a database fault anywhere (server stopped or restarted, session
+        # terminated, dead network) ends here as one line and exit 1, like every other error.
+        args = argv if argv is not None else sys.argv[1:]
+        if "--debug" in args:
             traceback.print_exc()
-        cause = exc.__cause__
+        error = raised if isinstance(raised, ReminderError) else fault(raised, _command(args))
+        cause = error.__cause__ or (raised if raised is not error else None)
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
-        click.echo(f"error: {exc.message}{detail}", err=True)
+        click.echo(f"error: {error.message}{detail}", err=True)
         sys.exit(1)
 
 

@@ -34,8 +34,8 @@ from uuid import UUID, uuid4
 
 from .clock import utc_now
 from .config import Settings
-from .database import connect, database_url, lock_database_url
-from .exceptions import LockLostError
+from .database import DATABASE_FAULTS, connect, database_url, fault, lock_database_url
+from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard, PgFencing
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
 from .lock import (
@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_LOST = "lock_lost"
 """The note of a run that stopped because its lock stopped being ours."""
+DATABASE_FAULT = "database_fault"
+"""The note of a run that stopped because the database failed under it (connection lost)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class CronTrigger:
         pause_between_batches: float = 0.0,
         deliver: Callable[[Callable[[], None], Guard], None] | None = None,
         fencing: Fencing | None = None,
+        fallback_log: Callable[[], ExecutionLog] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -109,6 +112,10 @@ class CronTrigger:
         self.deliver = deliver  # runs after the pass, while the lock is held
         self.fencing = fencing  # None: writes are not fenced (unit tests with fakes)
         self._token: int | None = None
+        # where the run's end is recorded when the work connection died under it
+        self.fallback_log = fallback_log
+        self._fault: Exception | None = None
+        self._recorded_by: ExecutionLog | None = None
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -210,6 +217,7 @@ class CronTrigger:
         return counts
 
     def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
+        self._fault, self._recorded_by = None, self.log
         status, note, error, counts = "failed", None, None, RunCounts()
         run_id: int | None = None
         unlock_ok: bool | None = None
@@ -223,6 +231,11 @@ class CronTrigger:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
                 counts = self.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
+            except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
+                error, note = f"DatabaseError: {first_line(exc)}", DATABASE_FAULT
+                counts = self.scheduler.counts
+                self._fault = exc
+                logger.error("stopping: the database failed: %s", first_line(exc))
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 counts = self.scheduler.counts
@@ -247,7 +260,9 @@ class CronTrigger:
                     status, note = "failed", LOCK_LOST
                     error = "LockLostError: the lock was not held by this run at release"
             if run_id is not None:
-                self.log.record_unlock(run_id, unlock_ok)
+                self._record_unlock(run_id, unlock_ok)
+        if self._fault is not None:
+            raise self._database_failed(run_id)
         return RunOutcome(
             invocation_id=start.invocation_id,
             status=status,
@@ -271,22 +286,39 @@ class CronTrigger:
         duration_ms: float,
     ) -> tuple[str, str | None, str | None]:
         """Finish the row in a fenced transaction: a run whose lock is gone by now is 'failed'
-        (``lock_lost``), whatever it did. Returns the final status, note and error."""
-        with self._holds() as held:
-            if not held:
-                logger.error("run %s: the lock was gone before the run finished", run_id)
-                status = "failed"
-                note = note or LOCK_LOST
-                error = error or "LockLostError: the lock was gone before the run finished"
-            finished = self.log.finish(
+        (``lock_lost``), whatever it did. When the work connection is gone, the row is finished
+        'failed' on a fresh connection (:meth:`_finish_elsewhere`). Returns the final status,
+        note and error."""
+        finished_at = self.clock()
+        try:
+            with self._holds() as held:
+                if not held:
+                    logger.error("run %s: the lock was gone before the run finished", run_id)
+                    status = "failed"
+                    note = note or LOCK_LOST
+                    error = error or "LockLostError: the lock was gone before the run finished"
+                finished = self.log.finish(
+                    run_id,
+                    status=status,
+                    note=note,
+                    error=error,
+                    finished_at=finished_at,
+                    duration_ms=duration_ms,
+                    counts=counts,
+                )
+        except DATABASE_FAULTS as exc:
+            self._fault = self._fault or exc
+            status, note = "failed", note or DATABASE_FAULT
+            error = error or f"DatabaseError: {first_line(exc)}"
+            self._finish_elsewhere(
                 run_id,
-                status=status,
-                finished_at=self.clock(),
-                duration_ms=duration_ms,
-                counts=counts,
                 note=note,
                 error=error,
+                finished_at=finished_at,
+                duration_ms=duration_ms,
+                counts=counts,
             )
+            return status, note, error
         if not finished:
             logger.error("run %s was marked failed by another run while it worked", run_id)
             if note != LOCK_LOST:
@@ -294,6 +326,79 @@ class CronTrigger:
             status = "failed"
             self.log.add_note(run_id, note)
         return status, note, error
+
+    def _fresh_log(self) -> ExecutionLog | None:
+        if self._recorded_by is not self.log:
+            return self._recorded_by  # already switched (or None: no fresh connection)
+        self._recorded_by = None
+        if self.fallback_log is not None:
+            try:
+                self._recorded_by = self.fallback_log()
+            except DATABASE_FAULTS as exc:
+                logger.error("no fresh connection to record the run's end: %s", first_line(exc))
+        return self._recorded_by
+
+    def _finish_elsewhere(
+        self,
+        run_id: int,
+        *,
+        note: str,
+        error: str,
+        finished_at: datetime,
+        duration_ms: float,
+        counts: RunCounts,
+    ) -> None:
+        """The work connection died: finish the row 'failed' on a fresh one, or leave it
+        'running' for the next run, which marks it failed (``holder_died``)."""
+        log = self._fresh_log()
+        try:
+            if log is not None:
+                log.finish(
+                    run_id,
+                    status="failed",
+                    finished_at=finished_at,
+                    duration_ms=duration_ms,
+                    counts=counts,
+                    note=note,
+                    error=error,
+                )
+                return
+        except DATABASE_FAULTS as exc:
+            self._recorded_by = None
+            logger.error("could not record run %s as failed: %s", run_id, first_line(exc))
+        logger.error("run %s stays 'running' until the next run marks it failed", run_id)
+
+    def _record_unlock(self, run_id: int, unlock_ok: bool) -> None:
+        log = self._recorded_by
+        if log is None:
+            return
+        try:
+            log.record_unlock(run_id, unlock_ok)
+        except DATABASE_FAULTS as exc:
+            self._fault = self._fault or exc
+            retry = self._fresh_log()
+            if retry is None:
+                return
+            try:
+                retry.record_unlock(run_id, unlock_ok)
+            except DATABASE_FAULTS:
+                logger.error("could not record the unlock of run %s", run_id)
+
+    def _database_failed(self, run_id: int | None) -> DatabaseError:
+        """One line for the caller: what failed, what became of the run, what to do."""
+        recorded = (
+            "it is recorded as failed"
+            if self._recorded_by is not None
+            else "the next run will record it as failed"
+        )
+        detail = first_line(self._fault) if self._fault is not None else "?"
+        error = DatabaseError(
+            f"the reminder run {run_id} stopped because the database failed ({detail});"
+            f" {recorded}. Check that PostgreSQL is running and reachable (DATABASE_URL), then"
+            " run again: committed batches stay and no reminder is created twice"
+        )
+        error.__cause__ = self._fault
+        return error
 
 
 def run_once(
@@ -305,17 +410,45 @@ def run_once(
     pause_between_batches: float = 0.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
-    """Open the lock and work connections, run one invocation, close both."""
+    """Open the lock and work connections, run one invocation, close both. A database fault
+    (server stopped or restarted, a session terminated, a dead network) raises
+    :class:`DatabaseError` after the run's row is recorded as failed where it can be."""
+
+    url = database_url(settings)
+    try:
+        return _run_once(
+            settings,
+            url,
+            now=now,
+            trigger_source=trigger_source,
+            hold_seconds=hold_seconds,
+            pause_between_batches=pause_between_batches,
+            clock=clock,
+        )
+    except DATABASE_FAULTS as exc:  # the one way a database fault leaves a run: DatabaseError
+        raise fault(exc, "the reminder run") from exc
+
+
+def _run_once(
+    settings: Settings,
+    url: str,
+    *,
+    now: datetime | None,
+    trigger_source: str,
+    hold_seconds: float,
+    pause_between_batches: float,
+    clock: Callable[[], datetime],
+) -> RunOutcome:
     from .delivery.runner import CronDelivery
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
 
-    url = database_url(settings)
     lock_url = lock_database_url(settings, url)
     timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
     with (
         connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
         connect(url, purpose="work") as work_conn,
+        contextlib.ExitStack() as spare,  # a fresh connection, only if the work one dies
     ):
         lock = open_job_lock(
             lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
@@ -341,6 +474,9 @@ def run_once(
                 settings.job_name,
                 lock.key,
                 idle_timeout_seconds=settings.lock_idle_timeout_seconds,
+            ),
+            fallback_log=lambda: PgExecutionLog(
+                spare.enter_context(connect(url, purpose="work-recovery"))
             ),
         )
         try:
