@@ -72,8 +72,9 @@ def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
         ) from exc
 
 
-DATABASE_FAULTS: tuple[type[Exception], ...] = (psycopg.Error, DatabaseError)
-"""What a database fault looks like from here: a driver error, or one already wrapped."""
+DATABASE_FAULTS: tuple[type[Exception], ...] = (psycopg.OperationalError, DatabaseError)
+"""A database fault, as opposed to a statement the database refused: the server stopped or
+restarted, the session was terminated, the network died (or a connection could not be opened)."""
 
 _NOT_MIGRATED = (
     psycopg.errors.UndefinedTable,

@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
+
 from .clock import utc_now
 from .config import Settings
 from .database import DATABASE_FAULTS, connect, database_url, fault, lock_database_url
@@ -425,7 +427,7 @@ def run_once(
             pause_between_batches=pause_between_batches,
             clock=clock,
         )
-    except DATABASE_FAULTS as exc:  # the one way a database fault leaves a run: DatabaseError
+    except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
         raise fault(exc, "the reminder run") from exc
 
 
