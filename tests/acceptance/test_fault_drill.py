@@ -120,7 +120,7 @@ def test_lock_backend_terminated_at_random_moments(
     settings = Settings.from_env(
         {"DATABASE_URL": database_url, "REMINDERS_BATCH_SIZE": str(BATCH_SIZE)}
     )
-    assert settings.lock_heartbeat_seconds == 5.0 and settings.lock_idle_timeout_seconds == 30.0
+    assert settings.lock.heartbeat_seconds == 5.0 and settings.lock.idle_timeout_seconds == 30.0
     rng = random.Random(20261130)
     tally = {"cut": 0, "second_success": 0, "second_not_success": 0}
     cut_after_batches: dict[int, int] = {}

@@ -84,5 +84,7 @@ def test_cron_secret_runs_the_job_over_http(server: str, conn: Connection) -> No
         timeout=60,
     )
     assert r.status_code == 200, r.text
-    row = conn.execute("SELECT status, trigger_source FROM cron_execution_logs").fetchone()
+    row = conn.execute(
+        "SELECT status, trigger_source FROM reminders.cron_execution_logs"
+    ).fetchone()
     assert row == {"status": "success", "trigger_source": "http"}

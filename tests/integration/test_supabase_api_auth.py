@@ -137,7 +137,7 @@ def test_cron_endpoint_accepts_the_job_secret_or_a_service_role_jwt(
     r = client.post(CRON, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "success"
-    assert count(conn, "cron_execution_logs") == 1
+    assert count(conn, "reminders.cron_execution_logs") == 1
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_cron_endpoint_refuses_anything_else(
     assert r.status_code == code
     assert says in r.json()["detail"]
     assert CRON_SECRET not in r.text and SB_SECRET not in r.text
-    assert count(conn, "cron_execution_logs") == 0
+    assert count(conn, "reminders.cron_execution_logs") == 0
 
 
 def test_cron_endpoint_refuses_a_signed_in_user(
@@ -167,4 +167,4 @@ def test_cron_endpoint_refuses_a_signed_in_user(
     token = ec_key().sign(user_claims(project.issuer, app_role="admin"))
     r = client.post(CRON, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403
-    assert count(conn, "cron_execution_logs") == 0
+    assert count(conn, "reminders.cron_execution_logs") == 0

@@ -30,13 +30,13 @@ def dispatch_service(
     return ReminderDispatchService(
         conn,
         channels,
-        Renderer(settings.app_url),
+        Renderer(settings.delivery.app_url),
         clock=clock,
         rng=rng or random.Random(),  # noqa: S311 - retry jitter, not a secret
-        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-        batch_size=settings.delivery_batch_size,
-        concurrency=settings.delivery_concurrency,
+        policy=RetryPolicy(max_attempts=settings.delivery.max_attempts),
+        lease=timedelta(seconds=settings.delivery.lease_seconds),
+        batch_size=settings.delivery.batch_size,
+        concurrency=settings.delivery.concurrency,
     )
 
 
@@ -63,7 +63,7 @@ class CronDelivery:
 
     @property
     def deliver(self) -> Callable[[Callable[[], None], Guard], None] | None:
-        if not self.channels or self.settings.delivery_budget_seconds == 0:
+        if not self.channels or self.settings.delivery.budget_seconds == 0:
             return None
         return self._drain
 
@@ -79,7 +79,7 @@ class CronDelivery:
         try:
             with dispatch_service(self.settings, self.conn, channels, clock=self.clock) as service:
                 service.drain(
-                    budget_seconds=self.settings.delivery_budget_seconds, stop=stop, guard=guard
+                    budget_seconds=self.settings.delivery.budget_seconds, stop=stop, guard=guard
                 )
         finally:
             close_all(channels)
