@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 
 from ..exceptions import (
     AuthError,
+    ConfigurationError,
     DatabaseError,
     FieldRejection,
     InputError,
@@ -78,6 +79,7 @@ SIGNING_KEYS_UNAVAILABLE = ProblemType(
 )
 NOT_READY = ProblemType("not-ready", "The service is not ready")
 RUN_FAILED = ProblemType("run-failed", "The run failed")
+MISCONFIGURED = ProblemType("misconfigured", "The service is misconfigured")
 INTERNAL = ProblemType("internal", "Internal error")
 
 
@@ -237,6 +239,12 @@ def install(app: FastAPI) -> None:
     async def _lock(request: Request, exc: LockError) -> JSONResponse:
         # e.g. a session lock through a transaction pooler: the message names the fix
         return problem(LOCK_UNAVAILABLE, 503, exc.message)
+
+    @app.exception_handler(ConfigurationError)
+    async def _misconfigured(request: Request, exc: ConfigurationError) -> JSONResponse:
+        # e.g. REMINDERS_LOCK_ROLE names no role: the operator's to fix, said in the log
+        logger.error("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(MISCONFIGURED, 500, "the service is misconfigured; see the log")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
