@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -222,6 +223,12 @@ def install(app: FastAPI) -> None:
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
         # A connection error names the host and the user: the log gets it, the body does not.
         logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_lost(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # A connection lost or refused that no caller wrapped: the same 503 as DatabaseError.
+        logger.warning("%s %s: database fault: %s", request.method, request.url.path, exc)
         return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
 
     @app.exception_handler(SigningKeysUnavailableError)
