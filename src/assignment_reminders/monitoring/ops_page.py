@@ -35,9 +35,9 @@ def _seconds(row: Mapping[str, Any], now: datetime) -> float:
 
 
 def _label(seconds: float) -> str:
-    if seconds < 120:
+    if seconds < 60:
         return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
+    return f"{seconds / 60:g} min"
 
 
 def axis(longest_seconds: float) -> tuple[float, float]:
@@ -129,8 +129,12 @@ def _marker(r: Mapping[str, Any], now: datetime, cx: float, y: Any, base: float)
     )
 
 
-def _when(at: datetime | None, f: OpsFacts) -> str:
-    return f"{at.astimezone(f.zone):%Y-%m-%d %H:%M %Z}" if at is not None else ""
+def _when(at: datetime | None, f: OpsFacts, zone_name: bool = True) -> str:
+    if at is None:
+        return ""
+    return f"{at.astimezone(f.zone):%Y-%m-%d %H:%M}" + (
+        f" {at.astimezone(f.zone):%Z}" if zone_name else ""
+    )
 
 
 def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
@@ -139,7 +143,7 @@ def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
         "id": r["id"],
         "status": r["status"],
         "trigger": r.get("trigger_source") or "",
-        "started": _when(r["started_at"], f),
+        "started": _when(r["started_at"], f, zone_name=False),
         "duration": age(timedelta(seconds=seconds)) if r["status"] != "skipped" else "",
         "scanned": r.get("assignments_scanned", 0),
         "reminders": r.get("reminders_created", 0),
