@@ -121,10 +121,11 @@ def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: in
 @pass_context
 def status(ctx: Context, as_json: bool, limit: int) -> None:
     """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
+    from ..clock import utc_now
     from ..status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
-        current = read_status(conn, ctx.settings.job_name, limit=limit)
+        current = read_status(conn, ctx.settings.job_name, now=utc_now(), limit=limit)
     click.echo(json.dumps(current.to_dict()) if as_json else current.render())
 
 

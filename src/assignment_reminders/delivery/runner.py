@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from ..clock import utc_now
 from ..config import Settings
 from ..database import Connection
+from ..fence import Guard
 from ..progress import Progress, estimated_assignments
 from .channels import Channel, build_channels, configured_channel_names
 from .messages import Renderer
@@ -61,14 +62,14 @@ class CronDelivery:
         self.progress = Progress(lambda: estimated_assignments(self.conn), stream=sys.stderr)
 
     @property
-    def deliver(self) -> Callable[[Callable[[], None]], None] | None:
+    def deliver(self) -> Callable[[Callable[[], None], Guard], None] | None:
         if not self.channels or self.settings.delivery.budget_seconds == 0:
             return None
         return self._drain
 
-    def _drain(self, checkpoint: Callable[[], None]) -> None:
-        """Drain within the budget; *checkpoint* runs before each batch and raises when the
-        run's lock is gone, so a run that lost its lock sends nothing more."""
+    def _drain(self, checkpoint: Callable[[], None], guard: Guard) -> None:
+        """Drain within the budget; *checkpoint* runs before each batch and *guard* around each
+        claim, both raising when the run's lock is gone: a run that lost it claims nothing more."""
 
         def stop() -> bool:
             checkpoint()
@@ -76,7 +77,9 @@ class CronDelivery:
 
         channels = build_channels(self.settings, self.channels)
         try:
-            service = dispatch_service(self.settings, self.conn, channels, clock=self.clock)
-            service.drain(budget_seconds=self.settings.delivery.budget_seconds, stop=stop)
+            with dispatch_service(self.settings, self.conn, channels, clock=self.clock) as service:
+                service.drain(
+                    budget_seconds=self.settings.delivery.budget_seconds, stop=stop, guard=guard
+                )
         finally:
             close_all(channels)
