@@ -24,7 +24,13 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
-from .queries import query
+from .gateway import execute, fetch_all, fetch_one, named, record
+
+_ACTIVITY_OWNER = named("activity_owner")
+_ASSIGNMENT_ACCESS = named("assignment_access")
+_DELETE_ACTIVITY = named("delete_activity")
+_INSERT_ACTIVITIES = named("insert_activities")
+_LAST_CONTACT_DATES = named("last_contact_dates")
 
 Path = Literal["direct", "proxy", "bulk", "coordinator_proxy"]
 
@@ -133,11 +139,8 @@ def batch_status(refusals: Sequence[Refusal]) -> int:
 
 
 def _accesses(conn: Connection, caller: UUID, ids: list[int], now: datetime) -> dict[int, Access]:
-    rows = conn.execute(
-        query("assignment_access", "activities.sql"),
-        {"caller": caller, "ids": sorted(set(ids)), "now": now},
-    ).fetchall()
-    return {int(r["assignment_id"]): Access(**r) for r in rows}
+    params = {"caller": caller, "ids": sorted(set(ids)), "now": now}
+    return {a.assignment_id: a for a in fetch_all(conn, _ASSIGNMENT_ACCESS, params, row=Access)}
 
 
 def register(
@@ -167,8 +170,9 @@ def register(
             [FieldRejection(f"items[{n}].{r.field}", r.message, r.status) for n, r in refused],
             status=batch_status([r for _, r in refused]),
         )
-    rows = conn.execute(
-        query("insert_activities", "activities.sql"),
+    rows = fetch_all(
+        conn,
+        _INSERT_ACTIVITIES,
         {
             "path": path,
             "caller": caller,
@@ -176,17 +180,16 @@ def register(
             "dates": [i.occurred_on for i in items],
             "notes": [i.note for i in items],
         },
-    ).fetchall()
+        row=Registered,
+    )
     return Registration(
-        activities=[Registered(**r) for r in rows],
+        activities=rows,
         last_contact_dates=last_contact_dates(conn, [i.assignment_id for i in items]),
     )
 
 
 def last_contact_dates(conn: Connection, ids: Sequence[int]) -> dict[int, date | None]:
-    rows = conn.execute(
-        query("last_contact_dates", "activities.sql"), {"ids": sorted(set(ids))}
-    ).fetchall()
+    rows = fetch_all(conn, _LAST_CONTACT_DATES, {"ids": sorted(set(ids))}, row=record)
     return {int(r["assignment_id"]): r["last_contact_date"] for r in rows}
 
 
@@ -203,9 +206,7 @@ def delete(conn: Connection, principal: Principal, activity_id: int, *, now: dat
     Allowed for admins, whoever registered it, the assignment's mentor and the organization's
     coordinators.
     """
-    row: dict[str, Any] | None = conn.execute(
-        query("activity_owner", "activities.sql"), {"id": activity_id}
-    ).fetchone()
+    row: dict[str, Any] | None = fetch_one(conn, _ACTIVITY_OWNER, {"id": activity_id}, row=record)
     if row is None:
         raise NotFoundError(f"activity {activity_id} does not exist", field="activity_id")
     assignment_id = int(row["assignment_id"])
@@ -219,7 +220,7 @@ def delete(conn: Connection, principal: Principal, activity_id: int, *, now: dat
                 f"activity {activity_id}: you neither registered it nor own or coordinate"
                 " its assignment"
             )
-    conn.execute(query("delete_activity", "activities.sql"), {"id": activity_id})
+    execute(conn, _DELETE_ACTIVITY, {"id": activity_id})
     return Deleted(
         activity_id=activity_id,
         assignment_id=assignment_id,

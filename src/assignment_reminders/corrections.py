@@ -14,7 +14,12 @@ from uuid import UUID
 from .activities import contact_date_problem
 from .database import Connection
 from .exceptions import InputError, NotFoundError
-from .queries import query
+from .gateway import fetch_all, fetch_one, named, record
+
+_ASSIGNMENT_EXISTS = named("assignment_exists")
+_CORRECTION_HISTORY = named("correction_history")
+_CORRECTION_TARGET = named("correction_target")
+_SET_LAST_CONTACT = named("set_last_contact")
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,7 @@ def set_last_contact(
     now: datetime,
 ) -> Correction:
     """Correct the date inside the caller's transaction (the assignment row stays locked)."""
-    target = conn.execute(
-        query("correction_target", "activities.sql"), {"id": assignment_id, "now": now}
-    ).fetchone()
+    target = fetch_one(conn, _CORRECTION_TARGET, {"id": assignment_id, "now": now}, row=record)
     if target is None:
         raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
     check(
@@ -70,8 +73,9 @@ def set_last_contact(
         starts_on=target["starts_on"],
         time_zone=target["time_zone"],
     )
-    row = conn.execute(
-        query("set_last_contact", "activities.sql"),
+    row = fetch_one(
+        conn,
+        _SET_LAST_CONTACT,
         {
             "id": assignment_id,
             "date": new_date,
@@ -81,19 +85,15 @@ def set_last_contact(
             "changed_by_name": actor.name,
             "now": now,
         },
-    ).fetchone()
+        row=Correction,
+    )
     assert row is not None
-    return Correction(**row)
+    return row
 
 
 def history(conn: Connection, assignment_id: int) -> list[Correction]:
     """Every correction of the assignment, newest first."""
-    found = conn.execute(
-        query("assignment_exists", "activities.sql"), {"id": assignment_id}
-    ).fetchone()
+    found = fetch_one(conn, _ASSIGNMENT_EXISTS, {"id": assignment_id}, row=record)
     if not found or not found["found"]:
         raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
-    rows = conn.execute(
-        query("correction_history", "activities.sql"), {"id": assignment_id}
-    ).fetchall()
-    return [Correction(**r) for r in rows]
+    return fetch_all(conn, _CORRECTION_HISTORY, {"id": assignment_id}, row=Correction)

@@ -18,9 +18,9 @@ from uuid import UUID
 
 from .config import Settings
 from .database import connect, database_url
+from .gateway import fetch_all, named, record
 from .lock import LOCK_KEY
 from .migrations import migrate
-from .queries import query
 from .seed import seed
 from .tables import render
 
@@ -37,6 +37,9 @@ COLUMNS = (
     ("holder_pid", "holder pid"),
     ("holder_application_name", "holder"),
 )
+
+_LOCK_HOLDER = named("lock_holder")
+_RUNS_BY_INVOCATION = named("runs_by_invocation")
 
 
 def _run(*args: str) -> subprocess.Popen[str]:
@@ -72,9 +75,7 @@ def main() -> int:
 
         first = _run("--hold-seconds", "3")
         deadline = time.monotonic() + 30
-        while not conn.execute(
-            "SELECT 1 FROM reminders.reminders_lock_holder(%s)", (LOCK_KEY,)
-        ).fetchone():
+        while not fetch_all(conn, _LOCK_HOLDER, {"lock_key": LOCK_KEY}, row=record):
             if first.poll() is not None or time.monotonic() > deadline:
                 print("the first run never took the lock", file=sys.stderr)
                 return 1
@@ -85,10 +86,12 @@ def main() -> int:
         for proc in (first, second):
             out, _ = proc.communicate(timeout=120)
             outcomes.append(json.loads(out))
-        rows = conn.execute(
-            query("runs_by_invocation"),
+        rows = fetch_all(
+            conn,
+            _RUNS_BY_INVOCATION,
             {"invocation_ids": [UUID(o["invocation_id"]) for o in outcomes]},
-        ).fetchall()
+            row=record,
+        )
     print()
     print(render(rows, COLUMNS))
     codes = {p.returncode for p in (first, second)}

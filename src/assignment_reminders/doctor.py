@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import psycopg
-
 from .config import Settings, describe_database_url
 from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
-from .exceptions import ReminderError, TransactionPoolerError
+from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
+from .gateway import fetch_all, fetch_one, fetch_value, named, record
 from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
 from .migrations import applied, discover
 from .pooling import check_real_session
-from .queries import query
 from .tables import render
 
 MAX_CLOCK_SKEW_SECONDS = 2.0
@@ -32,6 +30,12 @@ WRAPPER_GRANTS = (
     "REVOKE EXECUTE ON FUNCTION {sig} FROM PUBLIC, anon, authenticated;"
     " GRANT EXECUTE ON FUNCTION {sig} TO service_role"
 )
+
+_DOCTOR_CLOCK = named("doctor_clock")
+_DOCTOR_LOCK_KEY = named("doctor_lock_key")
+_DOCTOR_TIMEOUTS = named("doctor_timeouts")
+_DOCTOR_VERSION = named("doctor_version")
+_DOCTOR_WRAPPERS = named("doctor_wrappers")
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,7 @@ def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.tim
 
 
 def _version(conn: Connection) -> str:
-    row = conn.execute("SELECT split_part(version(), ' ', 2) AS v").fetchone()
-    return f"PostgreSQL {row['v'] if row else '?'}"
+    return f"PostgreSQL {fetch_value(conn, _DOCTOR_VERSION) or '?'}"
 
 
 def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:
@@ -142,7 +145,7 @@ def check_wrappers(conn: Connection) -> Check:
     name = "lock wrappers"
     problems: list[str] = []
     fixes: list[str] = []
-    for row in conn.execute(query("doctor_wrappers", "locking.sql")).fetchall():
+    for row in fetch_all(conn, _DOCTOR_WRAPPERS, row=record):
         sig = row["sig"]
         if not row["present"]:
             problems.append(f"{sig} missing")
@@ -165,10 +168,10 @@ def check_wrappers(conn: Connection) -> Check:
 def check_lock_key(conn: Connection, job_name: str) -> Check:
     name = "lock key"
     try:
-        rows = conn.execute(
-            query("doctor_lock_key", "locking.sql"), {"lock_key": LOCK_KEY, "job_name": job_name}
-        ).fetchall()
-    except psycopg.errors.UndefinedTable:
+        rows = fetch_all(
+            conn, _DOCTOR_LOCK_KEY, {"lock_key": LOCK_KEY, "job_name": job_name}, row=record
+        )
+    except SchemaMissingError:
         return failed(name, "background_job_lock_keys is missing", "run `reminders migrate`")
     pairs = [(int(r["lock_key"]), r["job_name"]) for r in rows]
     if pairs == [(LOCK_KEY, job_name)]:
@@ -185,7 +188,7 @@ def check_lock_key(conn: Connection, job_name: str) -> Check:
 
 def check_timeouts(lk: Connection, settings: Settings) -> Check:
     name = "server timeouts"
-    row = lk.execute(query("doctor_timeouts", "locking.sql")).fetchone()
+    row = fetch_one(lk, _DOCTOR_TIMEOUTS, row=record)
     assert row is not None
     if row["version_num"] < 140000:
         return failed(
@@ -215,7 +218,7 @@ def check_timeouts(lk: Connection, settings: Settings) -> Check:
 def check_clock(conn: Connection, wall_clock: Callable[[], float]) -> Check:
     name = "clock skew"
     before = wall_clock()
-    row = conn.execute(query("doctor_clock", "locking.sql")).fetchone()
+    row = fetch_one(conn, _DOCTOR_CLOCK, row=record)
     after = wall_clock()
     assert row is not None
     db_now: datetime = row["db_now"]

@@ -7,6 +7,7 @@
     ├── DatabaseError           PostgreSQL refused or could not be reached
     │   ├── MigrationError      a migration file failed or the history does not match
     │   ├── SchemaMissingError  a table or function is missing: run `reminders migrate`
+    │   ├── DatabasePermissionError  the role lacks a grant
     │   ├── DatabaseUnavailableError  the connection failed or the server went away
     │   ├── ConstraintViolationError  a unique key, foreign key or check refused a write
     │   └── EmbeddedDatabaseError  the embedded PostgreSQL could not be started
@@ -62,6 +63,14 @@ class MigrationError(DatabaseError):
 
 class SchemaMissingError(DatabaseError):
     """The database lacks a table or function this needs: run `reminders migrate`."""
+
+    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class DatabasePermissionError(DatabaseError):
+    """The database role may not do this (a grant is missing, or the wrong role)."""
 
 
 class DatabaseUnavailableError(DatabaseError):

@@ -22,7 +22,10 @@ from typing import Protocol
 
 from .database import Connection
 from .exceptions import LockLostError
-from .queries import query
+from .gateway import fetch_one, named, record, transaction
+
+_FENCE_CHECK = named("fence_check")
+_FENCE_TAKE = named("fence_take")
 
 SQL = "locking.sql"
 
@@ -57,10 +60,12 @@ class PgFencing:
 
     def take(self, lock_pid: int | None) -> int:
         self._lock_pid = lock_pid
-        row = self.conn.execute(
-            query("fence_take", SQL),
+        row = fetch_one(
+            self.conn,
+            _FENCE_TAKE,
             {"job_name": self.job_name, "lock_key": self.lock_key, "lock_pid": lock_pid},
-        ).fetchone()
+            row=record,
+        )
         if row is None:
             raise LockLostError(
                 f"the advisory lock was lost: pg_locks no longer shows it on backend {lock_pid}"
@@ -69,9 +74,10 @@ class PgFencing:
 
     @contextlib.contextmanager
     def holds(self, token: int) -> Iterator[bool]:
-        with self.conn.transaction():
-            row = self.conn.execute(
-                query("fence_check", SQL),
+        with transaction(self.conn, "a fenced transaction"):
+            row = fetch_one(
+                self.conn,
+                _FENCE_CHECK,
                 {
                     "job_name": self.job_name,
                     "lock_key": self.lock_key,
@@ -79,7 +85,8 @@ class PgFencing:
                     "token": token,
                     "idle_timeout_ms": str(round(self.idle_timeout_seconds * 1000)),
                 },
-            ).fetchone()
+                row=record,
+            )
             yield row is not None
 
     @contextlib.contextmanager

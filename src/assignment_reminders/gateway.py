@@ -19,6 +19,7 @@ subclass saying what to do) exactly here, its details read from ``exc.diag``::
     psycopg.Error
     ├── UndefinedTable, UndefinedFunction, UndefinedColumn, InvalidSchemaName
     │                                   -> SchemaMissingError ("run `reminders migrate`")
+    ├── InsufficientPrivilege           -> DatabasePermissionError
     ├── IntegrityError                  -> ConstraintViolationError (.constraint from diag)
     ├── OperationalError (connection lost, server shut down, ...)
     │                                   -> DatabaseUnavailableError
@@ -45,6 +46,7 @@ from .database import Connection
 from .exceptions import (
     ConstraintViolationError,
     DatabaseError,
+    DatabasePermissionError,
     DatabaseUnavailableError,
     SchemaMissingError,
     first_line,
@@ -76,6 +78,13 @@ class Query:
 
 
 Statement = Query | sql.SQL | sql.Composed
+Record = dict[str, Any]
+
+
+def record(**columns: Any) -> Record:
+    """``row=record``: a row as a plain ``{column: value}`` mapping, for rows that feed a
+    renderer or JSON rather than a type of their own."""
+    return columns
 
 
 def parse(text: str, source: str = "<text>") -> dict[str, Query]:
@@ -129,12 +138,17 @@ _SCHEMA_MISSING = (
 
 
 def translate(exc: psycopg.Error, what: str = "the query") -> DatabaseError:
-    """The project's exception for the driver error *exc* raised while running *what*."""
+    """The project's exception for the driver error *exc* raised while running *what*: one
+    line that says what failed and what to do."""
     state = exc.sqlstate or type(exc).__name__
     if isinstance(exc, _SCHEMA_MISSING):
         return SchemaMissingError(
-            f"the database lacks what {what} needs ({first_line(exc)}): run `reminders migrate`"
+            f"{what} needs objects this database does not have ({first_line(exc)}):"
+            " run `reminders migrate`",
+            detail=first_line(exc),
         )
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return DatabasePermissionError(f"the database refused {what}: {first_line(exc)}")
     if isinstance(exc, psycopg.IntegrityError):
         constraint = exc.diag.constraint_name
         return ConstraintViolationError(
@@ -142,9 +156,28 @@ def translate(exc: psycopg.Error, what: str = "the query") -> DatabaseError:
         )
     if isinstance(exc, psycopg.OperationalError):
         return DatabaseUnavailableError(
-            f"the database connection failed during {what}: {first_line(exc)}"
+            f"the database connection failed during {what}: {first_line(exc)}. Check that"
+            " PostgreSQL is running and reachable (DATABASE_URL), then try again"
         )
     return DatabaseError(f"the database refused {what}: {first_line(exc)}")
+
+
+def fault(exc: BaseException, during: str) -> DatabaseError:
+    """*exc* (a driver error, or one already wrapped) as the one :class:`DatabaseError` the
+    caller reports; a missing schema is reworded to name *during* (``reminders status``)."""
+    if isinstance(exc, SchemaMissingError):
+        error = SchemaMissingError(
+            f"{during} needs objects this database does not have ({exc.detail}):"
+            " run `reminders migrate`",
+            detail=exc.detail,
+        )
+        error.__cause__ = exc.__cause__
+        return error
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, psycopg.Error):
+        return translate(exc, during)
+    return DatabaseError(f"{during} failed: {first_line(exc)}")
 
 
 @contextmanager

@@ -25,15 +25,18 @@ import psycopg
 
 from .clock import utc_now
 from .config import Settings
-from .database import Connection, connect, database_url, fault, lock_database_url
+from .database import Connection, connect, database_url, lock_database_url
 from .delivery.channels import configured_channel_names
 from .delivery.runner import delivery_step
 from .exceptions import DatabaseError
 from .fence import Guard, PgFencing
+from .gateway import fault, fetch_value, named
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
+
+_ESTIMATED_ASSIGNMENTS = named("estimated_assignments")
 
 ShowProgress = Callable[[RunCounts, Callable[[], int]], None]
 """Told after each batch what the pass has done so far, and given a function estimating how many
@@ -62,11 +65,7 @@ class RunObserver(Protocol):
 
 def estimated_assignments(conn: Connection) -> int:
     """PostgreSQL's estimate of the number of assignments (``pg_class.reltuples``): cheap."""
-    row = conn.execute(
-        "SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class"
-        " WHERE oid = 'public.assignments'::regclass"
-    ).fetchone()
-    return int(row["n"]) if row else 0
+    return int(fetch_value(conn, _ESTIMATED_ASSIGNMENTS) or 0)
 
 
 def hold_step(lock: JobLock, seconds: float) -> Step:

@@ -10,8 +10,17 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from .database import Connection
+from .gateway import execute, fetch_all, fetch_one, named, record
 from .lock import LockHolder
-from .queries import query
+
+_ANNOTATE_RUN = named("annotate_run")
+_FAIL_ORPHANED_RUNS = named("fail_orphaned_runs")
+_FINISH_RUN = named("finish_run")
+_INSERT_RUNNING = named("insert_running")
+_INSERT_SKIPPED = named("insert_skipped")
+_LOCK_HOLDER = named("lock_holder")
+_LOCK_HOLDER_SINCE = named("lock_holder_since")
+_RECORD_UNLOCK = named("record_unlock")
 
 SKIP_LOCK_HELD = "advisory_lock_held"
 
@@ -90,7 +99,7 @@ class PgExecutionLog:
         self.conn = conn
 
     def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
-        row = self.conn.execute(query("lock_holder"), {"lock_key": lock_key}).fetchone()
+        row = fetch_one(self.conn, _LOCK_HOLDER, {"lock_key": lock_key}, row=record)
         if row is None:
             return None, None
         holder = LockHolder(
@@ -99,9 +108,9 @@ class PgExecutionLog:
             client_addr=row["client_addr"],
             backend_start=row["backend_start"],
         )
-        since = self.conn.execute(
-            query("lock_holder_since"), {"job_name": job_name, "pid": holder.pid}
-        ).fetchone()
+        since = fetch_one(
+            self.conn, _LOCK_HOLDER_SINCE, {"job_name": job_name, "pid": holder.pid}, row=record
+        )
         return holder, since["started_at"] if since else row["backend_start"]
 
     def record_skipped(
@@ -114,8 +123,9 @@ class PgExecutionLog:
         holder: LockHolder | None,
         holder_since: Any,
     ) -> int:
-        row = self.conn.execute(
-            query("insert_skipped"),
+        row = fetch_one(
+            self.conn,
+            _INSERT_SKIPPED,
             {
                 **_start_params(start),
                 "note": note,
@@ -126,21 +136,27 @@ class PgExecutionLog:
                 "holder_client_addr": holder.client_addr if holder else None,
                 "holder_since": holder_since,
             },
-        ).fetchone()
+            row=record,
+        )
         assert row is not None
         return int(row["id"])
 
     def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
-        rows = self.conn.execute(
-            query("fail_orphaned_runs"),
+        rows = fetch_all(
+            self.conn,
+            _FAIL_ORPHANED_RUNS,
             {"job_name": job_name, "invocation_id": str(invocation_id), "now": now},
-        ).fetchall()
+            row=record,
+        )
         return [int(r["id"]) for r in rows]
 
     def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
-        row = self.conn.execute(
-            query("insert_running"), {**_start_params(start), "lock_backend_pid": lock_backend_pid}
-        ).fetchone()
+        row = fetch_one(
+            self.conn,
+            _INSERT_RUNNING,
+            {**_start_params(start), "lock_backend_pid": lock_backend_pid},
+            row=record,
+        )
         assert row is not None
         return int(row["id"])
 
@@ -155,8 +171,9 @@ class PgExecutionLog:
         note: str | None,
         error: str | None,
     ) -> bool:
-        row = self.conn.execute(
-            query("finish_run"),
+        row = fetch_one(
+            self.conn,
+            _FINISH_RUN,
             {
                 "id": run_id,
                 "status": status,
@@ -169,15 +186,16 @@ class PgExecutionLog:
                 "escalations_created": counts.escalations_created,
                 "duplicates_suppressed": counts.duplicates_suppressed,
             },
-        ).fetchone()
+            row=record,
+        )
         return row is not None
 
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
-        self.conn.execute(query("record_unlock"), {"id": run_id, "unlock_ok": unlock_ok})
+        execute(self.conn, _RECORD_UNLOCK, {"id": run_id, "unlock_ok": unlock_ok})
 
     def add_note(self, run_id: int, note: str) -> None:
         """Append to the note of a run that is already finished (e.g. declared dead)."""
-        self.conn.execute(query("annotate_run", "locking.sql"), {"id": run_id, "note": note})
+        execute(self.conn, _ANNOTATE_RUN, {"id": run_id, "note": note})
 
 
 def _start_params(start: RunStart) -> dict[str, Any]:

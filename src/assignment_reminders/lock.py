@@ -40,14 +40,29 @@ import time
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-import psycopg
 from psycopg import sql
 
 from .database import Connection, connect
-from .exceptions import ConfigurationError, DatabaseError, LockError, ReminderError
+from .exceptions import (
+    ConfigurationError,
+    DatabaseError,
+    DatabasePermissionError,
+    DatabaseUnavailableError,
+    LockError,
+    ReminderError,
+    SchemaMissingError,
+    first_line,
+)
+from .gateway import execute, fetch_one, named, record
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
-from .queries import query
+
+_LOCK_BEAT = named("lock_beat")
+_LOCK_ROLE = named("lock_role")
+_ROLLBACK = sql.SQL("ROLLBACK")
+_SESSION_LOCK_TRY = named("session_lock_try")
+_SESSION_UNLOCK = named("session_unlock")
+_XACT_LOCK_TRY = named("xact_lock_try")
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +159,7 @@ class _AdvisoryLock:
             time.sleep(seconds)
 
     def _beat(self) -> str | None:
-        row = self.conn.execute(
-            query("lock_beat", "locking.sql"), {"lock_key": self.key}
-        ).fetchone()
+        row = fetch_one(self.conn, _LOCK_BEAT, {"lock_key": self.key}, row=record)
         if row is None:
             return "the heartbeat query returned nothing"
         if row["pid"] != self._backend_pid:
@@ -180,13 +193,18 @@ class _AdvisoryLock:
             statements.insert(0, sql.SQL("{}ROLE {}").format(scope, sql.Identifier(self.role)))
         return sql.SQL("; ").join(statements)
 
-    def _wrap(self, exc: psycopg.Error, what: str) -> ReminderError:
-        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+    def _wrap(self, exc: DatabaseError, what: str) -> ReminderError:
+        """The gateway's error, said from the lock's side: a missing grant names the role to
+        use; a lost connection stays a database fault; a missing schema still says migrate."""
+        if isinstance(exc, DatabasePermissionError):
             return LockError(
                 f"the lock connection may not {what}: connect as a role that is (or may SET ROLE"
                 " to) service_role"
             )
-        return DatabaseError(f"could not {what}: {exc.diag.message_primary or exc}")
+        if isinstance(exc, SchemaMissingError | DatabaseUnavailableError):
+            return exc
+        cause = exc.__cause__
+        return DatabaseError(f"could not {what}: {first_line(cause) if cause else exc.message}")
 
 
 class SessionAdvisoryLock(_AdvisoryLock):
@@ -207,9 +225,9 @@ class SessionAdvisoryLock(_AdvisoryLock):
         try:
             if self.url is not None:
                 self._expected_pid = check_real_session(self.conn, self.url).backend_pid
-            self.conn.execute(self._settings(local=False, timeout="idle_session_timeout"))
-        except psycopg.Error as exc:
-            raise self._wrap(exc, "prepare the lock connection") from exc
+            execute(self.conn, self._settings(local=False, timeout="idle_session_timeout"))
+        except DatabaseError as exc:
+            raise self._wrap(exc, "prepare the lock connection") from exc.__cause__
         self._prepared = True
 
     def try_acquire(self) -> bool:
@@ -221,12 +239,14 @@ class SessionAdvisoryLock(_AdvisoryLock):
         if not self._prepared:
             self.prepare()
         try:
-            row = self.conn.execute(
-                query("session_lock_try", "locking.sql"),
+            row = fetch_one(
+                self.conn,
+                _SESSION_LOCK_TRY,
                 {"lock_key": self.key, "expected_pid": self._expected_pid},
-            ).fetchone()
-        except psycopg.Error as exc:
-            raise self._wrap(exc, "take the advisory lock") from exc
+                row=record,
+            )
+        except DatabaseError as exc:
+            raise self._wrap(exc, "take the advisory lock") from exc.__cause__
         assert row is not None
         if not row["acquired"]:
             return False
@@ -246,10 +266,8 @@ class SessionAdvisoryLock(_AdvisoryLock):
         """``pg_advisory_unlock``; False means the lock was not ours any more (or never was)."""
         confirmed = self._stop_heartbeat()
         try:
-            row = self.conn.execute(
-                query("session_unlock", "locking.sql"), {"lock_key": self.key}
-            ).fetchone()
-        except psycopg.Error as exc:
+            row = fetch_one(self.conn, _SESSION_UNLOCK, {"lock_key": self.key}, row=record)
+        except DatabaseError as exc:
             # The connection is gone, and with it the session and its lock: not ours to release.
             logger.error("advisory unlock failed, the lock connection is broken: %s", exc)
             return False
@@ -269,10 +287,10 @@ class TransactionAdvisoryLock(_AdvisoryLock):
             self._settings(local=True, timeout="idle_in_transaction_session_timeout")
         )
         try:
-            self.conn.execute(statements)
-        except psycopg.Error as exc:
+            execute(self.conn, statements)
+        except DatabaseError as exc:
             self._end_transaction()
-            raise self._wrap(exc, "open the lock transaction") from exc
+            raise self._wrap(exc, "open the lock transaction") from exc.__cause__
         self._prepared = True
 
     def try_acquire(self) -> bool:
@@ -280,12 +298,10 @@ class TransactionAdvisoryLock(_AdvisoryLock):
         if not self._prepared:
             self.prepare()
         try:
-            row = self.conn.execute(
-                query("xact_lock_try", "locking.sql"), {"lock_key": self.key}
-            ).fetchone()
-        except psycopg.Error as exc:
+            row = fetch_one(self.conn, _XACT_LOCK_TRY, {"lock_key": self.key}, row=record)
+        except DatabaseError as exc:
             self._end_transaction()
-            raise self._wrap(exc, "take the advisory lock") from exc
+            raise self._wrap(exc, "take the advisory lock") from exc.__cause__
         if not (row and row["acquired"]):
             self._end_transaction()
             return False
@@ -298,7 +314,7 @@ class TransactionAdvisoryLock(_AdvisoryLock):
         confirmed = self._stop_heartbeat()
         try:
             still = self._beat() is None
-        except psycopg.Error as exc:
+        except DatabaseError as exc:
             logger.error(
                 "the lock connection is broken; its transaction and lock are gone: %s", exc
             )
@@ -309,8 +325,8 @@ class TransactionAdvisoryLock(_AdvisoryLock):
     def _end_transaction(self) -> bool:
         self._prepared = False
         try:
-            self.conn.execute("ROLLBACK")  # nothing was written: rollback ends it cheapest
-        except psycopg.Error as exc:
+            execute(self.conn, _ROLLBACK)  # nothing was written: rollback ends it cheapest
+        except DatabaseError as exc:
             logger.error("could not end the lock transaction: %s", exc)
             return False
         return True
@@ -322,13 +338,7 @@ def assumable_role(conn: Connection, role: str, *, required: bool = False) -> st
     *required*: a role the database does not have is a configuration error (REMINDERS_LOCK_ROLE),
     not something to ignore silently.
     """
-    row = conn.execute(
-        "SELECT current_user = %(role)s AS is_role,"
-        " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s) AS known,"
-        " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s)"
-        "   AND pg_has_role(current_user, %(role)s, 'MEMBER') AS may_set",
-        {"role": role},
-    ).fetchone()
+    row = fetch_one(conn, _LOCK_ROLE, {"role": role}, row=record)
     if required and (row is None or not row["known"]):
         raise ConfigurationError(
             f"REMINDERS_LOCK_ROLE is {role!r}, a role this database does not have: set it to an"
@@ -341,10 +351,7 @@ def open_job_lock(
     conn: Connection, url: str, *, scope: str, role: str, timing: LockTiming
 ) -> JobLock:
     """The lock of the configured *scope* on the dedicated lock connection *conn*."""
-    try:
-        assume = assumable_role(conn, role, required=True)
-    except psycopg.Error as exc:
-        raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
+    assume = assumable_role(conn, role, required=True)
     lock: SessionAdvisoryLock | TransactionAdvisoryLock
     if scope == "transaction":
         lock = TransactionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
@@ -365,10 +372,10 @@ def open_lock_connection(url: str, *, role: str = "service_role") -> Connection:
     conn = connect(url, purpose="lock")
     try:
         if assumable_role(conn, role) is not None:
-            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-    except psycopg.Error as exc:
+            execute(conn, sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    except DatabaseError:
         conn.close()
-        raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
+        raise
     return conn
 
 

@@ -20,10 +20,14 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from .config import describe_database_url
 from .database import Connection, connect
 from .exceptions import TransactionPoolerError, first_line
-from .queries import query
+from .gateway import execute, fetch_one, named, record
+
+_BACKEND_PID = named("backend_pid")
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class SessionCheck:
 
 
 def backend_pid(conn: Connection) -> int:
-    row = conn.execute(query("backend_pid", "locking.sql")).fetchone()
+    row = fetch_one(conn, _BACKEND_PID, row=record)
     assert row is not None
     return int(row["pid"])
 
@@ -103,11 +107,11 @@ class _Probe:
     def _run(self) -> None:
         try:
             with connect(self.url, purpose="lock-probe") as probe:
-                probe.execute("BEGIN")
+                execute(probe, sql.SQL("BEGIN"))
                 self._pid = backend_pid(probe)
                 self._answered.set()
                 self._release.wait(PROBE_TIMEOUT_SECONDS)
-                probe.execute("ROLLBACK")
+                execute(probe, sql.SQL("ROLLBACK"))
         except Exception as exc:
             logger.warning("pooler probe failed: %s", first_line(exc))
         finally:

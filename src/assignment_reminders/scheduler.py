@@ -27,8 +27,11 @@ from typing import Protocol
 from .database import Connection
 from .exceptions import InputError
 from .fence import Guard
+from .gateway import fetch_one, named, record
 from .joblog import RunCounts
-from .queries import query
+
+_MAX_ASSIGNMENT_ID = named("max_assignment_id")
+_SCHEDULE_BATCH = named("schedule_batch")
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +91,17 @@ class ReminderSchedulerService:
             raise InputError("now must be a timezone-aware datetime", field="now")
         self.counts = total = RunCounts()
         after_id = 0
-        sql = query("schedule_batch")
         # Batches are id ranges up to the highest id at the start: assignments added during the
         # pass are new, and the next pass sees them.
-        top = self.conn.execute(query("max_assignment_id")).fetchone()
+        top = fetch_one(self.conn, _MAX_ASSIGNMENT_ID, row=record)
         max_id = int(top["max_id"]) if top else 0
         while after_id < max_id:
             checkpoint()
             until_id = min(after_id + self.batch_size, max_id)
             with guard():
-                row = self.conn.execute(
-                    sql,
+                row = fetch_one(
+                    self.conn,
+                    _SCHEDULE_BATCH,
                     {
                         "after_id": after_id,
                         "until_id": until_id,
@@ -106,7 +109,8 @@ class ReminderSchedulerService:
                         "run_id": run_id,
                         "channels": self.channels,
                     },
-                ).fetchone()
+                    row=record,
+                )
             assert row is not None
             created = row["reminders"] + row["escalations"]
             total += RunCounts(

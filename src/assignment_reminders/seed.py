@@ -17,6 +17,11 @@ from psycopg import sql
 
 from .database import Connection
 from .exceptions import InputError
+from .gateway import copy_rows, execute, fetch_value, named, transaction
+
+_MAY_SKIP_FK_CHECKS = named("seed_may_skip_fk_checks")
+_SKIP_FK_CHECKS = named("seed_skip_fk_checks")
+_ANALYZE = named("seed_analyze")
 
 FIRST_NAMES = (
     "Ada",
@@ -102,8 +107,9 @@ class SeedResult:
 def _reserve_ids(conn: Connection, table: str, count: int) -> int:
     """Reserve *count* consecutive ids from *table*'s identity sequence; return the first."""
     ident = sql.Identifier("public", table)
-    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident))
-    row = conn.execute(
+    execute(conn, sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident))
+    first = fetch_value(
+        conn,
         sql.SQL(
             "SELECT setval(pg_get_serial_sequence({t}, 'id'),"
             " greatest((SELECT coalesce(max(id), 0) FROM {i}),"
@@ -114,10 +120,9 @@ def _reserve_ids(conn: Connection, table: str, count: int) -> int:
             i=ident,
             s=sql.Literal(f"{table}_id_seq"),
             n=sql.Literal(count),
-        )
-    ).fetchone()
-    assert row is not None
-    return int(row["first"])
+        ),
+    )
+    return int(first)
 
 
 def _skip_foreign_key_checks_if_allowed(conn: Connection) -> None:
@@ -126,9 +131,8 @@ def _skip_foreign_key_checks_if_allowed(conn: Connection) -> None:
     ``session_replication_role = replica`` (this transaction only) skips them, and needs a
     superuser; elsewhere (Supabase's ``postgres`` role) the checks simply run.
     """
-    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-    if row and row["rolsuper"]:
-        conn.execute("SET LOCAL session_replication_role = replica")
+    if fetch_value(conn, _MAY_SKIP_FK_CHECKS):
+        execute(conn, _SKIP_FK_CHECKS)
 
 
 def _copy(
@@ -137,9 +141,7 @@ def _copy(
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier("public", table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    with conn.cursor().copy(stmt) as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows(conn, stmt, rows)
 
 
 def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reserved ids
@@ -153,7 +155,7 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
     n_mentors = max(n_orgs, -(-assignments // ASSIGNMENTS_PER_MENTOR))
     n_coords = max(n_orgs, -(-n_mentors // MENTORS_PER_COORDINATOR))
 
-    with conn.transaction():
+    with transaction(conn, "the seed"):
         _skip_foreign_key_checks_if_allowed(conn)
         org0 = _reserve_ids(conn, "organizations", n_orgs)
         coord0 = _reserve_ids(conn, "coordinators", n_coords)
@@ -258,5 +260,5 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             ),
             assignment_rows(),
         )
-    conn.execute("ANALYZE public.assignments")
+    execute(conn, _ANALYZE)
     return SeedResult(n_orgs, n_coords, n_mentors, assignments, assignments, assign0)

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from .database import Connection
+from .gateway import fetch_all, named, record
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert, open_alerts
 from .monitoring.checks import overlapping_run_ids
-from .queries import query
 from .tables import render
 
 RUN_COLUMNS = (
@@ -29,6 +29,8 @@ RUN_COLUMNS = (
     ("overlapped", "overlapped"),
     ("error", "error"),
 )
+
+_RECENT_RUNS = named("recent_runs")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _json(value: Any) -> Any:
 def read_status(conn: Connection, job_name: str, *, now: datetime, limit: int = 20) -> Status:
     """The newest *limit* runs; each run that overlapped another (a double run: the
     ``overlapping_runs`` alert) names those runs in ``overlapped``."""
-    runs = conn.execute(query("recent_runs"), {"job_name": job_name, "limit": limit}).fetchall()
+    runs = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=record)
     overlaps = overlapping_run_ids(runs, now)
     for run in runs:
         ids = overlaps.get(run["id"])

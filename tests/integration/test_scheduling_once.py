@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
+from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
@@ -119,6 +120,7 @@ def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(
         " FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
     )
     scheduler = ReminderSchedulerService(conn, batch_size=300, channels=CHANNELS)
-    with pytest.raises(psycopg.errors.RaiseException, match="delivery insert failed"):
+    with pytest.raises(DatabaseError, match="delivery insert failed") as raised:
         scheduler.run(now=NOW)
+    assert isinstance(raised.value.__cause__, psycopg.errors.RaiseException)  # wrapped once
     assert table_counts(conn) == {"dispatches": 0, "notifications": 0, "deliveries": 0}

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.exceptions import DatabaseError
+from assignment_reminders.exceptions import DatabaseError, DatabaseUnavailableError
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.scheduler import Checkpoint
 from assignment_reminders.trigger import DATABASE_FAULT, CronTrigger
@@ -84,7 +84,7 @@ def test_the_row_is_finished_failed_on_a_fresh_connection_and_one_error_is_raise
 
 def test_without_a_fresh_connection_the_next_run_is_named_as_the_one_to_record_it() -> None:
     def unreachable() -> FakeLog:
-        raise DatabaseError("cannot connect to postgresql://db:5432/app: connection refused")
+        raise DatabaseUnavailableError("cannot connect to postgresql://db:5432/app: refused")
 
     with pytest.raises(DatabaseError, match="the next run will record it as failed"):
         make(unreachable).run(now=NOW)

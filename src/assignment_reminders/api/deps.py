@@ -7,7 +7,6 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-import psycopg
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BeforeValidator, Field, Strict
@@ -22,7 +21,8 @@ from ..auth import (
 )
 from ..config import SUPABASE_API_KEY_PREFIXES, Settings
 from ..database import Connection, connect, database_url
-from ..exceptions import AuthError, DatabaseError
+from ..exceptions import AuthError
+from ..gateway import transaction
 from ..tokens import TokenVerifier
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
@@ -121,9 +121,8 @@ Now = Annotated[datetime, Depends(request_now)]
 def unit_of_work(request: Request, purpose: str) -> Iterator[Connection]:
     """One connection and one transaction: on any error nothing the request wrote stays."""
     settings: Settings = request.app.state.settings
-    try:
-        with connect(database_url(settings), purpose=purpose) as conn, conn.transaction():
-            yield conn
-    except psycopg.Error as exc:
-        diag = exc.diag.constraint_name or exc.diag.sqlstate or type(exc).__name__
-        raise DatabaseError(f"the database refused the request ({diag})") from exc
+    with (
+        connect(database_url(settings), purpose=purpose) as conn,
+        transaction(conn, f"the request ({purpose})"),
+    ):
+        yield conn

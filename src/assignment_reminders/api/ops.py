@@ -10,15 +10,19 @@ from fastapi.responses import HTMLResponse
 
 from ..config import Settings
 from ..database import connect, database_url
+from ..gateway import fetch_all, fetch_one, named, record
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
-from ..monitoring.alerts import SQL, Alert
+from ..monitoring.alerts import Alert
 from ..monitoring.cron import CronSchedule
 from ..monitoring.metrics import read_deliveries
 from ..monitoring.ops_page import DAYS, render_page
 from ..monitoring.ops_state import OpsFacts
-from ..queries import query
 from .ops_auth import OpsToken
+
+_RECENT_INCIDENTS = named("recent_incidents")
+_RUN_HISTORY = named("run_history")
+_SUCCESS_BOUNDS = named("success_bounds")
 
 router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
@@ -27,9 +31,9 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
     schedule = CronSchedule.parse(settings.schedule.expression, settings.schedule.time_zone)
     params = {"job_name": settings.job_name, "since": now - timedelta(days=DAYS)}
     with connect(database_url(settings), purpose="ops") as conn:
-        runs = conn.execute(query("run_history", SQL), params).fetchall()
-        bounds = conn.execute(query("success_bounds", SQL), params).fetchone() or {}
-        incidents = conn.execute(query("recent_incidents", SQL), params).fetchall()
+        runs = fetch_all(conn, _RUN_HISTORY, params, row=record)
+        bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=record) or {}
+        incidents = fetch_all(conn, _RECENT_INCIDENTS, params, row=record)
         holder, since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
         deliveries = read_deliveries(conn)
     m = settings.monitoring

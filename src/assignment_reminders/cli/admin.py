@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 
 from ..database import connect, database_url
+from ..gateway import transaction
 from .options import Context, json_option, now_option, pass_context
 
 
@@ -40,7 +41,7 @@ def set_last_contact(
     actor = Actor(user_id=None, role="operator", name=f"{getpass.getuser()}@{socket.gethostname()}")
     with (
         connect(database_url(ctx.settings), purpose="admin") as conn,
-        conn.transaction(),
+        transaction(conn, "the correction"),
     ):
         done = correct(conn, assignment_id, date.date(), reason, actor=actor, now=moment)
     click.echo(

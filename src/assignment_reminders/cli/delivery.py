@@ -14,6 +14,7 @@ from types import FrameType
 import click
 
 from ..config import DeliverySettings
+from ..gateway import fetch_all, named, record
 from .options import Context, Seconds, json_option, pass_context, setting_option
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ DELIVERY_ENV_HELP = (
     " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
     " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300)."
 )
+
+_DELIVERY_COUNTS = named("delivery_counts")
 
 
 @contextlib.contextmanager
@@ -123,11 +126,10 @@ def worker(
 def deliveries(ctx: Context, as_json: bool) -> None:
     """Show the delivery queue: how many deliveries per channel and status."""
     from ..database import connect, database_url
-    from ..queries import query
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
-        rows = conn.execute(query("delivery_counts", "delivery.sql")).fetchall()
+        rows = fetch_all(conn, _DELIVERY_COUNTS, row=record)
     if as_json:
         click.echo(json.dumps(rows))
     else:

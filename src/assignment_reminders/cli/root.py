@@ -11,8 +11,8 @@ import psycopg
 
 from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
-from ..database import fault
 from ..exceptions import ReminderError
+from ..gateway import fault
 from ..logs import configure_logging
 from .options import Context
 

@@ -24,10 +24,13 @@ from datetime import datetime, timedelta
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
-from ..queries import query
+from ..gateway import fetch_all, named, record
 from .channels import Channel
 from .messages import Delivery, Renderer
 from .retry import RetryPolicy
+
+_CLAIM_DELIVERIES = named("claim_deliveries")
+_FINISH_DELIVERIES = named("finish_deliveries")
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +123,9 @@ class ReminderDispatchService:
         self.close()
 
     def claim(self, now: datetime, limit: int | None = None) -> list[Delivery]:
-        rows = self.conn.execute(
-            query("claim_deliveries", "delivery.sql"),
+        rows = fetch_all(
+            self.conn,
+            _CLAIM_DELIVERIES,
             {
                 "now": now,
                 "lease_until": now + self.lease,
@@ -129,7 +133,8 @@ class ReminderDispatchService:
                 "channels": list(self.channels),
                 "limit": limit or self.batch_size,
             },
-        ).fetchall()
+            row=record,
+        )
         return [Delivery.from_row(r) for r in rows]
 
     def _attempt(self, delivery: Delivery, now: datetime) -> Outcome:
@@ -166,8 +171,9 @@ class ReminderDispatchService:
         """Write the outcomes of one claimed batch; returns how many rows were still ours."""
         if not outcomes:
             return 0
-        rows = self.conn.execute(
-            query("finish_deliveries", "delivery.sql"),
+        rows = fetch_all(
+            self.conn,
+            _FINISH_DELIVERIES,
             {
                 "now": now,
                 "worker": self.worker,
@@ -176,7 +182,8 @@ class ReminderDispatchService:
                 "next_attempts": [o.next_attempt_at for o in outcomes],
                 "errors": [o.error for o in outcomes],
             },
-        ).fetchall()
+            row=record,
+        )
         return len(rows)
 
     def deliver_batch(

@@ -17,8 +17,12 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..database import Connection
-from ..queries import query
+from ..gateway import fetch_all, named, record, transaction
 from .checks import ALL_KINDS, Finding
+
+_OPEN_ALERTS = named("open_alerts")
+_OPEN_FINDINGS = named("open_findings")
+_RESOLVE_CLEARED = named("resolve_cleared")
 
 SQL = "monitoring.sql"
 
@@ -89,9 +93,9 @@ def reconcile(
         "actor": actor,
         "kinds": list(kinds),
     }
-    with conn.transaction():
-        opened = conn.execute(query("open_findings", SQL), params).fetchall() if findings else []
-        resolved = conn.execute(query("resolve_cleared", SQL), params).fetchall()
+    with transaction(conn, "the alert state"):
+        opened = fetch_all(conn, _OPEN_FINDINGS, params, row=record) if findings else []
+        resolved = fetch_all(conn, _RESOLVE_CLEARED, params, row=record)
     return Changes(
         opened=[Alert.from_row(r) for r in opened if r["inserted"]],
         resolved=[Alert.from_row(r) for r in resolved],
@@ -99,5 +103,5 @@ def reconcile(
 
 
 def open_alerts(conn: Connection, job_name: str) -> list[Alert]:
-    rows = conn.execute(query("open_alerts", SQL), {"job_name": job_name}).fetchall()
+    rows = fetch_all(conn, _OPEN_ALERTS, {"job_name": job_name}, row=record)
     return [Alert.from_row(r) for r in rows]

@@ -31,9 +31,14 @@ from prometheus_client.registry import Collector
 
 from ..database import Connection
 from ..exceptions import ReminderError, first_line
-from ..queries import query
-from .alerts import SQL
+from ..gateway import Query, fetch_all, named, record
 from .checks import ALL_KINDS
+
+_DELIVERY_COUNTS = named("delivery_counts")
+_DURATION_HISTOGRAM = named("duration_histogram")
+_LOCK_HISTOGRAM = named("lock_histogram")
+_OPEN_ALERT_COUNTS = named("open_alert_counts")
+_RUNS_BY_STATUS = named("runs_by_status")
 
 logger = logging.getLogger(__name__)
 
@@ -87,25 +92,25 @@ def cumulative(bounds: Sequence[float], rows: Iterable[Mapping[str, Any]]) -> Hi
     return Histogram(buckets=buckets, count=sum(per_bucket), total_seconds=total_seconds)
 
 
-def _histogram(conn: Connection, name: str, job: str, bounds: Sequence[float]) -> Histogram:
-    rows = conn.execute(query(name, SQL), {"job_name": job, "bounds": list(bounds)}).fetchall()
+def _histogram(conn: Connection, query: Query, job: str, bounds: Sequence[float]) -> Histogram:
+    rows = fetch_all(conn, query, {"job_name": job, "bounds": list(bounds)}, row=record)
     return cumulative(bounds, rows)
 
 
 def read_deliveries(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(query("delivery_counts", "delivery.sql")).fetchall()
+    rows = fetch_all(conn, _DELIVERY_COUNTS, row=record)
     return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
 
 
 def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     params = {"job_name": job_name}
-    runs = {r["status"]: r for r in conn.execute(query("runs_by_status", SQL), params)}
-    alerts = conn.execute(query("open_alert_counts", SQL), params).fetchall()
+    runs = {r["status"]: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=record)}
+    alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=record)
     success = runs.get("success")
     return JobMetrics(
         runs_by_status={status: int(r["runs"]) for status, r in runs.items()},
-        durations=_histogram(conn, "duration_histogram", job_name, DURATION_BOUNDS),
-        lock_acquire=_histogram(conn, "lock_histogram", job_name, LOCK_BOUNDS),
+        durations=_histogram(conn, _DURATION_HISTOGRAM, job_name, DURATION_BOUNDS),
+        lock_acquire=_histogram(conn, _LOCK_HISTOGRAM, job_name, LOCK_BOUNDS),
         reminders_created=sum(int(r["reminders"]) for r in runs.values()),
         escalations_created=sum(int(r["escalations"]) for r in runs.values()),
         last_success_at=success["last_finished_at"] if success else None,

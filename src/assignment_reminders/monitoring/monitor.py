@@ -15,11 +15,15 @@ import psycopg
 
 from ..config import Settings
 from ..database import Connection, connect, database_url
-from ..exceptions import DatabaseError
-from ..queries import query
-from .alerts import SQL, Alert, Changes, open_alerts, reconcile
+from ..exceptions import DatabaseError, SchemaMissingError
+from ..gateway import fetch_all, fetch_one, named, record
+from .alerts import Alert, Changes, open_alerts, reconcile
 from .checks import ALL_KINDS, Finding, Snapshot, Thresholds, evaluate
 from .sinks import Sink, notify, sinks_from_settings
+
+_RECENT_RUNS = named("recent_runs")
+_RUNNING_RUNS = named("running_runs")
+_SUCCESS_BOUNDS = named("success_bounds")
 
 RECENT_ROWS = 50
 
@@ -31,12 +35,12 @@ def actor(role: str) -> str:
 
 def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS) -> Snapshot:
     params = {"job_name": job_name, "limit": recent}
-    bounds = conn.execute(query("success_bounds", SQL), params).fetchone()
+    bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=record)
     assert bounds is not None
     return Snapshot(
         job_name=job_name,
-        recent=conn.execute(query("recent_runs"), params).fetchall(),
-        running=conn.execute(query("running_runs", SQL), params).fetchall(),
+        recent=fetch_all(conn, _RECENT_RUNS, params, row=record),
+        running=fetch_all(conn, _RUNNING_RUNS, params, row=record),
         last_success_at=bounds["last_success_at"],
         first_started_at=bounds["first_started_at"],
     )
@@ -93,9 +97,9 @@ def check_once_for(
                 role=role,
                 kinds=kinds,
             )
-        except psycopg.errors.UndefinedTable as exc:
-            raise DatabaseError(
-                "the monitoring tables are missing: run `reminders migrate`"
-            ) from exc
-        except psycopg.Error as exc:
+        except SchemaMissingError as exc:
+            raise SchemaMissingError(
+                "the monitoring tables are missing: run `reminders migrate`", detail=exc.detail
+            ) from exc.__cause__
+        except psycopg.Error as exc:  # outside a query (a commit): wrap it here
             raise DatabaseError(f"the monitoring checks failed: {type(exc).__name__}") from exc

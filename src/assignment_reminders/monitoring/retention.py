@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 import psycopg
 
 from ..database import Connection
-from ..queries import query
-from .alerts import SQL
+from ..exceptions import DatabaseError
+from ..gateway import fetch_one, named, record
+
+_PRUNE_ALERTS = named("prune_alerts")
+_PRUNE_EXECUTION_LOGS = named("prune_execution_logs")
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +31,8 @@ class Pruned:
 
 def prune(conn: Connection, *, now: datetime, retention_days: int) -> Pruned:
     cutoff = now - timedelta(days=retention_days)
-    runs = conn.execute(query("prune_execution_logs", SQL), {"cutoff": cutoff}).fetchone()
-    alerts = conn.execute(query("prune_alerts", SQL), {"cutoff": cutoff}).fetchone()
+    runs = fetch_one(conn, _PRUNE_EXECUTION_LOGS, {"cutoff": cutoff}, row=record)
+    alerts = fetch_one(conn, _PRUNE_ALERTS, {"cutoff": cutoff}, row=record)
     assert runs is not None
     assert alerts is not None
     pruned = Pruned(runs=int(runs["deleted"]), alerts=int(alerts["deleted"]))
@@ -49,5 +52,5 @@ def prune_after_run(conn: Connection, *, status: str, now: datetime, retention_d
         return
     try:
         prune(conn, now=now, retention_days=retention_days)
-    except psycopg.Error as exc:  # retention is housekeeping: it never fails the run
+    except (psycopg.Error, DatabaseError) as exc:  # housekeeping: it never fails the run
         logger.error("retention: pruning failed: %s", type(exc).__name__)

@@ -64,10 +64,3 @@ SELECT channel, status, count(*) AS n
 FROM reminders.reminder_deliveries
 GROUP BY channel, status
 ORDER BY channel, status
-
--- name: delivery_backlog
--- What waits to be delivered, by channel: only open rows, read through their partial index.
-SELECT channel, count(*) AS n
-FROM reminders.reminder_deliveries
-WHERE status IN ('pending', 'sending')
-GROUP BY channel

@@ -74,6 +74,9 @@ SELECT current_setting('server_version_num')::int AS version_num,
        current_setting('transaction_timeout', true) AS transaction_timeout,
        current_setting('statement_timeout', true) AS statement_timeout
 
+-- name: doctor_version
+SELECT split_part(version(), ' ', 2) AS v
+
 -- name: doctor_clock
 SELECT clock_timestamp() AS db_now
 
@@ -103,3 +106,11 @@ WHERE f.job_name = %(job_name)s AND f.token = %(token)s
       SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
   )
 FOR SHARE OF f
+
+-- name: lock_role
+-- Whether the lock connection may SET ROLE to %(role)s (REMINDERS_LOCK_ROLE), and whether the
+-- role exists at all: an unknown role is a configuration error, not silently ignored.
+SELECT current_user = %(role)s AS is_role,
+       EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s) AS known,
+       EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s)
+         AND pg_has_role(current_user, %(role)s, 'MEMBER') AS may_set

@@ -100,6 +100,11 @@ FROM reminders.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
 
+-- name: estimated_assignments
+-- PostgreSQL's estimate of the number of assignments (pg_class.reltuples): cheap, for progress.
+SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class
+WHERE oid = 'public.assignments'::regclass
+
 -- name: max_assignment_id
 SELECT coalesce(max(id), 0) AS max_id FROM public.assignments
 
@@ -218,3 +223,13 @@ SELECT (SELECT count(*) FROM public.assignments
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
        (SELECT count(*) FROM notified) AS notifications,
        (SELECT count(*) FROM delivered) AS deliveries
+
+-- name: seed_may_skip_fk_checks
+-- Whether this login may set session_replication_role (superusers only).
+SELECT rolsuper AS may FROM pg_roles WHERE rolname = current_user
+
+-- name: seed_skip_fk_checks
+SET LOCAL session_replication_role = replica
+
+-- name: seed_analyze
+ANALYZE public.assignments
