@@ -105,7 +105,10 @@ def run_once(
                 observers=observers,
             )
         except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
-            raise fault(exc, "the reminder run") from exc
+            error = fault(exc, "the reminder run")
+            if error is exc:
+                raise
+            raise error from exc
     except BaseException as exc:
         for observer in observers:
             observer.crashed(exc)

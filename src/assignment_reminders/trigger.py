@@ -33,6 +33,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
+
 from .clock import utc_now
 from .database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
@@ -48,6 +50,20 @@ LOCK_LOST = "lock_lost"
 """The note of a run that stopped because its lock stopped being ours."""
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
+
+
+def driver_line(exc: BaseException) -> str:
+    """The first line of what the driver said, under the gateway's wrapping (the run's row
+    and its one error line say what PostgreSQL said, not our paraphrase of it)."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    return first_line(cause if isinstance(cause, psycopg.Error) else exc)
+
+
+def describe(exc: BaseException) -> str:
+    """``Kind: message`` for the run's row: a wrapped driver error by the driver's kind."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    shown = cause if isinstance(cause, psycopg.Error) else exc
+    return f"{type(shown).__name__}: {shown}"
 
 
 Step = Callable[[Checkpoint, Guard], None]
@@ -235,12 +251,12 @@ class CronTrigger:
                 counts = self.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
             except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
-                error, note = f"DatabaseError: {first_line(exc)}", DATABASE_FAULT
+                error, note = f"DatabaseError: {driver_line(exc)}", DATABASE_FAULT
                 counts = self.scheduler.counts
                 self._fault = exc
-                logger.error("stopping: the database failed: %s", first_line(exc))
+                logger.error("stopping: the database failed: %s", driver_line(exc))
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error = describe(exc)
                 counts = self.scheduler.counts
                 logger.exception("the reminder run failed")
             except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): record it, then go on
@@ -312,7 +328,7 @@ class CronTrigger:
         except DATABASE_FAULTS as exc:
             self._fault = self._fault or exc
             status, note = "failed", note or DATABASE_FAULT
-            error = error or f"DatabaseError: {first_line(exc)}"
+            error = error or f"DatabaseError: {driver_line(exc)}"
             self._finish_elsewhere(
                 run_id,
                 note=note,
@@ -394,7 +410,7 @@ class CronTrigger:
             if self._recorded_by is not None
             else "the next run will record it as failed"
         )
-        detail = first_line(self._fault) if self._fault is not None else "?"
+        detail = driver_line(self._fault) if self._fault is not None else "?"
         error = DatabaseError(
             f"the reminder run {run_id} stopped because the database failed ({detail});"
             f" {recorded}. Check that PostgreSQL is running and reachable (DATABASE_URL), then"

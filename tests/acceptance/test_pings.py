@@ -60,7 +60,9 @@ def test_a_run_that_cannot_reach_its_database_pings_fail_alone(
         done = run_cli("run")
     assert done.returncode == 1
     assert requests.paths() == [f"{CHECK}/fail"]
-    assert requests.seen[0][2] == "DatabaseError: the run could not start or was stopped"
+    assert requests.seen[0][2] == (
+        "DatabaseUnavailableError: the run could not start or was stopped"
+    )
 
 
 def test_a_skipped_run_pings_nothing(

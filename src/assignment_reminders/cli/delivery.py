@@ -40,10 +40,11 @@ def _database_errors() -> Iterator[None]:
 
     try:
         yield
-    except psycopg.Error as exc:
+    except (psycopg.Error, DatabaseError) as exc:  # raw (a commit) or wrapped by the gateway
+        cause = exc.__cause__ if isinstance(exc, DatabaseError) and exc.__cause__ else exc
         raise DatabaseError(
             "the worker lost its database (connection or statement failed)"
-        ) from exc
+        ) from cause
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

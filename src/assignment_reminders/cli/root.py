@@ -11,7 +11,7 @@ import psycopg
 
 from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
-from ..exceptions import ReminderError
+from ..exceptions import ReminderError, SchemaMissingError
 from ..gateway import fault
 from ..logs import configure_logging
 from .options import Context
@@ -82,7 +82,12 @@ def main(argv: list[str] | None = None) -> Any:
         args = argv if argv is not None else sys.argv[1:]
         if "--debug" in args:
             traceback.print_exc()
-        error = raised if isinstance(raised, ReminderError) else fault(raised, _command(args))
+        # driver errors and a missing schema are said for the command the user ran
+        error = (
+            fault(raised, _command(args))
+            if isinstance(raised, psycopg.Error | SchemaMissingError)
+            else raised
+        )
         cause = error.__cause__ or (raised if raised is not error else None)
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
         click.echo(f"error: {error.message}{detail}", err=True)

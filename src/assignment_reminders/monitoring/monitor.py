@@ -97,9 +97,9 @@ def check_once_for(
                 role=role,
                 kinds=kinds,
             )
-        except SchemaMissingError as exc:
-            raise SchemaMissingError(
-                "the monitoring tables are missing: run `reminders migrate`", detail=exc.detail
+        except SchemaMissingError as exc:  # said for monitoring, as it is (not reworded)
+            raise DatabaseError(
+                "the monitoring tables are missing: run `reminders migrate`"
             ) from exc.__cause__
         except psycopg.Error as exc:  # outside a query (a commit): wrap it here
             raise DatabaseError(f"the monitoring checks failed: {type(exc).__name__}") from exc
