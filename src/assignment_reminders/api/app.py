@@ -15,8 +15,9 @@ from ..database import connect, database_url
 from ..exceptions import ReminderError
 from ..migrations import pending
 from ..monitoring.redact import short_error
+from ..monitoring.run_monitor import monitored_run
 from ..tokens import TokenVerifier
-from ..trigger import RunOutcome, run_once
+from ..trigger import RunOutcome
 from . import activities as activities_api
 from . import admin as admin_api
 from . import errors, openapi
@@ -40,7 +41,7 @@ class CronRequest(BaseModel):
     )
 
 
-def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
+def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAPI:
     app = FastAPI(
         title="assignment-reminders",
         version=__version__,
