@@ -222,3 +222,40 @@ def test_over_http_a_database_fault_answers_503_with_the_problem_body(
 
 def work_backend_in_process(conn: Connection) -> int:
     return work_backend(conn, os.getpid())
+
+
+def test_over_http_a_run_that_lost_its_lock_is_a_failed_outcome_not_200(
+    conn: Connection, database_url: str
+) -> None:
+    """Issue 10 item 1 over HTTP: default heartbeat, so only the fence notices in time."""
+    seed(conn, assignments=200, today=LATER_AT.date() - timedelta(days=40))
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "REMINDERS_BATCH_SIZE": "10",
+            "REMINDERS_CRON_SECRET": "cron-secret-for-tests-0123456789",
+        }
+    )
+    app = create_app(settings, run_job=functools.partial(run_once, pause_between_batches=0.1))
+
+    def cut() -> None:
+        [holder] = wait_for(lambda: lock_pids(conn), timeout=30)
+        wait_for(lambda: dispatch_count(conn) > 0, timeout=30)
+        conn.execute("SELECT pg_terminate_backend(%s)", (holder,))
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    with TestClient(app) as client:
+        answer = client.post(
+            "/functions/v1/assignment-reminder-cron",
+            json={"now": LATER},
+            headers={"Authorization": "Bearer cron-secret-for-tests-0123456789"},
+        )
+    cutter.join(30)
+    assert answer.status_code == 500, answer.text
+    outcome = answer.json()["outcome"]
+    assert (outcome["status"], outcome["note"], outcome["unlock_ok"]) == (
+        "failed",
+        "lock_lost",
+        False,
+    )
