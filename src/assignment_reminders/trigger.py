@@ -442,7 +442,7 @@ def run_once(
                 clock=clock,
                 on_locked=pinger.start if pinger is not None else None,
             )
-        except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
+        except psycopg.Error as exc:  # the one way a database fault leaves a run: DatabaseError
             raise fault(exc, "the reminder run") from exc
     except BaseException as exc:
         if pinger is not None:  # no row values, no host: the exception's kind only
