@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import click
 
@@ -87,15 +88,24 @@ def serve(
             f"refusing to serve /ops and /metrics without credentials on {host}: set"
             " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
         )
+    if ctx.settings.uses_embedded_database:
+        from ..database import database_url
+
+        database_url(ctx.settings)  # start it now, or stop here if it is not installed
     if not ctx.settings.auth.verifies_user_tokens:
         logger.warning(
             "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
         )
-    background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
+    # what this process does, for /ops: the schedule it fires on, or none (--no-scheduler)
+    settings = replace(
+        ctx.settings,
+        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=scheduler),
+    )
+    background = start_background(settings, schedule, time_zone) if scheduler else None
     try:
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         uvicorn.run(
-            create_app(ctx.settings),
+            create_app(settings),
             host=host,
             port=port,
             log_config=None,
