@@ -222,14 +222,15 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
             " has_function_privilege('anon', p.oid, 'EXECUTE') AS anon_x"
             " FROM pg_proc p WHERE p.pronamespace = 'reminders'::regnamespace"
             " AND p.proname IN ('set_last_contact_date', 'computed_last_contact_dates',"
-            " 'activities_after_insert', 'activities_after_change', 'rls_can_access_assignment')"
+            " 'activities_after_insert', 'activities_after_change',"
+            " 'rls_accessible_assignment_ids')"
             " ORDER BY p.proname"
         ).fetchall()
         assert [(f["proname"], f["x"], f["anon_x"]) for f in functions] == [
             ("activities_after_change", False, False),
             ("activities_after_insert", False, False),
             ("computed_last_contact_dates", False, False),
-            ("rls_can_access_assignment", True, False),
+            ("rls_accessible_assignment_ids", True, False),
             ("set_last_contact_date", False, False),
         ]
 
