@@ -16,7 +16,7 @@ import jwt
 from fastapi.testclient import TestClient
 
 from assignment_reminders.api import create_app
-from assignment_reminders.config import Secret, Settings
+from assignment_reminders.config import AuthSettings, Secret, Settings
 from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
                 " WHERE a.starts_on < %(d)s ORDER BY a.id LIMIT %(n)s",
                 {"d": TODAY - timedelta(days=1), "n": args.requests},
             ).fetchall()
-        settings = Settings(database_url=Secret(url), jwt_secret=Secret(SECRET))
+        settings = Settings(database_url=Secret(url), auth=AuthSettings(jwt_secret=Secret(SECRET)))
         client = TestClient(create_app(settings))
         exp = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
         samples = []

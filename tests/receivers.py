@@ -132,3 +132,50 @@ def smtp_receiver(recorder: Recorder) -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
     finally:
         controller.stop()
+
+
+@dataclass
+class Requests:
+    """What a :func:`request_receiver` got: ``(method, path with query, body)``, in order."""
+
+    status: int = 200
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for _, path, _ in self.seen]
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    requests: Requests
+
+    def _record(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.requests.lock:
+            self.requests.seen.append((self.command, self.path, body.decode()))
+        self.send_response(self.requests.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_HEAD = _record
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def request_receiver(requests: Requests) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 recording every request; yields its base URL."""
+    handler = type("Handler", (_RecordingHandler,), {"requests": requests})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

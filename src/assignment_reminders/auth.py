@@ -1,38 +1,60 @@
-"""Supabase-style bearer tokens: HS256 JWTs signed with the project's JWT secret."""
+"""Who is calling: bearer tokens, Supabase API keys, the cron job's secret, the principal.
+
+Token verification itself (JWKS, legacy secret) is in :mod:`tokens`; this module reads the
+headers a request carries:
+
+- ``Authorization: Bearer <access token>``: a user (or legacy ``service_role``) JWT.
+- ``apikey: sb_publishable_…`` / ``sb_secret_…`` (supabase-js sends it beside the user's token):
+  Supabase's API gateway checks these keys, we cannot, and they say nothing about the user. So
+  the ``apikey`` header is ignored on user endpoints; a ``sb_…`` key sent *as* the bearer token is
+  refused with a message saying what to send instead.
+- The cron endpoint also takes ``REMINDERS_CRON_SECRET`` as ``Bearer`` or ``apikey``, compared in
+  constant time.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import jwt
-
-from .config import Secret
+from .config import SUPABASE_API_KEY_PREFIXES, Secret
 from .exceptions import AuthError, PermissionDeniedError
+from .tokens import TokenVerifier
 
 
-def decode_bearer(authorization: str | None, secret: Secret | None) -> dict[str, Any]:
-    """The verified claims of ``Authorization: Bearer <jwt>``; :class:`AuthError` otherwise."""
-    if secret is None:
-        raise AuthError("the server has no JWT secret configured (REMINDERS_JWT_SECRET)")
+def bearer_token(authorization: str | None) -> str:
+    """The token of ``Authorization: Bearer <token>``; :class:`AuthError` otherwise."""
     if not authorization:
         raise AuthError("missing Authorization header")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise AuthError("the Authorization header must be 'Bearer <token>'")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token.strip(),
-            secret.reveal(),
-            algorithms=["HS256"],
-            options={"require": ["exp", "role"], "verify_aud": False},
+    if token.startswith(SUPABASE_API_KEY_PREFIXES):
+        raise AuthError(
+            "the bearer token is a Supabase API key, not a user's access token: send the signed-in"
+            " user's session token (supabase.auth.getSession()); API keys are checked by Supabase,"
+            " not by this service"
         )
-    except jwt.ExpiredSignatureError:
-        raise AuthError("the token has expired") from None
-    except jwt.InvalidTokenError as exc:
-        raise AuthError(f"invalid token: {exc}") from None
-    return claims
+    return token
+
+
+def decode_bearer(authorization: str | None, verifier: TokenVerifier) -> dict[str, Any]:
+    """The verified claims of ``Authorization: Bearer <jwt>``; :class:`AuthError` otherwise."""
+    return verifier.verify(bearer_token(authorization))
+
+
+def cron_secret_matches(presented: str | None, secret: Secret | None) -> bool:
+    """Whether *presented* is the cron job's secret, in time independent of where they differ."""
+    if not presented or secret is None:
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(presented.encode()).digest(),
+        hashlib.sha256(secret.reveal().encode()).digest(),
+    )
 
 
 def require_service_role(claims: dict[str, Any]) -> None:

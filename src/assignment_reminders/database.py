@@ -36,7 +36,7 @@ def database_url(settings: Settings) -> str:
 
 def lock_database_url(settings: Settings, url: str) -> str:
     """Where the lock connection goes: ``REMINDERS_LOCK_DATABASE_URL``, else *url* (the work's)."""
-    return settings.lock_database_url.reveal() if settings.lock_database_url else url
+    return settings.lock.database_url.reveal() if settings.lock.database_url else url
 
 
 def with_dbname(url: str, dbname: str) -> str:

@@ -12,6 +12,7 @@
     │   └── TransactionPoolerError  a session lock was asked for through a transaction pooler
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
     │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
+    ├── SigningKeysUnavailableError  the project's JWKS could not be fetched (HTTP 503)
     ├── InputError              a value given by a user is not acceptable (HTTP 422)
     ├── ItemsRejectedError      items of an all-or-nothing batch were refused; nothing written
     ├── NotFoundError           an id names nothing that exists (HTTP 404)
@@ -81,6 +82,10 @@ class AuthError(ReminderError):
 
 class PermissionDeniedError(AuthError):
     """The caller is authenticated but not allowed to do this."""
+
+
+class SigningKeysUnavailableError(ReminderError):
+    """The project's signing keys (JWKS) could not be fetched; tokens cannot be checked now."""
 
 
 class InputError(ReminderError):

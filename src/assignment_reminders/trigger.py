@@ -36,6 +36,7 @@ from .lock import (
     open_job_lock,
     timed_try_acquire,
 )
+from .logs import bind, log_context
 from .scheduler import ReminderScheduler, ReminderSchedulerService
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class CronTrigger:
         hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
         deliver: Callable[[Callable[[], None]], None] | None = None,
+        on_locked: Callable[[UUID], object] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -97,6 +99,7 @@ class CronTrigger:
         self.pause_between_batches = pause_between_batches
         self._batches = 0
         self.deliver = deliver  # runs after the pass, while the lock is held
+        self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -108,20 +111,23 @@ class CronTrigger:
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
         invocation_id = uuid4()
-        started_at = self.clock()
-        started = time.perf_counter()
-        acquired, acquire_ms = timed_try_acquire(self.lock)
-        start = RunStart(
-            job_name=self.job_name,
-            invocation_id=invocation_id,
-            trigger_source=self.trigger_source,
-            started_at=started_at,
-            lock_key=self.lock.key,
-            lock_acquire_ms=acquire_ms,
-        )
-        if not acquired:
-            return self._skip(start, started)
-        return self._run_locked(start, started, now or started_at)
+        with log_context(invocation_id=str(invocation_id)):  # on every line of this invocation
+            started_at = self.clock()
+            started = time.perf_counter()
+            acquired, acquire_ms = timed_try_acquire(self.lock)
+            start = RunStart(
+                job_name=self.job_name,
+                invocation_id=invocation_id,
+                trigger_source=self.trigger_source,
+                started_at=started_at,
+                lock_key=self.lock.key,
+                lock_acquire_ms=acquire_ms,
+            )
+            if not acquired:
+                return self._skip(start, started)
+            if self.on_locked is not None:
+                self.on_locked(invocation_id)
+            return self._run_locked(start, started, now or started_at)
 
     def _skip(self, start: RunStart, started: float) -> RunOutcome:
         holder, since = self.log.lock_holder(self.job_name, self.lock.key)
@@ -134,6 +140,7 @@ class CronTrigger:
             holder=holder,
             holder_since=since,
         )
+        bind(run_id=run_id)
         logger.info(
             "skipped: another run holds the lock (pid %s, %s)",
             holder.pid if holder else "?",
@@ -162,6 +169,7 @@ class CronTrigger:
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
             run_id = self.log.start_running(start, self.lock.backend_pid)
+            bind(run_id=run_id)
             try:
                 counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
                 if self.deliver is not None:
@@ -228,20 +236,60 @@ def run_once(
     pause_between_batches: float = 0.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
-    """Open the lock and work connections, run one invocation, close both."""
+    """Open the lock and work connections, run one invocation, close both; with
+    ``REMINDERS_PING_URL``, ping the monitor as it starts and ends (monitoring/ping.py)."""
+    from .monitoring.ping import Pinger
+
+    pinger = Pinger(ping.reveal()) if (ping := settings.monitoring.ping_url) is not None else None
+    try:
+        outcome = _run_once(
+            settings,
+            now=now,
+            trigger_source=trigger_source,
+            hold_seconds=hold_seconds,
+            pause_between_batches=pause_between_batches,
+            clock=clock,
+            on_locked=pinger.start if pinger is not None else None,
+        )
+    except BaseException as exc:
+        if pinger is not None:  # no row values, no host: the exception's kind only
+            pinger.fail(None, f"{type(exc).__name__}: the run could not start or was stopped")
+        raise
+    if pinger is not None and outcome.status == "success":
+        c = outcome.counts
+        pinger.success(
+            outcome.invocation_id,
+            f"success: run {outcome.run_id}, {c.assignments_scanned} assignments scanned,"
+            f" {c.reminders_created} reminders, {c.escalations_created} escalations",
+        )
+    elif pinger is not None and outcome.status == "failed":
+        pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
+    return outcome
+
+
+def _run_once(
+    settings: Settings,
+    *,
+    now: datetime | None,
+    trigger_source: str,
+    hold_seconds: float,
+    pause_between_batches: float,
+    clock: Callable[[], datetime],
+    on_locked: Callable[[UUID], object] | None,
+) -> RunOutcome:
     from .delivery.runner import CronDelivery
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
 
     url = database_url(settings)
     lock_url = lock_database_url(settings, url)
-    timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
+    timing = LockTiming(settings.lock.heartbeat_seconds, settings.lock.idle_timeout_seconds)
     with (
         connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
         connect(url, purpose="work") as work_conn,
     ):
         lock = open_job_lock(
-            lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
+            lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
         )
         extra = CronDelivery(settings, work_conn, clock)
         trigger = CronTrigger(
@@ -259,6 +307,7 @@ def run_once(
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
             deliver=extra.deliver,
+            on_locked=on_locked,
         )
         try:
             with watch_for_overrun(settings, clock):  # monitoring: alert while still running

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from assignment_reminders.api import create_app
-from assignment_reminders.config import Secret, Settings
+from assignment_reminders.config import AuthSettings, Secret, Settings
 from assignment_reminders.database import connect
 from tests.activity_world import SECRET, World, api_client, bearer, make_world
 from tests.jwt_tokens import bearer as service_role_bearer
@@ -27,7 +27,7 @@ MAX_EXAMPLES = 25
 def _cases() -> list[tuple[str, GenerationMode]]:
     """Every operation of the schema (building it touches no database), with valid input, and
     with invalid input where it takes any."""
-    spec = create_app(Settings(jwt_secret=Secret(SECRET))).openapi()
+    spec = create_app(Settings(auth=AuthSettings(jwt_secret=Secret(SECRET)))).openapi()
     cases = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():

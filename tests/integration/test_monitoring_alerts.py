@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from assignment_reminders.config import MonitoringSettings, Secret, Settings
+from assignment_reminders.config import MonitoringSettings, Secret, Settings, SmtpSettings
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.monitoring.alerts import open_alerts
 from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, OVERRUN, STUCK_LOCK
@@ -30,9 +30,7 @@ def alerting(
         monitoring=MonitoringSettings(
             webhook_url=Secret(webhook.url), email_to=("ops@example.org",)
         ),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_tls="none",
+        smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
     sinks = sinks_from_settings(configured)
     assert [s.name for s in sinks] == ["log", "webhook", "email"]
@@ -211,9 +209,7 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     configured = replace(
         settings,
         monitoring=MonitoringSettings(webhook_url=Secret(url), email_to=("ops@example.org",)),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_tls="none",
+        smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
     insert_run(conn, "failed", T0, error="boom")
     result = run_checks(

@@ -49,9 +49,15 @@ def test_metrics_count_runs_durations_and_the_last_success(
         conn, "failed", now - timedelta(hours=1), minutes=0.5, error="boom", lock_acquire_ms=3.0
     )
     insert_run(conn, "skipped", now - timedelta(minutes=30), minutes=0, lock_acquire_ms=0.8)
-    text = get(create_app(settings), "/metrics").text
+    insert_run(conn, "running", now - timedelta(minutes=1), minutes=0)
+    response = get(create_app(settings), "/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert sample(text, "reminders_database_up") == 1
     assert sample(text, "reminders_job_runs_total", '{status="success"}') == 1
     assert sample(text, "reminders_job_runs_total", '{status="skipped"}') == 1
+    assert 'reminders_job_runs_total{status="running"}' not in text  # a counter never goes down
+    assert sample(text, "reminders_job_running") == 1
     assert sample(text, "reminders_job_run_duration_seconds_count") == 2
     bucket = "reminders_job_run_duration_seconds_bucket"
     assert sample(text, bucket, '{le="15.0"}') == 0
@@ -63,9 +69,10 @@ def test_metrics_count_runs_durations_and_the_last_success(
     assert sample(text, "reminders_job_run_duration_seconds_sum") == 150
     assert sample(text, "reminders_job_lock_acquire_seconds_count") == 3
     assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7
-    since = sample(text, "reminders_job_seconds_since_last_success")
-    assert 7000 < since < 7200  # finished 1 h 58 min ago
-    assert "reminders_deliveries_dead{" not in text  # no deliveries yet: no channel rows
+    last = sample(text, "reminders_job_last_success_timestamp_seconds")
+    finished = now - timedelta(hours=2) + timedelta(minutes=2)
+    assert abs(last - finished.timestamp()) < 1
+    assert "reminders_deliveries_total{" not in text  # no deliveries yet: no channel rows
 
 
 def test_delivery_metrics_count_the_queue_by_channel_and_status(
@@ -95,9 +102,10 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     )
     app = create_app(settings)
     text = get(app, "/metrics").text
-    assert sample(text, "reminders_delivered_total", '{channel="email"}') == 1
+    sent, dead = '{channel="email",outcome="sent"}', '{channel="email",outcome="dead"}'
+    assert sample(text, "reminders_deliveries_total", sent) == 1
+    assert sample(text, "reminders_deliveries_total", dead) == 1
     assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 2
-    assert sample(text, "reminders_deliveries_dead", '{channel="email"}') == 1
     assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
     page = get(app, "/ops").text
     assert "<td>webhook</td><td>1</td>" in page

@@ -124,7 +124,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
             "REMINDERS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         }
     )
-    assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == (
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == (
         "smtp.example.org",
         465,
         "ssl",
@@ -143,7 +143,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
             {"REMINDERS_WEBHOOK_URL": "ftp://x", "REMINDERS_WEBHOOK_SECRET": "s"},
             "must be an http:// or https:// URL",
         ),
-        ({"REMINDERS_DELIVERY_MAX_ATTEMPTS": "0"}, "must be at least 1"),
+        ({"REMINDERS_DELIVERY_MAX_ATTEMPTS": "0"}, "must be between 1 and 100"),
     ],
 )
 def test_bad_delivery_settings_are_refused(env: dict[str, str], message: str) -> None:

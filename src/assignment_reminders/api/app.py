@@ -1,27 +1,32 @@
 """``create_app(settings)``: the FastAPI application behind ``reminders serve``."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..auth import decode_bearer, require_service_role
 from ..config import Settings
 from ..database import connect, database_url
 from ..exceptions import ReminderError
 from ..migrations import pending
+from ..monitoring.redact import short_error
+from ..tokens import TokenVerifier
 from ..trigger import RunOutcome, run_once
 from . import activities as activities_api
 from . import admin as admin_api
 from . import errors
-from .deps import IsoDateTime
+from .cors import add_cors
+from .deps import CronCaller, IsoDateTime
+from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .metrics import router as metrics_router
 from .ops import router as ops_router
+
+logger = logging.getLogger(__name__)
 
 RunJob = Callable[..., RunOutcome]
 
@@ -42,13 +47,12 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         description="Exactly-once contact reminders for peer-mentoring programmes.",
     )
     app.state.settings = settings
+    app.state.http_metrics = HttpMetrics()
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
+    app.state.token_verifier = TokenVerifier.from_settings(settings.auth)
+    add_cors(app, settings.http.cors_origins)
 
     errors.install(app)
-
-    def service_role(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-        claims = decode_bearer(authorization, settings.jwt_secret)
-        require_service_role(claims)
-        return claims
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
@@ -61,8 +65,9 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         try:
             with connect(database_url(settings), purpose="ready") as conn:
                 missing = [f"{m.version}_{m.name}" for m in pending(conn)]
-        except ReminderError as exc:
-            return errors.problem(errors.NOT_READY, 503, exc.message)
+        except ReminderError as exc:  # the reason names the host: the log has it, not the body
+            logger.warning("ready: %s", exc.message)
+            return errors.problem(errors.NOT_READY, 503, "the database is unreachable")
         if missing:
             return errors.problem(errors.NOT_READY, 503, "migrations pending", pending=missing)
         return JSONResponse({"status": "ready"})
@@ -70,13 +75,16 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     @app.post(
         "/functions/v1/assignment-reminder-cron",
         tags=["cron"],
-        responses={401: {}, 403: {}, 500: {"description": "the run failed"}},
+        responses={401: {}, 403: {}, 500: {"description": "the run failed"}, 503: {}},
     )
     async def assignment_reminder_cron(
-        _claims: Annotated[dict[str, Any], Depends(service_role)],
+        _caller: CronCaller,
         body: CronRequest | None = None,
     ) -> JSONResponse:
-        """One invocation of the reminder job (what a scheduler calls). Needs a service_role JWT.
+        """One invocation of the reminder job (what a scheduler calls).
+
+        Needs the job's secret (``REMINDERS_CRON_SECRET``, as ``Authorization: Bearer`` or the
+        ``apikey`` header) or a service_role JWT.
 
         200 with the run's outcome, ``status`` ``success`` or ``skipped`` (another run holds the
         lock); when the run failed, 500 with a problem body whose ``outcome`` member is the
@@ -86,7 +94,7 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
         if outcome.ok:
             return JSONResponse(outcome.to_dict())
-        detail = outcome.error or outcome.note or "the run failed"
+        detail = short_error(outcome.error) or outcome.note or "the run failed"
         return errors.problem(errors.RUN_FAILED, 500, detail, outcome=outcome.to_dict())
 
     app.include_router(metrics_router)

@@ -9,14 +9,21 @@ from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
-from ..auth import Principal, decode_bearer, principal_from_claims
-from ..config import Settings
+from ..auth import (
+    Principal,
+    cron_secret_matches,
+    decode_bearer,
+    principal_from_claims,
+    require_service_role,
+)
+from ..config import SUPABASE_API_KEY_PREFIXES, Settings
 from ..database import Connection, connect, database_url
-from ..exceptions import DatabaseError
+from ..exceptions import AuthError, DatabaseError
+from ..tokens import TokenVerifier
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
 Text = Annotated[str, Strict(), Field(pattern=r"^[^\x00]*$")]
@@ -53,7 +60,15 @@ ERRORS: dict[int | str, dict[str, str]] = {
     422: {"description": "bad input; the body names the field"},
 }
 
-_bearer = HTTPBearer(auto_error=False, description="Supabase-style HS256 JWT")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A Supabase access token: ES256/RS256 (the project's JWKS) or HS256 (legacy)",
+)
+_apikey = APIKeyHeader(
+    name="apikey",
+    auto_error=False,
+    description="Ignored on user endpoints; the cron endpoint accepts REMINDERS_CRON_SECRET here",
+)
 
 
 def request_now() -> datetime:
@@ -65,12 +80,40 @@ def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return principal_from_claims(decode_bearer(_header(credentials), verifier))
+
+
+def cron_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    apikey: Annotated[str | None, Depends(_apikey)],
+) -> str:
+    """``cron_secret`` when the job's secret came as Bearer or apikey, else ``service_role``
+    for a service_role JWT; :class:`AuthError` otherwise."""
     settings: Settings = request.app.state.settings
-    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
-    return principal_from_claims(decode_bearer(header, settings.jwt_secret))
+    secret = settings.auth.cron_secret
+    token = credentials.credentials if credentials else None
+    if cron_secret_matches(token, secret) or cron_secret_matches(apikey, secret):
+        return "cron_secret"
+    if token is None and apikey:
+        raise AuthError("the apikey header is not this job's secret (REMINDERS_CRON_SECRET)")
+    if token is not None and token.startswith(SUPABASE_API_KEY_PREFIXES):
+        raise AuthError(
+            "Supabase API keys are not accepted here: call with REMINDERS_CRON_SECRET"
+            " (as 'Authorization: Bearer' or 'apikey') or a service_role JWT"
+        )
+    verifier: TokenVerifier = request.app.state.token_verifier
+    require_service_role(decode_bearer(_header(credentials), verifier))
+    return "service_role"
+
+
+def _header(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return f"{credentials.scheme} {credentials.credentials}" if credentials else None
 
 
 Caller = Annotated[Principal, Depends(caller)]
+CronCaller = Annotated[str, Depends(cron_caller)]
 Now = Annotated[datetime, Depends(request_now)]
 
 

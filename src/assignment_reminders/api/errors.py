@@ -39,6 +39,7 @@ from ..exceptions import (
     LockError,
     NotFoundError,
     PermissionDeniedError,
+    SigningKeysUnavailableError,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ VALIDATION = ProblemType("validation", "Invalid input")
 ITEMS_REJECTED = ProblemType("items-rejected", "Items of the batch were refused; nothing written")
 DATABASE_UNAVAILABLE = ProblemType("database-unavailable", "The database is unavailable")
 LOCK_UNAVAILABLE = ProblemType("lock-unavailable", "The job lock cannot be used")
+SIGNING_KEYS_UNAVAILABLE = ProblemType(
+    "signing-keys-unavailable", "The project's signing keys cannot be fetched"
+)
 NOT_READY = ProblemType("not-ready", "The service is not ready")
 RUN_FAILED = ProblemType("run-failed", "The run failed")
 INTERNAL = ProblemType("internal", "Internal error")
@@ -214,7 +218,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseError)
     async def _database(request: Request, exc: DatabaseError) -> JSONResponse:
-        return problem(DATABASE_UNAVAILABLE, 503, exc.message)
+        # A connection error names the host and the user: the log gets it, the body does not.
+        logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
+
+    @app.exception_handler(SigningKeysUnavailableError)
+    async def _signing_keys(request: Request, exc: SigningKeysUnavailableError) -> JSONResponse:
+        return problem(SIGNING_KEYS_UNAVAILABLE, 503, exc.message)
 
     @app.exception_handler(LockError)
     async def _lock(request: Request, exc: LockError) -> JSONResponse:

@@ -13,23 +13,29 @@ from prometheus_client.registry import CollectorRegistry
 from ..config import Settings
 from ..database import connect, database_url
 from ..monitoring.metrics import JobMetrics, JobMetricsCollector, read_job_metrics
+from .http_metrics import HttpMetrics
+from .ops_auth import OpsToken
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
 
-def _scrape(settings: Settings) -> bytes:
+def _scrape(settings: Settings, http: HttpMetrics | None = None) -> bytes:
     def read() -> tuple[JobMetrics, datetime]:
         with connect(database_url(settings), purpose="metrics") as conn:
             return read_job_metrics(conn, settings.job_name), datetime.now(UTC)
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobMetricsCollector(read))
-    return generate_latest(registry)
+    process = generate_latest(http.registry) if http is not None else b""
+    return generate_latest(registry) + process
 
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Runs by status, run duration, lock acquisition time, reminders created, deliveries by
-    channel, dead deliveries, the delivery backlog, seconds since the last success."""
-    body = await run_in_threadpool(_scrape, request.app.state.settings)
+    """Prometheus text: whether the database could be read, runs by status, the run in progress,
+    run duration, lock acquisition time, reminders created, deliveries by channel and outcome,
+    the delivery backlog, the last success, and this process's HTTP request durations. Always
+    200 when authorized: a database that is down shows as ``reminders_database_up 0``."""
+    state = request.app.state
+    body = await run_in_threadpool(_scrape, state.settings, state.http_metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

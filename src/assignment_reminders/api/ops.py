@@ -13,8 +13,9 @@ from ..database import connect, database_url
 from ..monitoring.alerts import SQL, open_alerts
 from ..monitoring.ops_page import DAYS, render_page
 from ..queries import query
+from .ops_auth import OpsToken
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
 
 def _page(settings: Settings, now: datetime) -> str:

@@ -29,13 +29,13 @@ def dispatch_service(
     return ReminderDispatchService(
         conn,
         channels,
-        Renderer(settings.app_url),
+        Renderer(settings.delivery.app_url),
         clock=clock,
         rng=rng or random.Random(),  # noqa: S311 - retry jitter, not a secret
-        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-        batch_size=settings.delivery_batch_size,
-        concurrency=settings.delivery_concurrency,
+        policy=RetryPolicy(max_attempts=settings.delivery.max_attempts),
+        lease=timedelta(seconds=settings.delivery.lease_seconds),
+        batch_size=settings.delivery.batch_size,
+        concurrency=settings.delivery.concurrency,
     )
 
 
@@ -62,7 +62,7 @@ class CronDelivery:
 
     @property
     def deliver(self) -> Callable[[Callable[[], None]], None] | None:
-        if not self.channels or self.settings.delivery_budget_seconds == 0:
+        if not self.channels or self.settings.delivery.budget_seconds == 0:
             return None
         return self._drain
 
@@ -77,6 +77,6 @@ class CronDelivery:
         channels = build_channels(self.settings, self.channels)
         try:
             service = dispatch_service(self.settings, self.conn, channels, clock=self.clock)
-            service.drain(budget_seconds=self.settings.delivery_budget_seconds, stop=stop)
+            service.drain(budget_seconds=self.settings.delivery.budget_seconds, stop=stop)
         finally:
             close_all(channels)

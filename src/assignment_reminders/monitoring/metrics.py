@@ -3,6 +3,9 @@
 Every replica answers ``/metrics`` with the same figures, because they come from the execution
 log (and the delivery table) rather than from one process's memory. Counters count the rows kept
 by retention, so they drop when old rows are pruned; Prometheus treats that as a counter reset.
+Runs still going are a gauge (``reminders_job_running``), never part of a counter. When the
+database cannot be read the scrape still answers, with ``reminders_database_up 0`` and nothing
+else from the database (:func:`database_down_families`).
 
 Delivery figures come from ``reminders.reminder_deliveries`` (one row per reminder and external
 channel; docs/delivery.md). In-app notifications are written with the reminder itself, so
@@ -11,11 +14,13 @@ channel; docs/delivery.md). In-app notifications are written with the reminder i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import psycopg
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -25,15 +30,19 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..database import Connection
+from ..exceptions import ReminderError, first_line
 from ..queries import query
 from .alerts import SQL
 from .checks import ALL_KINDS
+
+logger = logging.getLogger(__name__)
 
 DURATION_BOUNDS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 LOCK_BOUNDS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 DELIVERED: Final = frozenset({"sent"})
 DEAD: Final = frozenset({"dead"})
 SETTLED: Final = DELIVERED | DEAD
+FINISHED: Final = ("success", "failed", "skipped")
 
 
 @dataclass(frozen=True)
@@ -113,28 +122,34 @@ def _histogram_family(name: str, doc: str, h: Histogram) -> HistogramMetricFamil
 def families(m: JobMetrics, now: datetime) -> list[Metric]:
     """The metric families for one reading of the database, as of *now*."""
     runs = CounterMetricFamily(
-        "reminders_job_runs", "Runs of the job by status.", labels=["status"]
+        "reminders_job_runs", "Finished runs of the job by status.", labels=["status"]
     )
-    for status in ("running", "success", "failed", "skipped"):
+    for status in FINISHED:
         runs.add_metric([status], m.runs_by_status.get(status, 0))
+    running = GaugeMetricFamily(
+        "reminders_job_running", "Runs of the job started and not finished (0 or 1 normally)."
+    )
+    running.add_metric([], m.runs_by_status.get("running", 0))
     created = CounterMetricFamily(
         "reminders_created", "Reminders created by the job, by kind.", labels=["kind"]
     )
     created.add_metric(["reminder"], m.reminders_created)
     created.add_metric(["escalation"], m.escalations_created)
-    since = GaugeMetricFamily(
-        "reminders_job_seconds_since_last_success",
-        "Seconds since the last successful run finished (absent before the first one).",
+    last_success = GaugeMetricFamily(
+        "reminders_job_last_success_timestamp_seconds",
+        "Unix time the last successful run finished (absent before the first one).",
     )
     if m.last_success_at is not None:
-        since.add_metric([], max(0.0, (now - m.last_success_at).total_seconds()))
+        last_success.add_metric([], m.last_success_at.timestamp())
     alerts = GaugeMetricFamily(
         "reminders_alerts_open", "Open monitoring incidents by kind.", labels=["kind"]
     )
     for kind in ALL_KINDS:
         alerts.add_metric([kind], m.open_alerts.get(kind, 0))
     out: list[Metric] = [
+        database_up(True),
         runs,
+        running,
         _histogram_family(
             "reminders_job_run_duration_seconds", "Duration of finished runs.", m.durations
         ),
@@ -144,24 +159,35 @@ def families(m: JobMetrics, now: datetime) -> list[Metric]:
             m.lock_acquire,
         ),
         created,
-        since,
+        last_success,
         alerts,
         *_delivery_families(m),
     ]
     return out
 
 
+def database_up(up: bool) -> Metric:
+    family = GaugeMetricFamily(
+        "reminders_database_up", "1 when this scrape could read the database, else 0."
+    )
+    family.add_metric([], 1.0 if up else 0.0)
+    return family
+
+
+def database_down_families() -> list[Metric]:
+    """What a scrape reports when the database cannot be read: that, and nothing stale."""
+    return [database_up(False)]
+
+
 def _delivery_families(m: JobMetrics) -> list[Metric]:
     by_channel = CounterMetricFamily(
         "reminders_deliveries_created", "Delivery rows created, by channel.", labels=["channel"]
     )
-    delivered = CounterMetricFamily(
-        "reminders_delivered",
-        "Deliveries accepted by the provider, by channel.",
-        labels=["channel"],
-    )
-    dead = GaugeMetricFamily(
-        "reminders_deliveries_dead", "Deliveries that gave up, by channel.", labels=["channel"]
+    settled = CounterMetricFamily(
+        "reminders_deliveries",
+        "Deliveries settled, by channel and outcome (sent: accepted by the provider;"
+        " dead: given up after the last attempt or refused for good).",
+        labels=["channel", "outcome"],
     )
     backlog = GaugeMetricFamily(
         "reminders_delivery_backlog", "Deliveries not yet settled, by channel.", labels=["channel"]
@@ -171,18 +197,23 @@ def _delivery_families(m: JobMetrics) -> list[Metric]:
     for channel in channels:
         rows = {s: n for (c, s), n in m.deliveries.items() if c == channel}
         by_channel.add_metric([channel], sum(rows.values()))
-        delivered.add_metric([channel], sum(n for s, n in rows.items() if s in DELIVERED))
-        dead.add_metric([channel], sum(n for s, n in rows.items() if s in DEAD))
+        settled.add_metric([channel, "sent"], sum(n for s, n in rows.items() if s in DELIVERED))
+        settled.add_metric([channel, "dead"], sum(n for s, n in rows.items() if s in DEAD))
         backlog.add_metric([channel], pending.get(channel, 0))
-    return [by_channel, delivered, dead, backlog]
+    return [by_channel, settled, backlog]
 
 
 class JobMetricsCollector(Collector):
-    """Reads the database on every scrape through *read* (which opens and closes a connection)."""
+    """Reads the database on every scrape through *read* (which opens and closes a connection).
+    A database error makes the scrape report ``reminders_database_up 0``, not fail."""
 
     def __init__(self, read: Callable[[], tuple[JobMetrics, datetime]]) -> None:
         self.read = read
 
     def collect(self) -> Iterable[Metric]:
-        metrics, now = self.read()
+        try:
+            metrics, now = self.read()
+        except (ReminderError, psycopg.Error) as exc:
+            logger.warning("metrics: the database could not be read: %s", first_line(exc))
+            return database_down_families()
         return families(metrics, now)
