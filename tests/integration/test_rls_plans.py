@@ -21,7 +21,9 @@ READS = {
 }
 
 
-def nodes(plan: dict[str, Any], inside_initplan: bool = False) -> Iterator[tuple[dict, bool]]:
+def nodes(
+    plan: dict[str, Any], inside_initplan: bool = False
+) -> Iterator[tuple[dict[str, Any], bool]]:
     """Every plan node, with whether it runs once (under an InitPlan) or may run per row."""
     once = inside_initplan or plan.get("Parent Relationship") == "InitPlan"
     yield plan, once
