@@ -94,10 +94,20 @@ def _shown(raw: str) -> str:
     return ascii(text)
 
 
-def _text(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = env.get(name, "").strip()
+def _checked(name: str, raw: str) -> str:
+    """*raw*, refused when no database, socket or header could carry it: NUL, or bytes that
+    are not UTF-8 (they reach Python as lone surrogates)."""
     if "\x00" in raw:
         raise ConfigurationError(f"{name} must not contain a NUL character")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"{name} must be valid UTF-8 text") from None
+    return raw
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _checked(name, env.get(name, "").strip())
     return raw or default
 
 
@@ -169,7 +179,7 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     for name in names:
         value = env.get(name)
         if value:
-            return Secret(value)
+            return Secret(_checked(name, value))
     return None
 
 
@@ -349,12 +359,13 @@ class AuthSettings:
 
 
 def _supabase_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("SUPABASE_URL", "").strip().rstrip("/")
+    raw = _text(env, "SUPABASE_URL", "").rstrip("/")
     if not raw:
         return None
     if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw:
         raise ConfigurationError(
-            f"SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co; got {raw!r}"
+            "SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co;"
+            f" got {_shown(raw)}"
         )
     return raw
 
@@ -380,7 +391,9 @@ def _cron_secret(env: Mapping[str, str]) -> Secret | None:
 def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """``REMINDERS_CORS_ORIGINS``: comma-separated ``scheme://host[:port]``, or ``*`` alone."""
     origins = tuple(
-        o.strip().rstrip("/") for o in env.get("REMINDERS_CORS_ORIGINS", "").split(",") if o.strip()
+        o.strip().rstrip("/")
+        for o in _text(env, "REMINDERS_CORS_ORIGINS", "").split(",")
+        if o.strip()
     )
     if "*" in origins:
         if len(origins) > 1:
@@ -391,7 +404,7 @@ def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
         if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
             raise ConfigurationError(
                 "REMINDERS_CORS_ORIGINS must list origins like https://app.example.org"
-                f" (scheme and host, no path), or be '*'; got {origin!r}"
+                f" (scheme and host, no path), or be '*'; got {_shown(origin)}"
             )
     return origins
 
@@ -485,8 +498,15 @@ def _data_dir(env: Mapping[str, str]) -> Path:
     raw = _text(env, "REMINDERS_DATA_DIR", "")
     if not raw:
         return default_data_dir()
-    path = Path(raw).expanduser()
-    if path.exists() and not path.is_dir():
+    try:
+        path = Path(raw).expanduser()
+        is_file = path.exists() and not path.is_dir()
+    except (OSError, RuntimeError) as exc:  # too long a name, ~nosuchuser ...
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ConfigurationError(
+            f"REMINDERS_DATA_DIR is not a usable path: {_shown(raw)} ({why})"
+        ) from None
+    if is_file:
         raise ConfigurationError(
             f"REMINDERS_DATA_DIR must be a directory (or not exist yet); {path} is a file"
         )

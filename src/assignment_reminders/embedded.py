@@ -46,7 +46,13 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
             "DATABASE_URL is unset: using the embedded PostgreSQL in %s (for laptops and demos)",
             data_dir,
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmbeddedDatabaseError(
+            f"cannot create the embedded data directory {data_dir} ({exc.strerror}):"
+            " set REMINDERS_DATA_DIR to a writable directory, or DATABASE_URL"
+        ) from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -64,11 +70,9 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
 def embedded_server_running(data_dir: Path) -> bool:
     """Whether a server is running in *data_dir* (its postmaster is alive)."""
     pid_file = data_dir / "postmaster.pid"
-    if not pid_file.exists():
-        return False
     try:
         pid = int(pid_file.read_text().splitlines()[0])
-    except (ValueError, IndexError, OSError):
+    except (ValueError, IndexError, OSError):  # absent, unreadable or not a pid file
         return False
     try:
         os.kill(pid, 0)

@@ -18,6 +18,7 @@ half of one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Protocol
 
 from .database import Connection
 from .exceptions import InputError
+from .fence import Guard
 from .joblog import RunCounts
 from .queries import query
 
@@ -44,7 +46,12 @@ class ReminderScheduler(Protocol):
     still created the reminders of its committed batches, and the run's row says how many."""
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = _no_checkpoint,
+        guard: Guard = contextlib.nullcontext,
     ) -> RunCounts: ...
 
 
@@ -70,7 +77,12 @@ class ReminderSchedulerService:
         self.counts = RunCounts()
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = _no_checkpoint,
+        guard: Guard = contextlib.nullcontext,
     ) -> RunCounts:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
@@ -84,16 +96,17 @@ class ReminderSchedulerService:
         while after_id < max_id:
             checkpoint()
             until_id = min(after_id + self.batch_size, max_id)
-            row = self.conn.execute(
-                sql,
-                {
-                    "after_id": after_id,
-                    "until_id": until_id,
-                    "now": now,
-                    "run_id": run_id,
-                    "channels": self.channels,
-                },
-            ).fetchone()
+            with guard():
+                row = self.conn.execute(
+                    sql,
+                    {
+                        "after_id": after_id,
+                        "until_id": until_id,
+                        "now": now,
+                        "run_id": run_id,
+                        "channels": self.channels,
+                    },
+                ).fetchone()
             assert row is not None
             created = row["reminders"] + row["escalations"]
             total += RunCounts(

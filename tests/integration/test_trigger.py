@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
+from assignment_reminders.fence import PgFencing
+from assignment_reminders.job import run_once
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import (
     LOCK_KEY,
@@ -17,7 +19,7 @@ from assignment_reminders.lock import (
     open_lock_connection,
 )
 from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
-from assignment_reminders.trigger import CronTrigger, run_once
+from assignment_reminders.trigger import CronTrigger
 from tests import factories
 from tests.conftest import wait_for
 from tests.locks import lock_pids
@@ -41,7 +43,8 @@ def trigger(
         log=PgExecutionLog(conn),
         scheduler=scheduler or ReminderSchedulerService(conn),
         job_name=JOB,
-        hold=hold,
+        after_pass=[lambda checkpoint, guard: hold()] if hold is not None else [],
+        fencing=PgFencing(conn, JOB, LOCK_KEY),
     )
 
 
@@ -79,7 +82,12 @@ class Exploding:
         self.locks_seen: list[int] = []
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint | None = None
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        guard: object = None,
     ) -> RunCounts:
         self.locks_seen = lock_pids(self.conn)
         raise RuntimeError("scheduler exploded")
@@ -111,6 +119,9 @@ def test_lost_lock_makes_unlock_return_false_which_is_recorded(
     assert outcome.unlock_ok is False
     assert row["unlock_ok"] is False
     assert "unlock_failed" in row["note"]
+    # never a success with unlock_ok = false: the fenced finish already saw the lock gone
+    assert (outcome.status, outcome.note) == ("failed", "lock_lost")
+    assert row["status"] == "failed" and row["note"].startswith("lock_lost")
 
 
 def test_losing_the_lock_to_another_session_skips_with_its_holder(

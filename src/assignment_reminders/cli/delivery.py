@@ -98,8 +98,11 @@ def worker(
     _stop_on_signals(stop)
     total_sent = total_dead = 0
     try:
-        with connect(database_url(settings), purpose="worker") as conn, _database_errors():
-            service = dispatch_service(settings, conn, channels)
+        with (
+            connect(database_url(settings), purpose="worker") as conn,
+            _database_errors(),
+            dispatch_service(settings, conn, channels) as service,  # one sending pool for life
+        ):
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():
                 result = service.drain(stop=stop.is_set)

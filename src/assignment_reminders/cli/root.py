@@ -7,11 +7,13 @@ import traceback
 from typing import Any
 
 import click
+import psycopg
 
 from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
+from ..database import fault
 from ..exceptions import ReminderError
-from ..logs import configure_logging
+from ..logs import configure_logging, error_line
 from .options import Context
 
 ENV_HELP = (
@@ -53,6 +55,12 @@ def cli(ctx: click.Context, debug: bool, log_level: str | None, log_format: str 
     ctx.obj = context
 
 
+def _command(args: list[str]) -> str:
+    """```reminders <command>``` for a message: the first word that is a command."""
+    words = [a for a in args if a in cli.commands][:1]
+    return f"`reminders {words[0]}`" if words else "`reminders`"
+
+
 def main(argv: list[str] | None = None) -> Any:
     """The entry point: every expected failure ends in one line on stderr (exit 1; click's
     usage errors exit 2), the traceback only with ``--debug``."""
@@ -61,13 +69,21 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # bad input: one line naming it, exit 2
+        where = exc.ctx.command_path if exc.ctx is not None else "reminders"
+        click.echo(error_line(f"{exc.format_message()} (see `{where} --help`)"), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ReminderError as exc:
-        if "--debug" in (argv if argv is not None else sys.argv):
+    except (ReminderError, psycopg.Error) as raised:
+        # A database fault anywhere (server stopped or restarted, session terminated, dead
+        # network) ends here too: one line naming what failed and what to do, exit 1.
+        args = argv if argv is not None else sys.argv[1:]
+        if "--debug" in args:
             traceback.print_exc()
-        cause = exc.__cause__
+        error = raised if isinstance(raised, ReminderError) else fault(raised, _command(args))
+        cause = error.__cause__ or (raised if raised is not error else None)
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
-        click.echo(f"error: {exc.message}{detail}", err=True)
+        click.echo(error_line(f"{error.message}{detail}"), err=True)
         sys.exit(1)

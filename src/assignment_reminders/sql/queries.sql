@@ -63,9 +63,19 @@ WHERE id = %(id)s AND status = 'running'
 RETURNING id
 
 -- name: record_unlock
+-- A release that found the lock gone: the run did not hold its lock to the end, so it is no
+-- success ('failed', note 'lock_lost'; any other outcome keeps its status).
 UPDATE reminders.cron_execution_logs
 SET unlock_ok = %(unlock_ok)s,
+    status = CASE WHEN NOT %(unlock_ok)s AND status = 'success' THEN 'failed' ELSE status END,
+    error = CASE WHEN NOT %(unlock_ok)s AND status = 'success'
+                 THEN 'LockLostError: the lock was not held by this run at release'
+                 ELSE error
+            END,
     note = CASE WHEN %(unlock_ok)s THEN note
+                WHEN status = 'success'
+                THEN concat_ws('; ', 'lock_lost', note,
+                               'unlock_failed: the lock was not held by this run at release')
                 ELSE concat_ws('; ', note, 'unlock_failed: the lock was not held by this run at release')
            END
 WHERE id = %(id)s
