@@ -175,6 +175,8 @@ def test_run_once_opens_and_closes_its_own_connections(
 def test_other_roles_may_not_execute_the_lock_wrappers(conn: Connection, role: str) -> None:
     if role == "public_user":
         conn.execute("CREATE ROLE public_user NOLOGIN")
+        # A non-superuser with CREATEROLE administers the role it made but must join it to SET it.
+        conn.execute("GRANT public_user TO CURRENT_USER")
     conn.execute(f"SET ROLE {role}")
     for function in ("reminders_try_advisory_lock", "reminders_advisory_unlock"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
