@@ -1,8 +1,9 @@
 """Progress of a long reminder pass: a bar on a terminal, a log line now and then otherwise.
 
-Used as the scheduler's ``on_batch`` callback. Nothing shows for a pass shorter than
-``quiet_seconds``; the total is PostgreSQL's estimate of the table size (``pg_class.reltuples``),
-read lazily, so the bar may end a little off 100 %.
+The CLI's display, given to ``job.run_once`` as ``show_progress``: called after each batch with
+the counts so far and a function giving the estimated total (PostgreSQL's ``pg_class.reltuples``,
+read only when first drawn, so the bar may end a little off 100 %). Nothing shows for a pass
+shorter than ``quiet_seconds``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from .database import Connection
 from .joblog import RunCounts
 
 logger = logging.getLogger(__name__)
@@ -20,20 +20,11 @@ logger = logging.getLogger(__name__)
 BAR_WIDTH = 30
 
 
-def estimated_assignments(conn: Connection) -> int:
-    row = conn.execute(
-        "SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class"
-        " WHERE oid = 'public.assignments'::regclass"
-    ).fetchone()
-    return int(row["n"]) if row else 0
-
-
 class Progress:
-    """``on_batch`` callback. ``close()`` ends the bar's line."""
+    """The ``show_progress`` callback. ``close()`` ends the bar's line."""
 
     def __init__(
         self,
-        total: Callable[[], int],
         *,
         stream: TextIO,
         tty: bool | None = None,
@@ -41,7 +32,7 @@ class Progress:
         quiet_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._total_source = total
+        self._total_source: Callable[[], int] = lambda: 0
         self._total: int | None = None
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
@@ -73,7 +64,8 @@ class Progress:
             f" {rate:,.0f}/s, {elapsed:.1f} s"
         )
 
-    def __call__(self, counts: RunCounts) -> None:
+    def __call__(self, counts: RunCounts, total: Callable[[], int]) -> None:
+        self._total_source = total
         now = self.monotonic()
         elapsed = now - self.started
         if elapsed < self.quiet_seconds:
