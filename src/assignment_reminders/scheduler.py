@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from .database import Connection
@@ -75,20 +75,19 @@ class ReminderSchedulerService:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
         self.counts = total = RunCounts()
-        after_id = 0
         sql = query("schedule_batch")
-        # Batches are id ranges up to the highest id at the start: assignments added during the
-        # pass are new, and the next pass sees them.
-        top = self.conn.execute(query("max_assignment_id")).fetchone()
-        max_id = int(top["max_id"]) if top else 0
-        while after_id < max_id:
+        # A forward walk of the due index, batch_size rows at a time: each batch starts after the
+        # last key the previous one read. Rows that become due during the pass (a new assignment,
+        # a moved contact date) may fall behind the walk; the next pass sees them.
+        after: tuple[date, int] = (date.min, 0)
+        while True:
             checkpoint()
-            until_id = min(after_id + self.batch_size, max_id)
             row = self.conn.execute(
                 sql,
                 {
-                    "after_id": after_id,
-                    "until_id": until_id,
+                    "after_due": after[0],
+                    "after_id": after[1],
+                    "batch_size": self.batch_size,
                     "now": now,
                     "run_id": run_id,
                     "channels": self.channels,
@@ -104,9 +103,13 @@ class ReminderSchedulerService:
             )
             self.counts = total
             self.deliveries_created += row["deliveries"]
-            after_id = until_id
             if self.on_batch is not None:
                 self.on_batch(total)
+            if row["scanned"] < self.batch_size:
+                break
+            after = (row["last_due_on"], row["last_assignment_id"])
+        if total.reminders_created + total.escalations_created > 0:
+            self.conn.execute(query("sweep_due_index"), {"now": now})
         logger.info(
             "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent,"
             " %d deliveries queued",
