@@ -31,11 +31,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from assignment_reminders.config import Settings
+from assignment_reminders.config import Settings, SmtpSettings
 from assignment_reminders.database import connect
 from assignment_reminders.delivery import Renderer, RetryPolicy
 from assignment_reminders.delivery.channels import EmailChannel, WebhookChannel
@@ -228,13 +228,11 @@ def bench_delivery(
                         f"http://127.0.0.1:{port}/hook", b"bench-key", pool=threads
                     )
                 else:
-                    channel = EmailChannel(
-                        replace(Settings(), smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
-                    )
+                    channel = EmailChannel(SmtpSettings(host="127.0.0.1", port=port, tls="none"))
                 service = ReminderDispatchService(
                     conn,
                     {kind: channel},
-                    Renderer(Settings().app_url),
+                    Renderer(Settings().delivery.app_url),
                     clock=lambda: datetime.now(UTC),
                     rng=random.Random(1),
                     policy=RetryPolicy(),

@@ -40,6 +40,9 @@ class Recorder:
     arrivals: list[Any] = field(default_factory=list)  # accepted items, in order
     rejected: list[str] = field(default_factory=list)  # why signature checks failed
     lock: threading.Lock = field(default_factory=threading.Lock)
+    open_connections: int = 0  # SMTP: client connections open now, at most ever, in all
+    peak_connections: int = 0
+    connections_total: int = 0
 
     def attempt(self, key: str, item: Any) -> bool:
         """Count an attempt; True (and record *item*) when it is accepted."""
@@ -50,6 +53,16 @@ class Recorder:
             self.accepted.setdefault(key, []).append(item)
             self.arrivals.append(item)
             return True
+
+    def connection_opened(self) -> None:
+        with self.lock:
+            self.open_connections += 1
+            self.connections_total += 1
+            self.peak_connections = max(self.peak_connections, self.open_connections)
+
+    def connection_closed(self) -> None:
+        with self.lock:
+            self.open_connections -= 1
 
     @property
     def accepted_total(self) -> int:
@@ -124,11 +137,72 @@ class _SmtpHandler:
 def smtp_receiver(recorder: Recorder) -> Iterator[tuple[str, int]]:
     """An aiosmtpd server on 127.0.0.1; yields (host, port)."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class CountingSMTP(SMTP):
+        def connection_made(self, transport: Any) -> None:
+            recorder.connection_opened()
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            super().connection_lost(error)
+            recorder.connection_closed()
+
+    class CountingController(Controller):
+        def factory(self) -> SMTP:
+            return CountingSMTP(self.handler, **self.SMTP_kwargs)
 
     port = free_port()
-    controller = Controller(_SmtpHandler(recorder), hostname="127.0.0.1", port=port)
+    controller = CountingController(_SmtpHandler(recorder), hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield "127.0.0.1", port
     finally:
         controller.stop()
+
+
+@dataclass
+class Requests:
+    """What a :func:`request_receiver` got: ``(method, path with query, body)``, in order."""
+
+    status: int = 200
+    seen: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for _, path, _ in self.seen]
+
+
+class _RecordingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    requests: Requests
+
+    def _record(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.requests.lock:
+            self.requests.seen.append((self.command, self.path, body.decode()))
+        self.send_response(self.requests.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_HEAD = _record
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def request_receiver(requests: Requests) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 recording every request; yields its base URL."""
+    handler = type("Handler", (_RecordingHandler,), {"requests": requests})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

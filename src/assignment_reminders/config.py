@@ -1,16 +1,30 @@
 """Settings, built once from an environment mapping (``os.environ`` by default).
 
-Every setting has an environment variable; tests build ``Settings`` from a plain dict.
-Secrets are wrapped in :class:`Secret` so they never show in ``repr``, logs or errors.
+Every setting has one environment variable, read here and nowhere else; tests build
+``Settings`` from a plain dict. Settings come in frozen sub-objects, one per concern::
+
+    Settings            database_url, data_dir, batch_size, log_level, log_format, job_name
+    ├── auth: AuthSettings          SUPABASE_URL, REMINDERS_JWT_SECRET, REMINDERS_CRON_SECRET
+    ├── lock: LockSettings          REMINDERS_LOCK_*
+    ├── smtp: SmtpSettings          REMINDERS_SMTP_*  (reminder email and alert email alike)
+    ├── delivery: DeliverySettings  REMINDERS_DELIVERY_*, REMINDERS_WEBHOOK_*, REMINDERS_APP_URL
+    ├── http: HttpSettings          REMINDERS_HTTP_*, REMINDERS_OPS_TOKEN, REMINDERS_CORS_ORIGINS
+    ├── schedule: ScheduleSettings  REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ, REMINDERS_SCHEDULER
+    └── monitoring: MonitoringSettings  thresholds, alert sinks, retention
+
+The CLI's options take their defaults from these objects (``cli/options.py``). Numbers are
+finite and in range, enumerations are ``Literal`` types, and a malformed value stops the
+command with one line naming the variable. Secrets are :class:`Secret`: hidden from ``repr``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, Literal, TypeVar, get_args
 
 import platformdirs
 from psycopg.conninfo import conninfo_to_dict
@@ -19,8 +33,22 @@ from .exceptions import ConfigurationError
 
 JOB_NAME: Final = "assignment-reminder-cron"
 
-LOCK_SCOPES: Final = ("session", "transaction")
+LockScope = Literal["session", "transaction"]
 """``REMINDERS_LOCK_SCOPE``: see docs/adr/0001-lock-scope.md."""
+SmtpTls = Literal["starttls", "ssl", "none"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LogFormat = Literal["text", "json"]
+
+LOCK_SCOPES: Final[tuple[LockScope, ...]] = get_args(LockScope)
+SMTP_TLS_MODES: Final[tuple[SmtpTls, ...]] = get_args(SmtpTls)
+LOG_LEVELS: Final[tuple[LogLevel, ...]] = get_args(LogLevel)
+LOG_FORMATS: Final[tuple[LogFormat, ...]] = get_args(LogFormat)
+PORTS: Final = (1, 65535)
+MAX_COUNT: Final = 10**9
+"""Upper bound of counts and sizes: far above any sane value, far below what breaks arithmetic."""
+MAX_SECONDS: Final = 7 * 24 * 3600.0
+
+_T = TypeVar("_T", bound=str)
 
 
 class Secret:
@@ -60,37 +88,99 @@ def describe_database_url(url: str) -> str:
     return f"postgresql://{who}{host}:{port}/{dbname}"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
+def _shown(raw: str) -> str:
+    """A malformed value as an error message may show it: short, printable."""
+    text = raw if len(raw) <= 40 else raw[:37] + "..."
+    return ascii(text)
+
+
+def _checked(name: str, raw: str) -> str:
+    """*raw*, refused when no database, socket or header could carry it: NUL, or bytes that
+    are not UTF-8 (they reach Python as lone surrogates)."""
+    if "\x00" in raw:
+        raise ConfigurationError(f"{name} must not contain a NUL character")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"{name} must be valid UTF-8 text") from None
+    return raw
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _checked(name, env.get(name, "").strip())
+    return raw or default
+
+
+def _int(
+    env: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int = 1,
+    maximum: int = MAX_COUNT,
+) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+        raise ConfigurationError(f"{name} must be a whole number, got {_shown(raw)}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name} must be between {minimum} and {maximum}, got {raw}")
     return value
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
+def _seconds(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float,
+    maximum: float = MAX_SECONDS,
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value >= minimum:  # also rejects nan
-        raise ConfigurationError(f"{name} must be at least {minimum} s, got {raw}")
+        raise ConfigurationError(f"{name} must be a number of seconds, got {_shown(raw)}") from None
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise ConfigurationError(
+            f"{name} must be a finite number of seconds between {minimum:g} and {maximum:g},"
+            f" got {_shown(raw)}"
+        )
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip().lower() or choices[0]
-    if raw not in choices:
-        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
-    return raw
+def _choice(env: Mapping[str, str], name: str, choices: tuple[_T, ...], default: _T) -> _T:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {_shown(raw)}")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {_shown(raw)}")
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
+    for name in names:
+        value = env.get(name)
+        if value:
+            return Secret(_checked(name, value))
+    return None
 
 
 def _url(env: Mapping[str, str], name: str) -> Secret | None:
@@ -105,38 +195,126 @@ def _url(env: Mapping[str, str], name: str) -> Secret | None:
     return url
 
 
-def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
-    for name in names:
-        value = env.get(name)
-        if value:
-            return Secret(value)
-    return None
+def _http_url(env: Mapping[str, str], name: str) -> Secret | None:
+    """An http(s) URL kept secret (its path or query often is the credential)."""
+    url = _secret(env, name)
+    if url is not None and not url.reveal().startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name} must be an http:// or https:// URL")
+    return url
+
+
+def _role(env: Mapping[str, str], name: str, default: str) -> str:
+    role = _text(env, name, default)
+    if len(role.encode("utf-8", "replace")) > 63:
+        raise ConfigurationError(f"{name} must be a PostgreSQL role name (at most 63 bytes)")
+    return role
 
 
 @dataclass(frozen=True)
-class MonitoringSettings:
-    """Alert thresholds, alert sinks and retention (docs/monitoring.md). The built-in schedule
-    is an option of ``reminders serve`` (REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ)."""
+class LockSettings:
+    """The job's advisory lock (docs/locking.md)."""
 
-    overrun_after_seconds: int = 30 * 60
-    missed_after_seconds: int = 26 * 3600
-    stuck_after_skips: int = 3
-    retention_days: int = 180
-    check_interval_seconds: int = 60
-    webhook_url: Secret | None = None
-    email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
+    role: str = "service_role"
+    scope: LockScope = "session"
+    database_url: Secret | None = None
+    heartbeat_seconds: float = 5.0
+    idle_timeout_seconds: float = 30.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
-        to = env.get("REMINDERS_ALERT_EMAIL_TO", "")
+    def from_env(cls, env: Mapping[str, str]) -> LockSettings:
+        d = cls()
+        heartbeat = _seconds(
+            env, "REMINDERS_LOCK_HEARTBEAT_SECONDS", d.heartbeat_seconds, minimum=0.1, maximum=3600
+        )
+        idle_timeout = _seconds(
+            env,
+            "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS",
+            d.idle_timeout_seconds,
+            minimum=1.0,
+            maximum=24 * 3600,
+        )
+        if idle_timeout < 2 * heartbeat:
+            raise ConfigurationError(
+                "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS must be at least twice"
+                f" REMINDERS_LOCK_HEARTBEAT_SECONDS ({heartbeat:g} s), got {idle_timeout:g} s:"
+                " the heartbeat is what keeps the lock session from timing out"
+            )
         return cls(
-            overrun_after_seconds=_int(env, "REMINDERS_OVERRUN_AFTER_SECONDS", 30 * 60),
-            missed_after_seconds=_int(env, "REMINDERS_MISSED_AFTER_SECONDS", 26 * 3600),
-            stuck_after_skips=_int(env, "REMINDERS_STUCK_AFTER_SKIPS", 3),
-            retention_days=_int(env, "REMINDERS_RETENTION_DAYS", 180),
-            check_interval_seconds=_int(env, "REMINDERS_CHECK_INTERVAL_SECONDS", 60),
-            webhook_url=_secret(env, "REMINDERS_ALERT_WEBHOOK_URL"),
-            email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
+            role=_role(env, "REMINDERS_LOCK_ROLE", d.role),
+            scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES, d.scope),
+            database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
+            heartbeat_seconds=heartbeat,
+            idle_timeout_seconds=idle_timeout,
+        )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP server: reminder email and alert email alike (smtp.py). No host: no email."""
+
+    host: str | None = None
+    port: int = 587
+    tls: SmtpTls = "starttls"
+    user: str | None = None
+    password: Secret | None = None
+    sender: str = "reminders@localhost"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        d = cls()
+        tls = _choice(env, "REMINDERS_SMTP_TLS", SMTP_TLS_MODES, d.tls)
+        default_port = 465 if tls == "ssl" else d.port
+        return cls(
+            host=_text(env, "REMINDERS_SMTP_HOST", "") or None,
+            port=_int(env, "REMINDERS_SMTP_PORT", default_port, minimum=PORTS[0], maximum=PORTS[1]),
+            tls=tls,
+            user=_text(env, "REMINDERS_SMTP_USER", "") or None,
+            password=_secret(env, "REMINDERS_SMTP_PASSWORD"),
+            sender=_text(env, "REMINDERS_SMTP_FROM", d.sender),
+        )
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The delivery queue and its channels' non-SMTP settings (docs/delivery.md). A channel
+    whose settings are absent is skipped, never an error."""
+
+    app_url: str = "http://localhost:3000"
+    webhook_url: Secret | None = None
+    webhook_secret: Secret | None = None
+    max_attempts: int = 8
+    lease_seconds: int = 300
+    budget_seconds: int = 60
+    batch_size: int = 200
+    concurrency: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
+        d = cls()
+        webhook_url = _http_url(env, "REMINDERS_WEBHOOK_URL")
+        webhook_secret = _secret(env, "REMINDERS_WEBHOOK_SECRET")
+        if webhook_url is not None and webhook_secret is None:
+            raise ConfigurationError(
+                "REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not:"
+                " webhooks are signed"
+            )
+        if webhook_secret is not None:
+            from .delivery.signing import webhook_key
+
+            webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
+        return cls(
+            app_url=_text(env, "REMINDERS_APP_URL", d.app_url).rstrip("/"),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            max_attempts=_int(env, "REMINDERS_DELIVERY_MAX_ATTEMPTS", d.max_attempts, maximum=100),
+            lease_seconds=_int(
+                env, "REMINDERS_DELIVERY_LEASE_SECONDS", d.lease_seconds, maximum=86400
+            ),
+            budget_seconds=_int(
+                env, "REMINDERS_DELIVERY_BUDGET_SECONDS", d.budget_seconds, minimum=0, maximum=86400
+            ),
+            batch_size=_int(env, "REMINDERS_DELIVERY_BATCH_SIZE", d.batch_size, maximum=100_000),
+            concurrency=_int(env, "REMINDERS_DELIVERY_CONCURRENCY", d.concurrency, maximum=256),
         )
 
 
@@ -181,12 +359,13 @@ class AuthSettings:
 
 
 def _supabase_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("SUPABASE_URL", "").strip().rstrip("/")
+    raw = _text(env, "SUPABASE_URL", "").rstrip("/")
     if not raw:
         return None
     if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw:
         raise ConfigurationError(
-            f"SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co; got {raw!r}"
+            "SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co;"
+            f" got {_shown(raw)}"
         )
     return raw
 
@@ -212,7 +391,9 @@ def _cron_secret(env: Mapping[str, str]) -> Secret | None:
 def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """``REMINDERS_CORS_ORIGINS``: comma-separated ``scheme://host[:port]``, or ``*`` alone."""
     origins = tuple(
-        o.strip().rstrip("/") for o in env.get("REMINDERS_CORS_ORIGINS", "").split(",") if o.strip()
+        o.strip().rstrip("/")
+        for o in _text(env, "REMINDERS_CORS_ORIGINS", "").split(",")
+        if o.strip()
     )
     if "*" in origins:
         if len(origins) > 1:
@@ -223,13 +404,113 @@ def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
         if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
             raise ConfigurationError(
                 "REMINDERS_CORS_ORIGINS must list origins like https://app.example.org"
-                f" (scheme and host, no path), or be '*'; got {origin!r}"
+                f" (scheme and host, no path), or be '*'; got {_shown(origin)}"
             )
     return origins
 
 
+@dataclass(frozen=True)
+class HttpSettings:
+    """Where ``reminders serve`` listens, who may read /ops and /metrics, and CORS."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
+    allow_open_ops: bool = False  # serve /ops and /metrics without a token off loopback
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
+        d = cls()
+        return cls(
+            host=_text(env, "REMINDERS_HTTP_HOST", d.host),
+            port=_int(env, "REMINDERS_HTTP_PORT", d.port, minimum=PORTS[0], maximum=PORTS[1]),
+            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
+            allow_open_ops=_flag(env, "REMINDERS_ALLOW_OPEN_OPS", d.allow_open_ops),
+            cors_origins=_cors_origins(env),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """The built-in scheduler of ``reminders serve`` (docs/monitoring.md). The expression is
+    parsed, and refused with one line, when ``serve`` starts (monitoring/cron.py)."""
+
+    expression: str = "0 6 * * *"
+    time_zone: str = "Europe/Oslo"
+    enabled: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ScheduleSettings:
+        d = cls()
+        return cls(
+            expression=_text(env, "REMINDERS_SCHEDULE", d.expression),
+            time_zone=_text(env, "REMINDERS_SCHEDULE_TZ", d.time_zone),
+            enabled=_flag(env, "REMINDERS_SCHEDULER", d.enabled),
+        )
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Alert thresholds, alert sinks and retention (docs/monitoring.md)."""
+
+    overrun_after_seconds: int = 30 * 60
+    missed_after_seconds: int = 26 * 3600
+    stuck_after_skips: int = 3
+    retention_days: int = 180
+    check_interval_seconds: int = 60
+    webhook_url: Secret | None = None
+    email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
+    ping_url: Secret | None = None  # Healthchecks-style heartbeat (monitoring/ping.py)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
+        d = cls()
+        day = 86400
+        to = _text(env, "REMINDERS_ALERT_EMAIL_TO", "")
+        return cls(
+            overrun_after_seconds=_int(
+                env, "REMINDERS_OVERRUN_AFTER_SECONDS", d.overrun_after_seconds, maximum=7 * day
+            ),
+            missed_after_seconds=_int(
+                env, "REMINDERS_MISSED_AFTER_SECONDS", d.missed_after_seconds, maximum=366 * day
+            ),
+            stuck_after_skips=_int(
+                env, "REMINDERS_STUCK_AFTER_SKIPS", d.stuck_after_skips, maximum=10_000
+            ),
+            retention_days=_int(
+                env, "REMINDERS_RETENTION_DAYS", d.retention_days, maximum=100 * 366
+            ),
+            check_interval_seconds=_int(
+                env, "REMINDERS_CHECK_INTERVAL_SECONDS", d.check_interval_seconds, maximum=day
+            ),
+            webhook_url=_http_url(env, "REMINDERS_ALERT_WEBHOOK_URL"),
+            email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
+            ping_url=_http_url(env, "REMINDERS_PING_URL"),
+        )
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
+
+
+def _data_dir(env: Mapping[str, str]) -> Path:
+    raw = _text(env, "REMINDERS_DATA_DIR", "")
+    if not raw:
+        return default_data_dir()
+    try:
+        path = Path(raw).expanduser()
+        is_file = path.exists() and not path.is_dir()
+    except (OSError, RuntimeError) as exc:  # too long a name, ~nosuchuser ...
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ConfigurationError(
+            f"REMINDERS_DATA_DIR is not a usable path: {_shown(raw)} ({why})"
+        ) from None
+    if is_file:
+        raise ConfigurationError(
+            f"REMINDERS_DATA_DIR must be a directory (or not exist yet); {path} is a file"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -238,65 +519,35 @@ class Settings:
 
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
-    auth: AuthSettings = field(default_factory=AuthSettings)
     batch_size: int = 20000
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
     job_name: str = JOB_NAME
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
-    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
-    lock_role: str = "service_role"
-    lock_scope: str = "session"
-    lock_database_url: Secret | None = None
-    lock_heartbeat_seconds: float = 5.0
-    lock_idle_timeout_seconds: float = 30.0
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    lock: LockSettings = field(default_factory=LockSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
-    # Delivery (docs/delivery.md). A channel whose settings are absent is skipped, never an error.
-    # The SMTP settings serve reminder email and alert email alike (smtp.py).
-    app_url: str = "http://localhost:3000"
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_tls: str = "starttls"
-    smtp_user: str | None = None
-    smtp_password: Secret | None = None
-    smtp_from: str = "reminders@localhost"
-    webhook_url: Secret | None = None
-    webhook_secret: Secret | None = None
-    delivery_max_attempts: int = 8
-    delivery_lease_seconds: int = 300
-    delivery_budget_seconds: int = 60
-    delivery_batch_size: int = 200
-    delivery_concurrency: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        url = _url(env, "DATABASE_URL")
-        heartbeat = _seconds(env, "REMINDERS_LOCK_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
-        idle_timeout = _seconds(env, "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS", 30.0, minimum=1.0)
-        if idle_timeout < 2 * heartbeat:
-            raise ConfigurationError(
-                "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS must be at least twice"
-                f" REMINDERS_LOCK_HEARTBEAT_SECONDS ({heartbeat:g} s), got {idle_timeout:g} s:"
-                " the heartbeat is what keeps the lock session from timing out"
-            )
-        data_dir = env.get("REMINDERS_DATA_DIR")
+        d = cls()
         return cls(
-            database_url=url,
-            data_dir=Path(data_dir).expanduser() if data_dir else default_data_dir(),
+            database_url=_url(env, "DATABASE_URL"),
+            data_dir=_data_dir(env),
+            batch_size=_int(env, "REMINDERS_BATCH_SIZE", d.batch_size, maximum=10_000_000),
+            log_level=_choice(env, "REMINDERS_LOG_LEVEL", LOG_LEVELS, d.log_level),
+            log_format=_choice(env, "REMINDERS_LOG_FORMAT", LOG_FORMATS, d.log_format),
             auth=AuthSettings.from_env(env),
-            batch_size=_int(env, "REMINDERS_BATCH_SIZE", 20000),
-            http_host=env.get("REMINDERS_HTTP_HOST", "127.0.0.1"),
-            http_port=_int(env, "REMINDERS_HTTP_PORT", 8000),
-            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
-            cors_origins=_cors_origins(env),
-            lock_role=env.get("REMINDERS_LOCK_ROLE", "service_role"),
-            lock_scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES),
-            lock_database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
-            lock_heartbeat_seconds=heartbeat,
-            lock_idle_timeout_seconds=idle_timeout,
+            lock=LockSettings.from_env(env),
+            smtp=SmtpSettings.from_env(env),
+            delivery=DeliverySettings.from_env(env),
+            http=HttpSettings.from_env(env),
+            schedule=ScheduleSettings.from_env(env),
             monitoring=MonitoringSettings.from_env(env),
-            **_delivery_settings(env),
         )
 
     @property
@@ -307,42 +558,3 @@ class Settings:
         if self.database_url is None:
             return f"embedded PostgreSQL in {self.data_dir}"
         return describe_database_url(self.database_url.reveal())
-
-
-SMTP_TLS_MODES: Final = ("starttls", "ssl", "none")
-
-
-def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    tls = env.get("REMINDERS_SMTP_TLS", "starttls").strip().lower()
-    if tls not in SMTP_TLS_MODES:
-        raise ConfigurationError(
-            f"REMINDERS_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}, got {tls!r}"
-        )
-    webhook_url = _secret(env, "REMINDERS_WEBHOOK_URL")
-    webhook_secret = _secret(env, "REMINDERS_WEBHOOK_SECRET")
-    if webhook_url is not None and webhook_secret is None:
-        raise ConfigurationError(
-            "REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not: webhooks are signed"
-        )
-    if webhook_url is not None and not webhook_url.reveal().startswith(("http://", "https://")):
-        raise ConfigurationError("REMINDERS_WEBHOOK_URL must be an http:// or https:// URL")
-    if webhook_secret is not None:
-        from .delivery.signing import webhook_key
-
-        webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
-    return {
-        "app_url": env.get("REMINDERS_APP_URL", "http://localhost:3000").rstrip("/"),
-        "smtp_host": env.get("REMINDERS_SMTP_HOST") or None,
-        "smtp_port": _int(env, "REMINDERS_SMTP_PORT", 465 if tls == "ssl" else 587),
-        "smtp_tls": tls,
-        "smtp_user": env.get("REMINDERS_SMTP_USER") or None,
-        "smtp_password": _secret(env, "REMINDERS_SMTP_PASSWORD"),
-        "smtp_from": env.get("REMINDERS_SMTP_FROM", "reminders@localhost"),
-        "webhook_url": webhook_url,
-        "webhook_secret": webhook_secret,
-        "delivery_max_attempts": _int(env, "REMINDERS_DELIVERY_MAX_ATTEMPTS", 8),
-        "delivery_lease_seconds": _int(env, "REMINDERS_DELIVERY_LEASE_SECONDS", 300),
-        "delivery_budget_seconds": _int(env, "REMINDERS_DELIVERY_BUDGET_SECONDS", 60, minimum=0),
-        "delivery_batch_size": _int(env, "REMINDERS_DELIVERY_BATCH_SIZE", 200),
-        "delivery_concurrency": _int(env, "REMINDERS_DELIVERY_CONCURRENCY", 8),
-    }

@@ -36,7 +36,7 @@ def database_url(settings: Settings) -> str:
 
 def lock_database_url(settings: Settings, url: str) -> str:
     """Where the lock connection goes: ``REMINDERS_LOCK_DATABASE_URL``, else *url* (the work's)."""
-    return settings.lock_database_url.reveal() if settings.lock_database_url else url
+    return settings.lock.database_url.reveal() if settings.lock.database_url else url
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -70,3 +70,32 @@ def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
         raise DatabaseError(
             f"cannot connect to {describe_database_url(url)}: {first_line(exc)}"
         ) from exc
+
+
+DATABASE_FAULTS: tuple[type[Exception], ...] = (psycopg.OperationalError, DatabaseError)
+"""A database fault, as opposed to a statement the database refused: the server stopped or
+restarted, the session was terminated, the network died (or a connection could not be opened)."""
+
+_NOT_MIGRATED = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedFunction,
+    psycopg.errors.InvalidSchemaName,
+)
+
+
+def fault(exc: BaseException, during: str) -> DatabaseError:
+    """A database fault during *during* (``the reminder run``, ```reminders status```) as one
+    :class:`DatabaseError` line that names what failed and what to do."""
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, _NOT_MIGRATED):
+        return DatabaseError(
+            f"{during} needs objects this database does not have ({first_line(exc)}):"
+            " run `reminders migrate`"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return DatabaseError(
+            f"the database connection failed during {during}: {first_line(exc)}. Check that"
+            " PostgreSQL is running and reachable (DATABASE_URL), then try again"
+        )
+    return DatabaseError(f"the database refused {during}: {first_line(exc)}")

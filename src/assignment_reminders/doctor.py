@@ -19,6 +19,7 @@ import psycopg
 from .config import Settings, describe_database_url
 from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
 from .exceptions import ReminderError, TransactionPoolerError
+from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
 from .migrations import applied, discover
 from .pooling import check_real_session
@@ -86,6 +87,7 @@ def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.tim
         )
     checks.append(check_smtp(settings))
     checks.append(check_webhook(settings))
+    checks.append(check_signing_keys(settings))
     return checks
 
 
@@ -97,7 +99,7 @@ def _version(conn: Connection) -> str:
 def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:
     name = "lock connection"
     where = describe_database_url(lock_url)
-    if settings.lock_scope == "transaction":
+    if settings.lock.scope == "transaction":
         return passed(
             name,
             f"scope transaction on {where}: one open transaction per run pins a backend, which"
@@ -191,17 +193,17 @@ def check_timeouts(lk: Connection, settings: Settings) -> Check:
             f"server {row['version_num']} has no idle_session_timeout",
             "upgrade to PostgreSQL 14+, or use REMINDERS_LOCK_SCOPE=transaction",
         )
-    ours = f"{settings.lock_idle_timeout_seconds:g} s"
+    ours = f"{settings.lock.idle_timeout_seconds:g} s"
     keepalive = KEEPALIVE_OPTIONS["tcp_user_timeout"] / 1000
     detail = (
         f"server idle_session_timeout={row['idle_session_timeout']},"
         f" idle_in_transaction_session_timeout={row['idle_in_transaction_session_timeout']}:"
         f" the lock session sets its own ({ours}, heartbeat every"
-        f" {settings.lock_heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
+        f" {settings.lock.heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
         f" {keepalive:g} s"
     )
     cut = row["transaction_timeout"]
-    if settings.lock_scope == "transaction" and cut not in (None, "0", "0ms"):
+    if settings.lock.scope == "transaction" and cut not in (None, "0", "0ms"):
         return failed(
             name,
             f"transaction_timeout={cut} would end the lock transaction mid-run",
@@ -236,7 +238,7 @@ def _reachable(host: str, port: int) -> str | None:
 
 def check_smtp(settings: Settings) -> Check:
     name = "smtp"
-    host, port = settings.smtp_host, settings.smtp_port
+    host, port = settings.smtp.host, settings.smtp.port
     if not host:
         return Check(name, "skip", "not configured (REMINDERS_SMTP_HOST unset)")
     error = _reachable(host, port)
@@ -252,10 +254,10 @@ def check_smtp(settings: Settings) -> Check:
 def check_webhook(settings: Settings) -> Check:
     """Settings already refused a URL that is not http(s); here: does its host:port answer?"""
     name = "webhook"
-    if settings.webhook_url is None:
+    if settings.delivery.webhook_url is None:
         return Check(name, "skip", "not configured (REMINDERS_WEBHOOK_URL unset)")
     try:
-        parts = urlsplit(settings.webhook_url.reveal())
+        parts = urlsplit(settings.delivery.webhook_url.reveal())
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return failed(name, "REMINDERS_WEBHOOK_URL is malformed", "set a http(s):// URL")
@@ -266,3 +268,36 @@ def check_webhook(settings: Settings) -> Check:
     if error:
         return failed(name, f"{where} unreachable: {error}", "check REMINDERS_WEBHOOK_URL")
     return passed(name, f"{where} accepts connections")
+
+
+def check_signing_keys(settings: Settings, fetch: Fetch = fetch_jwks) -> Check:
+    """With SUPABASE_URL: does the project publish signing keys we can use (docs/supabase.md)?"""
+    name = "signing keys"
+    auth = settings.auth
+    if auth.jwks_url is None:
+        if auth.jwt_secret is None:
+            return Check(
+                name,
+                "skip",
+                "neither SUPABASE_URL nor REMINDERS_JWT_SECRET set: user endpoints 401",
+            )
+        return Check(name, "skip", "SUPABASE_URL unset: only HS256 tokens (the legacy secret)")
+    try:
+        keys = parse_jwks(fetch(auth.jwks_url))
+    except Exception as exc:
+        return failed(
+            name,
+            f"{auth.jwks_url} could not be read: {type(exc).__name__}",
+            "check SUPABASE_URL (https://<ref>.supabase.co) and that this host can reach it",
+        )
+    if not keys:
+        if auth.jwt_secret is not None:
+            return passed(name, "the project publishes no signing keys; the legacy secret is set")
+        return failed(
+            name,
+            "the project publishes no signing keys and no legacy secret is set",
+            "set REMINDERS_JWT_SECRET while the project signs with its legacy JWT secret",
+        )
+    listed = ", ".join(f"{kid} ({key.algorithm_name})" for kid, key in sorted(keys.items()))
+    legacy = "; the legacy secret too" if auth.jwt_secret is not None else ""
+    return passed(name, f"{len(keys)} from {auth.jwks_url}: {listed}{legacy}")

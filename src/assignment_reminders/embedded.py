@@ -1,8 +1,12 @@
-"""The embedded PostgreSQL used when ``DATABASE_URL`` is unset.
+"""The embedded PostgreSQL used when ``DATABASE_URL`` is unset, for laptops and demos.
 
 pgserver (from PyPI) bundles a PostgreSQL build; we start it on demand in a data directory and leave
 it running between commands, so the second command finds it ready. It listens on a unix socket
 only, never on a TCP port.
+
+It is an extra, ``assignment-reminders[embedded]``: a production install without it and without
+``DATABASE_URL`` stops every database command with one line instead of quietly working on an
+empty database of its own. With it, each command says on stderr that it uses the embedded one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ from .exceptions import EmbeddedDatabaseError
 
 logger = logging.getLogger(__name__)
 
+NOT_INSTALLED = (
+    "DATABASE_URL is unset and the embedded PostgreSQL is not installed: set DATABASE_URL to your"
+    " database, or install the extra for laptops and demos: pip install"
+    " 'assignment-reminders[embedded]'"
+)
+_announced: set[Path] = set()
+
 
 def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
     """Start (or find running) the embedded server in *data_dir* and return its libpq URI.
@@ -27,11 +38,21 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
             import pgserver
-    except ImportError as exc:  # pragma: no cover - pgserver is a hard dependency
+    except ImportError:
+        raise EmbeddedDatabaseError(NOT_INSTALLED) from None
+    if data_dir not in _announced:  # once per process and directory, on every command
+        _announced.add(data_dir)
+        logger.warning(
+            "DATABASE_URL is unset: using the embedded PostgreSQL in %s (for laptops and demos)",
+            data_dir,
+        )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
         raise EmbeddedDatabaseError(
-            "the embedded database needs the 'pgserver' package; install it or set DATABASE_URL"
+            f"cannot create the embedded data directory {data_dir} ({exc.strerror}):"
+            " set REMINDERS_DATA_DIR to a writable directory, or DATABASE_URL"
         ) from exc
-    data_dir.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -49,11 +70,9 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
 def embedded_server_running(data_dir: Path) -> bool:
     """Whether a server is running in *data_dir* (its postmaster is alive)."""
     pid_file = data_dir / "postmaster.pid"
-    if not pid_file.exists():
-        return False
     try:
         pid = int(pid_file.read_text().splitlines()[0])
-    except (ValueError, IndexError, OSError):
+    except (ValueError, IndexError, OSError):  # absent, unreadable or not a pid file
         return False
     try:
         os.kill(pid, 0)

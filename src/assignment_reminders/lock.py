@@ -44,7 +44,7 @@ import psycopg
 from psycopg import sql
 
 from .database import Connection, connect
-from .exceptions import DatabaseError, LockError, ReminderError
+from .exceptions import ConfigurationError, DatabaseError, LockError, ReminderError
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
 from .queries import query
@@ -316,14 +316,24 @@ class TransactionAdvisoryLock(_AdvisoryLock):
         return True
 
 
-def assumable_role(conn: Connection, role: str) -> str | None:
-    """*role* when the login is not already it but may ``SET ROLE`` to it, else None."""
+def assumable_role(conn: Connection, role: str, *, required: bool = False) -> str | None:
+    """*role* when the login is not already it but may ``SET ROLE`` to it, else None.
+
+    *required*: a role the database does not have is a configuration error (REMINDERS_LOCK_ROLE),
+    not something to ignore silently.
+    """
     row = conn.execute(
         "SELECT current_user = %(role)s AS is_role,"
+        " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s) AS known,"
         " EXISTS (SELECT FROM pg_roles WHERE rolname = %(role)s)"
         "   AND pg_has_role(current_user, %(role)s, 'MEMBER') AS may_set",
         {"role": role},
     ).fetchone()
+    if required and (row is None or not row["known"]):
+        raise ConfigurationError(
+            f"REMINDERS_LOCK_ROLE is {role!r}, a role this database does not have: set it to an"
+            " existing role, or create it (on a new database, run `reminders migrate` first)"
+        )
     return role if row and not row["is_role"] and row["may_set"] else None
 
 
@@ -332,7 +342,7 @@ def open_job_lock(
 ) -> JobLock:
     """The lock of the configured *scope* on the dedicated lock connection *conn*."""
     try:
-        assume = assumable_role(conn, role)
+        assume = assumable_role(conn, role, required=True)
     except psycopg.Error as exc:
         raise DatabaseError(f"could not prepare the lock connection: {exc}") from exc
     lock: SessionAdvisoryLock | TransactionAdvisoryLock

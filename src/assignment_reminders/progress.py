@@ -1,8 +1,8 @@
 """Progress of a long reminder pass: a bar on a terminal, a log line now and then otherwise.
 
 Used as the scheduler's ``on_batch`` callback. Nothing shows for a pass shorter than
-``quiet_seconds``; the total is PostgreSQL's estimate of the table size (``pg_class.reltuples``),
-read lazily, so the bar may end a little off 100 %.
+``quiet_seconds``; the total is the number of due-index rows up to the latest local date,
+counted lazily (only for a pass that lasts), so the bar may end a little off 100 %.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TextIO
 
 from .database import Connection
 from .joblog import RunCounts
+from .queries import query
 
 logger = logging.getLogger(__name__)
 
 BAR_WIDTH = 30
 
 
-def estimated_assignments(conn: Connection) -> int:
-    row = conn.execute(
-        "SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class"
-        " WHERE oid = 'public.assignments'::regclass"
-    ).fetchone()
+def due_rows(conn: Connection, now: datetime) -> int:
+    """How many rows of the due index a pass at *now* reads."""
+    row = conn.execute(query("due_rows"), {"now": now}).fetchone()
     return int(row["n"]) if row else 0
 
 
@@ -69,7 +69,7 @@ class Progress:
         else:
             head = ""
         return (
-            f"{head}{done:,}/{total:,} assignments, {created:,} reminders created,"
+            f"{head}{done:,}/{total:,} due, {created:,} reminders created,"
             f" {rate:,.0f}/s, {elapsed:.1f} s"
         )
 

@@ -10,14 +10,18 @@ Rules (per organization; these are the defaults):
 Each reminder is a row in ``reminder_dispatches`` whose unique key is (assignment, kind, contact
 gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification and one
 ``reminder_deliveries`` row per configured external channel (same statement, same transaction).
-Reminders the ledger already has are skipped by an anti-join before any write, so a second pass
-over the same data only reads, and creates nothing. The work is set-based SQL, one batch of
-assignments per statement (and so per transaction): a crash leaves whole batches behind, never
-half of one.
+
+The pass reads the due index ``reminders.assignment_due`` (one row per reminder still to come,
+with the local date it becomes due), which triggers keep true whenever an assignment, an
+organization's thresholds or the ledger change: it walks that index up to the latest local
+"today" of any organization, so a run costs what is due, and a second pass, which finds the
+index empty up to today, reads almost nothing. The work is set-based SQL, one batch of due rows
+per statement (and so per transaction): a crash leaves whole batches behind, never half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -25,6 +29,7 @@ from typing import Protocol
 
 from .database import Connection
 from .exceptions import InputError
+from .fence import Guard
 from .joblog import RunCounts
 from .queries import query
 
@@ -44,13 +49,20 @@ class ReminderScheduler(Protocol):
     still created the reminders of its committed batches, and the run's row says how many."""
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = _no_checkpoint,
+        guard: Guard = contextlib.nullcontext,
     ) -> RunCounts: ...
 
 
 class ReminderSchedulerService:
-    """The reminder pass over all assignments, in id order, a range of ``batch_size`` ids at a
-    time (with dense ids, ``batch_size`` assignments)."""
+    """The reminder pass over the due index, ``batch_size`` rows of it at a time, in
+    (due date, assignment id) order. ``assignments_scanned`` counts the index rows it read (the
+    reminders to come that were due by the latest local date); ``duplicates_suppressed`` the due
+    ones the ledger already had when written (a racing pass wrote them first)."""
 
     def __init__(
         self,
@@ -70,7 +82,12 @@ class ReminderSchedulerService:
         self.counts = RunCounts()
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = _no_checkpoint
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = _no_checkpoint,
+        guard: Guard = contextlib.nullcontext,
     ) -> RunCounts:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
@@ -82,17 +99,18 @@ class ReminderSchedulerService:
         after: tuple[date, int] = (date.min, 0)
         while True:
             checkpoint()
-            row = self.conn.execute(
-                sql,
-                {
-                    "after_due": after[0],
-                    "after_id": after[1],
-                    "batch_size": self.batch_size,
-                    "now": now,
-                    "run_id": run_id,
-                    "channels": self.channels,
-                },
-            ).fetchone()
+            with guard():
+                row = self.conn.execute(
+                    sql,
+                    {
+                        "after_due": after[0],
+                        "after_id": after[1],
+                        "batch_size": self.batch_size,
+                        "now": now,
+                        "run_id": run_id,
+                        "channels": self.channels,
+                    },
+                ).fetchone()
             assert row is not None
             created = row["reminders"] + row["escalations"]
             total += RunCounts(
@@ -109,9 +127,10 @@ class ReminderSchedulerService:
                 break
             after = (row["last_due_on"], row["last_assignment_id"])
         if total.reminders_created + total.escalations_created > 0:
-            self.conn.execute(query("sweep_due_index"), {"now": now})
+            # mark the deleted rows' index entries dead now (see the query's comment)
+            self.conn.execute(query("due_rows"), {"now": now})
         logger.info(
-            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent,"
+            "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
             " %d deliveries queued",
             total.assignments_scanned,
             total.reminders_created,

@@ -10,26 +10,24 @@ from __future__ import annotations
 import smtplib
 import ssl
 
-from .config import Settings
+from .config import SmtpSettings
 
 
-def open_smtp(settings: Settings, *, timeout: float = 10.0) -> smtplib.SMTP:
+def open_smtp(settings: SmtpSettings, *, timeout: float = 10.0) -> smtplib.SMTP:
     """A connected, logged-in SMTP client; the caller quits or closes it."""
-    if not settings.smtp_host:
+    if not settings.host:
         raise ValueError("REMINDERS_SMTP_HOST is not set")
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
-    if settings.smtp_tls == "ssl":
-        smtp = smtplib.SMTP_SSL(
-            settings.smtp_host, settings.smtp_port, timeout=timeout, context=context
-        )
+    if settings.tls == "ssl":
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
     else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
     try:
-        if settings.smtp_tls == "starttls":
+        if settings.tls == "starttls":
             smtp.starttls(context=context)
-        if settings.smtp_user and settings.smtp_password is not None:
-            smtp.login(settings.smtp_user, settings.smtp_password.reveal())
+        if settings.user and settings.password is not None:
+            smtp.login(settings.user, settings.password.reveal())
     except BaseException:
         smtp.close()
         raise

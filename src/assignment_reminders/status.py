@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from .database import Connection
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert, open_alerts
+from .monitoring.checks import overlapping_run_ids
 from .queries import query
 from .tables import render
 
@@ -24,6 +26,7 @@ RUN_COLUMNS = (
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
     ("holder_pid", "holder pid"),
+    ("overlapped", "overlapped"),
     ("error", "error"),
 )
 
@@ -70,8 +73,14 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
-def read_status(conn: Connection, job_name: str, *, limit: int = 20) -> Status:
+def read_status(conn: Connection, job_name: str, *, now: datetime, limit: int = 20) -> Status:
+    """The newest *limit* runs; each run that overlapped another (a double run: the
+    ``overlapping_runs`` alert) names those runs in ``overlapped``."""
     runs = conn.execute(query("recent_runs"), {"job_name": job_name, "limit": limit}).fetchall()
+    overlaps = overlapping_run_ids(runs, now)
+    for run in runs:
+        ids = overlaps.get(run["id"])
+        run["overlapped"] = "with " + ", ".join(map(str, ids)) if ids else None
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
     alerts = open_alerts(conn, job_name)
     return Status(runs=list(runs), holder=holder, holder_since=since, alerts=alerts)

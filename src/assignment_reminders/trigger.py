@@ -6,28 +6,39 @@ This is the one code path behind ``reminders run`` and
     try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
     └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
+                 take the job's fencing token (fence.py): bumped only while pg_locks shows the
+                 lock on our lock backend, before anything is written
                  mark rows left 'running' by dead holders 'failed', write our 'running' row
                  try:     run ReminderSchedulerService, then `deliver` (drain the delivery
                           queue); before each batch of either, lock.checkpoint() raises
-                          LockLostError when the lock is gone: 'failed', note 'lock_lost'
-                 finally: finish the row ('success' or 'failed'), release the lock, and record
-                          whether the release found the lock still ours
+                          LockLostError when the heartbeat found the lock gone, and each batch
+                          (each delivery claim) runs in a transaction that proves the lock and
+                          the token are still ours, else raises and writes nothing:
+                          'failed', note 'lock_lost'
+                 finally: finish the row in a fenced transaction ('success' only while the lock
+                          is still ours), release the lock; a release that finds the lock gone
+                          turns a 'success' into 'failed' / 'lock_lost' and is recorded
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
+
 from .clock import utc_now
 from .config import Settings
-from .database import connect, database_url, lock_database_url
-from .exceptions import LockLostError
+from .database import DATABASE_FAULTS, connect, database_url, fault, lock_database_url
+from .exceptions import DatabaseError, LockLostError, first_line
+from .fence import Fencing, Guard, PgFencing
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
 from .lock import (
     JobLock,
@@ -36,12 +47,15 @@ from .lock import (
     open_job_lock,
     timed_try_acquire,
 )
+from .logs import bind, log_context
 from .scheduler import ReminderScheduler, ReminderSchedulerService
 
 logger = logging.getLogger(__name__)
 
 LOCK_LOST = "lock_lost"
 """The note of a run that stopped because its lock stopped being ours."""
+DATABASE_FAULT = "database_fault"
+"""The note of a run that stopped because the database failed under it (connection lost)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,10 @@ class CronTrigger:
         clock: Callable[[], datetime] = utc_now,
         hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
-        deliver: Callable[[Callable[[], None]], None] | None = None,
+        deliver: Callable[[Callable[[], None], Guard], None] | None = None,
+        fencing: Fencing | None = None,
+        fallback_log: Callable[[], ExecutionLog] | None = None,
+        on_locked: Callable[[UUID], object] | None = None,
     ) -> None:
         self.lock = lock
         self.log = log
@@ -97,6 +114,13 @@ class CronTrigger:
         self.pause_between_batches = pause_between_batches
         self._batches = 0
         self.deliver = deliver  # runs after the pass, while the lock is held
+        self.fencing = fencing  # None: writes are not fenced (unit tests with fakes)
+        self._token: int | None = None
+        # where the run's end is recorded when the work connection died under it
+        self.fallback_log = fallback_log
+        self._fault: Exception | None = None
+        self._recorded_by: ExecutionLog | None = None
+        self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -108,20 +132,23 @@ class CronTrigger:
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
         invocation_id = uuid4()
-        started_at = self.clock()
-        started = time.perf_counter()
-        acquired, acquire_ms = timed_try_acquire(self.lock)
-        start = RunStart(
-            job_name=self.job_name,
-            invocation_id=invocation_id,
-            trigger_source=self.trigger_source,
-            started_at=started_at,
-            lock_key=self.lock.key,
-            lock_acquire_ms=acquire_ms,
-        )
-        if not acquired:
-            return self._skip(start, started)
-        return self._run_locked(start, started, now or started_at)
+        with log_context(invocation_id=str(invocation_id)):  # on every line of this invocation
+            started_at = self.clock()
+            started = time.perf_counter()
+            acquired, acquire_ms = timed_try_acquire(self.lock)
+            start = RunStart(
+                job_name=self.job_name,
+                invocation_id=invocation_id,
+                trigger_source=self.trigger_source,
+                started_at=started_at,
+                lock_key=self.lock.key,
+                lock_acquire_ms=acquire_ms,
+            )
+            if not acquired:
+                return self._skip(start, started)
+            if self.on_locked is not None:
+                self.on_locked(invocation_id)
+            return self._run_locked(start, started, now or started_at)
 
     def _skip(self, start: RunStart, started: float) -> RunOutcome:
         holder, since = self.log.lock_holder(self.job_name, self.lock.key)
@@ -134,6 +161,7 @@ class CronTrigger:
             holder=holder,
             holder_since=since,
         )
+        bind(run_id=run_id)
         logger.info(
             "skipped: another run holds the lock (pid %s, %s)",
             holder.pid if holder else "?",
@@ -149,11 +177,33 @@ class CronTrigger:
             holder=holder,
         )
 
-    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
-        status, note, error, counts = "failed", None, None, RunCounts()
-        run_id: int | None = None
-        unlock_ok: bool | None = None
+    def _guard(self) -> AbstractContextManager[object]:
+        """Around each batch and delivery claim: the fenced transaction (:mod:`.fence`)."""
+        if self.fencing is None or self._token is None:
+            return contextlib.nullcontext()
+        return self.fencing.guard(self._token)
+
+    def _holds(self) -> AbstractContextManager[bool]:
+        if self.fencing is None:
+            return contextlib.nullcontext(True)
+        if self._token is None:
+            return contextlib.nullcontext(False)
+        return self.fencing.holds(self._token)
+
+    def _take_fence(self) -> None:
+        if self.fencing is not None:
+            self._token = self.fencing.take(self.lock.backend_pid)
+
+    def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
+        """Take the fencing token (the first write), fail the rows of dead holders, write our
+        'running' row. A lock lost before the token was taken is returned, not raised: the run
+        still gets its row, finished as 'lock_lost'."""
         try:
+            self._take_fence()
+        except LockLostError as exc:
+            lost: LockLostError | None = exc
+        else:
+            lost = None
             orphans = self.log.fail_orphaned_runs(
                 self.job_name, start.invocation_id, start.started_at
             )
@@ -161,18 +211,41 @@ class CronTrigger:
                 logger.warning(
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
-            run_id = self.log.start_running(start, self.lock.backend_pid)
+        return self.log.start_running(start, self.lock.backend_pid), lost
+
+    def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
+        if lost is not None:
+            raise lost
+        counts = self.scheduler.run(
+            now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
+        )
+        if self.deliver is not None:
+            self.deliver(self.lock.checkpoint, self._guard)
+        if self.hold is not None:
+            self.hold()
+        return counts
+
+    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
+        self._fault, self._recorded_by = None, self.log
+        status, note, error, counts = "failed", None, None, RunCounts()
+        run_id: int | None = None
+        unlock_ok: bool | None = None
+        duration_ms = 0.0
+        try:
+            run_id, lost = self._begin(start)
+            bind(run_id=run_id)
             try:
-                counts = self.scheduler.run(now=now, run_id=run_id, checkpoint=self._checkpoint)
-                if self.deliver is not None:
-                    self.deliver(self.lock.checkpoint)
-                if self.hold is not None:
-                    self.hold()
+                counts = self._work(run_id, now, lost)
                 status = "success"
             except LockLostError as exc:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
                 counts = self.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
+            except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
+                error, note = f"DatabaseError: {first_line(exc)}", DATABASE_FAULT
+                counts = self.scheduler.counts
+                self._fault = exc
+                logger.error("stopping: the database failed: %s", first_line(exc))
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 counts = self.scheduler.counts
@@ -183,20 +256,9 @@ class CronTrigger:
                 raise
             finally:
                 duration_ms = (time.perf_counter() - started) * 1000
-                if not self.log.finish(
-                    run_id,
-                    status=status,
-                    finished_at=self.clock(),
-                    duration_ms=duration_ms,
-                    counts=counts,
-                    note=note,
-                    error=error,
-                ):
-                    logger.error("run %s was marked failed by another run while it worked", run_id)
-                    if note != LOCK_LOST:
-                        note = "declared_dead_by_another_run"
-                    status = "failed"
-                    self.log.add_note(run_id, note)
+                status, note, error = self._finish(
+                    run_id, status, note, error, counts=counts, duration_ms=duration_ms
+                )
         finally:
             unlock_ok = self.lock.release()
             if not unlock_ok:
@@ -204,8 +266,13 @@ class CronTrigger:
                     "pg_advisory_unlock(%d) returned false: this run no longer held the lock",
                     self.lock.key,
                 )
+                if status == "success":  # never a success whose lock was not ours to the end
+                    status, note = "failed", LOCK_LOST
+                    error = "LockLostError: the lock was not held by this run at release"
             if run_id is not None:
-                self.log.record_unlock(run_id, unlock_ok)
+                self._record_unlock(run_id, unlock_ok)
+        if self._fault is not None:
+            raise self._database_failed(run_id)
         return RunOutcome(
             invocation_id=start.invocation_id,
             status=status,
@@ -218,6 +285,131 @@ class CronTrigger:
             unlock_ok=unlock_ok,
         )
 
+    def _finish(
+        self,
+        run_id: int,
+        status: str,
+        note: str | None,
+        error: str | None,
+        *,
+        counts: RunCounts,
+        duration_ms: float,
+    ) -> tuple[str, str | None, str | None]:
+        """Finish the row in a fenced transaction: a run whose lock is gone by now is 'failed'
+        (``lock_lost``), whatever it did. When the work connection is gone, the row is finished
+        'failed' on a fresh connection (:meth:`_finish_elsewhere`). Returns the final status,
+        note and error."""
+        finished_at = self.clock()
+        try:
+            with self._holds() as held:
+                if not held:
+                    logger.error("run %s: the lock was gone before the run finished", run_id)
+                    status = "failed"
+                    note = note or LOCK_LOST
+                    error = error or "LockLostError: the lock was gone before the run finished"
+                finished = self.log.finish(
+                    run_id,
+                    status=status,
+                    note=note,
+                    error=error,
+                    finished_at=finished_at,
+                    duration_ms=duration_ms,
+                    counts=counts,
+                )
+        except DATABASE_FAULTS as exc:
+            self._fault = self._fault or exc
+            status, note = "failed", note or DATABASE_FAULT
+            error = error or f"DatabaseError: {first_line(exc)}"
+            self._finish_elsewhere(
+                run_id,
+                note=note,
+                error=error,
+                finished_at=finished_at,
+                duration_ms=duration_ms,
+                counts=counts,
+            )
+            return status, note, error
+        if not finished:
+            logger.error("run %s was marked failed by another run while it worked", run_id)
+            if note != LOCK_LOST:
+                note = "declared_dead_by_another_run"
+            status = "failed"
+            self.log.add_note(run_id, note)
+        return status, note, error
+
+    def _fresh_log(self) -> ExecutionLog | None:
+        if self._recorded_by is not self.log:
+            return self._recorded_by  # already switched (or None: no fresh connection)
+        self._recorded_by = None
+        if self.fallback_log is not None:
+            try:
+                self._recorded_by = self.fallback_log()
+            except DATABASE_FAULTS as exc:
+                logger.error("no fresh connection to record the run's end: %s", first_line(exc))
+        return self._recorded_by
+
+    def _finish_elsewhere(
+        self,
+        run_id: int,
+        *,
+        note: str,
+        error: str,
+        finished_at: datetime,
+        duration_ms: float,
+        counts: RunCounts,
+    ) -> None:
+        """The work connection died: finish the row 'failed' on a fresh one, or leave it
+        'running' for the next run, which marks it failed (``holder_died``)."""
+        log = self._fresh_log()
+        try:
+            if log is not None:
+                log.finish(
+                    run_id,
+                    status="failed",
+                    finished_at=finished_at,
+                    duration_ms=duration_ms,
+                    counts=counts,
+                    note=note,
+                    error=error,
+                )
+                return
+        except DATABASE_FAULTS as exc:
+            self._recorded_by = None
+            logger.error("could not record run %s as failed: %s", run_id, first_line(exc))
+        logger.error("run %s stays 'running' until the next run marks it failed", run_id)
+
+    def _record_unlock(self, run_id: int, unlock_ok: bool) -> None:
+        log = self._recorded_by
+        if log is None:
+            return
+        try:
+            log.record_unlock(run_id, unlock_ok)
+        except DATABASE_FAULTS as exc:
+            self._fault = self._fault or exc
+            retry = self._fresh_log()
+            if retry is None:
+                return
+            try:
+                retry.record_unlock(run_id, unlock_ok)
+            except DATABASE_FAULTS:
+                logger.error("could not record the unlock of run %s", run_id)
+
+    def _database_failed(self, run_id: int | None) -> DatabaseError:
+        """One line for the caller: what failed, what became of the run, what to do."""
+        recorded = (
+            "it is recorded as failed"
+            if self._recorded_by is not None
+            else "the next run will record it as failed"
+        )
+        detail = first_line(self._fault) if self._fault is not None else "?"
+        error = DatabaseError(
+            f"the reminder run {run_id} stopped because the database failed ({detail});"
+            f" {recorded}. Check that PostgreSQL is running and reachable (DATABASE_URL), then"
+            " run again: committed batches stay and no reminder is created twice"
+        )
+        error.__cause__ = self._fault
+        return error
+
 
 def run_once(
     settings: Settings,
@@ -228,20 +420,67 @@ def run_once(
     pause_between_batches: float = 0.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> RunOutcome:
-    """Open the lock and work connections, run one invocation, close both."""
+    """Open the lock and work connections, run one invocation, close both; with
+    ``REMINDERS_PING_URL``, ping the monitor as it starts and ends (monitoring/ping.py).
+
+    A database fault (server stopped or restarted, a session terminated, a dead network) raises
+    one :class:`DatabaseError` after the run's row is recorded as failed where it can be."""
+    from .monitoring.ping import Pinger
+
+    pinger = Pinger(ping.reveal()) if (ping := settings.monitoring.ping_url) is not None else None
+    try:
+        try:
+            outcome = _run_once(
+                settings,
+                now=now,
+                trigger_source=trigger_source,
+                hold_seconds=hold_seconds,
+                pause_between_batches=pause_between_batches,
+                clock=clock,
+                on_locked=pinger.start if pinger is not None else None,
+            )
+        except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
+            raise fault(exc, "the reminder run") from exc
+    except BaseException as exc:
+        if pinger is not None:  # no row values, no host: the exception's kind only
+            pinger.fail(None, f"{type(exc).__name__}: the run could not start or was stopped")
+        raise
+    if pinger is not None and outcome.status == "success":
+        c = outcome.counts
+        pinger.success(
+            outcome.invocation_id,
+            f"success: run {outcome.run_id}, {c.assignments_scanned} due read,"
+            f" {c.reminders_created} reminders, {c.escalations_created} escalations",
+        )
+    elif pinger is not None and outcome.status == "failed":
+        pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
+    return outcome
+
+
+def _run_once(
+    settings: Settings,
+    *,
+    now: datetime | None,
+    trigger_source: str,
+    hold_seconds: float,
+    pause_between_batches: float,
+    clock: Callable[[], datetime],
+    on_locked: Callable[[UUID], object] | None,
+) -> RunOutcome:
     from .delivery.runner import CronDelivery
     from .monitoring.retention import prune_after_run
     from .monitoring.watchdog import watch_for_overrun
 
     url = database_url(settings)
     lock_url = lock_database_url(settings, url)
-    timing = LockTiming(settings.lock_heartbeat_seconds, settings.lock_idle_timeout_seconds)
+    timing = LockTiming(settings.lock.heartbeat_seconds, settings.lock.idle_timeout_seconds)
     with (
         connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
         connect(url, purpose="work") as work_conn,
+        contextlib.ExitStack() as spare,  # a fresh connection, only if the work one dies
     ):
         lock = open_job_lock(
-            lock_conn, lock_url, scope=settings.lock_scope, role=settings.lock_role, timing=timing
+            lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
         )
         extra = CronDelivery(settings, work_conn, clock)
         trigger = CronTrigger(
@@ -259,6 +498,16 @@ def run_once(
             hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
             pause_between_batches=pause_between_batches,
             deliver=extra.deliver,
+            fencing=PgFencing(
+                work_conn,
+                settings.job_name,
+                lock.key,
+                idle_timeout_seconds=settings.lock.idle_timeout_seconds,
+            ),
+            fallback_log=lambda: PgExecutionLog(
+                spare.enter_context(connect(url, purpose="work-recovery"))
+            ),
+            on_locked=on_locked,
         )
         try:
             with watch_for_overrun(settings, clock):  # monitoring: alert while still running

@@ -1,17 +1,40 @@
 -- OPTIONAL, not a migration: schedule the reminder job from inside Supabase with pg_cron + pg_net.
 -- Use this instead of (or beside) the built-in scheduler of `reminders serve`; several callers are
 -- safe, the advisory lock lets one run at a time and the ledger never reminds twice.
--- See docs/monitoring.md, "Scheduling on Supabase", for what pg_net does and does not guarantee.
+-- See docs/supabase.md (step by step) and docs/monitoring.md, "Scheduling on Supabase", for what
+-- pg_net does and does not guarantee. `reminders optional-sql pg_cron_schedule` prints this file.
 --
--- Before running it, store two secrets in Supabase Vault (Dashboard -> Project Settings -> Vault,
--- or SQL):
+-- The call carries the job's own secret, REMINDERS_CRON_SECRET, never a service_role key or a
+-- Supabase secret key: nothing that can read or write the project's data leaves the project.
+-- Before running this file, store two secrets in Supabase Vault (Dashboard -> Integrations ->
+-- Vault, or SQL):
 --   select vault.create_secret('https://reminders.example.org', 'reminders_base_url');
---   select vault.create_secret('<a service_role JWT signed with REMINDERS_JWT_SECRET>',
---                              'reminders_service_role_jwt');
--- Nothing secret is written into cron.job: the command reads the vault at every call.
+--   select vault.create_secret('<the value of REMINDERS_CRON_SECRET>', 'reminders_cron_secret');
+-- (make one with `openssl rand -hex 32`; set the same value as REMINDERS_CRON_SECRET where the
+-- service runs). To rotate it: vault.update_secret(<id>, '<new>') and the service's variable,
+-- between two runs. Nothing secret is written into cron.job: the command reads the vault at
+-- every call.
 
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE EXTENSION IF NOT EXISTS pg_net;
+
+DO $check$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(wanted, ', ') INTO missing
+    FROM unnest(ARRAY['reminders_base_url', 'reminders_cron_secret']) AS wanted
+    WHERE NOT EXISTS (
+        SELECT FROM vault.decrypted_secrets s
+        WHERE s.name = wanted AND coalesce(s.decrypted_secret, '') <> ''
+    );
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'store % in Supabase Vault first (vault.create_secret), then run this again',
+            missing
+            USING HINT = 'see the top of supabase/optional/pg_cron_schedule.sql';
+    END IF;
+END
+$check$;
 
 -- pg_cron reads schedules in cron.timezone, which is GMT on Supabase: 05:00 UTC is 06:00 in Oslo
 -- in winter and 07:00 in summer. A second call the same day is harmless (nothing is due twice).
@@ -21,17 +44,22 @@ SELECT cron.schedule(
     '0 5 * * *',
     $cmd$
     SELECT net.http_post(
-        url := (SELECT decrypted_secret FROM vault.decrypted_secrets
-                WHERE name = 'reminders_base_url') || '/functions/v1/assignment-reminder-cron',
+        url := job.base_url || '/functions/v1/assignment-reminder-cron',
         body := '{}'::jsonb,
         headers := jsonb_build_object(
             'Content-Type', 'application/json',
-            'Authorization', 'Bearer ' || (SELECT decrypted_secret FROM vault.decrypted_secrets
-                                           WHERE name = 'reminders_service_role_jwt')
+            'Authorization', 'Bearer ' || job.cron_secret
         ),
         -- the run goes on server-side after this; it only bounds how long pg_net waits
         timeout_milliseconds := 60000
     ) AS request_id
+    FROM (
+        SELECT
+            (SELECT rtrim(decrypted_secret, '/') FROM vault.decrypted_secrets
+             WHERE name = 'reminders_base_url') AS base_url,
+            (SELECT decrypted_secret FROM vault.decrypted_secrets
+             WHERE name = 'reminders_cron_secret') AS cron_secret
+    ) AS job
     $cmd$
 );
 

@@ -12,7 +12,7 @@ from assignment_reminders.database import Connection
 from assignment_reminders.seed import seed
 from tests.conftest import start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
-from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
+from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 NOW = "2026-11-28T12:00:00+00:00"
 NOW_AT = datetime.fromisoformat(NOW)
@@ -155,3 +155,54 @@ def test_a_worker_that_loses_its_database_exits_with_one_line(
         worker.kill()
     assert worker.returncode == 1
     assert err.strip().splitlines()[-1].startswith("error: the worker lost its database (")
+
+
+def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    """Issue 10: each drain used to make a new thread pool whose threads' SMTP connections stayed
+    open until the worker exited. One pool for the worker's life keeps them to --concurrency."""
+    seed(conn, assignments=30, today=date(2026, 11, 28))
+    recorder = Recorder()
+    concurrency, waves = 3, 12
+    with smtp_receiver(recorder) as (host, port):
+        cli_env.update(
+            REMINDERS_SMTP_HOST=host,
+            REMINDERS_SMTP_PORT=str(port),
+            REMINDERS_SMTP_TLS="none",
+            REMINDERS_DELIVERY_BUDGET_SECONDS="0",
+        )
+        assert run_cli("run", "--now", NOW).returncode == 0
+        queued = conn.execute(
+            "SELECT count(*) AS n FROM reminders.reminder_deliveries WHERE channel = 'email'"
+        ).fetchone()
+        assert queued is not None and queued["n"] >= 2 * concurrency
+        worker = start_reminders(
+            cli_env, "worker", "--poll-seconds", "0.05", "--concurrency", str(concurrency)
+        )
+        try:
+            for wave in range(waves):  # each wave is one more drain that sends
+                if wave:
+                    conn.execute(
+                        "UPDATE reminders.reminder_deliveries"
+                        " SET status = 'pending', sent_at = NULL, attempts = 0,"
+                        " next_attempt_at = now() WHERE channel = 'email'"
+                    )
+                wait_for(
+                    lambda: (
+                        conn.execute(
+                            "SELECT bool_and(status = 'sent') AS done"
+                            " FROM reminders.reminder_deliveries WHERE channel = 'email'"
+                        ).fetchone()
+                        == {"done": True}
+                    ),
+                    timeout=30,
+                )
+            assert recorder.accepted_total == waves * queued["n"]
+            assert recorder.open_connections <= concurrency, recorder.open_connections
+            assert recorder.peak_connections <= concurrency
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        wait_for(lambda: recorder.open_connections == 0)  # and the worker closed them at exit

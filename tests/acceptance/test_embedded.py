@@ -35,11 +35,14 @@ def test_commands_share_one_embedded_server_until_stopped(data_dir: Path) -> Non
         assert "stopped" in cli("embedded", "status").stdout
         migrated = cli("migrate")
         assert migrated.stdout.startswith("applied 20261128000100_core_schema"), migrated.stderr
+        notice = "DATABASE_URL is unset: using the embedded PostgreSQL in"
+        assert f"{notice} {data_dir}" in migrated.stderr  # every command says so
         assert "running" in cli("embedded", "status").stdout
         assert cli("migrate").stdout.strip() == "migrations: up to date"
         assert cli("seed", "--assignments", "50").returncode == 0
         run = cli("run")
         assert run.returncode == 0, run.stderr
+        assert notice in run.stderr
         assert run.stdout.startswith("success")
         assert f"host={data_dir}" in cli("embedded", "url").stdout
     finally:

@@ -6,12 +6,11 @@ import logging
 import random
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment_reminders.config import Secret, Settings
+from assignment_reminders.config import DeliverySettings, Secret, Settings, SmtpSettings
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.delivery import (
     EmailChannel,
@@ -102,13 +101,7 @@ def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
 def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
     recorder = Recorder()
     with smtp_receiver(recorder) as (host, port):
-        smtp = replace(
-            Settings(),
-            smtp_host=host,
-            smtp_port=port,
-            smtp_tls="none",
-            smtp_from="reminders@example.org",
-        )
+        smtp = SmtpSettings(host=host, port=port, tls="none", sender="reminders@example.org")
         channel = EmailChannel(smtp)
         yield recorder, channel
         channel.close()
@@ -353,9 +346,10 @@ def test_an_unconfigured_channel_is_skipped_with_a_log_line(
     assert "email channel not configured (REMINDERS_SMTP_HOST is unset): skipped" in messages
     assert any(m.startswith("webhook channel not configured") for m in messages)
     configured = Settings(
-        smtp_host="127.0.0.1",
-        webhook_url=Secret("http://x/"),
-        webhook_secret=Secret(WEBHOOK_SECRET),
+        smtp=SmtpSettings(host="127.0.0.1"),
+        delivery=DeliverySettings(
+            webhook_url=Secret("http://x/"), webhook_secret=Secret(WEBHOOK_SECRET)
+        ),
     )
     assert configured_channel_names(configured) == ["email", "webhook"]
 

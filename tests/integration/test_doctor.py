@@ -12,6 +12,7 @@ from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.doctor import Check, run_checks
 from tests.receivers import WEBHOOK_SECRET, free_port
+from tests.signing_keys import ec_key, jwks_server, rsa_key
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -91,5 +92,21 @@ def test_an_unreachable_database_fails_one_row_and_still_checks_delivery() -> No
         ("database", "fail"),
         ("smtp", "skip"),
         ("webhook", "skip"),
+        ("signing keys", "skip"),
     ]
     assert "pw" not in checks[0].detail
+
+
+def test_the_projects_signing_keys_are_fetched_when_supabase_url_is_set() -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    with jwks_server(ec_key(), rsa_key()) as project:
+        ok = by_name(run_checks(Settings.from_env({"SUPABASE_URL": project.url})))
+        project.publish()
+        none = by_name(run_checks(Settings.from_env({"SUPABASE_URL": project.url})))
+    down = by_name(run_checks(Settings.from_env({"SUPABASE_URL": unreachable})))
+    assert ok["signing keys"].result == "pass"
+    assert "ec-1 (ES256), rsa-1 (RS256)" in ok["signing keys"].detail
+    assert none["signing keys"].failed
+    assert "REMINDERS_JWT_SECRET" in none["signing keys"].fix
+    assert down["signing keys"].failed
+    assert "SUPABASE_URL" in down["signing keys"].fix

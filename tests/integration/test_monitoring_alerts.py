@@ -9,12 +9,19 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from assignment_reminders.config import MonitoringSettings, Secret, Settings
+from assignment_reminders.config import JOB_NAME, MonitoringSettings, Secret, Settings, SmtpSettings
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.monitoring.alerts import open_alerts
-from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, OVERRUN, STUCK_LOCK
+from assignment_reminders.monitoring.checks import (
+    FAILURE,
+    MISSED_RUN,
+    OVERLAPPING_RUNS,
+    OVERRUN,
+    STUCK_LOCK,
+)
 from assignment_reminders.monitoring.monitor import CheckResult, run_checks
 from assignment_reminders.monitoring.sinks import LogSink, sinks_from_settings
+from assignment_reminders.status import read_status
 from tests.alert_receivers import Mailbox, WebhookReceiver, smtp_server, webhook
 from tests.run_rows import T0, insert_run
 
@@ -30,9 +37,7 @@ def alerting(
         monitoring=MonitoringSettings(
             webhook_url=Secret(webhook.url), email_to=("ops@example.org",)
         ),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_tls="none",
+        smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
     sinks = sinks_from_settings(configured)
     assert [s.name for s in sinks] == ["log", "webhook", "email"]
@@ -211,9 +216,7 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     configured = replace(
         settings,
         monitoring=MonitoringSettings(webhook_url=Secret(url), email_to=("ops@example.org",)),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_tls="none",
+        smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
     insert_run(conn, "failed", T0, error="boom")
     result = run_checks(
@@ -223,3 +226,29 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     assert len(smtp_server.messages) == 1
     assert "could not send alert" in caplog.text
     assert "secret-path" not in caplog.text
+
+
+def test_overlapping_runs_alert_once_with_both_run_ids_and_status_marks_them(
+    conn: Connection,
+    alerting: Callable[[datetime], CheckResult],
+    webhook: WebhookReceiver,
+    smtp_server: Mailbox,
+) -> None:
+    # a cut run still finishing while the next winner worked: the log must identify it
+    cut = insert_run(conn, "failed", T0, minutes=3, note="lock_lost", lock_acquire_ms=4)
+    winner = insert_run(conn, "success", T0 + timedelta(minutes=1), minutes=5, lock_acquire_ms=4)
+    insert_run(conn, "skipped", T0 + timedelta(minutes=2), minutes=0.01)
+    insert_run(conn, "success", T0 + timedelta(minutes=7), minutes=1, unlock_ok=True)
+    for minutes in (10, 11, 12):
+        result = alerting(T0 + timedelta(minutes=minutes))
+        assert OVERLAPPING_RUNS in [f.kind for f in result.findings]
+    assert sent(webhook, smtp_server, OVERLAPPING_RUNS) == (1, 0)
+    [alert] = [a for a in open_alerts(conn, JOB_NAME) if a.kind == OVERLAPPING_RUNS]
+    assert alert.details["run_ids"] == [cut, winner]
+    assert f"runs {cut} (failed" in alert.message and f"{winner} (success" in alert.message
+
+    current = read_status(conn, JOB_NAME, now=T0 + timedelta(minutes=12))
+    marks = {r["id"]: r["overlapped"] for r in current.runs}
+    assert marks[cut] == f"with {winner}" and marks[winner] == f"with {cut}"
+    assert [m for i, m in marks.items() if i not in (cut, winner)] == [None, None]
+    assert f"with {winner}" in current.render()

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
+from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import (
     LOCK_KEY,
@@ -42,6 +43,7 @@ def trigger(
         scheduler=scheduler or ReminderSchedulerService(conn),
         job_name=JOB,
         hold=hold,
+        fencing=PgFencing(conn, JOB, LOCK_KEY),
     )
 
 
@@ -79,7 +81,12 @@ class Exploding:
         self.locks_seen: list[int] = []
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint | None = None
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        guard: object = None,
     ) -> RunCounts:
         self.locks_seen = lock_pids(self.conn)
         raise RuntimeError("scheduler exploded")
@@ -111,6 +118,9 @@ def test_lost_lock_makes_unlock_return_false_which_is_recorded(
     assert outcome.unlock_ok is False
     assert row["unlock_ok"] is False
     assert "unlock_failed" in row["note"]
+    # never a success with unlock_ok = false: the fenced finish already saw the lock gone
+    assert (outcome.status, outcome.note) == ("failed", "lock_lost")
+    assert row["status"] == "failed" and row["note"].startswith("lock_lost")
 
 
 def test_losing_the_lock_to_another_session_skips_with_its_holder(

@@ -13,7 +13,7 @@ from assignment_reminders.api import create_app
 from assignment_reminders.api.activities import ActivityIn
 from assignment_reminders.api.errors import MEDIA_TYPE, field_name, install, safe_text
 from assignment_reminders.config import Settings
-from assignment_reminders.exceptions import TransactionPoolerError
+from assignment_reminders.exceptions import ConfigurationError, TransactionPoolerError
 from tests.jwt_tokens import SECRET, bearer
 
 CRON = "/functions/v1/assignment-reminder-cron"
@@ -169,3 +169,16 @@ def test_field_names_and_text_are_safe() -> None:
     assert field_name(("path", "activity_id")) == "activity_id"
     assert safe_text("\ud800x") == "?x"
     assert len(safe_text("x" * 10_000)) == 500
+
+
+def test_a_misconfiguration_is_500_and_the_log_has_the_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def misconfigured(*args: Any, **kwargs: Any) -> Any:
+        raise ConfigurationError("REMINDERS_LOCK_ROLE is 'x', a role this database does not have")
+
+    response = app_client(run_job=misconfigured).post(CRON, headers=bearer("service_role"), json={})
+    body = assert_problem(response, 500)
+    assert body["title"] == "The service is misconfigured"
+    assert "REMINDERS_LOCK_ROLE" not in response.text
+    assert "REMINDERS_LOCK_ROLE" in caplog.text

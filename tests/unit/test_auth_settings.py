@@ -47,12 +47,12 @@ def test_bad_values_name_the_variable(env: dict[str, str], words: str) -> None:
 
 def test_cors_origins_are_a_list_without_trailing_slashes() -> None:
     env = {"REMINDERS_CORS_ORIGINS": " https://app.example.org/ ,http://localhost:3000,"}
-    assert Settings.from_env(env).cors_origins == (
+    assert Settings.from_env(env).http.cors_origins == (
         "https://app.example.org",
         "http://localhost:3000",
     )
-    assert Settings.from_env({}).cors_origins == ()
-    assert Settings.from_env({"REMINDERS_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    assert Settings.from_env({}).http.cors_origins == ()
+    assert Settings.from_env({"REMINDERS_CORS_ORIGINS": "*"}).http.cors_origins == ("*",)
 
 
 def test_cron_secret_comparison() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -49,7 +51,7 @@ def test_secrets_are_hidden_from_repr_and_descriptions() -> None:
     ("env", "words"),
     [
         ({"REMINDERS_BATCH_SIZE": "lots"}, "REMINDERS_BATCH_SIZE must be a whole number"),
-        ({"REMINDERS_BATCH_SIZE": "0"}, "REMINDERS_BATCH_SIZE must be at least 1"),
+        ({"REMINDERS_BATCH_SIZE": "0"}, "REMINDERS_BATCH_SIZE must be between 1 and"),
         ({"DATABASE_URL": "host=x port=5432 =broken"}, "DATABASE_URL is not a valid"),
     ],
 )
@@ -66,3 +68,71 @@ def test_bad_database_url_error_does_not_echo_it() -> None:
 
 def test_describe_unparseable_url_does_not_echo_it() -> None:
     assert "pw" not in describe_database_url("postgresql://u:pw@h:port/db")
+
+
+def test_settings_come_in_frozen_sub_objects_with_literal_choices() -> None:
+    settings = Settings.from_env(
+        {
+            "REMINDERS_LOCK_SCOPE": "Transaction",
+            "REMINDERS_SMTP_TLS": "SSL",
+            "REMINDERS_HTTP_PORT": "9000",
+            "REMINDERS_SCHEDULER": "off",
+            "REMINDERS_DELIVERY_CONCURRENCY": "3",
+            "REMINDERS_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.lock.scope == "transaction"
+    assert (settings.smtp.tls, settings.smtp.port) == ("ssl", 465)
+    assert settings.http.port == 9000
+    assert settings.schedule.enabled is False
+    assert settings.delivery.concurrency == 3
+    assert settings.log_level == "DEBUG"
+    with pytest.raises(FrozenInstanceError):
+        settings.http.port = 1  # type: ignore[misc]
+
+
+WHSEC = "whsec_" + base64.b64encode(b"webhook-secret-of-32-bytes-long!").decode()
+
+
+def test_no_secret_shows_in_the_repr_of_any_sub_object() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://a:pw-db@h/d",
+            "REMINDERS_LOCK_DATABASE_URL": "postgresql://a:pw-lock@h/d",
+            "REMINDERS_SMTP_PASSWORD": "pw-smtp",
+            "REMINDERS_WEBHOOK_URL": "https://h/hook?token=pw-hook",
+            "REMINDERS_WEBHOOK_SECRET": WHSEC,
+            "REMINDERS_ALERT_WEBHOOK_URL": "https://h/alert/pw-alert",
+            "REMINDERS_JWT_SECRET": "pw-jwt",
+        }
+    )
+    assert "pw-" not in repr(settings)
+    assert WHSEC.removeprefix("whsec_") not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS": "inf"}, "must be a finite number of seconds"),
+        ({"REMINDERS_LOCK_HEARTBEAT_SECONDS": "nan"}, "must be a finite number of seconds"),
+        ({"REMINDERS_LOCK_HEARTBEAT_SECONDS": "1e400"}, "must be a finite number of seconds"),
+        ({"REMINDERS_HTTP_PORT": "99999"}, "REMINDERS_HTTP_PORT must be between 1 and 65535"),
+        ({"REMINDERS_BATCH_SIZE": "9" * 5000}, "REMINDERS_BATCH_SIZE must be a whole number"),
+        ({"REMINDERS_BATCH_SIZE": "-5"}, "REMINDERS_BATCH_SIZE must be between 1"),
+        ({"REMINDERS_SCHEDULER": "maybe"}, "REMINDERS_SCHEDULER must be true or false"),
+        ({"REMINDERS_LOG_LEVEL": "loud"}, "REMINDERS_LOG_LEVEL must be one of DEBUG"),
+        ({"REMINDERS_LOCK_ROLE": "r" * 64}, "REMINDERS_LOCK_ROLE must be a PostgreSQL role"),
+        ({"REMINDERS_ALERT_WEBHOOK_URL": "file:///etc"}, "must be an http:// or https:// URL"),
+    ],
+)
+def test_out_of_range_values_name_the_variable(env: dict[str, str], words: str) -> None:
+    with pytest.raises(ConfigurationError, match=words):
+        Settings.from_env(env)
+
+
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "pgdata"
+    a_file.write_text("")
+    with pytest.raises(ConfigurationError, match="REMINDERS_DATA_DIR must be a directory"):
+        Settings.from_env({"REMINDERS_DATA_DIR": str(a_file)})
+    assert Settings.from_env({"REMINDERS_DATA_DIR": str(tmp_path / "new")}).data_dir.name == "new"

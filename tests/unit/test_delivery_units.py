@@ -124,7 +124,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
             "REMINDERS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         }
     )
-    assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == (
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == (
         "smtp.example.org",
         465,
         "ssl",
@@ -143,7 +143,7 @@ def test_delivery_settings_come_from_the_environment_with_secrets_hidden() -> No
             {"REMINDERS_WEBHOOK_URL": "ftp://x", "REMINDERS_WEBHOOK_SECRET": "s"},
             "must be an http:// or https:// URL",
         ),
-        ({"REMINDERS_DELIVERY_MAX_ATTEMPTS": "0"}, "must be at least 1"),
+        ({"REMINDERS_DELIVERY_MAX_ATTEMPTS": "0"}, "must be between 1 and 100"),
     ],
 )
 def test_bad_delivery_settings_are_refused(env: dict[str, str], message: str) -> None:
@@ -168,7 +168,7 @@ def test_progress_draws_a_bar_on_a_terminal_after_the_quiet_period() -> None:
     progress(RunCounts(assignments_scanned=500, reminders_created=7))
     progress.close()
     out = stream.getvalue()
-    assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 assignments")
+    assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 due")
     assert "7 reminders created" in out
     assert out.endswith("\n")
 
@@ -186,8 +186,8 @@ def test_progress_logs_a_line_per_interval_when_not_a_terminal(
     assert stream.getvalue() == ""
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
-    assert " 10% 100/1,000 assignments" in messages[0]
-    assert " 20% 200/1,000 assignments" in messages[1]
+    assert " 10% 100/1,000 due" in messages[0]
+    assert " 20% 200/1,000 due" in messages[1]
 
 
 def test_the_first_retry_waits_half_to_all_of_the_base() -> None:

@@ -10,12 +10,12 @@ from assignment_reminders.exceptions import ConfigurationError
 
 def test_defaults_are_session_scope_5s_heartbeat_30s_idle_timeout() -> None:
     s = Settings.from_env({})
-    assert (s.lock_scope, s.lock_heartbeat_seconds, s.lock_idle_timeout_seconds) == (
+    assert (s.lock.scope, s.lock.heartbeat_seconds, s.lock.idle_timeout_seconds) == (
         "session",
         5.0,
         30.0,
     )
-    assert s.lock_database_url is None
+    assert s.lock.database_url is None
 
 
 def test_transaction_scope_and_timings_are_read() -> None:
@@ -26,7 +26,7 @@ def test_transaction_scope_and_timings_are_read() -> None:
             "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS": "2",
         }
     )
-    assert (s.lock_scope, s.lock_heartbeat_seconds, s.lock_idle_timeout_seconds) == (
+    assert (s.lock.scope, s.lock.heartbeat_seconds, s.lock.idle_timeout_seconds) == (
         "transaction",
         0.5,
         2.0,
@@ -54,8 +54,8 @@ def test_idle_timeout_must_leave_room_for_two_heartbeats() -> None:
 def test_lock_database_url_is_a_secret_and_validated() -> None:
     url = "postgresql://postgres:hunter2@db.example.supabase.co:5432/postgres"
     s = Settings.from_env({"REMINDERS_LOCK_DATABASE_URL": url})
-    assert s.lock_database_url is not None
-    assert s.lock_database_url.reveal() == url
+    assert s.lock.database_url is not None
+    assert s.lock.database_url.reveal() == url
     assert "hunter2" not in repr(s)
     with pytest.raises(ConfigurationError, match="REMINDERS_LOCK_DATABASE_URL is not a valid"):
         Settings.from_env({"REMINDERS_LOCK_DATABASE_URL": "host=a port"})

@@ -9,6 +9,7 @@ from assignment_reminders.config import MonitoringSettings, Settings
 from assignment_reminders.monitoring.checks import (
     FAILURE,
     MISSED_RUN,
+    OVERLAPPING_RUNS,
     OVERRUN,
     STUCK_LOCK,
     UNLOCK_FAILED,
@@ -16,6 +17,7 @@ from assignment_reminders.monitoring.checks import (
     Thresholds,
     check_failure,
     check_missed_run,
+    check_overlapping_runs,
     check_overrun,
     check_stuck_lock,
     check_unlock_failed,
@@ -132,3 +134,41 @@ def test_skips_behind_our_own_run_that_overran_are_a_stuck_lock() -> None:
     ]
     [finding] = check_stuck_lock(snap([*skips, hung]), T)
     assert "pid 777" in finding.message
+
+
+def ran(i: int, status: str, start_s: float, end_s: float | None, **extra: Any) -> dict[str, Any]:
+    return row(
+        i,
+        status,
+        started_at=T0 + timedelta(seconds=start_s),
+        finished_at=None if end_s is None else T0 + timedelta(seconds=end_s),
+        lock_acquire_ms=extra.pop("lock_acquire_ms", 5.0),
+        **extra,
+    )
+
+
+def test_two_runs_working_at_once_are_one_overlapping_runs_finding_naming_both() -> None:
+    first = ran(1, "failed", 0, 30, note="lock_lost")
+    second = ran(2, "success", 10, 40)
+    later = ran(3, "success", 41, 50)
+    skipped = ran(4, "skipped", 12, 12.1)  # a skip works on nothing: never part of an overlap
+    [finding] = check_overlapping_runs(snap([skipped, later, second, first]), T0)
+    assert (finding.kind, finding.subject) == (OVERLAPPING_RUNS, "runs:1+2")
+    assert finding.details["run_ids"] == [1, 2]
+    assert "runs 1 (failed" in finding.message and "2 (success" in finding.message
+
+
+def test_back_to_back_runs_do_not_overlap() -> None:
+    # the next run started its clock a moment before the first finished, but took the lock after
+    first = ran(1, "success", 0, 30)
+    second = ran(2, "success", 29.999, 45, lock_acquire_ms=2.0)
+    assert check_overlapping_runs(snap([second, first]), T0 + timedelta(minutes=5)) == []
+
+
+def test_a_run_still_running_overlaps_until_now() -> None:
+    hung = ran(1, "running", 0, None)
+    other = ran(2, "success", 60, 90)
+    now = T0 + timedelta(minutes=2)
+    [finding] = check_overlapping_runs(snap([other, hung]), now)
+    assert finding.subject == "runs:1+2"
+    assert check_overlapping_runs(snap([hung]), now) == []

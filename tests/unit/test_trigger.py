@@ -108,7 +108,12 @@ class FakeScheduler:
     nows: list[datetime] = field(default_factory=list)
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint | None = None
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        guard: object = None,
     ) -> RunCounts:
         self.calls += 1
         self.nows.append(now)

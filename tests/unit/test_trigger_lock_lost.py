@@ -77,7 +77,12 @@ class BatchScheduler:
         self.counts = RunCounts()
 
     def run(
-        self, *, now: datetime, run_id: int | None = None, checkpoint: Checkpoint = lambda: None
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = lambda: None,
+        guard: object = None,
     ) -> RunCounts:
         for _ in range(3):
             checkpoint()
@@ -123,7 +128,7 @@ def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
     lock, log = FakeLock(lose_before_batch=5), FakeLog()
     sent: list[int] = []
 
-    def deliver(checkpoint: Checkpoint) -> None:
+    def deliver(checkpoint: Checkpoint, guard: object) -> None:
         for batch in range(10):
             checkpoint()
             sent.append(batch)

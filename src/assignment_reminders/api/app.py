@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, run_job: RunJob = run_once) -> FastAPI:
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.state.token_verifier = TokenVerifier.from_settings(settings.auth)
-    add_cors(app, settings.cors_origins)
+    add_cors(app, settings.http.cors_origins)
 
     errors.install(app)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException
 
 from ..exceptions import (
     AuthError,
+    ConfigurationError,
     DatabaseError,
     FieldRejection,
     InputError,
@@ -77,6 +79,7 @@ SIGNING_KEYS_UNAVAILABLE = ProblemType(
 )
 NOT_READY = ProblemType("not-ready", "The service is not ready")
 RUN_FAILED = ProblemType("run-failed", "The run failed")
+MISCONFIGURED = ProblemType("misconfigured", "The service is misconfigured")
 INTERNAL = ProblemType("internal", "Internal error")
 
 
@@ -222,6 +225,12 @@ def install(app: FastAPI) -> None:
         logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
         return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
 
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_lost(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # A connection lost or refused that no caller wrapped: the same 503 as DatabaseError.
+        logger.warning("%s %s: database fault: %s", request.method, request.url.path, exc)
+        return problem(DATABASE_UNAVAILABLE, 503, "the database is unavailable; see the log")
+
     @app.exception_handler(SigningKeysUnavailableError)
     async def _signing_keys(request: Request, exc: SigningKeysUnavailableError) -> JSONResponse:
         return problem(SIGNING_KEYS_UNAVAILABLE, 503, exc.message)
@@ -230,6 +239,12 @@ def install(app: FastAPI) -> None:
     async def _lock(request: Request, exc: LockError) -> JSONResponse:
         # e.g. a session lock through a transaction pooler: the message names the fix
         return problem(LOCK_UNAVAILABLE, 503, exc.message)
+
+    @app.exception_handler(ConfigurationError)
+    async def _misconfigured(request: Request, exc: ConfigurationError) -> JSONResponse:
+        # e.g. REMINDERS_LOCK_ROLE names no role: the operator's to fix, said in the log
+        logger.error("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(MISCONFIGURED, 500, "the service is misconfigured; see the log")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -30,10 +30,10 @@ def require_ops_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(ops_bearer)],
 ) -> None:
     settings: Settings = request.app.state.settings
-    if settings.ops_token is None:
+    if settings.http.ops_token is None:
         return
     given = credentials.credentials if credentials is not None else ""
-    if not hmac.compare_digest(given.encode(), settings.ops_token.reveal().encode()):
+    if not hmac.compare_digest(given.encode(), settings.http.ops_token.reveal().encode()):
         raise AuthError("this page needs the ops token (REMINDERS_OPS_TOKEN) as a bearer token")
 
 

@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..clock import utc_now
-from ..config import Settings
+from ..config import Settings, SmtpSettings
 from ..exceptions import DeliveryError
 from ..smtp import open_smtp
 from .messages import Message
@@ -105,9 +105,9 @@ class EmailChannel:
 
     name = EMAIL
 
-    def __init__(self, settings: Settings, *, timeout: float = 10.0) -> None:
-        self.settings = settings  # REMINDERS_SMTP_*: host, port, TLS mode, login, sender
-        self.sender = settings.smtp_from
+    def __init__(self, smtp: SmtpSettings, *, timeout: float = 10.0) -> None:
+        self.smtp = smtp  # REMINDERS_SMTP_*: host, port, TLS mode, login, sender
+        self.sender = smtp.sender
         self.timeout = timeout
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
@@ -131,7 +131,7 @@ class EmailChannel:
         return mail
 
     def _connect(self) -> smtplib.SMTP:
-        smtp = open_smtp(self.settings, timeout=self.timeout)
+        smtp = open_smtp(self.smtp, timeout=self.timeout)
         with self._lock:
             self._all.append(smtp)
         return smtp
@@ -184,11 +184,11 @@ class EmailChannel:
 def configured_channel_names(settings: Settings) -> list[str]:
     """The external channels this deployment can send on; logs one line per skipped channel."""
     names = []
-    if settings.smtp_host:
+    if settings.smtp.host:
         names.append(EMAIL)
     else:
         logger.info("email channel not configured (REMINDERS_SMTP_HOST is unset): skipped")
-    if settings.webhook_url is not None and settings.webhook_secret is not None:
+    if settings.delivery.webhook_url is not None and settings.delivery.webhook_secret is not None:
         names.append(WEBHOOK)
     else:
         logger.info("webhook channel not configured (REMINDERS_WEBHOOK_URL is unset): skipped")
@@ -199,12 +199,12 @@ def build_channels(settings: Settings, names: list[str] | None = None) -> Mappin
     """The configured channels, ready to send; call ``close()`` on each when done."""
     names = configured_channel_names(settings) if names is None else names
     channels: dict[str, Channel] = {}
-    if EMAIL in names and settings.smtp_host:
-        channels[EMAIL] = EmailChannel(settings)
-    if WEBHOOK in names and settings.webhook_url and settings.webhook_secret:
+    if EMAIL in names and settings.smtp.host:
+        channels[EMAIL] = EmailChannel(settings.smtp)
+    if WEBHOOK in names and settings.delivery.webhook_url and settings.delivery.webhook_secret:
         channels[WEBHOOK] = WebhookChannel(
-            settings.webhook_url.reveal(),
-            webhook_key(settings.webhook_secret.reveal()),
-            pool=max(1, settings.delivery_concurrency),
+            settings.delivery.webhook_url.reveal(),
+            webhook_key(settings.delivery.webhook_secret.reveal()),
+            pool=max(1, settings.delivery.concurrency),
         )
     return channels

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from ..clock import utc_now
 from ..config import Settings
 from ..database import Connection
-from ..progress import Progress, estimated_assignments
+from ..fence import Guard
+from ..progress import Progress, due_rows
 from .channels import Channel, build_channels, configured_channel_names
 from .messages import Renderer
 from .retry import RetryPolicy
@@ -29,13 +30,13 @@ def dispatch_service(
     return ReminderDispatchService(
         conn,
         channels,
-        Renderer(settings.app_url),
+        Renderer(settings.delivery.app_url),
         clock=clock,
         rng=rng or random.Random(),  # noqa: S311 - retry jitter, not a secret
-        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-        batch_size=settings.delivery_batch_size,
-        concurrency=settings.delivery_concurrency,
+        policy=RetryPolicy(max_attempts=settings.delivery.max_attempts),
+        lease=timedelta(seconds=settings.delivery.lease_seconds),
+        batch_size=settings.delivery.batch_size,
+        concurrency=settings.delivery.concurrency,
     )
 
 
@@ -58,17 +59,17 @@ class CronDelivery:
 
     def __post_init__(self) -> None:
         self.channels = configured_channel_names(self.settings)
-        self.progress = Progress(lambda: estimated_assignments(self.conn), stream=sys.stderr)
+        self.progress = Progress(lambda: due_rows(self.conn, self.clock()), stream=sys.stderr)
 
     @property
-    def deliver(self) -> Callable[[Callable[[], None]], None] | None:
-        if not self.channels or self.settings.delivery_budget_seconds == 0:
+    def deliver(self) -> Callable[[Callable[[], None], Guard], None] | None:
+        if not self.channels or self.settings.delivery.budget_seconds == 0:
             return None
         return self._drain
 
-    def _drain(self, checkpoint: Callable[[], None]) -> None:
-        """Drain within the budget; *checkpoint* runs before each batch and raises when the
-        run's lock is gone, so a run that lost its lock sends nothing more."""
+    def _drain(self, checkpoint: Callable[[], None], guard: Guard) -> None:
+        """Drain within the budget; *checkpoint* runs before each batch and *guard* around each
+        claim, both raising when the run's lock is gone: a run that lost it claims nothing more."""
 
         def stop() -> bool:
             checkpoint()
@@ -76,7 +77,9 @@ class CronDelivery:
 
         channels = build_channels(self.settings, self.channels)
         try:
-            service = dispatch_service(self.settings, self.conn, channels, clock=self.clock)
-            service.drain(budget_seconds=self.settings.delivery_budget_seconds, stop=stop)
+            with dispatch_service(self.settings, self.conn, channels, clock=self.clock) as service:
+                service.drain(
+                    budget_seconds=self.settings.delivery.budget_seconds, stop=stop, guard=guard
+                )
         finally:
             close_all(channels)

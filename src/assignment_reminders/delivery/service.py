@@ -9,6 +9,7 @@ receiver drop the repeat.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
+from ..fence import Guard
 from ..queries import query
 from .channels import Channel
 from .messages import Delivery, Renderer
@@ -92,6 +94,30 @@ class ReminderDispatchService:
         self.batch_size = batch_size
         self.concurrency = max(1, concurrency)
         self.worker = worker or worker_name()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _sending_pool(self) -> ThreadPoolExecutor | None:
+        """The service's one pool of sending threads, made at the first drain and kept until
+        :meth:`close`: each thread keeps its own SMTP connection, so a new pool per drain would
+        leave one more set of connections open per drain. One sender: no pool (nothing to
+        overlap, and futures cost CPU per message)."""
+        if self.concurrency <= 1:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the sending threads (the channels' connections are closed by their owner)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> ReminderDispatchService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def claim(self, now: datetime, limit: int | None = None) -> list[Delivery]:
         rows = self.conn.execute(
@@ -153,10 +179,17 @@ class ReminderDispatchService:
         ).fetchall()
         return len(rows)
 
-    def deliver_batch(self, pool: ThreadPoolExecutor | None = None) -> tuple[list[Outcome], int]:
-        """Claim, send and record one batch. Returns the outcomes and how many were recorded."""
+    def deliver_batch(
+        self, pool: ThreadPoolExecutor | None = None, guard: Guard = contextlib.nullcontext
+    ) -> tuple[list[Outcome], int]:
+        """Claim, send and record one batch. Returns the outcomes and how many were recorded.
+
+        The claim runs inside *guard()* (the cron run's fence: no claim once its lock is gone).
+        Recording needs no fence: it only changes rows this worker still holds under its lease,
+        which nobody else can claim meanwhile, and the messages were sent."""
         now = self.clock()
-        deliveries = self.claim(now)
+        with guard():
+            deliveries = self.claim(now)
         if not deliveries:
             return [], 0
         if pool is None or len(deliveries) == 1:
@@ -171,32 +204,25 @@ class ReminderDispatchService:
         *,
         budget_seconds: float | None = None,
         stop: Callable[[], bool] | None = None,
+        guard: Guard = contextlib.nullcontext,
     ) -> DrainResult:
-        """Deliver batches until nothing is due, the budget is spent or *stop* says so."""
+        """Deliver batches until nothing is due, the budget is spent or *stop* says so; each
+        claim runs inside *guard()*."""
         result = DrainResult()
         if not self.channels:
             return result
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        # one sender: no pool (nothing to overlap, and futures cost CPU per message)
-        pool = (
-            ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
-            if self.concurrency > 1
-            else None
-        )
-        try:
-            while True:
-                if deadline is not None and time.monotonic() >= deadline:
-                    logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
-                    break
-                if stop is not None and stop():
-                    break
-                outcomes, recorded = self.deliver_batch(pool)
-                if not outcomes:
-                    break
-                result.add(outcomes, recorded)
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        pool = self._sending_pool()
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
+                break
+            if stop is not None and stop():
+                break
+            outcomes, recorded = self.deliver_batch(pool, guard)
+            if not outcomes:
+                break
+            result.add(outcomes, recorded)
         if result.claimed:
             logger.info(
                 "delivered %d, retrying %d, dead %d, lost to another worker %d",

@@ -21,7 +21,8 @@ MISSED_RUN: Final = "missed_run"
 STUCK_LOCK: Final = "stuck_lock"
 FAILURE: Final = "failure"
 UNLOCK_FAILED: Final = "unlock_failed"
-ALL_KINDS: Final = (OVERRUN, MISSED_RUN, STUCK_LOCK, FAILURE, UNLOCK_FAILED)
+OVERLAPPING_RUNS: Final = "overlapping_runs"
+ALL_KINDS: Final = (OVERRUN, MISSED_RUN, STUCK_LOCK, FAILURE, UNLOCK_FAILED, OVERLAPPING_RUNS)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,69 @@ def check_unlock_failed(s: Snapshot) -> list[Finding]:
     return []
 
 
+def working_interval(row: Row, now: datetime) -> tuple[datetime, datetime]:
+    """When a run that took the lock worked: from the lock (start + acquire time) to its finish
+    (recorded before the release), or until *now* while it is still 'running'."""
+    start = row["started_at"] + timedelta(milliseconds=float(row.get("lock_acquire_ms") or 0))
+    end = row.get("finished_at") or now
+    return start, end
+
+
+def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row]]:
+    """Every pair of non-skipped runs whose working intervals overlap, earlier run first.
+
+    Single flight means none: a run finishes its row before it releases the lock and the next
+    one starts working only after taking it. A pair here is a double run (or hosts whose clocks
+    disagree by more than the gap between two runs: `reminders doctor` checks clock skew)."""
+    worked = sorted(
+        (r for r in rows if r["status"] != "skipped"),
+        key=lambda r: (working_interval(r, now)[0], r["id"]),
+    )
+    pairs = []
+    for i, a in enumerate(worked):
+        a_end = working_interval(a, now)[1]
+        for b in worked[i + 1 :]:
+            if working_interval(b, now)[0] >= a_end:
+                break  # sorted by start: every later run starts later still
+            pairs.append((a, b))
+    return pairs
+
+
+def overlapping_run_ids(rows: Sequence[Row], now: datetime) -> dict[int, list[int]]:
+    """For each run in an overlapping pair, the ids of the runs it overlapped."""
+    ids: dict[int, list[int]] = {}
+    for a, b in overlapping_pairs(rows, now):
+        ids.setdefault(a["id"], []).append(b["id"])
+        ids.setdefault(b["id"], []).append(a["id"])
+    return ids
+
+
+def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
+    """Two runs of the job that took the lock worked at the same time: one finding per pair
+    (an incident, alerted once, naming both runs)."""
+    findings = []
+    for a, b in overlapping_pairs(s.recent, now):
+        findings.append(
+            Finding(
+                OVERLAPPING_RUNS,
+                f"runs:{a['id']}+{b['id']}",
+                f"runs {a['id']} ({a['status']}, {a.get('host')} pid {a.get('pid')}) and"
+                f" {b['id']} ({b['status']}, {b.get('host')} pid {b.get('pid')}) of"
+                f" {s.job_name} overlapped in time: the job ran twice at once",
+                {
+                    "run_ids": [a["id"], b["id"]],
+                    "statuses": [a["status"], b["status"]],
+                    "started_at": [a["started_at"].isoformat(), b["started_at"].isoformat()],
+                    "finished_at": [
+                        a["finished_at"].isoformat() if a.get("finished_at") else None,
+                        b["finished_at"].isoformat() if b.get("finished_at") else None,
+                    ],
+                },
+            )
+        )
+    return findings
+
+
 def evaluate(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
     """Every check over one snapshot."""
     return [
@@ -197,4 +261,5 @@ def evaluate(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
         *check_stuck_lock(s, t),
         *check_failure(s),
         *check_unlock_failed(s),
+        *check_overlapping_runs(s, now),
     ]

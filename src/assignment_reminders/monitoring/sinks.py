@@ -76,14 +76,14 @@ class EmailSink:
     def send(self, event: Event, alert: Alert) -> None:
         message = EmailMessage()
         message["Subject"] = headline(event, alert)[:200]
-        message["From"] = self.settings.smtp_from
+        message["From"] = self.settings.smtp.sender
         message["To"] = ", ".join(self.settings.monitoring.email_to)
         message.set_content(
             f"{headline(event, alert)}\n\nincident {alert.id}, opened {alert.opened_at}"
             + (f", resolved {alert.resolved_at}" if alert.resolved_at else "")
             + f"\n\n{json.dumps(alert.details, indent=2, default=str)}\n"
         )
-        with open_smtp(self.settings, timeout=self.timeout) as smtp:
+        with open_smtp(self.settings.smtp, timeout=self.timeout) as smtp:
             smtp.send_message(message)
 
 
@@ -93,7 +93,7 @@ def sinks_from_settings(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = [LogSink()]
     if m.webhook_url is not None:
         sinks.append(WebhookSink(m.webhook_url))
-    if settings.smtp_host and m.email_to:
+    if settings.smtp.host and m.email_to:
         sinks.append(EmailSink(settings))
     return sinks
 

@@ -76,3 +76,30 @@ SELECT current_setting('server_version_num')::int AS version_num,
 
 -- name: doctor_clock
 SELECT clock_timestamp() AS db_now
+
+-- name: fence_take
+-- The lock winner's first write: bump the job's fencing token, but only while pg_locks shows the
+-- lock on the winner's lock backend. No row back = the lock is not (any more) ours. The UPDATE
+-- waits for an older run's batch that still share-locks the row, so that batch commits first.
+INSERT INTO reminders.job_fences AS f (job_name, token, lock_backend_pid)
+SELECT %(job_name)s, 1, %(lock_pid)s
+WHERE EXISTS (
+    SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
+)
+ON CONFLICT (job_name) DO UPDATE
+SET token = f.token + 1, lock_backend_pid = excluded.lock_backend_pid
+RETURNING f.token
+
+-- name: fence_check
+-- First statement of a fenced transaction: a row back = this run still holds the lock (pg_locks
+-- shows it on its lock backend) and no newer winner has bumped the token; the row stays
+-- share-locked until the transaction ends, so a new winner's fence_take waits for it. A holder
+-- that hangs inside the transaction is ended by the server after the lock's idle timeout.
+SELECT f.token,
+       set_config('idle_in_transaction_session_timeout', %(idle_timeout_ms)s, true) AS idle_timeout
+FROM reminders.job_fences f
+WHERE f.job_name = %(job_name)s AND f.token = %(token)s
+  AND EXISTS (
+      SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
+  )
+FOR SHARE OF f

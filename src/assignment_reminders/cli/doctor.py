@@ -8,11 +8,11 @@ from dataclasses import asdict
 
 import click
 
-from .cli import Context, cli, pass_context
+from .options import Context, json_option, pass_context
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.command()
+@json_option("the checks")
 @pass_context
 def doctor(ctx: Context, as_json: bool) -> None:
     """Check the database, the lock setup and delivery settings; exit 1 if any check fails.
@@ -20,10 +20,11 @@ def doctor(ctx: Context, as_json: bool) -> None:
     Checks: the lock connection is a real session (or REMINDERS_LOCK_SCOPE fits the pooler),
     migrations are current, the lock wrappers are executable by service_role only, the lock key
     is registered to this job alone, server timeouts, clock skew between this host and the
-    database, and the SMTP server (REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT) and
-    REMINDERS_WEBHOOK_URL reachable (when set).
+    database, the SMTP server (REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT) and
+    REMINDERS_WEBHOOK_URL reachable, and the project's signing keys readable from
+    SUPABASE_URL (each when set).
     """
-    from .doctor import render_checks, run_checks
+    from ..doctor import render_checks, run_checks
 
     checks = run_checks(ctx.settings)
     if as_json:

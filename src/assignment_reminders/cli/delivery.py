@@ -13,7 +13,8 @@ from types import FrameType
 
 import click
 
-from .cli import Context, cli, pass_context
+from ..config import DeliverySettings
+from .options import Context, Seconds, json_option, pass_context, setting_option
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def _database_errors() -> Iterator[None]:
     its claimed deliveries are claimed again when their lease runs out."""
     import psycopg
 
-    from .exceptions import DatabaseError
+    from ..exceptions import DatabaseError
 
     try:
         yield
@@ -51,47 +52,44 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-@cli.command(
+@click.command(
     help="Deliver reminders by email and webhook until stopped. Several workers, on one machine"
     f" or many, share the queue (FOR UPDATE SKIP LOCKED).\n\n{DELIVERY_ENV_HELP}"
 )
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option(
     "--poll-seconds",
-    type=click.FloatRange(min=0.05),
+    type=Seconds(0.05, 3600),
     default=2.0,
     show_default=True,
     help="How long to wait when nothing is due.",
 )
-@click.option(
+@setting_option(
     "--concurrency",
-    type=click.IntRange(min=1),
-    envvar="REMINDERS_DELIVERY_CONCURRENCY",
-    show_envvar=True,
-    default=8,
-    show_default=True,
+    type=click.IntRange(1, 256),
+    env="REMINDERS_DELIVERY_CONCURRENCY",
+    default=DeliverySettings.concurrency,
+    pick=lambda s: s.delivery.concurrency,
     help="Messages sent at the same time by this worker.",
 )
-@click.option(
+@setting_option(
     "--batch-size",
-    type=click.IntRange(min=1),
-    envvar="REMINDERS_DELIVERY_BATCH_SIZE",
-    show_envvar=True,
-    default=200,
-    show_default=True,
+    type=click.IntRange(1, 100_000),
+    env="REMINDERS_DELIVERY_BATCH_SIZE",
+    default=DeliverySettings.batch_size,
+    pick=lambda s: s.delivery.batch_size,
     help="Deliveries claimed per round.",
 )
 @pass_context
 def worker(
     ctx: Context, once: bool, poll_seconds: float, concurrency: int, batch_size: int
 ) -> None:
-    from .database import connect, database_url
-    from .delivery import build_channels
-    from .delivery.runner import close_all, dispatch_service
+    from ..database import connect, database_url
+    from ..delivery import build_channels
+    from ..delivery.runner import close_all, dispatch_service
 
-    settings = replace(
-        ctx.settings, delivery_concurrency=concurrency, delivery_batch_size=batch_size
-    )
+    delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
+    settings = replace(ctx.settings, delivery=delivery)
     channels = build_channels(settings)
     if not channels:
         click.echo("worker: no delivery channel is configured; nothing to do")
@@ -100,8 +98,11 @@ def worker(
     _stop_on_signals(stop)
     total_sent = total_dead = 0
     try:
-        with connect(database_url(settings), purpose="worker") as conn, _database_errors():
-            service = dispatch_service(settings, conn, channels)
+        with (
+            connect(database_url(settings), purpose="worker") as conn,
+            _database_errors(),
+            dispatch_service(settings, conn, channels) as service,  # one sending pool for life
+        ):
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():
                 result = service.drain(stop=stop.is_set)
@@ -116,14 +117,14 @@ def worker(
     click.echo(f"worker: {total_sent} delivered, {total_dead} dead")
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.command()
+@json_option("the counts")
 @pass_context
 def deliveries(ctx: Context, as_json: bool) -> None:
     """Show the delivery queue: how many deliveries per channel and status."""
-    from .database import connect, database_url
-    from .queries import query
-    from .tables import render
+    from ..database import connect, database_url
+    from ..queries import query
+    from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
         rows = conn.execute(query("delivery_counts", "delivery.sql")).fetchall()
@@ -133,10 +134,10 @@ def deliveries(ctx: Context, as_json: bool) -> None:
         click.echo(render(rows, [("channel", "channel"), ("status", "status"), ("n", "count")]))
 
 
-@cli.command("webhook-secret")
+@click.command("webhook-secret")
 def webhook_secret() -> None:
     """Print a new random Standard Webhooks secret (whsec_...) for REMINDERS_WEBHOOK_SECRET;
     give the receiver the same value."""
-    from .delivery.signing import new_secret
+    from ..delivery.signing import new_secret
 
     click.echo(new_secret())

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import click
 
-from .cli import Context, _aware, cli, pass_context
-from .database import connect, database_url
+from ..database import connect, database_url
+from .options import Context, json_option, now_option, pass_context
 
 
-@cli.group()
+@click.group()
 def admin() -> None:
     """Operator commands: correct an assignment's last_contact_date and read its history."""
 
@@ -23,24 +23,20 @@ def admin() -> None:
 @click.argument("assignment_id", type=click.IntRange(min=1, max=2**63 - 1))
 @click.argument("date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE")
 @click.option("--reason", required=True, help="Why the date is corrected (kept in the audit).")
-@click.option(
-    "--now",
-    metavar="DATETIME",
-    help="Check 'not in the future' as of this ISO 8601 moment (with offset). Default: now.",
-)
+@now_option("Check 'not in the future' as of this ISO 8601 moment (with offset). Default: now.")
 @pass_context
 def set_last_contact(
-    ctx: Context, assignment_id: int, date: datetime, reason: str, now: str | None
+    ctx: Context, assignment_id: int, date: datetime, reason: str, now: datetime | None
 ) -> None:
     """Set ASSIGNMENT_ID's last_contact_date to DATE (YYYY-MM-DD), audited.
 
     Refused when DATE is in the future in the organization's time zone or before the assignment
     started. The date holds until an activity registered later carries a later date.
     """
-    from .corrections import Actor
-    from .corrections import set_last_contact as correct
+    from ..corrections import Actor
+    from ..corrections import set_last_contact as correct
 
-    moment = _aware(now, "--now") or datetime.now(UTC)
+    moment = now or datetime.now(UTC)
     actor = Actor(user_id=None, role="operator", name=f"{getpass.getuser()}@{socket.gethostname()}")
     with (
         connect(database_url(ctx.settings), purpose="admin") as conn,
@@ -55,12 +51,12 @@ def set_last_contact(
 
 @admin.command("last-contact-history")
 @click.argument("assignment_id", type=click.IntRange(min=1, max=2**63 - 1))
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option("the corrections")
 @pass_context
 def last_contact_history(ctx: Context, assignment_id: int, as_json: bool) -> None:
     """Every correction of ASSIGNMENT_ID's last_contact_date, newest first."""
-    from .corrections import history
-    from .tables import render
+    from ..corrections import history
+    from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="admin") as conn:
         rows = history(conn, assignment_id)

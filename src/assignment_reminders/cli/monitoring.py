@@ -8,21 +8,17 @@ from datetime import UTC, datetime
 
 import click
 
-from .cli import Context, _aware, cli, pass_context
+from .options import Context, json_option, now_option, pass_context
 
 CHECK_FOUND_PROBLEM = 3
 """Exit code of ``check`` when it found something wrong: 0 ok, 1 failure, 2 usage (click)."""
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print findings and open alerts as JSON.")
-@click.option(
-    "--now",
-    metavar="DATETIME",
-    help="Judge the execution log as of this ISO 8601 moment (with offset). Default: now.",
-)
+@click.command()
+@json_option("findings and open alerts")
+@now_option("Judge the execution log as of this ISO 8601 moment (with offset). Default: now.")
 @pass_context
-def check(ctx: Context, as_json: bool, now: str | None) -> None:
+def check(ctx: Context, as_json: bool, now: datetime | None) -> None:
     """Run every monitoring check once: overrun, missed run, stuck lock, failure, unlock.
 
     New incidents are alerted (log, webhook, email) and cleared ones recovered, once each
@@ -32,9 +28,9 @@ def check(ctx: Context, as_json: bool, now: str | None) -> None:
     REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_ALERT_EMAIL_TO
     (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
     """
-    from .monitoring.monitor import check_once_for
+    from ..monitoring.monitor import check_once_for
 
-    moment = _aware(now, "--now") or datetime.now(UTC)
+    moment = now or datetime.now(UTC)
     result = check_once_for(ctx.settings, now=moment)
     if as_json:
         click.echo(

@@ -1,0 +1,41 @@
+"""``reminders embedded ...``: the bundled PostgreSQL used when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import click
+
+from .options import Context, pass_context
+
+
+@click.group()
+def embedded() -> None:
+    """Manage the embedded PostgreSQL (used when DATABASE_URL is unset)."""
+
+
+@embedded.command("status")
+@pass_context
+def embedded_status(ctx: Context) -> None:
+    """Say whether the embedded server is running, and where."""
+    from ..embedded import embedded_server_running
+
+    state = "running" if embedded_server_running(ctx.settings.data_dir) else "stopped"
+    click.echo(f"embedded PostgreSQL in {ctx.settings.data_dir}: {state}")
+
+
+@embedded.command("url")
+@pass_context
+def embedded_url(ctx: Context) -> None:
+    """Start the embedded server if needed and print its connection URI (for psql)."""
+    from ..embedded import embedded_database_url
+
+    click.echo(embedded_database_url(ctx.settings.data_dir))
+
+
+@embedded.command("stop")
+@pass_context
+def embedded_stop(ctx: Context) -> None:
+    """Stop the embedded server (the next command starts it again)."""
+    from ..embedded import stop_embedded_database
+
+    stopped = stop_embedded_database(ctx.settings.data_dir)
+    click.echo("stopped" if stopped else "not running")

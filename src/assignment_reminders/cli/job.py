@@ -1,0 +1,138 @@
+"""The job's own commands: ``migrate``, ``run``, ``seed`` and ``status``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from datetime import UTC, date, datetime
+from types import FrameType
+
+import click
+
+from ..database import connect, database_url
+from .options import Context, Seconds, json_option, now_option, pass_context
+
+
+@click.command()
+@pass_context
+def migrate(ctx: Context) -> None:
+    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction."""
+    from ..migrations import migrate as apply
+
+    with connect(database_url(ctx.settings), purpose="migrate") as conn:
+        done = apply(conn)
+    if done:
+        for m in done:
+            click.echo(f"applied {m.version}_{m.name}")
+    else:
+        click.echo("migrations: up to date")
+
+
+@click.command()
+@json_option("the outcome")
+@now_option(
+    "Compute reminders as of this ISO 8601 moment (with offset). Default: the current time."
+)
+@click.option(
+    "--hold-seconds",
+    type=Seconds(0, 24 * 3600),
+    default=0,
+    show_default=True,
+    help="Keep the lock this long after the work (drills and demos: a run that overlaps the next)."
+    " Ends early, as a failure, if the lock is lost meanwhile.",
+)
+@click.option(
+    "--pause-between-batches",
+    type=Seconds(0, 3600),
+    default=0,
+    show_default=True,
+    help="Drills: wait this long before each batch after the first, watching the lock.",
+)
+@pass_context
+def run(
+    ctx: Context,
+    as_json: bool,
+    now: datetime | None,
+    hold_seconds: float,
+    pause_between_batches: float,
+) -> None:
+    """Run the reminder job once, as a scheduler would.
+
+    Exits 0 when the run succeeded or was skipped because another run holds the lock,
+    1 when it failed.
+    """
+    from ..trigger import run_once
+
+    _terminate_gracefully()
+    outcome = run_once(
+        ctx.settings,
+        now=now,
+        trigger_source="cli",
+        hold_seconds=hold_seconds,
+        pause_between_batches=pause_between_batches,
+    )
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), default=str))
+    else:
+        c = outcome.counts
+        click.echo(
+            f"{outcome.status}"
+            + (f" ({outcome.note})" if outcome.note else "")
+            + f": run {outcome.run_id}, {c.assignments_scanned} due read,"
+            f" {c.reminders_created} reminders, {c.escalations_created} escalations,"
+            f" {c.duplicates_suppressed} already sent, lock {outcome.lock_acquire_ms:.1f} ms"
+            + (f"\nerror: {outcome.error}" if outcome.error else "")
+        )
+    if not outcome.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.option(
+    "--assignments", type=click.IntRange(min=1, max=10_000_000), default=2000, show_default=True
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date the data is relative to. Default: today (UTC).",
+)
+@click.option("--random-seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True)
+@pass_context
+def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: int) -> None:
+    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY)."""
+    from ..seed import seed as run_seed
+
+    day: date = today.date() if today else datetime.now(UTC).date()
+    started = time.perf_counter()
+    with connect(database_url(ctx.settings), purpose="seed") as conn:
+        result = run_seed(conn, assignments=assignments, today=day, random_seed=random_seed)
+    click.echo(
+        f"seeded {result.assignments} assignments, {result.peer_mentors} peer mentors,"
+        f" {result.coordinators} coordinators, {result.organizations} organization(s)"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@click.command()
+@json_option()
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True)
+@pass_context
+def status(ctx: Context, as_json: bool, limit: int) -> None:
+    """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
+    from ..clock import utc_now
+    from ..status import read_status
+
+    with connect(database_url(ctx.settings), purpose="status") as conn:
+        current = read_status(conn, ctx.settings.job_name, now=utc_now(), limit=limit)
+    click.echo(json.dumps(current.to_dict()) if as_json else current.render())
+
+
+def _terminate_gracefully() -> None:
+    """Turn SIGTERM into SystemExit so ``finally`` blocks (the lock release) run."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,125 @@
+"""What every command shares: the context (settings, ``--debug``) and the option types.
+
+Options backed by a setting (``--port``, ``--concurrency`` ...) have no default of their own: when
+not given they take the value ``config.py`` read from the environment, so each variable is read
+in one place and each default lives in one place (the settings dataclasses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from ..config import Settings
+from ..exceptions import ConfigurationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """The settings (read from the environment on first use, so ``--help`` never needs them)
+    and whether ``--debug`` was given."""
+
+    def __init__(self, debug: bool = False, settings: Settings | None = None) -> None:
+        self.debug = debug
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def settings_or_none(self) -> Settings | None:
+        """The settings, or None when the environment is malformed (reported when used)."""
+        try:
+            return self.settings
+        except ConfigurationError:
+            return None
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class AwareDateTime(click.ParamType[datetime]):
+    """An ISO 8601 moment with a UTC offset (``2026-11-28T06:00:00+01:00`` or ``...Z``)."""
+
+    name = "DATETIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"not an ISO 8601 date-time: {value!r}", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail("needs a UTC offset or Z, e.g. 2026-11-28T06:00:00+01:00", param, ctx)
+        return parsed
+
+
+class Seconds(click.ParamType[float]):
+    """A finite number of seconds within a range (no ``nan``, no ``inf``)."""
+
+    name = "SECONDS"
+
+    def __init__(self, minimum: float = 0.0, maximum: float = 7 * 24 * 3600.0) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"not a number of seconds: {value!r}", param, ctx)
+        if not math.isfinite(seconds) or not self.minimum <= seconds <= self.maximum:
+            self.fail(
+                f"must be a finite number between {self.minimum:g} and {self.maximum:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+def json_option(what: str = "the result") -> Callable[[F], F]:
+    """``--json``: print *what* as JSON (parameter ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def now_option(help: str) -> Callable[[F], F]:
+    """``--now DATETIME``: the moment the command acts as of (parameter ``now``; None = now)."""
+    return click.option("--now", type=AwareDateTime(), default=None, help=help)
+
+
+def setting_option(
+    *decls: str,
+    env: str,
+    default: object,
+    pick: Callable[[Settings], object],
+    help: str,
+    **kwargs: Any,
+) -> Callable[[F], F]:
+    """An option whose default is a setting: *pick* reads it from the settings, which read
+    *env*; *default* (the settings dataclass's own default) is only shown in ``--help``."""
+
+    def fill(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            return value
+        return pick(ctx.ensure_object(Context).settings)
+
+    shown = "yes" if default is True else "no" if default is False else default
+    return click.option(
+        *decls,
+        default=None,
+        callback=fill,
+        help=f"{help}  [env: {env}; default: {shown}]",
+        **kwargs,
+    )

@@ -1,0 +1,110 @@
+"""``reminders serve``: the HTTP API, with the built-in scheduler and monitoring checks."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from ..config import PORTS, HttpSettings, ScheduleSettings
+from .options import Context, pass_context, setting_option
+
+logger = logging.getLogger("assignment_reminders")
+
+
+@click.command()
+@setting_option(
+    "--host",
+    env="REMINDERS_HTTP_HOST",
+    default=HttpSettings.host,
+    pick=lambda s: s.http.host,
+    help="Address to listen on.",
+)
+@setting_option(
+    "--port",
+    type=click.IntRange(*PORTS),
+    env="REMINDERS_HTTP_PORT",
+    default=HttpSettings.port,
+    pick=lambda s: s.http.port,
+    help="Port to listen on.",
+)
+@setting_option(
+    "--schedule",
+    env="REMINDERS_SCHEDULE",
+    default=ScheduleSettings.expression,
+    pick=lambda s: s.schedule.expression,
+    help="Cron expression (5 fields) for the built-in scheduler.",
+)
+@setting_option(
+    "--time-zone",
+    env="REMINDERS_SCHEDULE_TZ",
+    default=ScheduleSettings.time_zone,
+    pick=lambda s: s.schedule.time_zone,
+    help="IANA time zone the schedule is read in.",
+)
+@setting_option(
+    "--scheduler/--no-scheduler",
+    env="REMINDERS_SCHEDULER",
+    default=ScheduleSettings.enabled,
+    pick=lambda s: s.schedule.enabled,
+    help="Run the job on --schedule and the monitoring checks in this process.",
+)
+@setting_option(
+    "--allow-open-ops/--no-allow-open-ops",
+    env="REMINDERS_ALLOW_OPEN_OPS",
+    default=HttpSettings.allow_open_ops,
+    pick=lambda s: s.http.allow_open_ops,
+    help="Listen on a non-loopback --host although REMINDERS_OPS_TOKEN is unset, leaving /ops"
+    " and /metrics open (behind a proxy that authenticates, say).",
+)
+@pass_context
+def serve(
+    ctx: Context,
+    *,
+    host: str,
+    port: int,
+    schedule: str,
+    time_zone: str,
+    scheduler: bool,
+    allow_open_ops: bool,
+) -> None:
+    """Serve the HTTP API and run the job on its schedule.
+
+    Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
+    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    REMINDERS_CHECK_INTERVAL_SECONDS (60). With REMINDERS_OPS_TOKEN set, /ops and /metrics need it
+    as a bearer token; without it, serve only listens on a loopback address (or --allow-open-ops).
+    """
+    import uvicorn
+
+    from ..api import create_app
+    from ..api.ops_auth import is_loopback
+    from ..exceptions import ConfigurationError
+    from ..monitoring.service import start_background
+
+    if ctx.settings.http.ops_token is None and not is_loopback(host) and not allow_open_ops:
+        raise ConfigurationError(
+            f"refusing to serve /ops and /metrics without credentials on {host}: set"
+            " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
+        )
+    if ctx.settings.uses_embedded_database:
+        from ..database import database_url
+
+        database_url(ctx.settings)  # start it now, or stop here if it is not installed
+    if not ctx.settings.auth.verifies_user_tokens:
+        logger.warning(
+            "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
+        )
+    background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
+    try:
+        # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
+        uvicorn.run(
+            create_app(ctx.settings),
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=logging.getLogger().level,
+        )
+    finally:
+        if background is not None:
+            background.stop()

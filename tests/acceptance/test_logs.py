@@ -1,0 +1,119 @@
+"""Structured logs: REMINDERS_LOG_FORMAT=json makes every stderr line one JSON object, lines of a
+run carry its run_id and invocation_id, and uvicorn's lines go through the same configuration."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from assignment_reminders.logs import JsonFormatter, TextFormatter, log_context
+from tests.conftest import reminders_cmd, wait_for
+from tests.receivers import free_port
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+NOW = "2026-11-28T06:00:00+00:00"
+KEYS = {"time", "level", "logger", "message"}
+
+
+def json_lines(stderr: str) -> list[dict[str, Any]]:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines
+    parsed = [json.loads(line) for line in lines]  # every line, or this raises
+    for entry in parsed:
+        assert set(entry) >= KEYS, entry
+    return parsed
+
+
+def test_a_run_logs_json_lines_carrying_its_run_and_invocation(
+    cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="INFO")
+    done = run_cli("run", "--now", NOW, "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    entries = json_lines(done.stderr)
+    pass_done = [e for e in entries if e["message"].startswith("reminder pass done")]
+    assert len(pass_done) == 1
+    assert pass_done[0]["logger"] == "assignment_reminders.scheduler"
+    assert pass_done[0]["level"] == "INFO"
+    assert pass_done[0]["run_id"] == outcome["run_id"]
+    assert pass_done[0]["invocation_id"] == outcome["invocation_id"]
+    assert pass_done[0]["time"].endswith("Z")
+
+
+@contextmanager
+def serving(env: dict[str, str], stderr: list[str]) -> Iterator[str]:
+    """``reminders serve`` on a free port; its stderr is appended to *stderr* when it stops."""
+    port = free_port()
+    proc = subprocess.Popen(
+        reminders_cmd("serve", "--no-scheduler", "--port", str(port)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None
+        try:
+            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(up, timeout=60)
+        yield base
+    finally:
+        proc.terminate()
+        stderr.append(proc.communicate(timeout=30)[1])
+
+
+def test_uvicorn_access_and_error_lines_are_json_too(cli_env: dict[str, str]) -> None:
+    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="INFO")
+    stderr: list[str] = []
+    with serving(cli_env, stderr) as base:
+        assert httpx.get(f"{base}/health?probe=1").status_code == 200
+    entries = json_lines(stderr[0])
+    loggers = {e["logger"] for e in entries}
+    assert "uvicorn.error" in loggers  # "Application startup complete", "Uvicorn running on"
+    access = [e for e in entries if e["logger"] == "uvicorn.access" and e["path"].startswith("/h")]
+    assert access[-1]["method"] == "GET"
+    assert access[-1]["path"] == "/health?probe=1"
+    assert access[-1]["status"] == 200
+
+
+def test_uvicorn_lines_follow_the_text_format(cli_env: dict[str, str]) -> None:
+    cli_env.update(REMINDERS_LOG_LEVEL="INFO")
+    stderr: list[str] = []
+    with serving(cli_env, stderr) as base:
+        httpx.get(f"{base}/health")
+    lines = stderr[0].splitlines()
+    access = [line for line in lines if " INFO uvicorn.access: " in line]
+    assert any('"GET /health HTTP/1.1" 200' in line for line in access), lines
+    assert any(" INFO uvicorn.error: Application startup complete." in line for line in lines)
+
+
+def record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("x", logging.INFO, __file__, 1, message, None, None)
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()])
+def test_fields_bound_in_a_run_are_on_its_lines_only(formatter: logging.Formatter) -> None:
+    from assignment_reminders.logs import ContextFilter
+
+    attach = ContextFilter()
+    with log_context(run_id=7, invocation_id="abc"):
+        inside = record("inside")
+        attach.filter(inside)
+    outside = record("outside")
+    attach.filter(outside)
+    assert "run_id" in formatter.format(inside) and "abc" in formatter.format(inside)
+    assert "run_id" not in formatter.format(outside)

@@ -1,0 +1,205 @@
+"""Property-based: no option, argument or environment variable makes ``reminders`` crash.
+
+For every parameter of every command, and for every environment variable the code reads,
+hypothesis draws values (full unicode with lone surrogates and NUL, huge and negative numbers,
+NaN and infinities, empty strings) and runs the command in-process through ``main``, the error
+boundary. The exit code must be 0, 1 or 2 and nothing may print a traceback. The database is a
+closed local port, so commands that get as far as connecting fail fast with one line; ``serve``
+parses its schedule but neither listens nor starts threads (uvicorn and the background
+scheduler are replaced, the only stand-ins here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assignment_reminders.cli import cli, main
+from assignment_reminders.monitoring.cron import CronSchedule
+from tests.conftest import REPO
+
+MAX_EXAMPLES = 12
+CLOSED = "postgresql://nobody:pw@127.0.0.1:1/nowhere?connect_timeout=1"
+BASE_ENV = {"DATABASE_URL": CLOSED, "REMINDERS_LOG_LEVEL": "ERROR"}
+
+# Commands whose point is to start or stop the embedded server: they take no options to fuzz.
+NOT_RUN = {("embedded", "url"), ("embedded", "stop")}
+# Arguments that must be valid for the parameter under test to be reached.
+BASELINE: dict[tuple[str, ...], list[str]] = {
+    ("admin", "set-last-contact"): ["1", "2026-11-01", "--reason", "typo"],
+    ("admin", "last-contact-history"): ["1"],
+}
+
+TEXT = st.text(
+    st.characters(codec=None, exclude_categories=()),  # every code point, lone surrogates too
+    max_size=40,
+)
+NUMBERS = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+EDGES = st.sampled_from(
+    ["", " ", "nan", "NaN", "inf", "-inf", "-1", "0", "1e400", "9" * 5000, "\x00", "\udcff"]
+)
+VALUES = st.one_of(EDGES, NUMBERS, TEXT)
+
+
+def _settable(value: str) -> bool:
+    """What an environment can hold: no NUL, and bytes (undecodable ones as surrogates)."""
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+ENV_VALUES = VALUES.filter(_settable)
+
+
+def _commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        elif (*path, name) not in NOT_RUN:
+            yield (*path, name), command
+
+
+def _parameters() -> list[tuple[tuple[str, ...], str]]:
+    found = [
+        (path, param.name or "")
+        for path, command in _commands(cli)
+        for param in command.params
+        if param.name != "help"
+    ]
+    found += [((), p.name or "") for p in cli.params if p.name in ("log_level", "log_format")]
+    return found
+
+
+def _env_names() -> list[str]:
+    code = "".join(p.read_text() for p in sorted((REPO / "src").rglob("*.py")))
+    return sorted(set(re.findall(r'"((?:REMINDERS|SUPABASE)_[A-Z_]+)"', code)) | {"DATABASE_URL"})
+
+
+def _argv(path: tuple[str, ...], name: str, value: str) -> list[str]:
+    if not path:  # a group option: before a command that reads only the settings
+        option = next(p for p in cli.params if p.name == name)
+        return [option.opts[0], value, "embedded", "status"]
+    command = _lookup(path)
+    param = next(p for p in command.params if p.name == name)
+    baseline = BASELINE.get(path, [])
+    if isinstance(param, click.Argument):
+        arguments = [p for p in command.params if isinstance(p, click.Argument)]
+        position = arguments.index(param)
+        args = list(baseline) if baseline else ["x"] * len(arguments)
+        args[position] = value
+        return [*path, *args]
+    assert isinstance(param, click.Option)
+    if param.is_flag:
+        return [*path, *baseline, param.opts[0]]
+    return [*path, *baseline, param.opts[0], value]
+
+
+def _lookup(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def invoke(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """``reminders *argv`` in this process, through the error boundary: exit code and output."""
+    with CliRunner().isolation(env=env) as (out, err, _):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        text = out.getvalue().decode("utf-8", "replace") + err.getvalue().decode("utf-8", "replace")
+    return code, text
+
+
+@pytest.fixture(autouse=True)
+def contained(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``serve`` neither listens nor starts threads; the root logger is put back afterwards."""
+    import uvicorn
+
+    from assignment_reminders.monitoring import service
+
+    class Stopped:
+        def stop(self) -> None:
+            return None
+
+    def start_background(settings: Any, schedule: str, time_zone: str) -> Stopped:
+        CronSchedule.parse(schedule, time_zone)  # what the real one refuses, this refuses
+        return Stopped()
+
+    for name in list(os.environ):
+        if name.startswith(("REMINDERS_", "SUPABASE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(service, "start_background", start_background)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def _assert_handled(argv: list[str], code: int, output: str) -> None:
+    assert code in (0, 1, 2), (argv, code, output)
+    assert "Traceback" not in output, (argv, output)
+
+
+HYPOTHESIS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), _parameters(), ids=[" ".join((*p, n)) for p, n in _parameters()]
+)
+def test_no_option_value_crashes_the_cli(path: tuple[str, ...], name: str) -> None:
+    @given(value=VALUES)
+    @HYPOTHESIS
+    def check(value: str) -> None:
+        argv = _argv(path, name, value)
+        code, output = invoke(argv, BASE_ENV)
+        _assert_handled(argv, code, output)
+
+    check()
+
+
+@pytest.mark.parametrize("name", _env_names())
+def test_no_environment_value_crashes_the_cli(name: str) -> None:
+    command = ["embedded", "status"]  # reads every setting, starts nothing
+
+    @given(value=ENV_VALUES)
+    @HYPOTHESIS
+    def check(value: str) -> None:
+        env = {**BASE_ENV, name: value}
+        code, output = invoke(command, env)
+        _assert_handled(command, code, output)
+
+    check()
+
+
+def test_the_property_reaches_every_command_and_variable() -> None:
+    paths = {path for path, _ in _parameters()}
+    assert ("serve",) in paths and ("run",) in paths and ("admin", "set-last-contact") in paths
+    assert len(_env_names()) > 30

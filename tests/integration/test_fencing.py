@@ -1,0 +1,138 @@
+"""Fenced writes (fence.py): a run writes a batch only while it provably holds the lock.
+
+Default heartbeat (5 s): these runs lose their lock between heartbeats, so only the fence can
+notice in time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.exceptions import LockLostError
+from assignment_reminders.fence import PgFencing
+from assignment_reminders.joblog import PgExecutionLog, RunCounts
+from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
+from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.trigger import LOCK_LOST, CronTrigger
+from tests import factories
+from tests.conftest import wait_for
+from tests.dispatch_counts import dispatch_count
+from tests.locks import lock_pids
+from tests.run_rows import runs
+
+NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
+JOB = "assignment-reminder-cron"
+
+
+@pytest.fixture
+def lock_conn(database_url: str) -> Iterator[Connection]:
+    with open_lock_connection(database_url) as c:
+        yield c
+
+
+def take_lock(lock_conn: Connection) -> SessionAdvisoryLock:
+    lock = SessionAdvisoryLock(lock_conn, LOCK_KEY)
+    assert lock.try_acquire()
+    return lock
+
+
+def terminate(conn: Connection, pid: int) -> None:
+    conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    wait_for(lambda: pid not in lock_pids(conn))
+
+
+def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lock_lost(
+    conn: Connection, database_url: str
+) -> None:
+    for _ in range(6):
+        factories.assignment(conn, starts_on=date(2026, 11, 1))
+    batches: list[int] = []
+    holder: list[int] = []
+
+    def cut_after_first_batch(total: RunCounts) -> None:
+        batches.append(dispatch_count(conn))
+        if len(batches) == 1:  # after the first batch: its lock session dies
+            terminate(conn, holder[0])
+
+    with open_lock_connection(database_url) as lock_conn, connect(database_url, purpose="w") as w:
+        holder.append(lock_conn.info.backend_pid)
+        original = CronTrigger(
+            lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),  # default heartbeat: 5 s
+            log=PgExecutionLog(w),
+            scheduler=ReminderSchedulerService(w, batch_size=2, on_batch=cut_after_first_batch),
+            job_name=JOB,
+            fencing=PgFencing(w, JOB, LOCK_KEY),
+        ).run(now=NOW)
+    assert (original.status, original.note) == ("failed", LOCK_LOST)
+    assert batches == [4], "two reminders per assignment, one batch of two assignments"
+    assert dispatch_count(conn) == 4, "the batch after the cut wrote nothing"
+    [row] = runs(conn)
+    assert (row["status"], row["note"].split(";")[0]) == ("failed", LOCK_LOST)
+    assert row["reminders_created"] == 2 and row["unlock_ok"] is False
+
+
+def test_a_new_winner_waits_for_the_old_runs_batch_in_flight_and_fences_it_out(
+    conn: Connection, database_url: str, lock_conn: Connection
+) -> None:
+    old_work = connect(database_url, purpose="old-work")
+    new_work = connect(database_url, purpose="new-work")
+    try:
+        old = PgFencing(old_work, JOB, LOCK_KEY)
+        old_token = old.take(take_lock(lock_conn).backend_pid)
+        with old.guard(old_token):  # the old run's batch is in flight...
+            terminate(conn, lock_conn.info.backend_pid)  # ...when its lock session dies
+            with open_lock_connection(database_url) as winner_conn:
+                new = PgFencing(new_work, JOB, LOCK_KEY)
+                taken: list[int] = []
+                bump = threading.Thread(
+                    target=lambda: taken.append(new.take(take_lock(winner_conn).backend_pid))
+                )
+                bump.start()
+                wait_for(
+                    lambda: conn.execute(
+                        "SELECT 1 FROM pg_stat_activity"
+                        " WHERE pid = %s AND wait_event_type = 'Lock'",
+                        (new_work.info.backend_pid,),
+                    ).fetchone()
+                )
+                assert taken == [], "the new winner waits for the old batch to commit"
+                old_work.execute("SELECT 1")  # the old batch's statement, still allowed
+            # leaving the guard commits the old batch
+        bump.join(10)
+        assert taken == [old_token + 1]
+        with pytest.raises(LockLostError, match="fencing token"), old.guard(old_token):
+            pytest.fail("the old run's next batch must not run")
+    finally:
+        old_work.close()
+        new_work.close()
+
+
+def test_a_fence_taken_after_the_lock_was_lost_is_refused(
+    conn: Connection, database_url: str, lock_conn: Connection
+) -> None:
+    lock = take_lock(lock_conn)
+    pid = lock.backend_pid
+    terminate(conn, lock_conn.info.backend_pid)
+    with pytest.raises(LockLostError, match="pg_locks"):
+        PgFencing(conn, JOB, LOCK_KEY).take(pid)
+    assert conn.execute("SELECT count(*) AS n FROM reminders.job_fences").fetchone() == {"n": 0}
+
+
+def test_fences_are_for_service_role_only(conn: Connection) -> None:
+    rows = conn.execute(
+        "SELECT r.rolname,"
+        " has_table_privilege(r.rolname, 'reminders.job_fences', 'SELECT') AS s,"
+        " has_table_privilege(r.rolname, 'reminders.job_fences', 'UPDATE') AS u"
+        " FROM pg_roles r WHERE r.rolname IN ('service_role', 'anon', 'authenticated')"
+        " ORDER BY r.rolname"
+    ).fetchall()
+    assert [(r["rolname"], r["s"], r["u"]) for r in rows] == [
+        ("anon", False, False),
+        ("authenticated", False, False),
+        ("service_role", True, True),
+    ]

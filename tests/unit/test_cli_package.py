@@ -1,0 +1,79 @@
+"""The CLI package: explicit registration, no import cycles, options defaulting to settings."""
+
+from __future__ import annotations
+
+import ast
+from datetime import datetime
+
+import click
+from click.testing import CliRunner
+
+from assignment_reminders.cli import COMMANDS, cli
+from assignment_reminders.cli.options import (
+    Context,
+    json_option,
+    now_option,
+    setting_option,
+)
+from assignment_reminders.config import Settings
+from tests.conftest import REPO
+
+CLI_DIR = REPO / "src" / "assignment_reminders" / "cli"
+
+
+def test_every_command_is_registered_once_explicitly() -> None:
+    assert sorted(cli.commands) == sorted(c.name for c in COMMANDS if c.name)
+
+
+def test_command_modules_import_only_the_shared_options() -> None:
+    for path in sorted(CLI_DIR.glob("*.py")):
+        if path.name in ("__init__.py", "options.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        siblings = [
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+        ]
+        assert set(siblings) <= {"options"}, (path.name, siblings)
+
+
+def probe() -> click.Command:
+    @click.command()
+    @setting_option(
+        "--port",
+        type=int,
+        env="REMINDERS_HTTP_PORT",
+        default=8000,
+        pick=lambda s: s.http.port,
+        help="Port.",
+    )
+    @json_option()
+    @now_option("As of.")
+    def command(port: int, as_json: bool, now: datetime | None) -> None:
+        click.echo(f"{port} {as_json} {now.isoformat() if now else None}")
+
+    return command
+
+
+def test_an_option_not_given_takes_the_setting_read_from_the_environment() -> None:
+    runner = CliRunner()
+    settings = Settings.from_env({"REMINDERS_HTTP_PORT": "9123"})
+    result = runner.invoke(probe(), [], obj=Context(settings=settings))
+    assert result.output == "9123 False None\n"
+    result = runner.invoke(
+        probe(), ["--port", "1", "--json", "--now", "2026-11-28T06:00:00Z"], obj=Context()
+    )
+    assert result.output == "1 True 2026-11-28T06:00:00+00:00\n"
+
+
+def test_a_naive_now_is_a_usage_error() -> None:
+    result = CliRunner().invoke(probe(), ["--now", "2026-11-28T06:00:00"], obj=Context())
+    assert result.exit_code == 2
+    assert "needs a UTC offset" in result.output
+
+
+def test_help_names_the_variable_and_the_settings_default() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"], env={"REMINDERS_HTTP_PORT": "x"})
+    assert result.exit_code == 0
+    assert "REMINDERS_HTTP_PORT; default: 8000" in " ".join(result.output.split())
