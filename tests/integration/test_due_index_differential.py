@@ -77,7 +77,7 @@ def new_assignment(conn: Connection, rng: random.Random, world: World, today: da
     )
 
 
-def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> None:  # noqa: C901
+def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> None:
     ids = [r["id"] for r in conn.execute("SELECT id FROM public.assignments").fetchall()]
     for _ in range(rng.randint(0, 12)):
         action = rng.randrange(11)
