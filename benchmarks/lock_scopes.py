@@ -27,6 +27,7 @@ from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.embedded import embedded_database_url
 from assignment_reminders.exceptions import LockLostError
+from assignment_reminders.job import run_once
 from assignment_reminders.lock import (
     LockTiming,
     SessionAdvisoryLock,
@@ -35,7 +36,6 @@ from assignment_reminders.lock import (
 )
 from assignment_reminders.migrations import migrate
 from assignment_reminders.tables import render
-from assignment_reminders.trigger import run_once
 
 
 def until(predicate: Callable[[], bool], timeout: float = 120) -> float:

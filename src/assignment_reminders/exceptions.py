@@ -6,6 +6,9 @@
     ├── ConfigurationError      a setting is missing or malformed
     ├── DatabaseError           PostgreSQL refused or could not be reached
     │   ├── MigrationError      a migration file failed or the history does not match
+    │   ├── SchemaMissingError  a table or function is missing: run `reminders migrate`
+    │   ├── DatabaseUnavailableError  the connection failed or the server went away
+    │   ├── ConstraintViolationError  a unique key, foreign key or check refused a write
     │   └── EmbeddedDatabaseError  the embedded PostgreSQL could not be started
     ├── LockError               the advisory lock behaved unexpectedly
     │   ├── LockLostError       the lock stopped being ours while the run was working
@@ -18,6 +21,7 @@
     ├── NotFoundError           an id names nothing that exists (HTTP 404)
     └── DeliveryError           a channel could not deliver a message (``permanent``: no retry)
 
+Driver errors become ``DatabaseError`` and its subclasses in one place, ``gateway.py``.
 The class docstring is the default message, so ``raise LockLostError()`` says something useful.
 """
 
@@ -54,6 +58,22 @@ class DatabaseError(ReminderError):
 
 class MigrationError(DatabaseError):
     """A migration could not be applied."""
+
+
+class SchemaMissingError(DatabaseError):
+    """The database lacks a table or function this needs: run `reminders migrate`."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database connection failed or the server went away."""
+
+
+class ConstraintViolationError(DatabaseError):
+    """A database constraint refused the write."""
+
+    def __init__(self, message: str | None = None, *, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
 
 
 class EmbeddedDatabaseError(DatabaseError):

@@ -1,8 +1,9 @@
 """Progress of a long reminder pass: a bar on a terminal, a log line now and then otherwise.
 
-Used as the scheduler's ``on_batch`` callback. Nothing shows for a pass shorter than
-``quiet_seconds``; the total is the number of due-index rows up to the latest local date,
-counted lazily (only for a pass that lasts), so the bar may end a little off 100 %.
+The CLI's display, given to ``job.run_once`` as ``show_progress``: called after each batch with
+the counts so far and a function giving the total (the due-index rows up to the latest local
+date, counted only when first drawn, so the bar may end a little off 100 %). Nothing shows for a
+pass shorter than ``quiet_seconds``.
 """
 
 from __future__ import annotations
@@ -10,30 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import TextIO
 
-from .database import Connection
 from .joblog import RunCounts
-from .queries import query
 
 logger = logging.getLogger(__name__)
 
 BAR_WIDTH = 30
 
 
-def due_rows(conn: Connection, now: datetime) -> int:
-    """How many rows of the due index a pass at *now* reads."""
-    row = conn.execute(query("due_rows"), {"now": now}).fetchone()
-    return int(row["n"]) if row else 0
-
-
 class Progress:
-    """``on_batch`` callback. ``close()`` ends the bar's line."""
+    """The ``show_progress`` callback. ``close()`` ends the bar's line."""
 
     def __init__(
         self,
-        total: Callable[[], int],
         *,
         stream: TextIO,
         tty: bool | None = None,
@@ -41,7 +32,7 @@ class Progress:
         quiet_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._total_source = total
+        self._total_source: Callable[[], int] = lambda: 0
         self._total: int | None = None
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
@@ -73,7 +64,8 @@ class Progress:
             f" {rate:,.0f}/s, {elapsed:.1f} s"
         )
 
-    def __call__(self, counts: RunCounts) -> None:
+    def __call__(self, counts: RunCounts, total: Callable[[], int]) -> None:
+        self._total_source = total
         now = self.monotonic()
         elapsed = now - self.started
         if elapsed < self.quiet_seconds:

@@ -1,7 +1,8 @@
 """The cron trigger: one invocation of the reminder job, single-flight under an advisory lock.
 
 This is the one code path behind ``reminders run`` and
-``POST /functions/v1/assignment-reminder-cron``::
+``POST /functions/v1/assignment-reminder-cron``; ``job.py`` wires it (connections, lock, log,
+scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
 
     try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
@@ -9,8 +10,8 @@ This is the one code path behind ``reminders run`` and
                  take the job's fencing token (fence.py): bumped only while pg_locks shows the
                  lock on our lock backend, before anything is written
                  mark rows left 'running' by dead holders 'failed', write our 'running' row
-                 try:     run ReminderSchedulerService, then `deliver` (drain the delivery
-                          queue); before each batch of either, lock.checkpoint() raises
+                 try:     run ReminderSchedulerService, then the steps `after_pass` (drain
+                          the delivery queue); before each batch of either, lock.checkpoint() raises
                           LockLostError when the heartbeat found the lock gone, and each batch
                           (each delivery claim) runs in a transaction that proves the lock and
                           the token are still ours, else raises and writes nothing:
@@ -25,30 +26,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-import psycopg
-
 from .clock import utc_now
-from .config import Settings
-from .database import DATABASE_FAULTS, connect, database_url, fault, lock_database_url
+from .database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
-from .fence import Fencing, Guard, PgFencing
-from .joblog import SKIP_LOCK_HELD, ExecutionLog, PgExecutionLog, RunCounts, RunStart
-from .lock import (
-    JobLock,
-    LockHolder,
-    LockTiming,
-    open_job_lock,
-    timed_try_acquire,
-)
+from .fence import Fencing, Guard
+from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
+from .lock import JobLock, LockHolder, timed_try_acquire
 from .logs import bind, log_context
-from .scheduler import ReminderScheduler, ReminderSchedulerService
+from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +48,11 @@ LOCK_LOST = "lock_lost"
 """The note of a run that stopped because its lock stopped being ours."""
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
+
+
+Step = Callable[[Checkpoint, Guard], None]
+"""What follows the reminder pass while the lock is held (the delivery drain; a drill's hold).
+*checkpoint* raises when the lock is gone; *guard* opens a fenced transaction (:mod:`.fence`)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +94,8 @@ class CronTrigger:
         job_name: str,
         trigger_source: str = "cli",
         clock: Callable[[], datetime] = utc_now,
-        hold: Callable[[], None] | None = None,
         pause_between_batches: float = 0.0,
-        deliver: Callable[[Callable[[], None], Guard], None] | None = None,
+        after_pass: Sequence[Step] = (),
         fencing: Fencing | None = None,
         fallback_log: Callable[[], ExecutionLog] | None = None,
         on_locked: Callable[[UUID], object] | None = None,
@@ -110,10 +106,9 @@ class CronTrigger:
         self.job_name = job_name
         self.trigger_source = trigger_source
         self.clock = clock
-        self.hold = hold
         self.pause_between_batches = pause_between_batches
         self._batches = 0
-        self.deliver = deliver  # runs after the pass, while the lock is held
+        self.after_pass = list(after_pass)  # delivery, a drill's hold: in order, lock held
         self.fencing = fencing  # None: writes are not fenced (unit tests with fakes)
         self._token: int | None = None
         # where the run's end is recorded when the work connection died under it
@@ -219,10 +214,8 @@ class CronTrigger:
         counts = self.scheduler.run(
             now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
         )
-        if self.deliver is not None:
-            self.deliver(self.lock.checkpoint, self._guard)
-        if self.hold is not None:
-            self.hold()
+        for step in self.after_pass:
+            step(self.lock.checkpoint, self._guard)
         return counts
 
     def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
@@ -409,115 +402,3 @@ class CronTrigger:
         )
         error.__cause__ = self._fault
         return error
-
-
-def run_once(
-    settings: Settings,
-    *,
-    now: datetime | None = None,
-    trigger_source: str = "cli",
-    hold_seconds: float = 0.0,
-    pause_between_batches: float = 0.0,
-    clock: Callable[[], datetime] = utc_now,
-) -> RunOutcome:
-    """Open the lock and work connections, run one invocation, close both; with
-    ``REMINDERS_PING_URL``, ping the monitor as it starts and ends (monitoring/ping.py).
-
-    A database fault (server stopped or restarted, a session terminated, a dead network) raises
-    one :class:`DatabaseError` after the run's row is recorded as failed where it can be."""
-    from .monitoring.ping import Pinger
-
-    pinger = Pinger(ping.reveal()) if (ping := settings.monitoring.ping_url) is not None else None
-    try:
-        try:
-            outcome = _run_once(
-                settings,
-                now=now,
-                trigger_source=trigger_source,
-                hold_seconds=hold_seconds,
-                pause_between_batches=pause_between_batches,
-                clock=clock,
-                on_locked=pinger.start if pinger is not None else None,
-            )
-        except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
-            raise fault(exc, "the reminder run") from exc
-    except BaseException as exc:
-        if pinger is not None:  # no row values, no host: the exception's kind only
-            pinger.fail(None, f"{type(exc).__name__}: the run could not start or was stopped")
-        raise
-    if pinger is not None and outcome.status == "success":
-        c = outcome.counts
-        pinger.success(
-            outcome.invocation_id,
-            f"success: run {outcome.run_id}, {c.assignments_scanned} due read,"
-            f" {c.reminders_created} reminders, {c.escalations_created} escalations",
-        )
-    elif pinger is not None and outcome.status == "failed":
-        pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
-    return outcome
-
-
-def _run_once(
-    settings: Settings,
-    *,
-    now: datetime | None,
-    trigger_source: str,
-    hold_seconds: float,
-    pause_between_batches: float,
-    clock: Callable[[], datetime],
-    on_locked: Callable[[UUID], object] | None,
-) -> RunOutcome:
-    from .delivery.runner import CronDelivery
-    from .monitoring.retention import prune_after_run
-    from .monitoring.watchdog import watch_for_overrun
-
-    url = database_url(settings)
-    lock_url = lock_database_url(settings, url)
-    timing = LockTiming(settings.lock.heartbeat_seconds, settings.lock.idle_timeout_seconds)
-    with (
-        connect(lock_url, purpose="lock") as lock_conn,  # the lock assumes the role itself
-        connect(url, purpose="work") as work_conn,
-        contextlib.ExitStack() as spare,  # a fresh connection, only if the work one dies
-    ):
-        lock = open_job_lock(
-            lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
-        )
-        extra = CronDelivery(settings, work_conn, clock)
-        trigger = CronTrigger(
-            lock=lock,
-            log=PgExecutionLog(work_conn),
-            scheduler=ReminderSchedulerService(
-                work_conn,
-                batch_size=settings.batch_size,
-                on_batch=extra.progress,
-                channels=extra.channels,
-            ),
-            job_name=settings.job_name,
-            trigger_source=trigger_source,
-            clock=clock,
-            hold=(lambda: lock.pause(hold_seconds)) if hold_seconds > 0 else None,
-            pause_between_batches=pause_between_batches,
-            deliver=extra.deliver,
-            fencing=PgFencing(
-                work_conn,
-                settings.job_name,
-                lock.key,
-                idle_timeout_seconds=settings.lock.idle_timeout_seconds,
-            ),
-            fallback_log=lambda: PgExecutionLog(
-                spare.enter_context(connect(url, purpose="work-recovery"))
-            ),
-            on_locked=on_locked,
-        )
-        try:
-            with watch_for_overrun(settings, clock):  # monitoring: alert while still running
-                outcome = trigger.run(now=now)
-        finally:
-            extra.progress.close()
-        prune_after_run(  # monitoring: execution log retention, its own small step
-            work_conn,
-            status=outcome.status,
-            now=clock(),
-            retention_days=settings.monitoring.retention_days,
-        )
-        return outcome

@@ -76,3 +76,12 @@ def test_an_unknown_lock_role_is_one_line_and_no_run(
         one_line(result)
     )
     assert runs(conn) == []
+
+
+@pytest.mark.parametrize("args", [["status"], ["seed", "--assignments", "5"], ["run"]])
+def test_a_command_before_migrate_says_run_migrate(
+    empty_database_url: str, cli_env: dict[str, str], args: list[str]
+) -> None:
+    result = reminders({**cli_env, "DATABASE_URL": empty_database_url}, *args)
+    assert result.returncode == 1
+    assert "run `reminders migrate`" in one_line(result)

@@ -108,8 +108,9 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 2
     assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
     page = get(app, "/ops").text
-    assert "<td>webhook</td><td>1</td>" in page
-    assert "<td>email</td>" not in page  # nothing of email's is waiting
+    row = '<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>'
+    assert row.format("webhook", 1, 1, 0) in page  # waiting, sent, dead letters
+    assert row.format("email", 0, 1, 1) in page
 
 
 def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
@@ -117,7 +118,13 @@ def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
 ) -> None:
     now = datetime.now(UTC)
     insert_run(conn, "success", now - timedelta(days=3), minutes=4)
-    insert_run(conn, "failed", now - timedelta(days=2), minutes=1, error="RuntimeError: <boom>")
+    insert_run(
+        conn,
+        "failed",
+        now - timedelta(days=2),
+        minutes=1,
+        error="RuntimeError: <boom> for user 3f1c2d4e-1111-2222-3333-444455556666",
+    )
     insert_run(conn, "skipped", now - timedelta(days=1), minutes=0)
     insert_run(conn, "success", now - timedelta(days=40), minutes=4)  # outside the 30 days
     conn.execute(
@@ -132,8 +139,14 @@ def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
     assert 'data-runs="3"' in page
     assert page.count('class="run run-failed"') == 1
     assert page.count('class="run run-skipped"') == 1
-    assert "30 min limit" in page
-    assert "RuntimeError: &lt;boom&gt;" in page
+    assert 'data-state="failing"' in page
+    assert "30 min limit: above every run" in page  # the axis fits the 4-minute runs
+    assert "RuntimeError: &lt;boom&gt; for user &lt;uuid&gt;" in page
+    assert "3f1c2d4e" not in page  # no row values, not even in a tooltip
     assert "run 2 failed" in page
     assert "Nothing waiting to be delivered." in page
-    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no assets
+    assert '<meta http-equiv="refresh" content="60">' in page
+    assets = re.findall(
+        r'(?:src|href)="([^"]*)"|url\(|@import|https?://(?!www\.w3\.org/2000/svg)', page
+    )
+    assert assets == []  # nothing loaded from anywhere

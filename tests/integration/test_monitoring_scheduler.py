@@ -12,8 +12,8 @@ from assignment_reminders.config import MonitoringSettings, Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.monitoring.cron import CronSchedule
 from assignment_reminders.monitoring.monitor import check_once_for
+from assignment_reminders.monitoring.run_monitor import monitored_run as run_once
 from assignment_reminders.monitoring.service import BackgroundScheduler
-from assignment_reminders.trigger import run_once
 from tests.conftest import wait_for
 from tests.run_rows import insert_run
 

@@ -11,6 +11,7 @@ import pytest
 
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.fence import PgFencing
+from assignment_reminders.job import run_once
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import (
     LOCK_KEY,
@@ -18,7 +19,7 @@ from assignment_reminders.lock import (
     open_lock_connection,
 )
 from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
-from assignment_reminders.trigger import CronTrigger, run_once
+from assignment_reminders.trigger import CronTrigger
 from tests import factories
 from tests.conftest import wait_for
 from tests.locks import lock_pids
@@ -42,7 +43,7 @@ def trigger(
         log=PgExecutionLog(conn),
         scheduler=scheduler or ReminderSchedulerService(conn),
         job_name=JOB,
-        hold=hold,
+        after_pass=[lambda checkpoint, guard: hold()] if hold is not None else [],
         fencing=PgFencing(conn, JOB, LOCK_KEY),
     )
 
@@ -174,6 +175,8 @@ def test_run_once_opens_and_closes_its_own_connections(
 def test_other_roles_may_not_execute_the_lock_wrappers(conn: Connection, role: str) -> None:
     if role == "public_user":
         conn.execute("CREATE ROLE public_user NOLOGIN")
+        # A non-superuser with CREATEROLE administers the role it made but must join it to SET it.
+        conn.execute("GRANT public_user TO CURRENT_USER")
     conn.execute(f"SET ROLE {role}")
     for function in ("reminders_try_advisory_lock", "reminders_advisory_unlock"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -159,13 +159,17 @@ class Ticks:
         return self.t
 
 
+def THOUSAND() -> int:
+    return 1000
+
+
 def test_progress_draws_a_bar_on_a_terminal_after_the_quiet_period() -> None:
     stream, ticks = io.StringIO(), Ticks()
-    progress = Progress(lambda: 1000, stream=stream, tty=True, monotonic=ticks)
-    progress(RunCounts(assignments_scanned=100))
+    progress = Progress(stream=stream, tty=True, monotonic=ticks)
+    progress(RunCounts(assignments_scanned=100), THOUSAND)
     assert stream.getvalue() == ""
     ticks.t = 2.0
-    progress(RunCounts(assignments_scanned=500, reminders_created=7))
+    progress(RunCounts(assignments_scanned=500, reminders_created=7), THOUSAND)
     progress.close()
     out = stream.getvalue()
     assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 due")
@@ -178,10 +182,10 @@ def test_progress_logs_a_line_per_interval_when_not_a_terminal(
 ) -> None:
     caplog.set_level("INFO", logger="assignment_reminders.progress")
     stream, ticks = io.StringIO(), Ticks()
-    progress = Progress(lambda: 1000, stream=stream, tty=False, interval=10, monotonic=ticks)
+    progress = Progress(stream=stream, tty=False, interval=10, monotonic=ticks)
     for second in range(1, 26):
         ticks.t = float(second)
-        progress(RunCounts(assignments_scanned=second * 10))
+        progress(RunCounts(assignments_scanned=second * 10), THOUSAND)
     progress.close()
     assert stream.getvalue() == ""
     messages = [r.getMessage() for r in caplog.records]

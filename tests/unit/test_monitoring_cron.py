@@ -101,3 +101,16 @@ def test_bad_schedules_are_refused(expression: str, zone: str) -> None:
 def test_a_schedule_that_never_fires_is_refused() -> None:
     with pytest.raises(InputError, match="day-of-month"):
         CronSchedule.parse("0 0 31 2 *", "UTC").next_after(datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_the_previous_fire_time_is_at_or_before_the_moment() -> None:
+    daily = CronSchedule.parse("0 6 * * *", OSLO)
+    assert daily.previous_at_or_before(at("2026-11-30T05:00:00+00:00")) == at(
+        "2026-11-30T05:00:00+00:00"
+    )
+    assert daily.previous_at_or_before(at("2026-11-30T04:59:59.500000+00:00")) == at(
+        "2026-11-29T05:00:00+00:00"
+    )
+    assert daily.previous_at_or_before(at("2026-03-29T12:00:00+00:00")) == at(
+        "2026-03-29T04:00:00+00:00"  # 06:00 CEST, the day summer time starts
+    )

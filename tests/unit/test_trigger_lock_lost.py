@@ -139,7 +139,7 @@ def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
         scheduler=BatchScheduler(),
         job_name="job",
         clock=lambda: NOW,
-        deliver=deliver,
+        after_pass=[deliver],
     )
     outcome = t.run(now=NOW)
     assert sent == [0]

@@ -63,16 +63,22 @@ def run(
     Exits 0 when the run succeeded or was skipped because another run holds the lock,
     1 when it failed.
     """
-    from ..trigger import run_once
+    from ..monitoring.run_monitor import monitored_run
+    from ..progress import Progress
 
     _terminate_gracefully()
-    outcome = run_once(
-        ctx.settings,
-        now=now,
-        trigger_source="cli",
-        hold_seconds=hold_seconds,
-        pause_between_batches=pause_between_batches,
-    )
+    progress = Progress(stream=sys.stderr)
+    try:
+        outcome = monitored_run(
+            ctx.settings,
+            now=now,
+            trigger_source="cli",
+            hold_seconds=hold_seconds,
+            pause_between_batches=pause_between_batches,
+            show_progress=progress,
+        )
+    finally:
+        progress.close()
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), default=str))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import click
 
@@ -95,11 +96,16 @@ def serve(
         logger.warning(
             "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
         )
-    background = start_background(ctx.settings, schedule, time_zone) if scheduler else None
+    # what this process does, for /ops: the schedule it fires on, or none (--no-scheduler)
+    settings = replace(
+        ctx.settings,
+        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=scheduler),
+    )
+    background = start_background(settings, schedule, time_zone) if scheduler else None
     try:
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         uvicorn.run(
-            create_app(ctx.settings),
+            create_app(settings),
             host=host,
             port=port,
             log_config=None,

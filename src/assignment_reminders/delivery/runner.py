@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..clock import utc_now
 from ..config import Settings
 from ..database import Connection
 from ..fence import Guard
-from ..progress import Progress, due_rows
 from .channels import Channel, build_channels, configured_channel_names
 from .messages import Renderer
 from .retry import RetryPolicy
@@ -45,41 +42,31 @@ def close_all(channels: Mapping[str, Channel]) -> None:
         channel.close()
 
 
-@dataclass
-class CronDelivery:
-    """What the cron run adds to the reminder pass: channels for the delivery rows, progress,
-    and a drain of the queue within ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is held.
-    """
+def delivery_step(
+    settings: Settings, conn: Connection, clock: Callable[[], datetime] = utc_now
+) -> Callable[[Callable[[], None], Guard], None] | None:
+    """The cron run's step after the reminder pass: drain the queue within
+    ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is held. None when no channel is
+    configured or the budget is 0 (the workers deliver)."""
+    names = configured_channel_names(settings)
+    if not names or settings.delivery.budget_seconds == 0:
+        return None
 
-    settings: Settings
-    conn: Connection
-    clock: Callable[[], datetime] = utc_now
-    channels: list[str] = field(init=False)
-    progress: Progress = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.channels = configured_channel_names(self.settings)
-        self.progress = Progress(lambda: due_rows(self.conn, self.clock()), stream=sys.stderr)
-
-    @property
-    def deliver(self) -> Callable[[Callable[[], None], Guard], None] | None:
-        if not self.channels or self.settings.delivery.budget_seconds == 0:
-            return None
-        return self._drain
-
-    def _drain(self, checkpoint: Callable[[], None], guard: Guard) -> None:
-        """Drain within the budget; *checkpoint* runs before each batch and *guard* around each
-        claim, both raising when the run's lock is gone: a run that lost it claims nothing more."""
+    def drain(checkpoint: Callable[[], None], guard: Guard) -> None:
+        """*checkpoint* runs before each batch and *guard* around each claim, both raising when
+        the run's lock is gone: a run that lost it claims nothing more."""
 
         def stop() -> bool:
             checkpoint()
             return False
 
-        channels = build_channels(self.settings, self.channels)
+        channels = build_channels(settings, names)
         try:
-            with dispatch_service(self.settings, self.conn, channels, clock=self.clock) as service:
+            with dispatch_service(settings, conn, channels, clock=clock) as service:
                 service.drain(
-                    budget_seconds=self.settings.delivery.budget_seconds, stop=stop, guard=guard
+                    budget_seconds=settings.delivery.budget_seconds, stop=stop, guard=guard
                 )
         finally:
             close_all(channels)
+
+    return drain

@@ -7,6 +7,7 @@ See ``docs/monitoring.md``. The pieces, one idea each:
 - :mod:`.sinks`     where alerts go: the log (always), a Slack-compatible webhook, email
 - :mod:`.monitor`   one pass: read the log, evaluate, reconcile the state, notify
 - :mod:`.watchdog`  the running process watching its own run for an overrun
+- :mod:`.run_monitor` all of monitoring's part in a run (watchdog, pings, retention)
 - :mod:`.retention` pruning old execution log rows
 - :mod:`.cron`      a five-field cron expression in a time zone -> the next fire time
 - :mod:`.service`   the scheduler threads of ``reminders serve``

@@ -19,7 +19,7 @@ The default, 06:00 Europe/Oslo, is clear of both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +37,7 @@ MACROS: Final = {
     "@annually": "0 0 1 1 *",
 }
 _PROBE: Final = datetime(2026, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,15 @@ class CronSchedule:
         except CronSimError as exc:
             raise InputError(f"cron expression {expression!r}: {exc}", field="schedule") from None
         return cls(expression=expression, zone=zone, fields=text)
+
+    def previous_at_or_before(self, moment: datetime) -> datetime | None:
+        """The last fire time at or before *moment* (aware), in UTC; None if there is none."""
+        try:
+            start = (moment.replace(microsecond=0) + _SECOND).astimezone(self.zone)
+            fire = next(CronSim(self.fields, start, reverse=True))
+        except StopIteration:
+            return None
+        return fire.astimezone(UTC)
 
     def next_after(self, after: datetime) -> datetime:
         """The first fire time strictly after *after* (aware), in UTC."""

@@ -1,10 +1,12 @@
-"""The operator page: server-rendered HTML, one inline SVG chart, no external assets.
+"""The operator page: server-rendered HTML (templates/ops.html), one inline SVG chart, no external
+assets, refreshing itself every minute.
 
-The chart plots each run of the last 30 days at its start time against its duration in minutes,
-with the overrun limit drawn as a dashed line. Successful runs are dots, failed runs red crosses
-and skipped runs grey ticks on the time axis. A few lines of inline script record the size the
-browser gave the chart (``data-chart-*`` on ``<body>``), which is what the headless-browser test
-reads.
+From the top: the headline state and why (:mod:`.ops_state`); last success, schedule, next
+expected run, lock holder; the recent runs as a table (short errors only: no row values); open and
+recent incidents with their recovery; deliveries waiting, sent and dead per channel; and a chart
+of each run of the last 30 days at its start time against its duration, its axis fitted to the
+data (the overrun limit is drawn when it falls inside). A few lines of inline script record the
+size the browser gave the chart (``data-chart-*`` on ``<body>``) for the headless-browser test.
 """
 
 from __future__ import annotations
@@ -12,37 +14,57 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, Final
 
-from .alerts import Alert
+from .metrics import DEAD, DELIVERED, summarize_backlog
+from .ops_state import Headline, OpsFacts, age, assess
+from .redact import short_error
 
 WIDTH, HEIGHT = 900, 320
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
 DAYS = 30
+TABLE_ROWS = 25
+REFRESH_SECONDS = 60
+_STEPS: Final = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)  # seconds
 
 
-def _minutes(row: Mapping[str, Any], now: datetime) -> float:
+def _seconds(row: Mapping[str, Any], now: datetime) -> float:
     if row["status"] == "running":
-        return float((now - row["started_at"]).total_seconds()) / 60
-    return float(row.get("duration_ms") or 0.0) / 60_000
+        return float((now - row["started_at"]).total_seconds())
+    return float(row.get("duration_ms") or 0.0) / 1000
+
+
+def _label(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:g} min"
+
+
+def axis(longest_seconds: float) -> tuple[float, float]:
+    """(top, step) in seconds: at most 5 steps, the top a little above the longest run."""
+    wanted = max(longest_seconds * 1.15, 1.0)
+    step = next((s for s in _STEPS if wanted / s <= 5), _STEPS[-1] * 2)
+    top = step * max(1, -(-wanted // step))
+    return float(top), float(step)
 
 
 def chart(runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float) -> str:
-    """The SVG: x = start time over the last 30 days, y = duration in minutes."""
+    """The SVG: x = start time over the last 30 days, y = duration, fitted to the runs."""
     start = now - timedelta(days=DAYS)
-    top_minutes = max([limit_minutes * 1.25, *(_minutes(r, now) * 1.1 for r in runs)])
+    top, step = axis(max((_seconds(r, now) for r in runs), default=0.0))
+    limit = limit_minutes * 60
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(at: datetime) -> float:
         return LEFT + plot_w * max(0.0, min(1.0, (at - start) / (now - start)))
 
-    def y(minutes: float) -> float:
-        return TOP + plot_h * (1 - min(minutes, top_minutes) / top_minutes)
+    def y(seconds: float) -> float:
+        return TOP + plot_h * (1 - min(seconds, top) / top)
 
     parts = [
         f'<svg id="durations" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}"'
         f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" data-runs="{len(runs)}"'
-        ' aria-label="Run durations over the last 30 days">',
+        f' data-axis-top="{top:g}" aria-label="Run durations over the last 30 days">',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa"'
         ' stroke="#ccc"/>',
     ]
@@ -52,108 +74,150 @@ def chart(runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float
             f'<text x="{x(at):.1f}" y="{HEIGHT - 18}" font-size="11" text-anchor="middle">'
             f"{at:%m-%d}</text>"
         )
-    for frac in (0, 0.5, 1):
-        m = top_minutes * frac
+    tick = 0.0
+    while tick <= top + 1e-9:
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y(m) + 4:.1f}" font-size="11" text-anchor="end">'
-            f"{m:.0f}m</text>"
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"'
+            ' stroke="#eee"/>'
+            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{_label(tick)}</text>"
         )
-    ly = y(limit_minutes)
-    parts.append(
-        f'<line class="limit" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ly:.1f}" y2="{ly:.1f}"'
-        ' stroke="#d97706" stroke-dasharray="6 4" stroke-width="1.5"/>'
-        f'<text x="{WIDTH - RIGHT - 4}" y="{ly - 4:.1f}" font-size="11" text-anchor="end"'
-        f' fill="#d97706">{limit_minutes:.0f} min limit</text>'
-    )
+        tick += step
+    if limit <= top:
+        ly = y(limit)
+        parts.append(
+            f'<line class="limit" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ly:.1f}" y2="{ly:.1f}"'
+            ' stroke="#d97706" stroke-dasharray="6 4" stroke-width="1.5"/>'
+            f'<text x="{WIDTH - RIGHT - 4}" y="{ly - 4:.1f}" font-size="11" text-anchor="end"'
+            f' fill="#d97706">{limit_minutes:.0f} min limit</text>'
+        )
+    else:
+        parts.append(
+            f'<text class="limit-note" x="{WIDTH - RIGHT - 4}" y="{TOP + 12}" font-size="11"'
+            f' text-anchor="end" fill="#d97706">{limit_minutes:.0f} min limit: above every'
+            " run</text>"
+        )
     for r in runs:
-        cx, status = x(r["started_at"]), r["status"]
-        title = escape(
-            f"run {r['id']} {status} {r['started_at']:%Y-%m-%d %H:%M} UTC,"
-            f" {_minutes(r, now):.1f} min" + (f": {r['error']}" if r.get("error") else "")
-        )
-        cls = f'class="run run-{status}" data-run-id="{r["id"]}"'
-        if status == "skipped":
-            base = TOP + plot_h
-            parts.append(
-                f'<line {cls} x1="{cx:.1f}" x2="{cx:.1f}" y1="{base:.1f}" y2="{base - 10:.1f}"'
-                f' stroke="#6b7280" stroke-width="2"><title>{title}</title></line>'
-            )
-        elif status == "failed":
-            cy = y(_minutes(r, now))
-            parts.append(
-                f'<path {cls} d="M{cx - 5:.1f} {cy - 5:.1f}l10 10m0 -10l-10 10" stroke="#dc2626"'
-                f' stroke-width="2.5"><title>{title}</title></path>'
-            )
-        else:
-            fill = "#2563eb" if status == "success" else "#f59e0b"
-            parts.append(
-                f'<circle {cls} cx="{cx:.1f}" cy="{y(_minutes(r, now)):.1f}" r="4" fill="{fill}">'
-                f"<title>{title}</title></circle>"
-            )
+        parts.append(_marker(r, now, x(r["started_at"]), y, TOP + plot_h))
     parts.append("</svg>")
     return "".join(parts)
 
 
-_SCRIPT = """
-const svg = document.getElementById('durations');
-const box = svg.getBoundingClientRect();
-document.body.dataset.chartWidth = Math.round(box.width);
-document.body.dataset.chartHeight = Math.round(box.height);
-document.body.dataset.chartMarkers = svg.querySelectorAll('.run').length;
-document.body.dataset.chartLimitLine = svg.querySelectorAll('line.limit').length;
-"""
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #111; }
-table { border-collapse: collapse; } td, th { padding: .25rem .75rem; border-bottom: 1px solid #ddd;
-text-align: left; } .legend span { margin-right: 1rem; } .ok { color: #15803d; }
-"""
-
-
-def render_page(
-    *,
-    job_name: str,
-    runs: Sequence[Mapping[str, Any]],
-    alerts: Sequence[Alert],
-    backlog: Mapping[str, int],
-    now: datetime,
-    limit_minutes: float,
-) -> str:
-    counts = {s: sum(r["status"] == s for r in runs) for s in ("success", "failed", "skipped")}
-    alert_rows = "".join(
-        f"<tr><td>{escape(a.kind)}</td><td>{escape(a.message)}</td>"
-        f"<td>{a.opened_at:%Y-%m-%d %H:%M} UTC</td></tr>"
-        for a in alerts
+def _marker(r: Mapping[str, Any], now: datetime, cx: float, y: Any, base: float) -> str:
+    status = r["status"]
+    error = short_error(r.get("error"))
+    title = escape(
+        f"run {r['id']} {status} {r['started_at']:%Y-%m-%d %H:%M} UTC,"
+        f" {_label(_seconds(r, now))}" + (f": {error}" if error else "")
     )
-    if not backlog:
-        backlog_html = '<p class="ok">Nothing waiting to be delivered.</p>'
-    else:
-        backlog_html = (
-            "<table><tr><th>channel</th><th>waiting</th></tr>"
-            + "".join(
-                f"<tr><td>{escape(c)}</td><td>{n}</td></tr>" for c, n in sorted(backlog.items())
-            )
-            + "</table>"
+    cls = f'class="run run-{status}" data-run-id="{r["id"]}"'
+    if status == "skipped":
+        return (
+            f'<line {cls} x1="{cx:.1f}" x2="{cx:.1f}" y1="{base:.1f}" y2="{base - 10:.1f}"'
+            f' stroke="#6b7280" stroke-width="2"><title>{title}</title></line>'
         )
+    cy = y(_seconds(r, now))
+    if status == "failed":
+        return (
+            f'<path {cls} d="M{cx - 5:.1f} {cy - 5:.1f}l10 10m0 -10l-10 10" stroke="#dc2626"'
+            f' stroke-width="2.5"><title>{title}</title></path>'
+        )
+    fill = "#2563eb" if status == "success" else "#f59e0b"
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(job_name)}: operations</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{escape(job_name)}</h1>"
-        f"<p>As of {now:%Y-%m-%d %H:%M} UTC. Last {DAYS} days: {counts['success']} succeeded,"
-        f" {counts['failed']} failed, {counts['skipped']} skipped.</p>"
-        "<h2>Run durations</h2>"
-        + chart(runs, now, limit_minutes)
-        + '<p class="legend"><span style="color:#2563eb">&#9679; success</span>'
-        '<span style="color:#dc2626">&#10005; failed</span>'
-        '<span style="color:#6b7280">| skipped</span>'
-        '<span style="color:#f59e0b">&#9679; running</span></p>'
-        "<h2>Open alerts</h2>"
-        + (
-            f"<table><tr><th>kind</th><th>what</th><th>since</th></tr>{alert_rows}</table>"
-            if alerts
-            else '<p class="ok">No open alerts.</p>'
-        )
-        + "<h2>Delivery backlog</h2>"
-        + backlog_html
-        + f"<script>{_SCRIPT}</script></body></html>"
+        f'<circle {cls} cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}">'
+        f"<title>{title}</title></circle>"
     )
+
+
+def _when(at: datetime | None, f: OpsFacts, zone_name: bool = True) -> str:
+    if at is None:
+        return ""
+    return f"{at.astimezone(f.zone):%Y-%m-%d %H:%M}" + (
+        f" {at.astimezone(f.zone):%Z}" if zone_name else ""
+    )
+
+
+def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
+    seconds = _seconds(r, f.now)
+    return {
+        "id": r["id"],
+        "status": r["status"],
+        "trigger": r.get("trigger_source") or "",
+        "started": _when(r["started_at"], f, zone_name=False),
+        "duration": age(timedelta(seconds=seconds)) if r["status"] != "skipped" else "",
+        "scanned": r.get("assignments_scanned", 0),
+        "reminders": r.get("reminders_created", 0),
+        "escalations": r.get("escalations_created", 0),
+        "duplicates": r.get("duplicates_suppressed", 0),
+        "note": r.get("note") or "",
+        "error": short_error(r.get("error")) or "",
+    }
+
+
+def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[str, Any]:
+    pending = summarize_backlog(dict(f.deliveries))
+    channels = sorted({c for c, _ in f.deliveries})
+    deliveries = [
+        {
+            "channel": c,
+            "waiting": pending.get(c, 0),
+            "sent": sum(n for (ch, s), n in f.deliveries.items() if ch == c and s in DELIVERED),
+            "dead": sum(n for (ch, s), n in f.deliveries.items() if ch == c and s in DEAD),
+        }
+        for c in channels
+    ]
+    holder = None
+    if f.holder is not None:
+        holder = {
+            "pid": f.holder.pid,
+            "name": f.holder.application_name or "",
+            "since": _when(f.holder_since, f),
+        }
+    return {
+        "job_name": f.job_name,
+        "headline": headline,
+        "refresh_seconds": REFRESH_SECONDS,
+        "days": DAYS,
+        "zone": f.zone.key,
+        "schedule": f.schedule,
+        "scheduler_enabled": f.scheduler_enabled,
+        "as_of": _when(f.now, f),
+        "last_success": (
+            {"when": _when(f.last_success_at, f), "age": age(f.now - f.last_success_at)}
+            if f.last_success_at is not None
+            else None
+        ),
+        "next_run": (
+            {"when": _when(f.next_fire, f), "age": age(f.next_fire - f.now)}
+            if f.next_fire is not None
+            else None
+        ),
+        "holder": holder,
+        "runs": [_run_row(r, f) for r in list(reversed(f.runs))[:TABLE_ROWS]],
+        "incidents": [
+            {
+                "kind": a.kind,
+                "message": short_error(a.message),
+                "opened": _when(a.opened_at, f),
+                "resolved": _when(a.resolved_at, f),
+                "lasted": age((a.resolved_at or f.now) - a.opened_at),
+            }
+            for a in f.incidents
+        ],
+        "deliveries": deliveries,
+        "backlog": sum(pending.values()),
+        "chart": chart(f.runs, f.now, limit_minutes),
+    }
+
+
+def render_page(facts: OpsFacts) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("assignment_reminders", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    limit_minutes = facts.overrun_after.total_seconds() / 60
+    context = page_context(facts, assess(facts), limit_minutes)
+    return env.get_template("ops.html").render(context)

@@ -1,7 +1,7 @@
 """The background threads of ``reminders serve``: the job on its schedule, the checks on a timer.
 
 Every replica runs both. At a fire time each replica calls the one cron code path
-(:func:`~assignment_reminders.trigger.run_once`); the advisory lock lets one run and the others
+(:func:`~.run_monitor.monitored_run`); the advisory lock lets one run and the others
 log 'skipped'. The checks write to the shared alert state, so replicas never alert twice.
 A fire time missed because the process was down or busy is not caught up: the next run covers
 it (the scheduler pass is idempotent), and the missed-run check reports a long gap.
@@ -15,9 +15,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ..clock import utc_now
 from ..config import Settings
 from ..exceptions import ReminderError
 from .cron import CronSchedule
+from .monitor import check_once_for
+from .run_monitor import monitored_run
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +92,10 @@ class BackgroundScheduler:
 
 def start_background(settings: Settings, schedule: str, time_zone: str) -> BackgroundScheduler:
     """Parse the schedule (a bad one stops ``serve`` with one line) and start both threads."""
-    from ..clock import utc_now
-    from ..trigger import run_once
-    from .monitor import check_once_for
-
     scheduler = BackgroundScheduler(
         settings,
         CronSchedule.parse(schedule, time_zone),
-        run_job=run_once,
+        run_job=monitored_run,
         check=check_once_for,
         clock=utc_now,
     )

@@ -96,11 +96,20 @@ WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
 GROUP BY 1
 
 -- name: run_history
--- The /ops chart: every run started since the cutoff, oldest first.
-SELECT id, status, note, started_at, duration_ms, error
+-- The /ops chart and runs table: every run started since the cutoff, oldest first.
+SELECT id, status, note, trigger_source, started_at, finished_at, duration_ms, error,
+       assignments_scanned, reminders_created, escalations_created, duplicates_suppressed
 FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
+
+-- name: recent_incidents
+-- The /ops incidents: open ones, and those resolved since the cutoff, newest first.
+SELECT id, kind, subject, message, details, opened_at, resolved_at
+FROM reminders.monitoring_alerts
+WHERE job_name = %(job_name)s AND (resolved_at IS NULL OR resolved_at >= %(since)s)
+ORDER BY opened_at DESC, id DESC
+LIMIT 50
 
 -- name: open_alert_counts
 SELECT kind, count(*) AS n

@@ -1,0 +1,100 @@
+"""The /ops headline: each state and its reason, from the runs, the schedule and the thresholds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assignment_reminders.monitoring.cron import CronSchedule
+from assignment_reminders.monitoring.ops_page import axis, chart
+from assignment_reminders.monitoring.ops_state import OpsFacts, assess
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 13:00 in Oslo; 06:00 Oslo was 05:00 UTC
+DAILY = CronSchedule.parse("0 6 * * *", "Europe/Oslo")
+
+
+def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> dict[str, Any]:
+    started = NOW - timedelta(hours=hours_ago)
+    return {
+        "id": extra.pop("id", 1),
+        "status": status,
+        "trigger_source": "scheduler",
+        "started_at": started,
+        "duration_ms": None if status == "running" else minutes * 60_000,
+        "error": None,
+        "note": None,
+        **extra,
+    }
+
+
+def facts(runs: list[dict[str, Any]], last_success_hours: float | None = None) -> OpsFacts:
+    last = NOW - timedelta(hours=last_success_hours) if last_success_hours is not None else None
+    return OpsFacts(
+        job_name="assignment-reminder-cron",
+        now=NOW,
+        zone=ZoneInfo("Europe/Oslo"),
+        schedule="0 6 * * *",
+        scheduler_enabled=True,
+        previous_fire=DAILY.previous_at_or_before(NOW),
+        next_fire=DAILY.next_after(NOW),
+        runs=runs,
+        last_success_at=last,
+        first_started_at=min((r["started_at"] for r in runs), default=None),
+        holder=None,
+        holder_since=None,
+        incidents=[],
+        deliveries={},
+        overrun_after=timedelta(minutes=30),
+        missed_after=timedelta(hours=26),
+    )
+
+
+@pytest.mark.parametrize(
+    ("runs", "last_success", "state", "why"),
+    [
+        ([run("success", 7)], 6.9, "up", "last success 6 h 54 min ago"),
+        ([run("success", 31), run("running", 0.1, id=2)], 31, "running", "run 2 (scheduler)"),
+        ([run("running", 1, id=3)], None, "late", "past the 30 min overrun limit"),
+        (
+            [run("success", 7), run("failed", 1, id=4, error="KeyError: 'kari@example.org'")],
+            6.9,
+            "failing",
+            "run 4 failed 1 h 0 min ago: KeyError: '…'",
+        ),
+        ([run("success", 50)], 49.9, "down", "last success 2 d 1 h ago"),
+        ([run("success", 31)], 30.9, "down", "more than the 1 d 2 h limit"),
+        ([run("success", 25)], 24.9, "late", "expected at 2026-11-30 06:00 CET"),
+        ([run("success", 25), run("skipped", 6.9, id=5)], 24.9, "late", "no run has started"),
+        ([], None, "late", "no run has started since"),
+    ],
+)
+def test_the_headline_says_the_state_and_why(
+    runs: list[dict[str, Any]], last_success: float | None, state: str, why: str
+) -> None:
+    headline = assess(facts(runs, last_success))
+    assert headline.state == state
+    assert why in headline.why
+
+
+def test_a_run_before_the_expected_time_plus_grace_is_not_late_yet() -> None:
+    early = facts([run("success", 25)], 24.9)
+    at_six_twenty = OpsFacts(**{**early.__dict__, "now": datetime(2026, 11, 30, 5, 20, tzinfo=UTC)})
+    assert assess(at_six_twenty).state == "up"
+
+
+@pytest.mark.parametrize(
+    ("longest", "top"),
+    [(0, 1), (40, 50), (150, 180), (4 * 60, 300), (42 * 60, 3000), (3 * 3600, 4 * 3600)],
+)
+def test_the_axis_fits_the_longest_run(longest: float, top: float) -> None:
+    assert axis(longest)[0] == top
+
+
+def test_the_limit_line_is_drawn_only_when_it_is_on_the_axis() -> None:
+    short = chart([run("success", 5, minutes=3)], NOW, 30)
+    assert 'class="limit"' not in short and "30 min limit: above every run" in short
+    long = chart([run("success", 5, minutes=42)], NOW, 30)
+    assert 'class="limit"' in long
