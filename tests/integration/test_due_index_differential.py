@@ -65,7 +65,9 @@ def build(conn: Connection, rng: random.Random, assignments: int) -> World:
 def new_assignment(conn: Connection, rng: random.Random, world: World, today: date) -> None:
     org = rng.choice(world.orgs)
     starts_on = today - timedelta(days=rng.randint(-3, 60))
-    last = None if rng.random() < 0.3 else starts_on + timedelta(days=rng.randint(0, 40))
+    last = min(today, starts_on + timedelta(days=rng.randint(0, 40)))
+    if rng.random() < 0.3 or last < starts_on:
+        last = None
     factories.assignment(
         conn,
         organization_id=org,
@@ -84,9 +86,10 @@ def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> N
         a = rng.choice(ids)
         if action <= 2:  # an activity, today or back-dated
             occurred = today - timedelta(days=rng.choice((0, 0, 1, 3, 9, 25)))
-            conn.execute(
-                "INSERT INTO public.activities (assignment_id, occurred_on) VALUES (%s, %s)",
-                (a, occurred),
+            conn.execute(  # never before the start: the database refuses that
+                "INSERT INTO public.activities (assignment_id, occurred_on)"
+                " SELECT id, greatest(starts_on, %s) FROM public.assignments WHERE id = %s",
+                (occurred, a),
             )
         elif action == 3:  # an activity deleted (the date falls back)
             conn.execute(
@@ -96,8 +99,9 @@ def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> N
             )
         elif action == 4:  # a correction by an administrator
             conn.execute(
-                "SELECT reminders.set_last_contact_date(%s, %s, 'test', NULL, 'admin', NULL, %s)",
-                (a, today - timedelta(days=rng.randint(0, 40)), datetime.now(UTC)),
+                "SELECT reminders.set_last_contact_date(id, greatest(starts_on, %s), 'test', NULL,"
+                " 'admin', NULL, %s) FROM public.assignments WHERE id = %s",
+                (today - timedelta(days=rng.randint(0, 40)), datetime.now(UTC), a),
             )
         elif action == 5:  # paused, ended or resumed
             conn.execute(
