@@ -65,9 +65,8 @@ def build(conn: Connection, rng: random.Random, assignments: int) -> World:
 def new_assignment(conn: Connection, rng: random.Random, world: World, today: date) -> None:
     org = rng.choice(world.orgs)
     starts_on = today - timedelta(days=rng.randint(-3, 60))
-    last = min(today, starts_on + timedelta(days=rng.randint(0, 40)))
-    if rng.random() < 0.3 or last < starts_on:
-        last = None
+    contact = min(today, starts_on + timedelta(days=rng.randint(0, 40)))
+    last = None if rng.random() < 0.3 or contact < starts_on else contact
     factories.assignment(
         conn,
         organization_id=org,
