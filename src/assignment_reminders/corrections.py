@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from .activities import contact_date_problem
+from .activities import contact_date_problem, database_date_rule
 from .database import Connection
 from .exceptions import InputError, NotFoundError
 from .queries import query
@@ -70,18 +70,19 @@ def set_last_contact(
         starts_on=target["starts_on"],
         time_zone=target["time_zone"],
     )
-    row = conn.execute(
-        query("set_last_contact", "activities.sql"),
-        {
-            "id": assignment_id,
-            "date": new_date,
-            "reason": reason,
-            "changed_by": actor.user_id,
-            "changed_by_role": actor.role,
-            "changed_by_name": actor.name,
-            "now": now,
-        },
-    ).fetchone()
+    with database_date_rule("date"):
+        row = conn.execute(
+            query("set_last_contact", "activities.sql"),
+            {
+                "id": assignment_id,
+                "date": new_date,
+                "reason": reason,
+                "changed_by": actor.user_id,
+                "changed_by_role": actor.role,
+                "changed_by_name": actor.name,
+                "now": now,
+            },
+        ).fetchone()
     assert row is not None
     return Correction(**row)
 
