@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck bench system-deps clean
+.PHONY: install demo test check lint typecheck bench system-deps supabase-cli clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ install: $(STAMP) ## create .venv with the package and its development tools
 demo: install ## the main job on the embedded PostgreSQL: two overlapping runs, one wins
 	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.demo
 
-test: install system-deps ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
+test: install system-deps supabase-cli ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
 	$(BIN)/pytest
 
 check: install ## ruff and mypy --strict
@@ -39,6 +39,16 @@ system-deps:
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	fi
+
+# The Supabase CLI (npm package `supabase`, pinned in tools/supabase-cli/package-lock.json) for the
+# shared-migration-history tests; installed only when missing.
+SUPABASE_CLI := tools/supabase-cli/node_modules/.bin/supabase
+supabase-cli: $(SUPABASE_CLI)
+$(SUPABASE_CLI): tools/supabase-cli/package.json tools/supabase-cli/package-lock.json
+	@command -v npm >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm) >/dev/null
+	cd tools/supabase-cli && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,12 @@
 """Shared fixtures: a real PostgreSQL, a migrated template, and a fresh database per test.
 
-The server is the one in ``DATABASE_URL`` when set, else an embedded PostgreSQL (pgserver) in a
-temporary directory, stopped when the session ends. The template database is migrated once per
-session; each test gets ``CREATE DATABASE ... TEMPLATE`` of it, dropped afterwards.
+The server is the one in ``DATABASE_URL`` when set (its user must be a superuser), else an embedded
+PostgreSQL (pgserver) in a temporary directory, stopped when the session ends. Every database is
+shaped like a Supabase project first (tests/supabase_shape.sql: API roles, default privileges in
+public, auth helpers, a host application's objects); the template is then migrated once per session
+by ``project_postgres``, a non-superuser like Supabase's ``postgres``, and each test gets
+``CREATE DATABASE ... TEMPLATE`` of it, owned by and connected as that role, dropped afterwards.
+Tests that need a superuser ask for ``superuser_database_url`` or ``pg_admin_url``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection, connect, with_dbname
@@ -66,47 +71,91 @@ def pg_admin_url() -> Iterator[str]:
         shutil.rmtree(parent, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def template_db(pg_admin_url: str) -> Iterator[str]:
-    name = f"ar_template_{uuid.uuid4().hex[:10]}"
+SHAPE_SQL = Path(__file__).with_name("supabase_shape.sql")
+# Plays Supabase's `postgres`: owns the database, applies the migrations, is not a superuser.
+PROJECT_ROLE = "project_postgres"
+
+
+def as_user(url: str, user: str) -> str:
+    """The same database and server, connecting as *user* (with the URL's password, if any)."""
+    params = conninfo_to_dict(url)
+    params["user"] = user
+    return make_conninfo("", **params)
+
+
+def admin_url_for(url: str, pg_admin_url: str) -> str:
+    """*url*'s database as the server's superuser (for the few tests that need one)."""
+    return with_dbname(pg_admin_url, str(conninfo_to_dict(url)["dbname"]))
+
+
+def _create_database(pg_admin_url: str, prefix: str, template: str | None = None) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        stmt += sql.SQL(" TEMPLATE {} OWNER {}").format(
+            sql.Identifier(template), sql.Identifier(PROJECT_ROLE)
+        )
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with connect(with_dbname(pg_admin_url, name), purpose="test-migrate") as conn:
-        migrate(conn)
-    yield name
+        admin.execute(stmt)
+    return name
+
+
+def _drop_database(pg_admin_url: str, name: str) -> None:
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture(scope="session")
+def supabase_shape_db(pg_admin_url: str) -> Iterator[str]:
+    """An unmigrated database shaped like a new Supabase project (tests/supabase_shape.sql)."""
+    name = _create_database(pg_admin_url, "ar_shape")
+    with psycopg.connect(with_dbname(pg_admin_url, name), autocommit=True) as conn:
+        conn.execute(SHAPE_SQL.read_bytes())
+    yield name
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str, supabase_shape_db: str) -> Iterator[str]:
+    """The Supabase-shaped database with our migrations applied by the non-superuser owner."""
+    name = _create_database(pg_admin_url, "ar_template", supabase_shape_db)
+    url = as_user(with_dbname(pg_admin_url, name), PROJECT_ROLE)
+    with connect(url, purpose="test-migrate") as conn:
+        migrate(conn)
+    yield name
+    _drop_database(pg_admin_url, name)
 
 
 @pytest.fixture
 def database_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
-    name = f"ar_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    yield with_dbname(pg_admin_url, name)
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    """A fresh migrated Supabase-shaped database, as the project's (non-superuser) owner."""
+    name = _create_database(pg_admin_url, "ar_test", template_db)
+    yield as_user(with_dbname(pg_admin_url, name), PROJECT_ROLE)
+    _drop_database(pg_admin_url, name)
 
 
 @pytest.fixture
-def empty_database_url(pg_admin_url: str) -> Iterator[str]:
-    """A database with no migrations applied."""
-    name = f"ar_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def superuser_database_url(database_url: str, pg_admin_url: str) -> str:
+    """The test database as the server's superuser."""
+    return admin_url_for(database_url, pg_admin_url)
+
+
+@pytest.fixture
+def empty_database_url(pg_admin_url: str, supabase_shape_db: str) -> Iterator[str]:
+    """A Supabase-shaped database with no migrations applied, as the project's owner."""
+    name = _create_database(pg_admin_url, "ar_empty", supabase_shape_db)
+    yield as_user(with_dbname(pg_admin_url, name), PROJECT_ROLE)
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def plain_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A plain PostgreSQL database (no auth schema, no default privileges), as the superuser."""
+    name = _create_database(pg_admin_url, "ar_plain")
     yield with_dbname(pg_admin_url, name)
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    _drop_database(pg_admin_url, name)
 
 
 @pytest.fixture

@@ -8,15 +8,20 @@ caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
+import psycopg
+
+from .gateway import execute, fetch_all, fetch_one, named, record
 from .auth import Principal
 from .database import Connection
 from .exceptions import (
+    ConstraintViolationError,
     FieldRejection,
     InputError,
     ItemsRejectedError,
@@ -24,7 +29,6 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
-from .gateway import execute, fetch_all, fetch_one, named, record
 
 _ACTIVITY_OWNER = named("activity_owner")
 _ASSIGNMENT_ACCESS = named("assignment_access")
@@ -104,6 +108,27 @@ def contact_date_problem(day: date, *, today: date, starts_on: date, time_zone: 
     return None
 
 
+#: The names under which the database refuses a contact date (migration 20261130001000).
+DATABASE_DATE_RULES = frozenset({"contact_date_not_in_future", "contact_date_not_before_start"})
+
+
+@contextmanager
+def database_date_rule(field: str) -> Iterator[None]:
+    """The database's refusal of a contact date as an :class:`InputError` naming *field*.
+
+    The database applies :func:`contact_date_problem` to every writer with its own clock, so it
+    can refuse what a check against the caller's "now" let through; it is recognised by
+    SQLSTATE and constraint name, never by its text.
+    """
+    try:
+        yield
+    except ConstraintViolationError as exc:  # the gateway's, from a CheckViolation
+        cause = exc.__cause__
+        if exc.constraint not in DATABASE_DATE_RULES or not isinstance(cause, psycopg.Error):
+            raise
+        raise InputError(cause.diag.message_primary, field=field) from cause
+
+
 def refusal(path: Path, caller: UUID, item: NewActivity, access: Access | None) -> Refusal | None:
     """Why *caller* may not register *item* by *path*, or None when they may."""
     if access is None:
@@ -170,18 +195,14 @@ def register(
             [FieldRejection(f"items[{n}].{r.field}", r.message, r.status) for n, r in refused],
             status=batch_status([r for _, r in refused]),
         )
-    rows = fetch_all(
-        conn,
-        _INSERT_ACTIVITIES,
-        {
-            "path": path,
-            "caller": caller,
-            "assignment_ids": [i.assignment_id for i in items],
-            "dates": [i.occurred_on for i in items],
-            "notes": [i.note for i in items],
-        },
-        row=Registered,
-    )
+    with database_date_rule("items" if batch else "occurred_on"):
+        rows = fetch_all(conn, _INSERT_ACTIVITIES, {
+                "path": path,
+                "caller": caller,
+                "assignment_ids": [i.assignment_id for i in items],
+                "dates": [i.occurred_on for i in items],
+                "notes": [i.note for i in items],
+            }, row=Registered)
     return Registration(
         activities=rows,
         last_contact_dates=last_contact_dates(conn, [i.assignment_id for i in items]),

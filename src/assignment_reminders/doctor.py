@@ -20,7 +20,7 @@ from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerErro
 from .gateway import fetch_all, fetch_one, fetch_value, named, record
 from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
-from .migrations import applied, discover
+from .migrations import changed, discover, pending
 from .pooling import check_real_session
 from .tables import render
 
@@ -122,20 +122,15 @@ def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> 
 
 def check_migrations(conn: Connection) -> Check:
     name = "migrations"
-    done = applied(conn)
     files = discover()
-    missing = [f"{m.version}_{m.name}" for m in files if m.version not in done]
-    changed = [
-        f"{m.version}_{m.name}"
-        for m in files
-        if m.version in done and done[m.version] != m.checksum
-    ]
+    missing = [m.filename for m in pending(conn)]
+    edited = changed(conn)
     if missing:
         return failed(name, f"pending: {', '.join(missing)}", "run `reminders migrate`")
-    if changed:
+    if edited:
         return failed(
             name,
-            f"changed after they were applied: {', '.join(changed)}",
+            f"changed after they were applied: {', '.join(m.filename for m in edited)}",
             "restore the applied files; put changes in a new migration",
         )
     return passed(name, f"all {len(files)} applied")

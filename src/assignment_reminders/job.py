@@ -23,20 +23,19 @@ from uuid import UUID
 
 import psycopg
 
+from .gateway import fetch_value, named, fault
 from .clock import utc_now
 from .config import Settings
 from .database import Connection, connect, database_url, lock_database_url
 from .delivery.channels import configured_channel_names
 from .delivery.runner import delivery_step
-from .exceptions import DatabaseError
 from .fence import Guard, PgFencing
-from .gateway import fault, fetch_value, named
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 
-_ESTIMATED_ASSIGNMENTS = named("estimated_assignments")
+_DUE_ROWS = named("due_rows")
 
 ShowProgress = Callable[[RunCounts, Callable[[], int]], None]
 """Told after each batch what the pass has done so far, and given a function estimating how many
@@ -63,9 +62,9 @@ class RunObserver(Protocol):
         ...
 
 
-def estimated_assignments(conn: Connection) -> int:
-    """PostgreSQL's estimate of the number of assignments (``pg_class.reltuples``): cheap."""
-    return int(fetch_value(conn, _ESTIMATED_ASSIGNMENTS) or 0)
+def due_rows(conn: Connection, now: datetime) -> int:
+    """How many rows of the due index a pass at *now* reads (an index-only count)."""
+    return int(fetch_value(conn, _DUE_ROWS, {"now": now}) or 0)
 
 
 def hold_step(lock: JobLock, seconds: float) -> Step:
@@ -104,11 +103,8 @@ def run_once(
                 show_progress=show_progress,
                 observers=observers,
             )
-        except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
-            error = fault(exc, "the reminder run")
-            if error is exc:
-                raise
-            raise error from exc
+        except psycopg.Error as exc:  # the one way a driver error leaves a run: DatabaseError
+            raise fault(exc, "the reminder run") from exc
     except BaseException as exc:
         for observer in observers:
             observer.crashed(exc)
@@ -149,7 +145,7 @@ def _run_once(
             scheduler=ReminderSchedulerService(
                 work_conn,
                 batch_size=settings.batch_size,
-                on_batch=_on_batch(show_progress, work_conn),
+                on_batch=_on_batch(show_progress, work_conn, now or clock()),
                 channels=configured_channel_names(settings),
             ),
             job_name=settings.job_name,
@@ -177,10 +173,12 @@ def _run_once(
         return outcome
 
 
-def _on_batch(show: ShowProgress | None, conn: Connection) -> Callable[[RunCounts], None] | None:
+def _on_batch(
+    show: ShowProgress | None, conn: Connection, now: datetime
+) -> Callable[[RunCounts], None] | None:
     if show is None:
         return None
-    total = functools.cache(lambda: estimated_assignments(conn))  # read once, if at all
+    total = functools.cache(lambda: due_rows(conn, now))  # read once, if at all
     return lambda counts: show(counts, total)
 
 

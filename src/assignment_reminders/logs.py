@@ -92,8 +92,24 @@ class TextFormatter(logging.Formatter):
         return f"{first} [{suffix}]{newline}{rest}"
 
 
+_json_errors = False
+
+
+def error_line(message: str) -> str:
+    """The command's last word on a failure, in the configured format: ``error: ...`` as text,
+    or one JSON object (level ERROR) so that every stderr line parses the same way."""
+    if not _json_errors:
+        return f"error: {message}"
+    record = logging.LogRecord(
+        "assignment_reminders.cli", logging.ERROR, "", 0, message, None, None
+    )
+    return JsonFormatter().format(record)
+
+
 def configure_logging(level: str, log_format: str = "text") -> None:
     """One stderr handler on the root logger; uvicorn's loggers hand their lines to it."""
+    global _json_errors  # noqa: PLW0603 - the process's one logging configuration
+    _json_errors = log_format == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())

@@ -1,9 +1,17 @@
 """Applying ``supabase/migrations/*.sql`` in order, once each, each in its own transaction.
 
-The files are plain SQL so the Supabase CLI can apply them unchanged. We record what we applied
-in ``public.reminders_schema_migrations`` (version, name, checksum); a file whose checksum changed
-after it was applied is reported, never re-run. Concurrent ``migrate`` commands serialize on a
-transaction-scoped advisory lock, so two deploys cannot apply the same file twice.
+The files are plain SQL, and the history is the Supabase CLI's own:
+``supabase_migrations.schema_migrations`` (version, statements, name), created here as the CLI
+creates it when it is absent. So ``supabase db push`` and ``reminders migrate`` see one history:
+whatever either applied, the other skips. Versions in the ledger that are not ours (the host
+project's own migrations) are left alone.
+
+Our checksums live beside it in ``reminders.migration_checksums``: a file whose checksum changed
+after it was applied stops ``migrate`` before anything runs, with the fix. A file first seen as
+applied by the CLI has its checksum recorded as it is then. Databases migrated before the shared
+ledger kept their history in ``public.reminders_schema_migrations``; ``migrate`` moves it over
+and drops that table. Concurrent ``migrate`` commands serialize on a transaction-scoped advisory
+lock, so two deploys cannot apply the same file twice.
 """
 
 from __future__ import annotations
@@ -26,13 +34,46 @@ _FILE = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")
 # Registered in background_job_lock_keys. A blocking lock is right here: a deploy waits for another.
 MIGRATION_LOCK_KEY = 5418660433429667594  # derive_lock_key("reminders-migrate")
 
-_HISTORY_DDL = """
-CREATE TABLE IF NOT EXISTS public.reminders_schema_migrations (
+# Files that were edited after release, by the checksum of the form earlier versions applied.
+# Both edits only replaced statements over every table/sequence of schema public with statements
+# naming our own objects; a database that ran the earlier form is accepted as it is.
+KNOWN_EARLIER_CHECKSUMS: dict[str, frozenset[str]] = {
+    "20261128000100": frozenset(
+        {"9794e00a46d64ce2c999a592714cebd0a3253f9ba482997d7c03f4e2ab9ff4c2"}
+    ),
+    "20261128000300": frozenset(
+        {"64738a2ebd98c06450c9558e96cca14806ec3e1c2a6ff04bbffac88a71627c2e"}
+    ),
+}
+
+# What the Supabase CLI runs before it reads or writes its history (same shape, same names).
+_LEDGER_DDL = """
+CREATE SCHEMA IF NOT EXISTS supabase_migrations;
+CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (
+    version text NOT NULL PRIMARY KEY
+);
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[];
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text;
+CREATE SCHEMA IF NOT EXISTS reminders;
+REVOKE ALL ON SCHEMA reminders FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS reminders.migration_checksums (
     version    text PRIMARY KEY,
-    name       text NOT NULL,
     checksum   text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
-)
+);
+ALTER TABLE reminders.migration_checksums ENABLE ROW LEVEL SECURITY;
+"""
+
+_LEGACY_TABLE = "public.reminders_schema_migrations"
+
+_LEGACY_MOVE = """
+INSERT INTO supabase_migrations.schema_migrations (version, name)
+SELECT version, name FROM public.reminders_schema_migrations
+ON CONFLICT (version) DO NOTHING;
+INSERT INTO reminders.migration_checksums (version, checksum, applied_at)
+SELECT version, checksum, applied_at FROM public.reminders_schema_migrations
+ON CONFLICT (version) DO NOTHING;
+DROP TABLE public.reminders_schema_migrations;
 """
 
 
@@ -49,6 +90,18 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.version}_{self.name}"
+
+    def matches(self, recorded: str | None) -> bool:
+        """Whether *recorded* (the applied checksum) is this file or its known earlier form."""
+        return (
+            recorded is None
+            or recorded == self.checksum
+            or recorded in KNOWN_EARLIER_CHECKSUMS.get(self.version, frozenset())
+        )
 
 
 def migrations_dir() -> Path:
@@ -75,20 +128,53 @@ def discover(directory: Path | None = None) -> list[Migration]:
     return found
 
 
-def applied(conn: Connection) -> dict[str, str]:
-    """``{version: checksum}`` of what has been applied (empty on a new database)."""
+def applied(conn: Connection) -> dict[str, str | None]:
+    """``{version: checksum or None}`` of every version in the history (empty on a new database).
+
+    Reads the shared ledger, and the history of earlier versions while ``migrate`` has not moved
+    it yet. ``None``: applied by the Supabase CLI, checksum not yet recorded.
+    """
     row = conn.execute(
-        "SELECT to_regclass('public.reminders_schema_migrations') IS NOT NULL AS present"
+        "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS ledger,"
+        " to_regclass('reminders.migration_checksums') IS NOT NULL AS checksums,"
+        f" to_regclass('{_LEGACY_TABLE}') IS NOT NULL AS legacy"
     ).fetchone()
-    if row is None or not row["present"]:
-        return {}
-    rows = conn.execute("SELECT version, checksum FROM public.reminders_schema_migrations")
-    return {r["version"]: r["checksum"] for r in rows}
+    assert row is not None
+    done: dict[str, str | None] = {}
+    if row["legacy"]:
+        for r in conn.execute(f"SELECT version, checksum FROM {_LEGACY_TABLE}"):
+            done[r["version"]] = r["checksum"]
+    if row["ledger"]:
+        checksums = (
+            "(SELECT c.checksum FROM reminders.migration_checksums c WHERE c.version = m.version)"
+            if row["checksums"]
+            else "NULL::text"
+        )
+        for r in conn.execute(
+            f"SELECT m.version, {checksums} AS checksum"
+            " FROM supabase_migrations.schema_migrations m"
+        ):
+            done[r["version"]] = r["checksum"] or done.get(r["version"])
+    return done
 
 
 def pending(conn: Connection, directory: Path | None = None) -> list[Migration]:
     done = applied(conn)
     return [m for m in discover(directory) if m.version not in done]
+
+
+def changed(conn: Connection, directory: Path | None = None) -> list[Migration]:
+    """Applied migrations whose file is no longer what was applied."""
+    done = applied(conn)
+    return [m for m in discover(directory) if m.version in done and not m.matches(done[m.version])]
+
+
+def changed_message(edited: list[Migration]) -> str:
+    names = ", ".join(m.filename for m in edited)
+    return (
+        f"migrations changed after they were applied: {names}; restore the applied files"
+        " (git checkout them) and put the change in a new migration"
+    )
 
 
 def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
@@ -97,34 +183,62 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
         raise MigrationError(
             "migrate() needs an autocommit connection: it opens its own transactions"
         )
+    files = discover(directory)
+    try:
+        with conn.transaction():
+            _prepare_history(conn, files)
+    except psycopg.Error as exc:
+        raise MigrationError(f"could not prepare the migration history: {first_line(exc)}") from exc
     done: list[Migration] = []
-    for migration in discover(directory):
+    for migration in files:
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-                conn.execute(_HISTORY_DDL)
                 row = conn.execute(
-                    "SELECT checksum FROM public.reminders_schema_migrations WHERE version = %s",
+                    "SELECT 1 FROM supabase_migrations.schema_migrations WHERE version = %s",
                     (migration.version,),
                 ).fetchone()
                 if row is not None:
-                    if row["checksum"] != migration.checksum:
-                        logger.warning(
-                            "migration %s_%s changed after it was applied; not re-run",
-                            migration.version,
-                            migration.name,
-                        )
                     continue
-                conn.execute(migration.sql.encode())
+                text = migration.sql
+                conn.execute(text.encode())
                 conn.execute(
-                    "INSERT INTO public.reminders_schema_migrations (version, name, checksum)"
-                    " VALUES (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum),
+                    "INSERT INTO supabase_migrations.schema_migrations (version, name, statements)"
+                    " VALUES (%s, %s, ARRAY[%s])",
+                    (migration.version, migration.name, text),
+                )
+                conn.execute(
+                    "INSERT INTO reminders.migration_checksums (version, checksum)"
+                    " VALUES (%s, %s)"
+                    " ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum,"
+                    " applied_at = excluded.applied_at",
+                    (migration.version, migration.checksum),
                 )
         except psycopg.Error as exc:
             raise MigrationError(
                 f"migration {migration.path.name} failed and was rolled back: {first_line(exc)}"
             ) from exc
-        logger.info("applied migration %s_%s", migration.version, migration.name)
+        logger.info("applied migration %s", migration.filename)
         done.append(migration)
     return done
+
+
+def _prepare_history(conn: Connection, files: list[Migration]) -> None:
+    """The shared ledger and our checksums exist, the old history is moved, nothing was edited."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+    conn.execute(_LEDGER_DDL)
+    row = conn.execute(f"SELECT to_regclass('{_LEGACY_TABLE}') IS NOT NULL AS legacy").fetchone()
+    if row is not None and row["legacy"]:
+        conn.execute(_LEGACY_MOVE)
+        logger.info("moved %s into supabase_migrations.schema_migrations", _LEGACY_TABLE)
+    done = applied(conn)
+    edited = [m for m in files if m.version in done and not m.matches(done[m.version])]
+    if edited:
+        raise MigrationError(changed_message(edited))
+    # Applied by the Supabase CLI: record the checksum the file has now.
+    for m in files:
+        if m.version in done and done[m.version] is None:
+            conn.execute(
+                "INSERT INTO reminders.migration_checksums (version, checksum) VALUES (%s, %s)",
+                (m.version, m.checksum),
+            )

@@ -20,7 +20,7 @@ import pytest
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.seed import seed
-from tests.conftest import reminders_cmd, start_reminders, wait_for
+from tests.conftest import PROJECT_ROLE, as_user, reminders_cmd, start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import lock_pids
 from tests.pgbouncer import PgBouncer, running_pgbouncer
@@ -37,13 +37,13 @@ IDLE_TIMEOUT = 2.0
 
 @pytest.fixture(scope="session")
 def txn_bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
-    with running_pgbouncer(pg_admin_url, "transaction") as bouncer:
+    with running_pgbouncer(as_user(pg_admin_url, PROJECT_ROLE), "transaction") as bouncer:
         yield bouncer
 
 
 @pytest.fixture(scope="session")
 def session_bouncer(pg_admin_url: str) -> Iterator[PgBouncer]:
-    with running_pgbouncer(pg_admin_url, "session") as bouncer:
+    with running_pgbouncer(as_user(pg_admin_url, PROJECT_ROLE), "session") as bouncer:
         yield bouncer
 
 

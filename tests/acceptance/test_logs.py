@@ -117,3 +117,18 @@ def test_fields_bound_in_a_run_are_on_its_lines_only(formatter: logging.Formatte
     attach.filter(outside)
     assert "run_id" in formatter.format(inside) and "abc" in formatter.format(inside)
     assert "run_id" not in formatter.format(outside)
+
+
+def test_a_failing_command_ends_with_a_json_error_line_in_json_mode(
+    cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    cli_env.update(
+        REMINDERS_LOG_FORMAT="json",
+        DATABASE_URL=f"postgresql://app:pw@127.0.0.1:{free_port()}/x",
+    )
+    done = run_cli("run")
+    assert done.returncode == 1
+    last = json_lines(done.stderr)[-1]  # every line parses, the error line too
+    assert last["level"] == "ERROR"
+    assert last["message"].startswith("cannot connect to postgresql://app@127.0.0.1:")
+    assert "pw" not in done.stderr

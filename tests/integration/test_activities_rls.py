@@ -10,6 +10,7 @@ import pytest
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.migrations import migrate
 from tests.activity_world import TODAY, as_supabase_user, last_contact, make_world
+from tests.supabase_shape import HOST_FUNCTIONS
 
 
 def _visible(conn: Connection, table: str) -> set[int]:
@@ -152,9 +153,9 @@ def test_service_tables_are_closed_to_clients(conn: Connection) -> None:
         )
 
 
-def test_an_existing_auth_schema_is_left_alone(empty_database_url: str) -> None:
+def test_an_existing_auth_schema_is_left_alone(plain_database_url: str) -> None:
     fixed = "11111111-1111-4111-8111-111111111111"
-    with connect(empty_database_url, purpose="test") as c:
+    with connect(plain_database_url, purpose="test") as c:
         c.execute("CREATE SCHEMA auth")
         c.execute(
             f"CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS $$ SELECT '{fixed}'::uuid $$"
@@ -164,7 +165,17 @@ def test_an_existing_auth_schema_is_left_alone(empty_database_url: str) -> None:
         assert c.execute("SELECT to_regproc('auth.jwt') AS f").fetchone() == {"f": None}
 
 
-def test_plain_postgresql_gets_uid_and_jwt_from_request_claims(conn: Connection) -> None:
+def test_plain_postgresql_gets_uid_and_jwt_from_request_claims(plain_database_url: str) -> None:
+    with connect(plain_database_url, purpose="test") as conn:
+        migrate(conn)
+        _uid_and_role_from_claims(conn)
+
+
+def test_supabase_auth_helpers_read_request_claims(conn: Connection) -> None:
+    _uid_and_role_from_claims(conn)
+
+
+def _uid_and_role_from_claims(conn: Connection) -> None:
     with conn.transaction():
         conn.execute(
             "SELECT set_config('request.jwt.claims', %(c)s, true)",
@@ -197,24 +208,6 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
 ) -> None:
     """Supabase grants anon/authenticated everything on new tables and functions in public."""
     with connect(empty_database_url, purpose="test") as c:
-        c.execute(
-            "DO $$ BEGIN"
-            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN"
-            "  CREATE ROLE anon NOLOGIN; END IF;"
-            " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN"
-            "  CREATE ROLE authenticated NOLOGIN; END IF; END $$"
-        )
-        c.execute(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated"
-        )
-        c.execute(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
-            " GRANT ALL ON SEQUENCES TO anon, authenticated"
-        )
-        c.execute(
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
-            " GRANT EXECUTE ON FUNCTIONS TO anon, authenticated"
-        )
         migrate(c)
         rows = c.execute(
             "SELECT r.rolname, t.name,"
@@ -229,14 +222,15 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
             " has_function_privilege('anon', p.oid, 'EXECUTE') AS anon_x"
             " FROM pg_proc p WHERE p.pronamespace = 'reminders'::regnamespace"
             " AND p.proname IN ('set_last_contact_date', 'computed_last_contact_dates',"
-            " 'activities_after_insert', 'activities_after_change', 'rls_can_access_assignment')"
+            " 'activities_after_insert', 'activities_after_change',"
+            " 'rls_accessible_assignment_ids')"
             " ORDER BY p.proname"
         ).fetchall()
         assert [(f["proname"], f["x"], f["anon_x"]) for f in functions] == [
             ("activities_after_change", False, False),
             ("activities_after_insert", False, False),
             ("computed_last_contact_dates", False, False),
-            ("rls_can_access_assignment", True, False),
+            ("rls_accessible_assignment_ids", True, False),
             ("set_last_contact_date", False, False),
         ]
 
@@ -244,10 +238,11 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
 def test_every_function_pins_its_search_path(conn: Connection) -> None:
     rows = conn.execute(
         "SELECT p.oid::regprocedure::text AS f FROM pg_proc p"
-        " WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace,"
-        " 'reminders'::regnamespace)"
+        " WHERE (p.pronamespace = 'reminders'::regnamespace"
+        "  OR (p.pronamespace = 'public'::regnamespace AND p.proname <> ALL (%(host)s)))"
         " AND NOT coalesce("
-        "  p.proconfig && ARRAY['search_path=\"\"', 'search_path=pg_catalog'], false)"
+        "  p.proconfig && ARRAY['search_path=\"\"', 'search_path=pg_catalog'], false)",
+        {"host": list(HOST_FUNCTIONS)},
     ).fetchall()
     assert rows == []
     pinned = conn.execute(

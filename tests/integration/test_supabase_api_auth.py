@@ -143,7 +143,7 @@ def test_cron_endpoint_accepts_the_job_secret_or_a_service_role_jwt(
 @pytest.mark.parametrize(
     ("headers", "code", "says"),
     [
-        ({"Authorization": f"Bearer {CRON_SECRET}x"}, 401, "not a JWT"),
+        ({"Authorization": f"Bearer {CRON_SECRET}x"}, 401, "neither this job's secret"),
         ({"apikey": CRON_SECRET[:-1]}, 401, "REMINDERS_CRON_SECRET"),
         ({"apikey": SB_SECRET}, 401, "REMINDERS_CRON_SECRET"),
         ({"Authorization": f"Bearer {SB_SECRET}"}, 401, "REMINDERS_CRON_SECRET"),

@@ -66,7 +66,7 @@ def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Co
     [row] = runs(conn)
     assert row["status"] == "success"
     assert row["reminders_created"] == 1 and row["escalations_created"] == 1
-    assert row["assignments_scanned"] == 1
+    assert row["assignments_scanned"] == 2  # the reminder and the escalation, from the due index
     assert row["finished_at"] is not None and row["duration_ms"] > 0
     assert 0 < row["lock_acquire_ms"] < 1000
     assert row["unlock_ok"] is True
@@ -175,6 +175,8 @@ def test_run_once_opens_and_closes_its_own_connections(
 def test_other_roles_may_not_execute_the_lock_wrappers(conn: Connection, role: str) -> None:
     if role == "public_user":
         conn.execute("CREATE ROLE public_user NOLOGIN")
+        # A non-superuser with CREATEROLE administers the role it made but must join it to SET it.
+        conn.execute("GRANT public_user TO CURRENT_USER")
     conn.execute(f"SET ROLE {role}")
     for function in ("reminders_try_advisory_lock", "reminders_advisory_unlock"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,9 @@ from assignment_reminders.api import create_app
 from assignment_reminders.api.ops_auth import is_loopback
 from assignment_reminders.config import Settings
 from assignment_reminders.monitoring.redact import short_error
+from assignment_reminders.pooling import refusal
 from tests.conftest import reminders_cmd
+from tests.jwt_tokens import SECRET, bearer
 from tests.receivers import free_port
 
 TOKEN = "ops-token-0123456789"
@@ -135,3 +138,19 @@ def test_short_errors_carry_no_row_values(error: str, leaks: list[str]) -> None:
     )  # the kind of error stays
     for leak in leaks:
         assert leak not in short
+
+
+def test_a_refused_lock_names_the_fix_but_not_the_database_address() -> None:
+    url = "postgresql://postgres.abcdef:pw@aws-0-eu-north-1.pooler.supabase.com:6543/postgres"
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise refusal(url, "pgbouncer")
+
+    settings = Settings.from_env({"DATABASE_URL": DOWN_URL, "REMINDERS_JWT_SECRET": SECRET})
+    app = TestClient(create_app(settings, run_job=refuse))
+    response = app.post("/functions/v1/assignment-reminder-cron", headers=bearer("service_role"))
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "REMINDERS_LOCK_SCOPE=transaction" in detail
+    for leak in ("postgres.abcdef", "pooler.supabase.com", "pw@"):
+        assert leak not in response.text

@@ -20,7 +20,7 @@ from ..tokens import TokenVerifier
 from ..trigger import RunOutcome
 from . import activities as activities_api
 from . import admin as admin_api
-from . import errors
+from . import errors, openapi
 from .cors import add_cors
 from .deps import CronCaller, IsoDateTime
 from .http_metrics import HttpMetrics, HttpMetricsMiddleware
@@ -46,7 +46,9 @@ def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAP
         title="assignment-reminders",
         version=__version__,
         description="Exactly-once contact reminders for peer-mentoring programmes.",
+        generate_unique_id_function=openapi.operation_id,
     )
+    openapi.install(app)
     app.state.settings = settings
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
@@ -96,7 +98,8 @@ def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAP
         if outcome.ok:
             return JSONResponse(outcome.to_dict())
         detail = short_error(outcome.error) or outcome.note or "the run failed"
-        return errors.problem(errors.RUN_FAILED, 500, detail, outcome=outcome.to_dict())
+        reported = {**outcome.to_dict(), "error": short_error(outcome.error)}  # no row values
+        return errors.problem(errors.RUN_FAILED, 500, detail, outcome=reported)
 
     app.include_router(metrics_router)
     app.include_router(ops_router)

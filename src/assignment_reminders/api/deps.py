@@ -103,6 +103,10 @@ def cron_caller(
             "Supabase API keys are not accepted here: call with REMINDERS_CRON_SECRET"
             " (as 'Authorization: Bearer' or 'apikey') or a service_role JWT"
         )
+    if token is not None and token.count(".") != 2:
+        raise AuthError(
+            "the bearer token is neither this job's secret (REMINDERS_CRON_SECRET) nor a JWT"
+        )
     verifier: TokenVerifier = request.app.state.token_verifier
     require_service_role(decode_bearer(_header(credentials), verifier))
     return "service_role"

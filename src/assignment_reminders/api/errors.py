@@ -43,6 +43,7 @@ from ..exceptions import (
     PermissionDeniedError,
     SigningKeysUnavailableError,
 )
+from ..monitoring.redact import without_database_urls
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ VALIDATION = ProblemType("validation", "Invalid input")
 ITEMS_REJECTED = ProblemType("items-rejected", "Items of the batch were refused; nothing written")
 DATABASE_UNAVAILABLE = ProblemType("database-unavailable", "The database is unavailable")
 LOCK_UNAVAILABLE = ProblemType("lock-unavailable", "The job lock cannot be used")
+CORS_REFUSED = ProblemType("cors-refused", "Cross-origin request not allowed")
 SIGNING_KEYS_UNAVAILABLE = ProblemType(
     "signing-keys-unavailable", "The project's signing keys cannot be fetched"
 )
@@ -237,8 +239,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LockError)
     async def _lock(request: Request, exc: LockError) -> JSONResponse:
-        # e.g. a session lock through a transaction pooler: the message names the fix
-        return problem(LOCK_UNAVAILABLE, 503, exc.message)
+        # e.g. a session lock through a transaction pooler: the message names the fix, the
+        # database's address (user, host) stays in the log
+        logger.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(LOCK_UNAVAILABLE, 503, without_database_urls(exc.message))
 
     @app.exception_handler(ConfigurationError)
     async def _misconfigured(request: Request, exc: ConfigurationError) -> JSONResponse:

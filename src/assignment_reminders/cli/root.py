@@ -13,7 +13,7 @@ from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
 from ..exceptions import ReminderError, SchemaMissingError
 from ..gateway import fault
-from ..logs import configure_logging
+from ..logs import configure_logging, error_line
 from .options import Context
 
 ENV_HELP = (
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except click.UsageError as exc:  # bad input: one line naming it, exit 2
         where = exc.ctx.command_path if exc.ctx is not None else "reminders"
-        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        click.echo(error_line(f"{exc.format_message()} (see `{where} --help`)"), err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
@@ -90,5 +90,5 @@ def main(argv: list[str] | None = None) -> Any:
         )
         cause = error.__cause__ or (raised if raised is not error else None)
         detail = f" (caused by {type(cause).__name__})" if cause is not None else ""
-        click.echo(f"error: {error.message}{detail}", err=True)
+        click.echo(error_line(f"{error.message}{detail}"), err=True)
         sys.exit(1)

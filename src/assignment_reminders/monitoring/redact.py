@@ -23,6 +23,14 @@ _RULES: Final = (
 )
 
 
+_DATABASE_URL: Final = re.compile(r"postgres(?:ql)?://\S*?(?=[\s,;:)]*(?:\s|$))")
+
+
+def without_database_urls(text: str) -> str:
+    """*text* with every ``postgresql://user@host:port/db`` replaced by ``the database``."""
+    return _DATABASE_URL.sub("the database", text)
+
+
 def short_error(error: str | None) -> str | None:
     """The first line of *error* with the values taken out, at most :data:`MAX_LENGTH` chars."""
     if not error:

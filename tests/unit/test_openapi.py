@@ -1,0 +1,162 @@
+"""The OpenAPI document is one a client generator can use, and the API answers what it says:
+explicit operation ids, security schemes, a response model for every status, and one error body
+(RFC 9457 problem+json) that real error responses validate against. No database is reachable."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+from uuid import uuid4
+
+import jsonschema_rs
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from assignment_reminders.api import create_app
+from assignment_reminders.api.errors import MEDIA_TYPE
+from assignment_reminders.api.openapi import OPERATION_IDS
+from assignment_reminders.config import Settings
+from assignment_reminders.joblog import RunCounts
+from assignment_reminders.trigger import RunOutcome
+from tests.activity_world import SECRET, bearer
+from tests.jwt_tokens import bearer as service_bearer
+from tests.receivers import free_port
+
+OPS_TOKEN = "ops-token-for-the-openapi-test"
+DOWN = f"postgresql://app:pw@127.0.0.1:{free_port()}/x?connect_timeout=2"
+
+
+def failed_run(*args: Any, **kwargs: Any) -> RunOutcome:
+    return RunOutcome(
+        invocation_id=uuid4(),
+        status="failed",
+        run_id=7,
+        error="UniqueViolation: Key (user_id)=(3f1c2d4e-1111-2222-3333-444455556666) exists",
+        counts=RunCounts(assignments_scanned=10),
+    )
+
+
+def app_client() -> TestClient:
+    settings = Settings.from_env(
+        {"DATABASE_URL": DOWN, "REMINDERS_JWT_SECRET": SECRET, "REMINDERS_OPS_TOKEN": OPS_TOKEN}
+    )
+    return TestClient(create_app(settings, run_job=failed_run), raise_server_exceptions=False)
+
+
+CLIENT = app_client()
+DOC: dict[str, Any] = CLIENT.get("/openapi.json").json()
+OPERATIONS = [
+    (path, method, operation)
+    for path, item in DOC["paths"].items()
+    for method, operation in item.items()
+]
+
+
+def test_every_operation_has_its_explicit_operation_id() -> None:
+    ids = [operation["operationId"] for _, _, operation in OPERATIONS]
+    assert sorted(ids) == sorted(OPERATION_IDS.values())
+    assert len(set(ids)) == len(ids)
+    assert all(i[0].islower() and "_" not in i for i in ids)  # camelCase, as generators expect
+
+
+def test_security_schemes_are_bearer_jwt_apikey_and_the_ops_token() -> None:
+    schemes = DOC["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["bearerAuth"]["bearerFormat"] == "JWT"
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header"}
+    assert schemes["apiKey"]["name"] == "apikey"
+    assert schemes["opsToken"]["scheme"] == "bearer"
+    used = {name for _, _, op in OPERATIONS for entry in op.get("security", []) for name in entry}
+    assert used == set(schemes)
+    by_id = {op["operationId"]: op.get("security") for _, _, op in OPERATIONS}
+    assert by_id["runReminderJob"] == [{"bearerAuth": []}, {"apiKey": []}]  # either one
+    assert by_id["getOpsPage"] == by_id["getMetrics"] == [{"opsToken": []}]
+    assert by_id["registerActivity"] == [{"bearerAuth": []}]
+    assert by_id["getHealth"] is None
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS)
+def test_every_status_has_a_response_model_and_errors_are_problems(
+    path: str, method: str, operation: dict[str, Any]
+) -> None:
+    responses = operation["responses"]
+    assert responses, f"{method} {path}"
+    assert "default" not in responses
+    for status, response in responses.items():
+        assert response["description"]
+        [(media, content)] = response["content"].items()
+        assert content["schema"], f"{method} {path} {status}"
+        if int(status) >= 400:
+            assert media == MEDIA_TYPE
+            name = content["schema"]["$ref"].rsplit("/", 1)[1]
+            schema = DOC["components"]["schemas"][name]
+            assert {"type", "title", "status", "detail"} <= set(schema["required"]), name
+    assert "HTTPValidationError" not in DOC["components"]["schemas"]
+
+
+def conforms(response: Response, path: str, method: str) -> dict[str, Any]:
+    """The response's status is documented for the operation and its body matches the schema."""
+    documented = DOC["paths"][path][method]["responses"]
+    assert str(response.status_code) in documented, (method, path, response.status_code)
+    [(media, content)] = documented[str(response.status_code)]["content"].items()
+    assert response.headers["content-type"].split(";")[0] == media.split(";")[0]
+    body: dict[str, Any] = response.json()
+    validator = jsonschema_rs.validator_for({**content["schema"], "components": DOC["components"]})
+    errors = [e.message for e in validator.iter_errors(body)]
+    assert errors == [], (method, path, body)
+    return body
+
+
+CRON = "/functions/v1/assignment-reminder-cron"
+USER = bearer(str(uuid4()), "peer_mentor")
+
+
+class Call(NamedTuple):
+    method: str
+    path: str
+    template: str  # the path as the document names it
+    headers: dict[str, str]
+    json: Any
+    status: int
+
+
+HISTORY = "/admin/assignments/{assignment_id}/last-contact-date/history"
+VALID = {"assignment_id": 1, "occurred_on": "2026-11-01"}
+SERVICE, ANON = service_bearer("service_role", secret=SECRET), service_bearer("anon", secret=SECRET)
+CALLS = [
+    Call("post", "/activities", "/activities", {}, {}, 401),
+    Call("post", "/activities", "/activities", USER, {"assignment_id": "x"}, 422),
+    Call("post", "/activities", "/activities", USER, VALID, 503),
+    Call("delete", "/activities/1", "/activities/{activity_id}", USER, None, 503),
+    Call("get", HISTORY.replace("{assignment_id}", "1"), HISTORY, USER, None, 403),
+    Call("post", CRON, CRON, {}, None, 401),
+    Call("post", CRON, CRON, ANON, None, 403),
+    Call("post", CRON, CRON, SERVICE, {"now": 1}, 422),
+    Call("get", "/ops", "/ops", {}, None, 401),
+    Call("get", "/ops", "/ops", {"Authorization": f"Bearer {OPS_TOKEN}"}, None, 503),
+    Call("get", "/metrics", "/metrics", {}, None, 401),
+    Call("get", "/ready", "/ready", {}, None, 503),
+]
+
+
+@pytest.mark.parametrize("call", CALLS, ids=[f"{c.method} {c.path} {c.status}" for c in CALLS])
+def test_error_answers_are_what_the_document_says(call: Call) -> None:
+    response = CLIENT.request(call.method, call.path, headers=call.headers, json=call.json)
+    assert response.status_code == call.status, response.text
+    body = conforms(response, call.template, call.method)
+    assert body["status"] == call.status
+    for leak in ("127.0.0.1", "app@", "pw"):
+        assert leak not in response.text
+
+
+def test_a_failed_run_is_a_run_failed_problem_with_its_outcome_and_no_row_values() -> None:
+    response = CLIENT.post(CRON, headers=service_bearer("service_role", secret=SECRET))
+    assert response.status_code == 500
+    body = conforms(response, CRON, "post")
+    assert body["outcome"]["status"] == "failed"
+    assert body["outcome"]["counts"]["assignments_scanned"] == 10
+    assert "3f1c2d4e" not in response.text
+
+
+def test_health_answers_what_the_document_says() -> None:
+    assert conforms(CLIENT.get("/health"), "/health", "get") == {"status": "ok"}
