@@ -17,7 +17,6 @@ from uuid import UUID
 
 import psycopg
 
-from .gateway import execute, fetch_all, fetch_one, named, record
 from .auth import Principal
 from .database import Connection
 from .exceptions import (
@@ -29,6 +28,7 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
+from .gateway import execute, fetch_all, fetch_one, named, record
 
 _ACTIVITY_OWNER = named("activity_owner")
 _ASSIGNMENT_ACCESS = named("assignment_access")
@@ -196,13 +196,18 @@ def register(
             status=batch_status([r for _, r in refused]),
         )
     with database_date_rule("items" if batch else "occurred_on"):
-        rows = fetch_all(conn, _INSERT_ACTIVITIES, {
+        rows = fetch_all(
+            conn,
+            _INSERT_ACTIVITIES,
+            {
                 "path": path,
                 "caller": caller,
                 "assignment_ids": [i.assignment_id for i in items],
                 "dates": [i.occurred_on for i in items],
                 "notes": [i.note for i in items],
-            }, row=Registered)
+            },
+            row=Registered,
+        )
     return Registration(
         activities=rows,
         last_contact_dates=last_contact_dates(conn, [i.assignment_id for i in items]),

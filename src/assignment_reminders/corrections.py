@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from .gateway import fetch_all, fetch_one, named, record
 from .activities import contact_date_problem, database_date_rule
 from .database import Connection
 from .exceptions import InputError, NotFoundError
+from .gateway import fetch_all, fetch_one, named, record
 
 _ASSIGNMENT_EXISTS = named("assignment_exists")
 _CORRECTION_HISTORY = named("correction_history")
@@ -74,7 +74,10 @@ def set_last_contact(
         time_zone=target["time_zone"],
     )
     with database_date_rule("date"):
-        row = fetch_one(conn, _SET_LAST_CONTACT, {
+        row = fetch_one(
+            conn,
+            _SET_LAST_CONTACT,
+            {
                 "id": assignment_id,
                 "date": new_date,
                 "reason": reason,
@@ -82,7 +85,9 @@ def set_last_contact(
                 "changed_by_role": actor.role,
                 "changed_by_name": actor.name,
                 "now": now,
-            }, row=Correction)
+            },
+            row=Correction,
+        )
     assert row is not None
     return row
 

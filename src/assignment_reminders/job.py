@@ -23,13 +23,13 @@ from uuid import UUID
 
 import psycopg
 
-from .gateway import fetch_value, named, fault
 from .clock import utc_now
 from .config import Settings
 from .database import Connection, connect, database_url, lock_database_url
 from .delivery.channels import configured_channel_names
 from .delivery.runner import delivery_step
 from .fence import Guard, PgFencing
+from .gateway import fault, fetch_value, named
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService

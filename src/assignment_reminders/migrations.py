@@ -22,10 +22,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from .database import Connection
-from .exceptions import MigrationError, first_line
+from .exceptions import DatabaseError, MigrationError, first_line
+from .gateway import (
+    execute,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+    named,
+    record,
+    run_script,
+    transaction,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,35 +54,18 @@ KNOWN_EARLIER_CHECKSUMS: dict[str, frozenset[str]] = {
     ),
 }
 
-# What the Supabase CLI runs before it reads or writes its history (same shape, same names).
-_LEDGER_DDL = """
-CREATE SCHEMA IF NOT EXISTS supabase_migrations;
-CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (
-    version text NOT NULL PRIMARY KEY
-);
-ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[];
-ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text;
-CREATE SCHEMA IF NOT EXISTS reminders;
-REVOKE ALL ON SCHEMA reminders FROM PUBLIC;
-CREATE TABLE IF NOT EXISTS reminders.migration_checksums (
-    version    text PRIMARY KEY,
-    checksum   text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-);
-ALTER TABLE reminders.migration_checksums ENABLE ROW LEVEL SECURITY;
-"""
-
+_LOCK = named("migration_lock")
+_LEDGER_DDL = named("migration_ledger_ddl")
+_HISTORIES = named("migration_histories")
+_LEGACY_HISTORY = named("migration_legacy_history")
+_LEDGER = named("migration_ledger")
+_LEDGER_WITHOUT_CHECKSUMS = named("migration_ledger_without_checksums")
+_LEGACY_MOVE = named("migration_legacy_move")
+_IS_APPLIED = named("migration_is_applied")
+_RECORD = named("migration_record")
+_RECORD_CHECKSUM = named("migration_record_checksum")
+_RECORD_CLI_CHECKSUM = named("migration_record_cli_checksum")
 _LEGACY_TABLE = "public.reminders_schema_migrations"
-
-_LEGACY_MOVE = """
-INSERT INTO supabase_migrations.schema_migrations (version, name)
-SELECT version, name FROM public.reminders_schema_migrations
-ON CONFLICT (version) DO NOTHING;
-INSERT INTO reminders.migration_checksums (version, checksum, applied_at)
-SELECT version, checksum, applied_at FROM public.reminders_schema_migrations
-ON CONFLICT (version) DO NOTHING;
-DROP TABLE public.reminders_schema_migrations;
-"""
 
 
 @dataclass(frozen=True)
@@ -134,26 +125,15 @@ def applied(conn: Connection) -> dict[str, str | None]:
     Reads the shared ledger, and the history of earlier versions while ``migrate`` has not moved
     it yet. ``None``: applied by the Supabase CLI, checksum not yet recorded.
     """
-    row = conn.execute(
-        "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS ledger,"
-        " to_regclass('reminders.migration_checksums') IS NOT NULL AS checksums,"
-        f" to_regclass('{_LEGACY_TABLE}') IS NOT NULL AS legacy"
-    ).fetchone()
+    row = fetch_one(conn, _HISTORIES, row=record)
     assert row is not None
     done: dict[str, str | None] = {}
     if row["legacy"]:
-        for r in conn.execute(f"SELECT version, checksum FROM {_LEGACY_TABLE}"):
+        for r in fetch_all(conn, _LEGACY_HISTORY, row=record):
             done[r["version"]] = r["checksum"]
     if row["ledger"]:
-        checksums = (
-            "(SELECT c.checksum FROM reminders.migration_checksums c WHERE c.version = m.version)"
-            if row["checksums"]
-            else "NULL::text"
-        )
-        for r in conn.execute(
-            f"SELECT m.version, {checksums} AS checksum"
-            " FROM supabase_migrations.schema_migrations m"
-        ):
+        ledger = _LEDGER if row["checksums"] else _LEDGER_WITHOUT_CHECKSUMS
+        for r in fetch_all(conn, ledger, row=record):
             done[r["version"]] = r["checksum"] or done.get(r["version"])
     return done
 
@@ -185,39 +165,37 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
         )
     files = discover(directory)
     try:
-        with conn.transaction():
+        with transaction(conn, "the migration history"):
             _prepare_history(conn, files)
-    except psycopg.Error as exc:
-        raise MigrationError(f"could not prepare the migration history: {first_line(exc)}") from exc
+    except DatabaseError as exc:
+        cause = exc.__cause__ or exc
+        raise MigrationError(
+            f"could not prepare the migration history: {first_line(cause)}"
+        ) from cause
     done: list[Migration] = []
     for migration in files:
         try:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-                row = conn.execute(
-                    "SELECT 1 FROM supabase_migrations.schema_migrations WHERE version = %s",
-                    (migration.version,),
-                ).fetchone()
-                if row is not None:
+            with transaction(conn, f"migration {migration.filename}"):
+                execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
+                if fetch_value(conn, _IS_APPLIED, {"version": migration.version}) is not None:
                     continue
                 text = migration.sql
-                conn.execute(text.encode())
-                conn.execute(
-                    "INSERT INTO supabase_migrations.schema_migrations (version, name, statements)"
-                    " VALUES (%s, %s, ARRAY[%s])",
-                    (migration.version, migration.name, text),
+                run_script(conn, text.encode(), f"migration {migration.filename}")
+                execute(
+                    conn,
+                    _RECORD,
+                    {"version": migration.version, "name": migration.name, "text": text},
                 )
-                conn.execute(
-                    "INSERT INTO reminders.migration_checksums (version, checksum)"
-                    " VALUES (%s, %s)"
-                    " ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum,"
-                    " applied_at = excluded.applied_at",
-                    (migration.version, migration.checksum),
+                execute(
+                    conn,
+                    _RECORD_CHECKSUM,
+                    {"version": migration.version, "checksum": migration.checksum},
                 )
-        except psycopg.Error as exc:
+        except DatabaseError as exc:
+            cause = exc.__cause__ or exc
             raise MigrationError(
-                f"migration {migration.path.name} failed and was rolled back: {first_line(exc)}"
-            ) from exc
+                f"migration {migration.path.name} failed and was rolled back: {first_line(cause)}"
+            ) from cause
         logger.info("applied migration %s", migration.filename)
         done.append(migration)
     return done
@@ -225,11 +203,11 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
 
 def _prepare_history(conn: Connection, files: list[Migration]) -> None:
     """The shared ledger and our checksums exist, the old history is moved, nothing was edited."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-    conn.execute(_LEDGER_DDL)
-    row = conn.execute(f"SELECT to_regclass('{_LEGACY_TABLE}') IS NOT NULL AS legacy").fetchone()
-    if row is not None and row["legacy"]:
-        conn.execute(_LEGACY_MOVE)
+    execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
+    execute(conn, _LEDGER_DDL)
+    histories = fetch_one(conn, _HISTORIES, row=record)
+    if histories is not None and histories["legacy"]:
+        execute(conn, _LEGACY_MOVE)
         logger.info("moved %s into supabase_migrations.schema_migrations", _LEGACY_TABLE)
     done = applied(conn)
     edited = [m for m in files if m.version in done and not m.matches(done[m.version])]
@@ -238,7 +216,4 @@ def _prepare_history(conn: Connection, files: list[Migration]) -> None:
     # Applied by the Supabase CLI: record the checksum the file has now.
     for m in files:
         if m.version in done and done[m.version] is None:
-            conn.execute(
-                "INSERT INTO reminders.migration_checksums (version, checksum) VALUES (%s, %s)",
-                (m.version, m.checksum),
-            )
+            execute(conn, _RECORD_CLI_CHECKSUM, {"version": m.version, "checksum": m.checksum})

@@ -27,10 +27,10 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
-from .gateway import execute, fetch_one, named, record
 from .database import Connection
 from .exceptions import InputError
 from .fence import Guard
+from .gateway import execute, fetch_one, named, record
 from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")

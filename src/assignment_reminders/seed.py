@@ -15,9 +15,9 @@ from datetime import date, timedelta
 
 from psycopg import sql
 
-from .gateway import execute, fetch_value, named, transaction, copy_rows
 from .database import Connection
 from .exceptions import InputError
+from .gateway import copy_rows, execute, fetch_value, named, transaction
 
 _MAY_SKIP_FK_CHECKS = named("seed_may_skip_fk_checks")
 _SKIP_FK_CHECKS = named("seed_skip_fk_checks")

@@ -97,3 +97,28 @@ def test_a_missing_schema_is_reworded_for_the_command() -> None:
     said = fault(missing, "`reminders status`")
     assert said.message.startswith("`reminders status` needs objects this database does not have")
     assert said.message.endswith("run `reminders migrate`")
+
+
+DRIVER_CALLS = {"execute", "executemany", "cursor", "copy", "stream", "pipeline"}
+
+
+def _driver_calls(path: str) -> list[str]:
+    found = []
+    tree = ast.parse((PACKAGE / path).read_text())
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in DRIVER_CALLS
+            and not (node.func.attr == "copy" and not node.args)  # dict.copy()
+        ):
+            found.append(f"{path}:{node.lineno} .{node.func.attr}(")
+    return found
+
+
+def test_nothing_but_the_gateway_talks_to_the_driver() -> None:
+    """Every statement goes through gateway.py: named, typed, its errors wrapped once."""
+    modules = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
+    calls = [c for m in modules if m != "gateway.py" for c in _driver_calls(m)]
+    assert calls == []
+    assert _driver_calls("gateway.py"), "the gateway itself is where the driver is called"

@@ -1,0 +1,66 @@
+-- The migration history (migrations.py): the Supabase CLI's ledger, our checksums beside it.
+
+-- name: migration_lock
+-- Concurrent `migrate` commands serialize here (registered in background_job_lock_keys).
+SELECT pg_advisory_xact_lock(%(lock_key)s)
+
+-- name: migration_ledger_ddl
+-- What the Supabase CLI runs before it reads or writes its history (same shape, same names).
+CREATE SCHEMA IF NOT EXISTS supabase_migrations;
+CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (
+    version text NOT NULL PRIMARY KEY
+);
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[];
+ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text;
+CREATE SCHEMA IF NOT EXISTS reminders;
+REVOKE ALL ON SCHEMA reminders FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS reminders.migration_checksums (
+    version    text PRIMARY KEY,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE reminders.migration_checksums ENABLE ROW LEVEL SECURITY;
+
+-- name: migration_histories
+-- Which histories exist: the shared ledger, our checksums, the history of earlier versions.
+SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS ledger,
+       to_regclass('reminders.migration_checksums') IS NOT NULL AS checksums,
+       to_regclass('public.reminders_schema_migrations') IS NOT NULL AS legacy
+
+-- name: migration_legacy_history
+SELECT version, checksum FROM public.reminders_schema_migrations
+
+-- name: migration_ledger
+SELECT m.version,
+       (SELECT c.checksum FROM reminders.migration_checksums c WHERE c.version = m.version)
+           AS checksum
+FROM supabase_migrations.schema_migrations m
+
+-- name: migration_ledger_without_checksums
+SELECT m.version, NULL::text AS checksum FROM supabase_migrations.schema_migrations m
+
+-- name: migration_legacy_move
+-- Databases migrated before the shared ledger: their history moves over, the old table goes.
+INSERT INTO supabase_migrations.schema_migrations (version, name)
+SELECT version, name FROM public.reminders_schema_migrations
+ON CONFLICT (version) DO NOTHING;
+INSERT INTO reminders.migration_checksums (version, checksum, applied_at)
+SELECT version, checksum, applied_at FROM public.reminders_schema_migrations
+ON CONFLICT (version) DO NOTHING;
+DROP TABLE public.reminders_schema_migrations;
+
+-- name: migration_is_applied
+SELECT 1 AS applied FROM supabase_migrations.schema_migrations WHERE version = %(version)s
+
+-- name: migration_record
+INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
+VALUES (%(version)s, %(name)s, ARRAY[%(text)s])
+
+-- name: migration_record_checksum
+INSERT INTO reminders.migration_checksums (version, checksum)
+VALUES (%(version)s, %(checksum)s)
+ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum, applied_at = excluded.applied_at
+
+-- name: migration_record_cli_checksum
+-- A file first seen as applied by the Supabase CLI: its checksum as it is now.
+INSERT INTO reminders.migration_checksums (version, checksum) VALUES (%(version)s, %(checksum)s)
