@@ -23,6 +23,8 @@ _MAY_SKIP_FK_CHECKS = named("seed_may_skip_fk_checks")
 _SKIP_FK_CHECKS = named("seed_skip_fk_checks")
 _REFRESH_DUE_RANGE = named("seed_refresh_due_range")
 _ANALYZE = named("seed_analyze")
+_ANALYZE_DUE_INDEX = named("seed_analyze_due_index")
+_HAS_DUE_INDEX = named("seed_has_due_index")
 
 FIRST_NAMES = (
     "Ada",
@@ -137,6 +139,11 @@ def _skip_triggers_if_allowed(conn: Connection) -> bool:
         execute(conn, _SKIP_FK_CHECKS)
         return True
     return False
+
+
+def _has_due_index(conn: Connection) -> bool:
+    """Whether the due-index migration is applied (benchmarks seed partial schemas too)."""
+    return bool(fetch_value(conn, _HAS_DUE_INDEX))
 
 
 def _copy(
@@ -264,7 +271,7 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             ),
             assignment_rows(),
         )
-        if triggers_skipped:
+        if triggers_skipped and _has_due_index(conn):
             # the due index, in one pass over the new id range (not a trigger per COPY row)
             execute(
                 conn,
@@ -272,4 +279,6 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 {"after_id": assign0 - 1, "until_id": assign0 + assignments - 1},
             )
     execute(conn, _ANALYZE)
+    if _has_due_index(conn):
+        execute(conn, _ANALYZE_DUE_INDEX)
     return SeedResult(n_orgs, n_coords, n_mentors, assignments, assignments, assign0)

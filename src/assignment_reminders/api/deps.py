@@ -20,10 +20,11 @@ from ..auth import (
     require_service_role,
 )
 from ..config import SUPABASE_API_KEY_PREFIXES, Settings
-from ..database import Connection, connect, database_url
+from ..database import Connection
 from ..exceptions import AuthError
 from ..gateway import transaction
 from ..tokens import TokenVerifier
+from .pool import ApiPool
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
 Text = Annotated[str, Strict(), Field(pattern=r"^[^\x00]*$")]
@@ -122,11 +123,9 @@ Now = Annotated[datetime, Depends(request_now)]
 
 
 @contextmanager
-def unit_of_work(request: Request, purpose: str) -> Iterator[Connection]:
-    """One connection and one transaction: on any error nothing the request wrote stays."""
-    settings: Settings = request.app.state.settings
-    with (
-        connect(database_url(settings), purpose=purpose) as conn,
-        transaction(conn, f"the request ({purpose})"),
-    ):
+def unit_of_work(request: Request) -> Iterator[Connection]:
+    """One connection from the app's pool (api/pool.py) and one transaction: on any error
+    nothing the request wrote stays; a driver error is wrapped once, by the gateway."""
+    pool: ApiPool = request.app.state.pool
+    with pool.connection() as conn, transaction(conn, "the request"):
         yield conn

@@ -15,10 +15,12 @@ from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
 from ..monitoring.alerts import Alert
 from ..monitoring.cron import CronSchedule
-from ..monitoring.metrics import read_deliveries
 from ..monitoring.ops_page import DAYS, render_page
 from ..monitoring.ops_state import OpsFacts
 from .ops_auth import OpsToken
+
+_DEAD_LETTERS = named("dead_letters")
+_DELIVERY_BACKLOG = named("delivery_backlog")
 
 _RECENT_INCIDENTS = named("recent_incidents")
 _RUN_HISTORY = named("run_history")
@@ -35,7 +37,11 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=record) or {}
         incidents = fetch_all(conn, _RECENT_INCIDENTS, params, row=record)
         holder, since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
-        deliveries = read_deliveries(conn)
+        # open rows and dead letters through their partial indexes, not the whole history
+        waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=record)
+        dead = fetch_all(conn, _DEAD_LETTERS, row=record)
+    deliveries = {(r["channel"], "pending"): int(r["n"]) for r in waiting}
+    deliveries |= {(r["channel"], "dead"): int(r["n"]) for r in dead}
     m = settings.monitoring
     return OpsFacts(
         job_name=settings.job_name,

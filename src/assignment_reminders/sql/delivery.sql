@@ -64,3 +64,17 @@ SELECT channel, status, count(*) AS n
 FROM reminders.reminder_deliveries
 GROUP BY channel, status
 ORDER BY channel, status
+
+-- name: delivery_backlog
+-- What waits to be delivered, by channel: only open rows, read through their partial index.
+SELECT channel, count(*) AS n
+FROM reminders.reminder_deliveries
+WHERE status IN ('pending', 'sending')
+GROUP BY channel
+
+-- name: dead_letters
+-- Deliveries that gave up, by channel (/ops), read through reminder_deliveries_dead_idx.
+SELECT channel, count(*) AS n
+FROM reminders.reminder_deliveries
+WHERE status = 'dead'
+GROUP BY channel
