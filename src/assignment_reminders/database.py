@@ -52,20 +52,24 @@ def application_name(purpose: str) -> str:
     return name[:63]  # NAMEDATALEN - 1
 
 
+def connection_options(purpose: str, *, autocommit: bool = True) -> dict[str, Any]:
+    """How every connection of ours is opened (also the API pool's, api/pool.py)."""
+    return {
+        "autocommit": autocommit,
+        "row_factory": dict_row,
+        "application_name": application_name(purpose),
+        "connect_timeout": 10,
+        "prepare_threshold": None,  # safe behind transaction poolers (LOCKING.md)
+        **KEEPALIVE_OPTIONS,
+    }
+
+
 def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
     """Open a connection; errors carry where we tried to go, never the password."""
     from .config import describe_database_url
 
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            row_factory=dict_row,
-            application_name=application_name(purpose),
-            connect_timeout=10,
-            prepare_threshold=None,  # safe behind transaction poolers (LOCKING.md)
-            **KEEPALIVE_OPTIONS,
-        )
+        return psycopg.connect(url, **connection_options(purpose, autocommit=autocommit))
     except psycopg.Error as exc:
         raise DatabaseError(
             f"cannot connect to {describe_database_url(url)}: {first_line(exc)}"
