@@ -80,7 +80,8 @@ DATABASE_FAULTS: tuple[type[Exception], ...] = (psycopg.OperationalError, Databa
 """A database fault, as opposed to a statement the database refused: the server stopped or
 restarted, the session was terminated, the network died (or a connection could not be opened)."""
 
-_NOT_MIGRATED = (
+NOT_MIGRATED = (
+    # what a database without our migrations answers
     psycopg.errors.UndefinedTable,
     psycopg.errors.UndefinedFunction,
     psycopg.errors.InvalidSchemaName,
@@ -92,7 +93,7 @@ def fault(exc: BaseException, during: str) -> DatabaseError:
     :class:`DatabaseError` line that names what failed and what to do."""
     if isinstance(exc, DatabaseError):
         return exc
-    if isinstance(exc, _NOT_MIGRATED):
+    if isinstance(exc, NOT_MIGRATED):
         return DatabaseError(
             f"{during} needs objects this database does not have ({first_line(exc)}):"
             " run `reminders migrate`"

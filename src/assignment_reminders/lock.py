@@ -43,7 +43,7 @@ from typing import Final, Protocol
 import psycopg
 from psycopg import sql
 
-from .database import Connection, connect
+from .database import NOT_MIGRATED, Connection, connect
 from .exceptions import ConfigurationError, DatabaseError, LockError, ReminderError
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
@@ -186,7 +186,10 @@ class _AdvisoryLock:
                 f"the lock connection may not {what}: connect as a role that is (or may SET ROLE"
                 " to) service_role"
             )
-        return DatabaseError(f"could not {what}: {exc.diag.message_primary or exc}")
+        reason = exc.diag.message_primary or str(exc)
+        if isinstance(exc, NOT_MIGRATED):  # the lock wrappers live in schema reminders
+            return DatabaseError(f"could not {what}: {reason}: run `reminders migrate`")
+        return DatabaseError(f"could not {what}: {reason}")
 
 
 class SessionAdvisoryLock(_AdvisoryLock):
