@@ -44,7 +44,14 @@ import psycopg
 from psycopg import sql
 
 from .database import Connection, connect
-from .exceptions import ConfigurationError, DatabaseError, LockError, ReminderError
+from .exceptions import (
+    ConfigurationError,
+    DatabaseError,
+    LockError,
+    ReminderError,
+    SchemaMissingError,
+)
+from .gateway import translate
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
 from .queries import query
@@ -186,6 +193,9 @@ class _AdvisoryLock:
                 f"the lock connection may not {what}: connect as a role that is (or may SET ROLE"
                 " to) service_role"
             )
+        missing = translate(exc, f"the lock connection (to {what})")
+        if isinstance(missing, SchemaMissingError):
+            return missing  # a new database: names `reminders migrate`
         return DatabaseError(f"could not {what}: {exc.diag.message_primary or exc}")
 
 
