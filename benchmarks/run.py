@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from assignment_reminders.config import Settings, SmtpSettings
@@ -45,7 +45,10 @@ from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 
 from .naive import naive_run
+from .results import ProcessRun, SizeResult, created_by, in_run
 from .scratch import Databases, server
+from .startup import bench_startup
+from .targets import render, size_targets, startup_target
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
@@ -55,12 +58,22 @@ BENCH_WEBHOOK_SECRET = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g="  # noqa:
 
 
 def seeded(dbs: Databases, assignments: int) -> str:
+    return seeded_timed(dbs, assignments)[0]
+
+
+def seeded_timed(dbs: Databases, assignments: int) -> tuple[str, float, float]:
+    """A migrated database with *assignments* seeded; the seed's seconds and the disk it uses
+    (MB, after VACUUM)."""
     url = dbs.create()
     with connect(url, purpose="bench-seed") as conn:
         migrate(conn)
+        started = time.perf_counter()
         seed(conn, assignments=assignments, today=TODAY, random_seed=1)
+        seed_s = time.perf_counter() - started
         conn.execute("VACUUM ANALYZE")
-    return url
+        row = conn.execute("SELECT pg_database_size(current_database()) AS size").fetchone()
+    assert row is not None
+    return url, seed_s, int(row["size"]) / 2**20
 
 
 def checkpoint(url: str) -> None:
@@ -68,14 +81,9 @@ def checkpoint(url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
-@dataclass(frozen=True)
-class ProcessRun:
-    wall_s: float
-    peak_rss_mb: float
-    outcome: dict[str, object]
-
-
-def reminders_run_measured(url: str, extra_env: dict[str, str] | None = None) -> ProcessRun:
+def reminders_run_measured(
+    url: str, extra_env: dict[str, str] | None = None, now: datetime = NOW
+) -> ProcessRun:
     """``reminders run`` with its own peak RSS (via wait4 on the child)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
     env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING", **(extra_env or {}))
@@ -90,7 +98,7 @@ def reminders_run_measured(url: str, extra_env: dict[str, str] | None = None) ->
                 "run",
                 "--json",
                 "--now",
-                NOW.isoformat(),
+                now.isoformat(),
             ],
             env=env,
             stdout=out,
@@ -116,24 +124,9 @@ def floor(url: str) -> tuple[float, int]:
     return elapsed, int(row["created"])
 
 
-@dataclass(frozen=True)
-class SizeResult:
-    n: int
-    created: int
-    floor_s: float
-    run: ProcessRun
-    rerun: ProcessRun
-    queued: ProcessRun | None
-    naive_s: float | None = None
-
-    @property
-    def run_in_process_s(self) -> float:
-        return float(self.run.outcome["duration_ms"]) / 1000  # type: ignore[arg-type]
-
-
 def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) -> SizeResult:
     print(f"N={n:,}: seeding ...", file=sys.stderr, flush=True)
-    source = seeded(dbs, n)
+    source, seed_s, disk_mb = seeded_timed(dbs, n)
     template = dbs.name_of(source)
     floor_url, run_url = dbs.create(template), dbs.create(template)
     queue_url = dbs.create(template) if with_queue else None
@@ -142,12 +135,12 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
     floor_s, created = floor(floor_url)
     print(f"N={n:,}: reminders run ...", file=sys.stderr, flush=True)
     run = reminders_run_measured(run_url)
-    counts = run.outcome["counts"]
-    assert isinstance(counts, dict)
-    made = counts["reminders_created"] + counts["escalations_created"]
+    made = created_by(run)
     if made != created:
         raise RuntimeError(f"run created {made} reminders, the floor {created}")
     rerun = reminders_run_measured(run_url)
+    print(f"N={n:,}: the next day's run ...", file=sys.stderr, flush=True)
+    next_day = reminders_run_measured(run_url, now=NOW + timedelta(days=1))
     queued = None
     if queue_url is not None:
         print(f"N={n:,}: reminders run with delivery rows ...", file=sys.stderr, flush=True)
@@ -168,7 +161,7 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
         if naive_created != created:
             raise RuntimeError(f"the naive loop created {naive_created}, the floor {created}")
     dbs.drop_all()
-    return SizeResult(n, created, floor_s, run, rerun, queued, naive_s)
+    return SizeResult(n, created, floor_s, run, rerun, next_day, queued, seed_s, disk_mb, naive_s)
 
 
 @contextmanager
@@ -302,6 +295,7 @@ def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
         f"  {'re-run (wall)':>19}  {'run+queue (wall)':>19}  {'peak RSS':>8}  {'naive loop':>19}"
     )
     lines = [head, "-" * len(head)]
+    seeds = [f"{'N':>9}  {'seed':>8}  {'disk':>8}  {'next day':>19}  {'new':>7}"]
     for s in sizes:
         queued = ratio(s.queued.wall_s, s.floor_s) if s.queued else "-"
         rss = max(r.peak_rss_mb for r in (s.run, s.rerun, s.queued) if r is not None)
@@ -311,6 +305,11 @@ def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
             f"  {ratio(s.run_in_process_s, s.floor_s):>19}  {ratio(s.rerun.wall_s, s.floor_s):>19}"
             f"  {queued:>19}  {rss:5.0f} MB  {naive:>19}"
         )
+        seeds.append(
+            f"{s.n:>9,}  {s.seed_s:6.1f} s  {s.disk_mb:5.0f} MB  "
+            f"{ratio(in_run(s.next_day), s.floor_s):>19}  {created_by(s.next_day):>7,}"
+        )
+    lines += ["", *seeds]
     if deliveries:
         lines += ["", f"{'delivery':>20}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
         for d in deliveries:
@@ -369,9 +368,12 @@ def main(argv: list[str] | None = None) -> None:
                 if args.delivery_messages > 0
                 else []
             )
+            startup = bench_startup(dbs)
         finally:
             dbs.drop_all()
     print(table(results, deliveries))
+    print()
+    print(render([t for s in results for t in size_targets(s)] + [startup_target(startup)]))
     print(
         f"\n{os.cpu_count()} CPUs; load average at start {load[0]:.2f}, at end"
         f" {os.getloadavg()[0]:.2f}. Ratios are to the SQL floor of the same N."

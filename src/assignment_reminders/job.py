@@ -32,6 +32,7 @@ from .exceptions import DatabaseError
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
+from .queries import query
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 
@@ -60,12 +61,9 @@ class RunObserver(Protocol):
         ...
 
 
-def estimated_assignments(conn: Connection) -> int:
-    """PostgreSQL's estimate of the number of assignments (``pg_class.reltuples``): cheap."""
-    row = conn.execute(
-        "SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class"
-        " WHERE oid = 'public.assignments'::regclass"
-    ).fetchone()
+def due_rows(conn: Connection, now: datetime) -> int:
+    """How many rows of the due index a pass at *now* reads (an index-only count)."""
+    row = conn.execute(query("due_rows"), {"now": now}).fetchone()
     return int(row["n"]) if row else 0
 
 
@@ -147,7 +145,7 @@ def _run_once(
             scheduler=ReminderSchedulerService(
                 work_conn,
                 batch_size=settings.batch_size,
-                on_batch=_on_batch(show_progress, work_conn),
+                on_batch=_on_batch(show_progress, work_conn, now or clock()),
                 channels=configured_channel_names(settings),
             ),
             job_name=settings.job_name,
@@ -175,10 +173,12 @@ def _run_once(
         return outcome
 
 
-def _on_batch(show: ShowProgress | None, conn: Connection) -> Callable[[RunCounts], None] | None:
+def _on_batch(
+    show: ShowProgress | None, conn: Connection, now: datetime
+) -> Callable[[RunCounts], None] | None:
     if show is None:
         return None
-    total = functools.cache(lambda: estimated_assignments(conn))  # read once, if at all
+    total = functools.cache(lambda: due_rows(conn, now))  # read once, if at all
     return lambda counts: show(counts, total)
 
 

@@ -1,9 +1,9 @@
 """Progress of a long reminder pass: a bar on a terminal, a log line now and then otherwise.
 
 The CLI's display, given to ``job.run_once`` as ``show_progress``: called after each batch with
-the counts so far and a function giving the estimated total (PostgreSQL's ``pg_class.reltuples``,
-read only when first drawn, so the bar may end a little off 100 %). Nothing shows for a pass
-shorter than ``quiet_seconds``.
+the counts so far and a function giving the total (the due-index rows up to the latest local
+date, counted only when first drawn, so the bar may end a little off 100 %). Nothing shows for a
+pass shorter than ``quiet_seconds``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Progress:
         else:
             head = ""
         return (
-            f"{head}{done:,}/{total:,} assignments, {created:,} reminders created,"
+            f"{head}{done:,}/{total:,} due, {created:,} reminders created,"
             f" {rate:,.0f}/s, {elapsed:.1f} s"
         )
 

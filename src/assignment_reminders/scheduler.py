@@ -10,10 +10,13 @@ Rules (per organization; these are the defaults):
 Each reminder is a row in ``reminder_dispatches`` whose unique key is (assignment, kind, contact
 gap), written with ``INSERT ... ON CONFLICT DO NOTHING``, plus an in-app notification and one
 ``reminder_deliveries`` row per configured external channel (same statement, same transaction).
-Reminders the ledger already has are skipped by an anti-join before any write, so a second pass
-over the same data only reads, and creates nothing. The work is set-based SQL, one batch of
-assignments per statement (and so per transaction): a crash leaves whole batches behind, never
-half of one.
+
+The pass reads the due index ``reminders.assignment_due`` (one row per reminder still to come,
+with the local date it becomes due), which triggers keep true whenever an assignment, an
+organization's thresholds or the ledger change: it walks that index up to the latest local
+"today" of any organization, so a run costs what is due, and a second pass, which finds the
+index empty up to today, reads almost nothing. The work is set-based SQL, one batch of due rows
+per statement (and so per transaction): a crash leaves whole batches behind, never half of one.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from .database import Connection
@@ -56,8 +59,10 @@ class ReminderScheduler(Protocol):
 
 
 class ReminderSchedulerService:
-    """The reminder pass over all assignments, in id order, a range of ``batch_size`` ids at a
-    time (with dense ids, ``batch_size`` assignments)."""
+    """The reminder pass over the due index, ``batch_size`` rows of it at a time, in
+    (due date, assignment id) order. ``assignments_scanned`` counts the index rows it read (the
+    reminders to come that were due by the latest local date); ``duplicates_suppressed`` the due
+    ones the ledger already had when written (a racing pass wrote them first)."""
 
     def __init__(
         self,
@@ -87,21 +92,20 @@ class ReminderSchedulerService:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
         self.counts = total = RunCounts()
-        after_id = 0
         sql = query("schedule_batch")
-        # Batches are id ranges up to the highest id at the start: assignments added during the
-        # pass are new, and the next pass sees them.
-        top = self.conn.execute(query("max_assignment_id")).fetchone()
-        max_id = int(top["max_id"]) if top else 0
-        while after_id < max_id:
+        # A forward walk of the due index, batch_size rows at a time: each batch starts after the
+        # last key the previous one read. Rows that become due during the pass (a new assignment,
+        # a moved contact date) may fall behind the walk; the next pass sees them.
+        after: tuple[date, int] = (date.min, 0)
+        while True:
             checkpoint()
-            until_id = min(after_id + self.batch_size, max_id)
             with guard():
                 row = self.conn.execute(
                     sql,
                     {
-                        "after_id": after_id,
-                        "until_id": until_id,
+                        "after_due": after[0],
+                        "after_id": after[1],
+                        "batch_size": self.batch_size,
                         "now": now,
                         "run_id": run_id,
                         "channels": self.channels,
@@ -117,11 +121,16 @@ class ReminderSchedulerService:
             )
             self.counts = total
             self.deliveries_created += row["deliveries"]
-            after_id = until_id
             if self.on_batch is not None:
                 self.on_batch(total)
+            if row["scanned"] < self.batch_size:
+                break
+            after = (row["last_due_on"], row["last_assignment_id"])
+        if total.reminders_created + total.escalations_created > 0:
+            # mark the deleted rows' index entries dead now (see the query's comment)
+            self.conn.execute(query("due_rows"), {"now": now})
         logger.info(
-            "reminder pass done: %d assignments, %d reminders, %d escalations, %d already sent,"
+            "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
             " %d deliveries queued",
             total.assignments_scanned,
             total.reminders_created,

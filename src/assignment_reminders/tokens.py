@@ -48,11 +48,18 @@ class TokenVerifier:
     clock: Callable[[], datetime] = utc_now
 
     @classmethod
-    def from_settings(cls, auth: AuthSettings, **jwks_options: Any) -> TokenVerifier:
-        """The verifier *auth* describes; *jwks_options* go to :class:`JwksCache` (tests)."""
+    def from_settings(
+        cls,
+        auth: AuthSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        key_set: Callable[[str], JwksCache] = JwksCache,
+    ) -> TokenVerifier:
+        """The verifier *auth* describes. *clock* checks expiry; *key_set* makes the cache of
+        the JWKS at a URL (tests pass one with their own fetch, monotonic clock and limits)."""
         url = auth.jwks_url
-        keys = JwksCache(url, **jwks_options) if url else None
-        return cls(keys=keys, legacy_secret=auth.jwt_secret, issuer=auth.issuer)
+        keys = key_set(url) if url else None
+        return cls(keys=keys, legacy_secret=auth.jwt_secret, issuer=auth.issuer, clock=clock)
 
     def verify(self, token: str) -> dict[str, Any]:
         try:

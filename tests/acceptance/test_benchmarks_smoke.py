@@ -55,3 +55,4 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "SQL floor" in result.stdout
     assert "msg/s" in result.stdout
+    assert "start-up: run on an empty database (wall)" in result.stdout  # the targets table

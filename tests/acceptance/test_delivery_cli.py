@@ -126,7 +126,7 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
     assert expected["dispatches"] == expected["notifications"] == expected["deliveries"]
     outcome = json.loads(done.stdout)
     made = outcome["counts"]["reminders_created"] + outcome["counts"]["escalations_created"]
-    assert outcome["counts"]["duplicates_suppressed"] == partial
+    assert outcome["counts"]["duplicates_suppressed"] == 0  # the killed run's left the index
     assert partial + made == counts["dispatches"]
     assert 0 < partial < counts["dispatches"]  # the kill did land mid-run
 

@@ -23,7 +23,7 @@ class Crash(Exception):
     """The process died here."""
 
 
-def test_a_second_pass_creates_nothing_and_counts_what_it_found(
+def test_a_second_pass_creates_nothing_and_reads_nothing(
     database_url: str, conn: Connection
 ) -> None:
     seed(conn, assignments=300, today=TODAY)
@@ -36,12 +36,9 @@ def test_a_second_pass_creates_nothing_and_counts_what_it_found(
     created = first.reminders_created + first.escalations_created
     assert created > 0
     assert first.duplicates_suppressed == 0
-    assert second == RunCounts(
-        assignments_scanned=300,
-        reminders_created=0,
-        escalations_created=0,
-        duplicates_suppressed=created,
-    )
+    assert first.assignments_scanned >= created
+    # what the first pass wrote left the due index
+    assert second == RunCounts()
     assert after_first["notifications"] == after_first["dispatches"] == created
     assert after_first["deliveries"] == 2 * created  # every seeded person has an email address
 
@@ -77,8 +74,8 @@ def test_racing_passes_with_the_lock_bypassed_create_each_reminder_once(
     assert created == expected["dispatches"]
     assert expected["notifications"] == created
     assert expected["deliveries"] == 2 * created
-    # each due reminder was either created by one pass or counted as a duplicate by the other
-    assert sum(r.duplicates_suppressed for r in results) == created
+    # a reminder both passes read was written by one; the other counted it as already sent
+    assert sum(r.duplicates_suppressed for r in results) <= created
 
 
 def test_a_crash_mid_run_keeps_committed_batches_and_the_next_run_finishes(
@@ -102,7 +99,11 @@ def test_a_crash_mid_run_keeps_committed_batches_and_the_next_run_finishes(
     assert 0 < partial["dispatches"] < expected["dispatches"]
     again = ReminderSchedulerService(conn, batch_size=100, channels=CHANNELS).run(now=NOW)
     assert table_counts(conn) == expected
-    assert again.duplicates_suppressed == partial["dispatches"]
+    # the committed batches took their reminders out of the due index: the next run writes the rest
+    assert again.reminders_created + again.escalations_created == (
+        expected["dispatches"] - partial["dispatches"]
+    )
+    assert again.duplicates_suppressed == 0
 
 
 def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(

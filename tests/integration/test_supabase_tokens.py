@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from assignment_reminders.config import AuthSettings, Secret
 from assignment_reminders.exceptions import AuthError, SigningKeysUnavailableError
-from assignment_reminders.jwks import parse_jwks
+from assignment_reminders.jwks import JwksCache, parse_jwks
 from assignment_reminders.tokens import TokenVerifier
 from tests.signing_keys import JwksServer, SigningKey, ec_key, jwks_server, rsa_key, user_claims
 
@@ -49,7 +49,9 @@ def verifier(
     server: JwksServer, ticks: FakeMonotonic, *, legacy: str | None = None, **options: Any
 ) -> TokenVerifier:
     auth = AuthSettings(supabase_url=server.url, jwt_secret=Secret(legacy) if legacy else None)
-    return TokenVerifier.from_settings(auth, clock=ticks, **options)
+    return TokenVerifier.from_settings(
+        auth, key_set=lambda url: JwksCache(url, clock=ticks, **options)
+    )
 
 
 def b64(data: bytes) -> str:
@@ -227,14 +229,12 @@ def test_expiry_is_checked_against_the_injected_clock(project: JwksServer) -> No
     token = ec_key().sign(claims)
     exp = datetime.fromtimestamp(claims["exp"], UTC)
     auth = AuthSettings(supabase_url=project.url)
-    before = TokenVerifier.from_settings(auth)
-    assert before.verify(token)
-    at_expiry = TokenVerifier(keys=before.keys, issuer=auth.issuer, clock=lambda: exp)
+    just_before = TokenVerifier.from_settings(auth, clock=lambda: exp - timedelta(seconds=1))
+    assert just_before.verify(token)
+    at_expiry = TokenVerifier.from_settings(auth, clock=lambda: exp)
     with pytest.raises(AuthError, match="expired"):
         at_expiry.verify(token)
-    early = TokenVerifier(
-        keys=before.keys, issuer=auth.issuer, clock=lambda: exp - timedelta(hours=2)
-    )
+    early = TokenVerifier.from_settings(auth, clock=lambda: exp - timedelta(hours=2))
     with pytest.raises(AuthError, match="not valid yet"):
         early.verify(ec_key().sign({**claims, "nbf": claims["iat"]}))
 

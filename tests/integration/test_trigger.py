@@ -66,7 +66,7 @@ def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Co
     [row] = runs(conn)
     assert row["status"] == "success"
     assert row["reminders_created"] == 1 and row["escalations_created"] == 1
-    assert row["assignments_scanned"] == 1
+    assert row["assignments_scanned"] == 2  # the reminder and the escalation, from the due index
     assert row["finished_at"] is not None and row["duration_ms"] > 0
     assert 0 < row["lock_acquire_ms"] < 1000
     assert row["unlock_ok"] is True

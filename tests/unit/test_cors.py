@@ -41,6 +41,21 @@ def test_a_listed_origin_may_send_tokens_but_never_credentials() -> None:
     assert "access-control-allow-credentials" not in h
 
 
+def test_a_refused_preflight_is_a_problem_naming_what_was_refused() -> None:
+    c = client(APP)
+    r = c.options(
+        "/activities",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"},
+    )
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "access-control-allow-origin" not in r.headers
+    body = r.json()
+    assert body["type"].endswith("/cors-refused")
+    assert "origin, method" in body["detail"]
+    assert "REMINDERS_CORS_ORIGINS" in body["detail"]
+
+
 @pytest.mark.parametrize("origins", [None, "", "http://localhost:3000"])
 def test_other_origins_and_the_default_get_no_cors_headers(origins: str | None) -> None:
     h = preflight(client(origins), APP)

@@ -172,7 +172,7 @@ def test_progress_draws_a_bar_on_a_terminal_after_the_quiet_period() -> None:
     progress(RunCounts(assignments_scanned=500, reminders_created=7), THOUSAND)
     progress.close()
     out = stream.getvalue()
-    assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 assignments")
+    assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 due")
     assert "7 reminders created" in out
     assert out.endswith("\n")
 
@@ -190,8 +190,8 @@ def test_progress_logs_a_line_per_interval_when_not_a_terminal(
     assert stream.getvalue() == ""
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
-    assert " 10% 100/1,000 assignments" in messages[0]
-    assert " 20% 200/1,000 assignments" in messages[1]
+    assert " 10% 100/1,000 due" in messages[0]
+    assert " 20% 200/1,000 due" in messages[1]
 
 
 def test_the_first_retry_waits_half_to_all_of_the_base() -> None:

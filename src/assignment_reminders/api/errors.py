@@ -75,6 +75,7 @@ VALIDATION = ProblemType("validation", "Invalid input")
 ITEMS_REJECTED = ProblemType("items-rejected", "Items of the batch were refused; nothing written")
 DATABASE_UNAVAILABLE = ProblemType("database-unavailable", "The database is unavailable")
 LOCK_UNAVAILABLE = ProblemType("lock-unavailable", "The job lock cannot be used")
+CORS_REFUSED = ProblemType("cors-refused", "Cross-origin request not allowed")
 SIGNING_KEYS_UNAVAILABLE = ProblemType(
     "signing-keys-unavailable", "The project's signing keys cannot be fetched"
 )

@@ -1,0 +1,241 @@
+"""The pass through the due index creates exactly the reminders a straightforward reference does.
+
+Randomized days (seeded, so a failure replays): organizations in time zones with DST changes
+inside the simulated weeks (Oslo, New York, Lord Howe's half-hour change) and at the date line,
+random thresholds; assignments paused, ended, resumed, moved to another organization;
+activities registered on the day, back-dated or deleted; last-contact corrections; threshold
+and time zone changes; ledger rows deleted by hand; passes at random hours (some twice a day)
+with random batch sizes. Before every pass the reference works out, in Python and from the
+tables alone (never from the index), which reminders are due and not in the ledger; the pass
+must create exactly those.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assignment_reminders.database import Connection
+from assignment_reminders.scheduler import ReminderSchedulerService
+from tests import factories
+
+TIME_ZONES = (
+    "Europe/Oslo",  # DST starts 29 March 2026
+    "America/New_York",  # DST starts 8 March 2026
+    "Australia/Lord_Howe",  # DST (half an hour) ends 5 April 2026
+    "Pacific/Kiritimati",  # UTC+14
+    "Pacific/Pago_Pago",  # UTC-11
+    "Asia/Kathmandu",  # UTC+5:45
+    "UTC",
+)
+FIRST_DAY = date(2026, 3, 1)
+DAYS = 45
+
+Key = tuple[int, str, date, int]  # assignment, kind, gap started on, days since contact
+
+
+@dataclass(frozen=True)
+class World:
+    orgs: list[int]
+    mentors: dict[int, int]  # organization -> a peer mentor of it
+
+
+def build(conn: Connection, rng: random.Random, assignments: int) -> World:
+    orgs, mentors = [], {}
+    for tz in TIME_ZONES:
+        reminder = rng.randint(1, 12)
+        org = factories.organization(
+            conn,
+            time_zone=tz,
+            reminder_after_days=reminder,
+            escalation_after_days=reminder + rng.randint(1, 12),
+        )
+        orgs.append(org)
+        mentors[org] = factories.peer_mentor(conn, org, factories.coordinator(conn, org))
+    world = World(orgs, mentors)
+    for _ in range(assignments):
+        new_assignment(conn, rng, world, FIRST_DAY)
+    return world
+
+
+def new_assignment(conn: Connection, rng: random.Random, world: World, today: date) -> None:
+    org = rng.choice(world.orgs)
+    starts_on = today - timedelta(days=rng.randint(-3, 60))
+    contact = min(today, starts_on + timedelta(days=rng.randint(0, 40)))
+    last = None if rng.random() < 0.3 or contact < starts_on else contact
+    factories.assignment(
+        conn,
+        organization_id=org,
+        peer_mentor_id=world.mentors[org],
+        starts_on=starts_on,
+        ends_on=None if rng.random() < 0.7 else starts_on + timedelta(days=rng.randint(0, 90)),
+        last_contact_date=last,
+        status=rng.choice(("active", "active", "active", "paused", "ended")),
+    )
+
+
+def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> None:
+    ids = [r["id"] for r in conn.execute("SELECT id FROM public.assignments").fetchall()]
+    for _ in range(rng.randint(0, 12)):
+        action = rng.randrange(11)
+        a = rng.choice(ids)
+        if action <= 2:  # an activity, today or back-dated
+            occurred = today - timedelta(days=rng.choice((0, 0, 1, 3, 9, 25)))
+            conn.execute(  # never before the start: the database refuses that
+                "INSERT INTO public.activities (assignment_id, occurred_on)"
+                " SELECT id, greatest(starts_on, %s) FROM public.assignments WHERE id = %s",
+                (occurred, a),
+            )
+        elif action == 3:  # an activity deleted (the date falls back)
+            conn.execute(
+                "DELETE FROM public.activities WHERE id = (SELECT max(id) FROM public.activities"
+                " WHERE assignment_id = %s)",
+                (a,),
+            )
+        elif action == 4:  # a correction by an administrator
+            conn.execute(
+                "SELECT reminders.set_last_contact_date(id, greatest(starts_on, %s), 'test', NULL,"
+                " 'admin', NULL, %s) FROM public.assignments WHERE id = %s",
+                (today - timedelta(days=rng.randint(0, 40)), datetime.now(UTC), a),
+            )
+        elif action == 5:  # paused, ended or resumed
+            conn.execute(
+                "UPDATE public.assignments SET status = %s WHERE id = %s",
+                (rng.choice(("active", "active", "paused", "ended")), a),
+            )
+        elif action == 6:  # end date set, moved or removed
+            conn.execute(
+                "UPDATE public.assignments SET ends_on = CASE WHEN %s THEN NULL"
+                " ELSE greatest(starts_on, %s::date) END WHERE id = %s",
+                (rng.random() < 0.3, today + timedelta(days=rng.randint(-5, 20)), a),
+            )
+        elif action == 7:  # thresholds changed
+            reminder = rng.randint(1, 12)
+            conn.execute(
+                "UPDATE public.organizations SET reminder_after_days = %s,"
+                " escalation_after_days = %s WHERE id = %s",
+                (reminder, reminder + rng.randint(1, 12), rng.choice(world.orgs)),
+            )
+        elif action == 8:  # time zone changed
+            conn.execute(
+                "UPDATE public.organizations SET time_zone = %s WHERE id = %s",
+                (rng.choice(TIME_ZONES), rng.choice(world.orgs)),
+            )
+        elif action == 9:  # a ledger row deleted by hand: that reminder is due again
+            conn.execute(
+                "DELETE FROM reminders.reminder_dispatches WHERE id = (SELECT id FROM"
+                " reminders.reminder_dispatches WHERE assignment_id = %s LIMIT 1)",
+                (a,),
+            )
+        else:
+            new_assignment(conn, rng, world, today)
+
+
+def reference(conn: Connection, now: datetime) -> set[Key]:
+    """The due reminders not in the ledger, from the tables, computed here in Python."""
+    orgs = {
+        r["id"]: r
+        for r in conn.execute(
+            "SELECT id, time_zone, reminder_after_days, escalation_after_days"
+            " FROM public.organizations"
+        ).fetchall()
+    }
+    sent = {
+        (r["assignment_id"], r["kind"], r["gap_started_on"])
+        for r in conn.execute(
+            "SELECT assignment_id, kind, gap_started_on FROM reminders.reminder_dispatches"
+        ).fetchall()
+    }
+    due: set[Key] = set()
+    for a in conn.execute(
+        "SELECT id, organization_id, status, starts_on, ends_on, last_contact_date"
+        " FROM public.assignments"
+    ).fetchall():
+        org = orgs[a["organization_id"]]
+        today = now.astimezone(ZoneInfo(org["time_zone"])).date()
+        if a["status"] != "active" or (a["ends_on"] is not None and a["ends_on"] < today):
+            continue
+        gap = a["last_contact_date"] or a["starts_on"]
+        days = (today - gap).days
+        for kind, after in (
+            ("reminder", org["reminder_after_days"]),
+            ("escalation", org["escalation_after_days"]),
+        ):
+            if days >= after and (a["id"], kind, gap) not in sent:
+                due.add((a["id"], kind, gap, days))
+    return due
+
+
+def created_since(conn: Connection, after_id: int) -> set[Key]:
+    return {
+        (r["assignment_id"], r["kind"], r["gap_started_on"], r["days_since_contact"])
+        for r in conn.execute(
+            "SELECT assignment_id, kind, gap_started_on, days_since_contact"
+            " FROM reminders.reminder_dispatches WHERE id > %s",
+            (after_id,),
+        ).fetchall()
+    }
+
+
+def last_dispatch_id(conn: Connection) -> int:
+    row = conn.execute("SELECT coalesce(max(id), 0) AS id FROM reminders.reminder_dispatches")
+    found = row.fetchone()
+    assert found is not None
+    return int(found["id"])
+
+
+@pytest.mark.parametrize("random_seed", [1, 2, 3])
+def test_the_pass_creates_what_the_reference_says_is_due(
+    conn: Connection, random_seed: int
+) -> None:
+    rng = random.Random(random_seed)
+    world = build(conn, rng, assignments=150)
+    total = 0
+    for day in range(DAYS):
+        today = FIRST_DAY + timedelta(days=day)
+        mutate(conn, rng, world, today)
+        for _ in range(rng.choice((1, 1, 2))):
+            now = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(
+                minutes=rng.randrange(24 * 60)
+            )
+            expected = reference(conn, now)
+            before = last_dispatch_id(conn)
+            counts = ReminderSchedulerService(conn, batch_size=rng.choice((3, 17, 1000))).run(
+                now=now
+            )
+            got = created_since(conn, before)
+            assert got == expected, (
+                f"seed {random_seed}, {now:%Y-%m-%d %H:%M} UTC:"
+                f" missing {sorted(expected - got)[:5]}, extra {sorted(got - expected)[:5]}"
+            )
+            assert counts.reminders_created + counts.escalations_created == len(got)
+            total += len(got)
+    assert total > 100, "the simulation sent almost nothing: it tests nothing"
+
+
+def test_the_index_holds_exactly_the_reminders_still_to_come(conn: Connection) -> None:
+    """After the same kind of random history, the triggers' index equals a fresh computation."""
+    rng = random.Random(7)
+    world = build(conn, rng, assignments=100)
+    for day in range(20):
+        today = FIRST_DAY + timedelta(days=day)
+        mutate(conn, rng, world, today)
+        ReminderSchedulerService(conn).run(
+            now=datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
+        )
+    stale = conn.execute(
+        "(SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due"
+        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on"
+        " FROM reminders.assignment_due_expected)"
+        " UNION ALL"
+        " (SELECT assignment_id, kind, gap_started_on, due_on"
+        " FROM reminders.assignment_due_expected"
+        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due)"
+    ).fetchall()
+    assert stale == []
+    row = conn.execute("SELECT count(*) AS n FROM reminders.assignment_due").fetchone()
+    assert row is not None and row["n"] > 0
