@@ -13,32 +13,8 @@
 -- return arrays: each branch runs only for the callers it concerns (a mentor never scans an
 -- organization), and an organization's ids come from an index-only scan straight into the array.
 
--- Assignments the caller may see: their organization's if they coordinate one (a coordinator
--- belongs to one organization: coordinators.user_id is unique), and those of the mentors they act
--- for (themselves, and whoever they stand in for today).
-CREATE FUNCTION reminders.rls_accessible_assignments() RETURNS bigint[]
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = ''
-AS $$
-DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
-    mentors bigint[] := ARRAY(SELECT reminders.rls_acting_mentor_ids());
-    ids bigint[] := '{}';
-BEGIN
-    IF org IS NOT NULL THEN
-        ids := ARRAY(SELECT a.id FROM public.assignments a WHERE a.organization_id = org);
-    END IF;
-    IF cardinality(mentors) > 0 THEN
-        ids := ids || ARRAY(SELECT a.id FROM public.assignments a
-                            WHERE a.peer_mentor_id = ANY (mentors)
-                              AND a.organization_id IS DISTINCT FROM org);
-    END IF;
-    RETURN ids;
-END
-$$;
-
--- Assignments of the organization the caller coordinates (the coordinator_proxy path).
+-- Assignments of the organization the caller coordinates (a coordinator belongs to one
+-- organization: coordinators.user_id is unique); empty for everyone else.
 CREATE FUNCTION reminders.rls_coordinated_assignments() RETURNS bigint[]
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = ''
@@ -51,6 +27,23 @@ BEGIN
         RETURN '{}';
     END IF;
     RETURN ARRAY(SELECT a.id FROM public.assignments a WHERE a.organization_id = org);
+END
+$$;
+
+-- Assignments the caller may see: their organization's if they coordinate one, and those of the
+-- mentors they act for (themselves, and whoever they stand in for today). An id may appear twice.
+CREATE FUNCTION reminders.rls_accessible_assignments() RETURNS bigint[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    mentors bigint[] := ARRAY(SELECT reminders.rls_acting_mentor_ids());
+BEGIN
+    IF cardinality(mentors) = 0 THEN
+        RETURN reminders.rls_coordinated_assignments();
+    END IF;
+    RETURN reminders.rls_coordinated_assignments()
+        || ARRAY(SELECT a.id FROM public.assignments a WHERE a.peer_mentor_id = ANY (mentors));
 END
 $$;
 
