@@ -418,16 +418,31 @@ class HttpSettings:
     ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
     allow_open_ops: bool = False  # serve /ops and /metrics without a token off loopback
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
+    pool_min_size: int = 2  # the API's database connections kept open (api/pool.py)
+    pool_max_size: int = 10
+    pool_timeout_seconds: float = 5.0  # a request waits this long for a connection, then 503
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
         d = cls()
+        max_size = _int(env, "REMINDERS_DB_POOL_MAX_SIZE", d.pool_max_size, minimum=1)
         return cls(
             host=_text(env, "REMINDERS_HTTP_HOST", d.host),
             port=_int(env, "REMINDERS_HTTP_PORT", d.port, minimum=PORTS[0], maximum=PORTS[1]),
             ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
             allow_open_ops=_flag(env, "REMINDERS_ALLOW_OPEN_OPS", d.allow_open_ops),
             cors_origins=_cors_origins(env),
+            pool_min_size=_int(
+                env,
+                "REMINDERS_DB_POOL_MIN_SIZE",
+                min(d.pool_min_size, max_size),
+                minimum=0,
+                maximum=max_size,
+            ),
+            pool_max_size=max_size,
+            pool_timeout_seconds=_seconds(
+                env, "REMINDERS_DB_POOL_TIMEOUT_SECONDS", d.pool_timeout_seconds, minimum=0.1
+            ),
         )
 
 

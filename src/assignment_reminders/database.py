@@ -52,20 +52,24 @@ def application_name(purpose: str) -> str:
     return name[:63]  # NAMEDATALEN - 1
 
 
+def connection_options(purpose: str, *, autocommit: bool = True) -> dict[str, Any]:
+    """How every connection of ours is opened (also the API pool's, api/pool.py)."""
+    return {
+        "autocommit": autocommit,
+        "row_factory": dict_row,
+        "application_name": application_name(purpose),
+        "connect_timeout": 10,
+        "prepare_threshold": None,  # safe behind transaction poolers (LOCKING.md)
+        **KEEPALIVE_OPTIONS,
+    }
+
+
 def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
     """Open a connection; errors carry where we tried to go, never the password."""
     from .config import describe_database_url
 
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            row_factory=dict_row,
-            application_name=application_name(purpose),
-            connect_timeout=10,
-            prepare_threshold=None,  # safe behind transaction poolers (LOCKING.md)
-            **KEEPALIVE_OPTIONS,
-        )
+        return psycopg.connect(url, **connection_options(purpose, autocommit=autocommit))
     except psycopg.Error as exc:
         raise DatabaseError(
             f"cannot connect to {describe_database_url(url)}: {first_line(exc)}"
@@ -76,7 +80,8 @@ DATABASE_FAULTS: tuple[type[Exception], ...] = (psycopg.OperationalError, Databa
 """A database fault, as opposed to a statement the database refused: the server stopped or
 restarted, the session was terminated, the network died (or a connection could not be opened)."""
 
-_NOT_MIGRATED = (
+NOT_MIGRATED = (
+    # what a database without our migrations answers
     psycopg.errors.UndefinedTable,
     psycopg.errors.UndefinedFunction,
     psycopg.errors.InvalidSchemaName,
@@ -88,7 +93,7 @@ def fault(exc: BaseException, during: str) -> DatabaseError:
     :class:`DatabaseError` line that names what failed and what to do."""
     if isinstance(exc, DatabaseError):
         return exc
-    if isinstance(exc, _NOT_MIGRATED):
+    if isinstance(exc, NOT_MIGRATED):
         return DatabaseError(
             f"{during} needs objects this database does not have ({first_line(exc)}):"
             " run `reminders migrate`"

@@ -28,7 +28,6 @@ from .config import Settings
 from .database import Connection, connect, database_url, fault, lock_database_url
 from .delivery.channels import configured_channel_names
 from .delivery.runner import delivery_step
-from .exceptions import DatabaseError
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
@@ -103,7 +102,7 @@ def run_once(
                 show_progress=show_progress,
                 observers=observers,
             )
-        except (psycopg.Error, DatabaseError) as exc:  # the one way out of a run: DatabaseError
+        except psycopg.Error as exc:  # the one way a database fault leaves a run: DatabaseError
             raise fault(exc, "the reminder run") from exc
     except BaseException as exc:
         for observer in observers:

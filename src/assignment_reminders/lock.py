@@ -43,15 +43,8 @@ from typing import Final, Protocol
 import psycopg
 from psycopg import sql
 
-from .database import Connection, connect
-from .exceptions import (
-    ConfigurationError,
-    DatabaseError,
-    LockError,
-    ReminderError,
-    SchemaMissingError,
-)
-from .gateway import translate
+from .database import NOT_MIGRATED, Connection, connect
+from .exceptions import ConfigurationError, DatabaseError, LockError, ReminderError
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
 from .queries import query
@@ -193,10 +186,10 @@ class _AdvisoryLock:
                 f"the lock connection may not {what}: connect as a role that is (or may SET ROLE"
                 " to) service_role"
             )
-        missing = translate(exc, f"the lock connection (to {what})")
-        if isinstance(missing, SchemaMissingError):
-            return missing  # a new database: names `reminders migrate`
-        return DatabaseError(f"could not {what}: {exc.diag.message_primary or exc}")
+        reason = exc.diag.message_primary or str(exc)
+        if isinstance(exc, NOT_MIGRATED):  # the lock wrappers live in schema reminders
+            return DatabaseError(f"could not {what}: {reason}: run `reminders migrate`")
+        return DatabaseError(f"could not {what}: {reason}")
 
 
 class SessionAdvisoryLock(_AdvisoryLock):

@@ -115,6 +115,7 @@ class CronTrigger:
         self.fallback_log = fallback_log
         self._fault: Exception | None = None
         self._recorded_by: ExecutionLog | None = None
+        self._row_status: str | None = None  # what the run's row says, once finished
         self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
 
     def _checkpoint(self) -> None:
@@ -219,7 +220,7 @@ class CronTrigger:
         return counts
 
     def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
-        self._fault, self._recorded_by = None, self.log
+        self._fault, self._recorded_by, self._row_status = None, self.log, None
         status, note, error, counts = "failed", None, None, RunCounts()
         run_id: int | None = None
         unlock_ok: bool | None = None
@@ -322,6 +323,7 @@ class CronTrigger:
                 counts=counts,
             )
             return status, note, error
+        self._row_status = status if finished else "failed"
         if not finished:
             logger.error("run %s was marked failed by another run while it worked", run_id)
             if note != LOCK_LOST:
@@ -365,6 +367,7 @@ class CronTrigger:
                     note=note,
                     error=error,
                 )
+                self._row_status = "failed"
                 return
         except DATABASE_FAULTS as exc:
             self._recorded_by = None
@@ -390,8 +393,8 @@ class CronTrigger:
     def _database_failed(self, run_id: int | None) -> DatabaseError:
         """One line for the caller: what failed, what became of the run, what to do."""
         recorded = (
-            "it is recorded as failed"
-            if self._recorded_by is not None
+            f"it is recorded as {self._row_status}"
+            if self._row_status is not None
             else "the next run will record it as failed"
         )
         detail = first_line(self._fault) if self._fault is not None else "?"

@@ -16,7 +16,7 @@ CASES = {
     "lock_acquisition": ["--iterations", "3"],
     "monitoring_scrape": ["--rows", "50", "--iterations", "2"],
     "activity_trigger": ["--assignments", "300", "--singles", "5"],
-    "activity_api": ["--requests", "3"],
+    "activity_api": ["--assignments", "300", "--requests", "3", "--clients", "2"],
     "seed_with_activities": ["--assignments", "300"],
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
     "rls": ["--assignments", "500", "--iterations", "2"],

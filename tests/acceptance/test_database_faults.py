@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,32 +186,7 @@ def test_debug_shows_the_traceback_and_still_ends_with_the_line(
 def test_over_http_a_database_fault_answers_503_with_the_problem_body(
     conn: Connection, database_url: str
 ) -> None:
-    seed(conn, assignments=200, today=LATER_AT.date() - timedelta(days=40))
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "REMINDERS_BATCH_SIZE": "10",
-            "REMINDERS_CRON_SECRET": "cron-secret-for-tests-0123456789",
-        }
-    )
-    slow = functools.partial(run_once, pause_between_batches=0.1)
-    app = create_app(settings, run_job=slow)
-
-    def cut() -> None:
-        wait_for(lambda: lock_pids(conn), timeout=30)
-        wait_for(lambda: dispatch_count(conn) > 0, timeout=30)
-        own = work_backend_in_process(conn)
-        conn.execute("SELECT pg_terminate_backend(%s)", (own,))
-
-    cutter = threading.Thread(target=cut)
-    cutter.start()
-    with TestClient(app) as client:
-        answer = client.post(
-            "/functions/v1/assignment-reminder-cron",
-            json={"now": LATER},
-            headers={"Authorization": "Bearer cron-secret-for-tests-0123456789"},
-        )
-    cutter.join(30)
+    answer = cron_call_cut_mid_run(conn, database_url, lambda: work_backend(conn, os.getpid()))
     assert answer.status_code == 503, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     body = answer.json()
@@ -220,5 +195,47 @@ def test_over_http_a_database_fault_answers_503_with_the_problem_body(
     assert (row["status"], row["note"]) == ("failed", "database_fault")
 
 
-def work_backend_in_process(conn: Connection) -> int:
-    return work_backend(conn, os.getpid())
+def cron_call_cut_mid_run(conn: Connection, database_url: str, victim: Callable[[], int]) -> Any:
+    """POST the cron endpoint (in-process app, small batches 0.1 s apart) and terminate the
+    backend *victim* names once the run has written its first batch; returns the answer."""
+    seed(conn, assignments=200, today=LATER_AT.date() - timedelta(days=40))
+    secret = "cron-secret-for-tests-0123456789"
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "REMINDERS_BATCH_SIZE": "10",
+            "REMINDERS_CRON_SECRET": secret,
+        }
+    )
+    app = create_app(settings, run_job=functools.partial(run_once, pause_between_batches=0.1))
+
+    def cut() -> None:
+        wait_for(lambda: lock_pids(conn), timeout=30)
+        wait_for(lambda: dispatch_count(conn) > 0, timeout=30)
+        conn.execute("SELECT pg_terminate_backend(%s)", (victim(),))
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    try:
+        with TestClient(app) as client:
+            return client.post(
+                "/functions/v1/assignment-reminder-cron",
+                json={"now": LATER},
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+    finally:
+        cutter.join(30)
+
+
+def test_over_http_a_run_that_lost_its_lock_is_a_failed_outcome_not_200(
+    conn: Connection, database_url: str
+) -> None:
+    """Issue 10 item 1 over HTTP: default heartbeat, so only the fence notices in time."""
+    answer = cron_call_cut_mid_run(conn, database_url, lambda: lock_pids(conn)[0])
+    assert answer.status_code == 500, answer.text
+    outcome = answer.json()["outcome"]
+    assert (outcome["status"], outcome["note"], outcome["unlock_ok"]) == (
+        "failed",
+        "lock_lost",
+        False,
+    )

@@ -1,11 +1,11 @@
 """The fault drill of issue 10: the lock backend terminated at random moments of multi-batch runs.
 
 Default lock settings (heartbeat 5 s, idle timeout 30 s): a run learns of its lost lock from the
-fence (fence.py), not from a heartbeat. Each iteration empties the ledger, starts a run of
-``DRILL_BATCHES`` small batches, waits for a random number of them to commit (0 = right after the
-lock appears; all of them = during the run's hold before it finishes), terminates the lock
-backend with ``pg_terminate_backend``, and in half the iterations starts a second run right
-after. Then one more run completes the work. Every iteration must show:
+fence (fence.py), not from a heartbeat. Each iteration empties the ledger, starts a run of small
+batches (``BATCH_SIZE``) 20 ms apart, waits until a random share of what one pass writes is
+committed (0 = right after the lock appears; all of it = during the run's hold before it
+finishes), terminates the lock backend with ``pg_terminate_backend``, and in half the iterations
+starts a second run right after. Then one more run completes the work. Every iteration must show:
 
 * the cut run did not succeed ('failed', note 'lock_lost');
 * no two successes overlap in time;
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 ITERATIONS = 32
 ASSIGNMENTS = 120
 BATCH_SIZE = 12
-DRILL_BATCHES = ASSIGNMENTS // BATCH_SIZE
+CUT_POINTS = 10  # the cut lands after 0/10, 1/10, ... 10/10 of the ledger was written
 LATER_AT = datetime.now(UTC) + timedelta(days=40)  # every active assignment is due
 HOLD_SECONDS = 0.5  # after the last batch: a cut then lands before the run's finish
 
@@ -117,7 +117,6 @@ def test_lock_backend_terminated_at_random_moments(
 ) -> None:
     seed(conn, assignments=ASSIGNMENTS, today=LATER_AT.date() - timedelta(days=40))
     expected = clean_totals(database_url, LATER_AT)
-    per_batch = expected["dispatches"] / DRILL_BATCHES
     settings = Settings.from_env(
         {"DATABASE_URL": database_url, "REMINDERS_BATCH_SIZE": str(BATCH_SIZE)}
     )
@@ -127,10 +126,10 @@ def test_lock_backend_terminated_at_random_moments(
     cut_after_batches: dict[int, int] = {}
     for _ in range(ITERATIONS):
         conn.execute("TRUNCATE reminders.reminder_dispatches CASCADE")
-        batches_before_cut = rng.randint(0, DRILL_BATCHES)
+        written_before_cut = rng.randint(0, CUT_POINTS) / CUT_POINTS
         with_second = rng.random() < 0.5
         first = Run.started(settings, hold=HOLD_SECONDS)
-        threshold = batches_before_cut * per_batch
+        threshold = written_before_cut * expected["dispatches"]
 
         def holding(run: Run = first) -> bool:
             return holder_present(conn) or not run.is_alive()

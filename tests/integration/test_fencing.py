@@ -6,24 +6,29 @@ notice in time.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
+from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
 from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.seed import seed
 from assignment_reminders.trigger import LOCK_LOST, CronTrigger
 from tests import factories
 from tests.conftest import wait_for
 from tests.dispatch_counts import dispatch_count
 from tests.locks import lock_pids
-from tests.run_rows import runs
+from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
+from tests.run_rows import insert_run, runs
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 JOB = "assignment-reminder-cron"
@@ -69,11 +74,13 @@ def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lo
             fencing=PgFencing(w, JOB, LOCK_KEY),
         ).run(now=NOW)
     assert (original.status, original.note) == ("failed", LOCK_LOST)
-    assert batches == [4], "two reminders per assignment, one batch of two assignments"
-    assert dispatch_count(conn) == 4, "the batch after the cut wrote nothing"
+    [first_batch] = batches  # the only batch that ran: the second found the lock gone
+    assert first_batch > 0
+    assert dispatch_count(conn) == first_batch, "the batch after the cut wrote nothing"
     [row] = runs(conn)
     assert (row["status"], row["note"].split(";")[0]) == ("failed", LOCK_LOST)
-    assert row["reminders_created"] == 2 and row["unlock_ok"] is False
+    assert row["reminders_created"] + row["escalations_created"] == first_batch
+    assert row["unlock_ok"] is False
 
 
 def test_a_new_winner_waits_for_the_old_runs_batch_in_flight_and_fences_it_out(
@@ -136,3 +143,44 @@ def test_fences_are_for_service_role_only(conn: Connection) -> None:
         ("authenticated", False, False),
         ("service_role", True, True),
     ]
+
+
+def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
+    conn: Connection, database_url: str, lock_conn: Connection
+) -> None:
+    seed(conn, assignments=30, today=NOW.date())
+    ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
+    queued = conn.execute("SELECT count(*) AS n FROM reminders.reminder_deliveries").fetchone()
+    assert queued is not None and queued["n"] > 0
+    recorder = Recorder()
+    with webhook_receiver(recorder) as url, connect(database_url, purpose="work") as work:
+        fencing = PgFencing(work, JOB, LOCK_KEY)
+        token = fencing.take(take_lock(lock_conn).backend_pid)
+        terminate(conn, lock_conn.info.backend_pid)
+        channel = WebhookChannel(url, WEBHOOK_SECRET.encode())
+        drain = ReminderDispatchService(
+            work,
+            {"webhook": channel},
+            Renderer("https://app.example.org"),
+            clock=lambda: NOW + timedelta(days=40),
+            rng=random.Random(1),
+            batch_size=5,
+        )
+        try:
+            with pytest.raises(LockLostError):
+                drain.drain(guard=lambda: fencing.guard(token))
+        finally:
+            drain.close()
+            channel.close()
+    assert recorder.accepted_total == 0
+    rows = conn.execute(
+        "SELECT status, attempts, count(*) AS n FROM reminders.reminder_deliveries"
+        " GROUP BY status, attempts"
+    ).fetchall()
+    assert rows == [{"status": "pending", "attempts": 0, "n": queued["n"]}], "nothing claimed"
+
+
+def test_the_log_refuses_a_success_whose_release_found_the_lock_gone(conn: Connection) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation, match="success_held_its_lock"):
+        insert_run(conn, "success", NOW, unlock_ok=False)
+    insert_run(conn, "failed", NOW, unlock_ok=False, note="lock_lost")  # the truthful record

@@ -70,7 +70,7 @@ def _register(
     *,
     batch: bool,
 ) -> RegistrationOut:
-    with unit_of_work(request, f"api-{path}") as conn:
+    with unit_of_work(request) as conn:
         done = activities.register(
             conn, principal, path, [i.domain() for i in items], now=now, batch=batch
         )
@@ -139,7 +139,7 @@ def delete_activity(
     Allowed for whoever registered it, the assignment's mentor, the organization's coordinators,
     admins and the service role.
     """
-    with unit_of_work(request, "api-delete-activity") as conn:
+    with unit_of_work(request) as conn:
         done = activities.delete(conn, principal, activity_id, now=now)
     return DeletedOut(
         deleted_activity_id=done.activity_id,

@@ -57,7 +57,7 @@ def set_last_contact_date(
         role="service_role" if principal.is_service else "admin",
         name=principal.name,
     )
-    with unit_of_work(request, "api-admin") as conn:
+    with unit_of_work(request) as conn:
         done = corrections.set_last_contact(
             conn, assignment_id, body.date, body.reason, actor=actor, now=now
         )
@@ -70,6 +70,6 @@ def last_contact_date_history(
 ) -> list[CorrectionOut]:
     """Every correction of the assignment's last_contact_date, newest first."""
     principal.require_admin()
-    with unit_of_work(request, "api-admin") as conn:
+    with unit_of_work(request) as conn:
         rows = corrections.history(conn, assignment_id)
     return [CorrectionOut(**vars(r)) for r in rows]

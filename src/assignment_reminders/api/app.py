@@ -1,7 +1,8 @@
 """``create_app(settings)``: the FastAPI application behind ``reminders serve``."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -26,6 +27,7 @@ from .deps import CronCaller, IsoDateTime
 from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .metrics import router as metrics_router
 from .ops import router as ops_router
+from .pool import ApiPool
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +44,26 @@ class CronRequest(BaseModel):
 
 
 def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAPI:
+    pool = ApiPool(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(pool.open)  # without waiting for the database: it may be down
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.close)
+
     app = FastAPI(
         title="assignment-reminders",
         version=__version__,
         description="Exactly-once contact reminders for peer-mentoring programmes.",
         generate_unique_id_function=openapi.operation_id,
+        lifespan=lifespan,
     )
     openapi.install(app)
     app.state.settings = settings
+    app.state.pool = pool
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.state.token_verifier = TokenVerifier.from_settings(settings.auth)

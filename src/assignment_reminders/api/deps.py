@@ -21,9 +21,10 @@ from ..auth import (
     require_service_role,
 )
 from ..config import SUPABASE_API_KEY_PREFIXES, Settings
-from ..database import Connection, connect, database_url
+from ..database import Connection
 from ..exceptions import AuthError, DatabaseError
 from ..tokens import TokenVerifier
+from .pool import ApiPool
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
 Text = Annotated[str, Strict(), Field(pattern=r"^[^\x00]*$")]
@@ -122,11 +123,12 @@ Now = Annotated[datetime, Depends(request_now)]
 
 
 @contextmanager
-def unit_of_work(request: Request, purpose: str) -> Iterator[Connection]:
-    """One connection and one transaction: on any error nothing the request wrote stays."""
-    settings: Settings = request.app.state.settings
+def unit_of_work(request: Request) -> Iterator[Connection]:
+    """One connection from the app's pool (api/pool.py) and one transaction: on any error
+    nothing the request wrote stays."""
+    pool: ApiPool = request.app.state.pool
     try:
-        with connect(database_url(settings), purpose=purpose) as conn, conn.transaction():
+        with pool.connection() as conn, conn.transaction():
             yield conn
     except psycopg.Error as exc:
         diag = exc.diag.constraint_name or exc.diag.sqlstate or type(exc).__name__

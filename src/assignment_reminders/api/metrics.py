@@ -15,17 +15,22 @@ from ..database import connect, database_url
 from ..monitoring.metrics import JobMetrics, JobMetricsCollector, read_job_metrics
 from .http_metrics import HttpMetrics
 from .ops_auth import OpsToken
+from .pool import ApiPool, PoolCollector
 
 router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
 
-def _scrape(settings: Settings, http: HttpMetrics | None = None) -> bytes:
+def _scrape(
+    settings: Settings, http: HttpMetrics | None = None, pool: ApiPool | None = None
+) -> bytes:
     def read() -> tuple[JobMetrics, datetime]:
         with connect(database_url(settings), purpose="metrics") as conn:
             return read_job_metrics(conn, settings.job_name), datetime.now(UTC)
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobMetricsCollector(read))
+    if pool is not None:
+        registry.register(PoolCollector(pool))
     process = generate_latest(http.registry) if http is not None else b""
     return generate_latest(registry) + process
 
@@ -34,8 +39,9 @@ def _scrape(settings: Settings, http: HttpMetrics | None = None) -> bytes:
 async def metrics(request: Request) -> Response:
     """Prometheus text: whether the database could be read, runs by status, the run in progress,
     run duration, lock acquisition time, reminders created, deliveries by channel and outcome,
-    the delivery backlog, the last success, and this process's HTTP request durations. Always
-    200 when authorized: a database that is down shows as ``reminders_database_up 0``."""
+    the delivery backlog, the last success, this process's HTTP request durations and its
+    database connection pool (``reminders_db_pool_*``). Always 200 when authorized: a database
+    that is down shows as ``reminders_database_up 0``."""
     state = request.app.state
-    body = await run_in_threadpool(_scrape, state.settings, state.http_metrics)
+    body = await run_in_threadpool(_scrape, state.settings, state.http_metrics, state.pool)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

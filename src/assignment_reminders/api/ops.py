@@ -14,7 +14,6 @@ from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
 from ..monitoring.alerts import SQL, Alert
 from ..monitoring.cron import CronSchedule
-from ..monitoring.metrics import read_deliveries
 from ..monitoring.ops_page import DAYS, render_page
 from ..monitoring.ops_state import OpsFacts
 from ..queries import query
@@ -31,7 +30,11 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         bounds = conn.execute(query("success_bounds", SQL), params).fetchone() or {}
         incidents = conn.execute(query("recent_incidents", SQL), params).fetchall()
         holder, since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
-        deliveries = read_deliveries(conn)
+        # open rows and dead letters through their partial indexes, not the whole history
+        waiting = conn.execute(query("delivery_backlog", "delivery.sql")).fetchall()
+        dead = conn.execute(query("dead_letters", "delivery.sql")).fetchall()
+    deliveries = {(r["channel"], "pending"): int(r["n"]) for r in waiting}
+    deliveries |= {(r["channel"], "dead"): int(r["n"]) for r in dead}
     m = settings.monitoring
     return OpsFacts(
         job_name=settings.job_name,

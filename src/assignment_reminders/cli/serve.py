@@ -96,6 +96,11 @@ def serve(
         logger.warning(
             "neither SUPABASE_URL nor REMINDERS_JWT_SECRET is set: user endpoints answer 401"
         )
+    if ctx.settings.auth.cron_secret is None and ctx.settings.auth.jwt_secret is None:
+        logger.warning(
+            "neither REMINDERS_CRON_SECRET nor REMINDERS_JWT_SECRET is set: the cron endpoint"
+            " answers 401 to every caller (docs/supabase.md)"
+        )
     # what this process does, for /ops: the schedule it fires on, or none (--no-scheduler)
     settings = replace(
         ctx.settings,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any, Final
 
-from .metrics import DEAD, DELIVERED, summarize_backlog
+from .metrics import DEAD, summarize_backlog
 from .ops_state import Headline, OpsFacts, age, assess
 from .redact import short_error
 
@@ -161,7 +161,6 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
         {
             "channel": c,
             "waiting": pending.get(c, 0),
-            "sent": sum(n for (ch, s), n in f.deliveries.items() if ch == c and s in DELIVERED),
             "dead": sum(n for (ch, s), n in f.deliveries.items() if ch == c and s in DEAD),
         }
         for c in channels

@@ -54,7 +54,7 @@ class OpsFacts:
     holder: LockHolder | None
     holder_since: datetime | None
     incidents: Sequence[Alert]  # open ones and those resolved in the last DAYS days
-    deliveries: Mapping[tuple[str, str], int]  # (channel, status) -> rows
+    deliveries: Mapping[tuple[str, str], int]  # (channel, status) -> rows: open and dead ones
     overrun_after: timedelta
     missed_after: timedelta
 

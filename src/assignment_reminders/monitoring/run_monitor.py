@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ..clock import utc_now
@@ -18,9 +18,11 @@ from ..config import Settings
 from ..database import Connection
 from ..job import run_once
 from ..trigger import RunOutcome
-from .ping import Pinger
 from .retention import prune_after_run
 from .watchdog import watch_for_overrun
+
+if TYPE_CHECKING:
+    from .ping import Pinger
 
 
 class RunMonitor:
@@ -31,7 +33,11 @@ class RunMonitor:
         self.settings = settings
         self.clock = clock
         url = settings.monitoring.ping_url
-        self.pinger = Pinger(url.reveal()) if url is not None else None
+        self.pinger: Pinger | None = None
+        if url is not None:
+            from .ping import Pinger  # httpx: imported only when pings are configured (start-up)
+
+            self.pinger = Pinger(url.reveal())
 
     def watch(self) -> AbstractContextManager[object]:
         return watch_for_overrun(self.settings, self.clock)

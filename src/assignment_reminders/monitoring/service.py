@@ -74,7 +74,7 @@ class BackgroundScheduler:
                 outcome = self.run_job(self.settings, trigger_source="scheduler", clock=self.clock)
                 logger.info("scheduled run: %s (run %s)", outcome.status, outcome.run_id)
             except ReminderError as exc:
-                logger.error("scheduled run could not start: %s", exc.message)
+                logger.error("scheduled run failed: %s", exc.message)
             except Exception:
                 logger.exception("scheduled run crashed")
             self.next_fire = self.schedule.next_after(max(self.next_fire, self.clock()))

@@ -71,3 +71,10 @@ SELECT channel, count(*) AS n
 FROM reminders.reminder_deliveries
 WHERE status IN ('pending', 'sending')
 GROUP BY channel
+
+-- name: dead_letters
+-- Deliveries that gave up, by channel (/ops), read through reminder_deliveries_dead_idx.
+SELECT channel, count(*) AS n
+FROM reminders.reminder_deliveries
+WHERE status = 'dead'
+GROUP BY channel
