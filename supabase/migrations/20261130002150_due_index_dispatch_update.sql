@@ -1,8 +1,3 @@
--- Row-level security on every table we create (tests/integration/test_installing_into_supabase.py
--- checks it): assignment_due has no policy, so only its owner and service_role (BYPASSRLS) reach
--- it; the triggers that keep it are SECURITY DEFINER (its owner).
-ALTER TABLE reminders.assignment_due ENABLE ROW LEVEL SECURITY;
-
 -- The due index after a ledger row is UPDATEd: recompute the assignments it belonged to AND the
 -- ones it belongs to now (20261130002000 recomputed only the former: a row moved to another
 -- assignment, gap or kind would have left that one's index row in place, read by every pass).
