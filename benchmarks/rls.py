@@ -115,6 +115,15 @@ def as_user(conn: Connection, user: object, statement: str) -> Callable[[], int]
     return run
 
 
+def plan_as_user(conn: Connection, user: object, statement: str) -> list[str]:
+    claims = json.dumps({"sub": str(user), "role": "authenticated"})
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE authenticated")
+        conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims,))
+        rows = conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}").fetchall()
+    return [next(iter(r.values())) for r in rows]
+
+
 def as_service(conn: Connection, statement: str, params: dict[str, Any]) -> Callable[[], int]:
     def run() -> int:
         with conn.transaction():
@@ -128,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", type=int, default=100_000)
     parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--explain", action="store_true", help="Print each read's plan under RLS.")
     args = parser.parse_args(argv)
     with scratch_database("bench_rls") as url, connect(url, purpose="bench") as conn:
         migrate(conn)
@@ -146,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             user = who["mentor_user"] if role == "mentor" else who["coordinator_user"]
             with_rls = as_user(conn, user, rls_sql)
             without = as_service(conn, plain_sql, who)
+            if args.explain:
+                print(f"-- {label}")
+                print("\n".join(plan_as_user(conn, user, rls_sql)))
             count, expected = with_rls(), without()
             if count != expected:
                 raise SystemExit(f"{label}: RLS returned {count} rows, the filter {expected}")

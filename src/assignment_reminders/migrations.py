@@ -116,6 +116,14 @@ def discover(directory: Path | None = None) -> list[Migration]:
                 f"{path.name}: migration files are named <14-digit timestamp>_<name>.sql"
             )
         found.append(Migration(match["version"], match["name"], path))
+    versions = [m.version for m in found]
+    twice = sorted({v for v in versions if versions.count(v) > 1})
+    if twice:
+        names = ", ".join(m.path.name for m in found if m.version in twice)
+        raise MigrationError(
+            f"two migration files share a version ({names}): the history keeps one row per"
+            " version, so one of them would never run; give the newer file a later timestamp"
+        )
     return found
 
 

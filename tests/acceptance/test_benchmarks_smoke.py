@@ -19,6 +19,7 @@ CASES = {
     "activity_api": ["--assignments", "300", "--requests", "3", "--clients", "2"],
     "seed_with_activities": ["--assignments", "300"],
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
+    "rls": ["--assignments", "500", "--iterations", "2"],
 }
 
 

@@ -223,14 +223,14 @@ def test_supabase_default_privileges_do_not_open_the_service_tables(
             " FROM pg_proc p WHERE p.pronamespace = 'reminders'::regnamespace"
             " AND p.proname IN ('set_last_contact_date', 'computed_last_contact_dates',"
             " 'activities_after_insert', 'activities_after_change',"
-            " 'rls_accessible_assignment_ids')"
+            " 'rls_accessible_assignments')"
             " ORDER BY p.proname"
         ).fetchall()
         assert [(f["proname"], f["x"], f["anon_x"]) for f in functions] == [
             ("activities_after_change", False, False),
             ("activities_after_insert", False, False),
             ("computed_last_contact_dates", False, False),
-            ("rls_accessible_assignment_ids", True, False),
+            ("rls_accessible_assignments", True, False),
             ("set_last_contact_date", False, False),
         ]
 

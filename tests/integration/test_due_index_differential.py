@@ -239,3 +239,28 @@ def test_the_index_holds_exactly_the_reminders_still_to_come(conn: Connection) -
     assert stale == []
     row = conn.execute("SELECT count(*) AS n FROM reminders.assignment_due").fetchone()
     assert row is not None and row["n"] > 0
+
+
+def test_a_ledger_row_moved_to_another_assignment_updates_both_in_the_index(
+    conn: Connection,
+) -> None:
+    org = factories.organization(conn, reminder_after_days=3, escalation_after_days=30)
+    a = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    ReminderSchedulerService(conn).run(now=now)
+    b = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
+    conn.execute(
+        "UPDATE reminders.reminder_dispatches SET assignment_id = %s WHERE assignment_id = %s",
+        (b, a),
+    )
+    pending = {
+        (r["assignment_id"], r["kind"])
+        for r in conn.execute(
+            "SELECT assignment_id, kind FROM reminders.assignment_due WHERE assignment_id IN"
+            " (%s, %s)",
+            (a, b),
+        ).fetchall()
+    }
+    # a's reminder is to come again; b's is in the ledger now, so it left the index
+    assert pending == {(a, "reminder"), (a, "escalation"), (b, "escalation")}
+    assert reference(conn, now) == {(a, "reminder", FIRST_DAY, 9)}

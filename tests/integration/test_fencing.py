@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
@@ -27,7 +28,7 @@ from tests.conftest import wait_for
 from tests.dispatch_counts import dispatch_count
 from tests.locks import lock_pids
 from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
-from tests.run_rows import runs
+from tests.run_rows import insert_run, runs
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 JOB = "assignment-reminder-cron"
@@ -177,3 +178,9 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
         " GROUP BY status, attempts"
     ).fetchall()
     assert rows == [{"status": "pending", "attempts": 0, "n": queued["n"]}], "nothing claimed"
+
+
+def test_the_log_refuses_a_success_whose_release_found_the_lock_gone(conn: Connection) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation, match="success_held_its_lock"):
+        insert_run(conn, "success", NOW, unlock_ok=False)
+    insert_run(conn, "failed", NOW, unlock_ok=False, note="lock_lost")  # the truthful record

@@ -60,3 +60,15 @@ def test_badly_named_files_are_refused(tmp_path: Path) -> None:
 
 def test_migrations_live_where_the_supabase_cli_looks() -> None:
     assert migrations_dir().parts[-2:] == ("supabase", "migrations")
+
+
+def test_two_files_with_one_version_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "29990101000000_one.sql").write_text("SELECT 1")
+    (tmp_path / "29990101000000_two.sql").write_text("SELECT 2")
+    with pytest.raises(MigrationError, match=r"share a version \(29990101000000_one\.sql"):
+        discover(tmp_path)
+
+
+def test_the_shipped_migrations_have_distinct_versions() -> None:
+    versions = [m.version for m in discover()]
+    assert len(versions) == len(set(versions))

@@ -152,7 +152,7 @@ def test_unlock_failure_alerts_and_recovers(
     webhook: WebhookReceiver,
     smtp_server: Mailbox,
 ) -> None:
-    insert_run(conn, "success", T0, unlock_ok=False)
+    insert_run(conn, "failed", T0, unlock_ok=False, note="lock_lost")
     assert not alerting(T0 + timedelta(minutes=2)).healthy
     assert not alerting(T0 + timedelta(minutes=3)).healthy
     assert sent(webhook, smtp_server, "unlock_failed") == (1, 0)

@@ -148,7 +148,7 @@ class EmailChannel:
             try:
                 self._connection().send_message(mail)
             except smtplib.SMTPServerDisconnected:  # a kept connection timed out: once more
-                self._local.smtp = None
+                self._drop()
                 self._connection().send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -165,9 +165,12 @@ class EmailChannel:
             raise DeliveryError(f"email: {type(exc).__name__}") from exc
 
     def _drop(self) -> None:
+        """Close this thread's connection and forget it (a long-lived worker reconnects often)."""
         smtp = getattr(self._local, "smtp", None)
         self._local.smtp = None
         if smtp is not None:
+            with self._lock:
+                self._all = [s for s in self._all if s is not smtp]
             with contextlib.suppress(OSError):
                 smtp.close()
 
