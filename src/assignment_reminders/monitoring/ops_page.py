@@ -11,14 +11,18 @@ size the browser gave the chart (``data-chart-*`` on ``<body>``) for the headles
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .metrics import DEAD, summarize_backlog
 from .ops_state import Headline, OpsFacts, age, assess
 from .redact import short_error
+
+if TYPE_CHECKING:
+    import jinja2
 
 WIDTH, HEIGHT = 900, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
@@ -209,7 +213,9 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
     }
 
 
-def render_page(facts: OpsFacts) -> str:
+@functools.cache
+def _template() -> jinja2.Template:
+    """Compiled once per process: compiling it is most of the cost of a small page."""
     import jinja2
 
     env = jinja2.Environment(
@@ -217,6 +223,10 @@ def render_page(facts: OpsFacts) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    return env.get_template("ops.html")
+
+
+def render_page(facts: OpsFacts) -> str:
     limit_minutes = facts.overrun_after.total_seconds() / 60
     context = page_context(facts, assess(facts), limit_minutes)
-    return env.get_template("ops.html").render(context)
+    return _template().render(context)
