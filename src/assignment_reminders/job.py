@@ -134,8 +134,9 @@ def _run_once(
         lock = open_job_lock(
             lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
         )
+        channels = configured_channel_names(settings)  # decided (and logged) once per run
         after_pass: list[Step] = []
-        if (deliver := delivery_step(settings, work_conn, clock)) is not None:
+        if (deliver := delivery_step(settings, work_conn, channels, clock)) is not None:
             after_pass.append(deliver)
         if hold_seconds > 0:
             after_pass.append(hold_step(lock, hold_seconds))
@@ -146,7 +147,7 @@ def _run_once(
                 work_conn,
                 batch_size=settings.batch_size,
                 on_batch=_on_batch(show_progress, work_conn, now or clock()),
-                channels=configured_channel_names(settings),
+                channels=channels,
             ),
             job_name=settings.job_name,
             trigger_source=trigger_source,

@@ -10,7 +10,7 @@ from ..clock import utc_now
 from ..config import Settings
 from ..database import Connection
 from ..fence import Guard
-from .channels import Channel, build_channels, configured_channel_names
+from .channels import Channel, build_channels
 from .messages import Renderer
 from .retry import RetryPolicy
 from .service import ReminderDispatchService
@@ -43,12 +43,14 @@ def close_all(channels: Mapping[str, Channel]) -> None:
 
 
 def delivery_step(
-    settings: Settings, conn: Connection, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    conn: Connection,
+    names: list[str],
+    clock: Callable[[], datetime] = utc_now,
 ) -> Callable[[Callable[[], None], Guard], None] | None:
-    """The cron run's step after the reminder pass: drain the queue within
-    ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is held. None when no channel is
-    configured or the budget is 0 (the workers deliver)."""
-    names = configured_channel_names(settings)
+    """The cron run's step after the reminder pass: drain the queue on the channels *names*
+    (``configured_channel_names``) within ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is
+    held. None when no channel is configured or the budget is 0 (the workers deliver)."""
     if not names or settings.delivery.budget_seconds == 0:
         return None
 
