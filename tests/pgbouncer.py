@@ -5,7 +5,7 @@ Each instance writes its own ini and userlist in a fresh directory, listens on a
 pgserver is a unix socket directory. PgBouncer refuses to run as root, so as root it is started
 with ``-u`` as the unprivileged ``pgserver`` user (who can reach pgserver's socket) or ``nobody``.
 
-Missing PgBouncer skips the tests locally and fails them when ``CI=true``.
+A missing PgBouncer fails the tests (tests/dependencies.py); ``make test`` installs it.
 """
 
 from __future__ import annotations
@@ -24,19 +24,17 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.conftest import wait_for
+from tests.dependencies import missing
 from tests.receivers import free_port
 
 
 def pgbouncer_binary() -> str:
-    """The pgbouncer executable; skips (fails under CI=true) when it is not installed."""
+    """The pgbouncer executable; fails the test when it is not installed."""
     found = shutil.which("pgbouncer") or (
         "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
     )
     if found is None:
-        message = "pgbouncer is not installed (apt-get install pgbouncer; `make test` does it)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("pgbouncer", "`make test` installs it (apt-get install pgbouncer)")
     return found
 
 

@@ -1,6 +1,6 @@
 """The real Supabase CLI (npm package ``supabase``, pinned in tools/supabase-cli), run as a process.
 
-``make test`` installs it; under CI a missing CLI fails the test instead of skipping it.
+``make test`` installs it; a missing CLI fails the test (tests/dependencies.py).
 """
 
 from __future__ import annotations
@@ -11,22 +11,19 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from assignment_reminders.migrations import migrations_dir
+from tests.dependencies import missing
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / "tools" / "supabase-cli" / "node_modules" / ".bin" / "supabase"
 
 
 def supabase_cli() -> Path:
-    if CLI.exists():
-        return CLI
-    message = f"no Supabase CLI at {CLI}: run `make test` (or `make supabase-cli`)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    if not CLI.exists():
+        missing(f"the Supabase CLI ({CLI})", "`make test` installs it (or `make supabase-cli`)")
+    return CLI
 
 
 def cli_db_url(url: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from assignment_reminders.database import Connection
 from assignment_reminders.monitoring.cron import CronSchedule
+from tests.dependencies import missing
 from tests.png import read_png
 from tests.run_rows import insert_run
 from tests.served import served
@@ -36,9 +37,7 @@ CHROMIUM_FLAGS = (
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (make system-deps installs it)")
-        pytest.skip("chromium is not installed")
+        missing("chromium", "`make test` installs it (make system-deps)")
     return found
 
 
