@@ -69,7 +69,6 @@ def service(
         policy=RetryPolicy(max_attempts=max_attempts, base_seconds=10, cap_seconds=60),
         lease=lease,
         batch_size=7,
-        concurrency=4,
         worker=worker,
     )
 
@@ -92,7 +91,7 @@ def keys(conn: Connection, channel: str) -> set[str]:
 def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
     recorder = Recorder()
     with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
-        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET))
+        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET), concurrency=4)
         yield recorder, channel
         channel.close()
 
@@ -102,7 +101,7 @@ def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
     recorder = Recorder()
     with smtp_receiver(recorder) as (host, port):
         smtp = SmtpSettings(host=host, port=port, tls="none", sender="reminders@example.org")
-        channel = EmailChannel(smtp)
+        channel = EmailChannel(smtp, concurrency=4)
         yield recorder, channel
         channel.close()
 
