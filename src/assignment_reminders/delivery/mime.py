@@ -35,8 +35,13 @@ def build_email(
     *, sender: str, to: str, subject: str, date: str, message_id: str, text: str
 ) -> bytes:
     """The message as SMTP sends it (CRLF line ends). *date* is RFC 5322 formatted."""
-    lines = text.splitlines()
-    if not (_plain(to) and _plain(sender)) or any(len(line.encode()) > _MAX_LINE for line in lines):
+    body = text.replace("\r\n", "\n")
+    lines = body.removesuffix("\n").split("\n")  # only LF breaks a line (not splitlines' others)
+    if (
+        "\r" in body
+        or not (_plain(to) and _plain(sender))
+        or any(len(line.encode()) > _MAX_LINE for line in lines)
+    ):
         return _general(
             sender=sender, to=to, subject=subject, date=date, message_id=message_id, text=text
         )
