@@ -1,7 +1,10 @@
 -- The pure-SQL floor: the same reminder work as `reminders run` (ledger rows plus in-app
 -- notifications, same rules, same texts), as ONE statement over all assignments: no batching,
 -- no Python, each organization's "today" computed once, hash joins over whole tables.
--- `reminders run` is measured against it.
+-- `reminders run` is measured against it. It writes what the issue's floor writes, one ledger row
+-- and one notification per reminder, and nothing else: benchmarks/run.py sets
+-- reminders.pass_keeps_due_index for its session, so the ledger's due-index trigger does not
+-- delete the written reminders from reminders.assignment_due (the pass does that upkeep itself).
 WITH orgs AS MATERIALIZED (
     SELECT o.id, (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today,
            o.reminder_after_days, o.escalation_after_days

@@ -17,24 +17,28 @@ organization's thresholds or the ledger change: it walks that index up to the la
 "today" of any organization, so a run costs what is due, and a second pass, which finds the
 index empty up to today, reads almost nothing. The work is set-based SQL, one batch of due rows
 per statement (and so per transaction): a crash leaves whole batches behind, never half of one.
+Each batch deletes the due rows it read from the index itself, in the same statement, and sets
+``reminders.pass_keeps_due_index`` for its transaction so that the ledger's trigger, which keeps
+the index right for every other writer, does not probe the index a second time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
 from .database import Connection
 from .exceptions import InputError
 from .fence import Guard
-from .gateway import execute, fetch_one, named, record
+from .gateway import execute, fetch_one, named, record, transaction
 from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")
+_PASS_KEEPS_DUE_INDEX = named("pass_keeps_due_index")
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,17 @@ Checkpoint = Callable[[], None]
 
 def _no_checkpoint() -> None:
     return None
+
+
+@contextlib.contextmanager
+def _keeping_the_due_index(conn: Connection) -> Iterator[None]:
+    """A transaction (or savepoint) in which the ledger's due-index trigger stands aside: the
+    batch statement deletes the due rows it read itself. Set for the batch only: another ledger
+    write later in the caller's transaction keeps the index through the trigger."""
+    with transaction(conn, "a batch of the reminder pass"):
+        execute(conn, _PASS_KEEPS_DUE_INDEX, {"setting": "on"})
+        yield
+        execute(conn, _PASS_KEEPS_DUE_INDEX, {"setting": "off"})
 
 
 class ReminderScheduler(Protocol):
@@ -101,7 +116,7 @@ class ReminderSchedulerService:
         after: tuple[date, int] = (date.min, 0)
         while True:
             checkpoint()
-            with guard():
+            with guard(), _keeping_the_due_index(self.conn):
                 row = fetch_one(
                     self.conn,
                     _SCHEDULE_BATCH,

@@ -4,7 +4,8 @@ Randomized days (seeded, so a failure replays): organizations in time zones with
 inside the simulated weeks (Oslo, New York, Lord Howe's half-hour change) and at the date line,
 random thresholds; assignments paused, ended, resumed, moved to another organization;
 activities registered on the day, back-dated or deleted; last-contact corrections; threshold
-and time zone changes; ledger rows deleted by hand; passes at random hours (some twice a day)
+and time zone changes; ledger rows deleted or written by hand (another writer than the pass: the
+ledger's trigger keeps the index right for it); passes at random hours (some twice a day)
 with random batch sizes. Before every pass the reference works out, in Python and from the
 tables alone (never from the index), which reminders are due and not in the ledger; the pass
 must create exactly those.
@@ -81,7 +82,7 @@ def new_assignment(conn: Connection, rng: random.Random, world: World, today: da
 def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> None:
     ids = [r["id"] for r in conn.execute("SELECT id FROM public.assignments").fetchall()]
     for _ in range(rng.randint(0, 12)):
-        action = rng.randrange(11)
+        action = rng.randrange(12)
         a = rng.choice(ids)
         if action <= 2:  # an activity, today or back-dated
             occurred = today - timedelta(days=rng.choice((0, 0, 1, 3, 9, 25)))
@@ -131,8 +132,23 @@ def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> N
                 " reminders.reminder_dispatches WHERE assignment_id = %s LIMIT 1)",
                 (a,),
             )
+        elif action == 10:  # a reminder written by another writer than the pass
+            write_by_hand(conn, a, rng.choice(("reminder", "escalation")))
         else:
             new_assignment(conn, rng, world, today)
+
+
+def write_by_hand(conn: Connection, assignment_id: int, kind: str) -> None:
+    """A ledger row for the assignment's current gap, as an import or a tool would write it."""
+    conn.execute(
+        "INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on,"
+        " days_since_contact, organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
+        " SELECT a.id, %s, coalesce(a.last_contact_date, a.starts_on), 0, a.organization_id,"
+        " a.peer_mentor_id, pm.coordinator_id, pm.user_id FROM public.assignments a"
+        " JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id WHERE a.id = %s"
+        " ON CONFLICT DO NOTHING",
+        (kind, assignment_id),
+    )
 
 
 def reference(conn: Connection, now: datetime) -> set[Key]:
@@ -264,3 +280,50 @@ def test_a_ledger_row_moved_to_another_assignment_updates_both_in_the_index(
     # a's reminder is to come again; b's is in the ledger now, so it left the index
     assert pending == {(a, "reminder"), (a, "escalation"), (b, "escalation")}
     assert reference(conn, now) == {(a, "reminder", FIRST_DAY, 9)}
+
+
+def index_rows(conn: Connection, *assignment_ids: int) -> set[tuple[int, str]]:
+    return {
+        (r["assignment_id"], r["kind"])
+        for r in conn.execute(
+            "SELECT assignment_id, kind FROM reminders.assignment_due"
+            " WHERE assignment_id = ANY(%s)",
+            (list(assignment_ids),),
+        ).fetchall()
+    }
+
+
+def test_a_ledger_row_written_in_the_passs_transaction_after_it_still_leaves_the_index(
+    conn: Connection,
+) -> None:
+    """The pass makes the ledger's trigger stand aside for its own batches only."""
+    org = factories.organization(conn, reminder_after_days=3, escalation_after_days=30)
+    a = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
+    b = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with conn.transaction():
+        counts = ReminderSchedulerService(conn).run(now=now)
+        write_by_hand(conn, b, "escalation")
+        setting = conn.execute(
+            "SELECT current_setting('reminders.pass_keeps_due_index', true) AS s"
+        ).fetchone()
+    assert counts.reminders_created == 2
+    # the pass's reminders left the index by its own delete, b's escalation by the trigger
+    assert index_rows(conn, a, b) == {(a, "escalation")}
+    assert setting is not None and setting["s"] == "off"
+    assert reference(conn, now) == set()
+
+
+def test_the_pass_removes_a_reminder_another_writer_left_in_the_index(conn: Connection) -> None:
+    """A writer that tells the trigger to stand aside and then does not delete the index row
+    (the setting is documented, so someone may) costs a stale row until the next pass."""
+    org = factories.organization(conn, reminder_after_days=3, escalation_after_days=30)
+    a = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
+    with conn.transaction():
+        conn.execute("SELECT set_config('reminders.pass_keeps_due_index', 'on', true)")
+        write_by_hand(conn, a, "reminder")
+    assert index_rows(conn, a) == {(a, "reminder"), (a, "escalation")}
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    counts = ReminderSchedulerService(conn).run(now=now)
+    assert (counts.reminders_created, counts.duplicates_suppressed) == (0, 1)
+    assert index_rows(conn, a) == {(a, "escalation")}

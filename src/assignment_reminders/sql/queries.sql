@@ -119,9 +119,11 @@ WHERE d.due_on <= (
 -- organization. Keep those due in their own organization's today (an organization whose date is
 -- behind the latest sees its rows at the next pass), on an assignment still active and not ended,
 -- write them to the ledger (its unique key drops any a concurrent pass wrote first), and create the
--- in-app notification and one delivery row per external channel for each new one. The ledger's
--- trigger takes written reminders out of the index. %(channels)s: the external channels this
--- deployment has configured ('email', 'webhook').
+-- in-app notification and one delivery row per external channel for each new one. The due rows
+-- leave the index in this same statement, deleted by the row address the walk read them at (the
+-- ledger's own trigger, which would probe the index once more per reminder, stands aside: the
+-- batch's transaction sets reminders.pass_keeps_due_index first, `pass_keeps_due_index` below).
+-- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
 --
 -- Why this is fast: the index holds only reminders still to come, so the pass reads what is due
 -- (and a re-run reads nothing), in one forward walk of one index over all batches. Each
@@ -134,7 +136,7 @@ WITH orgs AS MATERIALIZED (
 ),
 scanned AS MATERIALIZED (
     -- the next rows of the index: one range scan, in its order
-    SELECT d.assignment_id, d.kind, d.gap_started_on, d.due_on
+    SELECT d.ctid AS row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on
     FROM reminders.assignment_due d
     WHERE (d.due_on, d.assignment_id) > (%(after_due)s::date, %(after_id)s::bigint)
       AND d.due_on <= (SELECT max(today) FROM orgs)
@@ -145,7 +147,7 @@ candidates AS MATERIALIZED (
     -- with what the rest needs of their assignment and people, read in assignment order (the
     -- tables are probed by key, close to where the previous probe was) by a nested loop that
     -- the OFFSET 0 keeps (the planner would rather read whole tables for a batch this size)
-    SELECT s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.*
+    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.*
     FROM (SELECT * FROM scanned ORDER BY assignment_id) s
     CROSS JOIN LATERAL (
         SELECT a.organization_id, a.peer_mentor_id, a.status, a.ends_on,
@@ -167,7 +169,7 @@ fresh AS MATERIALIZED (
     -- every scanned row, marked whether it is due; the mark is a column, not a WHERE clause, so
     -- the CTEs joined below keep a batch-sized estimate (a filtered CTE is estimated at one row,
     -- the planner picks a nested loop over two CTE scans, and the batch goes quadratic)
-    SELECT s.assignment_id, s.kind, s.gap_started_on, x.days, s.organization_id,
+    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, x.days, s.organization_id,
            s.peer_mentor_id, s.coordinator_id, s.recipient_user_id, s.recipient_email,
            -- due in the organization's own today, on an assignment still active and not ended
            -- (and the gap it was indexed for: the index follows every change in the same
@@ -210,6 +212,15 @@ notified AS (
     JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
     RETURNING 1
 ),
+unindexed AS (
+    -- the due rows leave the index: written now, or already in the ledger (a racing pass wrote
+    -- them first). By row address (a TID scan, no index probe), in the order the walk read them;
+    -- a row a concurrent refresh deleted meanwhile is skipped, and whatever it inserted instead
+    -- stays for the next pass to judge.
+    DELETE FROM reminders.assignment_due d
+    WHERE d.ctid = ANY (ARRAY(SELECT f.row_address FROM fresh f WHERE f.is_due))
+    RETURNING 1
+),
 delivered AS (
     INSERT INTO reminders.reminder_deliveries (dispatch_id, channel, next_attempt_at, idempotency_key)
     SELECT i.id, ch.channel, %(now)s::timestamptz, 'reminder-' || i.id || '-' || ch.channel
@@ -229,11 +240,18 @@ SELECT (SELECT count(*) FROM scanned) AS scanned,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
        (SELECT count(*) FROM notified) AS notifications,
        (SELECT count(*) FROM delivered) AS deliveries,
+       (SELECT count(*) FROM unindexed) AS unindexed,
        l.due_on AS last_due_on, l.assignment_id AS last_assignment_id
 FROM (SELECT NULL) one
 LEFT JOIN (
     SELECT due_on, assignment_id FROM scanned ORDER BY due_on DESC, assignment_id DESC LIMIT 1
 ) l ON true
+
+-- name: pass_keeps_due_index
+-- 'on' right before a batch, in its transaction: the batch deletes its due rows from the due index
+-- itself, so the ledger's trigger (migration 20261130006000) skips its inserts; 'off' right after
+-- it, so that nothing else the transaction may write to the ledger escapes the trigger.
+SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', %(setting)s, true)
 
 -- name: seed_may_skip_fk_checks
 -- Whether this login may set session_replication_role (superusers only).
