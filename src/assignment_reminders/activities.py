@@ -1,9 +1,10 @@
 """Registering activities (contacts) on assignments, by each registration path.
 
-The database moves ``assignments.last_contact_date`` (the trigger on ``activities``); this module
-decides who may register what, and writes all of a request's activities in one statement. The
-decisions (:func:`refusal`) are pure; :func:`register` and :func:`delete` do the I/O, inside the
-caller's transaction.
+The database decides who may register what and writes all of a request's activities in one
+statement (``reminders.register_activities``, migration 20261130040000), and moves
+``assignments.last_contact_date`` (the triggers on ``activities``); this module checks the
+caller's app role and words each refusal the database reports (:func:`refusal`, pure).
+:func:`register` and :func:`delete` do the I/O, on the caller's connection.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from .gateway import execute, fetch_all, fetch_one, named, record
 _ACTIVITY_OWNER = named("activity_owner")
 _ASSIGNMENT_ACCESS = named("assignment_access")
 _DELETE_ACTIVITY = named("delete_activity")
-_INSERT_ACTIVITIES = named("insert_activities")
 _LAST_CONTACT_DATES = named("last_contact_dates")
+_REGISTER_ACTIVITIES = named("register_activities")
 
 Path = Literal["direct", "proxy", "bulk", "coordinator_proxy"]
 
@@ -92,6 +93,40 @@ class Registered:
     note: str | None
 
 
+#: What ``reminders.register_activities`` reports for a refused item.
+RefusalCode = Literal["missing", "forbidden", "future", "before_start"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One item as ``reminders.register_activities`` returns it: refused (``refusal`` and the
+    facts to word it) or written (the activity, and its assignment's new date)."""
+
+    item: int  # 1-based, in request order
+    assignment_id: int
+    occurred_on: date
+    refusal: RefusalCode | None = None
+    time_zone: str | None = None
+    today: date | None = None
+    starts_on: date | None = None
+    id: int | None = None
+    registration_path: str | None = None
+    registered_by: UUID | None = None
+    note: str | None = None
+    last_contact_date: date | None = None
+
+    def registered(self) -> Registered:
+        assert self.id is not None and self.registration_path is not None
+        return Registered(
+            self.id,
+            self.assignment_id,
+            self.occurred_on,
+            self.registration_path,
+            self.registered_by,
+            self.note,
+        )
+
+
 @dataclass(frozen=True)
 class Registration:
     activities: list[Registered]
@@ -100,12 +135,30 @@ class Registration:
 
 def contact_date_problem(day: date, *, today: date, starts_on: date, time_zone: str) -> str | None:
     """Why *day* cannot be a contact date (in the organization's future, or before the assignment
-    started), or None. Registrations and admin corrections share this rule."""
+    started), or None. Admin corrections check this; registrations get the same rule from the
+    database (``reminders.register_activities``), worded by :func:`date_problem_text`."""
     if day > today:
-        return f"{day} is in the future (today is {today} in {time_zone})"
+        return date_problem_text(
+            "future", day, today=today, starts_on=starts_on, time_zone=time_zone
+        )
     if day < starts_on:
-        return f"{day} is before the assignment started ({starts_on})"
+        return date_problem_text(
+            "before_start", day, today=today, starts_on=starts_on, time_zone=time_zone
+        )
     return None
+
+
+def date_problem_text(
+    code: Literal["future", "before_start"],
+    day: date,
+    *,
+    today: date | None,
+    starts_on: date | None,
+    time_zone: str | None,
+) -> str:
+    if code == "future":
+        return f"{day} is in the future (today is {today} in {time_zone})"
+    return f"{day} is before the assignment started ({starts_on})"
 
 
 #: The names under which the database refuses a contact date (migration 20261130001000).
@@ -129,32 +182,31 @@ def database_date_rule(field: str) -> Iterator[None]:
         raise InputError(cause.diag.message_primary, field=field) from cause
 
 
-def refusal(path: Path, caller: UUID, item: NewActivity, access: Access | None) -> Refusal | None:
-    """Why *caller* may not register *item* by *path*, or None when they may."""
-    if access is None:
-        return Refusal(404, "assignment_id", f"assignment {item.assignment_id} does not exist")
-    own = access.mentor_user_id == caller
-    allowed = {
-        "direct": own,
-        "proxy": access.caller_stands_in,
-        "bulk": own or access.caller_stands_in,
-        "coordinator_proxy": access.caller_coordinates,
-    }[path]
-    if not allowed:
-        why = {
-            "direct": "it is not your assignment",
-            "proxy": "you do not stand in for this assignment's mentor",
-            "bulk": "it is neither your assignment nor one you stand in for",
-            "coordinator_proxy": "it belongs to an organization you do not coordinate",
-        }[path]
-        return Refusal(403, "assignment_id", f"assignment {item.assignment_id}: {why}")
-    problem = contact_date_problem(
-        item.occurred_on,
-        today=access.today,
-        starts_on=access.starts_on,
-        time_zone=access.time_zone,
+_FORBIDDEN_WHY: dict[str, str] = {
+    "direct": "it is not your assignment",
+    "proxy": "you do not stand in for this assignment's mentor",
+    "bulk": "it is neither your assignment nor one you stand in for",
+    "coordinator_proxy": "it belongs to an organization you do not coordinate",
+}
+
+
+def refusal(path: Path, outcome: Outcome) -> Refusal | None:
+    """The refusal the database reported for one item, worded; None when it was written."""
+    code, aid = outcome.refusal, outcome.assignment_id
+    if code is None:
+        return None
+    if code == "missing":
+        return Refusal(404, "assignment_id", f"assignment {aid} does not exist")
+    if code == "forbidden":
+        return Refusal(403, "assignment_id", f"assignment {aid}: {_FORBIDDEN_WHY[path]}")
+    text = date_problem_text(
+        code,
+        outcome.occurred_on,
+        today=outcome.today,
+        starts_on=outcome.starts_on,
+        time_zone=outcome.time_zone,
     )
-    return None if problem is None else Refusal(422, "occurred_on", problem)
+    return Refusal(422, "occurred_on", text)
 
 
 def batch_status(refusals: Sequence[Refusal]) -> int:
@@ -177,17 +229,27 @@ def register(
     now: datetime,
     batch: bool,
 ) -> Registration:
-    """Register *items* all or nothing. A single item's refusal raises its own error (403, 404,
-    422); a batch's raises :class:`ItemsRejectedError` listing every refused item."""
+    """Register *items* all or nothing, in one statement. A single item's refusal raises its own
+    error (403, 404, 422); a batch's raises :class:`ItemsRejectedError` listing every refused
+    item."""
     caller = principal.require_app_role(PATH_ROLES[path])
     if not items:
         raise InputError("give at least one activity", field="items")
-    accesses = _accesses(conn, caller, [i.assignment_id for i in items], now)
-    refused = [
-        (n, r)
-        for n, item in enumerate(items)
-        if (r := refusal(path, caller, item, accesses.get(item.assignment_id))) is not None
-    ]
+    with database_date_rule("items" if batch else "occurred_on"):
+        outcomes = fetch_all(
+            conn,
+            _REGISTER_ACTIVITIES,
+            {
+                "path": path,
+                "caller": caller,
+                "assignment_ids": [i.assignment_id for i in items],
+                "dates": [i.occurred_on for i in items],
+                "notes": [i.note for i in items],
+                "now": now,
+            },
+            row=Outcome,
+        )
+    refused = [(o.item - 1, r) for o in outcomes if (r := refusal(path, o)) is not None]
     if refused and not batch:
         raise refused[0][1].error()
     if refused:
@@ -195,22 +257,9 @@ def register(
             [FieldRejection(f"items[{n}].{r.field}", r.message, r.status) for n, r in refused],
             status=batch_status([r for _, r in refused]),
         )
-    with database_date_rule("items" if batch else "occurred_on"):
-        rows = fetch_all(
-            conn,
-            _INSERT_ACTIVITIES,
-            {
-                "path": path,
-                "caller": caller,
-                "assignment_ids": [i.assignment_id for i in items],
-                "dates": [i.occurred_on for i in items],
-                "notes": [i.note for i in items],
-            },
-            row=Registered,
-        )
     return Registration(
-        activities=rows,
-        last_contact_dates=last_contact_dates(conn, [i.assignment_id for i in items]),
+        activities=[o.registered() for o in outcomes],
+        last_contact_dates={o.assignment_id: o.last_contact_date for o in outcomes},
     )
 
 

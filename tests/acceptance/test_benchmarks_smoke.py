@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -57,3 +58,12 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert "SQL floor" in result.stdout
     assert "msg/s" in result.stdout
     assert "start-up: run on an empty database (wall)" in result.stdout  # the targets table
+
+
+def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:
+    from benchmarks.activity_api import serving
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="No such option"), serving("dbname=x", "--no-such"):
+        pass  # pragma: no cover - the server never answers
+    assert time.monotonic() - started < 30  # not the minute it would wait for /health

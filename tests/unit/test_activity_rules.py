@@ -1,18 +1,21 @@
-"""Who may register what, and who is calling: the pure decisions behind the activity API."""
+"""Who is calling, how a refusal is worded, and the date rule of corrections: the pure parts
+behind the activity API. Who may register what is the database's (reminders.register_activities):
+tests/integration/test_register_activities.py."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
 from assignment_reminders.activities import (
-    Access,
-    NewActivity,
+    Outcome,
     Path,
     Refusal,
+    RefusalCode,
     batch_status,
+    contact_date_problem,
     refusal,
 )
 from assignment_reminders.auth import Principal, principal_from_claims
@@ -20,73 +23,60 @@ from assignment_reminders.corrections import check
 from assignment_reminders.exceptions import AuthError, InputError, PermissionDeniedError
 
 TODAY = date(2026, 11, 28)
-MENTOR = UUID("00000000-0000-4000-8000-000000000001")
-OTHER = UUID("00000000-0000-4000-8000-000000000002")
+STARTED = TODAY - timedelta(days=30)
 
 
-def access(**overrides: object) -> Access:
-    values: dict[str, object] = {
-        "assignment_id": 7,
-        "organization_id": 1,
-        "time_zone": "Europe/Oslo",
-        "today": TODAY,
-        "starts_on": TODAY - timedelta(days=30),
-        "mentor_user_id": MENTOR,
-        "caller_coordinates": False,
-        "caller_stands_in": False,
-    }
-    values.update(overrides)
-    return Access(**values)  # type: ignore[arg-type]
+def refused(code: RefusalCode, day: date = TODAY) -> Outcome:
+    return Outcome(
+        item=1,
+        assignment_id=7,
+        occurred_on=day,
+        refusal=code,
+        time_zone="Europe/Oslo" if code != "missing" else None,
+        today=TODAY if code != "missing" else None,
+        starts_on=STARTED if code != "missing" else None,
+    )
 
 
-def item(days_ago: int = 1) -> NewActivity:
-    return NewActivity(7, TODAY - timedelta(days=days_ago))
-
-
-def test_unknown_assignment_is_404() -> None:
-    assert refusal("direct", MENTOR, item(), None) == Refusal(
+def test_an_unknown_assignment_is_404_naming_assignment_id() -> None:
+    assert refusal("direct", refused("missing")) == Refusal(
         404, "assignment_id", "assignment 7 does not exist"
     )
 
 
-@pytest.mark.parametrize(
-    ("path", "caller", "overrides", "allowed"),
-    [
-        ("direct", MENTOR, {}, True),
-        ("direct", OTHER, {"caller_stands_in": True}, False),
-        ("proxy", OTHER, {"caller_stands_in": True}, True),
-        ("proxy", MENTOR, {}, False),
-        ("bulk", MENTOR, {}, True),
-        ("bulk", OTHER, {"caller_stands_in": True}, True),
-        ("bulk", OTHER, {}, False),
-        ("coordinator_proxy", OTHER, {"caller_coordinates": True}, True),
-        ("coordinator_proxy", OTHER, {}, False),
-    ],
-)
-def test_each_path_allows_exactly_its_callers(
-    path: Path, caller: UUID, overrides: dict[str, object], allowed: bool
-) -> None:
-    result = refusal(path, caller, item(), access(**overrides))
-    assert (result is None) == allowed
-    if result is not None:
-        assert result.status == 403
-
-
-def test_a_day_after_the_organizations_today_is_refused_naming_occurred_on() -> None:
-    result = refusal("direct", MENTOR, item(days_ago=-1), access())
+@pytest.mark.parametrize("path", ["direct", "proxy", "bulk", "coordinator_proxy"])
+def test_a_forbidden_item_is_403_saying_why_for_its_path(path: Path) -> None:
+    result = refusal(path, refused("forbidden"))
     assert result is not None
-    assert (result.status, result.field) == (422, "occurred_on")
-    assert "Europe/Oslo" in result.message
+    assert (result.status, result.field) == (403, "assignment_id")
+    assert result.message.startswith("assignment 7: ")
 
 
-def test_today_itself_is_fine() -> None:
-    assert refusal("direct", MENTOR, item(days_ago=0), access()) is None
+def test_a_day_after_the_organizations_today_is_422_naming_occurred_on_and_the_zone() -> None:
+    day = TODAY + timedelta(days=1)
+    result = refusal("direct", refused("future", day))
+    assert result == Refusal(
+        422, "occurred_on", f"{day} is in the future (today is {TODAY} in Europe/Oslo)"
+    )
 
 
-def test_a_day_before_the_start_is_refused() -> None:
-    result = refusal("direct", MENTOR, item(days_ago=31), access())
-    assert result is not None
-    assert (result.status, result.field) == (422, "occurred_on")
+def test_a_day_before_the_start_is_422_naming_the_start() -> None:
+    day = STARTED - timedelta(days=1)
+    result = refusal("direct", refused("before_start", day))
+    assert result == Refusal(
+        422, "occurred_on", f"{day} is before the assignment started ({STARTED})"
+    )
+
+
+def test_a_written_item_is_no_refusal() -> None:
+    assert refusal("direct", Outcome(item=1, assignment_id=7, occurred_on=TODAY, id=1)) is None
+
+
+def test_registrations_and_corrections_word_a_bad_date_alike() -> None:
+    day = TODAY + timedelta(days=1)
+    problem = contact_date_problem(day, today=TODAY, starts_on=STARTED, time_zone="Europe/Oslo")
+    result = refusal("direct", refused("future", day))
+    assert result is not None and result.message == problem
 
 
 def test_batch_status_prefers_403_then_404() -> None:

@@ -1,6 +1,7 @@
 """Registration paths: direct, proxy, bulk and coordinator proxy, and deleting an activity.
 
-Every path inserts rows into ``activities``; the trigger there moves ``last_contact_date``.
+Every path inserts rows into ``activities`` in one statement (``reminders.register_activities``);
+the triggers there move ``last_contact_date``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import activities
 from ..auth import Principal
-from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, unit_of_work
+from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, pooled, unit_of_work
 
 router = APIRouter(tags=["activities"], responses=ERRORS)
 
@@ -70,7 +71,7 @@ def _register(
     *,
     batch: bool,
 ) -> RegistrationOut:
-    with unit_of_work(request) as conn:
+    with pooled(request) as conn:  # one statement: its own transaction
         done = activities.register(
             conn, principal, path, [i.domain() for i in items], now=now, batch=batch
         )

@@ -1,8 +1,16 @@
 -- Named queries for registering activities and correcting last_contact_date.
 -- "today" is always the organization's calendar day at the %(now)s the caller passes in.
 
+-- name: register_activities
+-- Who may register what, and the registration: one statement (migration 20261130040000 says
+-- what comes back). No transaction around it: it is one.
+SELECT item, refusal, time_zone, today, starts_on, id, assignment_id, occurred_on,
+       registration_path, registered_by, note, last_contact_date
+FROM reminders.register_activities(%(path)s, %(caller)s, %(assignment_ids)s::bigint[],
+                                   %(dates)s::date[], %(notes)s::text[], %(now)s)
+
 -- name: assignment_access
--- What decides whether the caller may register for each assignment (unknown ids: no row).
+-- What decides whether the caller may delete an activity of each assignment (unknown ids: no row).
 SELECT a.id AS assignment_id, a.organization_id, o.time_zone, d.today, a.starts_on,
        pm.user_id AS mentor_user_id,
        EXISTS (SELECT FROM public.coordinators c
@@ -18,15 +26,6 @@ JOIN public.organizations o ON o.id = a.organization_id
 JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
 CROSS JOIN LATERAL (SELECT (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today) d
 WHERE a.id = ANY(%(ids)s::bigint[])
-
--- name: insert_activities
--- One statement, so the trigger on activities runs once for the whole batch.
-INSERT INTO public.activities (assignment_id, occurred_on, registration_path, registered_by, note)
-SELECT i.assignment_id, i.occurred_on, %(path)s, %(caller)s, i.note
-FROM unnest(%(assignment_ids)s::bigint[], %(dates)s::date[], %(notes)s::text[])
-     WITH ORDINALITY AS i (assignment_id, occurred_on, note, n)
-ORDER BY i.n
-RETURNING id, assignment_id, occurred_on, registration_path, registered_by, note
 
 -- name: last_contact_dates
 SELECT id AS assignment_id, last_contact_date FROM public.assignments WHERE id = ANY(%(ids)s::bigint[])
