@@ -9,7 +9,7 @@ the import of the module that uses it, not a run at 06:00::
     ...
     rows = fetch_all(conn, _DUE, {"now": now}, row=Due)
 
-:func:`execute`, :func:`fetch_one`, :func:`fetch_all` and :func:`copy_rows` take a
+:func:`execute`, :func:`fetch_one`, :func:`fetch_all` and :func:`copy_lines` take a
 :class:`Query` (its text a ``LiteralString``: nothing from outside reaches SQL but parameters)
 or a statement composed with :mod:`psycopg.sql` from identifiers; rows come back as the type the
 caller names (a dataclass, a NamedTuple, ``dict``). Every driver error raised inside them, or
@@ -31,6 +31,7 @@ on a connection; ``tests/unit/test_gateway.py`` checks that.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -228,11 +229,13 @@ def fetch_value(conn: Connection, statement: Statement, params: Params = None) -
     return None if found is None else next(iter(found.values()))
 
 
-def copy_rows(conn: Connection, statement: sql.Composed, rows: Iterable[Sequence[Any]]) -> None:
-    """``COPY ... FROM STDIN`` with *rows*."""
+def copy_lines(conn: Connection, statement: sql.Composed, lines: Iterable[str]) -> None:
+    """``COPY ... FROM STDIN`` with *lines* already in COPY's text format (each ending in a
+    newline), sent in chunks of 10,000."""
+    lines = iter(lines)
     with wrap_exceptions("a COPY"), conn.cursor().copy(statement) as copy:
-        for values in rows:
-            copy.write_row(values)
+        while chunk := "".join(itertools.islice(lines, 10_000)):
+            copy.write(chunk)
 
 
 def run_script(conn: Connection, script: bytes, what: str) -> None:

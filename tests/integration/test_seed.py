@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import psycopg
 import pytest
 
 from assignment_reminders.database import Connection
@@ -69,3 +70,62 @@ def test_same_seed_same_data(conn: Connection) -> None:
 def test_zero_assignments_is_refused(conn: Connection) -> None:
     with pytest.raises(InputError, match="at least 1"):
         seed(conn, assignments=0, today=TODAY)
+
+
+INDEXES = (
+    "SELECT tablename, indexname, indexdef FROM pg_indexes"
+    " WHERE schemaname IN ('public', 'reminders') ORDER BY tablename, indexname"
+)
+CONSTRAINTS = (
+    "SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS def"
+    " FROM pg_constraint WHERE connamespace IN ('public'::regnamespace,"
+    " 'reminders'::regnamespace) ORDER BY 1, 2"
+)
+
+
+def test_a_seed_into_empty_tables_builds_the_same_indexes_and_constraints_after_the_load(
+    conn: Connection,
+) -> None:
+    indexes, constraints = conn.execute(INDEXES).fetchall(), conn.execute(CONSTRAINTS).fetchall()
+    seed(conn, assignments=3000, today=TODAY)
+    assert conn.execute(INDEXES).fetchall() == indexes
+    assert conn.execute(CONSTRAINTS).fetchall() == constraints
+    # the due index was computed into the bare table and its keys built after: the same rows as
+    # the view that defines it
+    assert count(conn, "SELECT count(*) FROM reminders.assignment_due") > 1000
+    assert (
+        count(
+            conn,
+            "SELECT count(*) FROM (SELECT assignment_id, kind, gap_started_on, due_on"
+            " FROM reminders.assignment_due_expected EXCEPT SELECT assignment_id, kind,"
+            " gap_started_on, due_on FROM reminders.assignment_due) x",
+        )
+        == 0
+    )
+
+
+def test_tables_with_rows_keep_their_indexes_during_a_load(conn: Connection) -> None:
+    seed(conn, assignments=10, today=TODAY)
+    conn.execute("BEGIN")
+    dropped = conn.execute(
+        "SELECT reminders.bulk_load_drop_indexes('public.assignments') AS s"
+    ).fetchone()
+    conn.execute("ROLLBACK")
+    assert dropped == {"s": []}
+
+
+def test_a_duplicate_in_a_bulk_load_is_refused_when_the_unique_index_is_built(
+    conn: Connection,
+) -> None:
+    conn.execute("BEGIN")
+    rebuild = conn.execute(
+        "SELECT reminders.bulk_load_drop_indexes('reminders.assignment_due') AS s"
+    ).fetchone()
+    assert rebuild is not None and len(rebuild["s"]) == 2  # the primary key and the walk's index
+    conn.execute(
+        "INSERT INTO reminders.assignment_due VALUES (1, 'reminder', '2026-01-01', '2026-01-11'),"
+        " (1, 'reminder', '2026-01-02', '2026-01-12')"
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation, match="could not create unique index"):
+        conn.execute("SELECT reminders.bulk_load_create_indexes(%s)", (rebuild["s"],))
+    conn.execute("ROLLBACK")

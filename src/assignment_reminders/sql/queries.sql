@@ -268,6 +268,25 @@ SELECT reminders.refresh_assignment_due_range(%(after_id)s, %(until_id)s)
 -- Whether the due-index migration is applied (benchmarks seed partial schemas too).
 SELECT to_regclass('reminders.assignment_due') IS NOT NULL AS ok
 
+-- name: seed_can_build_indexes_after
+-- Whether migration 20261130006100 is applied (benchmarks seed partial schemas too).
+SELECT to_regprocedure('reminders.bulk_load_drop_indexes(regclass)') IS NOT NULL AS ok
+
+-- name: seed_drop_indexes
+-- The indexes of an empty table that no foreign key needs, dropped for the load; the statements
+-- that build them again.
+SELECT reminders.bulk_load_drop_indexes(%(table)s::regclass) AS statements
+
+-- name: seed_build_indexes
+-- After the load, in the same transaction: sorts in memory, and parallel workers where the server
+-- allows them (max_parallel_maintenance_workers).
+SELECT pg_catalog.set_config('maintenance_work_mem', '512MB', true),
+       reminders.bulk_load_create_indexes(%(statements)s::text[])
+
+-- name: seed_sort_memory
+-- The due index is computed in one INSERT ... SELECT ... ORDER BY over all new assignments.
+SELECT pg_catalog.set_config('work_mem', '256MB', true)
+
 -- name: seed_analyze
 ANALYZE public.assignments
 
