@@ -1,8 +1,8 @@
 """Local receivers for the delivery benchmark, run as their own process so that they do not
 share the sender's interpreter: ``python -m benchmarks.receiver webhook|smtp``.
 
-Prints ``PORT <n>`` when ready; prints ``COUNT <n>`` (messages accepted) and exits when its
-standard input closes.
+Prints ``PORT <n>`` when ready; prints ``COUNT <messages accepted> PEAK <most connections open
+at once> TOTAL <connections opened>`` and exits when its standard input closes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,22 @@ from typing import Any
 class Counter:
     def __init__(self) -> None:
         self.value = 0
+        self.open = self.peak = self.total = 0
         self.lock = threading.Lock()
 
     def __call__(self) -> None:
         with self.lock:
             self.value += 1
+
+    def opened(self) -> None:
+        with self.lock:
+            self.open += 1
+            self.total += 1
+            self.peak = max(self.peak, self.open)
+
+    def closed(self) -> None:
+        with self.lock:
+            self.open -= 1
 
 
 _accept = Counter()
@@ -34,6 +45,10 @@ class Hook(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.buffer = b""
+        _accept.opened()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _accept.closed()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -66,22 +81,38 @@ class Smtp:
         return "250 OK"
 
 
+def serve_smtp() -> int:
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class CountingSMTP(SMTP):
+        def connection_made(self, transport: Any) -> None:
+            _accept.opened()
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            super().connection_lost(error)
+            _accept.closed()
+
+    class CountingController(Controller):
+        def factory(self) -> SMTP:
+            return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    CountingController(Smtp(), hostname="127.0.0.1", port=port).start()
+    return port
+
+
 def main(kind: str) -> None:
-    if kind == "webhook":
-        port = serve_webhook()
-    else:
-        import socket
-
-        from aiosmtpd.controller import Controller
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        controller = Controller(Smtp(), hostname="127.0.0.1", port=port)
-        controller.start()
+    port = serve_webhook() if kind == "webhook" else serve_smtp()
     print(f"PORT {port}", flush=True)
     sys.stdin.read()
-    print(f"COUNT {_accept.value}", flush=True)
+    with _accept.lock:
+        print(f"COUNT {_accept.value} PEAK {_accept.peak} TOTAL {_accept.total}", flush=True)
 
 
 if __name__ == "__main__":

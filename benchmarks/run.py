@@ -12,8 +12,8 @@ For each N it seeds N assignments once, then works on copies of that database
 * ``run+queue``: ``reminders run`` with the email and webhook channels configured, so that it
   also writes one delivery row per reminder and channel (time budget 0: nothing is sent);
 
-then delivery throughput: a seeded database's webhook and email deliveries drained by
-ReminderDispatchService to a local receiver in its own process.
+then delivery throughput with default settings against each receiver's own ceiling
+(``benchmarks/delivery.py``, also runnable alone: ``python -m benchmarks.delivery``).
 
 The server is ``DATABASE_URL`` (a role that may create databases) when set, else an embedded
 PostgreSQL in a temporary directory.
@@ -23,28 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from assignment_reminders.config import Settings, SmtpSettings
 from assignment_reminders.database import connect
-from assignment_reminders.delivery import Renderer, RetryPolicy
-from assignment_reminders.delivery.channels import EmailChannel, WebhookChannel
-from assignment_reminders.delivery.service import ReminderDispatchService
 from assignment_reminders.migrations import migrate
-from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 
+from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
+from .delivery import table as delivery_table
 from .naive import naive_run
 from .results import ProcessRun, SizeResult, created_by, in_run
 from .scratch import Databases, server
@@ -54,8 +46,6 @@ from .targets import render, size_targets, startup_target
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 FLOOR_SQL = (Path(__file__).with_name("floor.sql")).read_text(encoding="utf-8")
-DUE_PER_ASSIGNMENT = 0.45  # roughly what the seed produces: reminders + escalations per assignment
-BENCH_WEBHOOK_SECRET = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g="  # noqa: S105 - local receivers
 
 
 def seeded(dbs: Databases, assignments: int) -> str:
@@ -172,132 +162,11 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
     return SizeResult(n, created, floor_s, run, rerun, next_day, queued, seed_s, disk_mb, naive_s)
 
 
-@contextmanager
-def receiver(kind: str) -> Iterator[tuple[int, list[int]]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.receiver", kind],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdin is not None
-    port = int(proc.stdout.readline().split()[1])
-    count: list[int] = []
-    try:
-        yield port, count
-    finally:
-        proc.stdin.close()
-        line = proc.stdout.readline()
-        count.append(int(line.split()[1]) if line.startswith("COUNT") else -1)
-        proc.wait(timeout=30)
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    channel: str
-    messages: int
-    seconds: float
-    accepted: int
-
-    @property
-    def per_second(self) -> float:
-        return self.messages / self.seconds if self.seconds else math.inf
-
-
-def bench_delivery(
-    dbs: Databases, messages: int, concurrency: int, processes: int
-) -> list[DeliveryResult]:
-    print(f"delivery: seeding for {messages:,} messages per channel ...", file=sys.stderr)
-    url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
-    results = []
-    with connect(url, purpose="bench-delivery") as conn:
-        ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
-        for kind, threads in (("webhook", 1), ("webhook", concurrency), ("email", concurrency)):
-            # every configuration sends the same messages: reset the channel's rows first
-            conn.execute(
-                "UPDATE reminders.reminder_deliveries SET status = 'pending', attempts = 0,"
-                " sent_at = NULL, next_attempt_at = %s WHERE channel = %s",
-                (NOW, kind),
-            )
-            conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
-            with receiver(kind) as (port, count):
-                channel: WebhookChannel | EmailChannel
-                if kind == "webhook":
-                    channel = WebhookChannel(
-                        f"http://127.0.0.1:{port}/hook", b"bench-key", pool=threads
-                    )
-                else:
-                    channel = EmailChannel(SmtpSettings(host="127.0.0.1", port=port, tls="none"))
-                service = ReminderDispatchService(
-                    conn,
-                    {kind: channel},
-                    Renderer(Settings().delivery.app_url),
-                    clock=lambda: datetime.now(UTC),
-                    rng=random.Random(1),
-                    policy=RetryPolicy(),
-                    batch_size=500,
-                    concurrency=threads,
-                )
-                started = time.perf_counter()
-                result = service.drain()
-                elapsed = time.perf_counter() - started
-                channel.close()
-            label = f"{kind}, {threads} thread{'s' if threads > 1 else ''}"
-            results.append(DeliveryResult(label, result.sent, elapsed, count[0]))
-    dbs.drop_all()
-    if processes > 1:
-        results.append(bench_worker_processes(dbs, messages, processes))
-    return results
-
-
-def bench_worker_processes(dbs: Databases, messages: int, processes: int) -> DeliveryResult:
-    """Webhook deliveries drained by several ``reminders worker --once`` processes at once."""
-    print(f"delivery: {processes} worker processes ...", file=sys.stderr, flush=True)
-    url = seeded(dbs, math.ceil(messages / DUE_PER_ASSIGNMENT))
-    with connect(url, purpose="bench-delivery") as conn:
-        ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW)
-        conn.execute("VACUUM ANALYZE reminders.reminder_deliveries")
-    with receiver("webhook") as (port, count):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-        env.update(
-            DATABASE_URL=url,
-            REMINDERS_LOG_LEVEL="WARNING",
-            REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-            REMINDERS_WEBHOOK_SECRET=BENCH_WEBHOOK_SECRET,
-            REMINDERS_DELIVERY_BATCH_SIZE="500",
-            REMINDERS_DELIVERY_CONCURRENCY="1",
-        )
-        started = time.perf_counter()
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "assignment_reminders", "worker", "--once"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            for _ in range(processes)
-        ]
-        codes = [w.wait() for w in workers]
-        elapsed = time.perf_counter() - started
-    if any(codes):
-        raise RuntimeError(f"a worker failed: exit codes {codes}")
-    with connect(url, purpose="bench-delivery") as conn:
-        row = conn.execute(
-            "SELECT count(*) FILTER (WHERE status = 'sent') AS sent FROM"
-            " reminders.reminder_deliveries"
-        ).fetchone()
-    assert row is not None
-    dbs.drop_all()
-    label = f"webhook, {processes} processes"
-    return DeliveryResult(label, int(row["sent"]), elapsed, count[0])
-
-
 def ratio(value: float, floor_s: float) -> str:
     return f"{value:7.2f} s ({value / floor_s:4.2f}x)"
 
 
-def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
+def table(sizes: list[SizeResult], deliveries: DeliveryBench | None) -> str:
     head = (
         f"{'N':>9}  {'reminders':>9}  {'SQL floor':>9}  {'run (wall)':>19}  {'run (in-run)':>19}"
         f"  {'re-run (wall)':>19}  {'run+queue (wall)':>19}  {'peak RSS':>8}  {'naive loop':>19}"
@@ -319,12 +188,7 @@ def table(sizes: list[SizeResult], deliveries: list[DeliveryResult]) -> str:
         )
     lines += ["", *seeds]
     if deliveries:
-        lines += ["", f"{'delivery':>20}  {'messages':>9}  {'seconds':>9}  {'msg/s':>9}  accepted"]
-        for d in deliveries:
-            lines.append(
-                f"{d.channel:>20}  {d.messages:>9,}  {d.seconds:9.2f}  {d.per_second:9,.0f}"
-                f"  {d.accepted:,}"
-            )
+        lines += ["", delivery_table(deliveries)]
     return "\n".join(lines)
 
 
@@ -342,9 +206,6 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=5000,
         help="messages per channel in the delivery benchmark; 0 skips it (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, help="delivery threads (also timed with 1)"
     )
     parser.add_argument(
         "--workers",
@@ -372,16 +233,18 @@ def main(argv: list[str] | None = None) -> None:
                 for n in sizes
             ]
             deliveries = (
-                bench_delivery(dbs, args.delivery_messages, args.concurrency, args.workers)
+                bench_delivery(dbs, args.delivery_messages, args.workers)
                 if args.delivery_messages > 0
-                else []
+                else None
             )
             startup = bench_startup(dbs)
         finally:
             dbs.drop_all()
     print(table(results, deliveries))
     print()
-    print(render([t for s in results for t in size_targets(s)] + [startup_target(startup)]))
+    delivery = delivery_targets(deliveries) if deliveries else []
+    targets = [t for s in results for t in size_targets(s)] + [startup_target(startup)]
+    print(render(targets + delivery))
     print(
         f"\n{os.cpu_count()} CPUs; load average at start {load[0]:.2f}, at end"
         f" {os.getloadavg()[0]:.2f}. Ratios are to the SQL floor of the same N."

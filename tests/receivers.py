@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,24 +35,35 @@ class Recorder:
 
     fail_first: int = 0
     fail_status: int = 500
+    # (key, attempt number) -> "ok", "fail" (fail_status) or "lost" (accepted, then the
+    # connection drops before the answer: the sender cannot know it arrived); default: fail_first
+    script: Callable[[str, int], str] | None = None
     attempts: Counter[str] = field(default_factory=Counter)
     accepted: dict[str, list[Any]] = field(default_factory=dict)
     arrivals: list[Any] = field(default_factory=list)  # accepted items, in order
     rejected: list[str] = field(default_factory=list)  # why signature checks failed
     lock: threading.Lock = field(default_factory=threading.Lock)
-    open_connections: int = 0  # SMTP: client connections open now, at most ever, in all
+    open_connections: int = 0  # client connections open now, at most ever, in all
     peak_connections: int = 0
     connections_total: int = 0
 
     def attempt(self, key: str, item: Any) -> bool:
         """Count an attempt; True (and record *item*) when it is accepted."""
+        return self.verdict(key, item) != "fail"
+
+    def verdict(self, key: str, item: Any) -> str:
+        """Count an attempt and decide it (see *script*); records *item* unless "fail"."""
         with self.lock:
             self.attempts[key] += 1
-            if self.attempts[key] <= self.fail_first:
-                return False
-            self.accepted.setdefault(key, []).append(item)
-            self.arrivals.append(item)
-            return True
+            n = self.attempts[key]
+            if self.script is not None:
+                verdict = self.script(key, n)
+            else:
+                verdict = "fail" if n <= self.fail_first else "ok"
+            if verdict != "fail":
+                self.accepted.setdefault(key, []).append(item)
+                self.arrivals.append(item)
+            return verdict
 
     def connection_opened(self) -> None:
         with self.lock:
@@ -75,6 +86,14 @@ class _WebhookHandler(BaseHTTPRequestHandler):
     recorder: Recorder
     secret: str | None
 
+    def setup(self) -> None:  # one handler per connection (keep-alive: many requests)
+        super().setup()
+        self.recorder.connection_opened()
+
+    def finish(self) -> None:
+        super().finish()
+        self.recorder.connection_closed()
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         key = self.headers.get("webhook-id", "")
@@ -82,8 +101,11 @@ class _WebhookHandler(BaseHTTPRequestHandler):
         if self.secret is not None and not self._verified(body):
             status = 401
         else:
-            ok = self.recorder.attempt(key, item)
-            status = 200 if ok else self.recorder.fail_status
+            verdict = self.recorder.verdict(key, item)
+            if verdict == "lost":
+                self.close_connection = True  # no answer at all
+                return
+            status = 200 if verdict == "ok" else self.recorder.fail_status
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()

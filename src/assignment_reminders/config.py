@@ -286,7 +286,7 @@ class DeliverySettings:
     lease_seconds: int = 300
     budget_seconds: int = 60
     batch_size: int = 200
-    concurrency: int = 8
+    concurrency: int = 16  # the most messages in flight per channel (adaptive below it)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:

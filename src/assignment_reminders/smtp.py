@@ -1,6 +1,7 @@
 """Opening an SMTP connection from the one set of ``REMINDERS_SMTP_*`` settings.
 
-Reminder email (delivery) and alert email (monitoring) share these settings and this function:
+Reminder email (delivery, asyncio: :func:`open_async_smtp`) and alert email (monitoring,
+:func:`open_smtp`) share these settings:
 ``REMINDERS_SMTP_TLS`` is ``starttls`` (default, port 587), ``ssl`` (implicit TLS, port 465) or
 ``none`` (a local relay).
 """
@@ -9,8 +10,12 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from typing import TYPE_CHECKING
 
 from .config import SmtpSettings
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 
 def open_smtp(settings: SmtpSettings, *, timeout: float = 10.0) -> smtplib.SMTP:
@@ -28,6 +33,31 @@ def open_smtp(settings: SmtpSettings, *, timeout: float = 10.0) -> smtplib.SMTP:
             smtp.starttls(context=context)
         if settings.user and settings.password is not None:
             smtp.login(settings.user, settings.password.reveal())
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+async def open_async_smtp(settings: SmtpSettings, *, timeout: float = 10.0) -> aiosmtplib.SMTP:
+    """The same, for asyncio (aiosmtplib): a connected, logged-in client; the caller quits or
+    closes it."""
+    import aiosmtplib
+
+    if not settings.host:
+        raise ValueError("REMINDERS_SMTP_HOST is not set")
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        timeout=timeout,
+        use_tls=settings.tls == "ssl",
+        start_tls=settings.tls == "starttls",
+        tls_context=ssl.create_default_context(),
+    )
+    await smtp.connect()
+    try:
+        if settings.user and settings.password is not None:
+            await smtp.login(settings.user, settings.password.reveal())
     except BaseException:
         smtp.close()
         raise

@@ -21,6 +21,7 @@ CASES = {
     "seed_with_activities": ["--assignments", "300"],
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
     "rls": ["--assignments", "500", "--iterations", "2"],
+    "delivery": ["--messages", "120", "--workers", "2"],
 }
 
 

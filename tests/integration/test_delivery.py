@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -69,7 +71,6 @@ def service(
         policy=RetryPolicy(max_attempts=max_attempts, base_seconds=10, cap_seconds=60),
         lease=lease,
         batch_size=7,
-        concurrency=4,
         worker=worker,
     )
 
@@ -92,7 +93,7 @@ def keys(conn: Connection, channel: str) -> set[str]:
 def webhook() -> Iterator[tuple[Recorder, WebhookChannel]]:
     recorder = Recorder()
     with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
-        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET))
+        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET), concurrency=4)
         yield recorder, channel
         channel.close()
 
@@ -102,7 +103,7 @@ def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
     recorder = Recorder()
     with smtp_receiver(recorder) as (host, port):
         smtp = SmtpSettings(host=host, port=port, tls="none", sender="reminders@example.org")
-        channel = EmailChannel(smtp)
+        channel = EmailChannel(smtp, concurrency=4)
         yield recorder, channel
         channel.close()
 
@@ -384,3 +385,83 @@ def test_an_unexpected_error_fails_one_delivery_not_its_batch(
         ("reminder", "sent", None),
     ]
     assert hooks.accepted_total == rows[1]["n"]
+
+
+def test_a_flaky_receiver_gets_every_message_at_least_once_under_one_key(conn: Connection) -> None:
+    """A quarter of first attempts get a 503, a quarter arrive but lose their answer (the
+    connection drops): every message ends up sent; a message is accepted twice only when its
+    first answer was lost, and then with the same webhook-id and the same body."""
+
+    def script(key: str, attempt: int) -> str:
+        if attempt > 1:
+            return "ok"
+        return {0: "fail", 1: "lost"}.get(zlib.crc32(key.encode()) % 4, "ok")
+
+    hooks = Recorder(script=script, fail_status=503)
+    clock = Clock(NOW)
+    with webhook_receiver(hooks, secret=WEBHOOK_SECRET) as url:
+        channel = WebhookChannel(url, webhook_key(WEBHOOK_SECRET), concurrency=8)
+        try:
+            created = schedule(conn, ["webhook"], assignments=120)
+            drain_until_done(service(conn, {"webhook": channel}, clock), clock)
+        finally:
+            channel.close()
+    sent = keys(conn, "webhook")
+    assert statuses(conn) == {"sent": created}
+    lost = {k for k in sent if script(k, 1) == "lost"}
+    failed = {k for k in sent if script(k, 1) == "fail"}
+    assert lost and failed and len(lost | failed) < created  # the premise: all three kinds
+    assert set(hooks.accepted) == sent
+    for key, items in hooks.accepted.items():
+        assert len(items) == (2 if key in lost else 1), key
+        assert {i["headers"]["webhook-id"] for i in items} == {key}
+        assert {i["json"]["id"] for i in items} == {key}
+        assert len({i["body"] for i in items}) == 1  # a retry is the same message
+    assert {k for k, n in hooks.attempts.items() if n == 2} == lost | failed
+    assert max(hooks.attempts.values()) == 2
+    assert hooks.rejected == []  # every attempt was signed correctly
+    assert channel.limit.current < 4  # failures shrank the messages in flight (it starts at 4)
+
+
+def test_a_long_drain_keeps_connections_and_file_descriptors_bounded(conn: Connection) -> None:
+    """Many small batches on both channels: each channel opens at most its concurrency in
+    connections, once, and keeps them; this process's open files do not grow with batches."""
+    hooks, mails = Recorder(), Recorder()
+    fds: list[int] = []
+
+    def sample() -> bool:  # called before each batch
+        fds.append(len(os.listdir("/proc/self/fd")))
+        return False
+
+    with (
+        webhook_receiver(hooks, secret=WEBHOOK_SECRET) as url,
+        smtp_receiver(mails) as (host, port),
+    ):
+        smtp = SmtpSettings(host=host, port=port, tls="none", sender="reminders@example.org")
+        channels: dict[str, Channel] = {
+            "webhook": WebhookChannel(url, webhook_key(WEBHOOK_SECRET), concurrency=3),
+            "email": EmailChannel(smtp, concurrency=3),
+        }
+        try:
+            created = schedule(conn, ["email", "webhook"], assignments=300)
+            svc = ReminderDispatchService(
+                conn,
+                channels,
+                Renderer("https://app.example.org"),
+                clock=Clock(NOW),
+                rng=random.Random(1),
+                batch_size=6,
+            )
+            result = svc.drain(stop=sample)
+        finally:
+            for channel in channels.values():
+                channel.close()
+    assert result.sent == 2 * created
+    assert len(fds) >= 50  # batches
+    half = len(fds) // 2
+    assert max(fds[half:]) <= max(fds[:half]), fds  # no growth with the number of batches
+    assert max(fds) - fds[0] <= 2 * (3 + 3) + 2 * 3  # connections both ends + two event loops
+    for recorder, probes in ((hooks, 0), (mails, 1)):  # aiosmtpd's start() connects once itself
+        assert 1 <= recorder.peak_connections <= 3
+        assert recorder.connections_total == recorder.peak_connections + probes  # never reopened
+    assert hooks.accepted_total == mails.accepted_total == created

@@ -74,7 +74,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
     env="REMINDERS_DELIVERY_CONCURRENCY",
     default=DeliverySettings.concurrency,
     pick=lambda s: s.delivery.concurrency,
-    help="Messages sent at the same time by this worker.",
+    help="The most messages in flight, and connections open, per channel; the sender adapts"
+    " below it (fewer on errors, more while throughput rises).",
 )
 @setting_option(
     "--batch-size",

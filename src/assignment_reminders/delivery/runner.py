@@ -33,7 +33,6 @@ def dispatch_service(
         policy=RetryPolicy(max_attempts=settings.delivery.max_attempts),
         lease=timedelta(seconds=settings.delivery.lease_seconds),
         batch_size=settings.delivery.batch_size,
-        concurrency=settings.delivery.concurrency,
     )
 
 

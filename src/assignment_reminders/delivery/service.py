@@ -1,9 +1,10 @@
 """ReminderDispatchService: drains the delivery queue, at least once towards each provider.
 
-One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease), render and send each
-message (a small thread pool), then record every outcome in one statement. A crash between
-claim and record loses nothing: the lease runs out and another worker claims the rows again;
-the stable idempotency key (email ``Message-ID``, webhook ``Idempotency-Key``) lets the
+One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease), render each message, send
+them on their channels (each channel an event loop with a bounded, adaptive number of messages in
+flight over kept connections: :mod:`.sending`), then record every outcome in one statement. A
+crash between claim and record loses nothing: the lease runs out and another worker claims the
+rows again; the stable idempotency key (email ``Message-ID``, webhook ``webhook-id``) lets the
 receiver drop the repeat.
 """
 
@@ -17,7 +18,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
 from ..gateway import fetch_all, named, record
 from .channels import Channel
-from .messages import Delivery, Renderer
+from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
 
 _CLAIM_DELIVERIES = named("claim_deliveries")
@@ -80,7 +80,6 @@ class ReminderDispatchService:
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
         batch_size: int = 200,
-        concurrency: int = 8,
         worker: str | None = None,
     ) -> None:
         if batch_size < 1:
@@ -95,26 +94,10 @@ class ReminderDispatchService:
         self.policy = policy or RetryPolicy()
         self.lease = lease
         self.batch_size = batch_size
-        self.concurrency = max(1, concurrency)
         self.worker = worker or worker_name()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def _sending_pool(self) -> ThreadPoolExecutor | None:
-        """The service's one pool of sending threads, made at the first drain and kept until
-        :meth:`close`: each thread keeps its own SMTP connection, so a new pool per drain would
-        leave one more set of connections open per drain. One sender: no pool (nothing to
-        overlap, and futures cost CPU per message)."""
-        if self.concurrency <= 1:
-            return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver")
-        return self._pool
 
     def close(self) -> None:
-        """Stop the sending threads (the channels' connections are closed by their owner)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Nothing of its own to close: the channels' connections are closed by their owner."""
 
     def __enter__(self) -> ReminderDispatchService:
         return self
@@ -137,23 +120,16 @@ class ReminderDispatchService:
         )
         return [Delivery.from_row(r) for r in rows]
 
-    def _attempt(self, delivery: Delivery, now: datetime) -> Outcome:
-        if delivery.attempts > self.policy.max_attempts:
-            return Outcome(
-                delivery.id,
-                "dead",
-                error=f"claimed {delivery.attempts} times without a recorded result",
-            )
-        try:
-            message = self.renderer.render(delivery, now=now)
-            self.channels[delivery.channel].send(message)
-        except DeliveryError as exc:
+    def _failed(self, delivery: Delivery, exc: BaseException, now: datetime) -> Outcome:
+        if isinstance(exc, DeliveryError):
             error, permanent = exc.message, exc.permanent
-        except Exception as exc:  # a bug, not the receiver: keep the batch's other outcomes
-            logger.exception("delivery %d: unexpected error", delivery.id)
+        else:  # a bug, not the receiver: keep the batch's other outcomes
+            logger.error(
+                "delivery %d: unexpected error",
+                delivery.id,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
             error, permanent = f"{delivery.channel}: {type(exc).__name__}", False
-        else:
-            return Outcome(delivery.id, "sent")
         retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, now, self.rng)
         logger.warning(
             "delivery %d (%s, attempt %d) failed: %s%s",
@@ -166,6 +142,33 @@ class ReminderDispatchService:
         if retry_at is None:
             return Outcome(delivery.id, "dead", error=error)
         return Outcome(delivery.id, "pending", next_attempt_at=retry_at, error=error)
+
+    def send(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
+        """Render each delivery and send it on its channel; every channel sends its share of
+        the batch at the same time. One outcome per delivery, in order."""
+        outcomes: dict[int, Outcome] = {}
+        by_channel: dict[str, list[tuple[Delivery, Message]]] = {}
+        for d in deliveries:
+            if d.attempts > self.policy.max_attempts:
+                error = f"claimed {d.attempts} times without a recorded result"
+                outcomes[d.id] = Outcome(d.id, "dead", error=error)
+                continue
+            try:
+                message = self.renderer.render(d, now=now)
+            except Exception as exc:
+                outcomes[d.id] = self._failed(d, exc, now)
+                continue
+            by_channel.setdefault(d.channel, []).append((d, message))
+        futures = [
+            (items, self.channels[name].submit([m for _, m in items]))
+            for name, items in by_channel.items()
+        ]
+        for items, future in futures:
+            for (d, _), failure in zip(items, future.result(), strict=True):
+                outcomes[d.id] = (
+                    Outcome(d.id, "sent") if failure is None else self._failed(d, failure, now)
+                )
+        return [outcomes[d.id] for d in deliveries]
 
     def record(self, outcomes: list[Outcome], now: datetime) -> int:
         """Write the outcomes of one claimed batch; returns how many rows were still ours."""
@@ -186,9 +189,7 @@ class ReminderDispatchService:
         )
         return len(rows)
 
-    def deliver_batch(
-        self, pool: ThreadPoolExecutor | None = None, guard: Guard = contextlib.nullcontext
-    ) -> tuple[list[Outcome], int]:
+    def deliver_batch(self, guard: Guard = contextlib.nullcontext) -> tuple[list[Outcome], int]:
         """Claim, send and record one batch. Returns the outcomes and how many were recorded.
 
         The claim runs inside *guard()* (the cron run's fence: no claim once its lock is gone).
@@ -199,10 +200,7 @@ class ReminderDispatchService:
             deliveries = self.claim(now)
         if not deliveries:
             return [], 0
-        if pool is None or len(deliveries) == 1:
-            outcomes = [self._attempt(d, now) for d in deliveries]
-        else:
-            outcomes = list(pool.map(lambda d: self._attempt(d, now), deliveries))
+        outcomes = self.send(deliveries, now)
         recorded = self.record(outcomes, self.clock())
         return outcomes, recorded
 
@@ -219,14 +217,13 @@ class ReminderDispatchService:
         if not self.channels:
             return result
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        pool = self._sending_pool()
         while True:
             if deadline is not None and time.monotonic() >= deadline:
                 logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
                 break
             if stop is not None and stop():
                 break
-            outcomes, recorded = self.deliver_batch(pool, guard)
+            outcomes, recorded = self.deliver_batch(guard)
             if not outcomes:
                 break
             result.add(outcomes, recorded)
