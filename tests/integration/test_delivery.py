@@ -26,6 +26,7 @@ from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
+from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 TODAY = date(2026, 11, 28)
@@ -465,3 +466,18 @@ def test_a_long_drain_keeps_connections_and_file_descriptors_bounded(conn: Conne
         assert 1 <= recorder.peak_connections <= 3
         assert recorder.connections_total == recorder.peak_connections + probes  # never reopened
     assert hooks.accepted_total == mails.accepted_total == created
+
+
+def test_a_closed_channel_sends_again_on_new_connections(
+    conn: Connection, mail: tuple[Recorder, EmailChannel]
+) -> None:
+    mails, channel = mail
+    created = schedule(conn, ["email"], assignments=20)
+    clock = Clock(NOW)
+    first = service(conn, {"email": channel}, clock)
+    first.deliver_batch()
+    channel.close()  # e.g. a cron run's drain ends; the next one reuses the object
+    wait_for(lambda: mails.open_connections == 0)  # QUIT sent, the server saw them go
+    first.drain()
+    assert statuses(conn) == {"sent": created}
+    assert mails.accepted_total == created
