@@ -61,6 +61,12 @@ class TokenVerifier:
         keys = key_set(url) if url else None
         return cls(keys=keys, legacy_secret=auth.jwt_secret, issuer=auth.issuer, clock=clock)
 
+    @property
+    def may_fetch(self) -> bool:
+        """Whether :meth:`verify` may block on the network (fetching the JWKS): callers on an
+        event loop run it in a thread then."""
+        return self.keys is not None
+
     def verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
