@@ -38,7 +38,8 @@ from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")
-_PASS_KEEPS_DUE_INDEX = named("pass_keeps_due_index")
+_BATCH_BEGINS = named("pass_batch_begins")
+_BATCH_ENDS = named("pass_batch_ends")
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ def _keeping_the_due_index(conn: Connection) -> Iterator[None]:
     batch statement deletes the due rows it read itself. Set for the batch only: another ledger
     write later in the caller's transaction keeps the index through the trigger."""
     with transaction(conn, "a batch of the reminder pass"):
-        execute(conn, _PASS_KEEPS_DUE_INDEX, {"setting": "on"})
+        execute(conn, _BATCH_BEGINS)
         yield
-        execute(conn, _PASS_KEEPS_DUE_INDEX, {"setting": "off"})
+        execute(conn, _BATCH_ENDS)
 
 
 class ReminderScheduler(Protocol):
@@ -86,7 +87,7 @@ class ReminderSchedulerService:
         self,
         conn: Connection,
         *,
-        batch_size: int = 20000,
+        batch_size: int = 100000,
         on_batch: Callable[[RunCounts], None] | None = None,
         channels: Sequence[str] = (),
     ) -> None:

@@ -122,7 +122,7 @@ WHERE d.due_on <= (
 -- in-app notification and one delivery row per external channel for each new one. The due rows
 -- leave the index in this same statement, deleted by the row address the walk read them at (the
 -- ledger's own trigger, which would probe the index once more per reminder, stands aside: the
--- batch's transaction sets reminders.pass_keeps_due_index first, `pass_keeps_due_index` below).
+-- batch's transaction sets reminders.pass_keeps_due_index first: `pass_batch_begins` below).
 -- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
 --
 -- Why this is fast: the index holds only reminders still to come, so the pass reads what is due
@@ -247,11 +247,16 @@ LEFT JOIN (
     SELECT due_on, assignment_id FROM scanned ORDER BY due_on DESC, assignment_id DESC LIMIT 1
 ) l ON true
 
--- name: pass_keeps_due_index
--- 'on' right before a batch, in its transaction: the batch deletes its due rows from the due index
--- itself, so the ledger's trigger (migration 20261130006000) skips its inserts; 'off' right after
--- it, so that nothing else the transaction may write to the ledger escapes the trigger.
-SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', %(setting)s, true)
+-- name: pass_batch_begins
+-- Right before a batch, in its transaction. The batch deletes its due rows from the due index
+-- itself, so the ledger's trigger (migration 20261130006000) skips its inserts. Its CTEs (about
+-- 25 MB for 100,000 rows, read four times) stay in memory instead of spilling to temporary files.
+SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', 'on', true),
+       pg_catalog.set_config('work_mem', '64MB', true)
+
+-- name: pass_batch_ends
+-- Right after it: nothing else the transaction may write to the ledger escapes the trigger.
+SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', 'off', true)
 
 -- name: seed_may_skip_fk_checks
 -- Whether this login may set session_replication_role (superusers only).
