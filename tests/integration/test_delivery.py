@@ -24,8 +24,10 @@ from assignment_reminders.delivery import (
 )
 from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.signing import webhook_key
+from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
+from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 TODAY = date(2026, 11, 28)
@@ -465,3 +467,56 @@ def test_a_long_drain_keeps_connections_and_file_descriptors_bounded(conn: Conne
         assert 1 <= recorder.peak_connections <= 3
         assert recorder.connections_total == recorder.peak_connections + probes  # never reopened
     assert hooks.accepted_total == mails.accepted_total == created
+
+
+def test_a_closed_channel_sends_again_on_new_connections(
+    conn: Connection, mail: tuple[Recorder, EmailChannel]
+) -> None:
+    mails, channel = mail
+    created = schedule(conn, ["email"], assignments=20)
+    clock = Clock(NOW)
+    first = service(conn, {"email": channel}, clock)
+    first.deliver_batch()
+    channel.close()  # e.g. a cron run's drain ends; the next one reuses the object
+    wait_for(lambda: mails.open_connections == 0)  # QUIT sent, the server saw them go
+    first.drain()
+    assert statuses(conn) == {"sent": created}
+    assert mails.accepted_total == created
+
+
+def by_status_and_attempts(conn: Connection) -> dict[tuple[str, int], int]:
+    rows = conn.execute(
+        "SELECT status, attempts, count(*) AS n FROM reminders.reminder_deliveries GROUP BY 1, 2"
+    ).fetchall()
+    return {(r["status"], r["attempts"]): r["n"] for r in rows}
+
+
+@pytest.mark.parametrize("how", ["stop", "lock lost"])
+def test_a_drain_told_to_stop_records_the_batch_it_claimed_and_claims_no_more(
+    conn: Connection, webhook: tuple[Recorder, WebhookChannel], how: str
+) -> None:
+    """The drain claims the next batch while one is sending. Told to stop (SIGTERM) or failing
+    its fence check (the cron run lost its lock) before the second claim, it still sends and
+    records the first batch, and claims nothing more."""
+    hooks, channel = webhook
+    created = schedule(conn, ["webhook"], assignments=60)
+    svc = service(conn, {"webhook": channel}, Clock(NOW))  # batches of 7
+    calls = 0
+
+    def stop() -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            if how == "lock lost":
+                raise LockLostError("the run's lock is gone")
+            return True
+        return False
+
+    if how == "lock lost":
+        with pytest.raises(LockLostError):
+            svc.drain(stop=stop)
+    else:
+        assert svc.drain(stop=stop).sent == 7
+    assert calls == 2
+    assert by_status_and_attempts(conn) == {("sent", 1): 7, ("pending", 0): created - 7}
+    assert hooks.accepted_total == 7

@@ -49,7 +49,7 @@ def _database_errors() -> Iterator[None]:
 
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
-        logger.info("signal %d: finishing the current batch, then stopping", signum)
+        logger.info("signal %d: finishing the claimed batches, then stopping", signum)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)

@@ -9,11 +9,14 @@ both give the same message.
 
 from __future__ import annotations
 
+import base64
 import email.policy
 from email.message import EmailMessage
 
 _CRLF = "\r\n"
 _MAX_LINE = 998  # RFC 5321: a line of DATA, without its CRLF
+_MAX_PLAIN_SUBJECT = 900  # longer: folded as encoded words (a header line is at most 998)
+_WORD_BYTES = 45  # of UTF-8 per encoded word: 60 in base64, 72 with =?utf-8?b?...?= (RFC: 75)
 _FIXED = (
     'MIME-Version: 1.0\r\nContent-Type: text/plain; charset="utf-8"\r\n'
     "Content-Transfer-Encoding: 8bit\r\n"
@@ -25,10 +28,19 @@ def _plain(value: str) -> bool:
 
 
 def _subject(subject: str) -> str:
+    """``Subject:`` as is when it is plain ASCII, else RFC 2047 encoded words (UTF-8, base64),
+    one per folded line. (``email``'s header folding cost ~70 µs per Norwegian subject.)"""
     subject = " ".join(subject.split())  # no line breaks in a header
-    if _plain(subject) and len(subject) < 70:
+    if _plain(subject) and len(subject) <= _MAX_PLAIN_SUBJECT and "=?" not in subject:
         return f"Subject: {subject}\r\n"
-    return str(email.policy.SMTP.header_factory("Subject", subject).fold(policy=email.policy.SMTP))
+    data, words, start = subject.encode(), [], 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode()}?=")
+        start = end
+    return "Subject: " + "\r\n ".join(words) + "\r\n"
 
 
 def build_email(

@@ -64,3 +64,4 @@ class AsyncChannel:
     def close(self) -> None:
         """Close the connections and stop the loop (a later submit starts both afresh)."""
         self._loop.close(self.aclose)
+        self._slots = None  # bound to the loop just closed

@@ -18,8 +18,9 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
@@ -28,6 +29,11 @@ from ..gateway import fetch_all, named, record
 from .channels import Channel
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from .sending import Outcomes  # asyncio: not imported by `reminders run` without channels
 
 _CLAIM_DELIVERIES = named("claim_deliveries")
 _FINISH_DELIVERIES = named("finish_deliveries")
@@ -48,6 +54,19 @@ class Outcome:
     status: str  # sent | pending (retry later) | dead
     next_attempt_at: datetime | None = None
     error: str | None = None
+
+
+@dataclass
+class _Batch:
+    """A claimed batch on its way: rendered by channel, then sent (futures), then outcomes."""
+
+    deliveries: list[Delivery]
+    now: datetime
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    by_channel: dict[str, list[tuple[Delivery, Message]]] = field(default_factory=dict)
+    futures: list[tuple[list[tuple[Delivery, Message]], Future[Outcomes]]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -146,29 +165,43 @@ class ReminderDispatchService:
     def send(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
         """Render each delivery and send it on its channel; every channel sends its share of
         the batch at the same time. One outcome per delivery, in order."""
-        outcomes: dict[int, Outcome] = {}
-        by_channel: dict[str, list[tuple[Delivery, Message]]] = {}
+        batch = self._prepare(deliveries, now)
+        self._submit(batch)
+        return self._collect(batch)
+
+    def _prepare(self, deliveries: list[Delivery], now: datetime) -> _Batch:
+        """Render a claimed batch and sort it by channel (outcomes known already: dead rows,
+        template errors)."""
+        batch = _Batch(deliveries, now)
         for d in deliveries:
             if d.attempts > self.policy.max_attempts:
                 error = f"claimed {d.attempts} times without a recorded result"
-                outcomes[d.id] = Outcome(d.id, "dead", error=error)
+                batch.outcomes[d.id] = Outcome(d.id, "dead", error=error)
                 continue
             try:
                 message = self.renderer.render(d, now=now)
             except Exception as exc:
-                outcomes[d.id] = self._failed(d, exc, now)
+                batch.outcomes[d.id] = self._failed(d, exc, now)
                 continue
-            by_channel.setdefault(d.channel, []).append((d, message))
-        futures = [
+            batch.by_channel.setdefault(d.channel, []).append((d, message))
+        return batch
+
+    def _submit(self, batch: _Batch) -> None:
+        batch.futures = [
             (items, self.channels[name].submit([m for _, m in items]))
-            for name, items in by_channel.items()
+            for name, items in batch.by_channel.items()
         ]
-        for items, future in futures:
+
+    def _collect(self, batch: _Batch) -> list[Outcome]:
+        """Wait for the channels; one outcome per claimed delivery, in claim order."""
+        for items, future in batch.futures:
             for (d, _), failure in zip(items, future.result(), strict=True):
-                outcomes[d.id] = (
-                    Outcome(d.id, "sent") if failure is None else self._failed(d, failure, now)
+                batch.outcomes[d.id] = (
+                    Outcome(d.id, "sent")
+                    if failure is None
+                    else self._failed(d, failure, batch.now)
                 )
-        return [outcomes[d.id] for d in deliveries]
+        return [batch.outcomes[d.id] for d in batch.deliveries]
 
     def record(self, outcomes: list[Outcome], now: datetime) -> int:
         """Write the outcomes of one claimed batch; returns how many rows were still ours."""
@@ -204,6 +237,12 @@ class ReminderDispatchService:
         recorded = self.record(outcomes, self.clock())
         return outcomes, recorded
 
+    def _claim_batch(self, guard: Guard) -> _Batch | None:
+        now = self.clock()
+        with guard():
+            deliveries = self.claim(now)
+        return self._prepare(deliveries, now) if deliveries else None
+
     def drain(
         self,
         *,
@@ -212,21 +251,40 @@ class ReminderDispatchService:
         guard: Guard = contextlib.nullcontext,
     ) -> DrainResult:
         """Deliver batches until nothing is due, the budget is spent or *stop* says so; each
-        claim runs inside *guard()*."""
+        claim runs inside *guard()*.
+
+        Pipelined: while the channels send one batch, this thread claims and renders the next,
+        and records the previous outcomes while the next batch is sending. *stop*, the budget
+        and *guard* are checked before every claim, as before; a batch once claimed is always
+        sent and recorded, also when the next claim fails (then the failure is raised after)."""
         result = DrainResult()
         if not self.channels:
             return result
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
-        while True:
+
+        def next_batch() -> _Batch | None:
             if deadline is not None and time.monotonic() >= deadline:
                 logger.info("delivery budget of %.0f s spent; the rest waits", budget_seconds)
-                break
+                return None
             if stop is not None and stop():
-                break
-            outcomes, recorded = self.deliver_batch(guard)
-            if not outcomes:
-                break
-            result.add(outcomes, recorded)
+                return None
+            return self._claim_batch(guard)
+
+        current = next_batch()
+        if current is not None:
+            self._submit(current)
+        while current is not None:
+            try:
+                upcoming = next_batch()  # while *current* is sending
+            except BaseException:
+                outcomes = self._collect(current)  # what was sent is recorded, then the error
+                result.add(outcomes, self.record(outcomes, self.clock()))
+                raise
+            outcomes = self._collect(current)
+            if upcoming is not None:
+                self._submit(upcoming)
+            result.add(outcomes, self.record(outcomes, self.clock()))
+            current = upcoming
         if result.claimed:
             logger.info(
                 "delivered %d, retrying %d, dead %d, lost to another worker %d",
