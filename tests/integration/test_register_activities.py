@@ -3,6 +3,7 @@ statement; and the plans the activity triggers reuse (small statements) or make 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -14,7 +15,18 @@ from assignment_reminders.activities import Outcome, Path
 from assignment_reminders.database import Connection
 from assignment_reminders.gateway import fetch_all, named
 from assignment_reminders.seed import seed
-from tests.activity_world import NOW, STARTED, TODAY, World, last_contact, make_world
+from tests.activity_world import (
+    NOW,
+    STARTED,
+    TODAY,
+    World,
+    api_client,
+    bearer,
+    last_contact,
+    make_world,
+)
+from tests.conftest import PROJECT_ROLE, as_user
+from tests.pgbouncer import running_pgbouncer
 
 YESTERDAY = TODAY - timedelta(days=1)
 REGISTER = named("register_activities")
@@ -193,3 +205,28 @@ def test_large_statements_get_the_same_answers_as_small_ones(conn: Connection) -
         ") x"
     ).fetchone()
     assert drift is not None and drift["n"] == 0
+
+
+def test_the_api_registers_through_a_transaction_pooler(
+    pg_admin_url: str, database_url: str, conn: Connection, world: World
+) -> None:
+    """PgBouncer in transaction mode hands each statement to whichever backend is free: the
+    one-statement registration (no prepared statements; PL/pgSQL plans are per backend) works
+    from many threads at once, and every activity lands."""
+    days = [TODAY - timedelta(days=d) for d in range(1, 11)]
+    with (
+        running_pgbouncer(as_user(pg_admin_url, PROJECT_ROLE), "transaction") as bouncer,
+        api_client(bouncer.url_for(database_url)) as client,
+    ):
+
+        def post(day: date) -> int:
+            body = {"assignment_id": world.assignment, "occurred_on": day.isoformat()}
+            return client.post(
+                "/activities", json=body, headers=bearer(world.mentor, "peer_mentor")
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=8) as threads:
+            statuses = list(threads.map(post, days * 3))
+    assert statuses == [201] * 30
+    assert activity_count(conn) == 30
+    assert last_contact(conn, world.assignment) == YESTERDAY

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import activities
 from ..auth import Principal
-from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, pooled, unit_of_work
+from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, unit_of_work
+from .workers import DbWorkers
 
 router = APIRouter(tags=["activities"], responses=ERRORS)
 
@@ -62,7 +63,7 @@ class DeletedOut(LastContact):
     deleted_activity_id: int
 
 
-def _register(
+async def _register(
     request: Request,
     principal: Principal,
     path: activities.Path,
@@ -71,10 +72,11 @@ def _register(
     *,
     batch: bool,
 ) -> RegistrationOut:
-    with pooled(request) as conn:  # one statement: its own transaction
-        done = activities.register(
-            conn, principal, path, [i.domain() for i in items], now=now, batch=batch
-        )
+    workers: DbWorkers = request.app.state.db_workers
+    new = [i.domain() for i in items]
+    done = await workers.run(  # one statement: its own transaction
+        lambda conn: activities.register(conn, principal, path, new, now=now, batch=batch)
+    )
     return RegistrationOut(
         activities=[ActivityOut(**vars(a)) for a in done.activities],
         assignments=[
@@ -85,23 +87,25 @@ def _register(
 
 
 @router.post("/activities", status_code=201)
-def register_direct(
+async def register_direct(
     request: Request, principal: Caller, now: Now, body: ActivityIn
 ) -> RegistrationOut:
     """A peer mentor registers a contact on one of their own assignments."""
-    return _register(request, principal, "direct", [body], now, batch=False)
+    return await _register(request, principal, "direct", [body], now, batch=False)
 
 
 @router.post("/activities/proxy", status_code=201)
-def register_proxy(
+async def register_proxy(
     request: Request, principal: Caller, now: Now, body: ActivityIn
 ) -> RegistrationOut:
     """A peer mentor registers for a mentor they stand in for (``mentor_stand_ins``, today)."""
-    return _register(request, principal, "proxy", [body], now, batch=False)
+    return await _register(request, principal, "proxy", [body], now, batch=False)
 
 
 @router.post("/activities/bulk", status_code=201)
-def register_bulk(request: Request, principal: Caller, now: Now, body: BulkIn) -> RegistrationOut:
+async def register_bulk(
+    request: Request, principal: Caller, now: Now, body: BulkIn
+) -> RegistrationOut:
     """A peer mentor registers many contacts at once (a group meeting): all or nothing.
 
     Own assignments and those of mentors they stand in for. When any item is refused nothing is
@@ -109,23 +113,23 @@ def register_bulk(request: Request, principal: Caller, now: Now, body: BulkIn) -
     ``items[n].<field>``) with its own ``status``; the response status is 403 if any item is
     forbidden, else 404, else 422.
     """
-    return _register(request, principal, "bulk", body.items, now, batch=True)
+    return await _register(request, principal, "bulk", body.items, now, batch=True)
 
 
 @router.post("/coordinator/activities", status_code=201)
-def register_coordinator_proxy(
+async def register_coordinator_proxy(
     request: Request, principal: Caller, now: Now, body: ActivityIn
 ) -> RegistrationOut:
     """A coordinator registers a contact for any mentor in their organization."""
-    return _register(request, principal, "coordinator_proxy", [body], now, batch=False)
+    return await _register(request, principal, "coordinator_proxy", [body], now, batch=False)
 
 
 @router.post("/coordinator/activities/bulk", status_code=201)
-def register_coordinator_proxy_bulk(
+async def register_coordinator_proxy_bulk(
     request: Request, principal: Caller, now: Now, body: BulkIn
 ) -> RegistrationOut:
     """A coordinator registers many contacts in their organization: all or nothing, as bulk."""
-    return _register(request, principal, "coordinator_proxy", body.items, now, batch=True)
+    return await _register(request, principal, "coordinator_proxy", body.items, now, batch=True)
 
 
 @router.delete("/activities/{activity_id}")

@@ -28,6 +28,7 @@ from .http_metrics import HttpMetrics, HttpMetricsMiddleware
 from .metrics import router as metrics_router
 from .ops import router as ops_router
 from .pool import ApiPool
+from .workers import DbWorkers
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,16 @@ class CronRequest(BaseModel):
 
 def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAPI:
     pool = ApiPool(settings)
+    workers = DbWorkers(pool)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(pool.open)  # without waiting for the database: it may be down
+        workers.start()
         try:
             yield
         finally:
+            await run_in_threadpool(workers.stop)
             await run_in_threadpool(pool.close)
 
     app = FastAPI(
@@ -64,6 +68,7 @@ def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAP
     openapi.install(app)
     app.state.settings = settings
     app.state.pool = pool
+    app.state.db_workers = workers
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.http_metrics)
     app.state.token_verifier = TokenVerifier.from_settings(settings.auth)

@@ -135,17 +135,9 @@ Now = Annotated[datetime, Depends(request_now)]
 
 
 @contextmanager
-def pooled(request: Request) -> Iterator[Connection]:
-    """One connection from the app's pool (api/pool.py), in autocommit: for a request whose
-    work is one statement (no BEGIN and COMMIT round trips)."""
-    pool: ApiPool = request.app.state.pool
-    with pool.connection() as conn:
-        yield conn
-
-
-@contextmanager
 def unit_of_work(request: Request) -> Iterator[Connection]:
     """One connection from the app's pool (api/pool.py) and one transaction: on any error
     nothing the request wrote stays; a driver error is wrapped once, by the gateway."""
-    with pooled(request) as conn, transaction(conn, "the request"):
+    pool: ApiPool = request.app.state.pool
+    with pool.connection() as conn, transaction(conn, "the request"):
         yield conn

@@ -68,18 +68,24 @@ class ApiPool:
                 self._pool = None
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A connection for one request; :class:`DatabaseError` (a 503) if none comes in time."""
+    def connection(self, *, waited: float = 0.0) -> Iterator[Connection]:
+        """A connection for one request; :class:`DatabaseError` (a 503) if none comes in time.
+        *waited*: seconds the request already waited for a thread (api/workers.py), which
+        count against the timeout."""
         from psycopg_pool import PoolTimeout
 
+        limit = self.settings.http.pool_timeout_seconds
+        timeout_error = DatabaseError(
+            f"no database connection within {limit:g} s"
+            " (the database is down or every connection is busy)"
+        )
+        if waited >= limit:
+            raise timeout_error
         try:
-            with self.open().connection() as conn:
+            with self.open().connection(timeout=limit - waited) as conn:
                 yield conn
         except PoolTimeout as exc:
-            raise DatabaseError(
-                f"no database connection within {self.settings.http.pool_timeout_seconds:g} s"
-                " (the database is down or every connection is busy)"
-            ) from exc
+            raise timeout_error from exc
 
     def stats(self) -> dict[str, int]:
         pool = self._pool

@@ -144,26 +144,27 @@ scanned AS MATERIALIZED (
     LIMIT %(batch_size)s
 ),
 candidates AS MATERIALIZED (
-    -- with what the rest needs of their assignment and people, read in assignment order (the
+    -- with what the rest needs of their assignment and contact, read in assignment order (the
     -- tables are probed by key, close to where the previous probe was) by a nested loop that
-    -- the OFFSET 0 keeps (the planner would rather read whole tables for a batch this size)
-    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.*
+    -- the OFFSET 0 keeps (the planner would rather read whole tables for a batch this size);
+    -- mentors and coordinators, far fewer, are joined as the planner sees fit
+    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.*,
+           pm.coordinator_id,
+           CASE s.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
+           CASE s.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
+           pm.first_name || ' ' || pm.last_name AS mentor_name
     FROM (SELECT * FROM scanned ORDER BY assignment_id) s
     CROSS JOIN LATERAL (
         SELECT a.organization_id, a.peer_mentor_id, a.status, a.ends_on,
                coalesce(a.last_contact_date, a.starts_on) AS current_gap_started_on,
-               pm.coordinator_id,
-               CASE s.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
-               CASE s.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
-               pm.first_name || ' ' || pm.last_name AS mentor_name,
                c.first_name AS contact_first_name, c.last_name AS contact_last_name
         FROM public.assignments a
-        JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
-        JOIN public.coordinators co ON co.id = pm.coordinator_id
         JOIN public.contacts c ON c.id = a.contact_id
         WHERE a.id = s.assignment_id
         OFFSET 0
     ) x
+    JOIN public.peer_mentors pm ON pm.id = x.peer_mentor_id
+    JOIN public.coordinators co ON co.id = pm.coordinator_id
 ),
 fresh AS MATERIALIZED (
     -- every scanned row, marked whether it is due; the mark is a column, not a WHERE clause, so
