@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import jwt
@@ -34,6 +35,8 @@ from assignment_reminders.tables import render
 
 from . import http_load
 from .scratch import scratch_database
+from .targets import Target
+from .targets import render as render_targets
 
 SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway signing key
 TODAY = date(2026, 11, 28)
@@ -138,6 +141,107 @@ def measure(
     }
 
 
+@dataclass(frozen=True)
+class ApiResult:
+    assignments: int
+    clients: int
+    health: http_load.Load
+    sequential: http_load.Load
+    health_concurrent: http_load.Load
+    concurrent: http_load.Load
+
+
+def bench_api(url: str, assignments: int, requests: int, clients: int) -> ApiResult:
+    """The four phases against `reminders serve` on *url*, an empty database (migrated and
+    seeded here)."""
+    print("api: POST /activities over loopback HTTP ...", file=sys.stderr, flush=True)
+    per_client = max(1, requests * 2 // clients)
+    needed = 20 + requests + per_client * clients
+    assignments = max(assignments, needed)
+    with connect(url, purpose="bench") as conn:
+        migrate(conn)
+        seed(conn, assignments=assignments, today=TODAY)
+        conn.execute("VACUUM ANALYZE")
+        rows = conn.execute(
+            "SELECT a.id, pm.user_id FROM assignments a"
+            " JOIN peer_mentors pm ON pm.id = a.peer_mentor_id"
+            " WHERE a.starts_on < %(d)s ORDER BY a.id LIMIT %(n)s",
+            {"d": TODAY - timedelta(days=1), "n": needed},
+        ).fetchall()
+    if len(rows) < needed:
+        raise SystemExit(f"need {needed:,} assignments that started before {TODAY}")
+    day = str(TODAY - timedelta(days=1))
+    tokens = {r["user_id"]: headers_for(r["user_id"]) for r in rows}
+    posts = [
+        http_load.post_json(
+            "/activities", {"assignment_id": r["id"], "occurred_on": day}, tokens[r["user_id"]]
+        )
+        for r in rows
+    ]
+    with serving(url) as port:
+        phases = measure(port, posts, requests, clients)
+    return ApiResult(assignments, clients, **phases)
+
+
+def table(r: ApiResult) -> str:
+    c = r.clients
+    return render(
+        [
+            row("GET /health, sequential (baseline)", r.health, rate=True),
+            row("POST /activities, sequential", r.sequential, rate=True),
+            row(f"GET /health, {c} clients (baseline)", r.health_concurrent, rate=True),
+            row(f"POST /activities, {c} clients", r.concurrent, rate=True),
+        ],
+        [
+            ("what", "requests"),
+            ("p50", "p50 ms"),
+            ("p95", "p95 ms"),
+            ("p99", "p99 ms"),
+            ("rate", "throughput"),
+        ],
+    )
+
+
+def api_targets(r: ApiResult) -> list[Target]:
+    """Issue 12's API targets, each against the /health baseline of the same run."""
+    h50 = statistics.median(r.health.latencies_ms)
+    s50 = statistics.median(r.sequential.latencies_ms)
+    s95 = percentile(r.sequential.latencies_ms, 0.95)
+    c99 = percentile(r.concurrent.latencies_ms, 0.99)
+    hc99 = percentile(r.health_concurrent.latencies_ms, 0.99)
+    rate, c = r.concurrent.rate, r.clients
+    return [
+        Target(
+            "api: sequential POST p50",
+            f"{s50:.1f} ms",
+            "<= 5 ms",
+            f"{s50 / h50:.1f}x /health p50",
+            s50 <= 5,
+        ),
+        Target(
+            "api: sequential POST p95",
+            f"{s95:.1f} ms",
+            "<= 15 ms",
+            f"{s95 / h50:.1f}x /health p50",
+            s95 <= 15,
+        ),
+        Target(
+            f"api: {c} clients, throughput",
+            f"{rate:,.0f}/s",
+            ">= 500/s",
+            f"{rate / r.health_concurrent.rate:.2f}x /health, {c} clients",
+            rate >= 500,
+        ),
+        Target(
+            f"api: {c} clients, p99",
+            f"{c99:.1f} ms",
+            "<= 50 ms",
+            f"{c99 / hc99:.1f}x /health p99, {c} clients",
+            c99 <= 50,
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", type=int, default=200_000)
@@ -145,101 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=32)
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
-    per_client = max(1, args.requests * 2 // args.clients)
-    needed = 20 + args.requests + per_client * args.clients
     with scratch_database("bench_api") as url:
-        with connect(url, purpose="bench") as conn:
-            migrate(conn)
-            seed(conn, assignments=max(args.assignments, needed), today=TODAY)
-            conn.execute("VACUUM ANALYZE")
-            rows = conn.execute(
-                "SELECT a.id, pm.user_id FROM assignments a"
-                " JOIN peer_mentors pm ON pm.id = a.peer_mentor_id"
-                " WHERE a.starts_on < %(d)s ORDER BY a.id LIMIT %(n)s",
-                {"d": TODAY - timedelta(days=1), "n": needed},
-            ).fetchall()
-        if len(rows) < needed:
-            raise SystemExit(f"need {needed:,} assignments that started before {TODAY}")
-        day = str(TODAY - timedelta(days=1))
-        tokens = {r["user_id"]: headers_for(r["user_id"]) for r in rows}
-        posts = [
-            http_load.post_json(
-                "/activities", {"assignment_id": r["id"], "occurred_on": day}, tokens[r["user_id"]]
-            )
-            for r in rows
-        ]
-        with serving(url) as port:
-            phases = measure(port, posts, args.requests, args.clients)
-    health, sequential = phases["health"], phases["sequential"]
-    health_c, concurrent = phases["health_concurrent"], phases["concurrent"]
-    c = args.clients
-    print(
-        render(
-            [
-                row("GET /health, sequential (baseline)", health, rate=True),
-                row("POST /activities, sequential", sequential, rate=True),
-                row(f"GET /health, {c} clients (baseline)", health_c, rate=True),
-                row(f"POST /activities, {c} clients", concurrent, rate=True),
-            ],
-            [
-                ("what", "requests"),
-                ("p50", "p50 ms"),
-                ("p95", "p95 ms"),
-                ("p99", "p99 ms"),
-                ("rate", "throughput"),
-            ],
-        )
-    )
-    h50 = statistics.median(health.latencies_ms)
-    s50 = statistics.median(sequential.latencies_ms)
-    s95 = percentile(sequential.latencies_ms, 0.95)
-    c99 = percentile(concurrent.latencies_ms, 0.99)
-    hc99 = percentile(health_c.latencies_ms, 0.99)
-    targets = [
-        {
-            "t": "sequential POST p50",
-            "f": f"{s50:.1f} ms",
-            "g": "<= 5 ms",
-            "r": f"{s50 / h50:.1f}x /health p50",
-            "m": "yes" if s50 <= 5 else "NO",
-        },
-        {
-            "t": "sequential POST p95",
-            "f": f"{s95:.1f} ms",
-            "g": "<= 15 ms",
-            "r": f"{s95 / h50:.1f}x /health p50",
-            "m": "yes" if s95 <= 15 else "NO",
-        },
-        {
-            "t": f"{c} clients: throughput",
-            "f": f"{concurrent.rate:,.0f}/s",
-            "g": ">= 500/s",
-            "r": f"{concurrent.rate / health_c.rate:.2f}x /health, {c} clients",
-            "m": "yes" if concurrent.rate >= 500 else "NO",
-        },
-        {
-            "t": f"{c} clients: p99",
-            "f": f"{c99:.1f} ms",
-            "g": "<= 50 ms",
-            "r": f"{c99 / hc99:.1f}x /health p99, {c} clients",
-            "m": "yes" if c99 <= 50 else "NO",
-        },
-    ]
+        result = bench_api(url, args.assignments, args.requests, args.clients)
+    print(table(result))
     print()
+    print(render_targets(api_targets(result)))
     print(
-        render(
-            targets,
-            [
-                ("t", "target"),
-                ("f", "figure"),
-                ("g", "goal"),
-                ("r", "ratio to baseline"),
-                ("m", "met"),
-            ],
-        )
-    )
-    print(
-        f"\n{max(args.assignments, needed):,} assignments; {os.cpu_count()} CPUs; load average"
+        f"\n{result.assignments:,} assignments; {os.cpu_count()} CPUs; load average"
         f" at start {load:.2f}, at end {os.getloadavg()[0]:.2f}."
     )
 

@@ -13,7 +13,8 @@ For each N it seeds N assignments once, then works on copies of that database
   also writes one delivery row per reminder and channel (time budget 0: nothing is sent);
 
 then delivery throughput with default settings against each receiver's own ceiling
-(``benchmarks/delivery.py``, also runnable alone: ``python -m benchmarks.delivery``).
+(``benchmarks/delivery.py``, also runnable alone: ``python -m benchmarks.delivery``), start-up,
+and the API over loopback HTTP (``benchmarks/activity_api.py``, also runnable alone).
 
 The server is ``DATABASE_URL`` (a role that may create databases) when set, else an embedded
 PostgreSQL in a temporary directory.
@@ -35,6 +36,8 @@ from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 
+from .activity_api import api_targets, bench_api
+from .activity_api import table as api_table
 from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
 from .delivery import table as delivery_table
 from .naive import naive_run
@@ -222,6 +225,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-queue", action="store_true", help="skip the run with delivery rows (run+queue)"
     )
+    parser.add_argument(
+        "--api-assignments",
+        type=int,
+        default=200_000,
+        help="assignments for the API benchmark (benchmarks/activity_api.py); 0 skips it"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--api-requests",
+        type=int,
+        default=500,
+        help="API requests per phase, 32 clients (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     load = os.getloadavg()
@@ -238,12 +254,21 @@ def main(argv: list[str] | None = None) -> None:
                 else None
             )
             startup = bench_startup(dbs)
+            api = (
+                bench_api(dbs.create(), args.api_assignments, args.api_requests, clients=32)
+                if args.api_assignments > 0
+                else None
+            )
         finally:
             dbs.drop_all()
     print(table(results, deliveries))
+    if api is not None:
+        print()
+        print(api_table(api))
     print()
     delivery = delivery_targets(deliveries) if deliveries else []
     targets = [t for s in results for t in size_targets(s)] + [startup_target(startup)]
+    targets += api_targets(api) if api is not None else []
     print(render(targets + delivery))
     print(
         f"\n{os.cpu_count()} CPUs; load average at start {load[0]:.2f}, at end"

@@ -46,7 +46,10 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     # The benchmark CHECKPOINTs between phases, which only a superuser (pg_checkpoint) may.
     env = {**os.environ, "DATABASE_URL": superuser_database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
+        [
+            *[sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
+            *["--api-assignments", "300", "--api-requests", "3"],
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -58,6 +61,7 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert "SQL floor" in result.stdout
     assert "msg/s" in result.stdout
     assert "start-up: run on an empty database (wall)" in result.stdout  # the targets table
+    assert "api: 32 clients, p99" in result.stdout
 
 
 def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:
