@@ -23,6 +23,7 @@ import pytest
 from assignment_reminders.database import Connection
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories
+from tests.due_index import stale_due_rows
 
 TIME_ZONES = (
     "Europe/Oslo",  # DST starts 29 March 2026
@@ -243,16 +244,7 @@ def test_the_index_holds_exactly_the_reminders_still_to_come(conn: Connection) -
         ReminderSchedulerService(conn).run(
             now=datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
         )
-    stale = conn.execute(
-        "(SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due"
-        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on"
-        " FROM reminders.assignment_due_expected)"
-        " UNION ALL"
-        " (SELECT assignment_id, kind, gap_started_on, due_on"
-        " FROM reminders.assignment_due_expected"
-        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due)"
-    ).fetchall()
-    assert stale == []
+    assert stale_due_rows(conn) == []
     row = conn.execute("SELECT count(*) AS n FROM reminders.assignment_due").fetchone()
     assert row is not None and row["n"] > 0
 
