@@ -32,7 +32,6 @@ from .exceptions import (
 from .gateway import execute, fetch_all, fetch_one, named, record
 
 _ACTIVITY_OWNER = named("activity_owner")
-_ASSIGNMENT_ACCESS = named("assignment_access")
 _DELETE_ACTIVITY = named("delete_activity")
 _LAST_CONTACT_DATES = named("last_contact_dates")
 _REGISTER_ACTIVITIES = named("register_activities")
@@ -53,20 +52,6 @@ class NewActivity:
     assignment_id: int
     occurred_on: date
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class Access:
-    """One assignment, seen from the caller (a row of the ``assignment_access`` query)."""
-
-    assignment_id: int
-    organization_id: int
-    time_zone: str
-    today: date
-    starts_on: date
-    mentor_user_id: UUID
-    caller_coordinates: bool
-    caller_stands_in: bool
 
 
 @dataclass(frozen=True)
@@ -215,11 +200,6 @@ def batch_status(refusals: Sequence[Refusal]) -> int:
     return next(s for s in (403, 404, 422) if s in statuses)
 
 
-def _accesses(conn: Connection, caller: UUID, ids: list[int], now: datetime) -> dict[int, Access]:
-    params = {"caller": caller, "ids": sorted(set(ids)), "now": now}
-    return {a.assignment_id: a for a in fetch_all(conn, _ASSIGNMENT_ACCESS, params, row=Access)}
-
-
 def register(
     conn: Connection,
     principal: Principal,
@@ -275,21 +255,22 @@ class Deleted:
     last_contact_date: date | None
 
 
-def delete(conn: Connection, principal: Principal, activity_id: int, *, now: datetime) -> Deleted:
+def delete(conn: Connection, principal: Principal, activity_id: int) -> Deleted:
     """Delete an activity registered in error; the trigger recomputes the assignment's date.
 
     Allowed for admins, whoever registered it, the assignment's mentor and the organization's
     coordinators.
     """
-    row: dict[str, Any] | None = fetch_one(conn, _ACTIVITY_OWNER, {"id": activity_id}, row=record)
+    row: dict[str, Any] | None = fetch_one(
+        conn, _ACTIVITY_OWNER, {"id": activity_id, "caller": principal.user_id}, row=record
+    )
     if row is None:
         raise NotFoundError(f"activity {activity_id} does not exist", field="activity_id")
     assignment_id = int(row["assignment_id"])
     if not principal.is_admin:
         caller = principal.require_app_role("peer_mentor", "coordinator")
-        access = _accesses(conn, caller, [assignment_id], now)[assignment_id]
-        if caller not in (row["registered_by"], access.mentor_user_id) and not (
-            principal.app_role == "coordinator" and access.caller_coordinates
+        if caller not in (row["registered_by"], row["mentor_user_id"]) and not (
+            principal.app_role == "coordinator" and row["caller_coordinates"]
         ):
             raise PermissionDeniedError(
                 f"activity {activity_id}: you neither registered it nor own or coordinate"

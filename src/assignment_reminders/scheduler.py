@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
+from .config import Settings
 from .database import Connection
 from .exceptions import InputError
 from .fence import Guard
@@ -87,7 +88,7 @@ class ReminderSchedulerService:
         self,
         conn: Connection,
         *,
-        batch_size: int = 100000,
+        batch_size: int = Settings.batch_size,  # REMINDERS_BATCH_SIZE's default
         on_batch: Callable[[RunCounts], None] | None = None,
         channels: Sequence[str] = (),
     ) -> None:

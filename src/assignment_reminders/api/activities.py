@@ -136,7 +136,6 @@ async def register_coordinator_proxy_bulk(
 def delete_activity(
     request: Request,
     principal: Caller,
-    now: Now,
     activity_id: Annotated[int, Path(gt=0, le=2**63 - 1)],
 ) -> DeletedOut:
     """Delete an activity registered in error; the assignment's date is recomputed.
@@ -145,7 +144,7 @@ def delete_activity(
     admins and the service role.
     """
     with unit_of_work(request) as conn:
-        done = activities.delete(conn, principal, activity_id, now=now)
+        done = activities.delete(conn, principal, activity_id)
     return DeletedOut(
         deleted_activity_id=done.activity_id,
         assignment_id=done.assignment_id,

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 
+def _no_connection(limit: float) -> DatabaseError:
+    return DatabaseError(
+        f"no database connection within {limit:g} s"
+        " (the database is down or every connection is busy)"
+    )
+
+
 class ApiPool:
     """Created with the app; :meth:`open` at start-up (or at the first request), :meth:`close`
     at shutdown."""
@@ -75,17 +82,13 @@ class ApiPool:
         from psycopg_pool import PoolTimeout
 
         limit = self.settings.http.pool_timeout_seconds
-        timeout_error = DatabaseError(
-            f"no database connection within {limit:g} s"
-            " (the database is down or every connection is busy)"
-        )
         if waited >= limit:
-            raise timeout_error
+            raise _no_connection(limit)
         try:
             with self.open().connection(timeout=limit - waited) as conn:
                 yield conn
         except PoolTimeout as exc:
-            raise timeout_error from exc
+            raise _no_connection(limit) from exc
 
     def stats(self) -> dict[str, int]:
         pool = self._pool

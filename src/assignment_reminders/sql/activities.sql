@@ -9,32 +9,21 @@ SELECT item, refusal, time_zone, today, starts_on, id, assignment_id, occurred_o
 FROM reminders.register_activities(%(path)s, %(caller)s, %(assignment_ids)s::bigint[],
                                    %(dates)s::date[], %(notes)s::text[], %(now)s)
 
--- name: assignment_access
--- What decides whether the caller may delete an activity of each assignment (unknown ids: no row).
-SELECT a.id AS assignment_id, a.organization_id, o.time_zone, d.today, a.starts_on,
-       pm.user_id AS mentor_user_id,
-       EXISTS (SELECT FROM public.coordinators c
-               WHERE c.user_id = %(caller)s AND c.organization_id = a.organization_id)
-           AS caller_coordinates,
-       EXISTS (SELECT FROM reminders.mentor_stand_ins s
-               JOIN public.peer_mentors me ON me.id = s.stand_in_id
-               WHERE s.mentor_id = a.peer_mentor_id AND me.user_id = %(caller)s
-                 AND s.starts_on <= d.today AND (s.ends_on IS NULL OR s.ends_on >= d.today))
-           AS caller_stands_in
-FROM public.assignments a
-JOIN public.organizations o ON o.id = a.organization_id
-JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
-CROSS JOIN LATERAL (SELECT (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today) d
-WHERE a.id = ANY(%(ids)s::bigint[])
-
 -- name: last_contact_dates
 SELECT id AS assignment_id, last_contact_date FROM public.assignments WHERE id = ANY(%(ids)s::bigint[])
 
 -- name: activity_owner
-SELECT act.id, act.assignment_id, act.registered_by
+-- The activity to delete (locked), with who may delete it besides admins: whoever registered it,
+-- its assignment's mentor, and the coordinators of its organization (%(caller)s is one).
+SELECT act.id, act.assignment_id, act.registered_by, pm.user_id AS mentor_user_id,
+       EXISTS (SELECT FROM public.coordinators c
+               WHERE c.user_id = %(caller)s AND c.organization_id = a.organization_id)
+           AS caller_coordinates
 FROM public.activities act
+JOIN public.assignments a ON a.id = act.assignment_id
+JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
 WHERE act.id = %(id)s
-FOR UPDATE
+FOR UPDATE OF act
 
 -- name: delete_activity
 DELETE FROM public.activities WHERE id = %(id)s
