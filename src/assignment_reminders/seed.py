@@ -8,8 +8,11 @@ One transaction: a failed seed leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,17 +21,19 @@ from psycopg import sql
 from .database import Connection
 from .exceptions import InputError
 from .gateway import copy_lines, execute, fetch_value, named, transaction
+from .seed_due import COLUMNS as DUE_COLUMNS
+from .seed_due import DueRows
+
+logger = logging.getLogger(__name__)
 
 _MAY_SKIP_FK_CHECKS = named("seed_may_skip_fk_checks")
 _SKIP_FK_CHECKS = named("seed_skip_fk_checks")
-_REFRESH_DUE_RANGE = named("seed_refresh_due_range")
 _ANALYZE = named("seed_analyze")
 _ANALYZE_DUE_INDEX = named("seed_analyze_due_index")
 _HAS_DUE_INDEX = named("seed_has_due_index")
 _CAN_BUILD_INDEXES_AFTER = named("seed_can_build_indexes_after")
 _DROP_INDEXES = named("seed_drop_indexes")
 _BUILD_INDEXES = named("seed_build_indexes")
-_SORT_MEMORY = named("seed_sort_memory")
 # Loaded without their indexes when empty (a fresh database): the big ones.
 _BULK_TABLES = ("public.peer_mentors", "public.contacts", "public.assignments")
 
@@ -101,6 +106,10 @@ ORGANIZATIONS = (
 ASSIGNMENTS_PER_MENTOR = 8
 MENTORS_PER_COORDINATOR = 25
 ASSIGNMENTS_PER_ORGANIZATION = 50_000
+# every seeded organization's reminder_after_days and escalation_after_days
+THRESHOLDS = (10, 20)
+# assignments start 14 to 719 days before today
+STARTED_DAYS_AGO = range(14, 720)
 
 
 @dataclass(frozen=True)
@@ -162,22 +171,43 @@ def _drop_indexes_if_empty(conn: Connection, tables: Sequence[str]) -> list[str]
     return statements
 
 
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    """Log how long *name* took (DEBUG; ``python -m benchmarks.seed_phases`` prints them)."""
+    started = time.perf_counter()
+    yield
+    logger.debug("seed phase %s: %.2f s", name, time.perf_counter() - started)
+
+
 def _build_indexes(conn: Connection, statements: list[str]) -> None:
-    if statements:
-        execute(conn, _BUILD_INDEXES, {"statements": statements})
+    for statement in statements:  # one at a time: each build's time in the log
+        with _phase(f"build {statement}"):
+            execute(conn, _BUILD_INDEXES, {"statements": [statement]})
 
 
 NULL = "\\N"  # COPY's text format
 
 
-def _copy(conn: Connection, table: str, columns: Sequence[str], lines: Iterator[str]) -> None:
+def _copy(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    lines: Iterator[str],
+    schema: str = "public",
+) -> None:
     """COPY *lines* in COPY's text format into *table*. The seed writes the lines itself (at 10M
     assignments, adapting each value took longer than the server's load): its values are
     numbers, dates and names without tabs, newlines or backslashes, so nothing needs escaping."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier("public", table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    copy_lines(conn, stmt, lines)
+    with _phase(f"COPY {schema}.{table}"):
+        copy_lines(conn, stmt, lines)
+
+
+def _copy_due(conn: Connection, due: DueRows) -> None:
+    """The due index of the new assignments (the seed skipped the triggers that maintain it)."""
+    _copy(conn, "assignment_due", DUE_COLUMNS, due.lines(), schema="reminders")
 
 
 def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reserved ids
@@ -207,9 +237,10 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
 
         def orgs() -> Iterator[str]:
+            after = "\t".join(map(str, THRESHOLDS))
             for i in range(n_orgs):
                 title, tz, lang = ORGANIZATIONS[(org0 + i) % len(ORGANIZATIONS)]
-                yield f"{org0 + i}\t{title} #{org0 + i}\t{tz}\t{lang}\t10\t20\n"
+                yield f"{org0 + i}\t{title} #{org0 + i}\t{tz}\t{lang}\t{after}\n"
 
         _copy(
             conn,
@@ -261,23 +292,41 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
 
         # the dates, by days before today, in COPY's text format (10M assignments: no date
         # arithmetic or adaptation per row)
-        days_ago = [(today - timedelta(days=d)).isoformat() for d in range(720)]
+        days_ago = [(today - timedelta(days=d)).isoformat() for d in range(STARTED_DAYS_AGO.stop)]
+        # the due index of these assignments, computed here (the database's own triggers are
+        # skipped with the FK checks): see seed_due
+        due = (
+            DueRows(
+                today=today,
+                first_id=assign0,
+                count=assignments,
+                thresholds=THRESHOLDS,
+                max_days_ago=STARTED_DAYS_AGO.stop - 1,
+            )
+            if triggers_skipped and _has_due_index(conn)
+            else None
+        )
 
         def assignment_rows() -> Iterator[str]:
+            random, randrange, expovariate = rng.random, rng.randrange, rng.expovariate
+            add_due = due.add if due is not None else None
             for i in range(assignments):
                 mentor = i % n_mentors
-                r = rng.random()
+                r = random()
                 status = "active" if r < 0.85 else "paused" if r < 0.95 else "ended"
-                started = rng.randrange(14, 720)
-                ends_on = days_ago[rng.randrange(1, 10)] if status == "ended" else NULL
+                started = randrange(STARTED_DAYS_AGO.start, STARTED_DAYS_AGO.stop)
+                ends_on = days_ago[randrange(1, 10)] if status == "ended" else NULL
                 # a realistic spread: most mentors keep in touch, some drift past 10 and 20 days
-                if rng.random() < 0.08:
+                if random() < 0.08:
                     last_contact = NULL
+                    gap = started
                 else:
-                    gap = int(rng.expovariate(1 / 9))
-                    last_contact = days_ago[min(started, gap)]  # not before the start
+                    gap = min(started, int(expovariate(1 / 9)))  # not before the start
+                    last_contact = days_ago[gap]
+                if add_due is not None and status == "active":
+                    add_due(i, gap)
                 yield (
-                    f"{assign0 + i}\t{org0 + mentor_org(mentor)}\t{mentor0 + mentor}"
+                    f"{assign0 + i}\t{org0 + mentor % n_orgs}\t{mentor0 + mentor}"
                     f"\t{contact0 + i}\t{status}\t{days_ago[started]}\t{ends_on}\t{last_contact}\n"
                 )
 
@@ -296,18 +345,13 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             ),
             assignment_rows(),
         )
-        if triggers_skipped and _has_due_index(conn):
-            # the due index, in one pass over the new id range (not a trigger per COPY row)
+        if due is not None:
             if bulk:
                 rebuild += _drop_indexes_if_empty(conn, ("reminders.assignment_due",))
-                execute(conn, _SORT_MEMORY)
-            execute(
-                conn,
-                _REFRESH_DUE_RANGE,
-                {"after_id": assign0 - 1, "until_id": assign0 + assignments - 1},
-            )
+            _copy_due(conn, due)
         _build_indexes(conn, rebuild)
-    execute(conn, _ANALYZE)
-    if _has_due_index(conn):
-        execute(conn, _ANALYZE_DUE_INDEX)
+    with _phase("ANALYZE"):
+        execute(conn, _ANALYZE)
+        if _has_due_index(conn):
+            execute(conn, _ANALYZE_DUE_INDEX)
     return SeedResult(n_orgs, n_coords, n_mentors, assignments, assignments, assign0)

@@ -266,10 +266,6 @@ SELECT rolsuper AS may FROM pg_roles WHERE rolname = current_user
 -- name: seed_skip_fk_checks
 SET LOCAL session_replication_role = replica
 
--- name: seed_refresh_due_range
--- The due index for the assignments a seed just copied in, in one pass over their id range.
-SELECT reminders.refresh_assignment_due_range(%(after_id)s, %(until_id)s)
-
 -- name: seed_has_due_index
 -- Whether the due-index migration is applied (benchmarks seed partial schemas too).
 SELECT to_regclass('reminders.assignment_due') IS NOT NULL AS ok
@@ -288,12 +284,6 @@ SELECT reminders.bulk_load_drop_indexes(%(table)s::regclass) AS statements
 -- allows them (max_parallel_maintenance_workers).
 SELECT pg_catalog.set_config('maintenance_work_mem', '1GB', true),
        reminders.bulk_load_create_indexes(%(statements)s::text[])
-
--- name: seed_sort_memory
--- The due index is computed in one INSERT ... SELECT ... ORDER BY over all new assignments (17
--- million rows at 10M assignments): sorted in memory as far as it goes. Only a superuser's bulk
--- load into a fresh database gets here (a laptop, the benchmark), for this transaction.
-SELECT pg_catalog.set_config('work_mem', '1GB', true)
 
 -- name: seed_analyze
 ANALYZE public.assignments

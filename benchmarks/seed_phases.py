@@ -1,0 +1,89 @@
+"""Where the time of one ``reminders seed`` goes: each phase of a seed into a fresh database.
+
+Run: ``python -m benchmarks.seed_phases [--assignments N]`` (DATABASE_URL or a throwaway embedded
+PostgreSQL, as a superuser: the bulk load `make bench` times; one scratch database, dropped
+afterwards). Prints each phase as it ends (on stderr) and a table at the end: each COPY (Python
+writing the lines and the server loading them, overlapped), each index build, ANALYZE, and what
+is left (locks, id reservations, COMMIT). The phases are the seed's own DEBUG log lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from assignment_reminders.database import connect
+from assignment_reminders.migrations import migrate
+from assignment_reminders.seed import logger as seed_logger
+from assignment_reminders.seed import seed
+from assignment_reminders.tables import render
+
+from .scratch import Databases, server
+
+TODAY = date(2026, 11, 28)
+_PHASE = re.compile(r"seed phase (?P<name>.*): (?P<seconds>[0-9.]+) s$")
+_INDEX = re.compile(
+    r"build (CREATE (UNIQUE )?INDEX|ALTER TABLE \S+ ADD CONSTRAINT) (?P<name>\S+).*"
+)
+
+
+class Phases(logging.Handler):
+    """The seed's phases, from its log, in the order they ended."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.rows: list[dict[str, Any]] = []
+        self.started = time.perf_counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = _PHASE.match(record.getMessage())
+        if found:
+            name = _INDEX.sub(r"build \g<name>", " ".join(found["name"].split()))
+            self.rows.append({"phase": name[:72], "seconds": float(found["seconds"])})
+            print(
+                f"{time.perf_counter() - self.started:7.1f} s  {name[:72]}: {found['seconds']} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignments", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    phases = Phases()
+    seed_logger.addHandler(phases)
+    seed_logger.setLevel(logging.DEBUG)
+    load = os.getloadavg()
+    with server() as admin:
+        dbs = Databases(admin, "bench_phases")
+        try:
+            url = dbs.create()
+            with connect(url, purpose="bench") as conn:
+                migrate(conn)
+                phases.started = started = time.perf_counter()
+                seed(conn, assignments=args.assignments, today=TODAY)
+                total = time.perf_counter() - started
+                conn.execute("VACUUM ANALYZE")
+                row = conn.execute("SELECT pg_database_size(current_database()) AS s").fetchone()
+        finally:
+            dbs.drop_all()
+    rows = [r for r in phases.rows if r["seconds"] >= 0.05]
+    rows.append({"phase": "the rest", "seconds": total - sum(r["seconds"] for r in phases.rows)})
+    rows.append({"phase": "seed() in all", "seconds": total})
+    print(render(rows, [("phase", f"seed {args.assignments:,} assignments"), ("seconds", "s")]))
+    assert row is not None
+    print(
+        f"\ndisk after VACUUM: {int(row['s']) / 2**20:.0f} MB; load average {load[0]:.2f} at"
+        f" start, {os.getloadavg()[0]:.2f} at end ({os.cpu_count()} CPUs)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The seed's own due rows: two per active assignment, in the order the pass walks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from assignment_reminders.seed_due import DueRows
+
+TODAY = date(2026, 11, 28)
+
+
+def test_rows_come_by_due_date_then_assignment_id_with_both_thresholds() -> None:
+    due = DueRows(today=TODAY, first_id=100, count=4, thresholds=(10, 20), max_days_ago=719)
+    for i, gap_days_ago in enumerate((0, 5, 719, 10)):
+        due.add(i, gap_days_ago)
+    rows = [line.rstrip("\n").split("\t") for line in due.lines()]
+    assert len(due) == len(rows) == 8
+    keys = [(date.fromisoformat(r[3]), int(r[0])) for r in rows]
+    assert keys == sorted(keys)
+    assert [r[:2] for r in rows[:2]] == [["102", "reminder"], ["102", "escalation"]]
+    for assignment_id, kind, gap, due_on in rows:
+        gap_days_ago = (0, 5, 719, 10)[int(assignment_id) - 100]
+        assert date.fromisoformat(gap) == TODAY - timedelta(days=gap_days_ago)
+        after = 10 if kind == "reminder" else 20
+        assert date.fromisoformat(due_on) == date.fromisoformat(gap) + timedelta(days=after)
+    # due the same day: the escalation of the assignment whose gap began 10 days earlier and the
+    # reminder of the one with today's gap, by id
+    same_day = [r[:2] for r in rows if r[3] == (TODAY + timedelta(days=10)).isoformat()]
+    assert same_day == [["100", "reminder"], ["103", "escalation"]]
