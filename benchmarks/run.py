@@ -36,7 +36,7 @@ from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 
-from .activity_api import api_targets, bench_api
+from .activity_api import Phases, api_targets, bench_api
 from .activity_api import table as api_table
 from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
 from .delivery import table as delivery_table
@@ -247,7 +247,14 @@ def main(argv: list[str] | None = None) -> None:
         "--api-requests",
         type=int,
         default=500,
-        help="API requests per phase, 32 clients (default: %(default)s)",
+        help="API requests sequentially; twice that with 32 clients at saturation"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--api-rate-requests",
+        type=int,
+        default=Phases.rate_requests,
+        help="API requests offered at 500/s by 32 clients (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -266,7 +273,11 @@ def main(argv: list[str] | None = None) -> None:
             )
             startup = bench_startup(dbs)
             api = (
-                bench_api(dbs.create(), args.api_assignments, args.api_requests, clients=32)
+                bench_api(
+                    dbs.create(),
+                    args.api_assignments,
+                    Phases(requests=args.api_requests, rate_requests=args.api_rate_requests),
+                )
                 if args.api_assignments > 0
                 else None
             )
