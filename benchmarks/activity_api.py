@@ -1,14 +1,22 @@
 """Latency and throughput of registering activities over loopback HTTP (`reminders serve`).
 
 Run: ``python -m benchmarks.activity_api [--assignments 200000] [--requests 500]
-[--clients 32]`` (DATABASE_URL or the embedded PostgreSQL; a scratch database, dropped
-afterwards). `reminders serve` runs as its own process with its connection pool; a mentor posts
-one activity at a time (keep-alive), then ``--clients`` mentors post at once, each request on an
-assignment without activities yet (the dearer case: its first activity also sets its baseline).
+[--clients 32] [--rate 500] [--rate-requests 3000]`` (DATABASE_URL or the embedded PostgreSQL;
+a scratch database, dropped afterwards). `reminders serve` runs as its own process with its
+connection pool. Three phases, each request on an assignment without activities yet (the dearer
+case: its first activity also sets its baseline):
+
+- sequential: one mentor posts one activity at a time (keep-alive);
+- at a constant rate: ``--clients`` connections together offer ``--rate`` requests/s (an open
+  loop, coordinated omission corrected: benchmarks/http_load.py), the target's p99;
+- at saturation: ``--clients`` mentors post as fast as the server answers (a closed loop), the
+  target's throughput; its p99 is the queue's (Little's law) and is printed to inform only.
+
 Each request checks the caller's token and registers the activity in one statement (the triggers
-move last_contact_date and the due index). The baselines are ``GET /health`` on the same server
-(HTTP and the framework, no database), sequential and with the same clients, in the same run.
-The client is benchmarks/http_load.py (asyncio on raw sockets: its own cost is in the baseline).
+move last_contact_date and the due index). Each phase's baseline is ``GET /health`` on the same
+server (HTTP and the framework, no database), driven the same way just before it, in the same
+run. The client is benchmarks/http_load.py (asyncio on raw sockets: its own cost is in the
+baseline).
 """
 
 from __future__ import annotations
@@ -109,54 +117,82 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[max(0, round(len(ordered) * p) - 1)]
 
 
-def row(what: str, load: http_load.Load, *, rate: bool) -> dict[str, object]:
+def row(what: str, load: http_load.Load) -> dict[str, object]:
     ms = load.latencies_ms
     return {
         "what": what,
         "p50": statistics.median(ms),
         "p95": percentile(ms, 0.95),
         "p99": percentile(ms, 0.99),
-        "rate": f"{load.rate:,.0f}/s" if rate else "-",
+        "max": max(ms),
+        "rate": f"{load.rate:,.0f}/s",
+        "errors": load.errors,
     }
 
 
-def measure(
-    port: int, posts: list[bytes], requests: int, clients: int
-) -> dict[str, http_load.Load]:
-    """The four phases on one server; *posts* holds one request per assignment, each used once."""
-    run, health = http_load.run, http_load.get("/health")
-    run("127.0.0.1", port, [posts[:20]])  # warm-up: the pool, the plans, the caches
-    sequential = posts[20 : 20 + requests]
-    rest = posts[20 + requests :]
-    per_client = max(1, requests * 2 // clients)
-    return {
-        "health": run("127.0.0.1", port, [[health] * requests]),
-        "sequential": run("127.0.0.1", port, [sequential]),
-        "health_concurrent": run("127.0.0.1", port, [[health] * per_client] * clients),
-        "concurrent": run(
-            "127.0.0.1",
-            port,
-            [rest[k * per_client : (k + 1) * per_client] for k in range(clients)],
-        ),
-    }
+@dataclass(frozen=True)
+class Phases:
+    """How much each phase sends: *requests* sequentially, *clients* connections offering
+    *rate* requests/s for *rate_requests*, and *clients* at saturation, *requests* x 2 in all."""
+
+    requests: int = 500
+    clients: int = 32
+    rate: float = 500
+    rate_requests: int = 3000
+
+    @property
+    def per_client(self) -> int:
+        return max(1, self.requests * 2 // self.clients)
+
+    @property
+    def posts(self) -> int:
+        """POSTs sent in all, the warm-up's 20 included (one assignment each)."""
+        return WARM_UP + self.requests + self.rate_requests + self.per_client * self.clients
+
+
+WARM_UP = 20
 
 
 @dataclass(frozen=True)
 class ApiResult:
     assignments: int
-    clients: int
+    phases: Phases
     health: http_load.Load
     sequential: http_load.Load
+    health_at_rate: http_load.Load
+    at_rate: http_load.Load
     health_concurrent: http_load.Load
     concurrent: http_load.Load
 
 
-def bench_api(url: str, assignments: int, requests: int, clients: int) -> ApiResult:
-    """The four phases against `reminders serve` on *url*, an empty database (migrated and
+def measure(port: int, posts: list[bytes], p: Phases) -> dict[str, http_load.Load]:
+    """The six phases on one server; *posts* holds one request per assignment, each used once.
+    Each /health baseline runs just before the phase it is the baseline of."""
+    host, health = "127.0.0.1", http_load.get("/health")
+    http_load.run(host, port, [posts[:WARM_UP]])  # warm-up: the pool, the plans, the caches
+    rest = posts[WARM_UP:]
+    sequential, rest = rest[: p.requests], rest[p.requests :]
+    at_rate, rest = rest[: p.rate_requests], rest[p.rate_requests :]
+    per_client = p.per_client
+    return {
+        "health": http_load.run(host, port, [[health] * p.requests]),
+        "sequential": http_load.run(host, port, [sequential]),
+        "health_at_rate": http_load.run_at_rate(
+            host, port, [health] * p.rate_requests, p.rate, p.clients
+        ),
+        "at_rate": http_load.run_at_rate(host, port, at_rate, p.rate, p.clients),
+        "health_concurrent": http_load.run(host, port, [[health] * per_client] * p.clients),
+        "concurrent": http_load.run(
+            host, port, [rest[k * per_client : (k + 1) * per_client] for k in range(p.clients)]
+        ),
+    }
+
+
+def bench_api(url: str, assignments: int, phases: Phases) -> ApiResult:
+    """The six phases against `reminders serve` on *url*, an empty database (migrated and
     seeded here)."""
     print("api: POST /activities over loopback HTTP ...", file=sys.stderr, flush=True)
-    per_client = max(1, requests * 2 // clients)
-    needed = 20 + requests + per_client * clients
+    needed = phases.posts
     assignments = max(assignments, needed)
     with connect(url, purpose="bench") as conn:
         migrate(conn)
@@ -179,37 +215,45 @@ def bench_api(url: str, assignments: int, requests: int, clients: int) -> ApiRes
         for r in rows
     ]
     with serving(url) as port:
-        phases = measure(port, posts, requests, clients)
-    return ApiResult(assignments, clients, **phases)
+        loads = measure(port, posts, phases)
+    return ApiResult(assignments, phases, **loads)
 
 
 def table(r: ApiResult) -> str:
-    c = r.clients
+    c, rate = r.phases.clients, f"{r.phases.rate:,.0f}/s"
     return render(
         [
-            row("GET /health, sequential (baseline)", r.health, rate=True),
-            row("POST /activities, sequential", r.sequential, rate=True),
-            row(f"GET /health, {c} clients (baseline)", r.health_concurrent, rate=True),
-            row(f"POST /activities, {c} clients", r.concurrent, rate=True),
+            row("GET /health, sequential (baseline)", r.health),
+            row("POST /activities, sequential", r.sequential),
+            row(f"GET /health, {c} clients at {rate} (baseline)", r.health_at_rate),
+            row(f"POST /activities, {c} clients at {rate}", r.at_rate),
+            row(f"GET /health, {c} clients, saturation (baseline)", r.health_concurrent),
+            row(f"POST /activities, {c} clients, saturation", r.concurrent),
         ],
         [
             ("what", "requests"),
             ("p50", "p50 ms"),
             ("p95", "p95 ms"),
             ("p99", "p99 ms"),
+            ("max", "max ms"),
             ("rate", "throughput"),
+            ("errors", "errors"),
         ],
     )
 
 
 def api_targets(r: ApiResult) -> list[Target]:
-    """Issue 12's API targets, each against the /health baseline of the same run."""
+    """Issue 12's API targets, each against the /health baseline of the same run driven the same
+    way, and the saturated p99 as an informative row (not a target)."""
     h50 = statistics.median(r.health.latencies_ms)
     s50 = statistics.median(r.sequential.latencies_ms)
     s95 = percentile(r.sequential.latencies_ms, 0.95)
+    r99 = percentile(r.at_rate.latencies_ms, 0.99)
+    hr99 = percentile(r.health_at_rate.latencies_ms, 0.99)
     c99 = percentile(r.concurrent.latencies_ms, 0.99)
     hc99 = percentile(r.health_concurrent.latencies_ms, 0.99)
-    rate, c = r.concurrent.rate, r.clients
+    rate, c, offered = r.concurrent.rate, r.phases.clients, f"{r.phases.rate:,.0f}"
+    errors = f", {r.at_rate.errors} errors" if r.at_rate.errors else ""
     return [
         Target(
             "api: sequential POST p50",
@@ -226,18 +270,25 @@ def api_targets(r: ApiResult) -> list[Target]:
             s95 <= 15,
         ),
         Target(
-            f"api: {c} clients, throughput",
+            f"api: {c} clients, throughput at saturation",
             f"{rate:,.0f}/s",
             ">= 500/s",
             f"{rate / r.health_concurrent.rate:.2f}x /health, {c} clients",
             rate >= 500,
         ),
         Target(
-            f"api: {c} clients, p99",
-            f"{c99:.1f} ms",
+            f"api: {c} clients at {offered} req/s offered, p99",
+            f"{r99:.1f} ms{errors}",
             "<= 50 ms",
+            f"{r99 / hr99:.1f}x /health p99 at {offered}/s",
+            r99 <= 50 and not r.at_rate.errors,
+        ),
+        Target(
+            f"api: {c} clients, p99 at saturation (informs)",
+            f"{c99:.1f} ms",
+            f"- (Little: mean = {c} / {rate:,.0f}/s = {c / rate * 1000:.0f} ms)",
             f"{c99 / hc99:.1f}x /health p99, {c} clients",
-            c99 <= 50,
+            None,
         ),
     ]
 
@@ -245,12 +296,31 @@ def api_targets(r: ApiResult) -> list[Target]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", type=int, default=200_000)
-    parser.add_argument("--requests", type=int, default=500, help="sequential, and per phase")
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=Phases.requests,
+        help="sequential; twice that at saturation (default: %(default)s)",
+    )
+    parser.add_argument("--clients", type=int, default=Phases.clients, help="connections")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=Phases.rate,
+        help="requests/s the clients offer together in the constant-rate phase"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate-requests",
+        type=int,
+        default=Phases.rate_requests,
+        help="requests sent in the constant-rate phase (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    phases = Phases(args.requests, args.clients, args.rate, args.rate_requests)
     load = os.getloadavg()[0]
     with scratch_database("bench_api") as url:
-        result = bench_api(url, args.assignments, args.requests, args.clients)
+        result = bench_api(url, args.assignments, phases)
     print(table(result))
     print()
     print(render_targets(api_targets(result)))

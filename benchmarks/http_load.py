@@ -5,6 +5,17 @@ status line, the headers and ``Content-Length`` bytes of body. A client this lig
 cores of the benchmark machine to the server and PostgreSQL (a thread per client with httpx spent
 more CPU than the server it measured); what it still costs shows in the ``/health`` baseline,
 measured with the same clients in the same run.
+
+Two ways to drive a server:
+
+- :func:`run`, a **closed loop**: each connection sends its next request when the previous answer
+  arrives, as fast as the server goes. It measures throughput at saturation; its latencies are
+  the queue's (Little's law: with C connections always waiting, the mean is C / throughput).
+- :func:`run_at_rate`, an **open loop** at a constant rate, as wrk2 does it: request *i* is due
+  ``i / rate`` seconds after the start, on connection ``i % connections``, and its latency is
+  counted from that intended send time, not from when it was sent. When the server stalls, the
+  requests due meanwhile on that connection go out late, and each one's wait shows in the tail
+  (a closed loop would record one slow answer and quietly send less: coordinated omission).
 """
 
 from __future__ import annotations
@@ -15,6 +26,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+#: How long after every connection is open the first request is due, seconds.
+LEAD_S = 0.01
 
 
 def get(path: str) -> bytes:
@@ -31,11 +45,19 @@ def post_json(path: str, body: Any, headers: dict[str, str]) -> bytes:
 
 @dataclass(frozen=True)
 class Load:
+    """What one phase measured: the latency of every successful (200/201) answer, the seconds
+    from the first request to the last answer, and, in the open loop, the rate offered and
+    the answers that were not 200/201 (*errors*, the first one's status line in *first_error*)."""
+
     latencies_ms: list[float]
     seconds: float
+    offered: float | None = None
+    errors: int = 0
+    first_error: str | None = None
 
     @property
     def rate(self) -> float:
+        """Successful answers per second: the achieved rate."""
         return len(self.latencies_ms) / self.seconds
 
 
@@ -43,10 +65,25 @@ class BadResponseError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    head: bytes
+    body: bytes
+    at: float  # perf_counter() when the body was read
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (200, 201)
+
+    def error(self) -> str:
+        first = self.head.split(b"\r\n", 1)[0].decode()
+        return f"{first}: {self.body[:200].decode(errors='replace')}"
+
+
 async def _exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> float:
-    started = time.perf_counter()
+) -> _Answer:
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
@@ -55,19 +92,18 @@ async def _exchange(
         if name.strip().lower() == b"content-length":
             length = int(value)
     body = await reader.readexactly(length)
-    elapsed = (time.perf_counter() - started) * 1000
-    status = int(head[9:12])
-    if status not in (200, 201):
-        first = head.split(b"\r\n", 1)[0].decode()
-        raise BadResponseError(f"{first}: {body[:200].decode(errors='replace')}")
-    return elapsed
+    return _Answer(int(head[9:12]), head, body, time.perf_counter())
 
 
 async def _client(host: str, port: int, requests: Sequence[bytes], into: list[float]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for request in requests:
-            into.append(await _exchange(reader, writer, request))
+            started = time.perf_counter()
+            answer = await _exchange(reader, writer, request)
+            if not answer.ok:
+                raise BadResponseError(answer.error())
+            into.append((answer.at - started) * 1000)
     finally:
         writer.close()
 
@@ -80,6 +116,74 @@ async def _run(host: str, port: int, per_client: Sequence[Sequence[bytes]]) -> L
 
 
 def run(host: str, port: int, per_client: Sequence[Sequence[bytes]]) -> Load:
-    """Each client (one keep-alive connection) sends its requests one after another; all
-    clients at once. Every response must be 200 or 201."""
+    """Closed loop: each client (one keep-alive connection) sends its requests one after
+    another, each when the previous answer has arrived; all clients at once. Every response
+    must be 200 or 201 (else :class:`BadResponseError`)."""
     return asyncio.run(_run(host, port, per_client))
+
+
+def schedule(count: int, rate: float, connections: int) -> list[list[tuple[float, int]]]:
+    """Per connection, ``(due, i)`` for each request *i* it sends: request *i* is due
+    ``i / rate`` seconds after the start, on connection ``i % connections``. The connections
+    take turns, so together they offer *rate* evenly spaced, each ``rate / connections``."""
+    return [[(i / rate, i) for i in range(c, count, connections)] for c in range(connections)]
+
+
+@dataclass
+class _Tally:
+    latencies_ms: list[float]
+    last_answer: float
+    errors: int = 0
+    first_error: str | None = None
+
+
+async def _paced(
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    requests: Sequence[bytes],
+    plan: list[tuple[float, int]],
+    start: float,
+    tally: _Tally,
+) -> None:
+    reader, writer = conn
+    for due, i in plan:
+        intended = start + due
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # Late (the previous answer on this connection came after this one was due): send now.
+        answer = await _exchange(reader, writer, requests[i])
+        tally.last_answer = max(tally.last_answer, answer.at)
+        if answer.ok:
+            tally.latencies_ms.append((answer.at - intended) * 1000)
+        else:
+            tally.errors += 1
+            tally.first_error = tally.first_error or answer.error()
+
+
+async def _run_at_rate(
+    host: str, port: int, requests: Sequence[bytes], rate: float, connections: int
+) -> Load:
+    conns = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    try:
+        start = time.perf_counter() + LEAD_S  # every connection open before the clock starts
+        tally = _Tally([], start)
+        plans = schedule(len(requests), rate, connections)
+        paced = (_paced(c, requests, p, start, tally) for c, p in zip(conns, plans, strict=True))
+        await asyncio.gather(*paced)
+    finally:
+        for _reader, writer in conns:
+            writer.close()
+    seconds = max(tally.last_answer - start, 1e-9)
+    return Load(tally.latencies_ms, seconds, rate, tally.errors, tally.first_error)
+
+
+def run_at_rate(
+    host: str, port: int, requests: Sequence[bytes], rate: float, connections: int
+) -> Load:
+    """Open loop: *requests* offered at *rate* per second in total over *connections*
+    keep-alive connections (:func:`schedule`), each latency counted from the request's intended
+    send time (coordinated omission corrected). Answers other than 200/201 are counted as
+    errors; a connection that fails raises."""
+    if rate <= 0 or connections <= 0:
+        raise ValueError("rate and connections must be positive")
+    return asyncio.run(_run_at_rate(host, port, requests, rate, connections))

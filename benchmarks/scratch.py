@@ -61,6 +61,12 @@ class Databases:
     def name_of(self, url: str) -> str:
         return str(conninfo_to_dict(url)["dbname"])
 
+    def drop(self, url: str) -> None:
+        """Drop one of the databases created here (and with it any autovacuum work on it)."""
+        name = self.name_of(url)
+        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self.created.remove(name)
+
     def drop_all(self) -> None:
         for name in self.created:
             self._admin(

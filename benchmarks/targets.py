@@ -14,11 +14,13 @@ MILLION = 1_000_000
 
 @dataclass(frozen=True)
 class Target:
+    """One row of the targets table; *met* None for a row printed to inform, not a target."""
+
     what: str
     figure: str
     target: str
     baseline: str
-    met: bool
+    met: bool | None
 
 
 def size_targets(s: SizeResult) -> list[Target]:
@@ -86,9 +88,13 @@ def startup_target(startup: Startup) -> Target:
     )
 
 
+def _met(met: bool | None) -> str:
+    return "-" if met is None else "yes" if met else "NO"
+
+
 def render(targets: Iterable[Target]) -> str:
     rows = [("target", "figure", "goal", "ratio to baseline", "met")]
-    rows += [(t.what, t.figure, t.target, t.baseline, "yes" if t.met else "NO") for t in targets]
+    rows += [(t.what, t.figure, t.target, t.baseline, _met(t.met)) for t in targets]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "-" * len(lines[0]))

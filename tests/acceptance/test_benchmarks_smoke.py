@@ -17,7 +17,10 @@ CASES = {
     "lock_acquisition": ["--iterations", "3"],
     "monitoring_scrape": ["--rows", "50", "--iterations", "2"],
     "activity_trigger": ["--assignments", "300", "--singles", "5"],
-    "activity_api": ["--assignments", "300", "--requests", "3", "--clients", "2"],
+    "activity_api": [
+        *["--assignments", "300", "--requests", "3", "--clients", "2"],
+        *["--rate", "100", "--rate-requests", "10"],  # the constant-rate (open-loop) phase
+    ],
     "seed_with_activities": ["--assignments", "300"],
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
     "rls": ["--assignments", "500", "--iterations", "2"],
@@ -48,7 +51,7 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     result = subprocess.run(
         [
             *[sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
-            *["--api-assignments", "300", "--api-requests", "3"],
+            *["--api-assignments", "300", "--api-requests", "3", "--api-rate-requests", "20"],
         ],
         cwd=REPO,
         env=env,
@@ -61,7 +64,10 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert "SQL floor" in result.stdout
     assert "msg/s" in result.stdout
     assert "start-up: run on an empty database (wall)" in result.stdout  # the targets table
-    assert "api: 32 clients, p99" in result.stdout
+    assert "POST /activities, 32 clients at 500/s" in result.stdout  # the open loop's row
+    assert "api: 32 clients, throughput at saturation" in result.stdout
+    assert "api: 32 clients at 500 req/s offered, p99" in result.stdout
+    assert "api: 32 clients, p99 at saturation (informs)" in result.stdout
 
 
 def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:

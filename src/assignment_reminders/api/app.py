@@ -21,7 +21,7 @@ from ..tokens import TokenVerifier
 from ..trigger import RunOutcome
 from . import activities as activities_api
 from . import admin as admin_api
-from . import errors, openapi
+from . import errors, heap, openapi
 from .cors import add_cors
 from .deps import CronCaller, IsoDateTime
 from .http_metrics import HttpMetrics, HttpMetricsMiddleware
@@ -44,7 +44,11 @@ class CronRequest(BaseModel):
     )
 
 
-def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAPI:
+def create_app(
+    settings: Settings, *, run_job: RunJob = monitored_run, settle_heap: bool = False
+) -> FastAPI:
+    """*settle_heap*: once started, tune the process's garbage collector for latency
+    (api/heap.py; process-wide, so only for the process that serves: `reminders serve`)."""
     pool = ApiPool(settings)
     workers = DbWorkers(pool)
 
@@ -52,6 +56,8 @@ def create_app(settings: Settings, *, run_job: RunJob = monitored_run) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(pool.open)  # without waiting for the database: it may be down
         workers.start()
+        if settle_heap:
+            heap.settle()
         try:
             yield
         finally:

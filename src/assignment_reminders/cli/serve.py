@@ -110,7 +110,7 @@ def serve(
     try:
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, settle_heap=True),
             host=host,
             port=port,
             log_config=None,
