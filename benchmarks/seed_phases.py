@@ -107,10 +107,6 @@ def main(argv: list[str] | None = None) -> None:
     rows = [r for r in phases.rows if r["seconds"] >= 0.05]
     rows.append({"phase": "the rest", "seconds": total - sum(r["seconds"] for r in phases.rows)})
     rows.append({"phase": "seed() in all", "seconds": total})
-    for r in rows:
-        r.update(
-            {k: f"{r[k]:.1f}" for k in ("seconds", "python", "server") if r.get(k) is not None}
-        )
     columns = [
         ("phase", f"seed {args.assignments:,} assignments"),
         ("seconds", "wall s"),

@@ -9,6 +9,7 @@ One transaction: a failed seed leaves nothing behind.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -115,10 +116,33 @@ THRESHOLDS = (10, 20)
 STARTED_DAYS_AGO = range(14, 720)
 
 
+def below(rng: random.Random, n: int) -> Callable[[], int]:
+    """``rng.randrange(n)`` as one call: the same draws from *rng* (CPython's: the smallest
+    number of random bits that covers ``n``, redrawn when ``n`` or more), in about half the time,
+    which counts at ten million assignments (``tests/unit/test_seed_names.py`` checks them)."""
+    bits, getrandbits = n.bit_length(), rng.getrandbits
+
+    def draw() -> int:
+        r = getrandbits(bits)
+        while r >= n:
+            r = getrandbits(bits)
+        return r
+
+    return draw
+
+
+def expovariate(rng: random.Random, lambd: float) -> Callable[[], float]:
+    """``rng.expovariate(lambd)`` as one call (CPython's formula, the same draw)."""
+    rand, log = rng.random, math.log
+
+    def draw() -> float:
+        return -log(1.0 - rand()) / lambd
+
+    return draw
+
+
 def chooser(rng: random.Random, names: Sequence[str]) -> Callable[[], str]:
-    """``rng.choice(names)`` as one call: the same draws from *rng* (CPython's choice: the
-    smallest number of random bits that covers the list, redrawn when past its end), in half
-    the time, which counts at 22 million names."""
+    """``rng.choice(names)`` as one call: the same draws as :func:`below`, one call less."""
     n = len(names)
     bits, getrandbits = n.bit_length(), rng.getrandbits
 
@@ -305,11 +329,11 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             return i % n_orgs
 
         def mentors() -> Iterator[str]:
-            per_org_coords = max(1, n_coords // n_orgs)
+            coordinator_of_org = below(rng, max(1, n_coords // n_orgs))  # rng.randrange(n)
             for i in range(n_mentors):
                 org = mentor_org(i)
                 # a coordinator of the same organization
-                coord = org + n_orgs * (rng.randrange(per_org_coords))
+                coord = org + n_orgs * coordinator_of_org()
                 coord = coord if coord < n_coords else org
                 first, last = name()
                 email = f"{first}.{last}.m{mentor0 + i}@example.org".lower()
@@ -354,20 +378,23 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
         )
 
         def assignment_rows() -> Iterator[str]:
-            random, randrange, expovariate = rng.random, rng.randrange, rng.expovariate
+            # rng.random(), rng.randrange(14, 720), rng.randrange(1, 10), rng.expovariate(1 / 9)
+            random, started_at = rng.random, below(rng, len(STARTED_DAYS_AGO))
+            ended_at, contact_gap = below(rng, 9), expovariate(rng, 1 / 9)
+            first_start = STARTED_DAYS_AGO.start
             add_due = due.add if due is not None else None
             for i in range(assignments):
                 mentor = i % n_mentors
                 r = random()
                 status = "active" if r < 0.85 else "paused" if r < 0.95 else "ended"
-                started = randrange(STARTED_DAYS_AGO.start, STARTED_DAYS_AGO.stop)
-                ends_on = days_ago[randrange(1, 10)] if status == "ended" else NULL
+                started = first_start + started_at()
+                ends_on = days_ago[1 + ended_at()] if status == "ended" else NULL
                 # a realistic spread: most mentors keep in touch, some drift past 10 and 20 days
                 if random() < 0.08:
                     last_contact = NULL
                     gap = started
                 else:
-                    gap = min(started, int(expovariate(1 / 9)))  # not before the start
+                    gap = min(started, int(contact_gap()))  # not before the start
                     last_contact = days_ago[gap]
                 if add_due is not None and status == "active":
                     add_due(i, gap)
