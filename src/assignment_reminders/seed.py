@@ -4,6 +4,12 @@ Deterministic for a given ``--random-seed``. Each call adds one or more new orga
 never disturbs data that is already there. Ids are reserved up front from each table's identity
 sequence (under a table lock), which lets the rows reference each other inside one COPY stream.
 One transaction: a failed seed leaves nothing behind.
+
+A superuser's seed into a fresh database is a bulk load (ten million assignments for the
+benchmark): triggers and FK checks skipped for the transaction, the big tables truncated and
+COPYd ``WITH (FREEZE)`` without their indexes, which are built afterwards by one sort each, and
+the due index written from what the seed generated (:mod:`.seed_due`). Each phase's time is
+logged at DEBUG (``python -m benchmarks.seed_phases`` prints them).
 """
 
 from __future__ import annotations
