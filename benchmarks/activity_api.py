@@ -49,6 +49,7 @@ from .targets import render as render_targets
 SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway signing key
 TODAY = date(2026, 11, 28)
 STARTUP_TIMEOUT_S = 60
+KEEP_ALIVE_S = 4  # under uvicorn's keep-alive timeout (5 s): the open loop's longest idle gap
 
 
 def free_port() -> int:
@@ -317,6 +318,13 @@ def main(argv: list[str] | None = None) -> None:
         help="requests sent in the constant-rate phase (default: %(default)s)",
     )
     args = parser.parse_args(argv)
+    if args.rate <= 0 or args.clients <= 0:
+        parser.error("--rate and --clients must be positive")
+    if args.clients / args.rate > KEEP_ALIVE_S:
+        parser.error(
+            f"--clients / --rate must be at most {KEEP_ALIVE_S} s: each connection sends once every"
+            " clients / rate seconds, and uvicorn closes a connection idle for 5 s"
+        )
     phases = Phases(args.requests, args.clients, args.rate, args.rate_requests)
     load = os.getloadavg()[0]
     with scratch_database("bench_api") as url:
