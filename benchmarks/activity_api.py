@@ -49,6 +49,7 @@ from .targets import render as render_targets
 SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway signing key
 TODAY = date(2026, 11, 28)
 STARTUP_TIMEOUT_S = 60
+FELL_BEHIND = 0.98  # achieved / offered below this: the last answers came >2 % of the phase late
 KEEP_ALIVE_S = 4  # under uvicorn's keep-alive timeout (5 s): the open loop's longest idle gap
 
 
@@ -222,7 +223,7 @@ def bench_api(url: str, assignments: int, phases: Phases) -> ApiResult:
 
 def table(r: ApiResult) -> str:
     c, rate = r.phases.clients, f"{r.phases.rate:,.0f}/s"
-    return render(
+    rows = render(
         [
             row("GET /health, sequential (baseline)", r.health),
             row("POST /activities, sequential", r.sequential),
@@ -240,6 +241,18 @@ def table(r: ApiResult) -> str:
             ("rate", "throughput"),
             ("errors", "errors"),
         ],
+    )
+    return rows + fell_behind(r.at_rate)
+
+
+def fell_behind(load: http_load.Load) -> str:
+    """A note when an open loop's server did not keep up: its p99 then measures a queue that
+    grew for the whole phase (how long the phase was, not the service); a lower rate says more."""
+    if load.offered is None or load.rate >= FELL_BEHIND * load.offered:
+        return ""
+    return (
+        f"\nThe server fell behind at {load.offered:,.0f}/s offered ({load.rate:,.0f}/s achieved):"
+        " the p99 at that rate measures a queue that grew for the whole phase."
     )
 
 
