@@ -148,11 +148,16 @@ class Phases:
 
     @property
     def posts(self) -> int:
-        """POSTs sent in all, the warm-up's 20 included (one assignment each)."""
-        return WARM_UP + self.requests + self.rate_requests + self.per_client * self.clients
+        """POSTs sent in all, the warm-up's included (one assignment each)."""
+        return self.warm_up + self.requests + self.rate_requests + self.per_client * self.clients
+
+    @property
+    def warm_up(self) -> int:
+        """WARM_UP POSTs on each of the clients' connections, all at once."""
+        return WARM_UP * self.clients
 
 
-WARM_UP = 20
+WARM_UP = 2
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,10 @@ def measure(port: int, posts: list[bytes], p: Phases) -> dict[str, http_load.Loa
     """The six phases on one server; *posts* holds one request per assignment, each used once.
     Each /health baseline runs just before the phase it is the baseline of."""
     host, health = "127.0.0.1", http_load.get("/health")
-    http_load.run(host, port, [posts[:WARM_UP]])  # warm-up: the pool, the plans, the caches
-    rest = posts[WARM_UP:]
+    # Warm-up, all clients at once: the pool grows to its size and every database thread starts
+    # (once per process: a thread start blocks the event loop), the plans and caches fill.
+    warm, rest = posts[: p.warm_up], posts[p.warm_up :]
+    http_load.run(host, port, [warm[k :: p.clients] for k in range(p.clients)])
     sequential, rest = rest[: p.requests], rest[p.requests :]
     at_rate, rest = rest[: p.rate_requests], rest[p.rate_requests :]
     per_client = p.per_client
