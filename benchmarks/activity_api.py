@@ -49,6 +49,8 @@ from .targets import render as render_targets
 SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway signing key
 TODAY = date(2026, 11, 28)
 STARTUP_TIMEOUT_S = 60
+FELL_BEHIND = 0.98  # achieved / offered below this: the last answers came >2 % of the phase late
+KEEP_ALIVE_S = 4  # under uvicorn's keep-alive timeout (5 s): the open loop's longest idle gap
 
 
 def free_port() -> int:
@@ -146,11 +148,16 @@ class Phases:
 
     @property
     def posts(self) -> int:
-        """POSTs sent in all, the warm-up's 20 included (one assignment each)."""
-        return WARM_UP + self.requests + self.rate_requests + self.per_client * self.clients
+        """POSTs sent in all, the warm-up's included (one assignment each)."""
+        return self.warm_up + self.requests + self.rate_requests + self.per_client * self.clients
+
+    @property
+    def warm_up(self) -> int:
+        """WARM_UP POSTs on each of the clients' connections, all at once."""
+        return WARM_UP * self.clients
 
 
-WARM_UP = 20
+WARM_UP = 2
 
 
 @dataclass(frozen=True)
@@ -169,8 +176,10 @@ def measure(port: int, posts: list[bytes], p: Phases) -> dict[str, http_load.Loa
     """The six phases on one server; *posts* holds one request per assignment, each used once.
     Each /health baseline runs just before the phase it is the baseline of."""
     host, health = "127.0.0.1", http_load.get("/health")
-    http_load.run(host, port, [posts[:WARM_UP]])  # warm-up: the pool, the plans, the caches
-    rest = posts[WARM_UP:]
+    # Warm-up, all clients at once: the pool grows to its size and every database thread starts
+    # (once per process: a thread start blocks the event loop), the plans and caches fill.
+    warm, rest = posts[: p.warm_up], posts[p.warm_up :]
+    http_load.run(host, port, [warm[k :: p.clients] for k in range(p.clients)])
     sequential, rest = rest[: p.requests], rest[p.requests :]
     at_rate, rest = rest[: p.rate_requests], rest[p.rate_requests :]
     per_client = p.per_client
@@ -221,7 +230,7 @@ def bench_api(url: str, assignments: int, phases: Phases) -> ApiResult:
 
 def table(r: ApiResult) -> str:
     c, rate = r.phases.clients, f"{r.phases.rate:,.0f}/s"
-    return render(
+    rows = render(
         [
             row("GET /health, sequential (baseline)", r.health),
             row("POST /activities, sequential", r.sequential),
@@ -239,6 +248,18 @@ def table(r: ApiResult) -> str:
             ("rate", "throughput"),
             ("errors", "errors"),
         ],
+    )
+    return rows + fell_behind(r.at_rate)
+
+
+def fell_behind(load: http_load.Load) -> str:
+    """A note when an open loop's server did not keep up: its p99 then measures a queue that
+    grew for the whole phase (how long the phase was, not the service); a lower rate says more."""
+    if load.offered is None or load.rate >= FELL_BEHIND * load.offered:
+        return ""
+    return (
+        f"\nThe server fell behind at {load.offered:,.0f}/s offered ({load.rate:,.0f}/s achieved):"
+        " the p99 at that rate measures a queue that grew for the whole phase."
     )
 
 
@@ -317,6 +338,13 @@ def main(argv: list[str] | None = None) -> None:
         help="requests sent in the constant-rate phase (default: %(default)s)",
     )
     args = parser.parse_args(argv)
+    if args.rate <= 0 or args.clients <= 0:
+        parser.error("--rate and --clients must be positive")
+    if args.clients / args.rate > KEEP_ALIVE_S:
+        parser.error(
+            f"--clients / --rate must be at most {KEEP_ALIVE_S} s: each connection sends once every"
+            " clients / rate seconds, and uvicorn closes a connection idle for 5 s"
+        )
     phases = Phases(args.requests, args.clients, args.rate, args.rate_requests)
     load = os.getloadavg()[0]
     with scratch_database("bench_api") as url:

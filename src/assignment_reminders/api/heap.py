@@ -11,7 +11,8 @@ load. So, once the app has started:
 - ``gc.collect()`` then ``gc.freeze()``: what start-up built moves to the permanent generation,
   which no collection walks again;
 - generation 0 is collected after 50,000 net allocations instead of 700: a request's garbage is
-  freed by reference counting, and only cycles wait for the collector, which still runs.
+  freed by reference counting, and only cycles wait for the collector, which still runs (at
+  most 50,000 objects waiting, a few MB; a request left fewer than 17 behind in the benchmark).
 """
 
 from __future__ import annotations
