@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import re
+import resource
 import sys
 import time
 from datetime import date
@@ -115,9 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     ]
     print(render(rows, columns))
     assert row is not None
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"\ndisk after VACUUM: {int(row['s']) / 2**20:.0f} MB; load average {load[0]:.2f} at"
-        f" start, {os.getloadavg()[0]:.2f} at end ({os.cpu_count()} CPUs)"
+        f"\ndisk after VACUUM: {int(row['s']) / 2**20:.0f} MB; peak RSS of this process"
+        f" {rss_mb:.0f} MB; load average {load[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        f" ({os.cpu_count()} CPUs)"
     )
 
 
