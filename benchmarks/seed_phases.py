@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from assignment_reminders.database import connect
@@ -33,24 +34,50 @@ _INDEX = re.compile(
 )
 
 
+def backend_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of the server process *pid*, when it runs on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Phases(logging.Handler):
-    """The seed's phases, from its log, in the order they ended."""
+    """The seed's phases, from its log, in the order they ended, with the CPU time the Python
+    process and the server's backend spent since the previous one (less noisy than wall time
+    on a shared machine; parallel index-build workers are not counted)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.rows: list[dict[str, Any]] = []
+        self.backend_pid: int | None = None
+        self.start()
+
+    def start(self) -> None:
         self.started = time.perf_counter()
+        self.cpu = (time.process_time(), backend_cpu(self.backend_pid))
 
     def emit(self, record: logging.LogRecord) -> None:
         found = _PHASE.match(record.getMessage())
-        if found:
-            name = _INDEX.sub(r"build \g<name>", " ".join(found["name"].split()))
-            self.rows.append({"phase": name[:72], "seconds": float(found["seconds"])})
-            print(
-                f"{time.perf_counter() - self.started:7.1f} s  {name[:72]}: {found['seconds']} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        if not found:
+            return
+        name = _INDEX.sub(r"build \g<name>", " ".join(found["name"].split()))[:72]
+        python, backend = time.process_time(), backend_cpu(self.backend_pid)
+        row = {
+            "phase": name,
+            "seconds": float(found["seconds"]),
+            "python": python - self.cpu[0],
+            "server": None if backend is None or self.cpu[1] is None else backend - self.cpu[1],
+        }
+        self.cpu = (python, backend)
+        self.rows.append(row)
+        print(
+            f"{time.perf_counter() - self.started:7.1f} s  {name}: {row['seconds']:.2f} s"
+            f" (CPU: Python {row['python']:.2f} s, server {row['server'] or 0:.2f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,7 +94,10 @@ def main(argv: list[str] | None = None) -> None:
             url = dbs.create()
             with connect(url, purpose="bench") as conn:
                 migrate(conn)
-                phases.started = started = time.perf_counter()
+                pid = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()
+                phases.backend_pid = None if pid is None else int(pid["pid"])
+                phases.start()
+                started = phases.started
                 seed(conn, assignments=args.assignments, today=TODAY)
                 total = time.perf_counter() - started
                 conn.execute("VACUUM ANALYZE")
@@ -77,7 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     rows = [r for r in phases.rows if r["seconds"] >= 0.05]
     rows.append({"phase": "the rest", "seconds": total - sum(r["seconds"] for r in phases.rows)})
     rows.append({"phase": "seed() in all", "seconds": total})
-    print(render(rows, [("phase", f"seed {args.assignments:,} assignments"), ("seconds", "s")]))
+    columns = [
+        ("phase", f"seed {args.assignments:,} assignments"),
+        ("seconds", "wall s"),
+        ("python", "Python CPU s"),
+        ("server", "backend CPU s"),
+    ]
+    print(render(rows, columns))
     assert row is not None
     print(
         f"\ndisk after VACUUM: {int(row['s']) / 2**20:.0f} MB; load average {load[0]:.2f} at"

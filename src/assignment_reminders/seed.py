@@ -4,14 +4,21 @@ Deterministic for a given ``--random-seed``. Each call adds one or more new orga
 never disturbs data that is already there. Ids are reserved up front from each table's identity
 sequence (under a table lock), which lets the rows reference each other inside one COPY stream.
 One transaction: a failed seed leaves nothing behind.
+
+A superuser's seed into a fresh database is a bulk load (ten million assignments for the
+benchmark): triggers and FK checks skipped for the transaction, the big tables truncated and
+COPYd ``WITH (FREEZE)`` without their indexes, which are built afterwards by one sort each, and
+the due index written from what the seed generated (:mod:`.seed_due`). Each phase's time is
+logged at DEBUG (``python -m benchmarks.seed_phases`` prints them).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,10 +39,13 @@ _ANALYZE = named("seed_analyze")
 _ANALYZE_DUE_INDEX = named("seed_analyze_due_index")
 _HAS_DUE_INDEX = named("seed_has_due_index")
 _CAN_BUILD_INDEXES_AFTER = named("seed_can_build_indexes_after")
+_CAN_FREEZE = named("seed_can_freeze")
+_TRUNCATE_FOR_FREEZE = named("seed_truncate_for_freeze")
 _DROP_INDEXES = named("seed_drop_indexes")
 _BUILD_INDEXES = named("seed_build_indexes")
 # Loaded without their indexes when empty (a fresh database): the big ones.
 _BULK_TABLES = ("public.peer_mentors", "public.contacts", "public.assignments")
+_DUE_TABLE = "reminders.assignment_due"
 
 FIRST_NAMES = (
     "Ada",
@@ -112,6 +122,45 @@ THRESHOLDS = (10, 20)
 STARTED_DAYS_AGO = range(14, 720)
 
 
+def below(rng: random.Random, n: int) -> Callable[[], int]:
+    """``rng.randrange(n)`` as one call: the same draws from *rng* (CPython's: the smallest
+    number of random bits that covers ``n``, redrawn when ``n`` or more), in about half the time,
+    which counts at ten million assignments (``tests/unit/test_seed_names.py`` checks them)."""
+    bits, getrandbits = n.bit_length(), rng.getrandbits
+
+    def draw() -> int:
+        r = getrandbits(bits)
+        while r >= n:
+            r = getrandbits(bits)
+        return r
+
+    return draw
+
+
+def expovariate(rng: random.Random, lambd: float) -> Callable[[], float]:
+    """``rng.expovariate(lambd)`` as one call (CPython's formula, the same draw)."""
+    rand, log = rng.random, math.log
+
+    def draw() -> float:
+        return -log(1.0 - rand()) / lambd
+
+    return draw
+
+
+def chooser(rng: random.Random, names: Sequence[str]) -> Callable[[], str]:
+    """``rng.choice(names)`` as one call: the same draws as :func:`below`, one call less."""
+    n = len(names)
+    bits, getrandbits = n.bit_length(), rng.getrandbits
+
+    def choose() -> str:
+        r = getrandbits(bits)
+        while r >= n:
+            r = getrandbits(bits)
+        return names[r]
+
+    return choose
+
+
 @dataclass(frozen=True)
 class SeedResult:
     organizations: int
@@ -179,6 +228,15 @@ def _phase(name: str) -> Iterator[None]:
     logger.debug("seed phase %s: %.2f s", name, time.perf_counter() - started)
 
 
+def _truncate_for_freeze(conn: Connection, tables: Sequence[str]) -> bool:
+    """Truncate the empty *tables* (and the empty ones referencing them) so that the load may
+    COPY frozen rows into them: no later rewrite of every page to set hint bits or freeze, and
+    less server time per COPY. False (nothing done) when any of them has rows."""
+    if not fetch_value(conn, _CAN_FREEZE):
+        return False
+    return bool(fetch_value(conn, _TRUNCATE_FOR_FREEZE, {"tables": list(tables)}))
+
+
 def _build_indexes(conn: Connection, statements: list[str]) -> None:
     for statement in statements:  # one at a time: each build's time in the log
         with _phase(f"build {statement}"):
@@ -194,20 +252,25 @@ def _copy(
     columns: Sequence[str],
     lines: Iterator[str],
     schema: str = "public",
+    *,
+    freeze: bool = False,
 ) -> None:
-    """COPY *lines* in COPY's text format into *table*. The seed writes the lines itself (at 10M
-    assignments, adapting each value took longer than the server's load): its values are
-    numbers, dates and names without tabs, newlines or backslashes, so nothing needs escaping."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    """COPY *lines* in COPY's text format into *table* (rows frozen with *freeze*: the table was
+    truncated in this transaction). The seed writes the lines itself (at 10M assignments,
+    adapting each value took longer than the server's load): its values are numbers, dates and
+    names without tabs, newlines or backslashes, so nothing needs escaping."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(schema, table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(" WITH (FREEZE)" if freeze else ""),
     )
-    with _phase(f"COPY {schema}.{table}"):
+    with _phase(f"COPY {schema}.{table}{' FREEZE' if freeze else ''}"):
         copy_lines(conn, stmt, lines)
 
 
-def _copy_due(conn: Connection, due: DueRows) -> None:
+def _copy_due(conn: Connection, due: DueRows, *, freeze: bool) -> None:
     """The due index of the new assignments (the seed skipped the triggers that maintain it)."""
-    _copy(conn, "assignment_due", DUE_COLUMNS, due.lines(), schema="reminders")
+    _copy(conn, "assignment_due", DUE_COLUMNS, due.lines(), schema="reminders", freeze=freeze)
 
 
 def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reserved ids
@@ -225,16 +288,22 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
         triggers_skipped = _skip_triggers_if_allowed(conn)
         # a superuser's load into a fresh database: rows first, indexes after
         bulk = triggers_skipped and bool(fetch_value(conn, _CAN_BUILD_INDEXES_AFTER))
+        has_due = _has_due_index(conn)
         org0 = _reserve_ids(conn, "organizations", n_orgs)
         coord0 = _reserve_ids(conn, "coordinators", n_coords)
         mentor0 = _reserve_ids(conn, "peer_mentors", n_mentors)
         contact0 = _reserve_ids(conn, "contacts", assignments)
         assign0 = _reserve_ids(conn, "assignments", assignments)
 
+        frozen = bulk and _truncate_for_freeze(
+            conn, _BULK_TABLES + ((_DUE_TABLE,) if has_due else ())
+        )
         rebuild = _drop_indexes_if_empty(conn, _BULK_TABLES) if bulk else []
 
+        first_name, last_name = chooser(rng, FIRST_NAMES), chooser(rng, LAST_NAMES)
+
         def name() -> tuple[str, str]:
-            return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            return first_name(), last_name()
 
         def orgs() -> Iterator[str]:
             after = "\t".join(map(str, THRESHOLDS))
@@ -266,11 +335,11 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             return i % n_orgs
 
         def mentors() -> Iterator[str]:
-            per_org_coords = max(1, n_coords // n_orgs)
+            coordinator_of_org = below(rng, max(1, n_coords // n_orgs))  # rng.randrange(n)
             for i in range(n_mentors):
                 org = mentor_org(i)
                 # a coordinator of the same organization
-                coord = org + n_orgs * (rng.randrange(per_org_coords))
+                coord = org + n_orgs * coordinator_of_org()
                 coord = coord if coord < n_coords else org
                 first, last = name()
                 email = f"{first}.{last}.m{mentor0 + i}@example.org".lower()
@@ -281,14 +350,21 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             "peer_mentors",
             ("id", "organization_id", "coordinator_id", "first_name", "last_name", "email"),
             mentors(),
+            freeze=frozen,
         )
 
         def contacts() -> Iterator[str]:
-            for i in range(assignments):
-                first, last = name()
-                yield f"{contact0 + i}\t{org0 + mentor_org(i % n_mentors)}\t{first}\t{last}\n"
+            for i in range(assignments):  # the organization of the assignment's mentor
+                org = org0 + i % n_mentors % n_orgs
+                yield f"{contact0 + i}\t{org}\t{first_name()}\t{last_name()}\n"
 
-        _copy(conn, "contacts", ("id", "organization_id", "first_name", "last_name"), contacts())
+        _copy(
+            conn,
+            "contacts",
+            ("id", "organization_id", "first_name", "last_name"),
+            contacts(),
+            freeze=frozen,
+        )
 
         # the dates, by days before today, in COPY's text format (10M assignments: no date
         # arithmetic or adaptation per row)
@@ -303,25 +379,28 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 thresholds=THRESHOLDS,
                 max_days_ago=STARTED_DAYS_AGO.stop - 1,
             )
-            if triggers_skipped and _has_due_index(conn)
+            if triggers_skipped and has_due
             else None
         )
 
         def assignment_rows() -> Iterator[str]:
-            random, randrange, expovariate = rng.random, rng.randrange, rng.expovariate
+            # rng.random(), rng.randrange(14, 720), rng.randrange(1, 10), rng.expovariate(1 / 9)
+            random, started_at = rng.random, below(rng, len(STARTED_DAYS_AGO))
+            ended_at, contact_gap = below(rng, 9), expovariate(rng, 1 / 9)
+            first_start = STARTED_DAYS_AGO.start
             add_due = due.add if due is not None else None
             for i in range(assignments):
                 mentor = i % n_mentors
                 r = random()
                 status = "active" if r < 0.85 else "paused" if r < 0.95 else "ended"
-                started = randrange(STARTED_DAYS_AGO.start, STARTED_DAYS_AGO.stop)
-                ends_on = days_ago[randrange(1, 10)] if status == "ended" else NULL
+                started = first_start + started_at()
+                ends_on = days_ago[1 + ended_at()] if status == "ended" else NULL
                 # a realistic spread: most mentors keep in touch, some drift past 10 and 20 days
                 if random() < 0.08:
                     last_contact = NULL
                     gap = started
                 else:
-                    gap = min(started, int(expovariate(1 / 9)))  # not before the start
+                    gap = min(started, int(contact_gap()))  # not before the start
                     last_contact = days_ago[gap]
                 if add_due is not None and status == "active":
                     add_due(i, gap)
@@ -344,14 +423,15 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 "last_contact_date",
             ),
             assignment_rows(),
+            freeze=frozen,
         )
         if due is not None:
             if bulk:
-                rebuild += _drop_indexes_if_empty(conn, ("reminders.assignment_due",))
-            _copy_due(conn, due)
+                rebuild += _drop_indexes_if_empty(conn, (_DUE_TABLE,))
+            _copy_due(conn, due, freeze=frozen)
         _build_indexes(conn, rebuild)
     with _phase("ANALYZE"):
         execute(conn, _ANALYZE)
-        if _has_due_index(conn):
+        if has_due:
             execute(conn, _ANALYZE_DUE_INDEX)
     return SeedResult(n_orgs, n_coords, n_mentors, assignments, assignments, assign0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 
@@ -94,14 +95,46 @@ CONSTRAINTS = (
 )
 
 
+GRANTS = (
+    "SELECT c.oid::regclass::text AS t, c.relacl::text AS acl FROM pg_class c"
+    " WHERE c.relnamespace IN ('public'::regnamespace, 'reminders'::regnamespace) ORDER BY 1"
+)
+TRIGGERS = (
+    "SELECT tgrelid::regclass::text AS t, tgname, tgenabled FROM pg_trigger"
+    " WHERE NOT tgisinternal ORDER BY 1, 2"
+)
+
+
 def test_a_seed_into_empty_tables_builds_the_same_indexes_and_constraints_after_the_load(
-    superuser_conn: Connection,
+    superuser_conn: Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
     conn = superuser_conn
-    indexes, constraints = conn.execute(INDEXES).fetchall(), conn.execute(CONSTRAINTS).fetchall()
+    before = [conn.execute(q).fetchall() for q in (INDEXES, CONSTRAINTS, GRANTS, TRIGGERS)]
+    caplog.set_level(logging.DEBUG, logger="assignment_reminders.seed")
     seed(conn, assignments=3000, today=TODAY)
-    assert conn.execute(INDEXES).fetchall() == indexes
-    assert conn.execute(CONSTRAINTS).fetchall() == constraints
+    assert [conn.execute(q).fetchall() for q in (INDEXES, CONSTRAINTS, GRANTS, TRIGGERS)] == before
+    role = conn.execute("SHOW session_replication_role").fetchone()
+    assert role == {"session_replication_role": "origin"}  # the triggers fire again
+    # the big tables were truncated in the seed's transaction and their rows COPYd frozen: pages
+    # marked all-visible already (ANALYZE reads the visibility map; no VACUUM has run)
+    copies = [r.getMessage().split(":")[0] for r in caplog.records if " COPY " in r.getMessage()]
+    assert copies == [
+        "seed phase COPY public.organizations",
+        "seed phase COPY public.coordinators",
+        "seed phase COPY public.peer_mentors FREEZE",
+        "seed phase COPY public.contacts FREEZE",
+        "seed phase COPY public.assignments FREEZE",
+        "seed phase COPY reminders.assignment_due FREEZE",
+    ]
+    pages = conn.execute(
+        "SELECT relname, relallvisible > 0 AS frozen FROM pg_class"
+        " WHERE oid IN ('public.assignments'::regclass, 'reminders.assignment_due'::regclass)"
+        " ORDER BY 1"
+    ).fetchall()
+    assert pages == [
+        {"relname": "assignment_due", "frozen": True},
+        {"relname": "assignments", "frozen": True},
+    ]
     # the due index was computed into the bare table and its keys built after: the same rows as
     # the view that defines it
     assert count(conn, "SELECT count(*) FROM reminders.assignment_due") > 1000
@@ -175,3 +208,34 @@ def test_a_duplicate_in_a_bulk_load_is_refused_when_the_unique_index_is_built(
     with pytest.raises(psycopg.errors.UniqueViolation, match="could not create unique index"):
         conn.execute("SELECT reminders.bulk_load_create_indexes(%s)", (rebuild["s"],))
     conn.execute("ROLLBACK")
+
+
+def test_tables_are_truncated_for_a_frozen_load_only_when_nothing_would_be_lost(
+    superuser_conn: Connection,
+) -> None:
+    conn = superuser_conn
+    # an empty table whose referencing table has a row (its reference NULL): no truncation
+    conn.execute(
+        "CREATE TABLE public.notes (assignment_id bigint REFERENCES assignments, body text)"
+    )
+    conn.execute("INSERT INTO public.notes VALUES (NULL, 'keep me')")
+    conn.commit()
+    truncated = conn.execute(
+        "SELECT reminders.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
+    ).fetchone()
+    conn.commit()
+    assert truncated == {"t": False}
+    assert count(conn, "SELECT count(*) FROM public.notes") == 1
+    # the seed then loads without FREEZE, and still right
+    seed(conn, assignments=500, today=TODAY)
+    assert count(conn, "SELECT count(*) FROM assignments") == 500
+    assert count(conn, "SELECT count(*) FROM public.notes") == 1
+    assert count(conn, DUE_INDEX_MISMATCHES) == 0
+    # and a table with rows is never truncated
+    conn.execute("DELETE FROM public.notes")
+    conn.commit()
+    row = conn.execute(
+        "SELECT reminders.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
+    ).fetchone()
+    assert row == {"t": False}  # assignments has rows now
+    conn.rollback()

@@ -274,6 +274,15 @@ SELECT to_regclass('reminders.assignment_due') IS NOT NULL AS ok
 -- Whether migration 20261130006100 is applied (benchmarks seed partial schemas too).
 SELECT to_regprocedure('reminders.bulk_load_drop_indexes(regclass)') IS NOT NULL AS ok
 
+-- name: seed_can_freeze
+-- Whether migration 20261130070100 is applied (benchmarks seed partial schemas too).
+SELECT to_regprocedure('reminders.bulk_load_truncate(regclass[])') IS NOT NULL AS ok
+
+-- name: seed_truncate_for_freeze
+-- Truncates the tables (and those referencing them) when all are empty, so that the seed's COPY
+-- may write frozen rows (COPY ... FREEZE); whether it did.
+SELECT reminders.bulk_load_truncate(%(tables)s::regclass[]) AS truncated
+
 -- name: seed_drop_indexes
 -- The indexes of an empty table that no foreign key needs, dropped for the load; the statements
 -- that build them again.
