@@ -50,6 +50,7 @@ SECRET = "benchmark-secret-0123456789abcdef-0123"  # noqa: S105 - a throwaway si
 TODAY = date(2026, 11, 28)
 STARTUP_TIMEOUT_S = 60
 FELL_BEHIND = 0.98  # achieved / offered below this: the last answers came >2 % of the phase late
+WARM_UP = 2  # POSTs per connection before any phase, all connections at once
 KEEP_ALIVE_S = 4  # under uvicorn's keep-alive timeout (5 s): the open loop's longest idle gap
 
 
@@ -153,11 +154,8 @@ class Phases:
 
     @property
     def warm_up(self) -> int:
-        """WARM_UP POSTs on each of the clients' connections, all at once."""
+        """WARM_UP POSTs on each of the clients' connections."""
         return WARM_UP * self.clients
-
-
-WARM_UP = 2
 
 
 @dataclass(frozen=True)
