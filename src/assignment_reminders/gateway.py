@@ -9,9 +9,10 @@ the import of the module that uses it, not a run at 06:00::
     ...
     rows = fetch_all(conn, _DUE, {"now": now}, row=Due)
 
-:func:`execute`, :func:`fetch_one`, :func:`fetch_all` and :func:`copy_lines` take a
-:class:`Query` (its text a ``LiteralString``: nothing from outside reaches SQL but parameters)
-or a statement composed with :mod:`psycopg.sql` from identifiers; rows come back as the type the
+:func:`execute`, :func:`fetch_one`, :func:`fetch_all`, :func:`copy_lines` and
+:func:`copy_binary_rows` take a :class:`Query` (its text a ``LiteralString``: nothing from outside
+reaches SQL but parameters) or a statement composed with :mod:`psycopg.sql` from identifiers;
+rows come back as the type the
 caller names (a dataclass, a NamedTuple, ``dict``). Every driver error raised inside them, or
 inside :func:`transaction`, becomes the project's :class:`~.exceptions.DatabaseError` (or the
 subclass saying what to do) exactly here, its details read from ``exc.diag``::
@@ -236,6 +237,22 @@ def copy_lines(conn: Connection, statement: sql.Composed, lines: Iterable[str]) 
     with wrap_exceptions("a COPY"), conn.cursor().copy(statement) as copy:
         while chunk := "".join(itertools.islice(lines, 10_000)):
             copy.write(chunk)
+
+
+# COPY's binary format: the signature, no flags, no header extension; -1 fields ends the data.
+COPY_BINARY_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_BINARY_TRAILER: Final = b"\xff\xff"
+
+
+def copy_binary_rows(conn: Connection, statement: sql.Composed, rows: Iterable[bytes]) -> None:
+    """``COPY ... FROM STDIN (FORMAT binary)`` with *rows* already in that format (each a field
+    count and its fields), sent in chunks of 10,000 between the format's header and trailer."""
+    rows = iter(rows)
+    with wrap_exceptions("a COPY"), conn.cursor().copy(statement) as copy:
+        copy.write(COPY_BINARY_HEADER)
+        while chunk := b"".join(itertools.islice(rows, 10_000)):
+            copy.write(chunk)
+        copy.write(COPY_BINARY_TRAILER)
 
 
 def run_script(conn: Connection, script: bytes, what: str) -> None:

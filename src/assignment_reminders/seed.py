@@ -27,7 +27,7 @@ from psycopg import sql
 
 from .database import Connection
 from .exceptions import InputError
-from .gateway import copy_lines, execute, fetch_value, named, transaction
+from .gateway import copy_binary_rows, copy_lines, execute, fetch_value, named, transaction
 from .seed_due import COLUMNS as DUE_COLUMNS
 from .seed_due import DueRows
 
@@ -259,18 +259,29 @@ def _copy(
     truncated in this transaction). The seed writes the lines itself (at 10M assignments,
     adapting each value took longer than the server's load): its values are numbers, dates and
     names without tabs, newlines or backslashes, so nothing needs escaping."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+    with _phase(f"COPY {schema}.{table}{' FREEZE' if freeze else ''}"):
+        copy_lines(conn, _copy_statement(schema, table, columns, freeze=freeze), lines)
+
+
+def _copy_statement(
+    schema: str, table: str, columns: Sequence[str], *, freeze: bool, binary: bool = False
+) -> sql.Composed:
+    options = [
+        o for o, on in ((sql.SQL("FREEZE"), freeze), (sql.SQL("FORMAT binary"), binary)) if on
+    ]
+    return sql.SQL("COPY {} ({}) FROM STDIN{}").format(
         sql.Identifier(schema, table),
         sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(" WITH (FREEZE)" if freeze else ""),
+        sql.SQL(" WITH ({})").format(sql.SQL(", ").join(options)) if options else sql.SQL(""),
     )
-    with _phase(f"COPY {schema}.{table}{' FREEZE' if freeze else ''}"):
-        copy_lines(conn, stmt, lines)
 
 
 def _copy_due(conn: Connection, due: DueRows, *, freeze: bool) -> None:
-    """The due index of the new assignments (the seed skipped the triggers that maintain it)."""
-    _copy(conn, "assignment_due", DUE_COLUMNS, due.lines(), schema="reminders", freeze=freeze)
+    """The due index of the new assignments (the seed skipped the triggers that maintain it),
+    in COPY's binary format."""
+    stmt = _copy_statement("reminders", "assignment_due", DUE_COLUMNS, freeze=freeze, binary=True)
+    with _phase(f"COPY reminders.assignment_due{' FREEZE' if freeze else ''} (binary)"):
+        copy_binary_rows(conn, stmt, due.rows())
 
 
 def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reserved ids

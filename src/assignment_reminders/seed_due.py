@@ -16,6 +16,7 @@ it costs a COPY of narrow rows. The tests compare the result with the view.
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -54,17 +55,35 @@ class DueRows:
     def __len__(self) -> int:
         return sum(map(len, self._buckets))
 
-    def lines(self) -> Iterator[str]:
-        """The rows in COPY's text format, by due date, then assignment id."""
-        first_id = self.first_id
+    def rows(self) -> Iterator[bytes]:
+        """The rows in COPY's binary format (without its header and trailer), by due date, then
+        assignment id. Binary: parsing two dates per row as text was most of the server's COPY
+        time (the 3.4 million rows of 2M assignments: 1.15 s of server CPU instead of 1.86 s,
+        for 0.1 s more Python)."""
+        first_id, head = self.first_id, _ROW_HEAD
         for b in range(len(self._buckets) - 1, -1, -1):
             bucket = self._buckets[b]
             if not bucket:
                 continue
             due = self.today + timedelta(days=self._latest - b)
             tails = [
-                f"\t{kind}\t{(due - timedelta(days=after)).isoformat()}\t{due.isoformat()}\n"
+                _text(kind) + _date(due - timedelta(days=after)) + _date(due)
                 for kind, after in zip(KINDS, self.thresholds, strict=True)
             ]
             for v in bucket:
-                yield f"{first_id + (v >> 1)}{tails[v & 1]}"
+                yield head + (first_id + (v >> 1)).to_bytes(8, "big") + tails[v & 1]
+
+
+# COPY's binary format: a row is its number of fields, then each field's length and value
+# (big-endian); a date is its number of days since 2000-01-01.
+_ROW_HEAD = struct.pack(">hi", len(COLUMNS), 8)  # four fields; the first, the id, is 8 bytes
+_EPOCH = date(2000, 1, 1)
+
+
+def _date(day: date) -> bytes:
+    return struct.pack(">ii", 4, (day - _EPOCH).days)
+
+
+def _text(value: str) -> bytes:
+    encoded = value.encode()
+    return struct.pack(">i", len(encoded)) + encoded

@@ -124,7 +124,7 @@ def test_a_seed_into_empty_tables_builds_the_same_indexes_and_constraints_after_
         "seed phase COPY public.peer_mentors FREEZE",
         "seed phase COPY public.contacts FREEZE",
         "seed phase COPY public.assignments FREEZE",
-        "seed phase COPY reminders.assignment_due FREEZE",
+        "seed phase COPY reminders.assignment_due FREEZE (binary)",
     ]
     pages = conn.execute(
         "SELECT relname, relallvisible > 0 AS frozen FROM pg_class"

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import date, timedelta
 
 from assignment_reminders.seed_due import DueRows
 
 TODAY = date(2026, 11, 28)
+EPOCH = date(2000, 1, 1)
+
+
+def decode(row: bytes) -> list[str]:
+    """One row of COPY's binary format (id, kind, gap, due) as text, checking its framing."""
+    fields, id_length, assignment_id, kind_length = struct.unpack_from(">hiqi", row)
+    assert (fields, id_length) == (4, 8)
+    kind = row[18 : 18 + kind_length].decode()
+    gap_length, gap, due_length, due_on = struct.unpack_from(">iiii", row, 18 + kind_length)
+    assert (gap_length, due_length, len(row)) == (4, 4, 18 + kind_length + 16)
+    days = [(EPOCH + timedelta(days=d)).isoformat() for d in (gap, due_on)]
+    return [str(assignment_id), kind, *days]
 
 
 def test_rows_come_by_due_date_then_assignment_id_with_both_thresholds() -> None:
     due = DueRows(today=TODAY, first_id=100, count=4, thresholds=(10, 20), max_days_ago=719)
     for i, gap_days_ago in enumerate((0, 5, 719, 10)):
         due.add(i, gap_days_ago)
-    rows = [line.rstrip("\n").split("\t") for line in due.lines()]
+    rows = [decode(row) for row in due.rows()]
     assert len(due) == len(rows) == 8
     keys = [(date.fromisoformat(r[3]), int(r[0])) for r in rows]
     assert keys == sorted(keys)
