@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import date
 
@@ -12,6 +13,7 @@ import pytest
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.exceptions import InputError
 from assignment_reminders.seed import seed
+from tests.conftest import wait_for
 
 TODAY = date(2026, 11, 28)
 
@@ -239,3 +241,47 @@ def test_tables_are_truncated_for_a_frozen_load_only_when_nothing_would_be_lost(
     ).fetchone()
     assert row == {"t": False}  # assignments has rows now
     conn.rollback()
+
+
+def test_a_row_committed_while_truncation_waits_for_its_lock_is_kept(
+    superuser_conn: Connection, superuser_database_url: str
+) -> None:
+    """The tables are locked before they are looked at: a writer in flight when the seed asks
+    finishes first, and its row is seen (and kept), not truncated after an empty look."""
+    conn = superuser_conn
+    conn.execute(
+        "CREATE TABLE public.notes (assignment_id bigint REFERENCES assignments, body text)"
+    )
+    conn.commit()
+    with connect(superuser_database_url, purpose="test") as writer:
+        writer.execute("BEGIN")
+        writer.execute("INSERT INTO public.notes VALUES (NULL, 'written meanwhile')")
+        outcome: list[object] = []
+
+        def ask() -> None:
+            with connect(superuser_database_url, purpose="test") as asker:
+                row = asker.execute(
+                    "SELECT reminders.bulk_load_truncate("
+                    "ARRAY['public.assignments'::regclass]) AS t"
+                ).fetchone()
+                asker.commit()
+                outcome.append(row)
+
+        thread = threading.Thread(target=ask)
+        thread.start()
+        wait_for(  # the truncation waits for the writer's lock on notes
+            lambda: (
+                conn.execute(
+                    "SELECT count(*) AS n FROM pg_locks WHERE NOT granted"
+                    " AND relation = 'public.notes'::regclass"
+                ).fetchone()
+                == {"n": 1}
+            )
+        )
+        writer.commit()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and outcome[0] is not None
+    assert outcome[0]["t"] is False  # type: ignore[index]
+    conn.rollback()
+    assert count(conn, "SELECT count(*) FROM public.notes") == 1
