@@ -63,16 +63,15 @@ class Databases:
 
     def drop(self, url: str) -> None:
         """Drop one of the databases created here (and with it any autovacuum work on it)."""
-        name = self.name_of(url)
-        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        self.created.remove(name)
+        self._drop(self.name_of(url))
 
     def drop_all(self) -> None:
-        for name in self.created:
-            self._admin(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        self.created.clear()
+        for name in list(self.created):
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self.created.remove(name)
 
 
 @contextmanager

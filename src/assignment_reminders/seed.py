@@ -148,17 +148,9 @@ def expovariate(rng: random.Random, lambd: float) -> Callable[[], float]:
 
 
 def chooser(rng: random.Random, names: Sequence[str]) -> Callable[[], str]:
-    """``rng.choice(names)`` as one call: the same draws as :func:`below`, one call less."""
-    n = len(names)
-    bits, getrandbits = n.bit_length(), rng.getrandbits
-
-    def choose() -> str:
-        r = getrandbits(bits)
-        while r >= n:
-            r = getrandbits(bits)
-        return names[r]
-
-    return choose
+    """``rng.choice(names)`` as one call: an index drawn by :func:`below`."""
+    index = below(rng, len(names))
+    return lambda: names[index()]
 
 
 @dataclass(frozen=True)
