@@ -41,7 +41,7 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
 
-from . import http_load
+from . import http_load, options
 from .scratch import scratch_database
 from .targets import Target
 from .targets import render as render_targets
@@ -314,30 +314,30 @@ def api_targets(r: ApiResult) -> list[Target]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=int, default=200_000)
+    parser.add_argument("--assignments", type=options.positive, default=200_000)
     parser.add_argument(
         "--requests",
-        type=int,
+        type=options.positive,
         default=Phases.requests,
         help="sequential; twice that at saturation (default: %(default)s)",
     )
-    parser.add_argument("--clients", type=int, default=Phases.clients, help="connections")
+    parser.add_argument(
+        "--clients", type=options.positive, default=Phases.clients, help="connections"
+    )
     parser.add_argument(
         "--rate",
-        type=float,
+        type=options.rate,
         default=Phases.rate,
         help="requests/s the clients offer together in the constant-rate phase"
         " (default: %(default)s)",
     )
     parser.add_argument(
         "--rate-requests",
-        type=int,
+        type=options.positive,
         default=Phases.rate_requests,
         help="requests sent in the constant-rate phase (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    if args.rate <= 0 or args.clients <= 0:
-        parser.error("--rate and --clients must be positive")
     if args.clients / args.rate > KEEP_ALIVE_S:
         parser.error(
             f"--clients / --rate must be at most {KEEP_ALIVE_S} s: each connection sends once every"

@@ -18,6 +18,7 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import scratch_database
 
 TODAY = date(2026, 11, 28)
@@ -46,8 +47,8 @@ def timed(conn: Connection, work: Callable[[], object], *, triggers: bool) -> fl
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=int, default=100_000)
-    parser.add_argument("--singles", type=int, default=1000)
+    parser.add_argument("--assignments", type=options.positive, default=100_000)
+    parser.add_argument("--singles", type=options.positive, default=1000)
     args = parser.parse_args(argv)
     with scratch_database("bench_activities") as url:
         with connect(url, purpose="bench") as conn:

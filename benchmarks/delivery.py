@@ -31,6 +31,7 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 
+from . import options
 from .scratch import Databases, server
 from .targets import Target, render
 
@@ -382,11 +383,14 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m benchmarks.delivery", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--messages", type=int, default=5000, help="messages per channel (default: %(default)s)"
+        "--messages",
+        type=options.positive,
+        default=5000,
+        help="messages per channel (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=options.positive,
         default=2,
         help="also time this many `reminders worker --once` processes (default: %(default)s)",
     )

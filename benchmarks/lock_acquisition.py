@@ -15,6 +15,7 @@ from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_c
 from assignment_reminders.migrations import migrate
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import measure, p50_p95, scratch_database
 
 BUDGET_MS = 50.0
@@ -55,7 +56,7 @@ def measure_all(url: str, iterations: int) -> dict[str, list[float]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--iterations", type=options.positive, default=200)
     args = parser.parse_args(argv)
     with scratch_database("bench_lock") as url:
         results = measure_all(url, args.iterations)

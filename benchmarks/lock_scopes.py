@@ -37,6 +37,8 @@ from assignment_reminders.lock import (
 from assignment_reminders.migrations import migrate
 from assignment_reminders.tables import render
 
+from . import options
+
 
 def until(predicate: Callable[[], bool], timeout: float = 120) -> float:
     """Seconds until *predicate* holds (polled every 10 ms)."""
@@ -79,7 +81,7 @@ def freed_after_hang(url: str, watch: Connection, scope: str, timing: LockTiming
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=options.positive, default=30)
     parser.add_argument("--heartbeat", type=float, default=1.0)
     parser.add_argument("--idle-timeout", type=float, default=3.0)
     args = parser.parse_args(argv)

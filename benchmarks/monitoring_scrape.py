@@ -21,6 +21,7 @@ from assignment_reminders.monitoring.monitor import run_checks
 from assignment_reminders.monitoring.sinks import LogSink
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import measure, p50_p95, scratch_database
 
 FILL = """
@@ -45,8 +46,8 @@ CROSS JOIN LATERAL (
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--rows", type=options.positive, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--iterations", type=options.positive, default=20)
     args = parser.parse_args(argv)
     now = datetime.now(UTC)
     rows = []

@@ -23,6 +23,7 @@ from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import measure, p50_p95, scratch_database
 
 TODAY = date(2026, 11, 28)
@@ -135,8 +136,8 @@ def as_service(conn: Connection, statement: str, params: dict[str, Any]) -> Call
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=int, default=100_000)
-    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--assignments", type=options.positive, default=100_000)
+    parser.add_argument("--iterations", type=options.positive, default=50)
     parser.add_argument("--explain", action="store_true", help="Print each read's plan under RLS.")
     args = parser.parse_args(argv)
     with scratch_database("bench_rls") as url, connect(url, purpose="bench") as conn:

@@ -37,6 +37,7 @@ from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
 
+from . import options
 from .activity_api import Phases, api_targets, bench_api
 from .activity_api import table as api_table
 from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
@@ -229,24 +230,25 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--sizes",
+        type=options.sizes,
         default="10000,100000,1000000",
         help="comma-separated numbers of assignments (default: %(default)s)",
     )
     parser.add_argument(
         "--delivery-messages",
-        type=int,
+        type=options.non_negative,
         default=5000,
         help="messages per channel in the delivery benchmark; 0 skips it (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=options.non_negative,
         default=2,
         help="also time this many `reminders worker --once` processes on one queue (default: 2)",
     )
     parser.add_argument(
         "--naive-up-to",
-        type=int,
+        type=options.non_negative,
         default=10000,
         help="also time a naive per-row Python loop for N up to this (default: %(default)s)",
     )
@@ -255,26 +257,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--api-assignments",
-        type=int,
+        type=options.non_negative,
         default=200_000,
         help="assignments for the API benchmark (benchmarks/activity_api.py); 0 skips it"
         " (default: %(default)s)",
     )
     parser.add_argument(
         "--api-requests",
-        type=int,
+        type=options.positive,
         default=500,
         help="API requests sequentially; twice that with 32 clients at saturation"
         " (default: %(default)s)",
     )
     parser.add_argument(
         "--api-rate-requests",
-        type=int,
+        type=options.positive,
         default=Phases.rate_requests,
         help="API requests offered at 500/s by 32 clients (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    sizes: list[int] = args.sizes
     load = os.getloadavg()
     with server() as admin_url:
         dbs = Databases(admin_url)

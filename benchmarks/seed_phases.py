@@ -26,6 +26,7 @@ from assignment_reminders.seed import logger as seed_logger
 from assignment_reminders.seed import seed
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import Databases, server
 
 TODAY = date(2026, 11, 28)
@@ -83,7 +84,7 @@ class Phases(logging.Handler):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=int, default=1_000_000)
+    parser.add_argument("--assignments", type=options.positive, default=1_000_000)
     args = parser.parse_args(argv)
     phases = Phases()
     seed_logger.addHandler(phases)

@@ -20,6 +20,7 @@ from assignment_reminders.database import connect
 from assignment_reminders.migrations import discover, migrate
 from assignment_reminders.tables import render
 
+from . import options
 from .scratch import scratch_database, server
 
 
@@ -41,7 +42,7 @@ def seed_seconds(server: str, migrations: list[Path], assignments: int) -> float
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=int, default=1_000_000)
+    parser.add_argument("--assignments", type=options.positive, default=1_000_000)
     args = parser.parse_args(argv)
     every = [m.path for m in discover()]
     upto_activities = [p for p in every if p.name <= "20261128000300_activities.sql"]
