@@ -58,3 +58,35 @@ def test_work_runs_in_a_worker_thread_with_a_pooled_connection() -> None:
         workers.stop()
     assert all(conn == "conn" and name.startswith("api-db") for conn, name in seen)
     assert len(pool.waits) == 5 and all(0 <= w < 5 for w in pool.waits)
+
+
+HELD_S = 0.3  # how long the two threads are kept busy: the quantity under test, not a wait
+
+
+def test_a_job_queued_behind_busy_threads_tells_the_pool_how_long_it_waited() -> None:
+    import threading
+
+    pool = FakePool()  # REMINDERS_DB_POOL_MAX_SIZE=2: two threads
+    workers = DbWorkers(pool)
+    release, busy = threading.Event(), threading.Semaphore(0)
+
+    def hold(conn: object) -> int:
+        busy.release()
+        release.wait(10)
+        return 1
+
+    async def main() -> list[int]:
+        jobs = [asyncio.ensure_future(workers.run(hold)) for _ in range(3)]
+        for _ in range(2):  # both threads taken; the third job waits in the queue
+            await asyncio.to_thread(busy.acquire)
+        await asyncio.sleep(HELD_S)
+        release.set()
+        return await asyncio.gather(*jobs)
+
+    try:
+        assert asyncio.run(main()) == [1, 1, 1]
+    finally:
+        workers.stop()
+    first, second, queued = pool.waits
+    assert max(first, second) < HELD_S / 2
+    assert queued >= HELD_S
