@@ -52,6 +52,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class SupersededDriverWarnings(logging.Filter):
+    """Drops psycopg's "error ignored terminating" warning. psycopg logs it while an error is
+    already leaving a COPY or a pipeline (the database went away mid-COPY: cleaning up failed
+    too), and that first error is what the command reports, in its one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "psycopg" and str(record.msg).startswith("error ignored terminating")
+        )
+
+
 def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
     """uvicorn's access line is ``'%s - "%s %s HTTP/%s" %d'`` over these five arguments."""
     args = record.args
@@ -113,6 +124,7 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
+    handler.addFilter(SupersededDriverWarnings())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

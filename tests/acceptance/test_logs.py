@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assignment_reminders.logs import JsonFormatter, TextFormatter, log_context
+from assignment_reminders.logs import JsonFormatter, TextFormatter, configure_logging, log_context
 from tests.conftest import reminders_cmd, wait_for
 from tests.receivers import free_port
 
@@ -132,3 +132,24 @@ def test_a_failing_command_ends_with_a_json_error_line_in_json_mode(
     assert last["level"] == "ERROR"
     assert last["message"].startswith("cannot connect to postgresql://app@127.0.0.1:")
     assert "pw" not in done.stderr
+
+
+def test_psycopgs_cleanup_warning_after_an_error_is_left_out_other_warnings_are_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A COPY whose server went away: psycopg warns that ending the COPY failed as well, then the
+    # first error reaches the command, which prints it as its one line (seen in `reminders seed`
+    # with its backend terminated mid-COPY).
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging("INFO")
+        driver = logging.getLogger("psycopg")
+        driver.warning("error ignored terminating %r: %s", "<psycopg.Copy [BAD]>", "lost")
+        driver.warning("connection pool: something else worth saying")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "error ignored terminating" not in err
+    assert "something else worth saying" in err
