@@ -7,15 +7,16 @@ from typing import Any
 
 from assignment_reminders.database import Connection
 
+COLUMNS = "assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name"
+
 
 def stale_due_rows(conn: Connection) -> list[dict[str, Any]]:
-    """Rows in reminders.assignment_due that should not be there, and rows missing from it."""
+    """Rows in reminders.assignment_due that should not be there, and rows missing from it
+    (the contact's names included)."""
     return conn.execute(
-        "(SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due"
-        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on"
-        " FROM reminders.assignment_due_expected)"
+        f"(SELECT {COLUMNS} FROM reminders.assignment_due"
+        f" EXCEPT SELECT {COLUMNS} FROM reminders.assignment_due_expected)"
         " UNION ALL"
-        " (SELECT assignment_id, kind, gap_started_on, due_on"
-        " FROM reminders.assignment_due_expected"
-        " EXCEPT SELECT assignment_id, kind, gap_started_on, due_on FROM reminders.assignment_due)"
+        f" (SELECT {COLUMNS} FROM reminders.assignment_due_expected"
+        f" EXCEPT SELECT {COLUMNS} FROM reminders.assignment_due)"
     ).fetchall()

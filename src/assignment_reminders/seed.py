@@ -29,7 +29,7 @@ from .database import Connection
 from .exceptions import InputError
 from .gateway import copy_binary_rows, copy_lines, execute, fetch_value, named, transaction
 from .seed_due import COLUMNS as DUE_COLUMNS
-from .seed_due import DueRows
+from .seed_due import ContactNames, DueRows
 
 logger = logging.getLogger(__name__)
 
@@ -356,10 +356,21 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             freeze=frozen,
         )
 
+        # the due index, computed here when the seed skips the triggers that maintain it,
+        # carries each assignment's contact's names (see seed_due)
+        wants_due = triggers_skipped and has_due
+        contact_names = ContactNames(FIRST_NAMES, LAST_NAMES) if wants_due else None
+
         def contacts() -> Iterator[str]:
+            # the draws of first_name() and last_name(), kept as indexes for the due index
+            first, last = below(rng, len(FIRST_NAMES)), below(rng, len(LAST_NAMES))
+            add_names = contact_names.add if contact_names is not None else None
             for i in range(assignments):  # the organization of the assignment's mentor
                 org = org0 + i % n_mentors % n_orgs
-                yield f"{contact0 + i}\t{org}\t{first_name()}\t{last_name()}\n"
+                f, la = first(), last()
+                if add_names is not None:
+                    add_names(f, la)
+                yield f"{contact0 + i}\t{org}\t{FIRST_NAMES[f]}\t{LAST_NAMES[la]}\n"
 
         _copy(
             conn,
@@ -381,8 +392,9 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 count=assignments,
                 thresholds=THRESHOLDS,
                 max_days_ago=STARTED_DAYS_AGO.stop - 1,
+                contacts=contact_names,
             )
-            if triggers_skipped and has_due
+            if contact_names is not None
             else None
         )
 

@@ -106,13 +106,13 @@ def test_sigterm_releases_the_lock_and_records_the_interruption(
 
 def test_failed_run_exits_non_zero(conn: Connection, run_cli: RunCli) -> None:
     assert run_cli("seed", "--assignments", "20").returncode == 0
-    conn.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+    conn.execute("ALTER TABLE peer_mentors RENAME TO peer_mentors_gone")
     result = run_cli("run")
     assert result.returncode == 1
     assert result.stdout.startswith("failed")
-    assert "contacts" in result.stdout
+    assert "peer_mentors" in result.stdout
     [row] = runs(conn)
-    assert row["status"] == "failed" and "contacts" in row["error"]
+    assert row["status"] == "failed" and "peer_mentors" in row["error"]
     assert lock_holder_pid(conn) is None
 
 

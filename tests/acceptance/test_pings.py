@@ -37,7 +37,7 @@ def test_a_failed_run_pings_fail_with_a_short_error(
     conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
     seed(conn, assignments=20, today=date(2026, 11, 28))
-    conn.execute("ALTER TABLE public.contacts RENAME TO contacts_gone")
+    conn.execute("ALTER TABLE public.peer_mentors RENAME TO peer_mentors_gone")
     requests = Requests()
     with request_receiver(requests) as base:
         cli_env["REMINDERS_PING_URL"] = base + CHECK

@@ -51,7 +51,7 @@ def test_lock_held_elsewhere_answers_200_skipped(
 
 def test_failed_run_answers_500_with_the_outcome(client: TestClient, conn: Connection) -> None:
     factories.assignment(conn, starts_on=date(2026, 11, 10))
-    conn.execute("ALTER TABLE contacts RENAME TO contacts_gone")
+    conn.execute("ALTER TABLE peer_mentors RENAME TO peer_mentors_gone")
     response = client.post(URL, headers=bearer())
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

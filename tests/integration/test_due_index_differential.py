@@ -5,10 +5,12 @@ inside the simulated weeks (Oslo, New York, Lord Howe's half-hour change) and at
 random thresholds; assignments paused, ended, resumed, moved to another organization;
 activities registered on the day, back-dated or deleted; last-contact corrections; threshold
 and time zone changes; ledger rows deleted or written by hand (another writer than the pass: the
-ledger's trigger keeps the index right for it); passes at random hours (some twice a day)
-with random batch sizes. Before every pass the reference works out, in Python and from the
-tables alone (never from the index), which reminders are due and not in the ledger; the pass
-must create exactly those.
+ledger's trigger keeps the index right for it); contacts renamed and assignments given another
+contact (the index carries the contact's names for the notifications); passes at random hours
+(some twice a day) with random batch sizes. Before every pass the reference works out, in Python
+and from the tables alone (never from the index), which reminders are due and not in the ledger;
+the pass must create exactly those, and each notification must name the contact as the tables
+do at that moment.
 """
 
 from __future__ import annotations
@@ -80,10 +82,12 @@ def new_assignment(conn: Connection, rng: random.Random, world: World, today: da
     )
 
 
-def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> None:
+def mutate(  # noqa: PLR0912 - one branch per kind of change
+    conn: Connection, rng: random.Random, world: World, today: date
+) -> None:
     ids = [r["id"] for r in conn.execute("SELECT id FROM public.assignments").fetchall()]
     for _ in range(rng.randint(0, 12)):
-        action = rng.randrange(12)
+        action = rng.randrange(14)
         a = rng.choice(ids)
         if action <= 2:  # an activity, today or back-dated
             occurred = today - timedelta(days=rng.choice((0, 0, 1, 3, 9, 25)))
@@ -135,6 +139,21 @@ def mutate(conn: Connection, rng: random.Random, world: World, today: date) -> N
             )
         elif action == 10:  # a reminder written by another writer than the pass
             write_by_hand(conn, a, rng.choice(("reminder", "escalation")))
+        elif action == 11:  # the contact renamed (the index carries the names)
+            conn.execute(
+                "UPDATE public.contacts SET first_name = %s, last_name = %s"
+                " WHERE id = (SELECT contact_id FROM public.assignments WHERE id = %s)",
+                (f"First{rng.randrange(10**6)}", f"Last{rng.randrange(10**6)}", a),
+            )
+        elif action == 12:  # the assignment given another contact
+            org = conn.execute(
+                "SELECT organization_id AS o FROM public.assignments WHERE id = %s", (a,)
+            ).fetchone()
+            assert org is not None
+            other = factories.contact(
+                conn, org["o"], first_name=f"New{rng.randrange(10**6)}", last_name="Contact"
+            )
+            conn.execute("UPDATE public.assignments SET contact_id = %s WHERE id = %s", (other, a))
         else:
             new_assignment(conn, rng, world, today)
 
@@ -198,6 +217,21 @@ def created_since(conn: Connection, after_id: int) -> set[Key]:
     }
 
 
+def stale_names(conn: Connection, after_id: int) -> list[dict[str, object]]:
+    """Notifications written after ledger row *after_id* that do not name their assignment's
+    contact as the tables name it now (the pass takes the names from the due index)."""
+    return conn.execute(
+        "SELECT r.id, r.kind, n.title, n.body, c.first_name, c.last_name"
+        " FROM reminders.reminder_dispatches r"
+        " JOIN public.notifications n ON n.dispatch_id = r.id"
+        " JOIN public.assignments a ON a.id = r.assignment_id"
+        " JOIN public.contacts c ON c.id = a.contact_id"
+        " WHERE r.id > %s AND (strpos(n.body, c.first_name || ' ' || c.last_name) = 0"
+        "   OR (r.kind = 'reminder' AND n.title <> 'Time to get in touch with ' || c.first_name))",
+        (after_id,),
+    ).fetchall()
+
+
 def last_dispatch_id(conn: Connection) -> int:
     row = conn.execute("SELECT coalesce(max(id), 0) AS id FROM reminders.reminder_dispatches")
     found = row.fetchone()
@@ -230,6 +264,7 @@ def test_the_pass_creates_what_the_reference_says_is_due(
                 f" missing {sorted(expected - got)[:5]}, extra {sorted(got - expected)[:5]}"
             )
             assert counts.reminders_created + counts.escalations_created == len(got)
+            assert stale_names(conn, before) == []
             total += len(got)
     assert total > 100, "the simulation sent almost nothing: it tests nothing"
 

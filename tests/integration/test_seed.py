@@ -187,8 +187,9 @@ def test_a_duplicate_in_a_bulk_load_is_refused_when_the_unique_index_is_built(
     ).fetchone()
     assert rebuild is not None and len(rebuild["s"]) == 2  # the primary key and the walk's index
     conn.execute(
-        "INSERT INTO reminders.assignment_due VALUES (1, 'reminder', '2026-01-01', '2026-01-11'),"
-        " (1, 'reminder', '2026-01-02', '2026-01-12')"
+        "INSERT INTO reminders.assignment_due"
+        " VALUES (1, 'reminder', '2026-01-01', '2026-01-11', 'Ada', 'Berg'),"
+        " (1, 'reminder', '2026-01-02', '2026-01-12', 'Ada', 'Berg')"
     )
     with pytest.raises(psycopg.errors.UniqueViolation, match="could not create unique index"):
         conn.execute("SELECT reminders.bulk_load_create_indexes(%s)", (rebuild["s"],))

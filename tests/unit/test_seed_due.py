@@ -5,28 +5,60 @@ from __future__ import annotations
 import struct
 from datetime import date, timedelta
 
-from assignment_reminders.seed_due import DueRows
+from assignment_reminders.seed_due import ContactNames, DueRows
 
 TODAY = date(2026, 11, 28)
 EPOCH = date(2000, 1, 1)
 
 
 def decode(row: bytes) -> list[str]:
-    """One row of COPY's binary format (id, kind, gap, due) as text, checking its framing."""
+    """One row of COPY's binary format (id, kind, gap, due, first and last name) as text,
+    checking its framing."""
     fields, id_length, assignment_id, kind_length = struct.unpack_from(">hiqi", row)
-    assert (fields, id_length) == (4, 8)
+    assert (fields, id_length) == (6, 8)
     kind = row[18 : 18 + kind_length].decode()
-    gap_length, gap, due_length, due_on = struct.unpack_from(">iiii", row, 18 + kind_length)
-    assert (gap_length, due_length, len(row)) == (4, 4, 18 + kind_length + 16)
+    at = 18 + kind_length
+    gap_length, gap, due_length, due_on = struct.unpack_from(">iiii", row, at)
+    assert (gap_length, due_length) == (4, 4)
+    at += 16
+    names = []
+    for _ in range(2):
+        (length,) = struct.unpack_from(">i", row, at)
+        names.append(row[at + 4 : at + 4 + length].decode())
+        at += 4 + length
+    assert at == len(row)
     days = [(EPOCH + timedelta(days=d)).isoformat() for d in (gap, due_on)]
-    return [str(assignment_id), kind, *days]
+    return [str(assignment_id), kind, *days, *names]
+
+
+FIRST, LAST = ("Åse", "Bo"), ("Berg", "Øvrebø-Lie", "Ng")
+
+
+def contact_names(*pairs: tuple[int, int]) -> ContactNames:
+    names = ContactNames(FIRST, LAST)
+    for first, last in pairs:
+        names.add(first, last)
+    return names
 
 
 def test_rows_come_by_due_date_then_assignment_id_with_both_thresholds() -> None:
-    due = DueRows(today=TODAY, first_id=100, count=4, thresholds=(10, 20), max_days_ago=719)
+    # assignment i's contact is contact i: its names are the i-th pair added
+    pairs = ((0, 0), (1, 1), (0, 2), (1, 2))
+    due = DueRows(
+        today=TODAY,
+        first_id=100,
+        count=4,
+        thresholds=(10, 20),
+        max_days_ago=719,
+        contacts=contact_names(*pairs),
+    )
     for i, gap_days_ago in enumerate((0, 5, 719, 10)):
         due.add(i, gap_days_ago)
     rows = [decode(row) for row in due.rows()]
+    for r in rows:
+        first, last = pairs[int(r[0]) - 100]
+        assert r[4:] == [FIRST[first], LAST[last]]
+    rows = [r[:4] for r in rows]
     assert len(due) == len(rows) == 8
     keys = [(date.fromisoformat(r[3]), int(r[0])) for r in rows]
     assert keys == sorted(keys)

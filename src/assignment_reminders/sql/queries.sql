@@ -136,7 +136,8 @@ WITH orgs AS MATERIALIZED (
 ),
 scanned AS MATERIALIZED (
     -- the next rows of the index: one range scan, in its order
-    SELECT d.ctid AS row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on
+    SELECT d.ctid AS row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on,
+           d.contact_first_name, d.contact_last_name
     FROM reminders.assignment_due d
     WHERE (d.due_on, d.assignment_id) > (%(after_due)s::date, %(after_id)s::bigint)
       AND d.due_on <= (SELECT max(today) FROM orgs)
@@ -144,11 +145,14 @@ scanned AS MATERIALIZED (
     LIMIT %(batch_size)s
 ),
 candidates AS MATERIALIZED (
-    -- with what the rest needs of their assignment and contact, read in assignment order (the
-    -- tables are probed by key, close to where the previous probe was) by a nested loop that
-    -- the OFFSET 0 keeps (the planner would rather read whole tables for a batch this size);
-    -- mentors and coordinators, far fewer, are joined as the planner sees fit
-    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.*,
+    -- with what the rest needs of their assignment, read in assignment order (the table is
+    -- probed by key, close to where the previous probe was) by a nested loop that the OFFSET 0
+    -- keeps (the planner would rather read whole tables for a batch this size); mentors and
+    -- coordinators, far fewer, are joined as the planner sees fit. The contact's names come
+    -- with the index row (the database keeps them current there): on an ordinary day the due
+    -- assignments are spread over every contact, and a probe into `contacts` cost a page each.
+    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on,
+           s.contact_first_name, s.contact_last_name, x.*,
            pm.coordinator_id,
            CASE s.kind WHEN 'reminder' THEN pm.user_id ELSE co.user_id END AS recipient_user_id,
            CASE s.kind WHEN 'reminder' THEN pm.email ELSE co.email END AS recipient_email,
@@ -156,10 +160,8 @@ candidates AS MATERIALIZED (
     FROM (SELECT * FROM scanned ORDER BY assignment_id) s
     CROSS JOIN LATERAL (
         SELECT a.organization_id, a.peer_mentor_id, a.status, a.ends_on,
-               coalesce(a.last_contact_date, a.starts_on) AS current_gap_started_on,
-               c.first_name AS contact_first_name, c.last_name AS contact_last_name
+               coalesce(a.last_contact_date, a.starts_on) AS current_gap_started_on
         FROM public.assignments a
-        JOIN public.contacts c ON c.id = a.contact_id
         WHERE a.id = s.assignment_id
         OFFSET 0
     ) x
