@@ -17,19 +17,14 @@
 -- The pass reads them from the index; a reminder's text is what the tables say at the moment the
 -- pass writes it, as before.
 
+-- The index is computed afresh at the end, in the order the pass walks (an UPDATE of every row
+-- would leave the table twice its size until vacuumed). Nobody sees it empty: TRUNCATE holds
+-- its lock until this migration commits, and writers of assignments wait as long (see the end of
+-- this file for how long at 1M assignments).
+TRUNCATE reminders.assignment_due;
 ALTER TABLE reminders.assignment_due
-    ADD COLUMN contact_first_name text,
-    ADD COLUMN contact_last_name text;
-
-UPDATE reminders.assignment_due d
-SET contact_first_name = c.first_name, contact_last_name = c.last_name
-FROM public.assignments a
-JOIN public.contacts c ON c.id = a.contact_id
-WHERE a.id = d.assignment_id;
-
-ALTER TABLE reminders.assignment_due
-    ALTER COLUMN contact_first_name SET NOT NULL,
-    ALTER COLUMN contact_last_name SET NOT NULL;
+    ADD COLUMN contact_first_name text NOT NULL,
+    ADD COLUMN contact_last_name text NOT NULL;
 
 -- New columns of a view go last (CREATE OR REPLACE VIEW keeps the existing ones in place).
 CREATE OR REPLACE VIEW reminders.assignment_due_expected AS
@@ -157,3 +152,8 @@ COMMENT ON TRIGGER assignment_due_on_contact_update ON public.contacts IS
 
 REVOKE EXECUTE ON FUNCTION reminders.assignment_due_after_contact_rename()
     FROM PUBLIC, anon, authenticated;
+
+-- The rows of every assignment, with the names. Measured on a seeded database of 1M assignments
+-- (1.7M rows, before any run; embedded PostgreSQL 16): this migration took 5.9 s and left 254 MB;
+-- filling the new columns with an UPDATE instead took 19.7 s and left 448 MB.
+SELECT reminders.refresh_assignment_due_range(0, 9223372036854775807);
