@@ -84,3 +84,24 @@ def test_the_notification_names_the_contact_as_renamed_before_the_pass(conn: Con
     assert "Renamed Person" in by[(a, "escalation")]["body"]
     assert by[(old, "reminder")]["title"] == "Time to get in touch with Other"
     assert "Other Contact" in by[(old, "escalation")]["body"]
+
+
+def test_a_rename_by_service_role_reaches_the_index_it_may_not_write(conn: Connection) -> None:
+    """On Supabase a host app's server renames contacts as service_role, which has no grant on
+    reminders.assignment_due: the trigger writes it with its owner's rights."""
+    org = factories.organization(conn, reminder_after_days=3, escalation_after_days=10)
+    a = factories.assignment(conn, organization_id=org, starts_on=STARTS)
+    conn.commit()
+    conn.execute("SET ROLE service_role")
+    try:
+        may_write = conn.execute(
+            "SELECT has_table_privilege('reminders.assignment_due', 'UPDATE') AS w"
+        ).fetchone()
+        conn.execute(
+            "UPDATE public.contacts SET first_name = 'Service', last_name = 'Role' WHERE id = %s",
+            (contact_of(conn, a),),
+        )
+    finally:
+        conn.execute("RESET ROLE")
+    assert may_write == {"w": False}
+    assert names_in_index(conn, a) == {("Service", "Role")}
