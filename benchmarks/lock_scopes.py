@@ -82,8 +82,8 @@ def freed_after_hang(url: str, watch: Connection, scope: str, timing: LockTiming
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=options.positive, default=30)
-    parser.add_argument("--heartbeat", type=float, default=1.0)
-    parser.add_argument("--idle-timeout", type=float, default=3.0)
+    parser.add_argument("--heartbeat", type=options.seconds, default=1.0)
+    parser.add_argument("--idle-timeout", type=options.seconds, default=3.0)
     args = parser.parse_args(argv)
     timing = LockTiming(args.heartbeat, args.idle_timeout)
     url = embedded_database_url(Path(tempfile.mkdtemp(prefix="lock-scopes-")), keep_running=False)

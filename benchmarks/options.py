@@ -27,8 +27,8 @@ positive = count(1)
 non_negative = count(0)
 
 
-def rate(text: str) -> float:
-    """A finite number of requests per second, above zero."""
+def above_zero(text: str) -> float:
+    """A finite number above zero: a rate per second, or seconds."""
     try:
         value = float(text)
     except ValueError:
@@ -36,6 +36,9 @@ def rate(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
+
+
+rate = seconds = above_zero
 
 
 def sizes(text: str) -> list[int]:

@@ -38,6 +38,11 @@ BAD = {
     "benchmarks.seed_phases": [["--assignments", "0"]],
     "benchmarks.delivery": [["--messages", "0"]],
     "benchmarks.rls": [["--iterations", "-1"]],
+    "benchmarks.lock_scopes": [
+        ["--heartbeat", "nan"],
+        ["--heartbeat", "-1"],
+        ["--idle-timeout", "0"],
+    ],
 }
 
 
