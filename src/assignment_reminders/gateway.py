@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any, Final, LiteralString, TypeVar
+from typing import Any, AnyStr, Final, LiteralString, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -233,10 +233,7 @@ def fetch_value(conn: Connection, statement: Statement, params: Params = None) -
 def copy_lines(conn: Connection, statement: sql.Composed, lines: Iterable[str]) -> None:
     """``COPY ... FROM STDIN`` with *lines* already in COPY's text format (each ending in a
     newline), sent in chunks of 10,000."""
-    lines = iter(lines)
-    with wrap_exceptions("a COPY"), conn.cursor().copy(statement) as copy:
-        while chunk := "".join(itertools.islice(lines, 10_000)):
-            copy.write(chunk)
+    _copy_in_chunks(conn, statement, lines, "")
 
 
 # COPY's binary format: the signature, no flags, no header extension; -1 fields ends the data.
@@ -247,12 +244,17 @@ COPY_BINARY_TRAILER: Final = b"\xff\xff"
 def copy_binary_rows(conn: Connection, statement: sql.Composed, rows: Iterable[bytes]) -> None:
     """``COPY ... FROM STDIN (FORMAT binary)`` with *rows* already in that format (each a field
     count and its fields), sent in chunks of 10,000 between the format's header and trailer."""
-    rows = iter(rows)
+    framed = itertools.chain((COPY_BINARY_HEADER,), rows, (COPY_BINARY_TRAILER,))
+    _copy_in_chunks(conn, statement, framed, b"")
+
+
+def _copy_in_chunks(
+    conn: Connection, statement: sql.Composed, pieces: Iterable[AnyStr], empty: AnyStr
+) -> None:
+    pieces = iter(pieces)
     with wrap_exceptions("a COPY"), conn.cursor().copy(statement) as copy:
-        copy.write(COPY_BINARY_HEADER)
-        while chunk := b"".join(itertools.islice(rows, 10_000)):
+        while chunk := empty.join(itertools.islice(pieces, 10_000)):
             copy.write(chunk)
-        copy.write(COPY_BINARY_TRAILER)
 
 
 def run_script(conn: Connection, script: bytes, what: str) -> None:
