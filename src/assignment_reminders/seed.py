@@ -29,7 +29,7 @@ from .database import Connection
 from .exceptions import InputError
 from .gateway import copy_binary_rows, copy_lines, execute, fetch_value, named, transaction
 from .seed_due import COLUMNS as DUE_COLUMNS
-from .seed_due import ContactNames, DueRows
+from .seed_due import DueRows
 
 logger = logging.getLogger(__name__)
 
@@ -356,15 +356,26 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             freeze=frozen,
         )
 
-        # the due index, computed here when the seed skips the triggers that maintain it,
-        # carries each assignment's contact's names (see seed_due)
-        wants_due = triggers_skipped and has_due
-        contact_names = ContactNames(FIRST_NAMES, LAST_NAMES) if wants_due else None
+        # the due index of these assignments, computed here (the database's own triggers are
+        # skipped with the FK checks), with each assignment's contact's names: see seed_due
+        due = (
+            DueRows(
+                today=today,
+                first_id=assign0,
+                count=assignments,
+                thresholds=THRESHOLDS,
+                max_days_ago=STARTED_DAYS_AGO.stop - 1,
+                first_names=FIRST_NAMES,
+                last_names=LAST_NAMES,
+            )
+            if triggers_skipped and has_due
+            else None
+        )
 
         def contacts() -> Iterator[str]:
             # the draws of first_name() and last_name(), kept as indexes for the due index
             first, last = below(rng, len(FIRST_NAMES)), below(rng, len(LAST_NAMES))
-            add_names = contact_names.add if contact_names is not None else None
+            add_names = due.contacts.add if due is not None else None
             for i in range(assignments):  # the organization of the assignment's mentor
                 org = org0 + i % n_mentors % n_orgs
                 f, la = first(), last()
@@ -383,20 +394,6 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
         # the dates, by days before today, in COPY's text format (10M assignments: no date
         # arithmetic or adaptation per row)
         days_ago = [(today - timedelta(days=d)).isoformat() for d in range(STARTED_DAYS_AGO.stop)]
-        # the due index of these assignments, computed here (the database's own triggers are
-        # skipped with the FK checks): see seed_due
-        due = (
-            DueRows(
-                today=today,
-                first_id=assign0,
-                count=assignments,
-                thresholds=THRESHOLDS,
-                max_days_ago=STARTED_DAYS_AGO.stop - 1,
-                contacts=contact_names,
-            )
-            if contact_names is not None
-            else None
-        )
 
         def assignment_rows() -> Iterator[str]:
             # rng.random(), rng.randrange(14, 720), rng.randrange(1, 10), rng.expovariate(1 / 9)

@@ -61,10 +61,12 @@ class DueRows:
         count: int,
         thresholds: tuple[int, int],
         max_days_ago: int,
-        contacts: ContactNames,
+        first_names: Sequence[str],
+        last_names: Sequence[str],
     ) -> None:
         self.today, self.first_id, self.thresholds = today, first_id, thresholds
-        self.contacts = contacts  # assignment i's contact is contact i
+        # the names drawn for the seed's contacts; assignment i's contact is contact i
+        self.contacts = ContactNames(first_names, last_names)
         self._latest = thresholds[1]  # the latest due date: today + the escalation threshold
         # One bucket per due date, latest first: bucket b holds the rows due on
         # today + latest - b, each as 2 * i + kind, in increasing i (so by assignment id).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import date, timedelta
 
-from assignment_reminders.seed_due import ContactNames, DueRows
+from assignment_reminders.seed_due import DueRows
 
 TODAY = date(2026, 11, 28)
 EPOCH = date(2000, 1, 1)
@@ -34,13 +34,6 @@ def decode(row: bytes) -> list[str]:
 FIRST, LAST = ("Åse", "Bo"), ("Berg", "Øvrebø-Lie", "Ng")
 
 
-def contact_names(*pairs: tuple[int, int]) -> ContactNames:
-    names = ContactNames(FIRST, LAST)
-    for first, last in pairs:
-        names.add(first, last)
-    return names
-
-
 def test_rows_come_by_due_date_then_assignment_id_with_both_thresholds() -> None:
     # assignment i's contact is contact i: its names are the i-th pair added
     pairs = ((0, 0), (1, 1), (0, 2), (1, 2))
@@ -50,8 +43,11 @@ def test_rows_come_by_due_date_then_assignment_id_with_both_thresholds() -> None
         count=4,
         thresholds=(10, 20),
         max_days_ago=719,
-        contacts=contact_names(*pairs),
+        first_names=FIRST,
+        last_names=LAST,
     )
+    for first, last in pairs:
+        due.contacts.add(first, last)
     for i, gap_days_ago in enumerate((0, 5, 719, 10)):
         due.add(i, gap_days_ago)
     rows = [decode(row) for row in due.rows()]
