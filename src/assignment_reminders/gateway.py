@@ -182,6 +182,12 @@ def fault(exc: BaseException, during: str) -> DatabaseError:
     return DatabaseError(f"{during} failed: {first_line(exc)}")
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of the driver error behind *exc* (itself, or the cause of our wrapper)."""
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    return cause.sqlstate if isinstance(cause, psycopg.Error) else None
+
+
 @contextmanager
 def wrap_exceptions(what: str = "the query") -> Iterator[None]:
     """Turn any driver error raised inside into the project's exception, the cause kept."""

@@ -16,10 +16,19 @@ with the local date it becomes due), which triggers keep true whenever an assign
 organization's thresholds or the ledger change: it walks that index up to the latest local
 "today" of any organization, so a run costs what is due, and a second pass, which finds the
 index empty up to today, reads almost nothing. The work is set-based SQL, one batch of due rows
-per statement (and so per transaction): a crash leaves whole batches behind, never half of one.
-Each batch deletes the due rows it read from the index itself, in the same statement, and sets
-``reminders.pass_keeps_due_index`` for its transaction so that the ledger's trigger, which keeps
-the index right for every other writer, does not probe the index a second time.
+per transaction of two statements: a crash leaves whole batches behind, never half of one.
+
+* ``schedule_batch`` judges the batch by the snapshot it starts with and writes the reminders;
+* ``settle_batch``, with a snapshot of its own, locks the batch's assignments (``FOR SHARE SKIP
+  LOCKED``, in id order), takes back every reminder whose gap a contact closed meanwhile (or that
+  a host is writing at this moment), and deletes the due rows of the reminders that hold. A
+  contact committed before the batch commits therefore never gets a reminder for the gap it
+  closed, and one that comes later waits only for this short statement and the commit.
+
+The batch sets ``reminders.pass_keeps_due_index`` for its transaction so that the ledger's
+triggers, which keep the index right for every other writer, stand aside. A batch that
+PostgreSQL aborts for a conflict with a concurrent writer (a deadlock, a serialization failure,
+an assignment deleted under it) is retried whole, a few times, from the same place in the walk.
 """
 
 from __future__ import annotations
@@ -27,22 +36,31 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .config import Settings
 from .database import Connection
-from .exceptions import InputError
+from .exceptions import DatabaseError, InputError
 from .fence import Guard
-from .gateway import execute, fetch_one, named, record, transaction
+from .gateway import execute, fetch_one, named, record, sqlstate, transaction
 from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")
+_STAGE_BATCH = named("pass_batch_stage")
+_SETTLE_BATCH = named("settle_batch")
 _BATCH_BEGINS = named("pass_batch_begins")
 _BATCH_ENDS = named("pass_batch_ends")
 
 logger = logging.getLogger(__name__)
+
+RETRIED_SQLSTATES = frozenset({"40P01", "40001", "23503"})
+"""Conflicts with a concurrent writer after which a batch is run again whole: a deadlock, a
+serialization failure, and a foreign-key violation (an assignment deleted while the batch wrote
+its reminder; run again, the batch no longer sees it)."""
+BATCH_ATTEMPTS = 5
 
 Checkpoint = Callable[[], None]
 """Called before each batch; raises to stop the pass (for example when the lock was lost)."""
@@ -99,6 +117,9 @@ class ReminderSchedulerService:
         self.on_batch = on_batch
         self.channels = list(channels)
         self.deliveries_created = 0
+        self.taken_back = 0
+        """Reminders written and taken back in the same transaction: a contact closed their gap
+        (or was being registered) while their batch ran."""
         self.counts = RunCounts()
 
     def run(
@@ -111,52 +132,124 @@ class ReminderSchedulerService:
     ) -> RunCounts:
         if now.tzinfo is None or now.utcoffset() is None:
             raise InputError("now must be a timezone-aware datetime", field="now")
-        self.counts = total = RunCounts()
+        self.counts = RunCounts()
         # A forward walk of the due index, batch_size rows at a time: each batch starts after the
         # last key the previous one read. Rows that become due during the pass (a new assignment,
-        # a moved contact date) may fall behind the walk; the next pass sees them.
-        after: tuple[date, int] = (date.min, 0)
-        while True:
-            checkpoint()
-            with guard(), _keeping_the_due_index(self.conn):
-                row = fetch_one(
-                    self.conn,
-                    _SCHEDULE_BATCH,
-                    {
-                        "after_due": after[0],
-                        "after_id": after[1],
-                        "batch_size": self.batch_size,
-                        "now": now,
-                        "run_id": run_id,
-                        "channels": self.channels,
-                    },
-                    row=record,
-                )
-            assert row is not None
-            created = row["reminders"] + row["escalations"]
-            total += RunCounts(
-                assignments_scanned=row["scanned"],
-                reminders_created=row["reminders"],
-                escalations_created=row["escalations"],
-                duplicates_suppressed=row["due"] - created,
-            )
-            self.counts = total
-            self.deliveries_created += row["deliveries"]
-            if self.on_batch is not None:
-                self.on_batch(total)
-            if row["scanned"] < self.batch_size:
-                break
-            after = (row["last_due_on"], row["last_assignment_id"])
+        # a moved contact date) may fall behind the walk; the next pass sees them. Rows a batch
+        # left because a host was writing their assignment at that moment are looked at once
+        # more, in a second walk from the first of them.
+        params: dict[str, object] = {
+            "batch_size": self.batch_size,
+            "now": now,
+            "run_id": run_id,
+            "channels": self.channels,
+        }
+        again = self._walk((date.min, 0), params, checkpoint, guard)
+        if again is not None:
+            self._walk(again, params, checkpoint, guard)
+        total = self.counts
         if total.reminders_created + total.escalations_created > 0:
             # mark the deleted rows' index entries dead now (see the query's comment)
             execute(self.conn, _DUE_ROWS, {"now": now})
         logger.info(
             "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
-            " %d deliveries queued",
+            " %d taken back (their gap closed while the batch ran), %d deliveries queued",
             total.assignments_scanned,
             total.reminders_created,
             total.escalations_created,
             total.duplicates_suppressed,
+            self.taken_back,
             self.deliveries_created,
         )
         return total
+
+    def _walk(
+        self,
+        start: tuple[date, int],
+        params: dict[str, object],
+        checkpoint: Checkpoint,
+        guard: Guard,
+    ) -> tuple[date, int] | None:
+        """Walk the index from just after *start* to the end of what is due; the key just
+        before the first row left for a host's write in flight, if any."""
+        after, again = start, None
+        while True:
+            checkpoint()
+            batch = self._batch({**params, "after_due": after[0], "after_id": after[1]}, guard)
+            self.counts += batch.counts
+            self.deliveries_created += batch.deliveries
+            self.taken_back += batch.taken_back
+            if batch.first_skipped is not None and again is None:
+                day, assignment_id = batch.first_skipped
+                again = (day, assignment_id - 1)
+            if self.on_batch is not None:
+                self.on_batch(self.counts)
+            if batch.counts.assignments_scanned < self.batch_size:
+                return again
+            assert batch.last is not None
+            after = batch.last
+
+    def _batch(self, params: dict[str, object], guard: Guard) -> _Batch:
+        """One batch's transaction, run again whole after a conflict with a concurrent writer."""
+        attempt = 1
+        while True:
+            try:
+                with guard(), _keeping_the_due_index(self.conn):
+                    execute(self.conn, _STAGE_BATCH)
+                    row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=record)
+                    assert row is not None
+                    settled = fetch_one(
+                        self.conn, _SETTLE_BATCH, {"now": params["now"]}, row=record
+                    )
+                    assert settled is not None
+            except DatabaseError as exc:
+                state = sqlstate(exc)
+                if state not in RETRIED_SQLSTATES or attempt >= BATCH_ATTEMPTS:
+                    raise
+                logger.warning(
+                    "a batch of the reminder pass met a concurrent writer (%s, SQLSTATE %s);"
+                    " running it again (attempt %d of %d)",
+                    exc.message.split(":", 1)[-1].strip(),
+                    state,
+                    attempt + 1,
+                    BATCH_ATTEMPTS,
+                )
+                attempt += 1
+                continue
+            return _Batch.of(row, settled)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What one committed batch did."""
+
+    counts: RunCounts
+    deliveries: int
+    taken_back: int
+    last: tuple[date, int] | None
+    first_skipped: tuple[date, int] | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any], settled: dict[str, Any]) -> _Batch:
+        reminders = row["reminders"] - settled["reminders_taken_back"]
+        escalations = row["escalations"] - settled["escalations_taken_back"]
+        return cls(
+            counts=RunCounts(
+                assignments_scanned=row["scanned"],
+                reminders_created=reminders,
+                escalations_created=escalations,
+                duplicates_suppressed=row["due"] - row["reminders"] - row["escalations"],
+            ),
+            deliveries=row["deliveries"] - settled["deliveries_taken_back"],
+            taken_back=settled["reminders_taken_back"] + settled["escalations_taken_back"],
+            last=(
+                None
+                if row["last_due_on"] is None
+                else (row["last_due_on"], row["last_assignment_id"])
+            ),
+            first_skipped=(
+                None
+                if settled["first_skipped_due"] is None
+                else (settled["first_skipped_due"], settled["first_skipped_id"])
+            ),
+        )

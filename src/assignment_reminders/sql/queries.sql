@@ -113,23 +113,28 @@ WHERE d.due_on <= (
 )
 
 -- name: schedule_batch
--- One batch of the reminder pass, as one statement and so one transaction: the next
+-- One batch of the reminder pass, the first of its transaction's two statements: the next
 -- %(batch_size)s rows of the due index (reminders.assignment_due) after the key
 -- (%(after_due)s, %(after_id)s), in (due_on, assignment_id) order, up to the latest "today" of any
 -- organization. Keep those due in their own organization's today (an organization whose date is
 -- behind the latest sees its rows at the next pass), on an assignment still active and not ended,
 -- write them to the ledger (its unique key drops any a concurrent pass wrote first), and create the
--- in-app notification and one delivery row per external channel for each new one. The due rows
--- leave the index in this same statement, deleted by the row address the walk read them at (the
+-- in-app notification and one delivery row per external channel for each new one. It stages the
+-- due rows (their row addresses, keys and ledger ids) in a temporary table for `settle_batch`,
+-- which runs next in the same transaction: this statement judges the assignments by the snapshot it started with, and a
+-- contact committed while it runs is invisible to it, so the settling statement locks them, takes
+-- back what a contact closed meanwhile, and only then deletes the due rows from the index. (The
 -- ledger's own trigger, which would probe the index once more per reminder, stands aside: the
--- batch's transaction sets reminders.pass_keeps_due_index first: `pass_batch_begins` below).
+-- batch's transaction sets reminders.pass_keeps_due_index first: `pass_batch_begins` below.)
 -- %(channels)s: the external channels this deployment has configured ('email', 'webhook').
 --
 -- Why this is fast: the index holds only reminders still to come, so the pass reads what is due
 -- (and a re-run reads nothing), in one forward walk of one index over all batches. Each
 -- organization's "today" is computed once, not per row (MATERIALIZED; inlined, the time zone
 -- conversion would run for every row that refers to it). The batch's rows are few and keyed, so
--- assignments, names and addresses are read by index probes.
+-- assignments, names and addresses are read by index probes. It takes no lock that a host's
+-- write waits for (the ledger's foreign-key checks take FOR KEY SHARE, which an UPDATE of an
+-- assignment's date does not wait for).
 WITH orgs AS MATERIALIZED (
     SELECT o.id, (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date AS today
     FROM public.organizations o
@@ -172,7 +177,8 @@ fresh AS MATERIALIZED (
     -- every scanned row, marked whether it is due; the mark is a column, not a WHERE clause, so
     -- the CTEs joined below keep a batch-sized estimate (a filtered CTE is estimated at one row,
     -- the planner picks a nested loop over two CTE scans, and the batch goes quadratic)
-    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, x.days, s.organization_id,
+    SELECT s.row_address, s.assignment_id, s.kind, s.gap_started_on, s.due_on, x.days,
+           s.organization_id,
            s.peer_mentor_id, s.coordinator_id, s.recipient_user_id, s.recipient_email,
            -- due in the organization's own today, on an assignment still active and not ended
            -- (and the gap it was indexed for: the index follows every change in the same
@@ -215,13 +221,15 @@ notified AS (
     JOIN fresh f ON f.assignment_id = i.assignment_id AND f.kind = i.kind
     RETURNING 1
 ),
-unindexed AS (
-    -- the due rows leave the index: written now, or already in the ledger (a racing pass wrote
-    -- them first). By row address (a TID scan, no index probe), in the order the walk read them;
-    -- a row a concurrent refresh deleted meanwhile is skipped, and whatever it inserted instead
-    -- stays for the next pass to judge.
-    DELETE FROM reminders.assignment_due d
-    WHERE d.ctid = ANY (ARRAY(SELECT f.row_address FROM fresh f WHERE f.is_due))
+staged AS (
+    -- the due rows, for settle_batch (in this transaction's temporary table); the ledger id is
+    -- NULL where a racing pass wrote the reminder first
+    INSERT INTO pg_temp.reminder_pass_batch
+        (row_address, assignment_id, kind, gap_started_on, due_on, dispatch_id)
+    SELECT f.row_address, f.assignment_id, f.kind, f.gap_started_on, f.due_on, i.id
+    FROM fresh f
+    LEFT JOIN inserted i ON i.assignment_id = f.assignment_id AND i.kind = f.kind
+    WHERE f.is_due
     RETURNING 1
 ),
 delivered AS (
@@ -243,12 +251,91 @@ SELECT (SELECT count(*) FROM scanned) AS scanned,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
        (SELECT count(*) FROM notified) AS notifications,
        (SELECT count(*) FROM delivered) AS deliveries,
-       (SELECT count(*) FROM unindexed) AS unindexed,
+       (SELECT count(*) FROM staged) AS staged,
        l.due_on AS last_due_on, l.assignment_id AS last_assignment_id
 FROM (SELECT NULL) one
 LEFT JOIN (
     SELECT due_on, assignment_id FROM scanned ORDER BY due_on DESC, assignment_id DESC LIMIT 1
 ) l ON true
+
+
+-- name: settle_batch
+-- The second and last statement of a batch's transaction (after schedule_batch), with a snapshot
+-- of its own: what committed while the batch statement ran is visible here.
+--  1. Lock the batch's assignments FOR SHARE, in id order. A host's write of an assignment
+--     (a contact registered moves last_contact_date) now waits for this transaction to end, so it
+--     commits after the reminder, never before it. Locked rows are read as committed now.
+--     SKIP LOCKED: an assignment a host is writing at this moment is not waited for (so the pass
+--     never waits for a host and never deadlocks with one); its reminder is taken back and its
+--     due rows stay for the next pass to judge.
+--  2. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
+--     every reminder of this batch whose gap is no longer open: a contact moved the gap, the
+--     assignment stopped being active or ended before today, or a host held it.
+--  3. Delete the due rows whose reminder holds (written now, or by a racing pass first), by row
+--     address and checked against their key (a row a host recomputed meanwhile is gone, and its
+--     replacement, for the new gap, stays). The deletes wait for no host: every other writer of
+--     these rows holds the assignment FOR NO KEY UPDATE first (migration 20261206010000), which
+--     this statement's locks exclude; the ARRAY() below is computed, and so every lock taken,
+--     before the first due row is touched.
+WITH locked AS MATERIALIZED (
+    SELECT a.id, coalesce(a.last_contact_date, a.starts_on) AS gap_started_on, a.status,
+           a.ends_on, a.organization_id
+    FROM (SELECT DISTINCT b.assignment_id FROM pg_temp.reminder_pass_batch b) d
+    JOIN public.assignments a ON a.id = d.assignment_id
+    ORDER BY a.id
+    FOR SHARE OF a SKIP LOCKED
+),
+judged AS MATERIALIZED (
+    SELECT d.row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on, d.dispatch_id,
+           l.id IS NULL AS skipped,
+           coalesce(l.gap_started_on = d.gap_started_on AND l.status = 'active'
+                    AND (l.ends_on IS NULL
+                         OR l.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date),
+                    false) AS holds
+    FROM pg_temp.reminder_pass_batch d
+    LEFT JOIN locked l ON l.id = d.assignment_id
+    LEFT JOIN public.organizations o ON o.id = l.organization_id
+),
+taken_back AS (
+    DELETE FROM reminders.reminder_dispatches r
+    WHERE r.id = ANY (ARRAY(SELECT j.dispatch_id FROM judged j
+                            WHERE NOT j.holds AND j.dispatch_id IS NOT NULL))
+    RETURNING r.kind
+),
+unindexed AS (
+    DELETE FROM reminders.assignment_due x
+    USING judged j
+    WHERE x.ctid = ANY (ARRAY(SELECT j2.row_address FROM judged j2 WHERE j2.holds))
+      AND j.row_address = x.ctid AND j.holds
+      AND (x.assignment_id, x.kind, x.gap_started_on) = (j.assignment_id, j.kind, j.gap_started_on)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM taken_back WHERE kind = 'reminder') AS reminders_taken_back,
+       (SELECT count(*) FROM taken_back WHERE kind = 'escalation') AS escalations_taken_back,
+       (SELECT count(*) FROM reminders.reminder_deliveries v
+        WHERE v.dispatch_id = ANY (ARRAY(SELECT j.dispatch_id FROM judged j
+                                         WHERE NOT j.holds AND j.dispatch_id IS NOT NULL)))
+           AS deliveries_taken_back,
+       (SELECT count(*) FROM judged WHERE NOT holds) AS not_held,
+       s.due_on AS first_skipped_due, s.assignment_id AS first_skipped_id,
+       (SELECT count(*) FROM unindexed) AS unindexed
+FROM (SELECT NULL) one
+LEFT JOIN (
+    -- the first due row left for a host's write in flight: the pass looks again from there
+    SELECT due_on, assignment_id FROM judged WHERE skipped ORDER BY due_on, assignment_id LIMIT 1
+) s ON true
+
+-- name: pass_batch_stage
+-- The batch's due rows, from schedule_batch to settle_batch; dropped at the end of the batch's
+-- transaction (a batch run again after a conflict creates it again).
+CREATE TEMPORARY TABLE reminder_pass_batch (
+    row_address tid NOT NULL,
+    assignment_id bigint NOT NULL,
+    kind text NOT NULL,
+    gap_started_on date NOT NULL,
+    due_on date NOT NULL,
+    dispatch_id bigint
+) ON COMMIT DROP
 
 -- name: pass_batch_begins
 -- Right before a batch, in its transaction. The batch deletes its due rows from the due index

@@ -1,0 +1,235 @@
+-- One lock order for everyone who writes the due index, and a notification that knows when its
+-- gap was closed (docs/scheduler.md, "Who waits for whom").
+--
+-- Until now two writers of one assignment's due-index rows could run side by side: an activity
+-- registered (its assignment row locked) while the ledger was repaired, a threshold changed or a
+-- contact renamed (no assignment row locked). Both deleted the rows and inserted them again from
+-- the view, each from its own snapshot: the second insert failed the host's statement with a
+-- unique violation on assignment_due_pkey, or a rename missed rows it could not see yet and left
+-- an old name in the index.
+--
+-- The rule from here on: whoever writes an assignment's rows in reminders.assignment_due first
+-- holds that assignment's row in public.assignments, locked FOR NO KEY UPDATE (the lock an
+-- UPDATE of last_contact_date takes anyway), and takes those locks in ascending id order before
+-- any due-index row. Writers of one assignment's rows therefore take turns, and each recomputes
+-- from a snapshot taken after the previous one committed. The pass's final statement of each
+-- batch holds the rows FOR SHARE (SKIP LOCKED: it never waits for a host's write, and never
+-- deadlocks with one); see `settle_batch` in queries.sql.
+--
+-- FOR NO KEY UPDATE rather than FOR UPDATE where we lock (activities changed or deleted, an
+-- admin correction): FOR UPDATE also waits for the FOR KEY SHARE locks that every foreign-key
+-- check on the assignment takes (the pass's ledger inserts among them), for no reason.
+
+-- The in-app notification of a reminder whose gap was closed (a contact registered, or the
+-- assignment no longer active) after the reminder was written: the app filters on it.
+ALTER TABLE public.notifications ADD COLUMN resolved_at timestamptz;
+COMMENT ON COLUMN public.notifications.resolved_at IS
+    'assignment-reminders: when the reminder''s contact gap was closed (a contact registered, or the assignment stopped being active) after the reminder was written; NULL while it is still open. Apps hide resolved notifications.';
+
+CREATE OR REPLACE FUNCTION reminders.refresh_assignment_due(p_assignment_ids bigint[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF cardinality(p_assignment_ids) > 1000 THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);  -- until we return
+    END IF;
+    -- The lock order (see the top of this file). The statements below take their snapshots
+    -- after it, so they see whatever the previous holder of these rows committed.
+    PERFORM FROM public.assignments a
+    WHERE a.id = ANY (p_assignment_ids)
+    ORDER BY a.id
+    FOR NO KEY UPDATE;
+    DELETE FROM reminders.assignment_due WHERE assignment_id = ANY (p_assignment_ids);
+    INSERT INTO reminders.assignment_due (
+        assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
+    )
+    SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
+           e.contact_last_name
+    FROM reminders.assignment_due_expected e
+    WHERE e.assignment_id = ANY (p_assignment_ids);
+END
+$$;
+
+-- As in 20261201010000; and the notifications of the gaps this update closed are resolved.
+CREATE OR REPLACE FUNCTION reminders.assignment_due_after_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    changed bigint[];
+    closed bigint[];
+BEGIN
+    SELECT array_agg(n.id),
+           array_agg(n.id) FILTER (
+               WHERE o.status = 'active'
+                 AND (n.status <> 'active'
+                      OR coalesce(n.last_contact_date, n.starts_on)
+                         <> coalesce(o.last_contact_date, o.starts_on)))
+    INTO changed, closed
+    FROM new_rows n
+    JOIN old_rows o ON o.id = n.id
+    WHERE (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
+          IS DISTINCT FROM
+          (o.last_contact_date, o.starts_on, o.ends_on, o.status, o.organization_id, o.contact_id);
+    IF changed IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM reminders.refresh_assignment_due(changed);
+    IF closed IS NOT NULL THEN
+        -- Only the reminders of the gap that was open until now: earlier gaps were resolved
+        -- when they closed. Two probes of the ledger's unique key per assignment.
+        UPDATE public.notifications nt
+        SET resolved_at = now()
+        FROM old_rows o
+        JOIN reminders.reminder_dispatches r
+          ON r.assignment_id = o.id
+         AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)
+        WHERE o.id = ANY (closed)
+          AND nt.dispatch_id = r.id
+          AND nt.resolved_at IS NULL;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- As in 20261201010000, holding the renamed contacts' assignments first (the lock order): a
+-- refresh of one of them that is still in flight commits first, and this update, a statement
+-- that starts after it, renames the rows it inserted too.
+CREATE OR REPLACE FUNCTION reminders.assignment_due_after_contact_rename() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    renamed bigint[];
+BEGIN
+    SELECT array_agg(n.id) INTO renamed
+    FROM new_rows n
+    JOIN old_rows o ON o.id = n.id
+    WHERE (n.first_name, n.last_name) IS DISTINCT FROM (o.first_name, o.last_name);
+    IF renamed IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM FROM public.assignments a
+    WHERE a.contact_id = ANY (renamed)
+    ORDER BY a.id
+    FOR NO KEY UPDATE;
+    UPDATE reminders.assignment_due d
+    SET contact_first_name = n.first_name, contact_last_name = n.last_name
+    FROM new_rows n
+    JOIN public.assignments a ON a.contact_id = n.id
+    WHERE n.id = ANY (renamed)
+      AND d.assignment_id = a.id
+      AND (d.contact_first_name, d.contact_last_name) IS DISTINCT FROM (n.first_name, n.last_name);
+    RETURN NULL;
+END
+$$;
+
+-- As in 20261130002160, holding the assignments first (the lock order).
+CREATE OR REPLACE FUNCTION reminders.assignment_due_after_dispatch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+    SET enable_seqscan = off
+AS $$
+BEGIN
+    IF (SELECT count(*) FROM new_rows) > 100000 THEN
+        PERFORM pg_catalog.set_config('enable_seqscan', 'on', true);
+    END IF;
+    PERFORM FROM public.assignments a
+    WHERE a.id IN (SELECT n.assignment_id FROM new_rows n)
+    ORDER BY a.id
+    FOR NO KEY UPDATE;
+    DELETE FROM reminders.assignment_due d
+    USING new_rows n
+    WHERE d.assignment_id = n.assignment_id AND d.kind = n.kind
+      AND d.gap_started_on = n.gap_started_on;
+    RETURN NULL;
+END
+$$;
+
+-- A ledger row deleted by the pass itself (a reminder it takes back in the same transaction,
+-- because a contact closed its gap meanwhile) needs no recompute: the writer that closed the gap
+-- recomputed the index already. Every other delete still recomputes.
+DROP TRIGGER assignment_due_on_dispatch_delete ON reminders.reminder_dispatches;
+CREATE TRIGGER assignment_due_on_dispatch_delete
+    AFTER DELETE ON reminders.reminder_dispatches
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT
+    WHEN (current_setting('reminders.pass_keeps_due_index', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION reminders.assignment_due_after_dispatch_change();
+
+COMMENT ON TRIGGER assignment_due_on_dispatch_delete ON reminders.reminder_dispatches IS
+    'assignment-reminders: a ledger row deleted puts its reminder back in reminders.assignment_due; skipped when the writing transaction set reminders.pass_keeps_due_index = on (the pass taking back a reminder whose gap was closed).';
+
+-- Activities registered: the assignments whose date moves are locked in id order before the
+-- update moves them (an UPDATE locks its rows in whatever order its plan meets them, and two
+-- bulk registrations sharing assignments could deadlock on that).
+CREATE OR REPLACE FUNCTION reminders.activities_after_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+BEGIN
+    -- A date set on the assignment by other means (seed, import) that is later than every
+    -- activity registered before this statement becomes its baseline, so that a later delete
+    -- cannot lose it. "Before" is "a smaller id than this statement's first row for it".
+    INSERT INTO reminders.last_contact_baselines (assignment_id, contact_date, after_activity_id, source)
+    SELECT a.id, a.last_contact_date, coalesce(prev.max_id, 0), 'import'
+    FROM (SELECT assignment_id, min(id) AS first_id FROM new_rows GROUP BY assignment_id) n
+    JOIN public.assignments a ON a.id = n.assignment_id
+    CROSS JOIN LATERAL (
+        -- FILTER rather than WHERE: it keeps the planner from answering max(id) by walking the
+        -- primary key backwards (2 ms per assignment instead of microseconds).
+        SELECT max(act.id) FILTER (WHERE act.id < n.first_id) AS max_id,
+               max(act.occurred_on) FILTER (WHERE act.id < n.first_id) AS max_on
+        FROM public.activities act
+        WHERE act.assignment_id = a.id
+    ) prev
+    WHERE a.last_contact_date IS NOT NULL
+      AND (prev.max_on IS NULL OR a.last_contact_date > prev.max_on)
+    ON CONFLICT (assignment_id) DO NOTHING;
+
+    UPDATE public.assignments a
+    SET last_contact_date = greatest(a.last_contact_date, n.latest)
+    FROM (
+        -- the rows to move, locked in id order (the lock order) and re-read once locked
+        SELECT x.id, m.latest
+        FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) m
+        JOIN public.assignments x ON x.id = m.assignment_id
+        WHERE x.last_contact_date IS DISTINCT FROM greatest(x.last_contact_date, m.latest)
+        ORDER BY x.id
+        FOR NO KEY UPDATE OF x
+    ) n
+    WHERE a.id = n.id
+      AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION reminders.activities_after_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    touched bigint[];
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(DISTINCT x.id) INTO touched
+        FROM (SELECT assignment_id AS id FROM old_rows
+              UNION ALL SELECT assignment_id FROM new_rows) x;
+    ELSE
+        SELECT array_agg(DISTINCT assignment_id) INTO touched FROM old_rows;
+    END IF;
+    -- Lock the assignments first, in id order; the UPDATE below then takes a new snapshot
+    -- (READ COMMITTED, a new one per statement), so it sees every activity committed by a
+    -- transaction that held one of these rows before us, and cannot undo its move.
+    PERFORM FROM public.assignments a WHERE a.id = ANY (touched) ORDER BY a.id FOR NO KEY UPDATE;
+    UPDATE public.assignments a
+    SET last_contact_date = c.last_contact_date
+    FROM reminders.computed_last_contact_dates(touched) c
+    WHERE a.id = c.assignment_id
+      AND a.last_contact_date IS DISTINCT FROM c.last_contact_date;
+    RETURN NULL;
+END
+$$;
