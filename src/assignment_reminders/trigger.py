@@ -9,7 +9,8 @@ scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
     └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
                  take the job's fencing token (fence.py): bumped only while pg_locks shows the
                  lock on our lock backend, before anything is written
-                 mark rows left 'running' by dead holders 'failed', write our 'running' row
+                 mark rows left 'running' by dead holders 'failed', write our 'running' row,
+                 record on both rows any run whose batch committed after our fencing bump began
                  try:     run ReminderSchedulerService, then the steps `after_pass` (drain
                           the delivery queue); before each batch of either, lock.checkpoint() raises
                           LockLostError when the heartbeat found the lock gone, and each batch
@@ -18,7 +19,9 @@ scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
                           'failed', note 'lock_lost'
                  finally: finish the row in a fenced transaction ('success' only while the lock
                           is still ours), release the lock; a release that finds the lock gone
-                          turns a 'success' into 'failed' / 'lock_lost' and is recorded
+                          turns a 'success' into 'failed' / 'lock_lost' and is recorded;
+                          the outcome's reminders and escalations are read back from the row,
+                          which the ledger's triggers keep (what committed with our run id)
 """
 
 from __future__ import annotations
