@@ -20,13 +20,19 @@ _INSERT_RUNNING = named("insert_running")
 _INSERT_SKIPPED = named("insert_skipped")
 _LOCK_HOLDER = named("lock_holder")
 _LOCK_HOLDER_SINCE = named("lock_holder_since")
+_RECORD_OVERLAPS = named("record_overlaps")
 _RECORD_UNLOCK = named("record_unlock")
+_RUN_LEDGER_COUNTS = named("run_ledger_counts")
 
 SKIP_LOCK_HELD = "advisory_lock_held"
 
 
 @dataclass(frozen=True)
 class RunCounts:
+    """What a run did. In its row, ``reminders_created`` and ``escalations_created`` are kept by
+    the database (the ledger rows that committed with the run's id); the other two are the
+    pass's own account."""
+
     assignments_scanned: int = 0
     reminders_created: int = 0
     escalations_created: int = 0
@@ -90,6 +96,15 @@ class ExecutionLog(Protocol):
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None: ...
 
     def add_note(self, run_id: int, note: str) -> None: ...
+
+    def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
+        """After the lock winner's row is written: the runs whose ledger writes committed after
+        its fencing bump (token) began; both rows name each other. Returns their ids."""
+        ...
+
+    def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
+        """(reminders, escalations) the ledger holds with this run id, as its row counts them."""
+        ...
 
 
 class PgExecutionLog:
@@ -182,8 +197,6 @@ class PgExecutionLog:
                 "finished_at": finished_at,
                 "duration_ms": duration_ms,
                 "assignments_scanned": counts.assignments_scanned,
-                "reminders_created": counts.reminders_created,
-                "escalations_created": counts.escalations_created,
                 "duplicates_suppressed": counts.duplicates_suppressed,
             },
             row=record,
@@ -196,6 +209,21 @@ class PgExecutionLog:
     def add_note(self, run_id: int, note: str) -> None:
         """Append to the note of a run that is already finished (e.g. declared dead)."""
         execute(self.conn, _ANNOTATE_RUN, {"id": run_id, "note": note})
+
+    def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
+        row = fetch_one(
+            self.conn,
+            _RECORD_OVERLAPS,
+            {"run_id": run_id, "job_name": job_name, "token": token},
+            row=record,
+        )
+        return [] if row is None else [int(i) for i in row["overlapped_with"]]
+
+    def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
+        row = fetch_one(self.conn, _RUN_LEDGER_COUNTS, {"id": run_id}, row=record)
+        if row is None:
+            return None
+        return int(row["reminders_created"]), int(row["escalations_created"])
 
 
 def _start_params(start: RunStart) -> dict[str, Any]:

@@ -9,7 +9,8 @@ scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
     └── won:     (the lock's heartbeat now confirms it every few seconds on the lock connection)
                  take the job's fencing token (fence.py): bumped only while pg_locks shows the
                  lock on our lock backend, before anything is written
-                 mark rows left 'running' by dead holders 'failed', write our 'running' row
+                 mark rows left 'running' by dead holders 'failed', write our 'running' row,
+                 record on both rows any run whose batch committed after our fencing bump began
                  try:     run ReminderSchedulerService, then the steps `after_pass` (drain
                           the delivery queue); before each batch of either, lock.checkpoint() raises
                           LockLostError when the heartbeat found the lock gone, and each batch
@@ -18,7 +19,9 @@ scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
                           'failed', note 'lock_lost'
                  finally: finish the row in a fenced transaction ('success' only while the lock
                           is still ours), release the lock; a release that finds the lock gone
-                          turns a 'success' into 'failed' / 'lock_lost' and is recorded
+                          turns a 'success' into 'failed' / 'lock_lost' and is recorded;
+                          the outcome's reminders and escalations are read back from the row,
+                          which the ledger's triggers keep (what committed with our run id)
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -223,7 +226,16 @@ class CronTrigger:
                 logger.warning(
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
-        return self.log.start_running(start, self.lock.backend_pid), lost
+        run_id = self.log.start_running(start, self.lock.backend_pid)
+        if self._token is not None:
+            overlapped = self.log.record_overlaps(run_id, self.job_name, self._token)
+            if overlapped:
+                logger.warning(
+                    "run(s) %s committed ledger rows after this run began to write (their batch"
+                    " was in flight when they lost the lock): recorded on both rows",
+                    ", ".join(map(str, overlapped)),
+                )
+        return run_id, lost
 
     def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
         if lost is not None:
@@ -283,6 +295,8 @@ class CronTrigger:
                 self._record_unlock(run_id, unlock_ok)
         if self._fault is not None:
             raise self._database_failed(run_id)
+        if run_id is not None:
+            counts = self._committed(run_id, counts)
         return RunOutcome(
             invocation_id=start.invocation_id,
             status=status,
@@ -347,6 +361,28 @@ class CronTrigger:
             status = "failed"
             self.log.add_note(run_id, note)
         return status, note, error
+
+    def _committed(self, run_id: int, counts: RunCounts) -> RunCounts:
+        """The reminders and escalations that committed with this run's id, as its row counts
+        them (the database keeps them: a batch in flight when the lock was lost, rows a batch
+        took back before committing); the pass's own tally if the row cannot be read."""
+        log = self._recorded_by
+        try:
+            ledger = log.ledger_counts(run_id) if log is not None else None
+        except DATABASE_FAULTS as exc:
+            logger.error("could not read what run %s committed: %s", run_id, first_line(exc))
+            ledger = None
+        if ledger is None:
+            return counts
+        if ledger != (counts.reminders_created, counts.escalations_created):
+            logger.info(
+                "run %s committed %d reminders and %d escalations (the pass counted %d and %d)",
+                run_id,
+                *ledger,
+                counts.reminders_created,
+                counts.escalations_created,
+            )
+        return replace(counts, reminders_created=ledger[0], escalations_created=ledger[1])
 
     def _fresh_log(self) -> ExecutionLog | None:
         if self._recorded_by is not self.log:

@@ -99,6 +99,12 @@ class FakeLog:
     def add_note(self, run_id: int, note: str) -> None:
         self.events.append(f"note:{note}")
 
+    def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
+        return []
+
+    def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
+        return None  # the pass's own tally stands
+
 
 @dataclass
 class FakeScheduler:

@@ -68,6 +68,12 @@ class FakeLog:
     def add_note(self, run_id: int, note: str) -> None:
         self.notes.append(note)
 
+    def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
+        return []
+
+    def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
+        return None  # the pass's own tally stands
+
 
 class BatchScheduler:
     """Three batches of one reminder each, asking the checkpoint before each."""

@@ -9,6 +9,7 @@ watchdogs run at once, each incident is announced once and recovered once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,8 +19,9 @@ from psycopg.types.json import Jsonb
 
 from ..database import Connection
 from ..gateway import fetch_all, named, record, transaction
-from .checks import ALL_KINDS, Finding
+from .checks import ALL_KINDS, FailedRuns, Finding
 
+_ANNOUNCE_FAILED_RUNS = named("announce_failed_runs")
 _OPEN_ALERTS = named("open_alerts")
 _OPEN_FINDINGS = named("open_findings")
 _RESOLVE_CLEARED = named("resolve_cleared")
@@ -100,6 +102,28 @@ def reconcile(
         opened=[Alert.from_row(r) for r in opened if r["inserted"]],
         resolved=[Alert.from_row(r) for r in resolved],
     )
+
+
+def announce_failed_runs(
+    conn: Connection, *, job_name: str, failed: FailedRuns, now: datetime, actor: str
+) -> Changes:
+    """Mark the failed runs of *failed* announced, each once whoever checks: the ones the open
+    `failure` incident covers silently, each one a success already followed as an incident of
+    its own, opened and resolved at once (so both are sent)."""
+    if not failed.covered and not failed.recovered:
+        return Changes(opened=[], resolved=[])
+    params = {
+        "job_name": job_name,
+        "covered": failed.covered,
+        "findings": _findings_json(failed.recovered),
+        "now": now,
+        "actor": actor,
+    }
+    with transaction(conn, "the alert state"):
+        rows = fetch_all(conn, _ANNOUNCE_FAILED_RUNS, params, row=record)
+    resolved = [Alert.from_row(r) for r in rows]
+    opened = [dataclasses.replace(a, resolved_at=None) for a in resolved]
+    return Changes(opened=opened, resolved=resolved)
 
 
 def open_alerts(conn: Connection, job_name: str) -> list[Alert]:

@@ -171,6 +171,41 @@ def check_failure(s: Snapshot) -> list[Finding]:
     return []
 
 
+def failure_finding(job_name: str, row: Row) -> Finding:
+    """The incident of one failed run that a later run's success cleared before a check saw it
+    (opened and resolved at once, subject ``run:<id>``)."""
+    return Finding(
+        FAILURE,
+        f"run:{row['id']}",
+        f"run {row['id']} of {job_name} failed: {row.get('error') or row.get('note')}"
+        " (a later run succeeded before this check)",
+        {"run_id": row["id"], "error": row.get("error"), "note": row.get("note")},
+    )
+
+
+@dataclass(frozen=True)
+class FailedRuns:
+    """The failed runs of a snapshot that monitoring has not announced yet."""
+
+    covered: list[int]  # newer than the newest success: the open `failure` incident covers them
+    recovered: list[Finding]  # a success followed them: each its own incident, opened and resolved
+
+
+def unannounced_failures(s: Snapshot) -> FailedRuns:
+    covered: list[int] = []
+    recovered: list[Finding] = []
+    succeeded = False
+    for row in s.recent:  # newest first
+        if row["status"] == "success":
+            succeeded = True
+        elif row["status"] == "failed" and row.get("failure_announced_at") is None:
+            if succeeded:
+                recovered.append(failure_finding(s.job_name, row))
+            else:
+                covered.append(row["id"])
+    return FailedRuns(covered, recovered)
+
+
 def check_unlock_failed(s: Snapshot) -> list[Finding]:
     """The newest run that released the lock found it was no longer its own."""
     for row in s.recent:
@@ -199,7 +234,10 @@ def working_interval(row: Row, now: datetime) -> tuple[datetime, datetime]:
 
 
 def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row]]:
-    """Every pair of non-skipped runs whose working intervals overlap, earlier run first.
+    """Every pair of non-skipped runs that overlapped, earlier run first: their working
+    intervals overlap, or the database recorded that one run's batch committed after the other
+    began to write (``overlapped_with``: a batch in flight when its run lost the lock, which the
+    next winner's first write waited for; its row's times do not show it).
 
     Single flight means none: a run finishes its row before it releases the lock and the next
     one starts working only after taking it. A pair here is a double run (or hosts whose clocks
@@ -208,14 +246,19 @@ def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row
         (r for r in rows if r["status"] != "skipped"),
         key=lambda r: (working_interval(r, now)[0], r["id"]),
     )
-    pairs = []
+    order = {r["id"]: i for i, r in enumerate(worked)}
+    found: set[tuple[int, int]] = set()
     for i, a in enumerate(worked):
         a_end = working_interval(a, now)[1]
-        for b in worked[i + 1 :]:
+        for j, b in enumerate(worked[i + 1 :], start=i + 1):
             if working_interval(b, now)[0] >= a_end:
                 break  # sorted by start: every later run starts later still
-            pairs.append((a, b))
-    return pairs
+            found.add((i, j))
+        for other in a.get("overlapped_with") or ():
+            k = order.get(other)
+            if k is not None and k != i:
+                found.add((min(i, k), max(i, k)))
+    return [(worked[i], worked[j]) for i, j in sorted(found)]
 
 
 def overlapping_run_ids(rows: Sequence[Row], now: datetime) -> dict[int, list[int]]:
@@ -225,6 +268,12 @@ def overlapping_run_ids(rows: Sequence[Row], now: datetime) -> dict[int, list[in
         ids.setdefault(a["id"], []).append(b["id"])
         ids.setdefault(b["id"], []).append(a["id"])
     return ids
+
+
+def _recorded(a: Row, b: Row) -> str:
+    if b["id"] in (a.get("overlapped_with") or ()) or a["id"] in (b.get("overlapped_with") or ()):
+        return " (a batch of one committed after the other began to write)"
+    return ""
 
 
 def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
@@ -238,7 +287,8 @@ def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
                 f"runs:{a['id']}+{b['id']}",
                 f"runs {a['id']} ({a['status']}, {a.get('host')} pid {a.get('pid')}) and"
                 f" {b['id']} ({b['status']}, {b.get('host')} pid {b.get('pid')}) of"
-                f" {s.job_name} overlapped in time: the job ran twice at once",
+                f" {s.job_name} overlapped: the job ran twice at once"
+                f"{_recorded(a, b)}",
                 {
                     "run_ids": [a["id"], b["id"]],
                     "statuses": [a["status"], b["status"]],

@@ -17,8 +17,16 @@ from ..config import Settings
 from ..database import Connection, connect, database_url
 from ..exceptions import DatabaseError, SchemaMissingError
 from ..gateway import fetch_all, fetch_one, named, record
-from .alerts import Alert, Changes, open_alerts, reconcile
-from .checks import ALL_KINDS, Finding, Snapshot, Thresholds, evaluate
+from .alerts import Alert, Changes, announce_failed_runs, open_alerts, reconcile
+from .checks import (
+    ALL_KINDS,
+    FAILURE,
+    Finding,
+    Snapshot,
+    Thresholds,
+    evaluate,
+    unannounced_failures,
+)
 from .sinks import Sink, notify, sinks_from_settings
 
 _RECENT_RUNS = named("recent_runs")
@@ -79,6 +87,18 @@ def run_checks(
         actor=actor(role),
         kinds=kinds,
     )
+    if FAILURE in kinds:  # after the incidents: the open one covers the newest failures
+        announced = announce_failed_runs(
+            conn,
+            job_name=settings.job_name,
+            failed=unannounced_failures(snapshot),
+            now=now,
+            actor=actor(role),
+        )
+        changes = Changes(
+            opened=[*changes.opened, *announced.opened],
+            resolved=[*changes.resolved, *announced.resolved],
+        )
     notify(sinks, changes)
     return CheckResult(findings, changes, open_alerts(conn, settings.job_name))
 

@@ -84,13 +84,17 @@ SELECT clock_timestamp() AS db_now
 -- The lock winner's first write: bump the job's fencing token, but only while pg_locks shows the
 -- lock on the winner's lock backend. No row back = the lock is not (any more) ours. The UPDATE
 -- waits for an older run's batch that still share-locks the row, so that batch commits first.
-INSERT INTO reminders.job_fences AS f (job_name, token, lock_backend_pid)
-SELECT %(job_name)s, 1, %(lock_pid)s
+-- taken_snapshot is the statement's own snapshot, taken before that wait: a batch of another run
+-- that it does not show as committed committed after this winner began to write
+-- (`record_overlaps`).
+INSERT INTO reminders.job_fences AS f (job_name, token, lock_backend_pid, taken_snapshot)
+SELECT %(job_name)s, 1, %(lock_pid)s, pg_current_snapshot()
 WHERE EXISTS (
     SELECT FROM reminders.reminders_lock_holder(%(lock_key)s) h WHERE h.pid = %(lock_pid)s
 )
 ON CONFLICT (job_name) DO UPDATE
-SET token = f.token + 1, lock_backend_pid = excluded.lock_backend_pid
+SET token = f.token + 1, lock_backend_pid = excluded.lock_backend_pid,
+    taken_snapshot = excluded.taken_snapshot
 RETURNING f.token
 
 -- name: fence_check

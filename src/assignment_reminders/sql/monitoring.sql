@@ -39,6 +39,34 @@ WHERE a.job_name = %(job_name)s
   )
 RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at
 
+-- name: announce_failed_runs
+-- Failed runs the checks saw and nobody announced yet: %(covered)s are covered by the open
+-- `failure` incident; each of %(findings)s (a run a success followed before any check saw it
+-- fail) becomes an incident opened and resolved at once. Only the statement that sets
+-- failure_announced_at inserts, so each failed run is announced once however many check.
+WITH findings AS (
+    SELECT f.kind, f.subject, f.message, f.details, (f.details ->> 'run_id')::bigint AS run_id
+    FROM jsonb_to_recordset(%(findings)s::jsonb)
+         AS f (kind text, subject text, message text, details jsonb)
+),
+claimed AS (
+    UPDATE reminders.cron_execution_logs l
+    SET failure_announced_at = %(now)s
+    WHERE l.id = ANY (%(covered)s::bigint[] || ARRAY(SELECT run_id FROM findings))
+      AND l.job_name = %(job_name)s AND l.status = 'failed' AND l.failure_announced_at IS NULL
+    RETURNING l.id
+)
+INSERT INTO reminders.monitoring_alerts (
+    job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at, resolved_at,
+    resolved_by
+)
+SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s,
+       %(now)s, %(actor)s
+FROM findings f
+JOIN claimed c ON c.id = f.run_id
+ORDER BY f.run_id
+RETURNING id, kind, subject, message, details, opened_at, resolved_at
+
 -- name: open_alerts
 SELECT id, kind, subject, message, details, opened_at, opened_by, last_seen_at
 FROM reminders.monitoring_alerts

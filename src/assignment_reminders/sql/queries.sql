@@ -49,6 +49,8 @@ RETURNING id
 
 -- name: finish_run
 -- Only a row that is still 'running' can be finished: a row another run declared dead stays so.
+-- reminders_created and escalations_created are not the run's to say: the ledger's triggers keep
+-- them (migration 20261206030000).
 UPDATE reminders.cron_execution_logs
 SET status = %(status)s,
     note = coalesce(%(note)s, note),
@@ -56,11 +58,43 @@ SET status = %(status)s,
     finished_at = %(finished_at)s,
     duration_ms = %(duration_ms)s,
     assignments_scanned = %(assignments_scanned)s,
-    reminders_created = %(reminders_created)s,
-    escalations_created = %(escalations_created)s,
     duplicates_suppressed = %(duplicates_suppressed)s
 WHERE id = %(id)s AND status = 'running'
 RETURNING id
+
+-- name: run_ledger_counts
+-- What the ledger holds with this run id, as its row counts it (kept by the ledger's triggers).
+SELECT reminders_created, escalations_created, overlapped_with
+FROM reminders.cron_execution_logs
+WHERE id = %(id)s
+
+-- name: record_overlaps
+-- Right after the lock winner's row is written: every other run whose newest ledger write is not
+-- visible in the snapshot the winner's fencing bump started with (job_fences.taken_snapshot)
+-- committed after this run began to write (the bump waited for it). Both rows list the other.
+WITH fence AS (
+    SELECT f.taken_snapshot AS snap
+    FROM reminders.job_fences f
+    WHERE f.job_name = %(job_name)s AND f.token = %(token)s AND f.taken_snapshot IS NOT NULL
+),
+late AS (
+    SELECT l.id
+    FROM reminders.cron_execution_logs l, fence
+    WHERE l.last_write_xact >= pg_snapshot_xmin(fence.snap)
+      AND NOT pg_visible_in_snapshot(l.last_write_xact, fence.snap)
+      AND l.job_name = %(job_name)s AND l.id <> %(run_id)s
+),
+theirs AS (
+    UPDATE reminders.cron_execution_logs l
+    SET overlapped_with = array_append(l.overlapped_with, %(run_id)s::bigint)
+    FROM late
+    WHERE l.id = late.id AND NOT %(run_id)s::bigint = ANY (l.overlapped_with)
+    RETURNING l.id
+)
+UPDATE reminders.cron_execution_logs l
+SET overlapped_with = l.overlapped_with || ARRAY(SELECT late.id FROM late ORDER BY late.id)
+WHERE l.id = %(run_id)s AND EXISTS (SELECT FROM late)
+RETURNING l.overlapped_with
 
 -- name: record_unlock
 -- A release that found the lock gone: the run did not hold its lock to the end, so it is no
@@ -85,7 +119,8 @@ WHERE id = %(id)s
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
-       holder_application_name, holder_client_addr, holder_since
+       holder_application_name, holder_client_addr, holder_since, overlapped_with,
+       failure_announced_at
 FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s
 ORDER BY started_at DESC, id DESC
