@@ -61,6 +61,17 @@ def closed_gap_reminders(conn: Connection) -> list[dict[str, Any]]:
     return conn.execute(CLOSED_GAP_REMINDERS).fetchall()
 
 
+def describe(row: dict[str, Any]) -> str:
+    """One line of :func:`closed_gap_reminders`: which reminder, which contact, how far apart."""
+    after_ms = (row["reminder_committed"] - row["contact_committed"]).total_seconds() * 1000
+    return (
+        f"ledger row {row['dispatch_id']} (assignment {row['assignment_id']}, {row['kind']},"
+        f" gap since {row['gap_started_on']}; {row['notifications']} notification(s),"
+        f" {row['deliveries']} delivery row(s)) committed {after_ms:.1f} ms after activity"
+        f" {row['activity_id']} (dated {row['occurred_on']}) that closed the gap"
+    )
+
+
 def tracks_commit_timestamps(url: str) -> bool:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute("SELECT current_setting('track_commit_timestamp') = 'on'").fetchone()
