@@ -26,7 +26,9 @@ from typing import Any
 
 import psycopg
 
-from assignment_reminders.database import Connection
+from assignment_reminders.database import Connection, connect, with_dbname
+from assignment_reminders.migrations import migrate
+from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
 
 # A reminder whose gap an activity closed, the activity committed before the reminder did. An
 # activity dated after the gap's start moves last_contact_date past it (activities only ever
@@ -112,3 +114,23 @@ def _restart(data_dir: Path) -> None:
         user=user,
         timeout=60,
     )
+
+
+@contextmanager
+def migrated_template(admin_url: str) -> Iterator[str]:
+    """On *admin_url*'s server, what conftest's ``template_db`` is on the session's: a database
+    shaped like a Supabase project and migrated by the non-superuser owner; yields its name."""
+    shape = _create_database(admin_url, "ar_shape")
+    try:
+        with psycopg.connect(with_dbname(admin_url, shape), autocommit=True) as conn:
+            conn.execute(SHAPE_SQL.read_bytes())
+        template = _create_database(admin_url, "ar_template", shape)
+        try:
+            owner_url = as_user(with_dbname(admin_url, template), PROJECT_ROLE)
+            with connect(owner_url, purpose="test-migrate") as conn:
+                migrate(conn)
+            yield template
+        finally:
+            _drop_database(admin_url, template)
+    finally:
+        _drop_database(admin_url, shape)

@@ -204,8 +204,10 @@ class Shape:
     """The size of a round."""
 
     writers: int = 4
-    writes_per_writer: int = 8  # at least; more while the pass still runs (up to 4x)
+    writes_per_writer: int = 8  # at least; more while the pass still runs, up to:
+    most_writes_per_writer: int = 32
     batch_sizes: tuple[int, ...] = (2, 3, 5, 8)
+    weights: dict[Write, int] = field(default_factory=lambda: dict(WEIGHTS))
 
 
 def now_of_round(first_day: date, last_day: date, round_no: int, rng: random.Random) -> datetime:
@@ -235,10 +237,10 @@ Act = Callable[[Connection], AbstractContextManager[Connection]]
 
 
 def draw(  # noqa: PLR0911, PLR0912 - one branch per kind of write
-    rng: random.Random, world: World, today: date
+    rng: random.Random, world: World, today: date, weights: dict[Write, int]
 ) -> tuple[Write, str, dict[str, Any], Act]:
     """The next write: its kind, statement, parameters and the role it runs as."""
-    kind = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
+    kind = rng.choices(list(weights), weights=list(weights.values()))[0]
     a = rng.choice(world.assignments)
     some = [x.id for x in rng.choices(world.assignments, k=rng.randint(2, 12))]
     owner: Act = as_owner
@@ -416,9 +418,9 @@ def run_round(
             start.wait()
             written = 0
             while written < shape.writes_per_writer or (
-                not pass_done.is_set() and written < 4 * shape.writes_per_writer
+                not pass_done.is_set() and written < shape.most_writes_per_writer
             ):
-                kind, statement, params, role = draw(wrng, world, today)
+                kind, statement, params, role = draw(wrng, world, today, shape.weights)
                 written += 1
                 try:
                     with role(conn):

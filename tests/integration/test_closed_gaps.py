@@ -38,13 +38,16 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect, with_dbname
-from assignment_reminders.migrations import migrate
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories
-from tests.commit_order import closed_gap_reminders, commit_timestamps_server, describe
+from tests.commit_order import (
+    closed_gap_reminders,
+    commit_timestamps_server,
+    describe,
+    migrated_template,
+)
 from tests.conftest import (
     PROJECT_ROLE,
-    SHAPE_SQL,
     _create_database,
     _drop_database,
     as_user,
@@ -72,18 +75,8 @@ def commit_ts_admin_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def commit_ts_template(commit_ts_admin_url: str) -> Iterator[str]:
-    """As conftest's template_db, on that server: Supabase-shaped, migrated by the owner."""
-    shape = _create_database(commit_ts_admin_url, "ar_shape")
-    with psycopg.connect(with_dbname(commit_ts_admin_url, shape), autocommit=True) as c:
-        c.execute(SHAPE_SQL.read_bytes())
-    template = _create_database(commit_ts_admin_url, "ar_template", shape)
-    with connect(
-        as_user(with_dbname(commit_ts_admin_url, template), PROJECT_ROLE), purpose="test-migrate"
-    ) as c:
-        migrate(c)
-    yield template
-    _drop_database(commit_ts_admin_url, template)
-    _drop_database(commit_ts_admin_url, shape)
+    with migrated_template(commit_ts_admin_url) as template:
+        yield template
 
 
 @pytest.fixture
