@@ -166,18 +166,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=options.non_negative, default=1, help="the schedule's (1)")
     args = parser.parse_args(argv)
+    shape = replace(SHAPE, writers=args.writers)
+    print(table(run_race(args.assignments, args.seconds, seed_value=args.seed, shape=shape)))
+
+
+def run_race(
+    assignments: int, seconds: float, *, seed_value: int = 1, shape: Shape = SHAPE
+) -> RaceResult:
+    """:func:`bench_race` on a server of its own that records commit timestamps."""
     with (
         tempfile.TemporaryDirectory(prefix="reminders-race-") as tmp,
         commit_timestamps_server(Path(tmp) / "pgdata") as admin_url,
     ):
-        result = bench_race(
-            admin_url,
-            assignments=args.assignments,
-            seconds=args.seconds,
-            seed_value=args.seed,
-            shape=replace(SHAPE, writers=args.writers),
+        return bench_race(
+            admin_url, assignments=assignments, seconds=seconds, seed_value=seed_value, shape=shape
         )
-    print(table(result))
 
 
 if __name__ == "__main__":
