@@ -170,9 +170,13 @@ class Failure:
 
     def __str__(self) -> str:
         who = f"writer {self.writer}, {self.kind}" if self.kind else "the pass"
+        lines = self.message.strip().splitlines()
+        # the error, its DETAIL, and the functions of ours it was raised in (from CONTEXT)
+        where = [x.strip() for x in lines[1:] if x.startswith(("DETAIL", "PL/pgSQL function"))]
         return (
-            f"round {self.round}, {who}: SQLSTATE {self.sqlstate} {self.message.strip()}"
-            f"\n    statement: {' '.join(self.statement.split())}"
+            f"round {self.round}, {who}: SQLSTATE {self.sqlstate} {lines[0] if lines else ''}"
+            + "".join(f"\n    {x}" for x in where)
+            + f"\n    statement: {' '.join(self.statement.split())}"
         )
 
 
