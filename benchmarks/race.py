@@ -6,7 +6,9 @@ Seeds N assignments (``reminders seed`` data) into a Supabase-shaped database on
 records commit timestamps (an embedded PostgreSQL in a temporary directory, or ``DATABASE_URL``
 when it has ``track_commit_timestamp`` on), then runs rounds of the workload of
 tests/race_workload.py, the same as tests/integration/test_concurrent_writers.py but with bigger
-batches and more writes per round, until the seconds are up. Prints one table: host writes done
+batches and more writes per round, until the seconds are up (the round under way then finishes
+its pass: the first round's pass is the first run over the seeded data, about half of it due, so
+at 100,000 assignments a run takes at least that long). Prints one table: host writes done
 and failed per kind (the failures by SQLSTATE: 23505 unique violation, 40P01 deadlock), the
 passes (batches, reminders, failures), and at the end the due-index rows that differ from their
 view, the other invariants, and the reminders committed after the contact that closed their gap.
@@ -107,6 +109,7 @@ def _race(
                 round_no=round_no,
                 now=now,
                 shape=shape,
+                deadline=started + seconds,
             )
             round_no += 1
         elapsed = time.monotonic() - started

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -307,7 +308,9 @@ def draw(  # noqa: PLR0911, PLR0912 - one branch per kind of write
     if kind is Write.RENAMES:
         name = f"Last{rng.randrange(10**6)}"
         if rng.random() < 0.5:
-            params = {"org": org, "k": rng.randint(2, 5), "r": rng.randint(0, 1), "name": name}
+            lo = rng.choice(world.contacts[org])  # up to 200 ids from there, every k-th
+            params = {"org": org, "lo": lo, "k": rng.randint(2, 5), "r": rng.randint(0, 1)}
+            params["name"] = name
             return kind, RENAME_CONTACTS_OF_ORG, params, rng.choice((as_service_role, owner))
         return kind, RENAME_CONTACTS_OF, {"ids": some, "name": name}, owner
     if kind is Write.THRESHOLDS:
@@ -355,7 +358,7 @@ UPDATE public.contacts SET first_name = %(name)s
 WHERE id = (SELECT contact_id FROM public.assignments WHERE id = %(a)s)"""
 RENAME_CONTACTS_OF_ORG = """
 UPDATE public.contacts SET last_name = %(name)s
-WHERE organization_id = %(org)s AND id %% %(k)s = %(r)s"""
+WHERE organization_id = %(org)s AND id BETWEEN %(lo)s AND %(lo)s + 200 AND id %% %(k)s = %(r)s"""
 RENAME_CONTACTS_OF = """
 UPDATE public.contacts SET last_name = %(name)s
 WHERE id IN (SELECT contact_id FROM public.assignments WHERE id = ANY (%(ids)s))"""
@@ -381,8 +384,10 @@ def run_round(
     round_no: int,
     now: datetime,
     shape: Shape,
+    deadline: float | None = None,
 ) -> None:
-    """Writers and one pass, started together; their outcomes go to *tally*."""
+    """Writers and one pass, started together; their outcomes go to *tally*. Past *deadline*
+    (``time.monotonic()``) the writers stop after their first ``writes_per_writer``."""
     start = threading.Barrier(shape.writers + 1, timeout=60)
     pass_done = threading.Event()
     today = now.date() - timedelta(days=1)  # never after any organization's today
@@ -405,9 +410,11 @@ def run_round(
                 counts = service.run(now=now)
             except Exception as exc:
                 failure = Failure(round_no, None, None, sqlstate_of(exc), str(exc), "the pass")
+                made = service.counts.reminders_created + service.counts.escalations_created
                 with tally.lock:
                     tally.failures.append(failure)
                     tally.batches += batches
+                    tally.reminders += made  # by the batches it committed
                 return
             finally:
                 pass_done.set()
@@ -422,7 +429,9 @@ def run_round(
             start.wait()
             written = 0
             while written < shape.writes_per_writer or (
-                not pass_done.is_set() and written < shape.most_writes_per_writer
+                not pass_done.is_set()
+                and written < shape.most_writes_per_writer
+                and (deadline is None or time.monotonic() < deadline)
             ):
                 kind, statement, params, role = draw(wrng, world, today, shape.weights)
                 written += 1
