@@ -309,8 +309,8 @@ def draw(  # noqa: PLR0911, PLR0912 - one branch per kind of write
         name = f"Last{rng.randrange(10**6)}"
         if rng.random() < 0.5:
             lo = rng.choice(world.contacts[org])  # up to 200 ids from there, every k-th
-            params = {"org": org, "lo": lo, "k": rng.randint(2, 5), "r": rng.randint(0, 1)}
-            params["name"] = name
+            params: dict[str, Any] = {"org": org, "lo": lo, "name": name}
+            params.update(k=rng.randint(2, 5), r=rng.randint(0, 1))
             return kind, RENAME_CONTACTS_OF_ORG, params, rng.choice((as_service_role, owner))
         return kind, RENAME_CONTACTS_OF, {"ids": some, "name": name}, owner
     if kind is Write.THRESHOLDS:
