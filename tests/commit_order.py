@@ -33,9 +33,10 @@ from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_data
 # A reminder whose gap an activity closed, the activity committed before the reminder did. An
 # activity dated after the gap's start moves last_contact_date past it (activities only ever
 # move it forward; a delete moves it back only to a date that an activity still present allows),
-# so as long as the activity exists the gap stays closed: a reminder that committed after the
-# activity committed was written for a gap that no longer was. Rows frozen or written before the
-# setting was on have no timestamp and are left out.
+# so as long as the activity exists the gap stays closed (an administrator's correction of
+# last_contact_date could move it back; these workloads make none): a reminder that committed
+# after the activity committed was written for a gap that no longer was. Rows frozen or written
+# before the setting was on have no timestamp and are left out.
 CLOSED_GAP_REMINDERS = """
 SELECT r.id AS dispatch_id, r.assignment_id, r.kind, r.gap_started_on,
        pg_xact_commit_timestamp(r.xmin) AS reminder_committed,
