@@ -43,6 +43,8 @@ from .activity_api import table as api_table
 from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
 from .delivery import table as delivery_table
 from .naive import naive_run
+from .race import run_race
+from .race import table as race_table
 from .results import ProcessRun, SizeResult, created_by, in_run
 from .scratch import Databases, server
 from .startup import bench_startup
@@ -275,6 +277,19 @@ def main(argv: list[str] | None = None) -> None:
         default=Phases.rate_requests,
         help="API requests offered at 500/s by 32 clients (default: %(default)s)",
     )
+    parser.add_argument(
+        "--race-seconds",
+        type=options.non_negative,
+        default=60,
+        help="host writers racing reminder passes for this long, on a server of its own"
+        " (benchmarks/race.py); 0 skips it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--race-assignments",
+        type=options.positive,
+        default=100_000,
+        help="assignments seeded for the race (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     sizes: list[int] = args.sizes
     load = os.getloadavg()
@@ -311,6 +326,9 @@ def main(argv: list[str] | None = None) -> None:
     targets = [t for s in results for t in size_targets(s)] + [startup_target(startup)]
     targets += api_targets(api) if api is not None else []
     print(render(targets + delivery))
+    if args.race_seconds > 0:
+        print()
+        print(race_table(run_race(args.race_assignments, args.race_seconds)))
     print(
         f"\n{os.cpu_count()} CPUs; load average at start {load[0]:.2f}, at end"
         f" {os.getloadavg()[0]:.2f}. Ratios are to the SQL floor of the same N."

@@ -26,6 +26,7 @@ CASES = {
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
     "rls": ["--assignments", "500", "--iterations", "2"],
     "delivery": ["--messages", "120", "--workers", "2"],
+    "race": ["--seconds", "1", "--assignments", "300"],  # its own server (commit timestamps)
 }
 
 
@@ -53,6 +54,7 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
         [
             *[sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
             *["--api-assignments", "300", "--api-requests", "3", "--api-rate-requests", "20"],
+            *["--race-seconds", "1", "--race-assignments", "300"],
         ],
         cwd=REPO,
         env=env,
@@ -69,6 +71,7 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert "api: 32 clients, throughput at saturation" in result.stdout
     assert "api: 32 clients at 500 req/s offered, p99" in result.stdout
     assert "api: 32 clients, p99 at saturation (informs)" in result.stdout
+    assert "reminders committed after the contact that closed their gap" in result.stdout
 
 
 def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:

@@ -26,7 +26,10 @@ BAD = {
         ["--api-rate-requests", "-3"],
         ["--api-assignments", "-1"],
         ["--delivery-messages", "lots"],
+        ["--race-seconds", "-1"],
+        ["--race-assignments", "0"],
     ],
+    "benchmarks.race": [["--seconds", "0"], ["--assignments", "0"], ["--writers", "0"]],
     "benchmarks.activity_api": [
         ["--requests", "0"],
         ["--rate-requests", "0"],
