@@ -173,7 +173,11 @@ class Failure:
         who = f"writer {self.writer}, {self.kind}" if self.kind else "the pass"
         lines = self.message.strip().splitlines()
         # the error, its DETAIL, and the functions of ours it was raised in (from CONTEXT)
-        where = [x.strip() for x in lines[1:] if x.startswith(("DETAIL", "PL/pgSQL function"))]
+        where = [
+            x.strip()
+            for x in lines[1:]
+            if x.strip().startswith(("DETAIL", "Process", "PL/pgSQL function", "SQL statement"))
+        ]
         return (
             f"round {self.round}, {who}: SQLSTATE {self.sqlstate} {lines[0] if lines else ''}"
             + "".join(f"\n    {x}" for x in where)

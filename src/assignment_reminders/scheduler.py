@@ -19,9 +19,10 @@ index empty up to today, reads almost nothing. The work is set-based SQL, one ba
 per transaction of two statements: a crash leaves whole batches behind, never half of one.
 
 * ``schedule_batch`` judges the batch by the snapshot it starts with and writes the reminders;
-* ``settle_batch``, with a snapshot of its own, locks the batch's assignments (``FOR SHARE SKIP
-  LOCKED``, in id order), takes back every reminder whose gap a contact closed meanwhile (or that
-  a host is writing at this moment), and deletes the due rows of the reminders that hold. A
+* ``hold_batch`` locks the batch's assignments (``FOR UPDATE SKIP LOCKED``, in id order);
+* ``settle_batch``, with a snapshot taken after those locks, takes back every reminder whose gap
+  a contact closed meanwhile (or whose assignment someone else held), and deletes the due rows
+  of the reminders that hold. A
   contact committed before the batch commits therefore never gets a reminder for the gap it
   closed, and one that comes later waits only for this short statement and the commit.
 
@@ -50,6 +51,8 @@ from .joblog import RunCounts
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")
 _STAGE_BATCH = named("pass_batch_stage")
+_STAGE_HELD = named("pass_batch_held")
+_HOLD_BATCH = named("hold_batch")
 _SETTLE_BATCH = named("settle_batch")
 _BATCH_BEGINS = named("pass_batch_begins")
 _BATCH_ENDS = named("pass_batch_ends")
@@ -196,8 +199,10 @@ class ReminderSchedulerService:
             try:
                 with guard(), _keeping_the_due_index(self.conn):
                     execute(self.conn, _STAGE_BATCH)
+                    execute(self.conn, _STAGE_HELD)
                     row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=record)
                     assert row is not None
+                    execute(self.conn, _HOLD_BATCH)
                     settled = fetch_one(
                         self.conn, _SETTLE_BATCH, {"now": params["now"]}, row=record
                     )

@@ -8,23 +8,122 @@
 -- unique violation on assignment_due_pkey, or a rename missed rows it could not see yet and left
 -- an old name in the index.
 --
--- The rule from here on: whoever writes an assignment's rows in reminders.assignment_due first
--- holds that assignment's row in public.assignments, locked FOR NO KEY UPDATE (the lock an
--- UPDATE of last_contact_date takes anyway), and takes those locks in ascending id order before
--- any due-index row. Writers of one assignment's rows therefore take turns, and each recomputes
--- from a snapshot taken after the previous one committed. The pass's final statement of each
--- batch holds the rows FOR SHARE (SKIP LOCKED: it never waits for a host's write, and never
--- deadlocks with one); see `settle_batch` in queries.sql.
+-- The rules from here on, for an assignment's rows in reminders.assignment_due:
+--   * whoever recomputes them (delete, insert from the view) first holds the assignment FOR NO
+--     KEY UPDATE (the lock an UPDATE of last_contact_date takes anyway), taken for a set of
+--     assignments with reminders.hold_assignments (all or none, in id order: it never waits
+--     while holding some of them, so it cannot close a cycle with a host's own statement that
+--     locks them in another order), and then holds their contacts FOR SHARE, in id order, because
+--     it copies their names;
+--   * a contact renamed (the host's UPDATE holds the contact) renames the rows of its assignments
+--     after holding those assignments FOR KEY SHARE, which only waits for the pass (below);
+--   * the pass's last statement of each batch holds the batch's assignments FOR UPDATE SKIP
+--     LOCKED: it never waits for anyone, and anyone else waits for it (one short statement and
+--     its commit): `settle_batch` in queries.sql.
+-- So writers of one assignment's rows take turns, and each computes from a snapshot taken after
+-- the previous one committed: no unique violation, no lost name, no lock cycle of ours.
 --
--- FOR NO KEY UPDATE rather than FOR UPDATE where we lock (activities changed or deleted, an
--- admin correction): FOR UPDATE also waits for the FOR KEY SHARE locks that every foreign-key
--- check on the assignment takes (the pass's ledger inserts among them), for no reason.
+-- FOR NO KEY UPDATE rather than FOR UPDATE where we lock for a recompute (activities changed or
+-- deleted): FOR UPDATE also waits for the FOR KEY SHARE locks that every foreign-key check on
+-- the assignment takes, for no reason.
 
 -- The in-app notification of a reminder whose gap was closed (a contact registered, or the
 -- assignment no longer active) after the reminder was written: the app filters on it.
 ALTER TABLE public.notifications ADD COLUMN resolved_at timestamptz;
 COMMENT ON COLUMN public.notifications.resolved_at IS
     'assignment-reminders: when the reminder''s contact gap was closed (a contact registered, or the assignment stopped being active) after the reminder was written; NULL while it is still open. Apps hide resolved notifications.';
+
+-- Hold the assignments FOR NO KEY UPDATE, all or none: take them all at once in id order without
+-- waiting (NOWAIT, in a subtransaction); when one is held by another transaction, give back the
+-- ones taken (the subtransaction rolls back), wait for that one alone, give it back, and try again.
+-- A rows already held by this transaction (the host's own UPDATE) count as taken.
+CREATE FUNCTION reminders.hold_assignments(p_assignment_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    busy bigint;
+BEGIN
+    LOOP
+        BEGIN
+            PERFORM FROM public.assignments a
+            WHERE a.id = ANY (p_assignment_ids)
+            ORDER BY a.id
+            FOR NO KEY UPDATE NOWAIT;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- none kept
+        END;
+        -- which one is held (the rows this probe locks are given back at once) ...
+        BEGIN
+            SELECT min(a.id) INTO busy
+            FROM public.assignments a
+            WHERE a.id = ANY (p_assignment_ids)
+              AND a.id NOT IN (
+                  SELECT f.id FROM public.assignments f
+                  WHERE f.id = ANY (p_assignment_ids)
+                  FOR NO KEY UPDATE SKIP LOCKED);
+            RAISE EXCEPTION USING ERRCODE = 'RA001';
+        EXCEPTION WHEN SQLSTATE 'RA001' THEN
+            NULL;
+        END;
+        -- ... and wait for it alone, holding none of the others, then give it back too
+        IF busy IS NOT NULL THEN
+            BEGIN
+                PERFORM FROM public.assignments a WHERE a.id = busy FOR NO KEY UPDATE;
+                RAISE EXCEPTION USING ERRCODE = 'RA001';
+            EXCEPTION WHEN SQLSTATE 'RA001' THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The same for contacts, FOR SHARE (a recompute copies their names; a rename waits for it, and
+-- it waits for a rename).
+CREATE FUNCTION reminders.hold_contacts(p_contact_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    busy bigint;
+BEGIN
+    LOOP
+        BEGIN
+            PERFORM FROM public.contacts c
+            WHERE c.id = ANY (p_contact_ids)
+            ORDER BY c.id
+            FOR SHARE NOWAIT;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            NULL;  -- none kept
+        END;
+        -- which one is held (the rows this probe locks are given back at once) ...
+        BEGIN
+            SELECT min(c.id) INTO busy
+            FROM public.contacts c
+            WHERE c.id = ANY (p_contact_ids)
+              AND c.id NOT IN (
+                  SELECT f.id FROM public.contacts f
+                  WHERE f.id = ANY (p_contact_ids)
+                  FOR SHARE SKIP LOCKED);
+            RAISE EXCEPTION USING ERRCODE = 'RA001';
+        EXCEPTION WHEN SQLSTATE 'RA001' THEN
+            NULL;
+        END;
+        -- ... and wait for it alone, holding none of the others, then give it back too
+        IF busy IS NOT NULL THEN
+            BEGIN
+                PERFORM FROM public.contacts c WHERE c.id = busy FOR SHARE;
+                RAISE EXCEPTION USING ERRCODE = 'RA001';
+            EXCEPTION WHEN SQLSTATE 'RA001' THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION reminders.refresh_assignment_due(p_assignment_ids bigint[])
     RETURNS void
@@ -37,11 +136,11 @@ BEGIN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);  -- until we return
     END IF;
     -- The lock order (see the top of this file). The statements below take their snapshots
-    -- after it, so they see whatever the previous holder of these rows committed.
-    PERFORM FROM public.assignments a
-    WHERE a.id = ANY (p_assignment_ids)
-    ORDER BY a.id
-    FOR NO KEY UPDATE;
+    -- after it, so they see whatever the previous holder of these rows committed, and the
+    -- contacts' names as no rename in flight has them.
+    PERFORM reminders.hold_assignments(p_assignment_ids);
+    PERFORM reminders.hold_contacts(ARRAY(
+        SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)));
     DELETE FROM reminders.assignment_due WHERE assignment_id = ANY (p_assignment_ids);
     INSERT INTO reminders.assignment_due (
         assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
@@ -77,27 +176,43 @@ BEGIN
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
+    -- An assignment moved to another organization takes that organization's thresholds: hold
+    -- it FOR SHARE, so that a threshold change in flight commits first (its recompute did not
+    -- see this assignment) or waits for this one.
+    PERFORM FROM public.organizations g
+    WHERE g.id IN (SELECT n.organization_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                   WHERE n.organization_id <> o.organization_id)
+    ORDER BY g.id
+    FOR SHARE;
     PERFORM reminders.refresh_assignment_due(changed);
     IF closed IS NOT NULL THEN
         -- Only the reminders of the gap that was open until now: earlier gaps were resolved
         -- when they closed. Two probes of the ledger's unique key per assignment.
+        -- A ledger row being deleted (retention, a repair) is skipped: its notification goes
+        -- with it, and waiting for that delete could close a cycle (it waits for these
+        -- assignments to recompute the index).
         UPDATE public.notifications nt
         SET resolved_at = now()
-        FROM old_rows o
-        JOIN reminders.reminder_dispatches r
-          ON r.assignment_id = o.id
-         AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)
-        WHERE o.id = ANY (closed)
-          AND nt.dispatch_id = r.id
+        FROM (
+            SELECT r.id
+            FROM old_rows o
+            JOIN reminders.reminder_dispatches r
+              ON r.assignment_id = o.id
+             AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)
+            WHERE o.id = ANY (closed)
+            FOR KEY SHARE OF r SKIP LOCKED
+        ) r
+        WHERE nt.dispatch_id = r.id
           AND nt.resolved_at IS NULL;
     END IF;
     RETURN NULL;
 END
 $$;
 
--- As in 20261201010000, holding the renamed contacts' assignments first (the lock order): a
--- refresh of one of them that is still in flight commits first, and this update, a statement
--- that starts after it, renames the rows it inserted too.
+-- As in 20261201010000, in the lock order: the host's UPDATE holds the contacts, so a recompute of
+-- one of their assignments is either committed (this update, a later statement, sees its rows)
+-- or waits for this transaction (and then copies the new names); FOR KEY SHARE on the
+-- assignments waits only for a pass settling them (which would delete rows renamed here).
 CREATE OR REPLACE FUNCTION reminders.assignment_due_after_contact_rename() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
@@ -115,7 +230,7 @@ BEGIN
     PERFORM FROM public.assignments a
     WHERE a.contact_id = ANY (renamed)
     ORDER BY a.id
-    FOR NO KEY UPDATE;
+    FOR KEY SHARE;
     UPDATE reminders.assignment_due d
     SET contact_first_name = n.first_name, contact_last_name = n.last_name
     FROM new_rows n
@@ -137,10 +252,7 @@ BEGIN
     IF (SELECT count(*) FROM new_rows) > 100000 THEN
         PERFORM pg_catalog.set_config('enable_seqscan', 'on', true);
     END IF;
-    PERFORM FROM public.assignments a
-    WHERE a.id IN (SELECT n.assignment_id FROM new_rows n)
-    ORDER BY a.id
-    FOR NO KEY UPDATE;
+    PERFORM reminders.hold_assignments(ARRAY(SELECT DISTINCT n.assignment_id FROM new_rows n));
     DELETE FROM reminders.assignment_due d
     USING new_rows n
     WHERE d.assignment_id = n.assignment_id AND d.kind = n.kind
@@ -163,9 +275,9 @@ CREATE TRIGGER assignment_due_on_dispatch_delete
 COMMENT ON TRIGGER assignment_due_on_dispatch_delete ON reminders.reminder_dispatches IS
     'assignment-reminders: a ledger row deleted puts its reminder back in reminders.assignment_due; skipped when the writing transaction set reminders.pass_keeps_due_index = on (the pass taking back a reminder whose gap was closed).';
 
--- Activities registered: the assignments whose date moves are locked in id order before the
--- update moves them (an UPDATE locks its rows in whatever order its plan meets them, and two
--- bulk registrations sharing assignments could deadlock on that).
+-- Activities registered: the assignments whose date moves are held (all or none, in id order)
+-- before the update moves them (an UPDATE locks its rows in whatever order its plan meets them,
+-- and two bulk registrations sharing assignments could deadlock on that).
 CREATE OR REPLACE FUNCTION reminders.activities_after_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
@@ -190,18 +302,17 @@ BEGIN
       AND (prev.max_on IS NULL OR a.last_contact_date > prev.max_on)
     ON CONFLICT (assignment_id) DO NOTHING;
 
+    -- the assignments whose date moves, held first (the lock order); the UPDATE, a later
+    -- statement, sees what their previous holders committed
+    PERFORM reminders.hold_assignments(ARRAY(
+        SELECT a.id
+        FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
+        JOIN public.assignments a ON a.id = n.assignment_id
+        WHERE a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest)));
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
-    FROM (
-        -- the rows to move, locked in id order (the lock order) and re-read once locked
-        SELECT x.id, m.latest
-        FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) m
-        JOIN public.assignments x ON x.id = m.assignment_id
-        WHERE x.last_contact_date IS DISTINCT FROM greatest(x.last_contact_date, m.latest)
-        ORDER BY x.id
-        FOR NO KEY UPDATE OF x
-    ) n
-    WHERE a.id = n.id
+    FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
+    WHERE a.id = n.assignment_id
       AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
     RETURN NULL;
 END
@@ -221,10 +332,10 @@ BEGIN
     ELSE
         SELECT array_agg(DISTINCT assignment_id) INTO touched FROM old_rows;
     END IF;
-    -- Lock the assignments first, in id order; the UPDATE below then takes a new snapshot
+    -- Hold the assignments first (all or none, in id order); the UPDATE below then takes a new snapshot
     -- (READ COMMITTED, a new one per statement), so it sees every activity committed by a
     -- transaction that held one of these rows before us, and cannot undo its move.
-    PERFORM FROM public.assignments a WHERE a.id = ANY (touched) ORDER BY a.id FOR NO KEY UPDATE;
+    PERFORM reminders.hold_assignments(touched);
     UPDATE public.assignments a
     SET last_contact_date = c.last_contact_date
     FROM reminders.computed_last_contact_dates(touched) c
@@ -233,3 +344,30 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- New assignments: their rows copy their organizations' thresholds and their contacts' names, so
+-- those are held FOR SHARE first (a threshold change or a rename in flight, which cannot see the
+-- new assignments, commits before they are read; a later one waits for this transaction).
+CREATE OR REPLACE FUNCTION reminders.assignment_due_after_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+BEGIN
+    PERFORM FROM public.organizations g
+    WHERE g.id IN (SELECT n.organization_id FROM new_rows n)
+    ORDER BY g.id
+    FOR SHARE;
+    PERFORM reminders.hold_contacts(ARRAY(SELECT DISTINCT n.contact_id FROM new_rows n));
+    INSERT INTO reminders.assignment_due (
+        assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
+    )
+    SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
+           e.contact_last_name
+    FROM new_rows n
+    JOIN reminders.assignment_due_expected e ON e.assignment_id = n.id;
+    RETURN NULL;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION reminders.hold_assignments(bigint[]), reminders.hold_contacts(bigint[])
+    FROM PUBLIC, anon, authenticated;

@@ -294,38 +294,58 @@ LEFT JOIN (
 ) l ON true
 
 
+-- name: hold_batch
+-- After schedule_batch, in the same transaction: lock the batch's assignments FOR UPDATE, in id
+-- order, and note which. A host's write of one of them (a contact registered moves
+-- last_contact_date; its foreign-key check already waits) now waits for this transaction to end,
+-- so it commits after the reminder, never before it. SKIP LOCKED: an assignment someone else
+-- holds at this moment (a contact being registered, a rename of its contact) is not waited for,
+-- so the pass never waits for a host and never deadlocks with one; its reminder is taken back by
+-- settle_batch, and its due rows stay for a second look at the end of the pass. Its own
+-- statement, so that settle_batch's snapshot is taken after every lock is held: whoever wrote
+-- these assignments' due rows before has committed, and it sees what they wrote.
+INSERT INTO pg_temp.reminder_pass_held (assignment_id)
+SELECT a.id
+FROM (SELECT DISTINCT b.assignment_id FROM pg_temp.reminder_pass_batch b) d
+JOIN public.assignments a ON a.id = d.assignment_id
+ORDER BY a.id
+FOR UPDATE OF a SKIP LOCKED
+
 -- name: settle_batch
--- The second and last statement of a batch's transaction (after schedule_batch), with a snapshot
--- of its own: what committed while the batch statement ran is visible here.
---  1. Lock the batch's assignments FOR SHARE, in id order. A host's write of an assignment
---     (a contact registered moves last_contact_date) now waits for this transaction to end, so it
---     commits after the reminder, never before it. Locked rows are read as committed now.
---     SKIP LOCKED: an assignment a host is writing at this moment is not waited for (so the pass
---     never waits for a host and never deadlocks with one); its reminder is taken back and its
---     due rows stay for the next pass to judge.
+-- The last statement of a batch's transaction (after schedule_batch and hold_batch), with a
+-- snapshot of its own: what committed while the batch statement ran is visible here.
+--  1. The assignments hold_batch locked are read as committed now.
 --  2. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
---     every reminder of this batch whose gap is no longer open: a contact moved the gap, the
---     assignment stopped being active or ended before today, or a host held it.
+--     every reminder of this batch that no longer holds: a contact moved the gap, the
+--     assignment stopped being active or ended before today, its organization's threshold moved
+--     past today, or someone held the assignment.
 --  3. Delete the due rows whose reminder holds (written now, or by a racing pass first), by row
---     address and checked against their key (a row a host recomputed meanwhile is gone, and its
---     replacement, for the new gap, stays). The deletes wait for no host: every other writer of
+--     address and checked against their key, or by their key where a host rewrote the row since
+--     (a rename, a threshold change; a row recomputed for a new gap stays). The deletes wait for no host: every other writer of
 --     these rows holds the assignment FOR NO KEY UPDATE first (migration 20261206010000), which
 --     this statement's locks exclude; the ARRAY() below is computed, and so every lock taken,
 --     before the first due row is touched.
 WITH locked AS MATERIALIZED (
     SELECT a.id, coalesce(a.last_contact_date, a.starts_on) AS gap_started_on, a.status,
            a.ends_on, a.organization_id
-    FROM (SELECT DISTINCT b.assignment_id FROM pg_temp.reminder_pass_batch b) d
-    JOIN public.assignments a ON a.id = d.assignment_id
-    ORDER BY a.id
-    FOR SHARE OF a SKIP LOCKED
+    FROM pg_temp.reminder_pass_held h
+    JOIN public.assignments a ON a.id = h.assignment_id
 ),
 judged AS MATERIALIZED (
     SELECT d.row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on, d.dispatch_id,
            l.id IS NULL AS skipped,
            coalesce(l.gap_started_on = d.gap_started_on AND l.status = 'active'
+                    -- due by the thresholds as they are now
+                    AND d.gap_started_on + CASE d.kind WHEN 'reminder' THEN o.reminder_after_days
+                                                       ELSE o.escalation_after_days END
+                        <= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date
                     AND (l.ends_on IS NULL
-                         OR l.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date),
+                         OR l.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date)
+                    -- one a racing pass wrote first: still in the ledger (not deleted since)
+                    AND (d.dispatch_id IS NOT NULL OR EXISTS (
+                        SELECT FROM reminders.reminder_dispatches r
+                        WHERE (r.assignment_id, r.kind, r.gap_started_on)
+                              = (d.assignment_id, d.kind, d.gap_started_on))),
                     false) AS holds
     FROM pg_temp.reminder_pass_batch d
     LEFT JOIN locked l ON l.id = d.assignment_id
@@ -337,11 +357,25 @@ taken_back AS (
                             WHERE NOT j.holds AND j.dispatch_id IS NOT NULL))
     RETURNING r.kind
 ),
-unindexed AS (
+by_address AS (
     DELETE FROM reminders.assignment_due x
     USING judged j
     WHERE x.ctid = ANY (ARRAY(SELECT j2.row_address FROM judged j2 WHERE j2.holds))
       AND j.row_address = x.ctid AND j.holds
+      AND (x.assignment_id, x.kind, x.gap_started_on) = (j.assignment_id, j.kind, j.gap_started_on)
+    RETURNING x.assignment_id, x.kind
+),
+by_key AS (
+    -- a due row that a host rewrote after schedule_batch read it (a rename, a threshold change:
+    -- the same reminder at a new row address) is deleted by its key; usually none
+    DELETE FROM reminders.assignment_due x
+    USING judged j
+    WHERE x.assignment_id = ANY (ARRAY(
+              SELECT j2.assignment_id FROM judged j2
+              WHERE j2.holds
+                AND NOT EXISTS (SELECT FROM by_address b
+                                WHERE b.assignment_id = j2.assignment_id AND b.kind = j2.kind)))
+      AND j.holds
       AND (x.assignment_id, x.kind, x.gap_started_on) = (j.assignment_id, j.kind, j.gap_started_on)
     RETURNING 1
 )
@@ -353,12 +387,16 @@ SELECT (SELECT count(*) FROM taken_back WHERE kind = 'reminder') AS reminders_ta
            AS deliveries_taken_back,
        (SELECT count(*) FROM judged WHERE NOT holds) AS not_held,
        s.due_on AS first_skipped_due, s.assignment_id AS first_skipped_id,
-       (SELECT count(*) FROM unindexed) AS unindexed
+       (SELECT count(*) FROM by_address) + (SELECT count(*) FROM by_key) AS unindexed
 FROM (SELECT NULL) one
 LEFT JOIN (
     -- the first due row left for a host's write in flight: the pass looks again from there
     SELECT due_on, assignment_id FROM judged WHERE skipped ORDER BY due_on, assignment_id LIMIT 1
 ) s ON true
+
+-- name: pass_batch_held
+-- The batch's assignments that hold_batch locked; dropped at the end of the batch's transaction.
+CREATE TEMPORARY TABLE reminder_pass_held (assignment_id bigint NOT NULL) ON COMMIT DROP
 
 -- name: pass_batch_stage
 -- The batch's due rows, from schedule_batch to settle_batch; dropped at the end of the batch's
