@@ -101,7 +101,7 @@ def worker(
         return
     stop = threading.Event()
     _stop_on_signals(stop)
-    total_sent = total_dead = 0
+    total_sent = total_dead = total_cancelled = 0
     try:
         with (
             connect(database_url(settings), purpose="worker") as conn,
@@ -113,20 +113,22 @@ def worker(
                 result = service.drain(stop=stop.is_set)
                 total_sent += result.sent
                 total_dead += result.dead
+                total_cancelled += result.cancelled
                 if once:
                     break
-                if result.claimed == 0:
+                if result.claimed == result.cancelled == 0:
                     stop.wait(poll_seconds)
     finally:
         close_all(channels)
-    click.echo(f"worker: {total_sent} delivered, {total_dead} dead")
+    click.echo(f"worker: {total_sent} delivered, {total_dead} dead, {total_cancelled} cancelled")
 
 
 @click.command()
 @json_option("the counts")
 @pass_context
 def deliveries(ctx: Context, as_json: bool) -> None:
-    """Show the delivery queue: how many deliveries per channel and status."""
+    """Show the delivery queue: how many deliveries per channel and status, cancelled ones
+    also by reason (gap_closed, assignment_paused, assignment_ended)."""
     from ..database import connect, database_url
     from ..tables import render
 
@@ -135,7 +137,8 @@ def deliveries(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows))
     else:
-        click.echo(render(rows, [("channel", "channel"), ("status", "status"), ("n", "count")]))
+        columns = [("channel", "channel"), ("status", "status"), ("reason", "reason")]
+        click.echo(render(rows, [*columns, ("n", "count")]))
 
 
 @click.command("webhook-secret")
