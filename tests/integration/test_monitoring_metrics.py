@@ -144,7 +144,7 @@ def test_cancelled_deliveries_are_counted_by_reason_and_are_no_backlog(
     assert sample(text, "reminders_deliveries_total", cancelled) == 1
     assert sample(text, "reminders_delivery_backlog", '{channel="email"}') == 0  # settled
     names = re.findall(r"^# TYPE (\S+)", text, re.MULTILINE)
-    assert "reminders_deliveries_cancelled" in names
+    assert "reminders_deliveries_cancelled_total" in names
     assert [n for n in names if n.endswith("_created")] == []
 
 
