@@ -24,7 +24,8 @@ DELIVERY_ENV_HELP = (
     " REMINDERS_SMTP_TLS (starttls|ssl|none), REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD,"
     " REMINDERS_SMTP_FROM; REMINDERS_WEBHOOK_URL and REMINDERS_WEBHOOK_SECRET. A channel"
     " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
-    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300)."
+    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300; at least 22: twice a send's"
+    " 10 s timeout plus 1 s, kept alive while held)."
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
