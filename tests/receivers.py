@@ -1,18 +1,21 @@
 """Real local receivers for delivery tests: an SMTP server (aiosmtpd) and an HTTP server.
 
 Both can be told to refuse the first *fail_first* attempts of each message (keyed by the email
-``Message-ID`` or the webhook's ``webhook-id``) and record what they accepted. Given a ``whsec_``
+``Message-ID`` or the webhook's ``webhook-id``), to take *delay* seconds over each (a slow
+receiver), and record what they accepted and when each attempt arrived. Given a ``whsec_``
 secret, the HTTP receiver verifies every request with the Standard Webhooks reference library
 (PyPI ``standardwebhooks``), as a real receiver would, and answers 401 to one that fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +41,10 @@ class Recorder:
     # (key, attempt number) -> "ok", "fail" (fail_status) or "lost" (accepted, then the
     # connection drops before the answer: the sender cannot know it arrived); default: fail_first
     script: Callable[[str, int], str] | None = None
+    delay: float = 0.0  # seconds each attempt takes before it is answered (after it is counted)
     attempts: Counter[str] = field(default_factory=Counter)
+    arrived: dict[str, list[float]] = field(default_factory=dict)  # clock() at each attempt
+    clock: Callable[[], float] = time.monotonic  # read once per attempt, as it arrives
     accepted: dict[str, list[Any]] = field(default_factory=dict)
     arrivals: list[Any] = field(default_factory=list)  # accepted items, in order
     rejected: list[str] = field(default_factory=list)  # why signature checks failed
@@ -55,6 +61,7 @@ class Recorder:
         """Count an attempt and decide it (see *script*); records *item* unless "fail"."""
         with self.lock:
             self.attempts[key] += 1
+            self.arrived.setdefault(key, []).append(self.clock())
             n = self.attempts[key]
             if self.script is not None:
                 verdict = self.script(key, n)
@@ -102,6 +109,7 @@ class _WebhookHandler(BaseHTTPRequestHandler):
             status = 401
         else:
             verdict = self.recorder.verdict(key, item)
+            time.sleep(self.recorder.delay)  # a slow receiver (its own thread per connection)
             if verdict == "lost":
                 self.close_connection = True  # no answer at all
                 return
@@ -150,7 +158,9 @@ class _SmtpHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         key = str(message["Message-ID"])
-        if not self.recorder.attempt(key, message):
+        accepted = self.recorder.attempt(key, message)
+        await asyncio.sleep(self.recorder.delay)  # a slow receiver
+        if not accepted:
             return "451 4.3.0 try again later"
         return "250 OK"
 

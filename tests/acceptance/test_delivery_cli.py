@@ -207,3 +207,46 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
             _, err = worker.communicate(timeout=30)
         assert worker.returncode == 0, err
         wait_for(lambda: recorder.open_connections == 0)  # and the worker closed them at exit
+
+
+def test_deliveries_shows_cancelled_ones_by_reason(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    """A contact registered after the run queued its reminder: the worker cancels the delivery
+    instead of sending it, and ``reminders deliveries`` (and its --json) shows why."""
+    seed(conn, assignments=30, today=date(2026, 11, 28))
+    recorder = Recorder()
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        cli_env.update(
+            REMINDERS_WEBHOOK_URL=url,
+            REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            REMINDERS_DELIVERY_BUDGET_SECONDS="0",
+        )
+        assert run_cli("run", "--now", NOW).returncode == 0
+        created = dispatch_count(conn)
+        stale = conn.execute(
+            "SELECT r.assignment_id FROM reminders.reminder_dispatches r ORDER BY r.id LIMIT 1"
+        ).fetchone()
+        assert stale is not None
+        n = conn.execute(
+            "SELECT count(*) AS n FROM reminders.reminder_dispatches WHERE assignment_id = %s",
+            (stale["assignment_id"],),
+        ).fetchone()
+        assert n is not None
+        conn.execute(
+            "INSERT INTO public.activities (assignment_id, occurred_on) VALUES (%s, %s)",
+            (stale["assignment_id"], date(2026, 11, 28)),
+        )
+        done = run_cli("worker", "--once")
+    assert done.returncode == 0, done.stderr
+    assert f"worker: {created - n['n']} delivered, 0 dead, {n['n']} cancelled" in done.stdout
+    assert recorder.accepted_total == created - n["n"]
+    listed = run_cli("deliveries", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(json.loads(listed.stdout), key=lambda r: r["status"]) == [
+        {"channel": "webhook", "status": "cancelled", "reason": "gap_closed", "n": n["n"]},
+        {"channel": "webhook", "status": "sent", "reason": None, "n": created - n["n"]},
+    ]
+    table = run_cli("deliveries").stdout.splitlines()
+    assert table[0].split() == ["channel", "status", "reason", "count"]
+    assert table[2].split() == ["webhook", "cancelled", "gap_closed", str(n["n"])]

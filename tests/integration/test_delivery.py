@@ -24,6 +24,7 @@ from assignment_reminders.delivery import (
 )
 from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.signing import webhook_key
+from assignment_reminders.delivery.states import DeliveryStatus, Outcome
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
@@ -242,7 +243,7 @@ def test_a_dead_workers_claims_are_claimed_again_after_the_lease(
     lease = timedelta(seconds=30)
     with connect(database_url, purpose="test-dead-worker") as other:
         dead = service(other, {"webhook": channel}, clock, lease=lease, worker="dead-worker")
-        claimed = dead.claim(clock(), limit=1000)  # ... and the worker dies before sending
+        claimed = dead.claim(clock(), limit=1000).deliveries  # ... and it dies before sending
     assert len(claimed) == created
     alive = service(conn, {"webhook": channel}, clock, lease=lease, worker="alive")
     assert alive.drain().claimed == 0  # the lease still runs
@@ -263,15 +264,13 @@ def test_a_late_result_from_an_expired_claim_is_not_recorded(
     _, channel = webhook
     schedule(conn, ["webhook"], assignments=10)
     clock = Clock(NOW)
-    slow = service(conn, {"webhook": channel}, clock, lease=timedelta(seconds=5), worker="slow")
-    claimed = slow.claim(clock())
-    clock.advance(timedelta(seconds=6))
+    slow = service(conn, {"webhook": channel}, clock, lease=timedelta(seconds=30), worker="slow")
+    claimed = slow.claim(clock()).deliveries
+    clock.advance(timedelta(seconds=31))
     fast = service(conn, {"webhook": channel}, clock, worker="fast")
     fast.drain()
-    from assignment_reminders.delivery.service import Outcome
-
-    late = [Outcome(d.id, "dead", error="late") for d in claimed]
-    assert slow.record(late, clock()) == 0
+    late = [Outcome(d.id, DeliveryStatus.DEAD, clock(), error="late") for d in claimed]
+    assert slow.record(late) == 0
     assert "dead" not in statuses(conn)
 
 

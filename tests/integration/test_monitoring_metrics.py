@@ -113,6 +113,41 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     assert row.format("email", 0, 1) in page
 
 
+def test_cancelled_deliveries_are_counted_by_reason_and_are_no_backlog(
+    conn: Connection, settings: Settings
+) -> None:
+    assignment = factories.assignment(conn, starts_on=date(2026, 1, 1))
+    dispatch = conn.execute(
+        "INSERT INTO reminders.reminder_dispatches (assignment_id, kind, gap_started_on,"
+        " days_since_contact, organization_id, peer_mentor_id, coordinator_id, recipient_user_id)"
+        " SELECT a.id, 'reminder', a.starts_on, 30, a.organization_id, a.peer_mentor_id,"
+        "        pm.coordinator_id, pm.user_id"
+        " FROM assignments a JOIN peer_mentors pm ON pm.id = a.peer_mentor_id WHERE a.id = %s"
+        " RETURNING id",
+        (assignment,),
+    ).fetchone()
+    assert dispatch is not None
+    conn.execute(
+        "INSERT INTO reminders.reminder_deliveries (dispatch_id, channel, status, next_attempt_at,"
+        " idempotency_key, cancel_reason, cancelled_at) VALUES"
+        " (%(d)s, 'email', 'cancelled', now(), 'k1', 'gap_closed', now()),"
+        " (%(d)s, 'webhook', 'cancelled', now(), 'k2', 'assignment_paused', now())",
+        {"d": dispatch["id"]},
+    )
+    text = get(create_app(settings), "/metrics").text
+    family = "reminders_deliveries_cancelled_total"
+    assert sample(text, family, '{channel="email",reason="gap_closed"}') == 1
+    assert sample(text, family, '{channel="email",reason="assignment_paused"}') == 0
+    assert sample(text, family, '{channel="webhook",reason="assignment_paused"}') == 1
+    assert sample(text, family, '{channel="webhook",reason="assignment_ended"}') == 0
+    cancelled = '{channel="email",outcome="cancelled"}'
+    assert sample(text, "reminders_deliveries_total", cancelled) == 1
+    assert sample(text, "reminders_delivery_backlog", '{channel="email"}') == 0  # settled
+    names = re.findall(r"^# TYPE (\S+)", text, re.MULTILINE)
+    assert "reminders_deliveries_cancelled_total" in names
+    assert [n for n in names if n.endswith("_created")] == []
+
+
 def test_ops_page_marks_failed_and_skipped_runs_and_open_alerts(
     conn: Connection, settings: Settings
 ) -> None:

@@ -24,7 +24,8 @@ DELIVERY_ENV_HELP = (
     " REMINDERS_SMTP_TLS (starttls|ssl|none), REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD,"
     " REMINDERS_SMTP_FROM; REMINDERS_WEBHOOK_URL and REMINDERS_WEBHOOK_SECRET. A channel"
     " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
-    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300)."
+    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300; at least 22: twice a send's"
+    " 10 s timeout plus 1 s, kept alive while held)."
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
@@ -101,7 +102,7 @@ def worker(
         return
     stop = threading.Event()
     _stop_on_signals(stop)
-    total_sent = total_dead = 0
+    total_sent = total_dead = total_cancelled = 0
     try:
         with (
             connect(database_url(settings), purpose="worker") as conn,
@@ -113,20 +114,22 @@ def worker(
                 result = service.drain(stop=stop.is_set)
                 total_sent += result.sent
                 total_dead += result.dead
+                total_cancelled += result.cancelled
                 if once:
                     break
-                if result.claimed == 0:
+                if result.claimed == result.cancelled == 0:
                     stop.wait(poll_seconds)
     finally:
         close_all(channels)
-    click.echo(f"worker: {total_sent} delivered, {total_dead} dead")
+    click.echo(f"worker: {total_sent} delivered, {total_dead} dead, {total_cancelled} cancelled")
 
 
 @click.command()
 @json_option("the counts")
 @pass_context
 def deliveries(ctx: Context, as_json: bool) -> None:
-    """Show the delivery queue: how many deliveries per channel and status."""
+    """Show the delivery queue: how many deliveries per channel and status, cancelled ones
+    also by reason (gap_closed, assignment_paused, assignment_ended)."""
     from ..database import connect, database_url
     from ..tables import render
 
@@ -135,7 +138,8 @@ def deliveries(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows))
     else:
-        click.echo(render(rows, [("channel", "channel"), ("status", "status"), ("n", "count")]))
+        columns = [("channel", "channel"), ("status", "status"), ("reason", "reason")]
+        click.echo(render(rows, [*columns, ("n", "count")]))
 
 
 @click.command("webhook-secret")

@@ -2,15 +2,18 @@
 In-app notifications are not a channel here: they are written by the reminder pass in the
 ledger's own transaction.
 
-A channel sends a batch on its own event loop (:mod:`.sending`): ``submit(messages)`` returns a
-future of one outcome per message, ``None`` or the exception (a :class:`DeliveryError`,
-``permanent=True`` when retrying cannot help). Several threads may share a channel.
+A channel sends a batch on its own event loop (:mod:`.sending`): ``submit(messages, ...)``
+returns a future of one :class:`~.states.Attempt` per message: accepted, or the exception (a
+:class:`DeliveryError`, ``permanent=True`` when retrying cannot help), with the time it ended.
+No message's send lasts longer than the channel's ``send_timeout``. Several threads may share a
+channel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .messages import Message
-    from .sending import Outcomes
+    from .sending import MayStart, Outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +32,15 @@ CHANNELS = (EMAIL, WEBHOOK)
 
 class Channel(Protocol):
     name: str
+    send_timeout: float  # seconds: the longest one message's send may take
 
-    def submit(self, messages: Sequence[Message]) -> Future[Outcomes]: ...
+    def submit(
+        self,
+        messages: Sequence[Message],
+        *,
+        clock: Callable[[], datetime],
+        may_start: MayStart | None = None,
+    ) -> Future[Outcomes]: ...
 
     def close(self) -> None: ...
 

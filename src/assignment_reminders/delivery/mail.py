@@ -22,7 +22,7 @@ class EmailChannel(AsyncChannel):
     name = EMAIL
 
     def __init__(self, smtp: SmtpSettings, *, timeout: float = 10.0, concurrency: int = 16) -> None:
-        super().__init__(concurrency)
+        super().__init__(concurrency, send_timeout=timeout)  # the whole message, not per command
         self.smtp = smtp  # REMINDERS_SMTP_*: host, port, TLS mode, login, sender
         self.sender = smtp.sender
         self.timeout = timeout

@@ -1,11 +1,20 @@
 """ReminderDispatchService: drains the delivery queue, at least once towards each provider.
 
-One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease), render each message, send
-them on their channels (each channel an event loop with a bounded, adaptive number of messages in
-flight over kept connections: :mod:`.sending`), then record every outcome in one statement. A
-crash between claim and record loses nothing: the lease runs out and another worker claims the
-rows again; the stable idempotency key (email ``Message-ID``, webhook ``webhook-id``) lets the
-receiver drop the repeat.
+One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease; rows whose reminder no
+longer applies are cancelled instead), render each message, send them on their channels (each
+channel an event loop with a bounded, adaptive number of messages in flight over kept
+connections: :mod:`.sending`), then record every outcome in one statement.
+
+The lease is kept, not hoped for: while it waits for the channels, the service's thread extends
+the lease of every row it still holds (a heartbeat every third of the lease), and a message
+starts sending only if its send (at most the channel's ``send_timeout``) ends inside the lease
+the database confirmed (:mod:`.lease`). A row whose lease was lost is not sent by this worker.
+So two live workers never send the same message; only a worker that dies (or loses its
+database) between sending and recording leaves a row that is sent again after its lease, under
+the same idempotency key (email ``Message-ID``, webhook ``webhook-id``).
+
+A failed attempt's next one is counted from when that attempt ended (its :class:`Attempt`'s
+time), not from when its batch was claimed.
 """
 
 from __future__ import annotations
@@ -20,15 +29,17 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
 from ..gateway import fetch_all, named, record
 from .channels import Channel
+from .lease import Leases
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
+from .states import Attempt, CancelReason, DeliveryStatus, Outcome
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -36,11 +47,16 @@ if TYPE_CHECKING:
     from .sending import Outcomes  # asyncio: not imported by `reminders run` without channels
 
 _CLAIM_DELIVERIES = named("claim_deliveries")
+_EXTEND_DELIVERIES = named("extend_deliveries")
 _FINISH_DELIVERIES = named("finish_deliveries")
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+LEASE_MARGIN = timedelta(seconds=1)
+"""Kept free at the end of a lease: a message starts sending only if its send would end this much
+before the lease does (heartbeat latency, clocks of workers that differ a little)."""
 
 
 def worker_name() -> str:
@@ -49,11 +65,30 @@ def worker_name() -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Cancelled:
+    """A due delivery the claim cancelled instead of claiming: its reminder no longer applied."""
+
     delivery_id: int
-    status: str  # sent | pending (retry later) | dead
-    next_attempt_at: datetime | None = None
-    error: str | None = None
+    channel: str
+    reason: CancelReason
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim got: deliveries to send (ours under the lease) and what it cancelled."""
+
+    deliveries: list[Delivery]
+    cancelled: list[Cancelled]
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Claim:
+        deliveries, cancelled = [], []
+        for r in rows:
+            if r["status"] == DeliveryStatus.CANCELLED:
+                cancelled.append(Cancelled(r["id"], r["channel"], CancelReason(r["cancel_reason"])))
+            else:
+                deliveries.append(Delivery.from_row(r))
+        return cls(deliveries, cancelled)
 
 
 @dataclass
@@ -62,6 +97,7 @@ class _Batch:
 
     deliveries: list[Delivery]
     now: datetime
+    cancelled: list[Cancelled] = field(default_factory=list)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     by_channel: dict[str, list[tuple[Delivery, Message]]] = field(default_factory=dict)
     futures: list[tuple[list[tuple[Delivery, Message]], Future[Outcomes]]] = field(
@@ -75,13 +111,16 @@ class DrainResult:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    cancelled: int = 0  # not claimed: the reminder no longer applied (by reason in the table)
+    released: int = 0  # claimed but not sent: the lease was lost or too short to start
     lost: int = 0  # outcomes not recorded: our lease ran out and another worker had the row
 
     def add(self, outcomes: list[Outcome], recorded: int) -> None:
         self.claimed += len(outcomes)
-        self.sent += sum(o.status == "sent" for o in outcomes)
-        self.retried += sum(o.status == "pending" for o in outcomes)
-        self.dead += sum(o.status == "dead" for o in outcomes)
+        self.sent += sum(o.status == DeliveryStatus.SENT for o in outcomes)
+        self.retried += sum(o.status == DeliveryStatus.PENDING and o.attempted for o in outcomes)
+        self.dead += sum(o.status == DeliveryStatus.DEAD for o in outcomes)
+        self.released += sum(not o.attempted for o in outcomes)
         self.lost += len(outcomes) - recorded
 
 
@@ -98,6 +137,7 @@ class ReminderDispatchService:
         rng: random.Random,
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
+        lease_margin: timedelta = LEASE_MARGIN,
         batch_size: int = 200,
         worker: str | None = None,
     ) -> None:
@@ -105,6 +145,13 @@ class ReminderDispatchService:
             raise InputError("batch_size must be at least 1", field="batch_size")
         if lease <= timedelta(0):
             raise InputError("lease must be positive", field="lease")
+        longest = max((c.send_timeout for c in channels.values()), default=0.0)
+        if lease < 2 * (timedelta(seconds=longest) + lease_margin):
+            raise InputError(
+                f"lease must be at least {2 * (longest + lease_margin.total_seconds()):g} s:"
+                f" twice the longest send ({longest:g} s) plus the margin",
+                field="lease",
+            )
         self.conn = conn
         self.channels = dict(channels)
         self.renderer = renderer
@@ -114,6 +161,9 @@ class ReminderDispatchService:
         self.lease = lease
         self.batch_size = batch_size
         self.worker = worker or worker_name()
+        self.leases = Leases(lease_margin)
+        self.heartbeat_seconds = lease.total_seconds() / 3
+        self._next_heartbeat = 0.0  # time.monotonic() of the next one while rows are held
 
     def close(self) -> None:
         """Nothing of its own to close: the channels' connections are closed by their owner."""
@@ -124,22 +174,53 @@ class ReminderDispatchService:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def claim(self, now: datetime, limit: int | None = None) -> list[Delivery]:
+    def claim(self, now: datetime, limit: int | None = None) -> Claim:
+        """Claim due deliveries under a lease from *now*; cancel those whose reminder no longer
+        applies (they are in the claim's ``cancelled``, already settled)."""
+        lease_until = now + self.lease
         rows = fetch_all(
             self.conn,
             _CLAIM_DELIVERIES,
             {
                 "now": now,
-                "lease_until": now + self.lease,
+                "lease_until": lease_until,
                 "worker": self.worker,
                 "channels": list(self.channels),
                 "limit": limit or self.batch_size,
             },
             row=record,
         )
-        return [Delivery.from_row(r) for r in rows]
+        claim = Claim.from_rows(rows)
+        if claim.deliveries:
+            if not self.leases.held():
+                self._next_heartbeat = time.monotonic() + self.heartbeat_seconds
+            self.leases.hold((d.id for d in claim.deliveries), lease_until)
+        for c in claim.cancelled:
+            logger.info("delivery %d (%s) cancelled: %s", c.delivery_id, c.channel, c.reason)
+        return claim
 
-    def _failed(self, delivery: Delivery, exc: BaseException, now: datetime) -> Outcome:
+    def heartbeat(self, now: datetime) -> list[int]:
+        """Extend the lease of every row this worker still holds to *now* + lease; returns the
+        rows it no longer holds (they will not be sent by this worker)."""
+        held = self.leases.held()
+        if not held:
+            return []
+        rows = fetch_all(
+            self.conn,
+            _EXTEND_DELIVERIES,
+            {"now": now, "lease_until": now + self.lease, "worker": self.worker, "ids": held},
+            row=record,
+        )
+        lost = self.leases.confirm(held, {r["id"]: r["claimed_until"] for r in rows})
+        if lost:
+            logger.warning("lease lost on %d deliveries: not sending them", len(lost))
+        return lost
+
+    def _may_start(self, message: Message, now: datetime, send_seconds: float) -> bool:
+        return self.leases.may_start(message.delivery.id, now, send_seconds)
+
+    def _failed(self, delivery: Delivery, exc: BaseException, at: datetime) -> Outcome:
+        """The outcome of a failed attempt that ended *at*: its retry is counted from then."""
         if isinstance(exc, DeliveryError):
             error, permanent = exc.message, exc.permanent
         else:  # a bug, not the receiver: keep the batch's other outcomes
@@ -149,7 +230,7 @@ class ReminderDispatchService:
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
             error, permanent = f"{delivery.channel}: {type(exc).__name__}", False
-        retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, now, self.rng)
+        retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, at, self.rng)
         logger.warning(
             "delivery %d (%s, attempt %d) failed: %s%s",
             delivery.id,
@@ -159,8 +240,23 @@ class ReminderDispatchService:
             "" if retry_at else " - giving up",
         )
         if retry_at is None:
-            return Outcome(delivery.id, "dead", error=error)
-        return Outcome(delivery.id, "pending", next_attempt_at=retry_at, error=error)
+            return Outcome(delivery.id, DeliveryStatus.DEAD, at, error=error)
+        return Outcome(
+            delivery.id, DeliveryStatus.PENDING, at, next_attempt_at=retry_at, error=error
+        )
+
+    def _outcome(self, delivery: Delivery, attempt: Attempt) -> Outcome:
+        if not attempt.attempted:  # back to the queue, due now; the claim was no attempt
+            return Outcome(
+                delivery.id,
+                DeliveryStatus.PENDING,
+                attempt.at,
+                next_attempt_at=attempt.at,
+                attempted=False,
+            )
+        if attempt.failure is None:
+            return Outcome(delivery.id, DeliveryStatus.SENT, attempt.at)
+        return self._failed(delivery, attempt.failure, attempt.at)
 
     def send(self, deliveries: list[Delivery], now: datetime) -> list[Outcome]:
         """Render each delivery and send it on its channel; every channel sends its share of
@@ -176,50 +272,63 @@ class ReminderDispatchService:
         for d in deliveries:
             if d.attempts > self.policy.max_attempts:
                 error = f"claimed {d.attempts} times without a recorded result"
-                batch.outcomes[d.id] = Outcome(d.id, "dead", error=error)
+                batch.outcomes[d.id] = Outcome(d.id, DeliveryStatus.DEAD, now, error=error)
                 continue
             try:
                 message = self.renderer.render(d, now=now)
             except Exception as exc:
-                batch.outcomes[d.id] = self._failed(d, exc, now)
+                batch.outcomes[d.id] = self._failed(d, exc, self.clock())
                 continue
             batch.by_channel.setdefault(d.channel, []).append((d, message))
         return batch
 
     def _submit(self, batch: _Batch) -> None:
         batch.futures = [
-            (items, self.channels[name].submit([m for _, m in items]))
+            (
+                items,
+                self.channels[name].submit(
+                    [m for _, m in items], clock=self.clock, may_start=self._may_start
+                ),
+            )
             for name, items in batch.by_channel.items()
         ]
+
+    def _wait(self, future: Future[Outcomes]) -> Outcomes:
+        """The channel's result; meanwhile, a heartbeat whenever one is due."""
+        while True:
+            try:
+                return future.result(timeout=max(0.0, self._next_heartbeat - time.monotonic()))
+            except TimeoutError:
+                self._next_heartbeat = time.monotonic() + self.heartbeat_seconds
+                self.heartbeat(self.clock())
 
     def _collect(self, batch: _Batch) -> list[Outcome]:
         """Wait for the channels; one outcome per claimed delivery, in claim order."""
         for items, future in batch.futures:
-            for (d, _), failure in zip(items, future.result(), strict=True):
-                batch.outcomes[d.id] = (
-                    Outcome(d.id, "sent")
-                    if failure is None
-                    else self._failed(d, failure, batch.now)
-                )
+            for (d, _), attempt in zip(items, self._wait(future), strict=True):
+                batch.outcomes[d.id] = self._outcome(d, attempt)
         return [batch.outcomes[d.id] for d in batch.deliveries]
 
-    def record(self, outcomes: list[Outcome], now: datetime) -> int:
-        """Write the outcomes of one claimed batch; returns how many rows were still ours."""
+    def record(self, outcomes: list[Outcome]) -> int:
+        """Write the outcomes of one claimed batch, each at its own time; returns how many rows
+        were still ours."""
         if not outcomes:
             return 0
         rows = fetch_all(
             self.conn,
             _FINISH_DELIVERIES,
             {
-                "now": now,
                 "worker": self.worker,
                 "ids": [o.delivery_id for o in outcomes],
-                "statuses": [o.status for o in outcomes],
+                "statuses": [o.status.value for o in outcomes],
+                "ats": [o.at for o in outcomes],
                 "next_attempts": [o.next_attempt_at for o in outcomes],
                 "errors": [o.error for o in outcomes],
+                "attempted": [o.attempted for o in outcomes],
             },
             row=record,
         )
+        self.leases.drop(o.delivery_id for o in outcomes)
         return len(rows)
 
     def deliver_batch(self, guard: Guard = contextlib.nullcontext) -> tuple[list[Outcome], int]:
@@ -228,20 +337,29 @@ class ReminderDispatchService:
         The claim runs inside *guard()* (the cron run's fence: no claim once its lock is gone).
         Recording needs no fence: it only changes rows this worker still holds under its lease,
         which nobody else can claim meanwhile, and the messages were sent."""
-        now = self.clock()
-        with guard():
-            deliveries = self.claim(now)
-        if not deliveries:
+        batch = self._claim_batch(guard)
+        if batch is None:
             return [], 0
-        outcomes = self.send(deliveries, now)
-        recorded = self.record(outcomes, self.clock())
-        return outcomes, recorded
+        self._submit(batch)
+        outcomes = self._collect(batch)
+        return outcomes, self.record(outcomes)
 
     def _claim_batch(self, guard: Guard) -> _Batch | None:
+        """The next batch, rendered; None when nothing was due (neither claimed nor
+        cancelled)."""
         now = self.clock()
         with guard():
-            deliveries = self.claim(now)
-        return self._prepare(deliveries, now) if deliveries else None
+            claim = self.claim(now)
+        if not claim.deliveries and not claim.cancelled:
+            return None
+        batch = self._prepare(claim.deliveries, now)
+        batch.cancelled = claim.cancelled
+        return batch
+
+    def _finish(self, batch: _Batch, result: DrainResult) -> None:
+        outcomes = self._collect(batch)
+        result.add(outcomes, self.record(outcomes))
+        result.cancelled += len(batch.cancelled)
 
     def drain(
         self,
@@ -254,9 +372,11 @@ class ReminderDispatchService:
         claim runs inside *guard()*.
 
         Pipelined: while the channels send one batch, this thread claims and renders the next,
-        and records the previous outcomes while the next batch is sending. *stop*, the budget
-        and *guard* are checked before every claim, as before; a batch once claimed is always
-        sent and recorded, also when the next claim fails (then the failure is raised after)."""
+        and records the previous outcomes while the next batch is sending; while it waits for
+        the channels it extends the leases it holds. *stop*, the budget and *guard* are checked
+        before every claim, as before; a batch once claimed is always sent (what its lease
+        allows) and recorded, also when the next claim fails (then the failure is raised
+        after)."""
         result = DrainResult()
         if not self.channels:
             return result
@@ -277,20 +397,25 @@ class ReminderDispatchService:
             try:
                 upcoming = next_batch()  # while *current* is sending
             except BaseException:
-                outcomes = self._collect(current)  # what was sent is recorded, then the error
-                result.add(outcomes, self.record(outcomes, self.clock()))
+                self._finish(current, result)  # what was sent is recorded, then the error
                 raise
-            outcomes = self._collect(current)
-            if upcoming is not None:
+            if upcoming is None:
+                self._finish(current, result)
+            else:
+                outcomes = self._collect(current)
                 self._submit(upcoming)
-            result.add(outcomes, self.record(outcomes, self.clock()))
+                result.add(outcomes, self.record(outcomes))
+                result.cancelled += len(current.cancelled)
             current = upcoming
-        if result.claimed:
+        if result.claimed or result.cancelled:
             logger.info(
-                "delivered %d, retrying %d, dead %d, lost to another worker %d",
+                "delivered %d, retrying %d, dead %d, cancelled %d, released %d,"
+                " lost to another worker %d",
                 result.sent,
                 result.retried,
                 result.dead,
+                result.cancelled,
+                result.released,
                 result.lost,
             )
         return result

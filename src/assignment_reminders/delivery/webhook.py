@@ -40,7 +40,7 @@ class WebhookChannel(AsyncChannel):
         concurrency: int = 16,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(concurrency)
+        super().__init__(concurrency, send_timeout=timeout)
         self._url = url  # may carry a token: never logged, never in an error
         self._key = key
         self._timeout = timeout

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -30,6 +30,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..database import Connection
+from ..delivery.states import CancelReason
 from ..exceptions import ReminderError, first_line
 from ..gateway import Query, fetch_all, named, record
 from .checks import ALL_KINDS
@@ -46,7 +47,8 @@ DURATION_BOUNDS: Final = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.
 LOCK_BOUNDS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 DELIVERED: Final = frozenset({"sent"})
 DEAD: Final = frozenset({"dead"})
-SETTLED: Final = DELIVERED | DEAD
+CANCELLED: Final = frozenset({"cancelled"})
+SETTLED: Final = DELIVERED | DEAD | CANCELLED
 FINISHED: Final = ("success", "failed", "skipped")
 
 
@@ -67,10 +69,11 @@ class JobMetrics:
     last_success_at: datetime | None
     deliveries: dict[tuple[str, str], int]  # (channel, status) -> rows
     open_alerts: dict[str, int]
+    cancelled: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, reason)
 
 
 def summarize_backlog(deliveries: dict[tuple[str, str], int]) -> dict[str, int]:
-    """Deliveries not yet settled (neither sent nor dead), by channel."""
+    """Deliveries not yet settled (neither sent, dead nor cancelled), by channel."""
     backlog: dict[str, int] = {}
     for (channel, status), n in deliveries.items():
         if status not in SETTLED:
@@ -97,9 +100,21 @@ def _histogram(conn: Connection, query: Query, job: str, bounds: Sequence[float]
     return cumulative(bounds, rows)
 
 
-def read_deliveries(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = fetch_all(conn, _DELIVERY_COUNTS, row=record)
-    return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
+@dataclass(frozen=True)
+class DeliveryCounts:
+    by_status: dict[tuple[str, str], int]  # (channel, status) -> rows
+    cancelled: dict[tuple[str, str], int]  # (channel, cancel reason) -> rows
+
+
+def read_deliveries(conn: Connection) -> DeliveryCounts:
+    by_status: dict[tuple[str, str], int] = {}
+    cancelled: dict[tuple[str, str], int] = {}
+    for r in fetch_all(conn, _DELIVERY_COUNTS, row=record):
+        key = (r["channel"], r["status"])
+        by_status[key] = by_status.get(key, 0) + int(r["n"])
+        if r["reason"] is not None:
+            cancelled[(r["channel"], r["reason"])] = int(r["n"])
+    return DeliveryCounts(by_status, cancelled)
 
 
 def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
@@ -107,6 +122,7 @@ def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     runs = {r["status"]: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=record)}
     alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=record)
     success = runs.get("success")
+    deliveries = read_deliveries(conn)
     return JobMetrics(
         runs_by_status={status: int(r["runs"]) for status, r in runs.items()},
         durations=_histogram(conn, _DURATION_HISTOGRAM, job_name, DURATION_BOUNDS),
@@ -114,8 +130,9 @@ def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
         reminders_created=sum(int(r["reminders"]) for r in runs.values()),
         escalations_created=sum(int(r["escalations"]) for r in runs.values()),
         last_success_at=success["last_finished_at"] if success else None,
-        deliveries=read_deliveries(conn),
+        deliveries=deliveries.by_status,
         open_alerts={r["kind"]: int(r["n"]) for r in alerts},
+        cancelled=deliveries.cancelled,
     )
 
 
@@ -191,8 +208,15 @@ def _delivery_families(m: JobMetrics) -> list[Metric]:
     settled = CounterMetricFamily(
         "reminders_deliveries",
         "Deliveries settled, by channel and outcome (sent: accepted by the provider;"
-        " dead: given up after the last attempt or refused for good).",
+        " dead: given up after the last attempt or refused for good; cancelled: not sent,"
+        " the reminder no longer applied when claimed).",
         labels=["channel", "outcome"],
+    )
+    cancelled = CounterMetricFamily(
+        "reminders_deliveries_cancelled",
+        "Deliveries cancelled when claimed instead of sent, by channel and reason"
+        " (gap_closed: a contact was registered; assignment_paused; assignment_ended).",
+        labels=["channel", "reason"],
     )
     backlog = GaugeMetricFamily(
         "reminders_delivery_backlog", "Deliveries not yet settled, by channel.", labels=["channel"]
@@ -204,8 +228,13 @@ def _delivery_families(m: JobMetrics) -> list[Metric]:
         by_channel.add_metric([channel], sum(rows.values()))
         settled.add_metric([channel, "sent"], sum(n for s, n in rows.items() if s in DELIVERED))
         settled.add_metric([channel, "dead"], sum(n for s, n in rows.items() if s in DEAD))
+        settled.add_metric(
+            [channel, "cancelled"], sum(n for s, n in rows.items() if s in CANCELLED)
+        )
+        for reason in CancelReason:
+            cancelled.add_metric([channel, reason.value], m.cancelled.get((channel, reason), 0))
         backlog.add_metric([channel], pending.get(channel, 0))
-    return [by_channel, settled, backlog]
+    return [by_channel, settled, cancelled, backlog]
 
 
 class JobMetricsCollector(Collector):

@@ -1,0 +1,56 @@
+"""The values a delivery row and an attempt can take: light types, no I/O.
+
+The database keeps ``reminder_deliveries.status`` and ``cancel_reason`` as text under CHECK
+constraints (migrations 20261128000200 and 20261206020000); these enums are the same sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until claimed_until
+    SENT = "sent"  # accepted by the provider (sent_at)
+    DEAD = "dead"  # refused for good, or the last allowed attempt failed (last_error)
+    CANCELLED = "cancelled"  # not sent: its reminder no longer applied (cancel_reason)
+
+
+SETTLED = frozenset({DeliveryStatus.SENT, DeliveryStatus.DEAD, DeliveryStatus.CANCELLED})
+
+
+class CancelReason(StrEnum):
+    """Why a delivery was cancelled when claimed, in the order the claim judges them."""
+
+    ASSIGNMENT_ENDED = "assignment_ended"  # status 'ended', or ends_on before today
+    ASSIGNMENT_PAUSED = "assignment_paused"  # status not 'active'
+    GAP_CLOSED = "gap_closed"  # a contact was registered (the gap the reminder was about ended)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed delivery, as of *at* (the end of its attempt).
+
+    ``attempted`` is False for a message this worker did not start sending because its lease
+    was lost or about to run out: the row goes back to ``pending`` (when still ours) and the
+    claim does not count as an attempt."""
+
+    delivery_id: int
+    status: DeliveryStatus  # SENT | PENDING (retry at next_attempt_at) | DEAD
+    at: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    attempted: bool = True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a channel did with one message: *failure* None means accepted; *at* is when the
+    attempt ended (or was refused, ``attempted=False``: its lease was too short to start)."""
+
+    failure: BaseException | None
+    at: datetime
+    attempted: bool = True
