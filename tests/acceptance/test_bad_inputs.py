@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.limits import REASON_MAX_LENGTH
 from assignment_reminders.database import Connection
+from assignment_reminders.limits import REASON_MAX_LENGTH
 from tests import factories
 from tests.conftest import reminders_cmd
 from tests.dispatch_counts import dispatch_count
@@ -137,7 +137,13 @@ def test_a_reason_over_the_apis_limit_is_one_line_and_nothing_stored(
 ) -> None:
     assignment = factories.assignment(conn, starts_on=date(2026, 10, 1))
     result = reminders(
-        cli_env, "admin", "set-last-contact", str(assignment), "2026-11-01", "--reason", "x" * length
+        cli_env,
+        "admin",
+        "set-last-contact",
+        str(assignment),
+        "2026-11-01",
+        "--reason",
+        "x" * length,
     )
     assert result.returncode == 2
     line = one_line(result)
@@ -200,9 +206,7 @@ def test_allow_distant_now_says_a_distant_run_is_meant(
     cli_env: dict[str, str], conn: Connection
 ) -> None:
     factories.assignment(conn, starts_on=date(2026, 1, 1))
-    result = reminders(
-        cli_env, "run", "--now", "2030-01-01T06:00:00+00:00", "--allow-distant-now"
-    )
+    result = reminders(cli_env, "run", "--now", "2030-01-01T06:00:00+00:00", "--allow-distant-now")
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in runs(conn)] == ["success"]
     assert dispatch_count(conn) > 0  # the reminder and the escalation due by 2030
