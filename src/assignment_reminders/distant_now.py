@@ -32,13 +32,14 @@ def database_clock(conn: Connection) -> datetime:
 
 
 def distant_now_problem(now: datetime, *, database_now: datetime) -> str | None:
-    """Why *now* is too far from *database_now* to be taken unasked, or None."""
+    """Why *now* is too far from *database_now* to be taken unasked, or None. The words do
+    not repeat *now* (the API echoes nothing a caller sent): the distance and the clock."""
     distance = now - database_now
     if abs(distance) <= MAX_NOW_DISTANCE:
         return None
     way = "after" if distance > timedelta(0) else "before"
     return (
-        f"{now.isoformat()} is {_span(abs(distance))} {way} the database's clock"
+        f"{_span(abs(distance))} {way} the database's clock"
         f" ({database_now.isoformat(timespec='seconds')}); the limit is"
         f" {MAX_NOW_DISTANCE_TEXT} either way"
     )

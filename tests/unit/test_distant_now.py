@@ -47,7 +47,7 @@ def test_the_issues_moment_is_named_with_its_distance_in_days() -> None:
         check_now(now, database_now=CLOCK, meant="--allow-distant-now")
     assert refused.value.field == "now"
     assert refused.value.message == (
-        "9999-12-31T23:59:59+14:00 is 2,912,103 days after the database's clock"
+        "2,912,103 days after the database's clock"
         " (2026-12-06T04:30:00+00:00); the limit is 24 hours either way:"
         " give --allow-distant-now if it is meant"
     )
