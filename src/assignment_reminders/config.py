@@ -94,15 +94,24 @@ def _shown(raw: str) -> str:
     return ascii(text)
 
 
-def _checked(name: str, raw: str) -> str:
-    """*raw*, refused when no database, socket or header could carry it: NUL, or bytes that
-    are not UTF-8 (they reach Python as lone surrogates)."""
+def text_problem(raw: str) -> str | None:
+    """Why no database, socket or header could carry *raw* (a NUL, or bytes that are not
+    UTF-8: from the environment or argv they reach Python as lone surrogates), or None.
+    Settings here and the CLI's text options (cli/options.py) say it the same way."""
     if "\x00" in raw:
-        raise ConfigurationError(f"{name} must not contain a NUL character")
+        return "must not contain a NUL character"
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigurationError(f"{name} must be valid UTF-8 text") from None
+        return "must be valid UTF-8 text"
+    return None
+
+
+def _checked(name: str, raw: str) -> str:
+    """*raw*, refused when it is not text (:func:`text_problem`)."""
+    problem = text_problem(raw)
+    if problem is not None:
+        raise ConfigurationError(f"{name} {problem}")
     return raw
 
 

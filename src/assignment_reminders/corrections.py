@@ -15,6 +15,7 @@ from .activities import contact_date_problem, database_date_rule
 from .database import Connection
 from .exceptions import InputError, NotFoundError
 from .gateway import fetch_all, fetch_one, named, record
+from .limits import REASON_MAX_LENGTH
 
 _ASSIGNMENT_EXISTS = named("assignment_exists")
 _CORRECTION_HISTORY = named("correction_history")
@@ -45,9 +46,14 @@ class Correction:
 
 
 def check(new_date: date, reason: str, *, today: date, starts_on: date, time_zone: str) -> None:
-    """Refuse a date in the organization's future or before the assignment started."""
+    """Refuse an empty or over-long reason, and a date in the organization's future or before
+    the assignment started."""
     if not reason.strip():
         raise InputError("a reason is required", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise InputError(
+            f"the reason must be at most {REASON_MAX_LENGTH:,} characters", field="reason"
+        )
     problem = contact_date_problem(new_date, today=today, starts_on=starts_on, time_zone=time_zone)
     if problem is not None:
         raise InputError(problem, field="date")

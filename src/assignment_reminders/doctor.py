@@ -11,11 +11,11 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from .config import Settings, describe_database_url
 from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
+from .distant_now import database_clock
 from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
 from .gateway import fetch_all, fetch_one, fetch_value, named, record
 from .jwks import Fetch, fetch_jwks, parse_jwks
@@ -31,7 +31,6 @@ WRAPPER_GRANTS = (
     " GRANT EXECUTE ON FUNCTION {sig} TO service_role"
 )
 
-_DOCTOR_CLOCK = named("doctor_clock")
 _DOCTOR_LOCK_KEY = named("doctor_lock_key")
 _DOCTOR_TIMEOUTS = named("doctor_timeouts")
 _DOCTOR_VERSION = named("doctor_version")
@@ -213,10 +212,8 @@ def check_timeouts(lk: Connection, settings: Settings) -> Check:
 def check_clock(conn: Connection, wall_clock: Callable[[], float]) -> Check:
     name = "clock skew"
     before = wall_clock()
-    row = fetch_one(conn, _DOCTOR_CLOCK, row=record)
+    db_now = database_clock(conn)
     after = wall_clock()
-    assert row is not None
-    db_now: datetime = row["db_now"]
     skew = db_now.timestamp() - (before + after) / 2
     detail = f"database clock {skew:+.3f} s from this host's (round trip {after - before:.3f} s)"
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:

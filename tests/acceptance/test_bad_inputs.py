@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from assignment_reminders.database import Connection
+from assignment_reminders.limits import REASON_MAX_LENGTH
+from tests import factories
 from tests.conftest import reminders_cmd
+from tests.dispatch_counts import dispatch_count
 from tests.run_rows import runs
 
 
@@ -85,3 +89,124 @@ def test_a_command_before_migrate_says_run_migrate(
     result = reminders({**cli_env, "DATABASE_URL": empty_database_url}, *args)
     assert result.returncode == 1
     assert "run `reminders migrate`" in one_line(result)
+
+
+def reminders_bytes(env: dict[str, str], *args: str | bytes) -> subprocess.CompletedProcess[str]:
+    """``reminders *args`` with raw bytes in argv, as a shell passes ``$'\\xff\\xfe'``."""
+    return subprocess.run(
+        [*reminders_cmd(), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def corrections(conn: Connection) -> list[dict[str, object]]:
+    return conn.execute("SELECT * FROM reminders.last_contact_corrections").fetchall()
+
+
+NOT_UTF8 = b"\xff\xfe"
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["admin", "set-last-contact", "{id}", "2026-11-01", "--reason", NOT_UTF8], "'--reason'"),
+        (["optional-sql", NOT_UTF8], "'[NAME]'"),
+        (["serve", "--host", NOT_UTF8], "'--host'"),
+        (["serve", "--schedule", NOT_UTF8], "'--schedule'"),
+        (["serve", "--time-zone", NOT_UTF8], "'--time-zone'"),
+    ],
+    ids=["--reason", "optional-sql NAME", "--host", "--schedule", "--time-zone"],
+)
+def test_a_text_argument_that_is_not_utf8_is_one_line_naming_it(
+    cli_env: dict[str, str], conn: Connection, args: list[str | bytes], option: str
+) -> None:
+    """Issue 18 item 7: bytes that are not UTF-8 (a 58-line UnicodeEncodeError before)."""
+    assignment = factories.assignment(conn, starts_on=date(2026, 10, 1))
+    before = conn.execute("SELECT last_contact_date FROM assignments").fetchall()
+    argv = [a.replace("{id}", str(assignment)) if isinstance(a, str) else a for a in args]
+    result = reminders_bytes(cli_env, *argv)
+    assert result.returncode == 2
+    line = one_line(result)
+    assert option in line and "must be valid UTF-8 text" in line
+    assert corrections(conn) == []
+    assert conn.execute("SELECT last_contact_date FROM assignments").fetchall() == before
+
+
+@pytest.mark.parametrize("length", [REASON_MAX_LENGTH + 1, 100_000])
+def test_a_reason_over_the_apis_limit_is_one_line_and_nothing_stored(
+    cli_env: dict[str, str], conn: Connection, length: int
+) -> None:
+    assignment = factories.assignment(conn, starts_on=date(2026, 10, 1))
+    result = reminders(
+        cli_env,
+        "admin",
+        "set-last-contact",
+        str(assignment),
+        "2026-11-01",
+        "--reason",
+        "x" * length,
+    )
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "'--reason'" in line and f"at most {REASON_MAX_LENGTH:,} characters" in line
+    assert corrections(conn) == []
+
+
+def test_a_reason_at_the_limit_is_stored(cli_env: dict[str, str], conn: Connection) -> None:
+    assignment = factories.assignment(conn, starts_on=date(2026, 10, 1))
+    reason = "é" * REASON_MAX_LENGTH
+    result = reminders(
+        cli_env, "admin", "set-last-contact", str(assignment), "2026-11-01", "--reason", reason
+    )
+    assert result.returncode == 0, result.stderr
+    assert [c["reason"] for c in corrections(conn)] == [reason]
+
+
+def database_now(conn: Connection) -> datetime:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    now: datetime = row["now"]
+    return now
+
+
+def test_a_run_far_from_the_database_clock_is_refused_before_it_starts(
+    cli_env: dict[str, str], conn: Connection
+) -> None:
+    """Issue 18 item 7: 9999-12-31 created 307,533 reminders before."""
+    factories.assignment(conn, starts_on=date(2026, 1, 1))
+    result = reminders(cli_env, "run", "--now", "9999-12-31T23:59:59+14:00")
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "'--now'" in line and "24 hours" in line and "--allow-distant-now" in line
+    assert runs(conn) == []
+    assert dispatch_count(conn) == 0
+
+
+@pytest.mark.parametrize("hours", [-25, 25])
+def test_a_run_a_day_and_an_hour_away_is_refused_either_way(
+    cli_env: dict[str, str], conn: Connection, hours: int
+) -> None:
+    moment = database_now(conn) + timedelta(hours=hours)
+    result = reminders(cli_env, "run", "--now", moment.isoformat())
+    assert result.returncode == 2
+    assert "'--now'" in one_line(result)
+    assert runs(conn) == []
+
+
+@pytest.mark.parametrize("hours", [-23, 23])
+def test_a_run_within_a_day_of_the_database_clock_runs(
+    cli_env: dict[str, str], conn: Connection, hours: int
+) -> None:
+    moment = database_now(conn) + timedelta(hours=hours)
+    result = reminders(cli_env, "run", "--now", moment.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in runs(conn)] == ["success"]
+
+
+def test_allow_distant_now_says_a_distant_run_is_meant(
+    cli_env: dict[str, str], conn: Connection
+) -> None:
+    factories.assignment(conn, starts_on=date(2026, 1, 1))
+    result = reminders(cli_env, "run", "--now", "2030-01-01T06:00:00+00:00", "--allow-distant-now")
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in runs(conn)] == ["success"]
+    assert dispatch_count(conn) > 0  # the reminder and the escalation due by 2030

@@ -44,7 +44,9 @@ def env_for(cli_env: dict[str, str], url: str) -> dict[str, str]:
 
 def start_slow_run(env: dict[str, str], conn: Connection) -> subprocess.Popen[str]:
     """``reminders run`` in small batches 0.1 s apart, waited for until it has written."""
-    proc = start_reminders(env, "run", "--now", LATER, "--pause-between-batches", "0.1")
+    proc = start_reminders(
+        env, "run", "--now", LATER, "--allow-distant-now", "--pause-between-batches", "0.1"
+    )
     try:
         wait_for(lambda: lock_pids(conn), timeout=30)
         wait_for(
@@ -123,7 +125,7 @@ def test_server_stopped_mid_run_is_one_line_and_the_next_run_reconciles(
     expected = clean_totals(url, LATER_AT)  # the committed batches plus one pass over the rest
     with connect(url, purpose="test") as conn:
         done = subprocess.run(
-            reminders_cmd("run", "--now", LATER),
+            reminders_cmd("run", "--now", LATER, "--allow-distant-now"),
             env=env,
             capture_output=True,
             text=True,
@@ -158,7 +160,7 @@ def test_work_session_terminated_mid_run_finishes_the_row_on_a_fresh_connection(
     assert row["error"].startswith("DatabaseError: terminating connection")
     assert lock_pids(conn) == []
 
-    done = run_cli("run", "--now", LATER)
+    done = run_cli("run", "--now", LATER, "--allow-distant-now")
     assert done.returncode == 0, done.stderr
     assert table_counts(conn) == expected  # together: what one clean pass creates
 
@@ -220,7 +222,7 @@ def cron_call_cut_mid_run(conn: Connection, database_url: str, victim: Callable[
         with TestClient(app) as client:
             return client.post(
                 "/functions/v1/assignment-reminder-cron",
-                json={"now": LATER},
+                json={"now": LATER, "allow_distant_now": True},
                 headers={"Authorization": f"Bearer {secret}"},
             )
     finally:

@@ -27,14 +27,14 @@ def test_the_cron_run_delivers_what_it_created(
     recorder = Recorder()
     with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
         cli_env.update(REMINDERS_WEBHOOK_URL=url, REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET)
-        done = run_cli("run", "--now", NOW)
+        done = run_cli("run", "--now", NOW, "--allow-distant-now")
         assert done.returncode == 0, done.stderr
         assert WEBHOOK_SECRET not in done.stdout + done.stderr
         assert recorder.rejected == []
         created = dispatch_count(conn)
         assert created > 0
         assert recorder.accepted_total == created
-        again = run_cli("run", "--now", NOW)
+        again = run_cli("run", "--now", NOW, "--allow-distant-now")
         assert again.returncode == 0, again.stderr
         assert recorder.accepted_total == created
     assert ": run " in again.stdout and ", 0 reminders, 0 escalations," in again.stdout
@@ -44,7 +44,7 @@ def test_without_channels_the_run_logs_the_skip_and_succeeds(
     conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
     cli_env["REMINDERS_LOG_LEVEL"] = "INFO"
-    done = run_cli("run", "--now", NOW)
+    done = run_cli("run", "--now", NOW, "--allow-distant-now")
     assert done.returncode == 0, done.stderr
     # decided once per run: one line per skipped channel, not one per user of the decision
     assert done.stderr.count("email channel not configured (REMINDERS_SMTP_HOST is unset)") == 1
@@ -63,7 +63,7 @@ def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
             REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
             REMINDERS_DELIVERY_BUDGET_SECONDS="0",
         )
-        assert run_cli("run", "--now", NOW).returncode == 0
+        assert run_cli("run", "--now", NOW, "--allow-distant-now").returncode == 0
         created = dispatch_count(conn)
         assert recorder.accepted_total == 0
         cli_env.pop("REMINDERS_DELIVERY_BUDGET_SECONDS")
@@ -102,7 +102,7 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
     expected = clean_totals(database_url, NOW_AT, ["webhook"])  # one webhook row per dispatch
     cli_env.update(REMINDERS_BATCH_SIZE="8", REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/x")
     cli_env.update(REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET, REMINDERS_DELIVERY_BUDGET_SECONDS="0")
-    victim = start_reminders(cli_env, "run", "--now", NOW)
+    victim = start_reminders(cli_env, "run", "--now", NOW, "--allow-distant-now")
     try:
         wait_for(lambda: dispatch_count(conn) > 0, timeout=60, interval=0.01)
     finally:
@@ -119,7 +119,7 @@ def test_a_killed_run_keeps_its_batches_and_the_next_run_finishes_without_duplic
 
     wait_for(backends_gone, timeout=30)
     partial = dispatch_count(conn)
-    done = run_cli("run", "--now", NOW, "--json")
+    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
     assert done.returncode == 0, done.stderr
     counts = table_counts(conn)
     # the killed run and the next one together created exactly what one clean run creates
@@ -173,7 +173,7 @@ def test_a_worker_keeps_its_smtp_connections_bounded_over_many_drains(
             REMINDERS_SMTP_TLS="none",
             REMINDERS_DELIVERY_BUDGET_SECONDS="0",
         )
-        assert run_cli("run", "--now", NOW).returncode == 0
+        assert run_cli("run", "--now", NOW, "--allow-distant-now").returncode == 0
         queued = conn.execute(
             "SELECT count(*) AS n FROM reminders.reminder_deliveries WHERE channel = 'email'"
         ).fetchone()

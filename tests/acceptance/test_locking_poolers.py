@@ -58,7 +58,7 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return start_reminders(env, "run", "--json", "--now", LATER, *args)
+    return start_reminders(env, "run", "--json", "--now", LATER, "--allow-distant-now", *args)
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, dict[str, Any], str]:

@@ -35,7 +35,7 @@ def test_a_run_logs_json_lines_carrying_its_run_and_invocation(
     cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
     cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="INFO")
-    done = run_cli("run", "--now", NOW, "--json")
+    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     entries = json_lines(done.stderr)

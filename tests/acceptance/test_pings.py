@@ -24,7 +24,7 @@ def test_a_successful_run_pings_start_then_success_with_its_invocation_as_rid(
     requests = Requests()
     with request_receiver(requests) as base:
         cli_env["REMINDERS_PING_URL"] = base + CHECK
-        done = run_cli("run", "--now", NOW, "--json")
+        done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
     assert done.returncode == 0, done.stderr
     rid = json.loads(done.stdout)["invocation_id"]
     assert requests.paths() == [f"{CHECK}/start?rid={rid}", f"{CHECK}?rid={rid}"]
@@ -41,7 +41,7 @@ def test_a_failed_run_pings_fail_with_a_short_error(
     requests = Requests()
     with request_receiver(requests) as base:
         cli_env["REMINDERS_PING_URL"] = base + CHECK
-        done = run_cli("run", "--now", NOW, "--json")
+        done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
     assert done.returncode == 1
     rid = json.loads(done.stdout)["invocation_id"]
     assert requests.paths() == [f"{CHECK}/start?rid={rid}", f"{CHECK}/fail?rid={rid}"]
@@ -81,7 +81,7 @@ def test_a_skipped_run_pings_nothing(
 def test_a_ping_that_fails_never_fails_the_run(cli_env: dict[str, str], run_cli: RunCli) -> None:
     cli_env["REMINDERS_PING_URL"] = f"http://127.0.0.1:{free_port()}{CHECK}"  # nobody listens
     cli_env["REMINDERS_LOG_LEVEL"] = "WARNING"
-    done = run_cli("run", "--now", NOW)
+    done = run_cli("run", "--now", NOW, "--allow-distant-now")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("success")
     assert "ping start not delivered: ConnectError" in done.stderr
@@ -95,7 +95,7 @@ def test_a_ping_answered_with_an_error_status_is_logged_and_ignored(
     requests = Requests(status=503)
     with request_receiver(requests) as base:
         cli_env["REMINDERS_PING_URL"] = base + CHECK
-        done = run_cli("run", "--now", NOW)
+        done = run_cli("run", "--now", NOW, "--allow-distant-now")
     assert done.returncode == 0, done.stderr
     assert "ping success not accepted: HTTP 503" in done.stderr
     assert len(requests.seen) == 2

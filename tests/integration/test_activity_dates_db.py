@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection
+from assignment_reminders.limits import REASON_MAX_LENGTH
 from tests.activity_world import STARTED, World, api_client, as_supabase_user, bearer, make_world
 
 FUTURE = "contact_date_not_in_future"
@@ -188,3 +189,19 @@ def test_the_api_answers_422_when_the_database_refuses(
         assert r.status_code == 422, r.text
         assert [e["field"] for e in r.json()["errors"]] == ["date"]
     assert count(conn) == 0
+
+
+def test_the_database_keeps_no_correction_reason_over_the_apis_limit(
+    conn: Connection, world: World
+) -> None:
+    """Plain SQL too (migration 20261206040000): the limit is the application's figure."""
+    call = "SELECT * FROM reminders.set_last_contact_date(%s, %s, %s, NULL, 'admin', NULL, now())"
+    today = org_today(conn, world.org)
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        conn.execute(call, (world.assignment, today, "x" * (REASON_MAX_LENGTH + 1)))
+    assert caught.value.diag.constraint_name == "last_contact_corrections_reason_length"
+    conn.execute(call, (world.assignment, today, "é" * REASON_MAX_LENGTH))
+    reasons = conn.execute(
+        "SELECT char_length(reason) AS n FROM reminders.last_contact_corrections"
+    )
+    assert reasons.fetchall() == [{"n": REASON_MAX_LENGTH}]

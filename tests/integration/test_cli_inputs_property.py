@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -24,7 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assignment_reminders.cli import cli, main
+from assignment_reminders.database import Connection
+from assignment_reminders.limits import REASON_MAX_LENGTH
 from assignment_reminders.monitoring.cron import CronSchedule
+from tests import factories
 from tests.conftest import REPO
 
 MAX_EXAMPLES = 12
@@ -203,3 +207,85 @@ def test_the_property_reaches_every_command_and_variable() -> None:
     paths = {path for path, _ in _parameters()}
     assert ("serve",) in paths and ("run",) in paths and ("admin", "set-last-contact") in paths
     assert len(_env_names()) > 30
+
+
+# With a real database: what the issue's cases reach only once connected (issue 18, item 7).
+
+REASONS = st.one_of(
+    TEXT,
+    EDGES,
+    st.integers(min_value=REASON_MAX_LENGTH - 2, max_value=REASON_MAX_LENGTH + 2).flatmap(
+        lambda n: st.sampled_from(["x", "é", " ", "\udcff", "\U0001f600"]).map(lambda c: c * n)
+    ),
+)
+
+
+def _table(conn: Connection, sql: str) -> list[dict[str, Any]]:
+    return conn.execute(sql).fetchall()
+
+
+@given(reason=REASONS)
+@settings(HYPOTHESIS, max_examples=40, suppress_health_check=list(HealthCheck))
+def test_a_reason_is_stored_whole_or_refused_in_one_line(
+    conn: Connection, database_url: str, reason: str
+) -> None:
+    """Any --reason: stored as given (trimmed), or one line naming --reason and nothing written."""
+    assignment = factories.assignment(conn, starts_on=date(2026, 10, 1))
+    before = _table(conn, "SELECT * FROM reminders.last_contact_corrections ORDER BY id")
+    dates = _table(conn, "SELECT id, last_contact_date FROM assignments ORDER BY id")
+    argv = ["admin", "set-last-contact", str(assignment), "2026-11-01", "--reason", reason]
+    code, output = invoke(argv, {**BASE_ENV, "DATABASE_URL": database_url})
+    _assert_handled(argv, code, output)
+    after = _table(conn, "SELECT * FROM reminders.last_contact_corrections ORDER BY id")
+    if code == 0:
+        assert [r["reason"] for r in after[len(before) :]] == [reason.strip()]
+        assert len(reason) <= REASON_MAX_LENGTH
+        return
+    assert len(output.strip().splitlines()) == 1, output
+    assert "reason" in output, output  # "'--reason': ..." or "a reason is required"
+    assert after == before
+    assert _table(conn, "SELECT id, last_contact_date FROM assignments ORDER BY id") == dates
+
+
+NEAR_HOURS = st.floats(min_value=-48, max_value=48)
+MOMENTS = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
+)
+
+
+@given(data=st.data())
+@settings(HYPOTHESIS, max_examples=25, suppress_health_check=list(HealthCheck))
+def test_a_run_far_from_the_database_clock_never_starts(
+    conn: Connection, database_url: str, data: st.DataObject
+) -> None:
+    """Any --now: within 24 hours of the database's clock a run; further, either way, one line
+    naming --now and its limit, exit 2, and no run row."""
+    clock = _table(conn, "SELECT now() AS now")[0]["now"]
+    near = NEAR_HOURS.map(lambda h: clock + timedelta(hours=h))
+    moment = data.draw(st.one_of(near, MOMENTS), label="moment")
+    before = _table(conn, "SELECT id FROM reminders.cron_execution_logs")
+    argv = ["run", "--now", moment.isoformat()]
+    code, output = invoke(argv, {**BASE_ENV, "DATABASE_URL": database_url})
+    _assert_handled(argv, code, output)
+    after = _table(conn, "SELECT id FROM reminders.cron_execution_logs")
+    distance = abs(moment - clock)
+    if code == 2:
+        assert distance > timedelta(hours=24), (argv, output)
+        [line] = output.strip().splitlines()
+        assert "'--now'" in line and "24 hours" in line and "--allow-distant-now" in line
+        assert after == before
+    else:
+        assert code == 0 and distance <= timedelta(hours=24, seconds=5), (argv, output)
+        assert len(after) == len(before) + 1
+
+
+def test_every_text_parameter_checks_its_text() -> None:
+    """No command's parameter is click's plain STRING: each is Text (non-UTF-8, NUL refused)."""
+    texts = [
+        (path, p.name)
+        for path, command in _commands(cli)
+        for p in command.params
+        if isinstance(p.type, click.types.StringParamType)
+    ]
+    assert texts == []
+    assert ("admin", "set-last-contact") in {path for path, _ in _commands(cli)}

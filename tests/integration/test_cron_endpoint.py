@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
 from assignment_reminders.lock import LOCK_KEY
 from tests import factories
+from tests.dispatch_counts import dispatch_count
 from tests.jwt_tokens import SECRET, bearer
 
 URL = "/functions/v1/assignment-reminder-cron"
@@ -28,7 +31,9 @@ def client(database_url: str) -> Iterator[TestClient]:
 
 def test_service_role_token_runs_the_job(client: TestClient, conn: Connection) -> None:
     factories.assignment(conn, starts_on=date(2026, 11, 10))
-    response = client.post(URL, headers=bearer(), json={"now": "2026-11-28T06:00:00+01:00"})
+    response = client.post(
+        URL, headers=bearer(), json={"now": "2026-11-28T06:00:00+01:00", "allow_distant_now": True}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "success"
@@ -98,3 +103,122 @@ def test_ready_reports_pending_migrations(empty_database_url: str) -> None:
         response = c.get("/ready")
     assert response.status_code == 503
     assert response.json()["detail"] == "migrations pending"
+
+
+def database_now(conn: Connection) -> datetime:
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    now: datetime = row["now"]
+    return now
+
+
+def run_count(conn: Connection) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM reminders.cron_execution_logs").fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_a_now_far_from_the_database_clock_is_422_naming_now_and_nothing_runs(
+    client: TestClient, conn: Connection
+) -> None:
+    """Issue 18 item 7: this `now` created 307,533 reminders before."""
+    factories.assignment(conn, starts_on=date(2026, 1, 1))
+    response = client.post(URL, headers=bearer(), json={"now": "9999-12-31T23:59:59+14:00"})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == ["now"]
+    assert "24 hours" in body["detail"] and '"allow_distant_now": true' in body["detail"]
+    assert run_count(conn) == 0
+    assert dispatch_count(conn) == 0
+
+
+@pytest.mark.parametrize(("hours", "code"), [(-25, 422), (25, 422), (-23, 200), (23, 200)])
+def test_the_limit_is_24_hours_either_way(
+    client: TestClient, conn: Connection, hours: int, code: int
+) -> None:
+    moment = database_now(conn) + timedelta(hours=hours)
+    response = client.post(URL, headers=bearer(), json={"now": moment.isoformat()})
+    assert response.status_code == code, response.text
+    assert run_count(conn) == (1 if code == 200 else 0)
+
+
+def test_allow_distant_now_runs_a_distant_moment(client: TestClient, conn: Connection) -> None:
+    factories.assignment(conn, starts_on=date(2026, 1, 1))
+    response = client.post(
+        URL, headers=bearer(), json={"now": "2030-01-01T06:00:00+00:00", "allow_distant_now": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["reminders_created"] == 1
+    assert run_count(conn) == 1
+
+
+@pytest.mark.parametrize("flag", ["true", 1, "yes", None])
+def test_allow_distant_now_is_a_json_boolean(
+    client: TestClient, conn: Connection, flag: object
+) -> None:
+    body = {"now": "2030-01-01T06:00:00+00:00", "allow_distant_now": flag}
+    response = client.post(URL, headers=bearer(), json=body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["allow_distant_now"]
+    assert run_count(conn) == 0
+
+
+MOMENTS = st.datetimes(
+    min_value=datetime(1, 1, 2),  # a day of slack: any offset keeps it a valid moment
+    max_value=datetime(9999, 12, 30),
+    timezones=st.timezones(),
+)
+OFFSETS = st.timedeltas(min_value=timedelta(hours=-14), max_value=timedelta(hours=14)).map(
+    lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
+)
+GARBAGE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=30),
+    st.lists(st.integers(), max_size=2),
+    MOMENTS.map(lambda m: m.replace(tzinfo=None).isoformat()),  # no offset
+)
+
+
+@given(data=st.data())
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_now_runs_far_from_the_database_clock_and_garbage_is_422(
+    client: TestClient, conn: Connection, data: st.DataObject
+) -> None:
+    """Every `now` and `allow_distant_now` a caller can send: a run (200) only for a moment
+    within 24 hours of the database's clock (or one said to be meant); everything else a 422
+    naming the field, nothing written."""
+    clock = database_now(conn)
+    near = st.tuples(
+        st.timedeltas(min_value=timedelta(hours=-48), max_value=timedelta(hours=48)), OFFSETS
+    ).map(lambda d: (clock + d[0]).astimezone(d[1]))
+    moment = data.draw(st.one_of(near, MOMENTS), label="moment")
+    now = data.draw(st.one_of(st.just(moment.isoformat()), GARBAGE), label="now")
+    # true (a distant run that is meant) is test_allow_distant_now_runs_a_distant_moment's
+    flag = data.draw(st.one_of(st.just(False), GARBAGE.filter(lambda v: v is not True)))
+    before = (run_count(conn), dispatch_count(conn))
+    body = {"now": now} if flag is False else {"now": now, "allow_distant_now": flag}
+    response = client.post(URL, headers=bearer(), json=body)
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        fields = {e["field"] for e in response.json()["errors"]}
+        assert fields and fields <= {"now", "allow_distant_now"}, response.text
+        assert (run_count(conn), dispatch_count(conn)) == before
+    else:
+        assert flag is False and (now is None or now == moment.isoformat())
+        assert run_count(conn) == before[0] + 1
+    if now == moment.isoformat() and flag is False:  # a valid moment, nothing said
+        distance = abs(moment - clock)
+        if distance > timedelta(hours=24, seconds=5):
+            assert response.status_code == 422
+            assert "24 hours" in response.json()["detail"]
+        elif distance < timedelta(hours=24, seconds=-5):
+            assert response.status_code == 200

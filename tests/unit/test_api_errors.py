@@ -99,6 +99,26 @@ def test_a_naive_now_is_422_naming_the_field() -> None:
     assert [e["field"] for e in body["errors"]] == ["now"]
 
 
+def test_a_distant_now_is_judged_before_the_job_runs() -> None:
+    """The database's clock is read first: while it cannot be, a 503, and the job not called."""
+    down = {"DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2"}
+    response = app_client(run_job=explode, env=down).post(
+        CRON, headers=bearer("service_role"), json={"now": "2030-01-01T06:00:00Z"}
+    )
+    body = assert_problem(response, 503)
+    assert "pw" not in body["detail"]
+
+
+def test_allow_distant_now_must_be_a_json_boolean() -> None:
+    response = app_client().post(
+        CRON,
+        headers=bearer("service_role"),
+        json={"now": "2030-01-01T06:00:00Z", "allow_distant_now": "true"},
+    )
+    body = assert_problem(response, 422)
+    assert [e["field"] for e in body["errors"]] == ["allow_distant_now"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -132,6 +132,8 @@ CALLS = [
     Call("post", CRON, CRON, {}, None, 401),
     Call("post", CRON, CRON, ANON, None, 403),
     Call("post", CRON, CRON, SERVICE, {"now": 1}, 422),
+    Call("post", CRON, CRON, SERVICE, {"now": "2030-01-01T06:00Z", "allow_distant_now": 1}, 422),
+    Call("post", CRON, CRON, SERVICE, {"now": "2030-01-01T06:00:00Z"}, 503),  # the clock: down
     Call("get", "/ops", "/ops", {}, None, 401),
     Call("get", "/ops", "/ops", {"Authorization": f"Bearer {OPS_TOKEN}"}, None, 503),
     Call("get", "/metrics", "/metrics", {}, None, 401),
@@ -160,3 +162,14 @@ def test_a_failed_run_is_a_run_failed_problem_with_its_outcome_and_no_row_values
 
 def test_health_answers_what_the_document_says() -> None:
     assert conforms(CLIENT.get("/health"), "/health", "get") == {"status": "ok"}
+
+
+def test_the_cron_body_documents_now_and_its_limit_and_allow_distant_now() -> None:
+    body = DOC["paths"][CRON]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    [ref] = [b["$ref"] for b in body["anyOf"] if "$ref" in b]  # the body is optional
+    schema = DOC["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "24 hours from the database's clock" in schema["properties"]["now"]["description"]
+    flag = schema["properties"]["allow_distant_now"]
+    assert (flag["type"], flag["default"]) == ("boolean", False)
+    assert "24 hours" in flag["description"]
+    assert "422 naming ``now``" in DOC["paths"][CRON]["post"]["description"]

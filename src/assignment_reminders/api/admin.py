@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import corrections
+from ..limits import REASON_MAX_LENGTH
 from .deps import ERRORS, Caller, IsoDate, Now, Text, unit_of_work
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=ERRORS)
@@ -24,7 +25,10 @@ class CorrectionIn(BaseModel):
         description="The corrected last contact day: not in the future (organization's time"
         " zone), not before the assignment started."
     )
-    reason: Annotated[Text, Field(min_length=1, max_length=2000, description="Why; audited.")]
+    reason: Annotated[
+        Text,
+        Field(min_length=1, max_length=REASON_MAX_LENGTH, description="Why; audited."),
+    ]
 
 
 class CorrectionOut(BaseModel):

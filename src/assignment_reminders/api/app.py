@@ -4,16 +4,19 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 
 from .. import __version__
 from ..config import Settings
 from ..database import connect, database_url
+from ..distant_now import check_now, database_clock
 from ..exceptions import ReminderError
+from ..limits import MAX_NOW_DISTANCE_TEXT
 from ..migrations import pending
 from ..monitoring.redact import short_error
 from ..monitoring.run_monitor import monitored_run
@@ -40,7 +43,14 @@ class CronRequest(BaseModel):
 
     now: IsoDateTime | None = Field(
         default=None,
-        description="The moment reminders are computed for, with a UTC offset. Default: now.",
+        description="The moment reminders are computed for, with a UTC offset. Default: now."
+        f" More than {MAX_NOW_DISTANCE_TEXT} from the database's clock, either way, is refused"
+        " with a 422 naming `now` (nothing runs) unless `allow_distant_now` is true.",
+    )
+    allow_distant_now: Annotated[bool, Strict()] = Field(
+        default=False,
+        description=f"true: a `now` more than {MAX_NOW_DISTANCE_TEXT} from the database's"
+        " clock is meant (drills, back-fills, simulations).",
     )
 
 
@@ -116,9 +126,13 @@ def create_app(
 
         200 with the run's outcome, ``status`` ``success`` or ``skipped`` (another run holds the
         lock); when the run failed, 500 with a problem body whose ``outcome`` member is the
-        outcome (``status`` ``failed``).
+        outcome (``status`` ``failed``). 422 naming ``now`` when it is more than 24 hours from
+        the database's clock and ``allow_distant_now`` is not true: nothing runs.
         """
         now: datetime | None = body.now if body else None
+        if body is not None and now is not None and not body.allow_distant_now:
+            database_now = await workers.run(database_clock)  # the edge reads it, once
+            check_now(now, database_now=database_now, meant='"allow_distant_now": true')
         outcome = await run_in_threadpool(run_job, settings, now=now, trigger_source="http")
         if outcome.ok:
             return JSONResponse(outcome.to_dict())

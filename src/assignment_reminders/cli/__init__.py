@@ -3,7 +3,8 @@
 ::
 
     root.py       the group (``--debug``, ``--log-level``) and ``main``, the error boundary
-    options.py    the shared context and option types (``--json``, ``--now``, settings-backed)
+    options.py    the shared context and option types (``--json``, ``--now``, settings-backed,
+                  ``Text``: every text parameter, see ``text_everywhere``)
     job.py        migrate, run, seed, status
     serve.py      serve
     embedded.py   embedded status|url|stop
@@ -26,6 +27,7 @@ from .doctor import doctor
 from .embedded import embedded
 from .job import migrate, run, seed, status
 from .monitoring import check
+from .options import text_everywhere
 from .root import cli, main
 from .serve import serve
 from .sql import optional_sql_command
@@ -48,5 +50,6 @@ COMMANDS: tuple[click.Command, ...] = (
 
 for _command in COMMANDS:
     cli.add_command(_command)
+text_everywhere(cli)  # every text parameter refuses what is not text: one line, exit 2
 
 __all__ = ["COMMANDS", "cli", "main"]

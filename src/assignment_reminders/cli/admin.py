@@ -12,7 +12,8 @@ import click
 
 from ..database import connect, database_url
 from ..gateway import transaction
-from .options import Context, json_option, now_option, pass_context
+from ..limits import REASON_MAX_LENGTH
+from .options import Context, Text, json_option, now_option, pass_context
 
 
 @click.group()
@@ -23,7 +24,13 @@ def admin() -> None:
 @admin.command("set-last-contact")
 @click.argument("assignment_id", type=click.IntRange(min=1, max=2**63 - 1))
 @click.argument("date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE")
-@click.option("--reason", required=True, help="Why the date is corrected (kept in the audit).")
+@click.option(
+    "--reason",
+    required=True,
+    type=Text(max_length=REASON_MAX_LENGTH),
+    help="Why the date is corrected (kept in the audit;"
+    f" at most {REASON_MAX_LENGTH:,} characters).",
+)
 @now_option("Check 'not in the future' as of this ISO 8601 moment (with offset). Default: now.")
 @pass_context
 def set_last_contact(

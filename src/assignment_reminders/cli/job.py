@@ -12,6 +12,7 @@ from types import FrameType
 import click
 
 from ..database import connect, database_url
+from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import Context, Seconds, json_option, now_option, pass_context
 
 
@@ -34,6 +35,14 @@ def migrate(ctx: Context) -> None:
 @json_option("the outcome")
 @now_option(
     "Compute reminders as of this ISO 8601 moment (with offset). Default: the current time."
+    f" More than {MAX_NOW_DISTANCE_TEXT} from the database's clock, either way, is refused"
+    " (nothing runs) unless --allow-distant-now."
+)
+@click.option(
+    "--allow-distant-now",
+    is_flag=True,
+    help=f"Say that a --now more than {MAX_NOW_DISTANCE_TEXT} from the database's clock is"
+    " meant (drills, back-fills, simulations).",
 )
 @click.option(
     "--hold-seconds",
@@ -53,19 +62,23 @@ def migrate(ctx: Context) -> None:
 @pass_context
 def run(
     ctx: Context,
+    *,
     as_json: bool,
     now: datetime | None,
+    allow_distant_now: bool,
     hold_seconds: float,
     pause_between_batches: float,
 ) -> None:
     """Run the reminder job once, as a scheduler would.
 
     Exits 0 when the run succeeded or was skipped because another run holds the lock,
-    1 when it failed.
+    1 when it failed, 2 on a bad option (a distant --now too: refused before the run starts).
     """
     from ..monitoring.run_monitor import monitored_run
     from ..progress import Progress
 
+    if now is not None and not allow_distant_now:
+        _refuse_distant_now(ctx, now)
     _terminate_gracefully()
     progress = Progress(stream=sys.stderr)
     try:
@@ -133,6 +146,19 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
     with connect(database_url(ctx.settings), purpose="status") as conn:
         current = read_status(conn, ctx.settings.job_name, now=utc_now(), limit=limit)
     click.echo(json.dumps(current.to_dict()) if as_json else current.render())
+
+
+def _refuse_distant_now(ctx: Context, now: datetime) -> None:
+    """``--now`` far from the database's clock (read once, here): ``--now``'s usage error."""
+    from ..distant_now import check_now, database_clock
+    from ..exceptions import InputError
+
+    with connect(database_url(ctx.settings), purpose="clock") as conn:
+        database_now = database_clock(conn)
+    try:
+        check_now(now, database_now=database_now, meant="--allow-distant-now")
+    except InputError as exc:
+        raise click.BadParameter(exc.message, param_hint="'--now'") from None
 
 
 def _terminate_gracefully() -> None:

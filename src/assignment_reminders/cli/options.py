@@ -1,5 +1,8 @@
 """What every command shares: the context (settings, ``--debug``) and the option types.
 
+Every text parameter is :class:`Text` (:func:`text_everywhere` makes it so for the whole tree):
+bytes that are not UTF-8 in argv end as one line naming the parameter, exit 2, before any work.
+
 Options backed by a setting (``--port``, ``--concurrency`` ...) have no default of their own: when
 not given they take the value ``config.py`` read from the environment, so each variable is read
 in one place and each default lives in one place (the settings dataclasses).
@@ -14,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..config import Settings
+from ..config import Settings, text_problem
 from ..exceptions import ConfigurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +65,38 @@ class AwareDateTime(click.ParamType[datetime]):
         if parsed.tzinfo is None:
             self.fail("needs a UTC offset or Z, e.g. 2026-11-28T06:00:00+01:00", param, ctx)
         return parsed
+
+
+class Text(click.ParamType[str]):
+    """Text a database, a socket or a header can carry (:func:`~..config.text_problem`: no NUL,
+    no argv bytes that are not UTF-8), of at most *max_length* characters when given."""
+
+    name = "text"  # click's own STRING's name: --help reads the same
+
+    def __init__(self, max_length: int | None = None) -> None:
+        self.max_length = max_length
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = value if isinstance(value, str) else str(value)
+        problem = text_problem(text)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        if self.max_length is not None and len(text) > self.max_length:
+            self.fail(
+                f"must be at most {self.max_length:,} characters, got {len(text):,}", param, ctx
+            )
+        return text
+
+
+def text_everywhere(command: click.Command) -> None:
+    """Make every parameter of *command* and its subcommands that is plain text (click's
+    ``STRING``, the default type) a :class:`Text`, so that no command can forget the check."""
+    for param in command.params:
+        if param.type is click.STRING:
+            param.type = Text()
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            text_everywhere(subcommand)
 
 
 class Seconds(click.ParamType[float]):

@@ -77,7 +77,8 @@ SELECT current_setting('server_version_num')::int AS version_num,
 -- name: doctor_version
 SELECT split_part(version(), ' ', 2) AS v
 
--- name: doctor_clock
+-- name: database_clock
+-- The database's wall clock (the doctor's skew check; a run's `now` is judged against it).
 SELECT clock_timestamp() AS db_now
 
 -- name: fence_take
