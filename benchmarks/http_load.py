@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,3 +187,107 @@ def run_at_rate(
     if rate <= 0 or connections <= 0:
         raise ValueError("rate and connections must be positive")
     return asyncio.run(_run_at_rate(host, port, requests, rate, connections))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """An open loop of unknown length: each successful answer's intended send time
+    (``perf_counter()`` seconds) beside its latency (ms, counted from that time), and the
+    answers that were not 200/201."""
+
+    intended: list[float]
+    latencies_ms: list[float]
+    errors: int = 0
+    first_error: str | None = None
+
+    def between(self, start: float, end: float) -> list[float]:
+        """The latencies of the requests due from *start* to *end* (``perf_counter()`` s)."""
+        return [
+            ms
+            for at, ms in zip(self.intended, self.latencies_ms, strict=True)
+            if start <= at <= end
+        ]
+
+
+async def _paced_until(
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    requests: Iterator[bytes],
+    *,
+    first: float,
+    every: float,
+    until: Callable[[], bool],
+    into: Timeline,
+    tally: list[str],
+) -> None:
+    reader, writer = conn
+    intended = first
+    while not until():
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+            if until():
+                return
+        request = next(requests, None)
+        if request is None:
+            return
+        answer = await _exchange(reader, writer, request)
+        if answer.ok:
+            into.intended.append(intended)
+            into.latencies_ms.append((answer.at - intended) * 1000)
+        else:
+            tally.append(answer.error())
+        intended += every
+
+
+async def _run_at_rate_until(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    rate: float,
+    connections: int,
+    *,
+    until: Callable[[], bool],
+) -> Timeline:
+    conns = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    timeline, errors = Timeline([], []), list[str]()
+    try:
+        start = time.perf_counter() + LEAD_S
+        every = connections / rate
+        await asyncio.gather(
+            *(
+                _paced_until(
+                    c,
+                    requests,
+                    first=start + k / rate,
+                    every=every,
+                    until=until,
+                    into=timeline,
+                    tally=errors,
+                )
+                for k, c in enumerate(conns)
+            )
+        )
+    finally:
+        for _reader, writer in conns:
+            writer.close()
+    return Timeline(
+        timeline.intended, timeline.latencies_ms, len(errors), errors[0] if errors else None
+    )
+
+
+def run_at_rate_until(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    rate: float,
+    connections: int,
+    *,
+    until: Callable[[], bool],
+) -> Timeline:
+    """Open loop as :func:`run_at_rate` (request *i* due ``i / rate`` s after the start, on
+    connection ``i % connections``, its latency counted from then), for as long as *until*
+    returns false and *requests* (shared by the connections) lasts. *until* is asked before each
+    send, so it should be cheap."""
+    if rate <= 0 or connections <= 0:
+        raise ValueError("rate and connections must be positive")
+    return asyncio.run(_run_at_rate_until(host, port, requests, rate, connections, until=until))

@@ -1,0 +1,297 @@
+"""How long a registration waits while the first run goes (issue 18, item 1's latency target).
+
+Run: ``python -m benchmarks.registration_latency [--assignments 1000000] [--writers 2]
+[--rate 40] [--before-seconds 10]`` (DATABASE_URL or a throwaway embedded PostgreSQL; one scratch
+database, seeded as ``make bench`` seeds, dropped afterwards).
+
+``reminders serve`` runs as its own process (as in benchmarks/activity_api.py). ``--writers``
+keep-alive connections post one-row ``POST /activities`` for assignments that are DUE (each
+request a different one, in a seeded random order, so that some meet the batch the pass is
+writing), together offering ``--rate`` requests/s: an open loop, each latency counted from the
+request's intended send time (benchmarks/http_load.py), so that a request that waits on the run
+also charges the ones due behind it on its connection.
+
+- *before the run*: ``--before-seconds`` of that load, the baseline;
+- *during the first run*: ``reminders run`` (the CLI, a process of its own, as cron starts it)
+  on the seeded database, the load going on until it exits. Only the requests due while the run
+  held its lock count: from its exit back by its own ``duration_ms``.
+
+The target: p99 <= 50 ms during the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import IO, Any
+
+from assignment_reminders.database import connect
+from assignment_reminders.migrations import migrate
+from assignment_reminders.seed import seed
+
+from . import http_load, options
+from .activity_api import headers_for, percentile, serving
+from .scratch import scratch_database
+from .targets import Target
+from .targets import render as render_targets
+
+TODAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+DAY = TODAY - timedelta(days=1)
+RANDOM_SEED = 18
+P99_TARGET_MS = 50.0
+
+DUE = """
+SELECT d.assignment_id, pm.user_id
+FROM reminders.assignment_due d
+JOIN public.assignments a ON a.id = d.assignment_id
+JOIN public.peer_mentors pm ON pm.id = a.peer_mentor_id
+WHERE d.kind = 'reminder' AND d.due_on <= %(today)s AND d.gap_started_on < %(day)s
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Latencies (ms) of the requests due in one window, and the answers that were not 2xx."""
+
+    what: str
+    latencies_ms: list[float]
+    errors: int
+    seconds: float
+
+    def row(self) -> tuple[str, ...]:
+        ms = self.latencies_ms
+        if not ms:
+            return (self.what, "0", "-", "-", "-", str(self.errors))
+        return (
+            self.what,
+            f"{len(ms):,} in {self.seconds:.1f} s",
+            f"{statistics.median(ms):.1f}",
+            f"{percentile(ms, 0.99):.1f}",
+            f"{max(ms):.1f}",
+            str(self.errors),
+        )
+
+
+@dataclass(frozen=True)
+class Latency:
+    assignments: int
+    writers: int
+    rate: float
+    before: Window
+    during: Window
+    run: dict[str, Any]
+
+
+class FirstRun:
+    """``reminders run --json`` in a process of its own (see :func:`first_run`); :attr:`ended`
+    is set, and :attr:`exited_at` is ``perf_counter()``, the moment it exits."""
+
+    def __init__(self, proc: subprocess.Popen[str], out: IO[str], err: IO[str]) -> None:
+        self._proc, self._out, self._err = proc, out, err
+        self.ended = threading.Event()
+        self.exited_at = 0.0
+        threading.Thread(target=self._wait, daemon=True).start()
+
+    def _wait(self) -> None:
+        self._proc.wait()
+        self.exited_at = time.perf_counter()
+        self.ended.set()
+
+    def outcome(self) -> dict[str, Any]:
+        """The run's JSON, once it has exited; raises with its stderr when it failed."""
+        self.ended.wait()
+        self._out.seek(0)
+        self._err.seek(0)
+        if self._proc.returncode != 0:
+            raise RuntimeError(f"reminders run failed: {self._err.read().strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(self._out.read())
+        return result
+
+
+@contextmanager
+def first_run(url: str) -> Iterator[FirstRun]:
+    """Start ``reminders run`` on *url* at NOW; stopped on the way out if still running."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "assignment_reminders", "run", "--json"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [*command, "--now", NOW.isoformat()], env=env, stdout=out, stderr=err, text=True
+        )
+        try:
+            yield FirstRun(proc, out, err)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def in_run_window(exited_at: float, duration_ms: float) -> tuple[float, float]:
+    """From when the run took its lock to its exit (``perf_counter()`` s): its own duration
+    counted back from the exit (the process's start-up before it is not the run)."""
+    return exited_at - duration_ms / 1000, exited_at
+
+
+def requests_for(rows: list[dict[str, Any]]) -> Iterator[bytes]:
+    """One POST per due assignment, in a seeded random order, made as they are needed."""
+    order = list(rows)
+    random.Random(RANDOM_SEED).shuffle(order)
+    tokens: dict[object, dict[str, str]] = {}
+    for r in order:
+        token = tokens.setdefault(r["user_id"], headers_for(r["user_id"]))
+        body = {"assignment_id": r["assignment_id"], "occurred_on": str(DAY)}
+        yield http_load.post_json("/activities", body, token)
+
+
+def bench_registration_latency(
+    url: str, assignments: int, *, writers: int = 2, rate: float = 40, before_s: float = 10
+) -> Latency:
+    """Seed *assignments* into *url* (an empty database), then the load before and during the
+    first run."""
+    print(f"registration latency: seeding {assignments:,} ...", file=sys.stderr, flush=True)
+    with connect(url, purpose="bench-latency") as conn:
+        migrate(conn)
+        seed(conn, assignments=assignments, today=TODAY, random_seed=1)
+        conn.execute("VACUUM ANALYZE")
+        rows = conn.execute(DUE, {"today": TODAY, "day": DAY}).fetchall()
+        conn.execute("CHECKPOINT")  # as `make bench` does before a run it times
+    requests = requests_for(rows)
+    host = "127.0.0.1"
+    with serving(url) as port:
+        warm = [next(requests) for _ in range(2 * writers)]
+        http_load.run(host, port, [warm[k::writers] for k in range(writers)])
+        print("registration latency: before the run ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        before = http_load.run_at_rate_until(
+            host,
+            port,
+            requests,
+            rate,
+            writers,
+            until=lambda: time.perf_counter() - started >= before_s,
+        )
+        print("registration latency: during the first run ...", file=sys.stderr, flush=True)
+        with first_run(url) as run:
+            during = http_load.run_at_rate_until(
+                host, port, requests, rate, writers, until=run.ended.is_set
+            )
+            outcome = run.outcome()
+    start, end = in_run_window(run.exited_at, float(outcome["duration_ms"]))
+    return Latency(
+        assignments,
+        writers,
+        rate,
+        Window("before the run", before.latencies_ms, before.errors, before_s),
+        Window("during the first run", during.between(start, end), during.errors, end - start),
+        outcome,
+    )
+
+
+def table(r: Latency) -> str:
+    head = ("POST /activities", "requests", "p50 ms", "p99 ms", "max ms", "errors")
+    rows = [head, r.before.row(), r.during.row()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    counts = r.run.get("counts", {})
+    made = int(counts.get("reminders_created", 0)) + int(counts.get("escalations_created", 0))
+    return "\n".join(
+        [
+            f"Registrations during the first run at {r.assignments:,} assignments"
+            f" ({r.writers} writers offering {r.rate:g}/s in all, open loop, HTTP):",
+            *lines,
+            "",
+            f"The run: {float(r.run['duration_ms']) / 1000:.1f} s in-run, {made:,} reminders.",
+        ]
+    )
+
+
+def latency_targets(r: Latency) -> list[Target]:
+    ms = r.during.latencies_ms
+    before = r.before.latencies_ms
+    if not ms:
+        return [
+            Target("registrations during the first run, p99", "no request", "<= 50 ms", "-", False)
+        ]
+    p99 = percentile(ms, 0.99)
+    errors = f", {r.during.errors} errors" if r.during.errors else ""
+    baseline = f"{p99 / percentile(before, 0.99):.1f}x p99 before the run" if before else "-"
+    return [
+        Target(
+            f"{r.assignments:,}: POST /activities p99 during the first run",
+            f"{p99:.1f} ms{errors}",
+            f"<= {P99_TARGET_MS:g} ms",
+            baseline,
+            p99 <= P99_TARGET_MS and not r.during.errors,
+        )
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.registration_latency", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--assignments",
+        type=options.positive,
+        default=1_000_000,
+        help="assignments seeded (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--writers",
+        type=options.positive,
+        default=2,
+        help="connections posting activities (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=options.rate,
+        default=40.0,
+        help="requests/s the writers offer together (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--before-seconds",
+        type=options.seconds,
+        default=10.0,
+        help="seconds of load measured before the run (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
+    with scratch_database("bench_latency") as url:
+        result = bench_registration_latency(
+            url,
+            args.assignments,
+            writers=args.writers,
+            rate=args.rate,
+            before_s=args.before_seconds,
+        )
+    print(table(result))
+    print()
+    print(render_targets(latency_targets(result)))
+    print(
+        f"\n{os.cpu_count()} CPUs; load average at start {load:.2f}, at end"
+        f" {os.getloadavg()[0]:.2f}."
+    )
+
+
+if __name__ == "__main__":
+    main()
