@@ -387,6 +387,7 @@ def cases(conn: Connection, rows: int, singles: int) -> list[Case]:
         raise SystemExit(f"only {len(due)} due assignments: seed more (--assignments)")
     one_by_one = sample(rng, due, singles + WARM_UP)
     rng.shuffle(one_by_one)
+    warm = min(WARM_UP, len(one_by_one) // 2)  # a small seed: fewer, but some of each
     indexed = [
         r["contact_id"]
         for r in conn.execute(
@@ -399,7 +400,7 @@ def cases(conn: Connection, rows: int, singles: int) -> list[Case]:
     assert top is not None
     names_in_index = {"contact_first_name", "contact_last_name"} <= set(columns)
     return [
-        one_activity(one_by_one[WARM_UP:], one_by_one[:WARM_UP], columns),
+        one_activity(one_by_one[warm:], one_by_one[:warm], columns),
         bulk_activities(sample(rng, due, rows), columns),
         contact_rename(sample(rng, indexed, rows), names_in_index=names_in_index),
         new_assignments(sample(rng, every, rows), int(top["m"]), columns),

@@ -154,3 +154,42 @@ def test_an_open_loop_needs_a_positive_rate_and_connections(port: int) -> None:
         http_load.run_at_rate("127.0.0.1", port, [GET], rate=0, connections=1)
     with pytest.raises(ValueError, match="positive"):
         http_load.run_at_rate("127.0.0.1", port, [GET], rate=10, connections=0)
+
+
+def test_an_open_loop_until_stops_when_told_and_keeps_each_requests_intended_time(
+    port: int, behaviour: Behaviour
+) -> None:
+    started = time.perf_counter()
+    timeline = http_load.run_at_rate_until(
+        "127.0.0.1",
+        port,
+        itertools.repeat(GET),
+        rate=100,
+        connections=2,
+        until=lambda: time.perf_counter() - started >= 0.3,
+    )
+
+    assert 20 <= len(timeline.latencies_ms) <= 32  # about 0.3 s at 100/s, not as fast as it goes
+    assert len(timeline.intended) == len(timeline.latencies_ms) == len(behaviour.arrivals)
+    gaps = [b - a for a, b in itertools.pairwise(sorted(timeline.intended))]
+    assert all(g == pytest.approx(0.01) for g in gaps)  # the connections take turns, 10 ms apart
+    assert timeline.errors == 0
+
+
+def test_a_stall_in_an_open_loop_until_charges_the_requests_due_behind_it(
+    port: int, behaviour: Behaviour
+) -> None:
+    behaviour.stall_at = 5
+    timeline = http_load.run_at_rate_until(
+        "127.0.0.1", port, iter([GET] * 60), rate=100, connections=2, until=lambda: False
+    )
+
+    assert len(timeline.latencies_ms) == 60  # stopped when the requests ran out
+    # on the stalled connection one request every 20 ms waited from its intended time
+    assert sum(ms >= 100 for ms in timeline.latencies_ms) >= 10
+
+
+def test_a_timeline_keeps_the_latencies_of_the_requests_due_in_a_window() -> None:
+    timeline = http_load.Timeline([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0])
+    assert timeline.between(2.0, 3.5) == [20.0, 30.0]
+    assert timeline.between(5.0, 6.0) == []
