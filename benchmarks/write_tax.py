@@ -170,10 +170,6 @@ class Case:
     warm_up: Callable[[Way], list[Call]] = field(default=lambda _way: [])
     has_floor: bool = True
 
-    @property
-    def one_by_one(self) -> bool:
-        return self.rows == 1
-
 
 def one_activity(ids: Sequence[int], warm: Sequence[int], columns: Sequence[str]) -> Case:
     def calls_for(chosen: Sequence[int]) -> Callable[[Way], list[Call]]:
@@ -407,11 +403,11 @@ def cases(conn: Connection, rows: int, singles: int) -> list[Case]:
     ]
 
 
-def figure(case_seconds: float, one_by_one: bool) -> str:
-    return f"{case_seconds * 1000:.2f} ms" if one_by_one else f"{case_seconds:.2f} s"
+def duration(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def table(taxes: Sequence[Tax], one_by_one: Sequence[bool]) -> str:
+def table(taxes: Sequence[Tax]) -> str:
     """The write-tax table: each case next to its targets."""
     head = (
         "case",
@@ -425,16 +421,16 @@ def table(taxes: Sequence[Tax], one_by_one: Sequence[bool]) -> str:
         "met",
     )
     rows = [head]
-    for t, single in zip(taxes, one_by_one, strict=True):
+    for t in taxes:
         floor_ratio = t.floor_ratio
         rows.append(
             (
                 t.what,
-                figure(t.with_triggers, single),
-                figure(t.baseline, single),
+                duration(t.with_triggers),
+                duration(t.baseline),
                 f"{t.ratio:.2f}x",
                 f"<= {TAX_TARGET}x",
-                "-" if t.floor is None else figure(t.floor, single),
+                "-" if t.floor is None else duration(t.floor),
                 "-" if floor_ratio is None else f"{floor_ratio:.2f}x",
                 "-" if floor_ratio is None else f"<= {FLOOR_TARGET}x",
                 verdict(t),
@@ -469,7 +465,7 @@ def write_tax_targets(taxes: Sequence[Tax], assignments: int) -> list[Target]:
             f"{t.ratio:.2f}x baseline"
             + ("" if t.floor_ratio is None else f", {t.floor_ratio:.2f}x floor"),
             f"<= {TAX_TARGET}x baseline or <= {FLOOR_TARGET}x floor",
-            f"{t.with_triggers * 1000:.2f} ms vs {t.baseline * 1000:.2f} ms",
+            f"{duration(t.with_triggers)} vs {duration(t.baseline)}",
             t.met,
         )
         for t in taxes
@@ -480,7 +476,6 @@ def write_tax_targets(taxes: Sequence[Tax], assignments: int) -> list[Target]:
 class WriteTax:
     assignments: int
     taxes: list[Tax]
-    one_by_one: list[bool]
     triggers: list[tuple[str, str, str]]
     notes: list[str]
 
@@ -489,7 +484,7 @@ class WriteTax:
         lines = [
             f"The write tax at {self.assignments:,} assignments (fastest of the repeats, each"
             " rolled back):",
-            table(self.taxes, self.one_by_one),
+            table(self.taxes),
             "",
             f"Baseline: {len(self.triggers)} triggers of ours off (on {', '.join(tables)}),"
             " foreign-key checks on, plus the activity trigger's date update.",
@@ -516,7 +511,7 @@ def bench_write_tax(
             tax, case_notes = measure(conn, case, repeats, triggers)
             taxes.append(tax)
             notes += case_notes
-    return WriteTax(assignments, taxes, [c.one_by_one for c in chosen], triggers, notes)
+    return WriteTax(assignments, taxes, triggers, notes)
 
 
 def main(argv: list[str] | None = None) -> None:
