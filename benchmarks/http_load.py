@@ -191,22 +191,33 @@ def run_at_rate(
 
 @dataclass(frozen=True)
 class Timeline:
-    """An open loop of unknown length: each successful answer's intended send time
-    (``perf_counter()`` seconds) beside its latency (ms, counted from that time), and the
-    answers that were not 200/201."""
+    """An open loop of unknown length: for each successful answer, the request's intended send
+    time (``perf_counter()`` seconds), its latency counted from then (ms: what the open loop
+    charges, the wait behind the connection's earlier requests included) and its service time
+    counted from when it was actually sent (ms); and the answers that were not 200/201."""
 
     intended: list[float]
     latencies_ms: list[float]
+    service_ms: list[float]
     errors: int = 0
     first_error: str | None = None
 
-    def between(self, start: float, end: float) -> list[float]:
-        """The latencies of the requests due from *start* to *end* (``perf_counter()`` s)."""
-        return [
-            ms
-            for at, ms in zip(self.intended, self.latencies_ms, strict=True)
+    def between(self, start: float, end: float) -> Timeline:
+        """The requests due from *start* to *end* (``perf_counter()`` s); errors are kept."""
+        kept = [
+            (at, ms, service)
+            for at, ms, service in zip(
+                self.intended, self.latencies_ms, self.service_ms, strict=True
+            )
             if start <= at <= end
         ]
+        return Timeline(
+            [k[0] for k in kept],
+            [k[1] for k in kept],
+            [k[2] for k in kept],
+            self.errors,
+            self.first_error,
+        )
 
 
 async def _paced_until(
@@ -230,10 +241,12 @@ async def _paced_until(
         request = next(requests, None)
         if request is None:
             return
+        sent = time.perf_counter()
         answer = await _exchange(reader, writer, request)
         if answer.ok:
             into.intended.append(intended)
             into.latencies_ms.append((answer.at - intended) * 1000)
+            into.service_ms.append((answer.at - sent) * 1000)
         else:
             tally.append(answer.error())
         intended += every
@@ -249,7 +262,7 @@ async def _run_at_rate_until(
     until: Callable[[], bool],
 ) -> Timeline:
     conns = [await asyncio.open_connection(host, port) for _ in range(connections)]
-    timeline, errors = Timeline([], []), list[str]()
+    timeline, errors = Timeline([], [], []), list[str]()
     try:
         start = time.perf_counter() + LEAD_S
         every = connections / rate
@@ -270,8 +283,9 @@ async def _run_at_rate_until(
     finally:
         for _reader, writer in conns:
             writer.close()
+    first_error = errors[0] if errors else None
     return Timeline(
-        timeline.intended, timeline.latencies_ms, len(errors), errors[0] if errors else None
+        timeline.intended, timeline.latencies_ms, timeline.service_ms, len(errors), first_error
     )
 
 

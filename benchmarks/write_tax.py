@@ -165,13 +165,14 @@ class Case:
     one-row case, whose figure is then the median call) and the calls to warm up with."""
 
     what: str
-    rows: int
     calls: Callable[[Way], list[Call]]
     warm_up: Callable[[Way], list[Call]] = field(default=lambda _way: [])
     has_floor: bool = True
 
 
 def one_activity(ids: Sequence[int], warm: Sequence[int], columns: Sequence[str]) -> Case:
+    insert = index_insert(columns, "e.assignment_id = %(id)s")
+
     def calls_for(chosen: Sequence[int]) -> Callable[[Way], list[Call]]:
         def calls(way: Way) -> list[Call]:
             out = []
@@ -181,10 +182,7 @@ def one_activity(ids: Sequence[int], warm: Sequence[int], columns: Sequence[str]
                 if way is not Way.TRIGGERS:
                     call.append((ONE_DATE, p))
                 if way is Way.FLOOR:
-                    call += [
-                        (ONE_INDEX_DELETE, p),
-                        (index_insert(columns, "e.assignment_id = %(id)s"), p),
-                    ]
+                    call += [(ONE_INDEX_DELETE, p), (insert, p)]
                 out.append(call)
             return out
 
@@ -192,7 +190,6 @@ def one_activity(ids: Sequence[int], warm: Sequence[int], columns: Sequence[str]
 
     return Case(
         f"one activity, warm connection (median of {len(ids):,})",
-        1,
         calls_for(ids),
         calls_for(warm),
     )
@@ -212,7 +209,7 @@ def bulk_activities(ids: Sequence[int], columns: Sequence[str]) -> Case:
             ]
         return [call]
 
-    return Case(f"bulk registration: {len(ids):,} activities", len(ids), calls)
+    return Case(f"bulk registration: {len(ids):,} activities", calls)
 
 
 def contact_rename(ids: Sequence[int], *, names_in_index: bool) -> Case:
@@ -224,7 +221,7 @@ def contact_rename(ids: Sequence[int], *, names_in_index: bool) -> Case:
             call.append((RENAME_INDEX, p))
         return [call]
 
-    return Case(f"contact rename: {len(ids):,} contacts", len(ids), calls, has_floor=names_in_index)
+    return Case(f"contact rename: {len(ids):,} contacts", calls, has_floor=names_in_index)
 
 
 def new_assignments(ids: Sequence[int], after: int, columns: Sequence[str]) -> Case:
@@ -236,7 +233,7 @@ def new_assignments(ids: Sequence[int], after: int, columns: Sequence[str]) -> C
             call.append((index_insert(columns, "e.assignment_id > %(after)s"), p))
         return [call]
 
-    return Case(f"new assignments: {len(ids):,}", len(ids), calls)
+    return Case(f"new assignments: {len(ids):,}", calls)
 
 
 # -- measuring -------------------------------------------------------------------------------

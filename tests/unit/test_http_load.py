@@ -187,9 +187,12 @@ def test_a_stall_in_an_open_loop_until_charges_the_requests_due_behind_it(
     assert len(timeline.latencies_ms) == 60  # stopped when the requests ran out
     # on the stalled connection one request every 20 ms waited from its intended time
     assert sum(ms >= 100 for ms in timeline.latencies_ms) >= 10
+    # but only the stalled one took long once sent
+    assert sum(ms >= 100 for ms in timeline.service_ms) == 1
 
 
 def test_a_timeline_keeps_the_latencies_of_the_requests_due_in_a_window() -> None:
-    timeline = http_load.Timeline([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0])
-    assert timeline.between(2.0, 3.5) == [20.0, 30.0]
-    assert timeline.between(5.0, 6.0) == []
+    timeline = http_load.Timeline([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0], [1, 2, 3, 4])
+    during = timeline.between(2.0, 3.5)
+    assert (during.intended, during.latencies_ms, during.service_ms) == ([2, 3], [20, 30], [2, 3])
+    assert timeline.between(5.0, 6.0).latencies_ms == []

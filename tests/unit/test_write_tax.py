@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from benchmarks.registration_latency import Latency, Window, in_run_window, latency_targets
 from benchmarks.write_tax import Tax, Way, differences, table, verdict, write_tax_targets
 
 
@@ -41,19 +40,3 @@ def test_a_floor_or_baseline_that_does_other_work_than_the_triggers_is_reported(
         "c: the baseline left other last_contact_date values",
         "c: the floor left another due index than the triggers",
     ]
-
-
-def test_the_run_window_is_its_own_duration_back_from_its_exit() -> None:
-    assert in_run_window(100.0, 2500) == (97.5, 100.0)
-
-
-def test_the_latency_target_is_the_p99_during_the_run_and_errors_fail_it() -> None:
-    before = Window("before", [2.0] * 100, 0, 10)
-    fast = Latency(1000, 2, 40, before, Window("during", [5.0] * 99 + [400.0], 0, 30), {})
-    assert latency_targets(fast)[0].met  # the one slow answer in 100 is not the p99
-    slow = Latency(1000, 2, 40, before, Window("during", [5.0] * 98 + [400.0] * 2, 0, 30), {})
-    assert not latency_targets(slow)[0].met
-    failing = Latency(1000, 2, 40, before, Window("during", [5.0] * 100, 1, 30), {})
-    assert not latency_targets(failing)[0].met
-    empty = Latency(1000, 2, 40, before, Window("during", [], 0, 0.01), {})
-    assert not latency_targets(empty)[0].met
