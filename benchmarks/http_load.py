@@ -24,7 +24,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: How long after every connection is open the first request is due, seconds.
@@ -191,19 +191,21 @@ def run_at_rate(
 
 @dataclass(frozen=True)
 class Timeline:
-    """An open loop of unknown length: for each successful answer, the request's intended send
-    time (``perf_counter()`` seconds), its latency counted from then (ms: what the open loop
-    charges, the wait behind the connection's earlier requests included) and its service time
-    counted from when it was actually sent (ms); and the answers that were not 200/201."""
+    """Arrivals of unknown number (:func:`run_arrivals_until`): for each successful answer, the
+    request's intended send time (``perf_counter()`` seconds), its latency counted from then
+    (ms) and its service time counted from when it was actually sent (ms); the answers that were
+    not 200/201; and the most connections that were busy at once."""
 
     intended: list[float]
     latencies_ms: list[float]
     service_ms: list[float]
     errors: int = 0
     first_error: str | None = None
+    peak_connections: int = 0
 
     def between(self, start: float, end: float) -> Timeline:
-        """The requests due from *start* to *end* (``perf_counter()`` s); errors are kept."""
+        """The requests due from *start* to *end* (``perf_counter()`` s); the other counts are
+        kept."""
         kept = [
             (at, ms, service)
             for at, ms, service in zip(
@@ -217,42 +219,47 @@ class Timeline:
             [k[2] for k in kept],
             self.errors,
             self.first_error,
+            self.peak_connections,
         )
 
 
-async def _paced_until(
-    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    requests: Iterator[bytes],
-    *,
-    first: float,
-    every: float,
-    until: Callable[[], bool],
-    into: Timeline,
-    tally: list[str],
-) -> None:
-    reader, writer = conn
-    intended = first
-    while not until():
-        delay = intended - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-            if until():
-                return
-        request = next(requests, None)
-        if request is None:
-            return
-        sent = time.perf_counter()
-        answer = await _exchange(reader, writer, request)
-        if answer.ok:
-            into.intended.append(intended)
-            into.latencies_ms.append((answer.at - intended) * 1000)
-            into.service_ms.append((answer.at - sent) * 1000)
+@dataclass
+class _Arrivals:
+    host: str
+    port: int
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    opened: list[asyncio.StreamWriter] = field(default_factory=list)
+    busy: int = 0
+    peak: int = 0
+    intended: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    service_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    async def send(self, request: bytes, intended: float) -> None:
+        """*request* on an idle connection, or a new one when every connection is busy."""
+        self.busy += 1
+        self.peak = max(self.peak, self.busy)
+        if self.idle:
+            conn = self.idle.pop()
         else:
-            tally.append(answer.error())
-        intended += every
+            conn = await asyncio.open_connection(self.host, self.port)
+            self.opened.append(conn[1])
+        try:
+            sent = time.perf_counter()
+            answer = await _exchange(*conn, request)
+        finally:
+            self.busy -= 1
+        self.idle.append(conn)
+        if answer.ok:
+            self.intended.append(intended)
+            self.latencies_ms.append((answer.at - intended) * 1000)
+            self.service_ms.append((answer.at - sent) * 1000)
+        else:
+            self.errors.append(answer.error())
 
 
-async def _run_at_rate_until(
+async def _run_arrivals_until(
     host: str,
     port: int,
     requests: Iterator[bytes],
@@ -261,35 +268,38 @@ async def _run_at_rate_until(
     *,
     until: Callable[[], bool],
 ) -> Timeline:
-    conns = [await asyncio.open_connection(host, port) for _ in range(connections)]
-    timeline, errors = Timeline([], [], []), list[str]()
+    idle = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    arrivals = _Arrivals(host, port, idle, [w for _r, w in idle])
+    tasks = []
     try:
-        start = time.perf_counter() + LEAD_S
-        every = connections / rate
-        await asyncio.gather(
-            *(
-                _paced_until(
-                    c,
-                    requests,
-                    first=start + k / rate,
-                    every=every,
-                    until=until,
-                    into=timeline,
-                    tally=errors,
-                )
-                for k, c in enumerate(conns)
-            )
-        )
+        intended = time.perf_counter() + LEAD_S
+        while not until():
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                if until():
+                    break
+            request = next(requests, None)
+            if request is None:
+                break
+            tasks.append(asyncio.create_task(arrivals.send(request, intended)))
+            intended += 1 / rate
+        await asyncio.gather(*tasks)
     finally:
-        for _reader, writer in conns:
+        for writer in arrivals.opened:
             writer.close()
-    first_error = errors[0] if errors else None
+    errors = arrivals.errors
     return Timeline(
-        timeline.intended, timeline.latencies_ms, timeline.service_ms, len(errors), first_error
+        arrivals.intended,
+        arrivals.latencies_ms,
+        arrivals.service_ms,
+        len(errors),
+        errors[0] if errors else None,
+        arrivals.peak,
     )
 
 
-def run_at_rate_until(
+def run_arrivals_until(
     host: str,
     port: int,
     requests: Iterator[bytes],
@@ -298,10 +308,12 @@ def run_at_rate_until(
     *,
     until: Callable[[], bool],
 ) -> Timeline:
-    """Open loop as :func:`run_at_rate` (request *i* due ``i / rate`` s after the start, on
-    connection ``i % connections``, its latency counted from then), for as long as *until*
-    returns false and *requests* (shared by the connections) lasts. *until* is asked before each
-    send, so it should be cheap."""
+    """Open loop of independent arrivals: request *i* is due ``i / rate`` s after the start and
+    goes out then on an idle keep-alive connection (*connections* are open at the start; another
+    is opened when all are busy), for as long as *until* returns false and *requests* lasts. Its
+    latency is counted from its intended send time (coordinated omission corrected), and a
+    request that waits holds up no other: as for users who each post on their own, unlike
+    :func:`run_at_rate`, where each connection's requests queue behind one another."""
     if rate <= 0 or connections <= 0:
         raise ValueError("rate and connections must be positive")
-    return asyncio.run(_run_at_rate_until(host, port, requests, rate, connections, until=until))
+    return asyncio.run(_run_arrivals_until(host, port, requests, rate, connections, until=until))

@@ -16,7 +16,6 @@ pytestmark = pytest.mark.slow
 CASES = {
     "lock_acquisition": ["--iterations", "3"],
     "monitoring_scrape": ["--rows", "50", "--iterations", "2"],
-    "activity_trigger": ["--assignments", "300", "--singles", "5"],
     "activity_api": [
         *["--assignments", "300", "--requests", "3", "--clients", "2"],
         *["--rate", "100", "--rate-requests", "10"],  # the constant-rate (open-loop) phase

@@ -1,12 +1,11 @@
 """The registration-latency benchmark's pure parts (benchmarks/registration_latency.py): the
-run's window, the p99 target, and the note when the writers fell behind."""
+run's window and the p99 target."""
 
 from __future__ import annotations
 
 from benchmarks.registration_latency import (
     Latency,
     Window,
-    fell_behind,
     in_run_window,
     latency_targets,
 )
@@ -35,8 +34,3 @@ def test_errors_or_no_request_during_the_run_fail_the_target() -> None:
 def test_the_service_p99_is_printed_to_inform_not_as_a_target() -> None:
     informs = latency_targets(during([5.0] * 100))[1]
     assert informs.met is None and informs.figure == "5.0 ms"
-
-
-def test_a_note_says_when_the_writers_could_not_keep_the_offered_rate() -> None:
-    assert fell_behind(during([5.0] * 100, seconds=5)) == ""  # 20/s, as offered
-    assert "fell behind" in fell_behind(during([5.0] * 90, seconds=5))  # 18/s of 20
