@@ -223,11 +223,18 @@ class Timeline:
         )
 
 
+#: A connection idle this long is closed rather than used again: under uvicorn's keep-alive
+#: timeout (5 s), after which the server may close it as a request goes out.
+IDLE_S = 3.0
+
+_Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 @dataclass
 class _Arrivals:
     host: str
     port: int
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    idle: list[tuple[_Conn, float]]  # with when it became idle, the most recent last
     opened: list[asyncio.StreamWriter] = field(default_factory=list)
     busy: int = 0
     peak: int = 0
@@ -240,8 +247,10 @@ class _Arrivals:
         """*request* on an idle connection, or a new one when every connection is busy."""
         self.busy += 1
         self.peak = max(self.peak, self.busy)
+        while self.idle and time.perf_counter() - self.idle[0][1] > IDLE_S:
+            self.idle.pop(0)[0][1].close()
         if self.idle:
-            conn = self.idle.pop()
+            conn = self.idle.pop()[0]
         else:
             conn = await asyncio.open_connection(self.host, self.port)
             self.opened.append(conn[1])
@@ -250,7 +259,7 @@ class _Arrivals:
             answer = await _exchange(*conn, request)
         finally:
             self.busy -= 1
-        self.idle.append(conn)
+        self.idle.append((conn, time.perf_counter()))
         if answer.ok:
             self.intended.append(intended)
             self.latencies_ms.append((answer.at - intended) * 1000)
@@ -269,7 +278,8 @@ async def _run_arrivals_until(
     until: Callable[[], bool],
 ) -> Timeline:
     idle = [await asyncio.open_connection(host, port) for _ in range(connections)]
-    arrivals = _Arrivals(host, port, idle, [w for _r, w in idle])
+    now = time.perf_counter()
+    arrivals = _Arrivals(host, port, [(c, now) for c in idle], [w for _r, w in idle])
     tasks = []
     try:
         intended = time.perf_counter() + LEAD_S

@@ -200,6 +200,19 @@ def test_arrivals_count_errors_instead_of_stopping(port: int, behaviour: Behavio
     assert timeline.first_error is not None and timeline.first_error.startswith("HTTP/1.1 503")
 
 
+def test_arrivals_do_not_reuse_a_connection_the_server_may_have_closed_for_idling(
+    port: int, behaviour: Behaviour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn closes a keep-alive connection idle for 5 s; a request sent on it as it closes
+    # fails. Here "too long idle" is 50 ms, and the requests come every 100 ms.
+    monkeypatch.setattr(http_load, "IDLE_S", 0.05)
+    timeline = http_load.run_arrivals_until(
+        "127.0.0.1", port, iter([GET] * 4), rate=10, connections=1, until=lambda: False
+    )
+    assert len(timeline.latencies_ms) == 4
+    assert len({conn for _, conn in behaviour.arrivals}) == 4  # a fresh connection each time
+
+
 def test_a_timeline_keeps_the_latencies_of_the_requests_due_in_a_window() -> None:
     timeline = http_load.Timeline([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0], [1, 2, 3, 4])
     during = timeline.between(2.0, 3.5)
