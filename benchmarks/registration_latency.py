@@ -242,8 +242,9 @@ def table(r: Latency) -> str:
     made = int(counts.get("reminders_created", 0)) + int(counts.get("escalations_created", 0))
     return "\n".join(
         [
-            f"Registrations during the first run at {r.assignments:,} assignments"
-            f" ({r.writers} writers offering {r.rate:g}/s in all, open loop, HTTP):",
+            f"Registrations during the first run at {r.assignments:,} assignments: POST"
+            f" /activities over HTTP, {r.rate:g}/s arriving evenly ({r.writers} connections open"
+            " at the start, more while all are busy):",
             *lines,
             "",
             "p50/p99/max: from each request's intended send time; service: from when it was sent"
