@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 #: How long after every connection is open the first request is due, seconds.
@@ -187,3 +187,143 @@ def run_at_rate(
     if rate <= 0 or connections <= 0:
         raise ValueError("rate and connections must be positive")
     return asyncio.run(_run_at_rate(host, port, requests, rate, connections))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Arrivals of unknown number (:func:`run_arrivals_until`): for each successful answer, the
+    request's intended send time (``perf_counter()`` seconds), its latency counted from then
+    (ms) and its service time counted from when it was actually sent (ms); the answers that were
+    not 200/201; and the most connections that were busy at once."""
+
+    intended: list[float]
+    latencies_ms: list[float]
+    service_ms: list[float]
+    errors: int = 0
+    first_error: str | None = None
+    peak_connections: int = 0
+
+    def between(self, start: float, end: float) -> Timeline:
+        """The requests due from *start* to *end* (``perf_counter()`` s); the other counts are
+        kept."""
+        kept = [
+            (at, ms, service)
+            for at, ms, service in zip(
+                self.intended, self.latencies_ms, self.service_ms, strict=True
+            )
+            if start <= at <= end
+        ]
+        return Timeline(
+            [k[0] for k in kept],
+            [k[1] for k in kept],
+            [k[2] for k in kept],
+            self.errors,
+            self.first_error,
+            self.peak_connections,
+        )
+
+
+#: A connection idle this long is closed rather than used again: under uvicorn's keep-alive
+#: timeout (5 s), after which the server may close it as a request goes out.
+IDLE_S = 3.0
+
+_Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@dataclass
+class _Arrivals:
+    host: str
+    port: int
+    idle: list[tuple[_Conn, float]]  # with when it became idle, the most recent last
+    opened: list[asyncio.StreamWriter] = field(default_factory=list)
+    busy: int = 0
+    peak: int = 0
+    intended: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    service_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    async def send(self, request: bytes, intended: float) -> None:
+        """*request* on an idle connection, or a new one when every connection is busy."""
+        self.busy += 1
+        self.peak = max(self.peak, self.busy)
+        while self.idle and time.perf_counter() - self.idle[0][1] > IDLE_S:
+            self.idle.pop(0)[0][1].close()
+        if self.idle:
+            conn = self.idle.pop()[0]
+        else:
+            conn = await asyncio.open_connection(self.host, self.port)
+            self.opened.append(conn[1])
+        try:
+            sent = time.perf_counter()
+            answer = await _exchange(*conn, request)
+        finally:
+            self.busy -= 1
+        self.idle.append((conn, time.perf_counter()))
+        if answer.ok:
+            self.intended.append(intended)
+            self.latencies_ms.append((answer.at - intended) * 1000)
+            self.service_ms.append((answer.at - sent) * 1000)
+        else:
+            self.errors.append(answer.error())
+
+
+async def _run_arrivals_until(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    rate: float,
+    connections: int,
+    *,
+    until: Callable[[], bool],
+) -> Timeline:
+    idle = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    now = time.perf_counter()
+    arrivals = _Arrivals(host, port, [(c, now) for c in idle], [w for _r, w in idle])
+    tasks = []
+    try:
+        intended = time.perf_counter() + LEAD_S
+        while not until():
+            delay = intended - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                if until():
+                    break
+            request = next(requests, None)
+            if request is None:
+                break
+            tasks.append(asyncio.create_task(arrivals.send(request, intended)))
+            intended += 1 / rate
+        await asyncio.gather(*tasks)
+    finally:
+        for writer in arrivals.opened:
+            writer.close()
+    errors = arrivals.errors
+    return Timeline(
+        arrivals.intended,
+        arrivals.latencies_ms,
+        arrivals.service_ms,
+        len(errors),
+        errors[0] if errors else None,
+        arrivals.peak,
+    )
+
+
+def run_arrivals_until(
+    host: str,
+    port: int,
+    requests: Iterator[bytes],
+    rate: float,
+    connections: int,
+    *,
+    until: Callable[[], bool],
+) -> Timeline:
+    """Open loop of independent arrivals: request *i* is due ``i / rate`` s after the start and
+    goes out then on an idle keep-alive connection (*connections* are open at the start; another
+    is opened when all are busy), for as long as *until* returns false and *requests* lasts. Its
+    latency is counted from its intended send time (coordinated omission corrected), and a
+    request that waits holds up no other: as for users who each post on their own, unlike
+    :func:`run_at_rate`, where each connection's requests queue behind one another."""
+    if rate <= 0 or connections <= 0:
+        raise ValueError("rate and connections must be positive")
+    return asyncio.run(_run_arrivals_until(host, port, requests, rate, connections, until=until))

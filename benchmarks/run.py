@@ -14,7 +14,9 @@ For each N it seeds N assignments once, then works on copies of that database
 
 then delivery throughput with default settings against each receiver's own ceiling
 (``benchmarks/delivery.py``, also runnable alone: ``python -m benchmarks.delivery``), start-up,
-and the API over loopback HTTP (``benchmarks/activity_api.py``, also runnable alone).
+the API over loopback HTTP (``benchmarks/activity_api.py``, also runnable alone), what our
+triggers cost the app's own writes (``benchmarks/write_tax.py``), and how long a registration
+waits during a first run (``benchmarks/registration_latency.py``), both also runnable alone.
 
 The server is ``DATABASE_URL`` (a role that may create databases) when set, else an embedded
 PostgreSQL in a temporary directory.
@@ -45,10 +47,13 @@ from .delivery import table as delivery_table
 from .naive import naive_run
 from .race import run_race
 from .race import table as race_table
+from .registration_latency import bench_registration_latency, latency_targets
+from .registration_latency import table as latency_table
 from .results import ProcessRun, SizeResult, created_by, in_run
 from .scratch import Databases, server
 from .startup import bench_startup
 from .targets import render, size_targets, startup_target
+from .write_tax import bench_write_tax, write_tax_targets
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
@@ -289,6 +294,24 @@ def main(argv: list[str] | None = None) -> None:
         type=options.positive,
         default=100_000,
         help="assignments seeded for the race (default: %(default)s)",
+        "--write-tax-assignments",
+        type=options.non_negative,
+        default=200_000,
+        help="assignments for the write-tax benchmark (benchmarks/write_tax.py); 0 skips it"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--write-tax-rows",
+        type=options.positive,
+        default=50_000,
+        help="rows of each bulk write in the write-tax benchmark (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--latency-assignments",
+        type=options.non_negative,
+        default=1_000_000,
+        help="assignments for the registration latency during a first run"
+        " (benchmarks/registration_latency.py); 0 skips it (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     sizes: list[int] = args.sizes
@@ -315,16 +338,34 @@ def main(argv: list[str] | None = None) -> None:
                 if args.api_assignments > 0
                 else None
             )
+            tax = (
+                bench_write_tax(dbs.create(), args.write_tax_assignments, rows=args.write_tax_rows)
+                if args.write_tax_assignments > 0
+                else None
+            )
+            latency = (
+                bench_registration_latency(dbs.create(), args.latency_assignments)
+                if args.latency_assignments > 0
+                else None
+            )
         finally:
             dbs.drop_all()
     print(table(results, deliveries))
     if api is not None:
         print()
         print(api_table(api))
+    if tax is not None:
+        print()
+        print(tax.report())
+    if latency is not None:
+        print()
+        print(latency_table(latency))
     print()
     delivery = delivery_targets(deliveries) if deliveries else []
     targets = [t for s in results for t in size_targets(s)] + [startup_target(startup)]
     targets += api_targets(api) if api is not None else []
+    targets += write_tax_targets(tax.taxes, tax.assignments) if tax is not None else []
+    targets += latency_targets(latency) if latency is not None else []
     print(render(targets + delivery))
     if args.race_seconds > 0:
         print()

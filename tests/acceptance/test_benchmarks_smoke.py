@@ -16,7 +16,6 @@ pytestmark = pytest.mark.slow
 CASES = {
     "lock_acquisition": ["--iterations", "3"],
     "monitoring_scrape": ["--rows", "50", "--iterations", "2"],
-    "activity_trigger": ["--assignments", "300", "--singles", "5"],
     "activity_api": [
         *["--assignments", "300", "--requests", "3", "--clients", "2"],
         *["--rate", "100", "--rate-requests", "10"],  # the constant-rate (open-loop) phase
@@ -27,6 +26,8 @@ CASES = {
     "rls": ["--assignments", "500", "--iterations", "2"],
     "delivery": ["--messages", "120", "--workers", "2"],
     "race": ["--seconds", "1", "--assignments", "300"],  # its own server (commit timestamps)
+    "write_tax": ["--assignments", "400", "--rows", "60", "--singles", "4", "--repeats", "1"],
+    "registration_latency": ["--assignments", "400", "--rate", "20", "--before-seconds", "0.5"],
 }
 
 
@@ -47,6 +48,31 @@ def test_benchmark_prints_a_table(module: str, args: list[str], database_url: st
     assert any(set(line.replace(" ", "")) == {"-"} for line in lines), result.stdout
 
 
+def test_the_write_tax_benchmark_prints_each_case_beside_its_targets(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [
+            *[sys.executable, "-m", "benchmarks.write_tax", "--assignments", "400"],
+            *["--rows", "60", "--singles", "4", "--repeats", "1"],
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    for case in ("one activity, warm connection", "bulk registration: 60 activities"):
+        assert case in out
+    assert "contact rename: 60 contacts" in out and "new assignments: 60" in out
+    assert "<= 1.5x" in out and "<= 1.2x" in out
+    # the baseline and the floor leave the dates and the due index the triggers leave: the
+    # figures compare the same work
+    assert "NOTE:" not in out, out
+
+
 def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     # The benchmark CHECKPOINTs between phases, which only a superuser (pg_checkpoint) may.
     env = {**os.environ, "DATABASE_URL": superuser_database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
@@ -55,6 +81,8 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
             *[sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
             *["--api-assignments", "300", "--api-requests", "3", "--api-rate-requests", "20"],
             *["--race-seconds", "1", "--race-assignments", "300"],
+            *["--write-tax-assignments", "400", "--write-tax-rows", "60"],
+            *["--latency-assignments", "400"],
         ],
         cwd=REPO,
         env=env,
@@ -72,6 +100,8 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     assert "api: 32 clients at 500 req/s offered, p99" in result.stdout
     assert "api: 32 clients, p99 at saturation (informs)" in result.stdout
     assert "reminders committed after the contact that closed their gap" in result.stdout
+    assert "write tax at 400: bulk registration: 60 activities" in result.stdout
+    assert "POST /activities p99 during the first run" in result.stdout
 
 
 def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:

@@ -28,6 +28,9 @@ BAD = {
         ["--delivery-messages", "lots"],
         ["--race-seconds", "-1"],
         ["--race-assignments", "0"],
+        ["--write-tax-assignments", "-1"],
+        ["--write-tax-rows", "0"],
+        ["--latency-assignments", "1e6"],
     ],
     "benchmarks.race": [["--seconds", "0"], ["--assignments", "0"], ["--writers", "0"]],
     "benchmarks.activity_api": [
@@ -39,6 +42,19 @@ BAD = {
         ["--assignments", "1e3"],
     ],
     "benchmarks.seed_phases": [["--assignments", "0"]],
+    "benchmarks.write_tax": [
+        ["--assignments", "0"],
+        ["--rows", "-5"],
+        ["--singles", "many"],
+        ["--repeats", "0"],
+    ],
+    "benchmarks.registration_latency": [
+        ["--assignments", "0"],
+        ["--writers", "0"],
+        ["--rate", "nan"],
+        ["--rate", "-1"],
+        ["--before-seconds", "0"],
+    ],
     "benchmarks.delivery": [["--messages", "0"]],
     "benchmarks.rls": [["--iterations", "-1"]],
     "benchmarks.lock_scopes": [

@@ -154,3 +154,67 @@ def test_an_open_loop_needs_a_positive_rate_and_connections(port: int) -> None:
         http_load.run_at_rate("127.0.0.1", port, [GET], rate=0, connections=1)
     with pytest.raises(ValueError, match="positive"):
         http_load.run_at_rate("127.0.0.1", port, [GET], rate=10, connections=0)
+
+
+def test_arrivals_stop_when_told_and_keep_each_requests_intended_time(
+    port: int, behaviour: Behaviour
+) -> None:
+    started = time.perf_counter()
+    timeline = http_load.run_arrivals_until(
+        "127.0.0.1",
+        port,
+        itertools.repeat(GET),
+        rate=100,
+        connections=2,
+        until=lambda: time.perf_counter() - started >= 0.3,
+    )
+
+    assert 20 <= len(timeline.latencies_ms) <= 32  # about 0.3 s at 100/s, not as fast as it goes
+    assert len(timeline.intended) == len(timeline.latencies_ms) == len(behaviour.arrivals)
+    gaps = [b - a for a, b in itertools.pairwise(sorted(timeline.intended))]
+    assert all(g == pytest.approx(0.01) for g in gaps)  # evenly spaced, 10 ms apart
+    assert timeline.errors == 0
+
+
+def test_a_stalled_arrival_holds_up_no_other_and_shows_its_whole_wait(
+    port: int, behaviour: Behaviour
+) -> None:
+    behaviour.stall_at = 5
+    timeline = http_load.run_arrivals_until(
+        "127.0.0.1", port, iter([GET] * 60), rate=100, connections=2, until=lambda: False
+    )
+
+    assert len(timeline.latencies_ms) == 60  # stopped when the requests ran out
+    assert max(timeline.latencies_ms) >= STALL_S * 1000  # the stalled one, from its due time
+    # the others went out on other connections, opened while the stalled one waited
+    assert sum(ms >= 100 for ms in timeline.latencies_ms) == 1
+    assert timeline.peak_connections >= 2
+
+
+def test_arrivals_count_errors_instead_of_stopping(port: int, behaviour: Behaviour) -> None:
+    behaviour.fail_at = 3
+    timeline = http_load.run_arrivals_until(
+        "127.0.0.1", port, iter([GET] * 10), rate=200, connections=1, until=lambda: False
+    )
+    assert timeline.errors == 1 and len(timeline.latencies_ms) == 9
+    assert timeline.first_error is not None and timeline.first_error.startswith("HTTP/1.1 503")
+
+
+def test_arrivals_do_not_reuse_a_connection_the_server_may_have_closed_for_idling(
+    port: int, behaviour: Behaviour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn closes a keep-alive connection idle for 5 s; a request sent on it as it closes
+    # fails. Here "too long idle" is 50 ms, and the requests come every 100 ms.
+    monkeypatch.setattr(http_load, "IDLE_S", 0.05)
+    timeline = http_load.run_arrivals_until(
+        "127.0.0.1", port, iter([GET] * 4), rate=10, connections=1, until=lambda: False
+    )
+    assert len(timeline.latencies_ms) == 4
+    assert len({conn for _, conn in behaviour.arrivals}) == 4  # a fresh connection each time
+
+
+def test_a_timeline_keeps_the_latencies_of_the_requests_due_in_a_window() -> None:
+    timeline = http_load.Timeline([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0], [1, 2, 3, 4])
+    during = timeline.between(2.0, 3.5)
+    assert (during.intended, during.latencies_ms, during.service_ms) == ([2, 3], [20, 30], [2, 3])
+    assert timeline.between(5.0, 6.0).latencies_ms == []

@@ -1,0 +1,42 @@
+"""The write-tax benchmark's verdicts (benchmarks/write_tax.py): a case meets its target at
+<= 1.5x the plain statement, or, where the due index needs rows of its own, at <= 1.2x the floor."""
+
+from __future__ import annotations
+
+from benchmarks.write_tax import Tax, Way, differences, table, verdict, write_tax_targets
+
+
+def test_within_one_and_a_half_times_the_baseline_is_met_whatever_the_floor() -> None:
+    assert verdict(Tax("x", 1.5, 1.0, None)) == "yes"
+    assert verdict(Tax("x", 1.5, 1.0, 1.0)) == "yes"
+
+
+def test_above_it_the_floor_decides_and_without_a_floor_it_is_not_met() -> None:
+    assert verdict(Tax("x", 2.4, 1.0, 2.0)) == "yes (floor)"  # 1.2x the floor
+    assert verdict(Tax("x", 2.5, 1.0, 2.0)) == "NO"  # 1.25x the floor
+    assert verdict(Tax("x", 1.6, 1.0, None)) == "NO"
+    assert not Tax("x", 1.6, 1.0, None).met
+    assert Tax("x", 2.4, 1.0, 2.0).met
+
+
+def test_the_table_prints_each_case_beside_both_targets() -> None:
+    text = table([Tax("one", 0.0016, 0.00055, 0.0012), Tax("bulk", 5.3, 1.9, None)])
+    one, bulk = text.splitlines()[2:]
+    assert "1.60 ms" in one and "0.55 ms" in one and "2.91x" in one and "1.33x" in one
+    assert one.endswith("NO")
+    assert "5.30 s" in bulk and "<= 1.5x" in bulk and bulk.split()[-4:-1] == ["-", "-", "-"]
+
+
+def test_the_targets_rows_say_met_or_not() -> None:
+    rows = write_tax_targets([Tax("rename", 1.0, 0.9, None)], 200_000)
+    assert rows[0].met is True and "200,000" in rows[0].what
+
+
+def test_a_floor_or_baseline_that_does_other_work_than_the_triggers_is_reported() -> None:
+    same = {Way.TRIGGERS: ("i", "d"), Way.BASELINE: ("other", "d"), Way.FLOOR: ("i", "d")}
+    assert differences("c", same) == []
+    off = {Way.TRIGGERS: ("i", "d"), Way.BASELINE: ("x", "d2"), Way.FLOOR: ("i2", "d")}
+    assert differences("c", off) == [
+        "c: the baseline left other last_contact_date values",
+        "c: the floor left another due index than the triggers",
+    ]
