@@ -294,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         type=options.positive,
         default=100_000,
         help="assignments seeded for the race (default: %(default)s)",
+    )
+    parser.add_argument(
         "--write-tax-assignments",
         type=options.non_negative,
         default=200_000,
