@@ -313,18 +313,18 @@ FOR UPDATE OF a SKIP LOCKED
 
 -- name: settle_batch
 -- The last statement of a batch's transaction (after schedule_batch and hold_batch), with a
--- snapshot of its own: what committed while the batch statement ran is visible here.
+-- snapshot taken after hold_batch's locks: what committed while the batch statement ran is
+-- visible here, and nobody else writes these assignments' due rows until this transaction ends.
 --  1. The assignments hold_batch locked are read as committed now.
 --  2. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
 --     every reminder of this batch that no longer holds: a contact moved the gap, the
 --     assignment stopped being active or ended before today, its organization's threshold moved
---     past today, or someone held the assignment.
+--     past today, or someone else held the assignment.
 --  3. Delete the due rows whose reminder holds (written now, or by a racing pass first), by row
 --     address and checked against their key, or by their key where a host rewrote the row since
---     (a rename, a threshold change; a row recomputed for a new gap stays). The deletes wait for no host: every other writer of
---     these rows holds the assignment FOR NO KEY UPDATE first (migration 20261206010000), which
---     this statement's locks exclude; the ARRAY() below is computed, and so every lock taken,
---     before the first due row is touched.
+--     schedule_batch read it (a rename, a threshold change; a row recomputed for a new gap stays).
+--     These deletes wait for no host: every other writer of these rows holds the assignment
+--     first (migration 20261206010000), which hold_batch's locks exclude.
 WITH locked AS MATERIALIZED (
     SELECT a.id, coalesce(a.last_contact_date, a.starts_on) AS gap_started_on, a.status,
            a.ends_on, a.organization_id
