@@ -53,6 +53,7 @@ _SCHEDULE_BATCH = named("schedule_batch")
 _STAGE_BATCH = named("pass_batch_stage")
 _STAGE_HELD = named("pass_batch_held")
 _HOLD_BATCH = named("hold_batch")
+_UNSTAGE_BATCH = named("pass_batch_unstage")
 _SETTLE_BATCH = named("settle_batch")
 _BATCH_BEGINS = named("pass_batch_begins")
 _BATCH_ENDS = named("pass_batch_ends")
@@ -207,6 +208,7 @@ class ReminderSchedulerService:
                         self.conn, _SETTLE_BATCH, {"now": params["now"]}, row=record
                     )
                     assert settled is not None
+                    execute(self.conn, _UNSTAGE_BATCH)
             except DatabaseError as exc:
                 state = sqlstate(exc)
                 if state not in RETRIED_SQLSTATES or attempt >= BATCH_ATTEMPTS:

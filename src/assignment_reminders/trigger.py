@@ -212,7 +212,8 @@ class CronTrigger:
     def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
         """Take the fencing token (the first write), fail the rows of dead holders, write our
         'running' row. A lock lost before the token was taken is returned, not raised: the run
-        still gets its row, finished as 'lock_lost'."""
+        still gets its row, finished as 'lock_lost'. Nothing may come between the row and the
+        caller's try block (an interruption there would leave the row 'running')."""
         try:
             self._take_fence()
         except LockLostError as exc:
@@ -226,20 +227,25 @@ class CronTrigger:
                 logger.warning(
                     "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
                 )
-        run_id = self.log.start_running(start, self.lock.backend_pid)
-        if self._token is not None:
-            overlapped = self.log.record_overlaps(run_id, self.job_name, self._token)
-            if overlapped:
-                logger.warning(
-                    "run(s) %s committed ledger rows after this run began to write (their batch"
-                    " was in flight when they lost the lock): recorded on both rows",
-                    ", ".join(map(str, overlapped)),
-                )
-        return run_id, lost
+        return self.log.start_running(start, self.lock.backend_pid), lost
+
+    def _record_overlaps(self, run_id: int) -> None:
+        """Runs whose batch committed after this run began to write: recorded on both rows.
+        Inside the run's try block, so that an interruption here still finishes its row."""
+        if self._token is None:
+            return
+        overlapped = self.log.record_overlaps(run_id, self.job_name, self._token)
+        if overlapped:
+            logger.warning(
+                "run(s) %s committed ledger rows after this run began to write (their batch"
+                " was in flight when they lost the lock): recorded on both rows",
+                ", ".join(map(str, overlapped)),
+            )
 
     def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
         if lost is not None:
             raise lost
+        self._record_overlaps(run_id)
         counts = self.scheduler.run(
             now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
         )

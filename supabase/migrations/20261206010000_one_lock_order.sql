@@ -44,6 +44,11 @@ AS $$
 DECLARE
     busy bigint;
 BEGIN
+    IF cardinality(p_assignment_ids) <= 1 THEN
+        -- one row: waiting for it holds none of the others (and needs no subtransaction)
+        PERFORM FROM public.assignments a WHERE a.id = ANY (p_assignment_ids) FOR NO KEY UPDATE;
+        RETURN;
+    END IF;
     LOOP
         BEGIN
             PERFORM FROM public.assignments a
@@ -89,6 +94,11 @@ AS $$
 DECLARE
     busy bigint;
 BEGIN
+    IF cardinality(p_contact_ids) <= 1 THEN
+        -- one row: waiting for it holds none of the others (and needs no subtransaction)
+        PERFORM FROM public.contacts c WHERE c.id = ANY (p_contact_ids) FOR SHARE;
+        RETURN;
+    END IF;
     LOOP
         BEGIN
             PERFORM FROM public.contacts c

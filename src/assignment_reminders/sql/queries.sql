@@ -398,6 +398,11 @@ LEFT JOIN (
 -- The batch's assignments that hold_batch locked; dropped at the end of the batch's transaction.
 CREATE TEMPORARY TABLE reminder_pass_held (assignment_id bigint NOT NULL) ON COMMIT DROP
 
+-- name: pass_batch_unstage
+-- Right after settle_batch: the batch's tables go (ON COMMIT DROP is not enough when the pass
+-- runs inside a caller's transaction, each batch a savepoint of it).
+DROP TABLE pg_temp.reminder_pass_batch, pg_temp.reminder_pass_held
+
 -- name: pass_batch_stage
 -- The batch's due rows, from schedule_batch to settle_batch; dropped at the end of the batch's
 -- transaction (a batch run again after a conflict creates it again).
