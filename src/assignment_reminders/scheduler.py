@@ -203,7 +203,7 @@ class ReminderSchedulerService:
                     execute(self.conn, _STAGE_HELD)
                     row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=record)
                     assert row is not None
-                    execute(self.conn, _HOLD_BATCH)
+                    execute(self.conn, _HOLD_BATCH, {"now": params["now"]})
                     settled = fetch_one(
                         self.conn, _SETTLE_BATCH, {"now": params["now"]}, row=record
                     )

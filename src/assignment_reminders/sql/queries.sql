@@ -304,18 +304,36 @@ LEFT JOIN (
 -- settle_batch, and its due rows stay for a second look at the end of the pass. Its own
 -- statement, so that settle_batch's snapshot is taken after every lock is held: whoever wrote
 -- these assignments' due rows before has committed, and it sees what they wrote.
-INSERT INTO pg_temp.reminder_pass_held (assignment_id)
-SELECT a.id
-FROM (SELECT DISTINCT b.assignment_id FROM pg_temp.reminder_pass_batch b) d
-JOIN public.assignments a ON a.id = d.assignment_id
-ORDER BY a.id
-FOR UPDATE OF a SKIP LOCKED
+INSERT INTO pg_temp.reminder_pass_held
+    (row_address, assignment_id, kind, gap_started_on, due_on, dispatch_id, skipped, holds)
+SELECT b.row_address, b.assignment_id, b.kind, b.gap_started_on, b.due_on, b.dispatch_id,
+       a.id IS NULL,
+       -- the reminder still holds, judged by the assignment as it is now (a row updated since
+       -- the batch's snapshot is re-read when locked) and its organization's thresholds: the
+       -- same gap, active, not ended before today, due today
+       coalesce(coalesce(a.last_contact_date, a.starts_on) = b.gap_started_on
+                AND a.status = 'active'
+                AND (a.ends_on IS NULL
+                     OR a.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date)
+                AND b.gap_started_on + CASE b.kind WHEN 'reminder' THEN o.reminder_after_days
+                                                   ELSE o.escalation_after_days END
+                    <= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date,
+                false)
+FROM (SELECT * FROM pg_temp.reminder_pass_batch ORDER BY assignment_id) b
+-- one probe per row, in id order (the lock order), by a nested loop
+LEFT JOIN LATERAL (
+    SELECT x.id, x.last_contact_date, x.starts_on, x.status, x.ends_on, x.organization_id
+    FROM public.assignments x
+    WHERE x.id = b.assignment_id
+    FOR UPDATE SKIP LOCKED
+) a ON true
+LEFT JOIN public.organizations o ON o.id = a.organization_id
 
 -- name: settle_batch
 -- The last statement of a batch's transaction (after schedule_batch and hold_batch), with a
 -- snapshot taken after hold_batch's locks: what committed while the batch statement ran is
 -- visible here, and nobody else writes these assignments' due rows until this transaction ends.
---  1. The assignments hold_batch locked are read as committed now.
+--  1. hold_batch judged each row by its assignment as it is now, under the lock.
 --  2. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
 --     every reminder of this batch that no longer holds: a contact moved the gap, the
 --     assignment stopped being active or ended before today, its organization's threshold moved
@@ -325,36 +343,22 @@ FOR UPDATE OF a SKIP LOCKED
 --     schedule_batch read it (a rename, a threshold change; a row recomputed for a new gap stays).
 --     These deletes wait for no host: every other writer of these rows holds the assignment
 --     first (migration 20261206010000), which hold_batch's locks exclude.
-WITH locked AS MATERIALIZED (
-    SELECT a.id, coalesce(a.last_contact_date, a.starts_on) AS gap_started_on, a.status,
-           a.ends_on, a.organization_id
+WITH judged AS MATERIALIZED (
+    -- hold_batch's judgement; a reminder a racing pass wrote first must still be in the ledger
+    SELECT h.row_address, h.assignment_id, h.kind, h.gap_started_on, h.due_on, h.dispatch_id,
+           h.skipped,
+           h.holds AND (h.dispatch_id IS NOT NULL OR EXISTS (
+               SELECT FROM reminders.reminder_dispatches r
+               WHERE (r.assignment_id, r.kind, r.gap_started_on)
+                     = (h.assignment_id, h.kind, h.gap_started_on))) AS holds
     FROM pg_temp.reminder_pass_held h
-    JOIN public.assignments a ON a.id = h.assignment_id
 ),
-judged AS MATERIALIZED (
-    SELECT d.row_address, d.assignment_id, d.kind, d.gap_started_on, d.due_on, d.dispatch_id,
-           l.id IS NULL AS skipped,
-           coalesce(l.gap_started_on = d.gap_started_on AND l.status = 'active'
-                    -- due by the thresholds as they are now
-                    AND d.gap_started_on + CASE d.kind WHEN 'reminder' THEN o.reminder_after_days
-                                                       ELSE o.escalation_after_days END
-                        <= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date
-                    AND (l.ends_on IS NULL
-                         OR l.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date)
-                    -- one a racing pass wrote first: still in the ledger (not deleted since)
-                    AND (d.dispatch_id IS NOT NULL OR EXISTS (
-                        SELECT FROM reminders.reminder_dispatches r
-                        WHERE (r.assignment_id, r.kind, r.gap_started_on)
-                              = (d.assignment_id, d.kind, d.gap_started_on))),
-                    false) AS holds
-    FROM pg_temp.reminder_pass_batch d
-    LEFT JOIN locked l ON l.id = d.assignment_id
-    LEFT JOIN public.organizations o ON o.id = l.organization_id
+not_held AS MATERIALIZED (
+    SELECT j.assignment_id, j.due_on, j.dispatch_id, j.skipped FROM judged j WHERE NOT j.holds
 ),
 taken_back AS (
     DELETE FROM reminders.reminder_dispatches r
-    WHERE r.id = ANY (ARRAY(SELECT j.dispatch_id FROM judged j
-                            WHERE NOT j.holds AND j.dispatch_id IS NOT NULL))
+    WHERE r.id = ANY (ARRAY(SELECT n.dispatch_id FROM not_held n WHERE n.dispatch_id IS NOT NULL))
     RETURNING r.kind
 ),
 by_address AS (
@@ -370,7 +374,8 @@ by_key AS (
     -- the same reminder at a new row address) is deleted by its key; usually none
     DELETE FROM reminders.assignment_due x
     USING judged j
-    WHERE x.assignment_id = ANY (ARRAY(
+    WHERE (SELECT count(*) FROM by_address) < (SELECT count(*) FROM judged WHERE holds)
+      AND x.assignment_id = ANY (ARRAY(
               SELECT j2.assignment_id FROM judged j2
               WHERE j2.holds
                 AND NOT EXISTS (SELECT FROM by_address b
@@ -382,21 +387,30 @@ by_key AS (
 SELECT (SELECT count(*) FROM taken_back WHERE kind = 'reminder') AS reminders_taken_back,
        (SELECT count(*) FROM taken_back WHERE kind = 'escalation') AS escalations_taken_back,
        (SELECT count(*) FROM reminders.reminder_deliveries v
-        WHERE v.dispatch_id = ANY (ARRAY(SELECT j.dispatch_id FROM judged j
-                                         WHERE NOT j.holds AND j.dispatch_id IS NOT NULL)))
+        WHERE v.dispatch_id = ANY (ARRAY(SELECT n.dispatch_id FROM not_held n
+                                         WHERE n.dispatch_id IS NOT NULL)))
            AS deliveries_taken_back,
-       (SELECT count(*) FROM judged WHERE NOT holds) AS not_held,
+       (SELECT count(*) FROM not_held) AS not_held,
        s.due_on AS first_skipped_due, s.assignment_id AS first_skipped_id,
        (SELECT count(*) FROM by_address) + (SELECT count(*) FROM by_key) AS unindexed
 FROM (SELECT NULL) one
 LEFT JOIN (
     -- the first due row left for a host's write in flight: the pass looks again from there
-    SELECT due_on, assignment_id FROM judged WHERE skipped ORDER BY due_on, assignment_id LIMIT 1
+    SELECT due_on, assignment_id FROM not_held WHERE skipped ORDER BY due_on, assignment_id LIMIT 1
 ) s ON true
 
 -- name: pass_batch_held
--- The batch's assignments that hold_batch locked; dropped at the end of the batch's transaction.
-CREATE TEMPORARY TABLE reminder_pass_held (assignment_id bigint NOT NULL) ON COMMIT DROP
+-- The batch's rows whose assignment hold_batch locked, judged; dropped with the batch.
+CREATE TEMPORARY TABLE reminder_pass_held (
+    row_address tid NOT NULL,
+    assignment_id bigint NOT NULL,
+    kind text NOT NULL,
+    gap_started_on date NOT NULL,
+    due_on date NOT NULL,
+    dispatch_id bigint,
+    skipped boolean NOT NULL,
+    holds boolean NOT NULL
+) ON COMMIT DROP
 
 -- name: pass_batch_unstage
 -- Right after settle_batch: the batch's tables go (ON COMMIT DROP is not enough when the pass
