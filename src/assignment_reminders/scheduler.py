@@ -19,10 +19,10 @@ index empty up to today, reads almost nothing. The work is set-based SQL, one ba
 per transaction of two statements: a crash leaves whole batches behind, never half of one.
 
 * ``schedule_batch`` judges the batch by the snapshot it starts with and writes the reminders;
-* ``hold_batch`` locks the batch's assignments (``FOR UPDATE SKIP LOCKED``, in id order);
-* ``settle_batch``, with a snapshot taken after those locks, takes back every reminder whose gap
-  a contact closed meanwhile (or whose assignment someone else held), and deletes the due rows
-  of the reminders that hold. A
+* ``settle_batch``, with a snapshot of its own, locks the batch's due rows (``FOR UPDATE SKIP
+  LOCKED``) and deletes those still exactly as the first statement read them; the reminders of
+  the others (a contact closed the gap, a host changed or is changing the assignment) are taken
+  back in the same transaction. A
   contact committed before the batch commits therefore never gets a reminder for the gap it
   closed, and one that comes later waits only for this short statement and the commit.
 
@@ -51,8 +51,6 @@ from .joblog import RunCounts
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")
 _STAGE_BATCH = named("pass_batch_stage")
-_STAGE_HELD = named("pass_batch_held")
-_HOLD_BATCH = named("hold_batch")
 _UNSTAGE_BATCH = named("pass_batch_unstage")
 _SETTLE_BATCH = named("settle_batch")
 _BATCH_BEGINS = named("pass_batch_begins")
@@ -200,13 +198,9 @@ class ReminderSchedulerService:
             try:
                 with guard(), _keeping_the_due_index(self.conn):
                     execute(self.conn, _STAGE_BATCH)
-                    execute(self.conn, _STAGE_HELD)
                     row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=record)
                     assert row is not None
-                    execute(self.conn, _HOLD_BATCH, {"now": params["now"]})
-                    settled = fetch_one(
-                        self.conn, _SETTLE_BATCH, {"now": params["now"]}, row=record
-                    )
+                    settled = fetch_one(self.conn, _SETTLE_BATCH, row=record)
                     assert settled is not None
                     execute(self.conn, _UNSTAGE_BATCH)
             except DatabaseError as exc:

@@ -16,10 +16,11 @@
 --     locks them in another order), and then holds their contacts FOR SHARE, in id order, because
 --     it copies their names;
 --   * a contact renamed (the host's UPDATE holds the contact) renames the rows of its assignments
---     after holding those assignments FOR KEY SHARE, which only waits for the pass (below);
---   * the pass's last statement of each batch holds the batch's assignments FOR UPDATE SKIP
---     LOCKED: it never waits for anyone, and anyone else waits for it (one short statement and
---     its commit): `settle_batch` in queries.sql.
+--     in place: a recompute in flight holds the contact FOR SHARE, so it commits first or waits;
+--   * the pass deletes a batch's due rows in its last statement, FOR UPDATE SKIP LOCKED: it never
+--     waits for anyone, a row someone changed or holds is not deleted (and its reminder is taken
+--     back), and anyone who comes later waits for it (one short statement and its commit):
+--     `settle_batch` in queries.sql.
 -- So writers of one assignment's rows take turns, and each computes from a snapshot taken after
 -- the previous one committed: no unique violation, no lost name, no lock cycle of ours.
 --
@@ -219,10 +220,10 @@ BEGIN
 END
 $$;
 
--- As in 20261201010000, in the lock order: the host's UPDATE holds the contacts, so a recompute of
--- one of their assignments is either committed (this update, a later statement, sees its rows)
--- or waits for this transaction (and then copies the new names); FOR KEY SHARE on the
--- assignments waits only for a pass settling them (which would delete rows renamed here).
+-- As in 20261201010000, only the rows whose names differ: the host's UPDATE holds the contacts, so
+-- a recompute of one of their assignments (which holds the contact FOR SHARE) is either committed
+-- (this update, a later statement, sees its rows) or waits for this transaction (and then copies
+-- the new names). A row the pass is deleting is waited for, and is gone.
 CREATE OR REPLACE FUNCTION reminders.assignment_due_after_contact_rename() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
@@ -237,10 +238,6 @@ BEGIN
     IF renamed IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM FROM public.assignments a
-    WHERE a.contact_id = ANY (renamed)
-    ORDER BY a.id
-    FOR KEY SHARE;
     UPDATE reminders.assignment_due d
     SET contact_first_name = n.first_name, contact_last_name = n.last_name
     FROM new_rows n

@@ -294,64 +294,48 @@ LEFT JOIN (
 ) l ON true
 
 
--- name: hold_batch
--- After schedule_batch, in the same transaction: lock the batch's assignments FOR UPDATE, in id
--- order, and note which. A host's write of one of them (a contact registered moves
--- last_contact_date; its foreign-key check already waits) now waits for this transaction to end,
--- so it commits after the reminder, never before it. SKIP LOCKED: an assignment someone else
--- holds at this moment (a contact being registered, a rename of its contact) is not waited for,
--- so the pass never waits for a host and never deadlocks with one; its reminder is taken back by
--- settle_batch, and its due rows stay for a second look at the end of the pass. Its own
--- statement, so that settle_batch's snapshot is taken after every lock is held: whoever wrote
--- these assignments' due rows before has committed, and it sees what they wrote.
-INSERT INTO pg_temp.reminder_pass_held
-    (row_address, assignment_id, kind, gap_started_on, due_on, dispatch_id, skipped, holds)
-SELECT b.row_address, b.assignment_id, b.kind, b.gap_started_on, b.due_on, b.dispatch_id,
-       a.id IS NULL,
-       -- the reminder still holds, judged by the assignment as it is now (a row updated since
-       -- the batch's snapshot is re-read when locked) and its organization's thresholds: the
-       -- same gap, active, not ended before today, due today
-       coalesce(coalesce(a.last_contact_date, a.starts_on) = b.gap_started_on
-                AND a.status = 'active'
-                AND (a.ends_on IS NULL
-                     OR a.ends_on >= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date)
-                AND b.gap_started_on + CASE b.kind WHEN 'reminder' THEN o.reminder_after_days
-                                                   ELSE o.escalation_after_days END
-                    <= (%(now)s::timestamptz AT TIME ZONE o.time_zone)::date,
-                false)
-FROM (SELECT * FROM pg_temp.reminder_pass_batch ORDER BY assignment_id) b
--- one probe per row, in id order (the lock order), by a nested loop
-LEFT JOIN LATERAL (
-    SELECT x.id, x.last_contact_date, x.starts_on, x.status, x.ends_on, x.organization_id
-    FROM public.assignments x
-    WHERE x.id = b.assignment_id
-    FOR UPDATE SKIP LOCKED
-) a ON true
-LEFT JOIN public.organizations o ON o.id = a.organization_id
-
 -- name: settle_batch
--- The last statement of a batch's transaction (after schedule_batch and hold_batch), with a
--- snapshot taken after hold_batch's locks: what committed while the batch statement ran is
--- visible here, and nobody else writes these assignments' due rows until this transaction ends.
---  1. hold_batch judged each row by its assignment as it is now, under the lock.
---  2. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
---     every reminder of this batch that no longer holds: a contact moved the gap, the
---     assignment stopped being active or ended before today, its organization's threshold moved
---     past today, or someone else held the assignment.
---  3. Delete the due rows whose reminder holds (written now, or by a racing pass first), by row
---     address and checked against their key, or by their key where a host rewrote the row since
---     schedule_batch read it (a rename, a threshold change; a row recomputed for a new gap stays).
---     These deletes wait for no host: every other writer of these rows holds the assignment
---     first (migration 20261206010000), which hold_batch's locks exclude.
-WITH judged AS MATERIALIZED (
-    -- hold_batch's judgement; a reminder a racing pass wrote first must still be in the ledger
-    SELECT h.row_address, h.assignment_id, h.kind, h.gap_started_on, h.due_on, h.dispatch_id,
-           h.skipped,
-           h.holds AND (h.dispatch_id IS NOT NULL OR EXISTS (
+-- The second and last statement of a batch's transaction, with a snapshot of its own: it deletes
+-- the batch's due rows, and so decides which reminders stand. The due index follows every
+-- change that bears on a reminder (a contact moves the gap, the assignment is paused or ended, a
+-- threshold or the contact's name changes: the row is deleted, recomputed or updated, in the
+-- writer's transaction), so a due row that is still exactly as schedule_batch read it means its
+-- reminder still holds:
+--  1. Lock the batch's due rows FOR UPDATE SKIP LOCKED, by row address. A row a writer changed
+--     since schedule_batch read it (even one that committed after this statement began: the
+--     lock finds the newer version, whose row address no longer matches) is not returned, nor
+--     is one a writer holds right now (SKIP LOCKED: the pass never waits for a host, and never
+--     deadlocks with one). A writer that comes later waits for this transaction to end (its own
+--     recompute deletes the row this one deleted), so its contact commits after the reminder.
+--  2. Delete the locked rows whose reminder is in the ledger (written now, or by a racing pass
+--     first and still there).
+--  3. Take back (delete: the notification and the deliveries go with it, ON DELETE CASCADE)
+--     the reminders this batch wrote whose due row was not locked. Their rows stay for a second
+--     look at the end of the pass (a rename or a threshold change), or are gone (a closed gap).
+WITH locked AS MATERIALIZED (
+    SELECT x.ctid AS row_address, x.assignment_id, x.kind, x.gap_started_on
+    FROM reminders.assignment_due x
+    WHERE x.ctid = ANY (ARRAY(SELECT b.row_address FROM pg_temp.reminder_pass_batch b))
+    FOR UPDATE SKIP LOCKED
+),
+judged AS MATERIALIZED (
+    SELECT b.assignment_id, b.kind, b.due_on, b.dispatch_id, b.row_address,
+           l.row_address IS NULL AS skipped,
+           l.row_address IS NOT NULL
+           AND (b.dispatch_id IS NOT NULL OR EXISTS (
                SELECT FROM reminders.reminder_dispatches r
                WHERE (r.assignment_id, r.kind, r.gap_started_on)
-                     = (h.assignment_id, h.kind, h.gap_started_on))) AS holds
-    FROM pg_temp.reminder_pass_held h
+                     = (b.assignment_id, b.kind, b.gap_started_on))) AS holds
+    FROM pg_temp.reminder_pass_batch b
+    LEFT JOIN locked l
+      ON l.row_address = b.row_address
+     -- the same reminder (a row address is only reused after a vacuum; checked anyway)
+     AND (l.assignment_id, l.kind, l.gap_started_on) = (b.assignment_id, b.kind, b.gap_started_on)
+),
+unindexed AS (
+    DELETE FROM reminders.assignment_due x
+    WHERE x.ctid = ANY (ARRAY(SELECT j.row_address FROM judged j WHERE j.holds))
+    RETURNING 1
 ),
 not_held AS MATERIALIZED (
     SELECT j.assignment_id, j.due_on, j.dispatch_id, j.skipped FROM judged j WHERE NOT j.holds
@@ -360,29 +344,6 @@ taken_back AS (
     DELETE FROM reminders.reminder_dispatches r
     WHERE r.id = ANY (ARRAY(SELECT n.dispatch_id FROM not_held n WHERE n.dispatch_id IS NOT NULL))
     RETURNING r.kind
-),
-by_address AS (
-    DELETE FROM reminders.assignment_due x
-    USING judged j
-    WHERE x.ctid = ANY (ARRAY(SELECT j2.row_address FROM judged j2 WHERE j2.holds))
-      AND j.row_address = x.ctid AND j.holds
-      AND (x.assignment_id, x.kind, x.gap_started_on) = (j.assignment_id, j.kind, j.gap_started_on)
-    RETURNING x.assignment_id, x.kind
-),
-by_key AS (
-    -- a due row that a host rewrote after schedule_batch read it (a rename, a threshold change:
-    -- the same reminder at a new row address) is deleted by its key; usually none
-    DELETE FROM reminders.assignment_due x
-    USING judged j
-    WHERE (SELECT count(*) FROM by_address) < (SELECT count(*) FROM judged WHERE holds)
-      AND x.assignment_id = ANY (ARRAY(
-              SELECT j2.assignment_id FROM judged j2
-              WHERE j2.holds
-                AND NOT EXISTS (SELECT FROM by_address b
-                                WHERE b.assignment_id = j2.assignment_id AND b.kind = j2.kind)))
-      AND j.holds
-      AND (x.assignment_id, x.kind, x.gap_started_on) = (j.assignment_id, j.kind, j.gap_started_on)
-    RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken_back WHERE kind = 'reminder') AS reminders_taken_back,
        (SELECT count(*) FROM taken_back WHERE kind = 'escalation') AS escalations_taken_back,
@@ -392,30 +353,17 @@ SELECT (SELECT count(*) FROM taken_back WHERE kind = 'reminder') AS reminders_ta
            AS deliveries_taken_back,
        (SELECT count(*) FROM not_held) AS not_held,
        s.due_on AS first_skipped_due, s.assignment_id AS first_skipped_id,
-       (SELECT count(*) FROM by_address) + (SELECT count(*) FROM by_key) AS unindexed
+       (SELECT count(*) FROM unindexed) AS unindexed
 FROM (SELECT NULL) one
 LEFT JOIN (
-    -- the first due row left for a host's write in flight: the pass looks again from there
+    -- the first due row this batch could not settle: the pass looks again from there
     SELECT due_on, assignment_id FROM not_held WHERE skipped ORDER BY due_on, assignment_id LIMIT 1
 ) s ON true
 
--- name: pass_batch_held
--- The batch's rows whose assignment hold_batch locked, judged; dropped with the batch.
-CREATE TEMPORARY TABLE reminder_pass_held (
-    row_address tid NOT NULL,
-    assignment_id bigint NOT NULL,
-    kind text NOT NULL,
-    gap_started_on date NOT NULL,
-    due_on date NOT NULL,
-    dispatch_id bigint,
-    skipped boolean NOT NULL,
-    holds boolean NOT NULL
-) ON COMMIT DROP
-
 -- name: pass_batch_unstage
--- Right after settle_batch: the batch's tables go (ON COMMIT DROP is not enough when the pass
+-- Right after settle_batch: the batch's table goes (ON COMMIT DROP is not enough when the pass
 -- runs inside a caller's transaction, each batch a savepoint of it).
-DROP TABLE pg_temp.reminder_pass_batch, pg_temp.reminder_pass_held
+DROP TABLE pg_temp.reminder_pass_batch
 
 -- name: pass_batch_stage
 -- The batch's due rows, from schedule_batch to settle_batch; dropped at the end of the batch's
