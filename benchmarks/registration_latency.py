@@ -41,6 +41,7 @@ from typing import IO, Any
 
 import psycopg
 
+from assignment_reminders.config import Settings
 from assignment_reminders.database import connect
 from assignment_reminders.migrations import migrate
 from assignment_reminders.seed import seed
@@ -144,10 +145,12 @@ class FirstRun:
 
 
 @contextmanager
-def first_run(url: str) -> Iterator[FirstRun]:
+def first_run(url: str, batch_size: int) -> Iterator[FirstRun]:
     """Start ``reminders run`` on *url* at NOW; stopped on the way out if still running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING")
+    env.update(
+        DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING", REMINDERS_BATCH_SIZE=str(batch_size)
+    )
     command = [sys.executable, "-m", "assignment_reminders", "run", "--json"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
@@ -183,7 +186,13 @@ def requests_for(rows: list[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def bench_registration_latency(
-    url: str, assignments: int, *, writers: int = 2, rate: float = 20, before_s: float = 10
+    url: str,
+    assignments: int,
+    *,
+    writers: int = 2,
+    rate: float = 20,
+    before_s: float = 10,
+    batch_size: int = Settings.batch_size,
 ) -> Latency:
     """Seed *assignments* into *url* (an empty database), then the load before and during the
     first run."""
@@ -211,7 +220,7 @@ def bench_registration_latency(
             until=lambda: time.perf_counter() - started >= before_s,
         )
         print("registration latency: during the first run ...", file=sys.stderr, flush=True)
-        with first_run(url) as run:
+        with first_run(url, batch_size) as run:
             during = http_load.run_arrivals_until(
                 host, port, requests, rate, writers, until=run.ended.is_set
             )
@@ -317,6 +326,12 @@ def main(argv: list[str] | None = None) -> None:
         default=10.0,
         help="seconds of load measured before the run (default: %(default)s)",
     )
+    parser.add_argument(
+        "--batch-size",
+        type=options.positive,
+        default=Settings.batch_size,
+        help="the run's REMINDERS_BATCH_SIZE (default: the product's, %(default)s)",
+    )
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     with scratch_database("bench_latency") as url:
@@ -326,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
             writers=args.writers,
             rate=args.rate,
             before_s=args.before_seconds,
+            batch_size=args.batch_size,
         )
     print(table(result))
     print()

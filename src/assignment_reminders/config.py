@@ -543,7 +543,7 @@ class Settings:
 
     database_url: Secret | None = None
     data_dir: Path = field(default_factory=default_data_dir)
-    batch_size: int = 100000
+    batch_size: int = 20000
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
     job_name: str = JOB_NAME

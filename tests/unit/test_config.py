@@ -15,7 +15,7 @@ from assignment_reminders.exceptions import ConfigurationError
 def test_defaults_use_the_embedded_database() -> None:
     settings = Settings.from_env({})
     assert settings.uses_embedded_database
-    assert settings.batch_size == 100000
+    assert settings.batch_size == 20000
     assert settings.data_dir.name == "pgdata"
 
 

@@ -19,7 +19,7 @@ from .options import Context
 ENV_HELP = (
     "Environment (docs/configuration.md): DATABASE_URL (libpq URI or key=value string; unset ="
     " the embedded PostgreSQL of the [embedded] extra), REMINDERS_DATA_DIR (embedded data dir),"
-    " REMINDERS_BATCH_SIZE (due reminders per transaction, default 100000), SUPABASE_URL (user"
+    " REMINDERS_BATCH_SIZE (due reminders per transaction, default 20000), SUPABASE_URL (user"
     " tokens checked with the project's signing keys), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET"
     " (legacy HS256 secret), REMINDERS_CRON_SECRET (the cron endpoint's own secret),"
     " REMINDERS_CORS_ORIGINS (browser origins; docs/supabase.md),"
