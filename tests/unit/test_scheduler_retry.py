@@ -1,0 +1,95 @@
+"""A batch that PostgreSQL aborts for a conflict with a concurrent writer is run again whole; any
+other error, or the same conflict past the last attempt, is the caller's (the pass's own
+statements retry, the host's are never touched)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import psycopg
+import pytest
+
+from assignment_reminders import scheduler
+from assignment_reminders.database import Connection
+from assignment_reminders.exceptions import DatabaseError
+from assignment_reminders.gateway import translate
+from assignment_reminders.joblog import RunCounts
+
+NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)
+NO_CONNECTION = cast(Connection, object())  # the gateway is replaced: nothing reaches it
+
+
+def driver_error(sqlstate: str) -> DatabaseError:
+    """Our wrapper of a driver error with *sqlstate*, as the gateway raises it."""
+    cls = psycopg.errors.lookup(sqlstate)
+    error = translate(cls("conflict"), "query schedule_batch")
+    error.__cause__ = cls("conflict")
+    return error
+
+
+class Script:
+    """Stands in for the gateway: the batch statement fails with the given SQLSTATEs in turn,
+    then one empty batch succeeds."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        self.batches = 0
+
+    def fetch_one(self, conn: object, query: Any, params: object = None, **_: object) -> Any:
+        if query.name == "schedule_batch":
+            self.batches += 1
+            if self.failures:
+                raise driver_error(self.failures.pop(0))
+            return {
+                "scanned": 0, "due": 0, "reminders": 0, "escalations": 0, "deliveries": 0,
+                "last_due_on": None, "last_assignment_id": None,
+            }  # fmt: skip
+        return {
+            "reminders_taken_back": 0, "escalations_taken_back": 0, "deliveries_taken_back": 0,
+            "first_skipped_due": None, "first_skipped_id": None,
+        }  # fmt: skip
+
+    def execute(self, conn: object, query: object, params: object = None) -> int:
+        return 0
+
+
+@contextlib.contextmanager
+def no_transaction(conn: object, what: str = "") -> Iterator[None]:
+    yield
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> Script:
+    def install(failures: list[str]) -> Script:
+        s = Script(failures)
+        monkeypatch.setattr(scheduler, "fetch_one", s.fetch_one)
+        monkeypatch.setattr(scheduler, "execute", s.execute)
+        monkeypatch.setattr(scheduler, "transaction", no_transaction)
+        return s
+
+    return install  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001", "23503"])
+def test_a_batch_aborted_by_a_conflict_is_run_again(script: Any, sqlstate: str) -> None:
+    s = script([sqlstate, sqlstate])
+    counts = scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+    assert s.batches == 3
+    assert counts == RunCounts()
+
+
+def test_a_conflict_past_the_last_attempt_is_raised(script: Any) -> None:
+    s = script(["40P01"] * scheduler.BATCH_ATTEMPTS)
+    with pytest.raises(DatabaseError):
+        scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+    assert s.batches == scheduler.BATCH_ATTEMPTS
+
+
+def test_any_other_error_is_not_retried(script: Any) -> None:
+    s = script(["42P01"])  # undefined_table: a broken schema, not a race
+    with pytest.raises(DatabaseError):
+        scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+    assert s.batches == 1
