@@ -149,9 +149,17 @@ BEGIN
     -- The lock order (see the top of this file). The statements below take their snapshots
     -- after it, so they see whatever the previous holder of these rows committed, and the
     -- contacts' names as no rename in flight has them.
-    PERFORM reminders.hold_assignments(p_assignment_ids);
-    PERFORM reminders.hold_contacts(ARRAY(
-        SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)));
+    IF cardinality(p_assignment_ids) = 1 THEN
+        -- one assignment (a registration): both locks in one statement, no subtransaction
+        PERFORM FROM public.assignments a
+        JOIN public.contacts c ON c.id = a.contact_id
+        WHERE a.id = p_assignment_ids[1]
+        FOR NO KEY UPDATE OF a FOR SHARE OF c;
+    ELSE
+        PERFORM reminders.hold_assignments(p_assignment_ids);
+        PERFORM reminders.hold_contacts(ARRAY(
+            SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)));
+    END IF;
     DELETE FROM reminders.assignment_due WHERE assignment_id = ANY (p_assignment_ids);
     INSERT INTO reminders.assignment_due (
         assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
@@ -171,14 +179,15 @@ AS $$
 DECLARE
     changed bigint[];
     closed bigint[];
+    moved boolean;
 BEGIN
-    SELECT array_agg(n.id),
+    SELECT array_agg(n.id), bool_or(n.organization_id <> o.organization_id),
            array_agg(n.id) FILTER (
                WHERE o.status = 'active'
                  AND (n.status <> 'active'
                       OR coalesce(n.last_contact_date, n.starts_on)
                          <> coalesce(o.last_contact_date, o.starts_on)))
-    INTO changed, closed
+    INTO changed, moved, closed
     FROM new_rows n
     JOIN old_rows o ON o.id = n.id
     WHERE (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
@@ -190,11 +199,13 @@ BEGIN
     -- An assignment moved to another organization takes that organization's thresholds: hold
     -- it FOR SHARE, so that a threshold change in flight commits first (its recompute did not
     -- see this assignment) or waits for this one.
-    PERFORM FROM public.organizations g
-    WHERE g.id IN (SELECT n.organization_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-                   WHERE n.organization_id <> o.organization_id)
-    ORDER BY g.id
-    FOR SHARE;
+    IF moved THEN
+        PERFORM FROM public.organizations g
+        WHERE g.id IN (SELECT n.organization_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                       WHERE n.organization_id <> o.organization_id)
+        ORDER BY g.id
+        FOR SHARE;
+    END IF;
     PERFORM reminders.refresh_assignment_due(changed);
     IF closed IS NOT NULL THEN
         -- Only the reminders of the gap that was open until now: earlier gaps were resolved
@@ -289,6 +300,8 @@ CREATE OR REPLACE FUNCTION reminders.activities_after_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
+DECLARE
+    moving bigint[];
 BEGIN
     -- A date set on the assignment by other means (seed, import) that is later than every
     -- activity registered before this statement becomes its baseline, so that a later delete
@@ -310,16 +323,22 @@ BEGIN
     ON CONFLICT (assignment_id) DO NOTHING;
 
     -- the assignments whose date moves, held first (the lock order); the UPDATE, a later
-    -- statement, sees what their previous holders committed
-    PERFORM reminders.hold_assignments(ARRAY(
-        SELECT a.id
-        FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
-        JOIN public.assignments a ON a.id = n.assignment_id
-        WHERE a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest)));
+    -- statement, sees what their previous holders committed (one assignment: the UPDATE's own
+    -- lock is the same thing)
+    SELECT array_agg(a.id) INTO moving
+    FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
+    JOIN public.assignments a ON a.id = n.assignment_id
+    WHERE a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
+    IF moving IS NULL THEN
+        RETURN NULL;
+    ELSIF cardinality(moving) > 1 THEN
+        PERFORM reminders.hold_assignments(moving);
+    END IF;
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
     FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
     WHERE a.id = n.assignment_id
+      AND a.id = ANY (moving)
       AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
     RETURN NULL;
 END
