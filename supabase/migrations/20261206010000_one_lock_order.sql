@@ -11,7 +11,7 @@
 -- The rules from here on, for an assignment's rows in reminders.assignment_due:
 --   * whoever recomputes them (delete, insert from the view) first holds the assignment FOR NO
 --     KEY UPDATE (the lock an UPDATE of last_contact_date takes anyway), taken for a set of
---     assignments with reminders.hold_assignments (all or none, in id order: it never waits
+--     assignments with reminders.hold_rows (all or none, in id order: it never waits
 --     while holding some of them, so it cannot close a cycle with a host's own statement that
 --     locks them in another order), and then holds their contacts FOR SHARE, in id order, because
 --     it copies their names;
@@ -34,41 +34,42 @@ ALTER TABLE public.notifications ADD COLUMN resolved_at timestamptz;
 COMMENT ON COLUMN public.notifications.resolved_at IS
     'assignment-reminders: when the reminder''s contact gap was closed (a contact registered, or the assignment stopped being active) after the reminder was written; NULL while it is still open. Apps hide resolved notifications.';
 
--- Hold the assignments FOR NO KEY UPDATE, all or none: take them all at once in id order without
--- waiting (NOWAIT, in a subtransaction); when one is held by another transaction, give back the
--- ones taken (the subtransaction rolls back), wait for that one alone, give it back, and try again.
--- A rows already held by this transaction (the host's own UPDATE) count as taken.
-CREATE FUNCTION reminders.hold_assignments(p_assignment_ids bigint[]) RETURNS void
+-- Hold rows of a table (assignments FOR NO KEY UPDATE, contacts FOR SHARE), all or none: take
+-- them all at once in id order without waiting (NOWAIT, in a subtransaction); when one is held by
+-- another transaction, give back the ones taken (the subtransaction rolls back), wait for that one
+-- alone, give it back, and try again. Rows this transaction already holds (the host's own UPDATE)
+-- count as taken. One row needs none of this: waiting for it holds none of the others.
+CREATE FUNCTION reminders.hold_rows(p_table regclass, p_ids bigint[], p_mode text)
+    RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = ''
 AS $$
 DECLARE
     busy bigint;
 BEGIN
-    IF cardinality(p_assignment_ids) <= 1 THEN
-        -- one row: waiting for it holds none of the others (and needs no subtransaction)
-        PERFORM FROM public.assignments a WHERE a.id = ANY (p_assignment_ids) FOR NO KEY UPDATE;
+    IF p_mode NOT IN ('NO KEY UPDATE', 'SHARE') THEN
+        RAISE EXCEPTION 'hold_rows: lock mode % is not one of ours', p_mode;
+    END IF;
+    IF cardinality(p_ids) <= 1 THEN
+        EXECUTE format('SELECT FROM %s t WHERE t.id = ANY ($1) FOR %s', p_table, p_mode)
+            USING p_ids;
         RETURN;
     END IF;
     LOOP
         BEGIN
-            PERFORM FROM public.assignments a
-            WHERE a.id = ANY (p_assignment_ids)
-            ORDER BY a.id
-            FOR NO KEY UPDATE NOWAIT;
+            EXECUTE format('SELECT FROM %s t WHERE t.id = ANY ($1) ORDER BY t.id FOR %s NOWAIT',
+                           p_table, p_mode)
+                USING p_ids;
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
             NULL;  -- none kept
         END;
         -- which one is held (the rows this probe locks are given back at once) ...
         BEGIN
-            SELECT min(a.id) INTO busy
-            FROM public.assignments a
-            WHERE a.id = ANY (p_assignment_ids)
-              AND a.id NOT IN (
-                  SELECT f.id FROM public.assignments f
-                  WHERE f.id = ANY (p_assignment_ids)
-                  FOR NO KEY UPDATE SKIP LOCKED);
+            EXECUTE format('SELECT min(t.id) FROM %1$s t WHERE t.id = ANY ($1) AND t.id NOT IN ('
+                           'SELECT f.id FROM %1$s f WHERE f.id = ANY ($1) FOR %2$s SKIP LOCKED)',
+                           p_table, p_mode)
+                INTO busy USING p_ids;
             RAISE EXCEPTION USING ERRCODE = 'RA001';
         EXCEPTION WHEN SQLSTATE 'RA001' THEN
             NULL;
@@ -76,57 +77,8 @@ BEGIN
         -- ... and wait for it alone, holding none of the others, then give it back too
         IF busy IS NOT NULL THEN
             BEGIN
-                PERFORM FROM public.assignments a WHERE a.id = busy FOR NO KEY UPDATE;
-                RAISE EXCEPTION USING ERRCODE = 'RA001';
-            EXCEPTION WHEN SQLSTATE 'RA001' THEN
-                NULL;
-            END;
-        END IF;
-    END LOOP;
-END
-$$;
-
--- The same for contacts, FOR SHARE (a recompute copies their names; a rename waits for it, and
--- it waits for a rename).
-CREATE FUNCTION reminders.hold_contacts(p_contact_ids bigint[]) RETURNS void
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = ''
-AS $$
-DECLARE
-    busy bigint;
-BEGIN
-    IF cardinality(p_contact_ids) <= 1 THEN
-        -- one row: waiting for it holds none of the others (and needs no subtransaction)
-        PERFORM FROM public.contacts c WHERE c.id = ANY (p_contact_ids) FOR SHARE;
-        RETURN;
-    END IF;
-    LOOP
-        BEGIN
-            PERFORM FROM public.contacts c
-            WHERE c.id = ANY (p_contact_ids)
-            ORDER BY c.id
-            FOR SHARE NOWAIT;
-            RETURN;
-        EXCEPTION WHEN lock_not_available THEN
-            NULL;  -- none kept
-        END;
-        -- which one is held (the rows this probe locks are given back at once) ...
-        BEGIN
-            SELECT min(c.id) INTO busy
-            FROM public.contacts c
-            WHERE c.id = ANY (p_contact_ids)
-              AND c.id NOT IN (
-                  SELECT f.id FROM public.contacts f
-                  WHERE f.id = ANY (p_contact_ids)
-                  FOR SHARE SKIP LOCKED);
-            RAISE EXCEPTION USING ERRCODE = 'RA001';
-        EXCEPTION WHEN SQLSTATE 'RA001' THEN
-            NULL;
-        END;
-        -- ... and wait for it alone, holding none of the others, then give it back too
-        IF busy IS NOT NULL THEN
-            BEGIN
-                PERFORM FROM public.contacts c WHERE c.id = busy FOR SHARE;
+                EXECUTE format('SELECT FROM %s t WHERE t.id = $1 FOR %s', p_table, p_mode)
+                    USING busy;
                 RAISE EXCEPTION USING ERRCODE = 'RA001';
             EXCEPTION WHEN SQLSTATE 'RA001' THEN
                 NULL;
@@ -156,9 +108,10 @@ BEGIN
         WHERE a.id = p_assignment_ids[1]
         FOR NO KEY UPDATE OF a FOR SHARE OF c;
     ELSE
-        PERFORM reminders.hold_assignments(p_assignment_ids);
-        PERFORM reminders.hold_contacts(ARRAY(
-            SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)));
+        PERFORM reminders.hold_rows('public.assignments', p_assignment_ids, 'NO KEY UPDATE');
+        PERFORM reminders.hold_rows('public.contacts', ARRAY(
+            SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)),
+            'SHARE');
     END IF;
     DELETE FROM reminders.assignment_due WHERE assignment_id = ANY (p_assignment_ids);
     INSERT INTO reminders.assignment_due (
@@ -270,7 +223,8 @@ BEGIN
     IF (SELECT count(*) FROM new_rows) > 100000 THEN
         PERFORM pg_catalog.set_config('enable_seqscan', 'on', true);
     END IF;
-    PERFORM reminders.hold_assignments(ARRAY(SELECT DISTINCT n.assignment_id FROM new_rows n));
+    PERFORM reminders.hold_rows('public.assignments',
+        ARRAY(SELECT DISTINCT n.assignment_id FROM new_rows n), 'NO KEY UPDATE');
     DELETE FROM reminders.assignment_due d
     USING new_rows n
     WHERE d.assignment_id = n.assignment_id AND d.kind = n.kind
@@ -332,7 +286,7 @@ BEGIN
     IF moving IS NULL THEN
         RETURN NULL;
     ELSIF cardinality(moving) > 1 THEN
-        PERFORM reminders.hold_assignments(moving);
+        PERFORM reminders.hold_rows('public.assignments', moving, 'NO KEY UPDATE');
     END IF;
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
@@ -361,7 +315,7 @@ BEGIN
     -- Hold the assignments first (all or none, in id order); the UPDATE below then takes a new snapshot
     -- (READ COMMITTED, a new one per statement), so it sees every activity committed by a
     -- transaction that held one of these rows before us, and cannot undo its move.
-    PERFORM reminders.hold_assignments(touched);
+    PERFORM reminders.hold_rows('public.assignments', touched, 'NO KEY UPDATE');
     UPDATE public.assignments a
     SET last_contact_date = c.last_contact_date
     FROM reminders.computed_last_contact_dates(touched) c
@@ -383,7 +337,8 @@ BEGIN
     WHERE g.id IN (SELECT n.organization_id FROM new_rows n)
     ORDER BY g.id
     FOR SHARE;
-    PERFORM reminders.hold_contacts(ARRAY(SELECT DISTINCT n.contact_id FROM new_rows n));
+    PERFORM reminders.hold_rows('public.contacts',
+        ARRAY(SELECT DISTINCT n.contact_id FROM new_rows n), 'SHARE');
     INSERT INTO reminders.assignment_due (
         assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
     )
@@ -395,5 +350,5 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION reminders.hold_assignments(bigint[]), reminders.hold_contacts(bigint[])
+REVOKE EXECUTE ON FUNCTION reminders.hold_rows(regclass, bigint[], text)
     FROM PUBLIC, anon, authenticated;
