@@ -22,9 +22,9 @@ per transaction of two statements: a crash leaves whole batches behind, never ha
 * ``settle_batch``, with a snapshot of its own, locks the batch's due rows (``FOR UPDATE SKIP
   LOCKED``) and deletes those still exactly as the first statement read them; the reminders of
   the others (a contact closed the gap, a host changed or is changing the assignment) are taken
-  back in the same transaction. A
-  contact committed before the batch commits therefore never gets a reminder for the gap it
-  closed, and one that comes later waits only for this short statement and the commit.
+  back in the same transaction. A contact committed before the batch commits therefore never
+  gets a reminder for the gap it closed, and one that comes later waits only for this short
+  statement and the commit. Rows left this way are looked at once more at the end of the pass.
 
 The batch sets ``reminders.pass_keeps_due_index`` for its transaction so that the ledger's
 triggers, which keep the index right for every other writer, stand aside. A batch that
@@ -173,7 +173,7 @@ class ReminderSchedulerService:
         guard: Guard,
     ) -> tuple[date, int] | None:
         """Walk the index from just after *start* to the end of what is due; the key just
-        before the first row left for a host's write in flight, if any."""
+        before the first row a batch could not settle (changed or held by a host), if any."""
         after, again = start, None
         while True:
             checkpoint()

@@ -15,6 +15,8 @@
 --     while holding some of them, so it cannot close a cycle with a host's own statement that
 --     locks them in another order), and then holds their contacts FOR SHARE, in id order, because
 --     it copies their names;
+--   * a new assignment (or one moved to another organization) holds its organization and contact
+--     FOR SHARE first: a threshold change or a rename in flight cannot see it, so it commits first;
 --   * a contact renamed (the host's UPDATE holds the contact) renames the rows of its assignments
 --     in place: a recompute in flight holds the contact FOR SHARE, so it commits first or waits;
 --   * the pass deletes a batch's due rows in its last statement, FOR UPDATE SKIP LOCKED: it never
