@@ -249,16 +249,21 @@ CREATE TRIGGER assignment_due_on_dispatch_delete
 COMMENT ON TRIGGER assignment_due_on_dispatch_delete ON reminders.reminder_dispatches IS
     'assignment-reminders: a ledger row deleted puts its reminder back in reminders.assignment_due; skipped when the writing transaction set reminders.pass_keeps_due_index = on (the pass taking back a reminder whose gap was closed).';
 
--- Activities registered: the assignments whose date moves are held (all or none, in id order)
--- before the update moves them (an UPDATE locks its rows in whatever order its plan meets them,
--- and two bulk registrations sharing assignments could deadlock on that).
+-- Activities registered: the statement's assignments are held (all or none, in id order) before
+-- anything else (an UPDATE locks its rows in whatever order its plan meets them, and so does the
+-- baselines' unique key: two bulk registrations sharing assignments could deadlock on either).
 CREATE OR REPLACE FUNCTION reminders.activities_after_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
 DECLARE
+    registered bigint[];
     moving bigint[];
 BEGIN
+    -- The statement's assignments, held first (all or none, in id order): registrations sharing
+    -- assignments then take turns, for the baselines' unique key as for the date.
+    SELECT array_agg(DISTINCT n.assignment_id) INTO registered FROM new_rows n;
+    PERFORM reminders.hold_rows('public.assignments', registered, 'NO KEY UPDATE');
     -- A date set on the assignment by other means (seed, import) that is later than every
     -- activity registered before this statement becomes its baseline, so that a later delete
     -- cannot lose it. "Before" is "a smaller id than this statement's first row for it".
@@ -276,19 +281,16 @@ BEGIN
     ) prev
     WHERE a.last_contact_date IS NOT NULL
       AND (prev.max_on IS NULL OR a.last_contact_date > prev.max_on)
+    ORDER BY a.id  -- the lock order, for the unique key's waits too
     ON CONFLICT (assignment_id) DO NOTHING;
 
-    -- the assignments whose date moves, held first (the lock order); the UPDATE, a later
-    -- statement, sees what their previous holders committed (one assignment: the UPDATE's own
-    -- lock is the same thing)
+    -- the assignments whose date moves
     SELECT array_agg(a.id) INTO moving
     FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
     JOIN public.assignments a ON a.id = n.assignment_id
     WHERE a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
     IF moving IS NULL THEN
         RETURN NULL;
-    ELSIF cardinality(moving) > 1 THEN
-        PERFORM reminders.hold_rows('public.assignments', moving, 'NO KEY UPDATE');
     END IF;
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
