@@ -36,6 +36,7 @@ from uuid import UUID
 import psycopg
 
 from assignment_reminders.database import Connection, connect
+from assignment_reminders.gateway import sqlstate
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.activity_world import as_supabase_user
@@ -183,16 +184,6 @@ class Failure:
             + "".join(f"\n    {x}" for x in where)
             + f"\n    statement: {' '.join(self.statement.split())}"
         )
-
-
-def sqlstate_of(exc: BaseException) -> str | None:
-    """The SQLSTATE of *exc* or of the driver error it wraps."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, psycopg.Error) and seen.sqlstate:
-            return seen.sqlstate
-        seen = seen.__cause__
-    return None
 
 
 @dataclass
@@ -413,7 +404,7 @@ def run_round(
             try:
                 counts = service.run(now=now)
             except Exception as exc:
-                failure = Failure(round_no, None, None, sqlstate_of(exc), str(exc), "the pass")
+                failure = Failure(round_no, None, None, sqlstate(exc), str(exc), "the pass")
                 made = service.counts.reminders_created + service.counts.escalations_created
                 with tally.lock:
                     tally.failures.append(failure)

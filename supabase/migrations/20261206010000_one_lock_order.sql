@@ -263,6 +263,9 @@ BEGIN
     -- The statement's assignments, held first (all or none, in id order): registrations sharing
     -- assignments then take turns, for the baselines' unique key as for the date.
     SELECT array_agg(DISTINCT n.assignment_id) INTO registered FROM new_rows n;
+    IF registered IS NULL THEN
+        RETURN NULL;  -- an INSERT of no rows
+    END IF;
     PERFORM reminders.hold_rows('public.assignments', registered, 'NO KEY UPDATE');
     -- A date set on the assignment by other means (seed, import) that is later than every
     -- activity registered before this statement becomes its baseline, so that a later delete
