@@ -3,15 +3,15 @@
 The files are plain SQL, and the history is the Supabase CLI's own:
 ``supabase_migrations.schema_migrations`` (version, statements, name), created here as the CLI
 creates it when it is absent. So ``supabase db push`` and ``reminders migrate`` see one history:
-whatever either applied, the other skips. Versions in the ledger that are not ours (the host
-project's own migrations) are left alone.
+whatever either applied, the other skips. Each row holds the file's statements split as the CLI
+splits them (:mod:`.statements`), so the row is the same whichever tool wrote it and
+``supabase migration fetch`` gives the file back unchanged. Versions in the ledger that are not
+ours (the host project's own migrations) are left alone.
 
 Our checksums live beside it in ``reminders.migration_checksums``: a file whose checksum changed
 after it was applied stops ``migrate`` before anything runs, with the fix. A file first seen as
-applied by the CLI has its checksum recorded as it is then. Databases migrated before the shared
-ledger kept their history in ``public.reminders_schema_migrations``; ``migrate`` moves it over
-and drops that table. Concurrent ``migrate`` commands serialize on a transaction-scoped advisory
-lock, so two deploys cannot apply the same file twice.
+applied by the CLI has its checksum recorded as it is then. Concurrent ``migrate`` commands
+serialize on a transaction-scoped advisory lock, so two deploys cannot apply the same file twice.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import statements
 from .database import Connection
 from .exceptions import DatabaseError, MigrationError, first_line
 from .gateway import (
@@ -42,30 +43,15 @@ _FILE = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")
 # Registered in background_job_lock_keys. A blocking lock is right here: a deploy waits for another.
 MIGRATION_LOCK_KEY = 5418660433429667594  # derive_lock_key("reminders-migrate")
 
-# Files that were edited after release, by the checksum of the form earlier versions applied.
-# Both edits only replaced statements over every table/sequence of schema public with statements
-# naming our own objects; a database that ran the earlier form is accepted as it is.
-KNOWN_EARLIER_CHECKSUMS: dict[str, frozenset[str]] = {
-    "20261128000100": frozenset(
-        {"9794e00a46d64ce2c999a592714cebd0a3253f9ba482997d7c03f4e2ab9ff4c2"}
-    ),
-    "20261128000300": frozenset(
-        {"64738a2ebd98c06450c9558e96cca14806ec3e1c2a6ff04bbffac88a71627c2e"}
-    ),
-}
-
 _LOCK = named("migration_lock")
 _LEDGER_DDL = named("migration_ledger_ddl")
 _HISTORIES = named("migration_histories")
-_LEGACY_HISTORY = named("migration_legacy_history")
 _LEDGER = named("migration_ledger")
 _LEDGER_WITHOUT_CHECKSUMS = named("migration_ledger_without_checksums")
-_LEGACY_MOVE = named("migration_legacy_move")
 _IS_APPLIED = named("migration_is_applied")
 _RECORD = named("migration_record")
 _RECORD_CHECKSUM = named("migration_record_checksum")
 _RECORD_CLI_CHECKSUM = named("migration_record_cli_checksum")
-_LEGACY_TABLE = "public.reminders_schema_migrations"
 
 
 @dataclass(frozen=True)
@@ -87,12 +73,8 @@ class Migration:
         return f"{self.version}_{self.name}"
 
     def matches(self, recorded: str | None) -> bool:
-        """Whether *recorded* (the applied checksum) is this file or its known earlier form."""
-        return (
-            recorded is None
-            or recorded == self.checksum
-            or recorded in KNOWN_EARLIER_CHECKSUMS.get(self.version, frozenset())
-        )
+        """Whether *recorded* (the applied checksum; None: not recorded yet) is this file's."""
+        return recorded is None or recorded == self.checksum
 
 
 def migrations_dir() -> Path:
@@ -130,20 +112,14 @@ def discover(directory: Path | None = None) -> list[Migration]:
 def applied(conn: Connection) -> dict[str, str | None]:
     """``{version: checksum or None}`` of every version in the history (empty on a new database).
 
-    Reads the shared ledger, and the history of earlier versions while ``migrate`` has not moved
-    it yet. ``None``: applied by the Supabase CLI, checksum not yet recorded.
+    ``None``: applied by the Supabase CLI, checksum not yet recorded.
     """
     row = fetch_one(conn, _HISTORIES, row=record)
     assert row is not None
-    done: dict[str, str | None] = {}
-    if row["legacy"]:
-        for r in fetch_all(conn, _LEGACY_HISTORY, row=record):
-            done[r["version"]] = r["checksum"]
-    if row["ledger"]:
-        ledger = _LEDGER if row["checksums"] else _LEDGER_WITHOUT_CHECKSUMS
-        for r in fetch_all(conn, ledger, row=record):
-            done[r["version"]] = r["checksum"] or done.get(r["version"])
-    return done
+    if not row["ledger"]:
+        return {}
+    ledger = _LEDGER if row["checksums"] else _LEDGER_WITHOUT_CHECKSUMS
+    return {r["version"]: r["checksum"] for r in fetch_all(conn, ledger, row=record)}
 
 
 def pending(conn: Connection, directory: Path | None = None) -> list[Migration]:
@@ -192,7 +168,11 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
                 execute(
                     conn,
                     _RECORD,
-                    {"version": migration.version, "name": migration.name, "text": text},
+                    {
+                        "version": migration.version,
+                        "name": migration.name,
+                        "statements": statements.split(text),
+                    },
                 )
                 execute(
                     conn,
@@ -210,13 +190,9 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
 
 
 def _prepare_history(conn: Connection, files: list[Migration]) -> None:
-    """The shared ledger and our checksums exist, the old history is moved, nothing was edited."""
+    """The shared ledger and our checksums exist, nothing applied was edited."""
     execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
     execute(conn, _LEDGER_DDL)
-    histories = fetch_one(conn, _HISTORIES, row=record)
-    if histories is not None and histories["legacy"]:
-        execute(conn, _LEGACY_MOVE)
-        logger.info("moved %s into supabase_migrations.schema_migrations", _LEGACY_TABLE)
     done = applied(conn)
     edited = [m for m in files if m.version in done and not m.matches(done[m.version])]
     if edited:

@@ -8,8 +8,9 @@ One transaction: a failed seed leaves nothing behind.
 A superuser's seed into a fresh database is a bulk load (ten million assignments for the
 benchmark): triggers and FK checks skipped for the transaction, the big tables truncated and
 COPYd ``WITH (FREEZE)`` without their indexes, which are built afterwards by one sort each, and
-the due index written from what the seed generated (:mod:`.seed_due`). Each phase's time is
-logged at DEBUG (``python -m benchmarks.seed_phases`` prints them).
+the due index written from what the seed generated (:mod:`.seed_due`). Its helpers for that
+(sql/seed.sql) are created in the session's ``pg_temp``: they are not part of the product's schema.
+Each phase's time is logged at DEBUG (``python -m benchmarks.seed_phases`` prints them).
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ _SKIP_FK_CHECKS = named("seed_skip_fk_checks")
 _ANALYZE = named("seed_analyze")
 _ANALYZE_DUE_INDEX = named("seed_analyze_due_index")
 _HAS_DUE_INDEX = named("seed_has_due_index")
-_CAN_BUILD_INDEXES_AFTER = named("seed_can_build_indexes_after")
-_CAN_FREEZE = named("seed_can_freeze")
+_BULK_LOAD_HELPERS = named("seed_bulk_load_helpers")
 _TRUNCATE_FOR_FREEZE = named("seed_truncate_for_freeze")
 _DROP_INDEXES = named("seed_drop_indexes")
 _BUILD_INDEXES = named("seed_build_indexes")
@@ -224,8 +224,6 @@ def _truncate_for_freeze(conn: Connection, tables: Sequence[str]) -> bool:
     """Truncate the empty *tables* (and the empty ones referencing them) so that the load may
     COPY frozen rows into them: no later rewrite of every page to set hint bits or freeze, and
     less server time per COPY. False (nothing done) when any of them has rows."""
-    if not fetch_value(conn, _CAN_FREEZE):
-        return False
     return bool(fetch_value(conn, _TRUNCATE_FOR_FREEZE, {"tables": list(tables)}))
 
 
@@ -290,7 +288,9 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
     with transaction(conn, "the seed"):
         triggers_skipped = _skip_triggers_if_allowed(conn)
         # a superuser's load into a fresh database: rows first, indexes after
-        bulk = triggers_skipped and bool(fetch_value(conn, _CAN_BUILD_INDEXES_AFTER))
+        bulk = triggers_skipped
+        if bulk:  # its helpers, in this session's pg_temp (sql/seed.sql)
+            execute(conn, _BULK_LOAD_HELPERS)
         has_due = _has_due_index(conn)
         org0 = _reserve_ids(conn, "organizations", n_orgs)
         coord0 = _reserve_ids(conn, "coordinators", n_coords)

@@ -12,11 +12,17 @@ import pytest
 
 from assignment_reminders.database import Connection, connect
 from assignment_reminders.exceptions import InputError
+from assignment_reminders.gateway import named
 from assignment_reminders.seed import seed
 from tests.conftest import wait_for
 from tests.due_index import stale_due_rows
 
 TODAY = date(2026, 11, 28)
+
+
+def bulk_load_helpers(conn: Connection) -> None:
+    """The seed's bulk-load helpers in this session's pg_temp, as the seed creates them."""
+    conn.execute(named("seed_bulk_load_helpers").sql)
 
 
 def count(conn: Connection, sql: str) -> int:
@@ -168,11 +174,26 @@ def test_the_due_index_a_seed_through_the_triggers_writes_is_the_view(conn: Conn
     assert stale_due_rows(conn) == []
 
 
+def test_the_bulk_load_helpers_are_the_seeds_alone_not_the_schemas(
+    superuser_conn: Connection, superuser_database_url: str
+) -> None:
+    """`reminders migrate` installs no seed tooling; a bulk seed's helpers end with its session."""
+    helpers = "SELECT count(*) FROM pg_proc WHERE proname LIKE 'bulk_load%'"
+    assert count(superuser_conn, helpers) == 0
+    seed(superuser_conn, assignments=300, today=TODAY)
+    in_temp = helpers + " AND pronamespace = pg_my_temp_schema()"
+    assert count(superuser_conn, in_temp) == 3  # in the seed's own pg_temp
+    superuser_conn.close()
+    with connect(superuser_database_url, purpose="test") as later:
+        wait_for(lambda: count(later, helpers) == 0)  # dropped when the session ended
+
+
 def test_tables_with_rows_keep_their_indexes_during_a_load(conn: Connection) -> None:
     seed(conn, assignments=10, today=TODAY)
+    bulk_load_helpers(conn)
     conn.execute("BEGIN")
     dropped = conn.execute(
-        "SELECT reminders.bulk_load_drop_indexes('public.assignments') AS s"
+        "SELECT pg_temp.bulk_load_drop_indexes('public.assignments') AS s"
     ).fetchone()
     conn.execute("ROLLBACK")
     assert dropped == {"s": []}
@@ -181,9 +202,10 @@ def test_tables_with_rows_keep_their_indexes_during_a_load(conn: Connection) -> 
 def test_a_duplicate_in_a_bulk_load_is_refused_when_the_unique_index_is_built(
     conn: Connection,
 ) -> None:
+    bulk_load_helpers(conn)
     conn.execute("BEGIN")
     rebuild = conn.execute(
-        "SELECT reminders.bulk_load_drop_indexes('reminders.assignment_due') AS s"
+        "SELECT pg_temp.bulk_load_drop_indexes('reminders.assignment_due') AS s"
     ).fetchone()
     assert rebuild is not None and len(rebuild["s"]) == 2  # the primary key and the walk's index
     conn.execute(
@@ -192,7 +214,7 @@ def test_a_duplicate_in_a_bulk_load_is_refused_when_the_unique_index_is_built(
         " (1, 'reminder', '2026-01-02', '2026-01-12', 'Ada', 'Berg')"
     )
     with pytest.raises(psycopg.errors.UniqueViolation, match="could not create unique index"):
-        conn.execute("SELECT reminders.bulk_load_create_indexes(%s)", (rebuild["s"],))
+        conn.execute("SELECT pg_temp.bulk_load_create_indexes(%s)", (rebuild["s"],))
     conn.execute("ROLLBACK")
 
 
@@ -205,9 +227,10 @@ def test_tables_are_truncated_for_a_frozen_load_only_when_nothing_would_be_lost(
         "CREATE TABLE public.notes (assignment_id bigint REFERENCES assignments, body text)"
     )
     conn.execute("INSERT INTO public.notes VALUES (NULL, 'keep me')")
+    bulk_load_helpers(conn)
     conn.commit()
     truncated = conn.execute(
-        "SELECT reminders.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
+        "SELECT pg_temp.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
     ).fetchone()
     conn.commit()
     assert truncated == {"t": False}
@@ -221,7 +244,7 @@ def test_tables_are_truncated_for_a_frozen_load_only_when_nothing_would_be_lost(
     conn.execute("DELETE FROM public.notes")
     conn.commit()
     row = conn.execute(
-        "SELECT reminders.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
+        "SELECT pg_temp.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
     ).fetchone()
     assert row == {"t": False}  # assignments has rows now
     conn.rollback()
@@ -244,8 +267,9 @@ def test_a_row_committed_while_truncation_waits_for_its_lock_is_kept(
 
         def ask() -> None:
             with connect(superuser_database_url, purpose="test") as asker:
+                bulk_load_helpers(asker)
                 row = asker.execute(
-                    "SELECT reminders.bulk_load_truncate("
+                    "SELECT pg_temp.bulk_load_truncate("
                     "ARRAY['public.assignments'::regclass]) AS t"
                 ).fetchone()
                 asker.commit()

@@ -22,13 +22,10 @@ CREATE TABLE IF NOT EXISTS reminders.migration_checksums (
 ALTER TABLE reminders.migration_checksums ENABLE ROW LEVEL SECURITY;
 
 -- name: migration_histories
--- Which histories exist: the shared ledger, our checksums, the history of earlier versions.
+-- Which histories exist: the shared ledger (none before the first push or migrate), our checksums
+-- (none until `reminders migrate` first ran).
 SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS ledger,
-       to_regclass('reminders.migration_checksums') IS NOT NULL AS checksums,
-       to_regclass('public.reminders_schema_migrations') IS NOT NULL AS legacy
-
--- name: migration_legacy_history
-SELECT version, checksum FROM public.reminders_schema_migrations
+       to_regclass('reminders.migration_checksums') IS NOT NULL AS checksums
 
 -- name: migration_ledger
 SELECT m.version,
@@ -39,22 +36,12 @@ FROM supabase_migrations.schema_migrations m
 -- name: migration_ledger_without_checksums
 SELECT m.version, NULL::text AS checksum FROM supabase_migrations.schema_migrations m
 
--- name: migration_legacy_move
--- Databases migrated before the shared ledger: their history moves over, the old table goes.
-INSERT INTO supabase_migrations.schema_migrations (version, name)
-SELECT version, name FROM public.reminders_schema_migrations
-ON CONFLICT (version) DO NOTHING;
-INSERT INTO reminders.migration_checksums (version, checksum, applied_at)
-SELECT version, checksum, applied_at FROM public.reminders_schema_migrations
-ON CONFLICT (version) DO NOTHING;
-DROP TABLE public.reminders_schema_migrations;
-
 -- name: migration_is_applied
 SELECT 1 AS applied FROM supabase_migrations.schema_migrations WHERE version = %(version)s
 
 -- name: migration_record
 INSERT INTO supabase_migrations.schema_migrations (version, name, statements)
-VALUES (%(version)s, %(name)s, ARRAY[%(text)s])
+VALUES (%(version)s, %(name)s, %(statements)s::text[])
 
 -- name: migration_record_checksum
 INSERT INTO reminders.migration_checksums (version, checksum)
