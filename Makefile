@@ -20,10 +20,11 @@ demo: install ## the main job on the embedded PostgreSQL: two overlapping runs, 
 test: install system-deps supabase-cli ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
 	$(BIN)/pytest
 
-check: install ## ruff and mypy --strict
+check: install ## ruff, mypy --strict and the migration lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m assignment_reminders.migration_lint supabase/migrations
 
 lint: check
 

@@ -48,6 +48,7 @@ def _acl(column: str) -> str:
         f"x::text, ',' ORDER BY x::text), '') FROM unnest({column}) x) END"
     )
 
+
 QUERIES: dict[str, str] = {
     "schema": f"""
         SELECT format('%s owner=%s acl=%s comment=%s', n.nspname, n.nspowner::regrole,
@@ -135,7 +136,7 @@ QUERIES: dict[str, str] = {
 
 
 def snapshot(conn: Connection) -> dict[str, set[str]]:
-    """Every object of the database's own schemas, as lines per kind (see the module's docstring)."""
+    """Every object of the database's own schemas, as lines per kind (module docstring)."""
     found: dict[str, set[str]] = {}
     for kind, query in QUERIES.items():
         if kind == "lock_key":

@@ -47,19 +47,28 @@ def project_dir(tmp_path: Path) -> Path:
 
 
 def db_push(url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return _cli(url, workdir, "db", "push", *extra)
+
+
+def migration_fetch(url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """``supabase migration fetch``: the history's statements written back as files into
+    *workdir*/supabase/migrations."""
+    (workdir / "supabase").mkdir(parents=True, exist_ok=True)
+    return _cli(url, workdir, "migration", "fetch")
+
+
+def _cli(url: str, workdir: Path, *command: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "PG"))}
     env.update(HOME=str(workdir), DO_NOT_TRACK="1", SUPABASE_TELEMETRY_DISABLED="1")
     return subprocess.run(
         [
             str(supabase_cli()),
-            "db",
-            "push",
+            *command,
             "--db-url",
             cli_db_url(url),
             "--workdir",
             str(workdir),
             "--yes",
-            *extra,
         ],
         env=env,
         capture_output=True,

@@ -269,8 +269,7 @@ def test_a_row_committed_while_truncation_waits_for_its_lock_is_kept(
             with connect(superuser_database_url, purpose="test") as asker:
                 bulk_load_helpers(asker)
                 row = asker.execute(
-                    "SELECT pg_temp.bulk_load_truncate("
-                    "ARRAY['public.assignments'::regclass]) AS t"
+                    "SELECT pg_temp.bulk_load_truncate(ARRAY['public.assignments'::regclass]) AS t"
                 ).fetchone()
                 asker.commit()
                 outcome.append(row)

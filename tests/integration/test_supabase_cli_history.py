@@ -14,8 +14,9 @@ from assignment_reminders.api import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.database import connect
 from assignment_reminders.doctor import check_migrations
-from assignment_reminders.migrations import KNOWN_EARLIER_CHECKSUMS, discover, migrate
-from tests.supabase_cli import db_push, project_dir
+from assignment_reminders.migrations import discover, migrate
+from tests.supabase_cli import db_push, migration_fetch, project_dir
+from tests.unit.test_statements import CLI_STATEMENTS, HARD_CASES
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -96,58 +97,81 @@ def test_after_reminders_migrate_db_push_reports_up_to_date(
 def test_a_new_migration_is_applied_by_whichever_tool_runs_next(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    """Half the history by the CLI, the rest by us, then a new file by the CLI."""
+    """The baseline by the CLI, a later file of ours by us, then a host's file by the CLI."""
     workdir = project_dir(tmp_path)
-    files = sorted((workdir / "supabase" / "migrations").glob("*.sql"))
-    for late in files[3:]:
-        late.rename(tmp_path / late.name)
+    folder = workdir / "supabase" / "migrations"
     assert db_push(empty_database_url, workdir).returncode == 0
-    result = _migrate_cli(empty_database_url)
-    assert result.returncode == 0, result.stderr
-    assert [line.split()[1] for line in result.stdout.splitlines()] == [p.stem for p in files[3:]]
-    (workdir / "supabase" / "migrations" / "29990101000000_host_app.sql").write_text(
+    (folder / "29980101000000_ours_later.sql").write_text(
+        "CREATE TABLE public.ours_later (id int);\n"
+    )
+    with connect(empty_database_url, purpose="test") as conn:
+        assert [m.version for m in migrate(conn, folder)] == ["29980101000000"]
+    (folder / "29990101000000_host_app.sql").write_text(
         "CREATE TABLE public.host_later (id int);\n"
     )
-    for late in files[3:]:
-        (tmp_path / late.name).rename(workdir / "supabase" / "migrations" / late.name)
     pushed = db_push(empty_database_url, workdir)
     assert pushed.returncode == 0, pushed.stderr
-    assert _ledger(empty_database_url) == [*_ours(), "29990101000000"]
-    # The host's own version in the shared ledger is not ours: migrate ignores it.
+    assert _ledger(empty_database_url) == [*_ours(), "29980101000000", "29990101000000"]
+    # Versions in the shared ledger that are not ours: migrate ignores them.
     again = _migrate_cli(empty_database_url)
     assert (again.returncode, again.stdout.strip()) == (0, "migrations: up to date")
 
 
-def test_the_history_of_earlier_versions_moves_into_the_shared_ledger(
-    empty_database_url: str, tmp_path: Path
+def _rows(url: str) -> list[tuple[str, str, list[str]]]:
+    with connect(url, purpose="test") as conn:
+        rows = conn.execute(
+            "SELECT version, name, statements FROM supabase_migrations.schema_migrations"
+            " ORDER BY version"
+        ).fetchall()
+    return [(r["version"], r["name"], r["statements"]) for r in rows]
+
+
+def test_db_push_and_reminders_migrate_leave_the_same_history_rows(
+    empty_database_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    """A database migrated before the shared ledger: public.reminders_schema_migrations."""
-    earlier = {v: next(iter(sums)) for v, sums in KNOWN_EARLIER_CHECKSUMS.items()}
-    with connect(empty_database_url, purpose="test") as conn:
-        before = discover()[:5]  # what earlier versions shipped
-        conn.execute(
-            "CREATE TABLE public.reminders_schema_migrations (version text PRIMARY KEY,"
-            " name text NOT NULL, checksum text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in before:
-            conn.execute(m.sql.encode())
-            conn.execute(
-                "INSERT INTO public.reminders_schema_migrations (version, name, checksum)"
-                " VALUES (%s, %s, %s)",
-                (m.version, m.name, earlier.get(m.version, m.checksum)),
-            )
-        applied = migrate(conn)
-        assert [m.version for m in applied] == _ours()[5:]
-        gone = conn.execute(
-            "SELECT to_regclass('public.reminders_schema_migrations') AS t"
-        ).fetchone()
-        assert gone == {"t": None}
-        assert not check_migrations(conn).failed
-        assert migrate(conn) == []
-    assert _ledger(empty_database_url) == _ours()
-    dry = db_push(empty_database_url, project_dir(tmp_path), "--dry-run")
-    assert "Remote database is up to date" in dry.stdout + dry.stderr, dry.stdout + dry.stderr
+    """version, name and the statements array: whichever tool applied a file, the row is one."""
+    pushed = db_push(empty_database_url, project_dir(tmp_path))
+    assert pushed.returncode == 0, pushed.stderr
+    assert _rows(empty_database_url) == _rows(database_url)  # database_url: reminders migrate
+    assert len(_rows(database_url)[0][2]) > 100  # one row per statement, not the file as one
+
+
+def test_the_cli_and_migrate_split_hard_cases_alike(
+    empty_database_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """Semicolons in comments, strings, identifiers and dollar quotes; empty statements."""
+    (tmp_path / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
+    workdir = project_dir(tmp_path)
+    (workdir / "supabase" / "migrations" / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
+    pushed = db_push(empty_database_url, workdir)
+    assert pushed.returncode == 0, pushed.stderr
+    assert _rows(empty_database_url)[-1] == ("29990101000000", "hard_cases", CLI_STATEMENTS)
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    for m in discover():
+        (ours / m.path.name).write_bytes(m.path.read_bytes())
+    (ours / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
+    with connect(database_url, purpose="test") as conn:
+        migrate(conn, ours)
+    assert _rows(database_url) == _rows(empty_database_url)
+
+
+@pytest.mark.parametrize("tool", ["supabase db push", "reminders migrate"])
+def test_migration_fetch_gives_our_files_back_unchanged(
+    empty_database_url: str, tmp_path: Path, tool: str
+) -> None:
+    if tool == "supabase db push":
+        pushed = db_push(empty_database_url, project_dir(tmp_path))
+        assert pushed.returncode == 0, pushed.stderr
+    else:
+        with connect(empty_database_url, purpose="test") as conn:
+            migrate(conn)
+    fetched = migration_fetch(empty_database_url, tmp_path / "fetched")
+    assert fetched.returncode == 0, fetched.stderr
+    back = sorted((tmp_path / "fetched" / "supabase" / "migrations").glob("*.sql"))
+    assert [p.name for p in back] == [m.path.name for m in discover()]
+    for path, m in zip(back, discover(), strict=True):
+        assert path.read_bytes() == m.path.read_bytes(), path.name
 
 
 def test_an_applied_migration_edited_afterwards_stops_migrate_with_the_fix(
@@ -156,15 +180,15 @@ def test_an_applied_migration_edited_afterwards_stops_migrate_with_the_fix(
     with connect(database_url, purpose="test") as conn:
         conn.execute(
             "UPDATE reminders.migration_checksums SET checksum = 'edited' WHERE version = %s",
-            (_ours()[1],),
+            (_ours()[0],),
         )
         check = check_migrations(conn)
-    assert check.failed and discover()[1].filename in check.detail
+    assert check.failed and discover()[0].filename in check.detail
     result = run_cli("migrate")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert discover()[1].filename in lines[0]
+    assert discover()[0].filename in lines[0]
     assert "put the change in a new migration" in lines[0]
 
 
