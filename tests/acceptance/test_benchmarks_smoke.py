@@ -20,7 +20,6 @@ CASES = {
         *["--assignments", "300", "--requests", "3", "--clients", "2"],
         *["--rate", "100", "--rate-requests", "10"],  # the constant-rate (open-loop) phase
     ],
-    "seed_with_activities": ["--assignments", "300"],
     "seed_phases": ["--assignments", "300"],
     "lock_scopes": ["--runs", "2"],  # its own embedded server and PgBouncers
     "rls": ["--assignments", "500", "--iterations", "2"],
