@@ -1,7 +1,7 @@
 """Registering activities (contacts) on assignments, by each registration path.
 
 The database decides who may register what and writes all of a request's activities in one
-statement (``reminders.register_activities``, migration 20261130040000), and moves
+statement (``reminders.register_activities``, supabase/schema.sql), and moves
 ``assignments.last_contact_date`` (the triggers on ``activities``); this module checks the
 caller's app role and words each refusal the database reports (:func:`refusal`, pure).
 :func:`register` and :func:`delete` do the I/O, on the caller's connection.
@@ -146,7 +146,7 @@ def date_problem_text(
     return f"{day} is before the assignment started ({starts_on})"
 
 
-#: The names under which the database refuses a contact date (migration 20261130001000).
+#: The names under which the database refuses a contact date (supabase/schema.sql, "Contact dates the database enforces").
 DATABASE_DATE_RULES = frozenset({"contact_date_not_in_future", "contact_date_not_before_start"})
 
 

@@ -3,7 +3,7 @@ database. Light on purpose (no driver, no web framework): the CLI's ``--help`` n
 
 * :data:`REASON_MAX_LENGTH`: a correction's reason (``PUT /admin/.../last-contact-date``'s
   ``reason``, ``reminders admin set-last-contact --reason``; the database's CHECK
-  ``last_contact_corrections_reason_length``, migration 20261206040000).
+  ``last_contact_corrections_reason_length`` in supabase/schema.sql).
 * :data:`MAX_NOW_DISTANCE`: how far a run's ``now`` (``reminders run --now``, the cron
   endpoint's ``now``) may be from the database's clock unless the caller says it is meant
   (distant_now.py).

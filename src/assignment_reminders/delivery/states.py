@@ -1,7 +1,7 @@
 """The values a delivery row and an attempt can take: light types, no I/O.
 
 The database keeps ``reminder_deliveries.status`` and ``cancel_reason`` as text under CHECK
-constraints (migrations 20261128000200 and 20261206020000); these enums are the same sets.
+constraints (supabase/schema.sql, "Delivery over external channels"); these enums are the same sets.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 -- "today" is always the organization's calendar day at the %(now)s the caller passes in.
 
 -- name: register_activities
--- Who may register what, and the registration: one statement (migration 20261130040000 says
--- what comes back). No transaction around it: it is one.
+-- Who may register what, and the registration: one statement (supabase/schema.sql,
+-- "Registering activities", says what comes back). No transaction around it: it is one.
 SELECT item, refusal, time_zone, today, starts_on, id, assignment_id, occurred_on,
        registration_path, registered_by, note, last_contact_date
 FROM reminders.register_activities(%(path)s, %(caller)s, %(assignment_ids)s::bigint[],

@@ -50,7 +50,7 @@ RETURNING id
 -- name: finish_run
 -- Only a row that is still 'running' can be finished: a row another run declared dead stays so.
 -- reminders_created and escalations_created are not the run's to say: the ledger's triggers keep
--- them (migration 20261206030000).
+-- them (supabase/schema.sql, "Run counts from the ledger").
 UPDATE reminders.cron_execution_logs
 SET status = %(status)s,
     note = coalesce(%(note)s, note),
@@ -379,7 +379,7 @@ CREATE TEMPORARY TABLE reminder_pass_batch (
 
 -- name: pass_batch_begins
 -- Right before a batch, in its transaction. The batch deletes its due rows from the due index
--- itself, so the ledger's trigger (migration 20261130006000) skips its inserts. Its CTEs (about
+-- itself, so the ledger's trigger (assignment_due_on_dispatch) skips its inserts. Its CTEs (about
 -- 25 MB for 100,000 rows, read four times) stay in memory instead of spilling to temporary files.
 SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', 'on', true),
        pg_catalog.set_config('work_mem', '64MB', true)
