@@ -146,7 +146,8 @@ def date_problem_text(
     return f"{day} is before the assignment started ({starts_on})"
 
 
-#: The names under which the database refuses a contact date (supabase/schema.sql, "Contact dates the database enforces").
+#: The names under which the database refuses a contact date (supabase/schema.sql,
+#: "Contact dates the database enforces").
 DATABASE_DATE_RULES = frozenset({"contact_date_not_in_future", "contact_date_not_before_start"})
 
 
