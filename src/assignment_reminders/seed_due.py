@@ -2,8 +2,8 @@
 
 ``reminders.assignment_due_expected`` (supabase/schema.sql, "The due index") defines the index:
 for each active assignment whose gap (``coalesce(last_contact_date, starts_on)``) plus a threshold
-falls on or before ``ends_on`` (or that has no ``ends_on``), one row per kind with no reminder in the
-ledger for that gap. For freshly seeded assignments this is simple: the seed writes ``ends_on``
+falls on or before ``ends_on`` (or that has no ``ends_on``), one row per kind with no reminder in
+the ledger for that gap. For freshly seeded assignments this is simple: the seed writes ``ends_on``
 only for ended ones, their ids are new (the ledger has nothing for them), and their organizations
 are new too, with the thresholds the seed gave them. So each active assignment gets two rows,
 ``(gap, gap + reminder_after_days)`` and ``(gap, gap + escalation_after_days)``, each with the
