@@ -26,17 +26,13 @@ import difflib
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from assignment_reminders.database import Connection, connect, with_dbname
 from assignment_reminders.migrations import migrate
-
-SHAPE_SQL = Path(__file__).with_name("supabase_shape.sql")
-PROJECT_ROLE = "project_postgres"
+from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, as_user
 
 _OURS = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
 
@@ -188,20 +184,10 @@ def build(url: str, source: Path) -> None:
 
 def _fresh_database(admin_url: str) -> str:
     """A Supabase-shaped database owned by the non-superuser; its URL as that role."""
-    name = f"catalog_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    name = _create_database(admin_url, "catalog")
     with psycopg.connect(with_dbname(admin_url, name), autocommit=True) as conn:
         conn.execute(SHAPE_SQL.read_bytes())
-    return as_role(with_dbname(admin_url, name), PROJECT_ROLE)
-
-
-def as_role(url: str, role: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(url)
-    params["user"] = role
-    return make_conninfo("", **params)
+    return as_user(with_dbname(admin_url, name), PROJECT_ROLE)
 
 
 def compare(admin_url: str, left: Path, right: Path) -> list[str]:
