@@ -20,6 +20,8 @@ Rules:
   (:mod:`.statements`: no blank line right after a statement's ``;``, a newline after the last),
   or that holds what the CLI's splitter reads differently from PostgreSQL (``E'...'`` strings,
   nested block comments).
+* ``version``: a file whose version is not a valid timestamp (``YYYYMMDDHHMMSS``): the CLI shows
+  such a version raw in ``supabase migration list``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from . import statements
@@ -130,8 +133,18 @@ def lint_text(text: str, path: str = "<text>") -> list[Finding]:
 def lint_paths(paths: list[Path]) -> list[Finding]:
     found: list[Finding] = []
     for path in paths:
+        found += _lint_version(path)
         found += lint_text(path.read_text(encoding="utf-8"), str(path))
     return found
+
+
+def _lint_version(path: Path) -> list[Finding]:
+    version = path.name.split("_", 1)[0]
+    try:
+        datetime.strptime(version, "%Y%m%d%H%M%S")
+    except ValueError:
+        return [Finding(str(path), 1, "version", f"{version} is not a timestamp YYYYMMDDHHMMSS")]
+    return []
 
 
 def _code_only(text: str, *, keep_strings: bool = False) -> str:

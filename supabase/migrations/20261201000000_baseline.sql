@@ -5,7 +5,9 @@
 -- with its grants, row-level security and policies; nothing is moved or rewritten. Later changes
 -- are new migrations on top. `public` holds what app users read and write through RLS; `reminders`
 -- (not exposed by the Data API) holds the service's own tables and helpers. Each section below
--- starts with a `-- ==` header; docs/ explains the rules at length.
+-- starts with a `-- ==` header; docs/ explains the rules at length. No blank line follows a
+-- statement: `supabase migration fetch` gives this file back byte for byte (the migration lint
+-- checks it); supabase/schema.sql is the same schema with room to read.
 
 -- == Roles and schemas ==========================================================================
 -- Supabase creates the API roles and the auth helpers itself; a plain PostgreSQL gets the same

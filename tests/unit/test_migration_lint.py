@@ -98,5 +98,18 @@ def test_findings_name_the_file_and_line_and_fail_the_command(
     ]
 
 
+def test_a_version_that_is_not_a_timestamp_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "20261130002160_due_index_bulk_dispatch.sql").write_text("SELECT 1;\n")
+    (tmp_path / "20261130235959_fine.sql").write_text("SELECT 1;\n")
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        f"{tmp_path / '20261130002160_due_index_bulk_dispatch.sql'}:1: version: 20261130002160"
+        " is not a timestamp YYYYMMDDHHMMSS"
+    ]
+
+
 def test_the_shipped_migrations_pass() -> None:
     assert main([]) == 0
