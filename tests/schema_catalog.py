@@ -32,7 +32,7 @@ import psycopg
 
 from assignment_reminders.database import Connection, connect, with_dbname
 from assignment_reminders.migrations import migrate
-from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, as_user
+from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
 
 _OURS = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
 
@@ -183,21 +183,25 @@ def build(url: str, source: Path) -> None:
 
 
 def _fresh_database(admin_url: str) -> str:
-    """A Supabase-shaped database owned by the non-superuser; its URL as that role."""
+    """A Supabase-shaped database owned by the non-superuser; its name."""
     name = _create_database(admin_url, "catalog")
     with psycopg.connect(with_dbname(admin_url, name), autocommit=True) as conn:
         conn.execute(SHAPE_SQL.read_bytes())
-    return as_user(with_dbname(admin_url, name), PROJECT_ROLE)
+    return name
 
 
 def compare(admin_url: str, left: Path, right: Path) -> list[str]:
     """Build *left* and *right* in two fresh databases on the server at *admin_url*; diff them."""
     snaps = []
     for source in (left, right):
-        url = _fresh_database(admin_url)
-        build(url, source)
-        with connect(url, purpose="schema-catalog") as conn:
-            snaps.append(snapshot(conn))
+        name = _fresh_database(admin_url)
+        url = as_user(with_dbname(admin_url, name), PROJECT_ROLE)
+        try:
+            build(url, source)
+            with connect(url, purpose="schema-catalog") as conn:
+                snaps.append(snapshot(conn))
+        finally:
+            _drop_database(admin_url, name)
     return differences(snaps[0], snaps[1])
 
 
