@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from ..config import MonitoringSettings
+from ..config import Settings
+from .cron import CronSchedule
 
 Row = Mapping[str, Any]
 
@@ -25,19 +26,54 @@ OVERLAPPING_RUNS: Final = "overlapping_runs"
 ALL_KINDS: Final = (OVERRUN, MISSED_RUN, STUCK_LOCK, FAILURE, UNLOCK_FAILED, OVERLAPPING_RUNS)
 
 
+DAILY: Final = CronSchedule.parse("0 6 * * *", "Europe/Oslo")
+
+
 @dataclass(frozen=True)
 class Thresholds:
+    """The limits the checks judge by. A run is missed when the schedule's next fire time after
+    the last success (one period later) plus *missed_grace* has passed without a success, or,
+    when *missed_after* is set (``REMINDERS_MISSED_AFTER_SECONDS``), that long after it."""
+
     overrun_after: timedelta = timedelta(minutes=30)
-    missed_after: timedelta = timedelta(hours=26)
+    missed_after: timedelta | None = None
+    missed_grace: timedelta = timedelta(minutes=30)
     stuck_after_skips: int = 3
+    schedule: CronSchedule = DAILY
 
     @classmethod
-    def from_settings(cls, m: MonitoringSettings) -> Thresholds:
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        m = settings.monitoring
         return cls(
             overrun_after=timedelta(seconds=m.overrun_after_seconds),
-            missed_after=timedelta(seconds=m.missed_after_seconds),
+            missed_after=(
+                timedelta(seconds=m.missed_after_seconds) if m.missed_after_seconds else None
+            ),
+            missed_grace=timedelta(seconds=m.missed_grace_seconds),
             stuck_after_skips=m.stuck_after_skips,
+            schedule=CronSchedule.parse(settings.schedule.expression, settings.schedule.time_zone),
         )
+
+    def expected_after(self, since: datetime) -> datetime | None:
+        """The start the schedule expected next after *since* (None with a fixed limit)."""
+        return None if self.missed_after is not None else self.schedule.next_after(since)
+
+    def missed_deadline(self, since: datetime) -> datetime:
+        """When no success since *since* becomes a missed run."""
+        if self.missed_after is not None:
+            return since + self.missed_after
+        return self.schedule.next_after(since) + self.missed_grace
+
+    def missed_count(self, since: datetime, now: datetime) -> int:
+        """How many expected starts after *since* are past their grace by *now* (0 with a
+        fixed limit: then one miss is all it knows)."""
+        if self.missed_after is not None:
+            return 1 if now > since + self.missed_after else 0
+        count, fire = 0, self.schedule.next_after(since)
+        while count < 2 and now > fire + self.missed_grace:
+            count += 1
+            fire = self.schedule.next_after(fire)
+        return count
 
 
 @dataclass(frozen=True)
@@ -89,19 +125,30 @@ def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[
 
 
 def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
-    """No 'success' within the expected interval plus grace (measured from the last success, or
-    from the oldest row when there never was one; no rows at all means nothing to judge yet)."""
+    """No 'success' by the schedule's next expected start after the last one plus the grace
+    (or within the fixed limit): measured from the last success, or from the oldest row when
+    there never was one; no rows at all means nothing to judge yet."""
     since = s.last_success_at or s.first_started_at
-    if since is None or now - since <= t.missed_after:
+    if since is None or now <= t.missed_deadline(since):
         return []
     what = "the last successful run finished" if s.last_success_at else "the job first ran"
+    expected = t.expected_after(since)
+    limit = (
+        f"expected at {expected.isoformat()}, grace {_minutes(t.missed_grace)}"
+        if expected is not None
+        else f"limit {_minutes(t.missed_after or timedelta())}"
+    )
     return [
         Finding(
             MISSED_RUN,
             s.job_name,
             f"no successful run of {s.job_name} for {_minutes(now - since)}:"
-            f" {what} at {since.isoformat()} (limit {_minutes(t.missed_after)})",
-            {"last_success_at": s.last_success_at.isoformat() if s.last_success_at else None},
+            f" {what} at {since.isoformat()} ({limit})",
+            {
+                "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
+                "expected_at": expected.isoformat() if expected is not None else None,
+                "missed": t.missed_count(since, now),
+            },
         )
     ]
 
