@@ -52,13 +52,13 @@ def list_incidents(ctx: Context, as_json: bool, now: datetime | None) -> None:
         return
     click.echo(f"state: {truth.headline.state.upper()}: {truth.headline.why}")
     for i in truth.current:
-        ident = f"#{i.id}" if i.id is not None else "new"
+        ident = f"#{i.id} {i.state.value}" if i.id is not None else "new"
         extra = (
             f" [acknowledged by {i.alert.acknowledged_by}]"
             if i.alert and i.alert.acknowledged_by
             else ""
         )
-        click.echo(f"{ident} {i.state.value} {i.kind}: {i.message}{extra}")
+        click.echo(f"{ident} {i.kind}: {i.message}{extra}")
 
 
 @incidents.command("ack")
