@@ -56,7 +56,12 @@ def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS)
 
 
 def read_truth(
-    conn: Connection, settings: Settings, *, now: datetime, since: datetime | None = None
+    conn: Connection,
+    settings: Settings,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    kinds: Sequence[str] = ALL_KINDS,
 ) -> tuple[Snapshot, Truth]:
     """The one evaluation (:func:`.truth.judge`) over what the database holds now: the
     snapshot, and the open incidents (with those resolved since *since* when given). Reads
@@ -69,7 +74,7 @@ def read_truth(
         if since is None
         else recent_incidents(conn, settings.job_name, since)
     )
-    return snapshot, judge(snapshot, stored, now, thresholds)
+    return snapshot, judge(snapshot, stored, now, thresholds, kinds)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def run_checks(
 ) -> CheckResult:
     """Every check (or only *kinds*) once. With *record*, new incidents are opened and alerted
     to *sinks* and cleared ones resolved; without, nothing is written or sent (a dry run)."""
-    snapshot, truth = read_truth(conn, settings, now=now)
+    snapshot, truth = read_truth(conn, settings, now=now, kinds=kinds)
     if not record:
         return CheckResult(truth, Changes([], []), open_alerts(conn, settings.job_name), False)
     changes = reconcile(

@@ -32,6 +32,7 @@ from typing import Any
 
 from .alerts import Alert
 from .checks import (
+    ALL_KINDS,
     FAILURE,
     MISSED_RUN,
     OVERLAPPING_RUNS,
@@ -100,11 +101,16 @@ class Truth:
 
 
 def judge(
-    snapshot: Snapshot, stored: Sequence[Alert], now: datetime, thresholds: Thresholds
+    snapshot: Snapshot,
+    stored: Sequence[Alert],
+    now: datetime,
+    thresholds: Thresholds,
+    kinds: Sequence[str] = ALL_KINDS,
 ) -> Truth:
     """The headline and the incident list of *snapshot* as of *now*; *stored* are the open
-    incidents (and any resolved ones to show)."""
-    findings = tuple(evaluate(snapshot, now, thresholds))
+    incidents (and any resolved ones to show). Only the checks of *kinds* when given (a run's
+    end, the watchdog): then the headline and list speak of those kinds only."""
+    findings = tuple(evaluate(snapshot, now, thresholds, kinds))
     return Truth(
         headline=headline(snapshot, findings, now, thresholds),
         findings=findings,
