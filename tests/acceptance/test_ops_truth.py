@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assignment_reminders.database import Connection
 from tests.alert_receivers import WebhookReceiver, webhook
 from tests.conftest import reminders_cmd
 from tests.run_rows import insert_run, runs
+from tests.served import served
 
 __all__ = ["webhook"]
 
@@ -200,3 +202,30 @@ def test_the_documented_commands_run(conn: Connection, run_cli: Run) -> None:
     assert (incident["id"], incident["acknowledged_by"]) == (1, "kari")
     [window] = state(conn)[2]
     assert (window["id"], window["reason"], window["closed_by"]) == (1, "database upgrade", "kari")
+
+
+def test_the_ops_banner_and_its_incidents_agree_before_and_after_a_check(
+    conn: Connection, cli_env: dict[str, str], run_cli: Run
+) -> None:
+    """FAILING with no incident, or UP with open incidents, between two checks: not any more."""
+    run_id = insert_run(
+        conn, "failed", datetime.now(UTC) - timedelta(minutes=5), error="RuntimeError: boom"
+    )
+    with served(cli_env, "--no-scheduler") as base:
+        before = httpx.get(f"{base}/ops", timeout=30).text
+        assert '<body data-state="failing"' in before
+        assert f"run {run_id} of assignment-reminder-cron failed" in incidents_table(before)
+        assert "open (the next check alerts it)" in incidents_table(before)
+        assert run_cli("check").returncode == 3
+        recorded = httpx.get(f"{base}/ops", timeout=30).text
+        assert "<strong>open</strong>" in incidents_table(recorded)
+        insert_run(conn, "success", datetime.now(UTC), unlock_ok=True)
+        after = httpx.get(f"{base}/ops", timeout=30).text
+        assert '<body data-state="up"' in after
+        assert "clearing (the next check resolves it)" in incidents_table(after)
+
+
+def incidents_table(page: str) -> str:
+    found = re.search(r'<table id="incidents">.*?</table>', page, re.S)
+    assert found, page[:3000]
+    return found.group(0)
