@@ -16,8 +16,9 @@ import pytest
 
 from assignment_reminders.database import Connection
 from tests.alert_receivers import WebhookReceiver, webhook
-from tests.conftest import reminders_cmd
-from tests.run_rows import insert_run, runs
+from tests.conftest import reminders_cmd, start_reminders, wait_for
+from tests.locks import CLASSID, OBJID
+from tests.run_rows import insert_run, running, runs
 from tests.served import served
 
 __all__ = ["webhook"]
@@ -229,3 +230,35 @@ def incidents_table(page: str) -> str:
     found = re.search(r'<table id="incidents">.*?</table>', page, re.S)
     assert found, page[:3000]
     return found.group(0)
+
+
+def test_a_run_that_loses_its_lock_opens_its_incident_as_it_is_recorded(
+    conn: Connection, cli_env: dict[str, str], webhook: WebhookReceiver
+) -> None:
+    """lock_lost: the run's end opens the failure incident and alerts it, no check involved."""
+    env = {**cli_env, "REMINDERS_ALERT_WEBHOOK_URL": webhook.url}
+    proc = start_reminders(env, "run", "--hold-seconds", "60")
+    try:
+        row = wait_for(lambda: running(conn), timeout=60)
+        cut = conn.execute(
+            "SELECT bool_or(pg_terminate_backend(pid)) AS cut FROM pg_locks"
+            " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND classid = %s AND objid = %s",
+            (CLASSID, OBJID),
+        ).fetchone()
+        assert cut is not None and cut["cut"]
+        assert proc.wait(timeout=60) == 1
+    finally:
+        proc.kill()
+        proc.communicate()
+    [ended] = [r for r in runs(conn) if r["id"] == row["id"]]
+    assert ended["status"] == "failed" and ended["note"].startswith("lock_lost")
+    opened = {a["kind"]: a for a in alerts(conn)}
+    assert sorted(opened) == ["failure", "unlock_failed"]  # its release found the lock gone
+    for incident in opened.values():
+        assert incident["resolved_at"] is None and incident["opened_by"].startswith("run@")
+        assert incident["details"]["run_id"] == row["id"]
+    texts = sorted(webhook.texts())
+    assert texts[0].startswith(f"[ALERT] failure: run {row['id']} of")
+    assert "LockLostError" in texts[0]
+    assert texts[1].startswith(f"[ALERT] unlock_failed: run {row['id']} of")
