@@ -66,6 +66,11 @@ class RunMonitor:
             self.pinger.start(invocation_id)
 
     def ended(self, outcome: RunOutcome, conn: Connection) -> None:
+        # still the run's lines: they carry its run_id and invocation_id
+        with log_context(invocation_id=str(outcome.invocation_id), run_id=outcome.run_id):
+            self._ended(outcome, conn)
+
+    def _ended(self, outcome: RunOutcome, conn: Connection) -> None:
         prune_after_run(
             conn,
             status=outcome.status,
@@ -73,8 +78,7 @@ class RunMonitor:
             retention_days=self.settings.monitoring.retention_days,
         )
         if outcome.status != "skipped":
-            with log_context(invocation_id=str(outcome.invocation_id), run_id=outcome.run_id):
-                self._settle(lambda: self._settle_on(conn))
+            self._settle(lambda: self._settle_on(conn))
         if self.pinger is None:
             return
         if outcome.status == "success":
