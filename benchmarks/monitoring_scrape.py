@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
                 conn.execute(FILL, {"now": now, "rows": n, "step": 180 * 86400 / n})
                 conn.execute("ANALYZE reminders.cron_execution_logs")
                 for what, fn in (
-                    ("check pass", lambda: run_checks(conn, settings, now=now, sinks=[LogSink()])),
+                    (
+                        "check pass",
+                        lambda: run_checks(conn, settings, now=now, sinks=[LogSink()], record=True),
+                    ),
                     ("/metrics scrape (incl. connect)", lambda: _scrape(settings)),
                     ("/ops page (incl. connect)", lambda: _page(settings, now)),
                 ):

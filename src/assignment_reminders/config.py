@@ -479,7 +479,10 @@ class MonitoringSettings:
     """Alert thresholds, alert sinks and retention (docs/monitoring.md)."""
 
     overrun_after_seconds: int = 30 * 60
-    missed_after_seconds: int = 26 * 3600
+    # None: a missed run is one the schedule expected (its next fire time after the last
+    # success) that has not succeeded missed_grace_seconds later (monitoring/checks.py)
+    missed_after_seconds: int | None = None
+    missed_grace_seconds: int = 30 * 60
     stuck_after_skips: int = 3
     retention_days: int = 180
     check_interval_seconds: int = 60
@@ -496,8 +499,15 @@ class MonitoringSettings:
             overrun_after_seconds=_int(
                 env, "REMINDERS_OVERRUN_AFTER_SECONDS", d.overrun_after_seconds, maximum=7 * day
             ),
-            missed_after_seconds=_int(
-                env, "REMINDERS_MISSED_AFTER_SECONDS", d.missed_after_seconds, maximum=366 * day
+            missed_after_seconds=(
+                _int(env, "REMINDERS_MISSED_AFTER_SECONDS", 0, maximum=366 * day) or None
+            ),
+            missed_grace_seconds=_int(
+                env,
+                "REMINDERS_MISSED_GRACE_SECONDS",
+                d.missed_grace_seconds,
+                minimum=0,
+                maximum=366 * day,
             ),
             stuck_after_skips=_int(
                 env, "REMINDERS_STUCK_AFTER_SKIPS", d.stuck_after_skips, maximum=10_000

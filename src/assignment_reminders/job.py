@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -26,7 +27,7 @@ import psycopg
 from .clock import utc_now
 from .config import Settings
 from .database import Connection, connect, database_url, lock_database_url
-from .delivery.channels import configured_channel_names
+from .delivery.channels import configured_channel_names, skipped_channels
 from .delivery.runner import delivery_step
 from .fence import Guard, PgFencing
 from .gateway import fault, fetch_value, named
@@ -36,6 +37,8 @@ from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 
 _DUE_ROWS = named("due_rows")
+
+channel_logger = logging.getLogger("assignment_reminders.delivery.channels")
 
 ShowProgress = Callable[[RunCounts, Callable[[], int]], None]
 """Told after each batch what the pass has done so far, and given a function estimating how many
@@ -65,6 +68,16 @@ class RunObserver(Protocol):
 def due_rows(conn: Connection, now: datetime) -> int:
     """How many rows of the due index a pass at *now* reads (an index-only count)."""
     return int(fetch_value(conn, _DUE_ROWS, {"now": now}) or 0)
+
+
+def announce_step(lines: Sequence[str]) -> Step:
+    """Log *lines* (the channels a run skips) from within the run."""
+
+    def announce(checkpoint: Checkpoint, guard: Guard) -> None:
+        for line in lines:
+            channel_logger.info(line)
+
+    return announce
 
 
 def hold_step(lock: JobLock, seconds: float) -> Step:
@@ -134,8 +147,9 @@ def _run_once(
         lock = open_job_lock(
             lock_conn, lock_url, scope=settings.lock.scope, role=settings.lock.role, timing=timing
         )
-        channels = configured_channel_names(settings)  # decided (and logged) once per run
-        after_pass: list[Step] = []
+        channels = configured_channel_names(settings, announce=False)  # decided once per run
+        # said after the pass, before delivery: within the run, its lines carry its run_id
+        after_pass: list[Step] = [announce_step(skipped_channels(settings))]
         if (deliver := delivery_step(settings, work_conn, channels, clock)) is not None:
             after_pass.append(deliver)
         if hold_seconds > 0:

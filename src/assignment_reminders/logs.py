@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
 CONTEXT_FIELDS: Final = ("run_id", "invocation_id")
+FIELDS: Final = "reminders_fields"
+"""``logger.info(..., extra={FIELDS: {...}})``: fields of one line (a JSON line carries them)."""
 UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 _context: ContextVar[dict[str, Any]] = ContextVar("reminders_log_context", default={})  # noqa: B039 - never mutated
@@ -83,6 +85,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         data.update(getattr(record, "context", {}))
+        data.update(getattr(record, FIELDS, {}))
         data.update(_access_fields(record))
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
@@ -115,6 +118,24 @@ def error_line(message: str) -> str:
         "assignment_reminders.cli", logging.ERROR, "", 0, message, None, None
     )
     return JsonFormatter().format(record)
+
+
+def format_from_env(env: Mapping[str, str]) -> str:
+    """``REMINDERS_LOG_FORMAT`` as far as it can be read without the settings (they may be
+    what is malformed): ``json`` when it says so, else ``text``."""
+    return "json" if env.get("REMINDERS_LOG_FORMAT", "").strip().lower() == "json" else "text"
+
+
+def json_errors() -> bool:
+    """Whether the command's error line is said as JSON."""
+    return _json_errors
+
+
+def errors_as(log_format: str) -> None:
+    """Before logging is configured (a malformed environment, a usage error): say the
+    command's error line in *log_format*."""
+    global _json_errors  # noqa: PLW0603 - the process's one logging configuration
+    _json_errors = log_format == "json"
 
 
 def configure_logging(level: str, log_format: str = "text") -> None:

@@ -1,4 +1,5 @@
-"""What ``reminders status`` shows: recent runs, who holds the lock now, and open alerts."""
+"""What ``reminders status`` shows: the job's state and its incidents (the one evaluation that
+``/ops`` and ``reminders check`` make: monitoring/truth.py), recent runs, who holds the lock."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .config import Settings
 from .database import Connection
 from .gateway import fetch_all, named, record
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
-from .monitoring.alerts import Alert, open_alerts
+from .monitoring.alerts import Alert
 from .monitoring.checks import overlapping_run_ids
+from .monitoring.monitor import read_truth
+from .monitoring.ops_state import Headline
+from .monitoring.truth import Incident, IncidentState
 from .tables import render
 
 RUN_COLUMNS = (
@@ -38,7 +43,9 @@ class Status:
     runs: list[dict[str, Any]]
     holder: LockHolder | None
     holder_since: Any
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # the stored open incidents
+    headline: Headline | None = None
+    incidents: list[Incident] = field(default_factory=list)  # open, new and clearing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +59,10 @@ class Status:
                 "since": _json(self.holder_since),
             },
             "open_alerts": [a.to_dict() for a in self.alerts],
+            "state": None
+            if self.headline is None
+            else {"state": self.headline.state, "why": self.headline.why},
+            "incidents": [i.to_dict() for i in self.incidents],
         }
 
     def render(self) -> str:
@@ -62,11 +73,31 @@ class Status:
                 f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
                 f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
             )
-        alerts = "\n".join(f"  {a.kind}: {a.message} (since {a.opened_at})" for a in self.alerts)
+        alerts = "\n".join(f"  {_incident_line(i)}" for i in self.incidents)
+        state = (
+            f"state: {self.headline.state.upper()}: {self.headline.why}\n"
+            if self.headline is not None
+            else ""
+        )
         return (
-            f"{lock}\n\nopen alerts:\n{alerts or '  (none)'}"
+            f"{state}{lock}\n\nopen alerts:\n{alerts or '  (none)'}"
             f"\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
         )
+
+
+def _incident_line(i: Incident) -> str:
+    """``failure: run 17 ... (since ..., incident 4, acknowledged by kari)``."""
+    said = [f"since {i.opened_at}" if i.id is not None else "new: the next check alerts it"]
+    if i.id is not None:
+        said.append(f"incident {i.id}")
+    if i.state is IncidentState.CLEARING:
+        said.append("clearing: the next check resolves it")
+    a = i.alert
+    if a is not None and a.acknowledged_by:
+        said.append(f"acknowledged by {a.acknowledged_by}")
+    if a is not None and a.muted_by is not None:
+        said.append(f"muted by maintenance window {a.muted_by}")
+    return f"{i.kind}: {i.message} ({', '.join(said)})"
 
 
 def _json(value: Any) -> Any:
@@ -75,14 +106,23 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
-def read_status(conn: Connection, job_name: str, *, now: datetime, limit: int = 20) -> Status:
-    """The newest *limit* runs; each run that overlapped another (a double run: the
-    ``overlapping_runs`` alert) names those runs in ``overlapped``."""
+def read_status(conn: Connection, settings: Settings, *, now: datetime, limit: int = 20) -> Status:
+    """The state and the incidents as of *now*; the newest *limit* runs, each run that
+    overlapped another (a double run: the ``overlapping_runs`` alert) naming those runs in
+    ``overlapped``."""
+    job_name = settings.job_name
+    _, truth = read_truth(conn, settings, now=now)
     runs = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=record)
     overlaps = overlapping_run_ids(runs, now)
     for run in runs:
         ids = overlaps.get(run["id"])
         run["overlapped"] = "with " + ", ".join(map(str, ids)) if ids else None
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
-    alerts = open_alerts(conn, job_name)
-    return Status(runs=list(runs), holder=holder, holder_since=since, alerts=alerts)
+    return Status(
+        runs=list(runs),
+        holder=holder,
+        holder_since=since,
+        alerts=[i.alert for i in truth.current if i.alert is not None],
+        headline=truth.headline,
+        incidents=list(truth.current),
+    )

@@ -136,6 +136,7 @@ class CronTrigger:
         self._recorded_by: ExecutionLog | None = None
         self._row_status: str | None = None  # what the run's row says, once finished
         self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
+        self._orphans = 0  # rows of dead holders this run marked failed
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -214,6 +215,7 @@ class CronTrigger:
         'running' row. A lock lost before the token was taken is returned, not raised: the run
         still gets its row, finished as 'lock_lost'. Nothing may come between the row and the
         caller's try block (an interruption there would leave the row 'running')."""
+        self._orphans = 0
         try:
             self._take_fence()
         except LockLostError as exc:
@@ -223,10 +225,7 @@ class CronTrigger:
             orphans = self.log.fail_orphaned_runs(
                 self.job_name, start.invocation_id, start.started_at
             )
-            if orphans:
-                logger.warning(
-                    "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
-                )
+            self._orphans = len(orphans)  # said by _work, once the run's id is on its lines
         return self.log.start_running(start, self.lock.backend_pid), lost
 
     def _record_overlaps(self, run_id: int) -> None:
@@ -243,6 +242,10 @@ class CronTrigger:
             )
 
     def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
+        if self._orphans:
+            logger.warning(
+                "marked %d run(s) left 'running' by a dead process as failed", self._orphans
+            )
         if lost is not None:
             raise lost
         self._record_overlaps(run_id)

@@ -8,14 +8,17 @@ import logging
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from assignment_reminders.database import Connection
 from assignment_reminders.logs import JsonFormatter, TextFormatter, configure_logging, log_context
 from tests.conftest import reminders_cmd, wait_for
 from tests.receivers import free_port
+from tests.run_rows import insert_run
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 NOW = "2026-11-28T06:00:00+00:00"
@@ -153,3 +156,64 @@ def test_psycopgs_cleanup_warning_after_an_error_is_left_out_other_warnings_are_
     err = capsys.readouterr().err
     assert "error ignored terminating" not in err
     assert "something else worth saying" in err
+
+
+def test_every_line_of_a_run_carries_its_run_and_invocation_channel_lines_included(
+    cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    """No channel is configured: the run says so for each channel, within the run."""
+    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="DEBUG")
+    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    ours = [e for e in json_lines(done.stderr) if e["logger"].startswith("assignment_reminders")]
+    channel_lines = [e for e in ours if "channel not configured" in e["message"]]
+    assert len(channel_lines) == 2
+    for entry in ours:
+        assert entry.get("run_id") == outcome["run_id"], entry
+        assert entry.get("invocation_id") == outcome["invocation_id"], entry
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"REMINDERS_BATCH_SIZE": "lots"},
+        {"REMINDERS_MISSED_GRACE_SECONDS": "-1"},
+        {"REMINDERS_LOG_LEVEL": "LOUD"},
+    ],
+)
+def test_a_configuration_error_is_a_json_line_in_json_mode(
+    cli_env: dict[str, str], run_cli: RunCli, env: dict[str, str]
+) -> None:
+    cli_env.update(REMINDERS_LOG_FORMAT="json", **env)
+    for command in (("status",), ("check",), ("incidents", "list")):
+        failed = run_cli(*command)
+        assert failed.returncode == 1, failed.stderr
+        [entry] = json_lines(failed.stderr)
+        assert entry["level"] == "ERROR"
+        assert next(iter(env)) in entry["message"]
+
+
+def test_a_usage_error_is_a_json_line_in_json_mode(
+    cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    cli_env.update(REMINDERS_LOG_FORMAT="json")
+    for args in (("--no-such-option",), ("check", "--now", "yesterday"), ("nonsense",)):
+        failed = run_cli(*args)
+        assert failed.returncode == 2, failed.stderr
+        [entry] = json_lines(failed.stderr)
+        assert entry["level"] == "ERROR"
+
+
+def test_alert_lines_carry_the_run_and_the_alert_kind_as_fields(
+    cli_env: dict[str, str], run_cli: RunCli, conn: Connection
+) -> None:
+    run_id = insert_run(conn, "failed", datetime.now(UTC) - timedelta(minutes=5), error="boom")
+    cli_env.update(REMINDERS_LOG_FORMAT="json")
+    checked = run_cli("check")
+    assert checked.returncode == 3, checked.stderr
+    [alert] = [e for e in json_lines(checked.stderr) if e["message"].startswith("[ALERT]")]
+    assert alert["alert_kind"] == "failure"
+    assert alert["run_id"] == run_id
+    assert alert["incident_id"] == 1
+    assert alert["logger"] == "assignment_reminders.alerts"

@@ -23,7 +23,7 @@ def test_check_reports_a_failure_exits_three_and_status_lists_it(
     conn: Connection, run_cli: Run
 ) -> None:
     insert_run(conn, "failed", T0, error="RuntimeError: boom")
-    result = run_cli("check", "--now", "2026-11-28T06:00:00+00:00")
+    result = run_cli("check", "--now", "2026-11-28T06:00:00+00:00", "--record")
     assert result.returncode == 3  # 2 is click's usage error
     assert "failure: run" in result.stdout
     assert "RuntimeError: boom" in result.stdout

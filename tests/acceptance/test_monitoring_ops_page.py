@@ -222,7 +222,7 @@ Scenario = tuple[Callable[[Connection, datetime], None], str, str]
     "case",
     [
         (healthy, "up", "last success "),
-        (late, "late", "no run has started since"),
+        (late, "late", "no successful run since"),
         (failing, "failing", "failed"),
     ],
     ids=["healthy", "late", "failing"],

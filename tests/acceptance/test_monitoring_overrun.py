@@ -45,14 +45,16 @@ def test_a_hung_run_is_reported_by_the_independent_check_once(
     assert row["pid"] == hung_run.pid
     os.kill(hung_run.pid, signal.SIGSTOP)  # hung: alive, holding its lock, doing nothing
 
-    early = run_cli("check", "--now", (row["started_at"] + timedelta(minutes=29)).isoformat())
+    early = run_cli(
+        "check", "--record", "--now", (row["started_at"] + timedelta(minutes=29)).isoformat()
+    )
     assert early.returncode == 0, early.stderr
     assert overrun_alerts(conn) == []
 
     late = row["started_at"] + timedelta(minutes=31)
     for minutes in (0, 5):
         moment = (late + timedelta(minutes=minutes)).isoformat()
-        result = run_cli("check", "--json", "--now", moment)
+        result = run_cli("check", "--json", "--record", "--now", moment)
         assert result.returncode == 3, result.stderr  # check found a problem
         report = json.loads(result.stdout)
         assert [f["subject"] for f in report["findings"]] == [f"run:{row['id']}"]
@@ -67,11 +69,12 @@ def test_a_hung_run_is_reported_by_the_independent_check_once(
     hung_run.wait(timeout=30)
     # The next run finds the lock free, marks the dead run failed and succeeds: the overrun clears.
     assert run_cli("run").returncode == 0
-    after = run_cli("check", "--now", (late + timedelta(minutes=10)).isoformat())
+    after = run_cli("check", "--record", "--now", (late + timedelta(minutes=10)).isoformat())
     assert after.returncode == 0, after.stdout + after.stderr
     [alert] = overrun_alerts(conn)
     assert alert["resolved_at"] is not None
-    assert run_cli("check", "--now", (late + timedelta(minutes=11)).isoformat()).returncode == 0
+    eleven = (late + timedelta(minutes=11)).isoformat()
+    assert run_cli("check", "--record", "--now", eleven).returncode == 0
     assert len(overrun_alerts(conn)) == 1
 
 

@@ -26,6 +26,7 @@ from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.delivery.states import DeliveryStatus, Outcome
 from assignment_reminders.exceptions import LockLostError
+from assignment_reminders.logs import FIELDS
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 from tests.conftest import wait_for
@@ -531,3 +532,24 @@ def test_a_drain_told_to_stop_records_the_batch_it_claimed_and_claims_no_more(
     assert calls == 2
     assert by_status_and_attempts(conn) == {("sent", 1): 7, ("pending", 0): created - 7}
     assert hooks.accepted_total == 7
+
+
+def test_failed_deliveries_are_one_warning_per_batch_counted_by_channel_and_reason(
+    conn: Connection,
+    webhook: tuple[Recorder, WebhookChannel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hooks, channel = webhook
+    hooks.fail_first = 100  # every attempt answered 500
+    created = schedule(conn, ["webhook"], assignments=60)
+    assert created > 7  # more than one batch of 7
+    caplog.set_level(logging.DEBUG, logger="assignment_reminders.delivery")
+    service(conn, {"webhook": channel}, Clock(NOW), max_attempts=1).drain()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    batches = -(-created // 7)
+    assert len(warnings) == batches, [r.getMessage() for r in warnings]
+    counted = [getattr(r, FIELDS)["failed_deliveries"] for r in warnings]
+    assert sum(c["webhook"]["HTTP 500 (giving up)"] for c in counted) == created
+    assert warnings[0].getMessage() == (
+        "7 of 7 deliveries in the batch failed: webhook: 7 HTTP 500 (giving up)"
+    )

@@ -43,7 +43,7 @@ def alerting(
     assert [s.name for s in sinks] == ["log", "webhook", "email"]
 
     def check(now: datetime) -> CheckResult:
-        return run_checks(conn, configured, now=now, sinks=sinks)
+        return run_checks(conn, configured, now=now, sinks=sinks, record=True)
 
     return check
 
@@ -88,9 +88,11 @@ def test_missed_run_alerts_once_and_recovers_once(
     webhook: WebhookReceiver,
     smtp_server: Mailbox,
 ) -> None:
+    # daily at 06:00 Oslo (05:00 UTC = T0): the next run is expected at T0 + 24 h; the default
+    # grace is 30 min, so the first miss is alerted at T0 + 24 h 30 min, not 26 h after
     insert_run(conn, "success", T0, unlock_ok=True)
-    assert alerting(T0 + timedelta(hours=25)).healthy
-    for hours in (27, 28, 30):
+    assert alerting(T0 + timedelta(hours=24, minutes=29)).healthy
+    for hours in (24.6, 28, 30):
         assert [f.kind for f in alerting(T0 + timedelta(hours=hours)).findings] == [MISSED_RUN]
     assert sent(webhook, smtp_server, MISSED_RUN) == (1, 0)
     insert_run(conn, "success", T0 + timedelta(hours=30), unlock_ok=True)
@@ -174,7 +176,7 @@ def test_replicas_checking_at_once_open_one_incident(
             with connect(database_url, purpose="replica") as c:
                 barrier.wait()
                 now = T0 + timedelta(hours=1)
-                results.append(run_checks(c, settings, now=now, sinks=[LogSink()]))
+                results.append(run_checks(c, settings, now=now, sinks=[LogSink()], record=True))
         except BaseException as exc:
             errors.append(exc)
 
@@ -220,7 +222,11 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     )
     insert_run(conn, "failed", T0, error="boom")
     result = run_checks(
-        conn, configured, now=T0 + timedelta(minutes=5), sinks=sinks_from_settings(configured)
+        conn,
+        configured,
+        now=T0 + timedelta(minutes=5),
+        sinks=sinks_from_settings(configured),
+        record=True,
     )
     assert [a.kind for a in result.changes.opened] == [FAILURE]
     assert len(smtp_server.messages) == 1
@@ -230,6 +236,7 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
 
 def test_overlapping_runs_alert_once_with_both_run_ids_and_status_marks_them(
     conn: Connection,
+    settings: Settings,
     alerting: Callable[[datetime], CheckResult],
     webhook: WebhookReceiver,
     smtp_server: Mailbox,
@@ -247,7 +254,7 @@ def test_overlapping_runs_alert_once_with_both_run_ids_and_status_marks_them(
     assert alert.details["run_ids"] == [cut, winner]
     assert f"runs {cut} (failed" in alert.message and f"{winner} (success" in alert.message
 
-    current = read_status(conn, JOB_NAME, now=T0 + timedelta(minutes=12))
+    current = read_status(conn, settings, now=T0 + timedelta(minutes=12))
     marks = {r["id"]: r["overlapped"] for r in current.runs}
     assert marks[cut] == f"with {winner}" and marks[winner] == f"with {cut}"
     assert [m for i, m in marks.items() if i not in (cut, winner)] == [None, None]

@@ -51,20 +51,45 @@ def test_overrun_fires_only_past_the_threshold() -> None:
 
 
 def test_overrun_threshold_is_configurable() -> None:
-    t = Thresholds.from_settings(MonitoringSettings(overrun_after_seconds=60))
+    t = Thresholds.from_settings(Settings(monitoring=MonitoringSettings(overrun_after_seconds=60)))
     assert check_overrun([row(1, "running")], T0 + timedelta(seconds=61), t)
 
 
-def test_missed_run_measures_from_the_last_success() -> None:
-    s = snap([row(1, "success")], last_success_at=T0)
-    assert check_missed_run(s, T0 + timedelta(hours=26), T) == []
-    [finding] = check_missed_run(s, T0 + timedelta(hours=27), T)
+def test_missed_run_is_the_next_expected_run_plus_the_grace_after_the_last_success() -> None:
+    """Daily at 06:00 Oslo (T0): a success at T0 expects the next at T0 + 24 h; the default
+    grace is 30 min, so the first miss is found at T0 + 24 h 30 min (it was 26 h)."""
+    s = snap([row(1, "success")], last_success_at=T0 + timedelta(minutes=2))
+    assert check_missed_run(s, T0 + timedelta(hours=24, minutes=30), T) == []
+    [finding] = check_missed_run(s, T0 + timedelta(hours=24, minutes=31), T)
     assert finding.kind == MISSED_RUN
+    assert finding.details["expected_at"] == (T0 + timedelta(hours=24)).isoformat()
+    assert finding.details["missed"] == 1
+    assert check_missed_run(s, T0 + timedelta(hours=48, minutes=31), T)[0].details["missed"] == 2
+
+
+def test_missed_run_follows_the_schedule_and_its_grace() -> None:
+    hourly = Thresholds.from_settings(
+        Settings.from_env(
+            {"REMINDERS_SCHEDULE": "0 * * * *", "REMINDERS_MISSED_GRACE_SECONDS": "300"}
+        )
+    )
+    s = snap([row(1, "success")], last_success_at=T0 + timedelta(minutes=1))
+    assert check_missed_run(s, T0 + timedelta(minutes=65), hourly) == []
+    assert check_missed_run(s, T0 + timedelta(minutes=66), hourly)
+
+
+def test_a_fixed_missed_after_limit_overrides_the_schedule() -> None:
+    fixed = Thresholds.from_settings(
+        Settings.from_env({"REMINDERS_MISSED_AFTER_SECONDS": str(26 * 3600)})
+    )
+    s = snap([row(1, "success")], last_success_at=T0)
+    assert check_missed_run(s, T0 + timedelta(hours=26), fixed) == []
+    assert check_missed_run(s, T0 + timedelta(hours=27), fixed)
 
 
 def test_missed_run_without_any_success_measures_from_the_first_row() -> None:
     s = snap([row(1, "failed")], first_started_at=T0)
-    assert check_missed_run(s, T0 + timedelta(hours=27), T)
+    assert check_missed_run(s, T0 + timedelta(hours=25), T)
     assert check_missed_run(snap([], first_started_at=None), T0 + timedelta(days=9), T) == []
 
 

@@ -1,19 +1,18 @@
-"""The /ops headline: each state and its reason, from the runs, the schedule and the thresholds."""
+"""The headline (/ops, status, check): each state and its reason, from the runs, the schedule and
+the thresholds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from assignment_reminders.monitoring.cron import CronSchedule
+from assignment_reminders.monitoring.checks import Snapshot, Thresholds
 from assignment_reminders.monitoring.ops_page import axis, chart
-from assignment_reminders.monitoring.ops_state import OpsFacts, assess
+from assignment_reminders.monitoring.truth import judge
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 13:00 in Oslo; 06:00 Oslo was 05:00 UTC
-DAILY = CronSchedule.parse("0 6 * * *", "Europe/Oslo")
 
 
 def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> dict[str, Any]:
@@ -24,31 +23,22 @@ def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> dict
         "trigger_source": "scheduler",
         "started_at": started,
         "duration_ms": None if status == "running" else minutes * 60_000,
+        "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
         "error": None,
         "note": None,
         **extra,
     }
 
 
-def facts(runs: list[dict[str, Any]], last_success_hours: float | None = None) -> OpsFacts:
+def snapshot(runs: list[dict[str, Any]], last_success_hours: float | None = None) -> Snapshot:
     last = NOW - timedelta(hours=last_success_hours) if last_success_hours is not None else None
-    return OpsFacts(
+    newest_first = sorted(runs, key=lambda r: r["started_at"], reverse=True)
+    return Snapshot(
         job_name="assignment-reminder-cron",
-        now=NOW,
-        zone=ZoneInfo("Europe/Oslo"),
-        schedule="0 6 * * *",
-        scheduler_enabled=True,
-        previous_fire=DAILY.previous_at_or_before(NOW),
-        next_fire=DAILY.next_after(NOW),
-        runs=runs,
+        recent=newest_first,
+        running=[r for r in runs if r["status"] == "running"],
         last_success_at=last,
         first_started_at=min((r["started_at"] for r in runs), default=None),
-        holder=None,
-        holder_since=None,
-        incidents=[],
-        deliveries={},
-        overrun_after=timedelta(minutes=30),
-        missed_after=timedelta(hours=26),
     )
 
 
@@ -56,7 +46,7 @@ def facts(runs: list[dict[str, Any]], last_success_hours: float | None = None) -
     ("runs", "last_success", "state", "why"),
     [
         ([run("success", 7)], 6.9, "up", "last success 6 h 54 min ago"),
-        ([run("success", 31), run("running", 0.1, id=2)], 31, "running", "run 2 (scheduler)"),
+        ([run("success", 7), run("running", 0.1, id=2)], 6.9, "running", "run 2 (scheduler)"),
         ([run("running", 1, id=3)], None, "late", "past the 30 min overrun limit"),
         (
             [run("success", 7), run("failed", 1, id=4, error="KeyError: 'kari@example.org'")],
@@ -65,24 +55,34 @@ def facts(runs: list[dict[str, Any]], last_success_hours: float | None = None) -
             "run 4 failed 1 h 0 min ago: KeyError: '…'",
         ),
         ([run("success", 50)], 49.9, "down", "last success 2 d 1 h ago"),
-        ([run("success", 31)], 30.9, "down", "more than the 1 d 2 h limit"),
+        ([run("success", 31)], 30.9, "late", "expected at 2026-11-30 06:00 CET"),
         ([run("success", 25)], 24.9, "late", "expected at 2026-11-30 06:00 CET"),
-        ([run("success", 25), run("skipped", 6.9, id=5)], 24.9, "late", "no run has started"),
-        ([], None, "late", "no run has started since"),
+        ([run("success", 25), run("skipped", 6.9, id=5)], 24.9, "late", "no successful run"),
+        ([run("success", 7), run("running", 0.1, id=2)], 30.9, "late", "expected at"),
+        ([], None, "up", "no run yet"),
     ],
 )
 def test_the_headline_says_the_state_and_why(
     runs: list[dict[str, Any]], last_success: float | None, state: str, why: str
 ) -> None:
-    headline = assess(facts(runs, last_success))
+    headline = judge(snapshot(runs, last_success), [], NOW, Thresholds()).headline
     assert headline.state == state
     assert why in headline.why
 
 
+def test_a_fixed_missed_after_limit_says_down_with_the_limit() -> None:
+    fixed = Thresholds(missed_after=timedelta(hours=26))
+    headline = judge(snapshot([run("success", 31)], 30.9), [], NOW, fixed).headline
+    assert (headline.state, headline.why) == (
+        "down",
+        "last success 1 d 6 h ago, more than the 1 d 2 h limit",
+    )
+
+
 def test_a_run_before_the_expected_time_plus_grace_is_not_late_yet() -> None:
-    early = facts([run("success", 25)], 24.9)
-    at_six_twenty = OpsFacts(**{**early.__dict__, "now": datetime(2026, 11, 30, 5, 20, tzinfo=UTC)})
-    assert assess(at_six_twenty).state == "up"
+    at_six_twenty = datetime(2026, 11, 30, 5, 20, tzinfo=UTC)
+    s = snapshot([run("success", 25)], 24.9)
+    assert judge(s, [], at_six_twenty, Thresholds()).headline.state == "up"
 
 
 @pytest.mark.parametrize(

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from ..config import Settings
 from ..database import connect, database_url
-from ..gateway import fetch_all, fetch_one, named, record
+from ..gateway import fetch_all, named, record
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
-from ..monitoring.alerts import Alert
 from ..monitoring.cron import CronSchedule
+from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page
 from ..monitoring.ops_state import OpsFacts
 from .ops_auth import OpsToken
@@ -22,21 +22,20 @@ from .ops_auth import OpsToken
 _DEAD_LETTERS = named("dead_letters")
 _DELIVERY_BACKLOG = named("delivery_backlog")
 
-_RECENT_INCIDENTS = named("recent_incidents")
 _RUN_HISTORY = named("run_history")
-_SUCCESS_BOUNDS = named("success_bounds")
 
 router = APIRouter(tags=["ops"], dependencies=[OpsToken])
 
 
 def read_facts(settings: Settings, now: datetime) -> OpsFacts:
     schedule = CronSchedule.parse(settings.schedule.expression, settings.schedule.time_zone)
-    params = {"job_name": settings.job_name, "since": now - timedelta(days=DAYS)}
+    since = now - timedelta(days=DAYS)
+    params = {"job_name": settings.job_name, "since": since}
     with connect(database_url(settings), purpose="ops") as conn:
         runs = fetch_all(conn, _RUN_HISTORY, params, row=record)
-        bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=record) or {}
-        incidents = fetch_all(conn, _RECENT_INCIDENTS, params, row=record)
-        holder, since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
+        # the headline and the incidents: the evaluation `status` and `check` make too
+        snapshot, truth = read_truth(conn, settings, now=now, since=since)
+        holder, held_since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
         # open rows and dead letters through their partial indexes, not the whole history
         waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=record)
         dead = fetch_all(conn, _DEAD_LETTERS, row=record)
@@ -52,14 +51,13 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         previous_fire=schedule.previous_at_or_before(now),
         next_fire=schedule.next_after(now),
         runs=runs,
-        last_success_at=bounds.get("last_success_at"),
-        first_started_at=bounds.get("first_started_at"),
+        last_success_at=snapshot.last_success_at,
+        first_started_at=snapshot.first_started_at,
         holder=holder,
-        holder_since=since if isinstance(since, datetime) else None,
-        incidents=[Alert.from_row(r) for r in incidents],
+        holder_since=held_since if isinstance(held_since, datetime) else None,
+        truth=truth,
         deliveries=deliveries,
         overrun_after=timedelta(seconds=m.overrun_after_seconds),
-        missed_after=timedelta(seconds=m.missed_after_seconds),
     )
 
 

@@ -11,6 +11,7 @@
     admin.py      admin set-last-contact|last-contact-history
     delivery.py   worker, deliveries, webhook-secret
     monitoring.py check
+    incidents.py  incidents list|ack, maintenance open|close|list
     doctor.py     doctor
     sql.py        optional-sql
 
@@ -25,6 +26,7 @@ from .admin import admin
 from .delivery import deliveries, webhook_secret, worker
 from .doctor import doctor
 from .embedded import embedded
+from .incidents import incidents, maintenance
 from .job import migrate, run, seed, status
 from .monitoring import check
 from .options import text_everywhere
@@ -44,6 +46,8 @@ COMMANDS: tuple[click.Command, ...] = (
     deliveries,
     webhook_secret,
     check,
+    incidents,
+    maintenance,
     doctor,
     optional_sql_command,
 )

@@ -144,7 +144,7 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
     from ..status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
-        current = read_status(conn, ctx.settings.job_name, now=utc_now(), limit=limit)
+        current = read_status(conn, ctx.settings, now=utc_now(), limit=limit)
     click.echo(json.dumps(current.to_dict()) if as_json else current.render())
 
 

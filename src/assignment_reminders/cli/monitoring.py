@@ -16,27 +16,48 @@ CHECK_FOUND_PROBLEM = 3
 
 @click.command()
 @json_option("findings and open alerts")
-@now_option("Judge the execution log as of this ISO 8601 moment (with offset). Default: now.")
+@now_option(
+    "Judge the execution log as of this ISO 8601 moment (with offset). Default: now. With"
+    " --now nothing is recorded or sent unless --record is given."
+)
+@click.option(
+    "--record/--dry-run",
+    "record",
+    default=None,
+    help="Record: open, resolve and send incidents. Dry run: only compute and print them."
+    "  [default: --record without --now, --dry-run with --now]",
+)
 @pass_context
-def check(ctx: Context, as_json: bool, now: datetime | None) -> None:
-    """Run every monitoring check once: overrun, missed run, stuck lock, failure, unlock.
+def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None) -> None:
+    """Run every monitoring check once: overrun, missed run, stuck lock, failure, unlock,
+    overlapping runs.
 
     New incidents are alerted (log, webhook, email) and cleared ones recovered, once each
-    however many replicas check. Exits 0 when all is well, 3 when something is wrong
-    (1: could not check, 2: usage error).
-    Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_AFTER_SECONDS (93600),
-    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_ALERT_EMAIL_TO
-    (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
+    however many replicas check. With --now (judging another moment) it is a dry run unless
+    --record is given: the findings are computed and printed, and nothing is opened, resolved
+    or sent. Exits 0 when all is well, 3 when something is wrong (1: could not check, 2: usage
+    error).
+    Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_GRACE_SECONDS (1800:
+    after the schedule's next expected run), REMINDERS_MISSED_AFTER_SECONDS (unset: a fixed limit
+    instead), REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL,
+    REMINDERS_ALERT_EMAIL_TO (comma-separated; sent through the REMINDERS_SMTP_* server that
+    reminder email uses).
     """
     from ..monitoring.monitor import check_once_for
 
+    recording = record if record is not None else now is None
     moment = now or datetime.now(UTC)
-    result = check_once_for(ctx.settings, now=moment)
+    result = check_once_for(ctx.settings, now=moment, record=recording)
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "healthy": result.healthy,
+                    "recorded": result.recorded,
+                    "state": {
+                        "state": result.truth.headline.state,
+                        "why": result.truth.headline.why,
+                    },
                     "findings": [
                         {"kind": f.kind, "subject": f.subject, "message": f.message}
                         for f in result.findings
@@ -45,10 +66,13 @@ def check(ctx: Context, as_json: bool, now: datetime | None) -> None:
                 }
             )
         )
-    elif result.healthy:
-        click.echo("ok: no open alerts")
     else:
-        for f in result.findings:
-            click.echo(f"{f.kind}: {f.message}")
+        if result.healthy:
+            click.echo("ok: no open alerts")
+        else:
+            for f in result.findings:
+                click.echo(f"{f.kind}: {f.message}")
+        if not result.recorded:
+            click.echo("dry run: nothing was opened, resolved or sent (--record to record)")
     if not result.healthy:
         sys.exit(CHECK_FOUND_PROBLEM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any
@@ -13,7 +14,7 @@ from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
 from ..exceptions import ReminderError, SchemaMissingError
 from ..gateway import fault
-from ..logs import configure_logging, error_line
+from ..logs import configure_logging, error_line, errors_as, format_from_env, json_errors
 from .options import Context
 
 ENV_HELP = (
@@ -50,8 +51,10 @@ ENV_HELP = (
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_level: str | None, log_format: str | None) -> None:
     context = Context(debug)
-    settings = context.settings_or_none() or Settings()  # a malformed environment: see command
-    configure_logging(log_level or settings.log_level, (log_format or settings.log_format).lower())
+    settings = context.settings_or_none()  # None: a malformed environment, said by the command
+    level = log_level or (settings or Settings()).log_level
+    fmt = log_format or (settings.log_format if settings else format_from_env(os.environ))
+    configure_logging(level, fmt.lower())
     ctx.obj = context
 
 
@@ -61,9 +64,21 @@ def _command(args: list[str]) -> str:
     return f"`reminders {words[0]}`" if words else "`reminders`"
 
 
+def _json_flag(args: list[str]) -> bool:
+    """``--log-format json`` (or ``=json``) among the group's options."""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(
+        (a == "--log-format" and b.lower() == "json") or a.lower() == "--log-format=json"
+        for a, b in pairs
+    )
+
+
 def main(argv: list[str] | None = None) -> Any:
     """The entry point: every expected failure ends in one line on stderr (exit 1; click's
-    usage errors exit 2), the traceback only with ``--debug``."""
+    usage errors exit 2), the traceback only with ``--debug``; with ``REMINDERS_LOG_FORMAT=json``
+    that line is JSON too, whether or not logging was configured before the failure."""
+    args = argv if argv is not None else sys.argv[1:]
+    errors_as("json" if _json_flag(args) else format_from_env(os.environ))
     try:
         return cli.main(args=argv, prog_name="reminders", standalone_mode=False)
     except click.exceptions.Abort:
@@ -74,12 +89,14 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(error_line(f"{exc.format_message()} (see `{where} --help`)"), err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        if json_errors():
+            click.echo(error_line(exc.format_message()), err=True)
+        else:
+            exc.show()
         sys.exit(exc.exit_code)
     except (ReminderError, psycopg.Error) as raised:
         # A database fault anywhere (server stopped or restarted, session terminated, dead
         # network) ends here too: one line naming what failed and what to do, exit 1.
-        args = argv if argv is not None else sys.argv[1:]
         if "--debug" in args:
             traceback.print_exc()
         # driver errors and a missing schema are said for the command the user ran

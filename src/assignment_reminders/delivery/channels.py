@@ -45,17 +45,27 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
-def configured_channel_names(settings: Settings) -> list[str]:
-    """The external channels this deployment can send on; logs one line per skipped channel."""
+def skipped_channels(settings: Settings) -> list[str]:
+    """Why each channel this deployment cannot send on is skipped (one line each)."""
+    said = []
+    if not settings.smtp.host:
+        said.append("email channel not configured (REMINDERS_SMTP_HOST is unset): skipped")
+    if settings.delivery.webhook_url is None or settings.delivery.webhook_secret is None:
+        said.append("webhook channel not configured (REMINDERS_WEBHOOK_URL is unset): skipped")
+    return said
+
+
+def configured_channel_names(settings: Settings, *, announce: bool = True) -> list[str]:
+    """The external channels this deployment can send on; logs one line per skipped channel
+    (unless *announce* is false: a run says them within its log context, job.py)."""
     names = []
     if settings.smtp.host:
         names.append(EMAIL)
-    else:
-        logger.info("email channel not configured (REMINDERS_SMTP_HOST is unset): skipped")
     if settings.delivery.webhook_url is not None and settings.delivery.webhook_secret is not None:
         names.append(WEBHOOK)
-    else:
-        logger.info("webhook channel not configured (REMINDERS_WEBHOOK_URL is unset): skipped")
+    if announce:
+        for line in skipped_channels(settings):
+            logger.info(line)
     return names
 
 

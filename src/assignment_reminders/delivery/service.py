@@ -26,7 +26,8 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from ..database import Connection
 from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
 from ..gateway import fetch_all, named, record
+from ..logs import FIELDS
 from .channels import Channel
 from .lease import Leases
 from .messages import Delivery, Message, Renderer
@@ -231,7 +233,7 @@ class ReminderDispatchService:
             )
             error, permanent = f"{delivery.channel}: {type(exc).__name__}", False
         retry_at = None if permanent else self.policy.next_attempt(delivery.attempts, at, self.rng)
-        logger.warning(
+        logger.debug(  # the batch's failures are summarised in one WARNING (_summarise)
             "delivery %d (%s, attempt %d) failed: %s%s",
             delivery.id,
             delivery.channel,
@@ -307,7 +309,9 @@ class ReminderDispatchService:
         for items, future in batch.futures:
             for (d, _), attempt in zip(items, self._wait(future), strict=True):
                 batch.outcomes[d.id] = self._outcome(d, attempt)
-        return [batch.outcomes[d.id] for d in batch.deliveries]
+        outcomes = [batch.outcomes[d.id] for d in batch.deliveries]
+        _summarise_failures(batch.deliveries, outcomes)
+        return outcomes
 
     def record(self, outcomes: list[Outcome]) -> int:
         """Write the outcomes of one claimed batch, each at its own time; returns how many rows
@@ -419,3 +423,39 @@ class ReminderDispatchService:
                 result.lost,
             )
         return result
+
+
+def failure_counts(
+    deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]
+) -> dict[str, dict[str, int]]:
+    """The failed attempts of one batch: channel -> reason (the error, ``giving up`` marked)
+    -> how many. The errors name no recipient (``webhook: HTTP 500``, ``email: SMTP 451``)."""
+    counts: dict[str, Counter[str]] = {}
+    for d, o in zip(deliveries, outcomes, strict=True):
+        if o.error is None or not o.attempted:
+            continue
+        reason = o.error.removeprefix(f"{d.channel}: ")
+        if o.status == DeliveryStatus.DEAD:
+            reason += " (giving up)"
+        counts.setdefault(d.channel, Counter())[reason] += 1
+    return {c: dict(sorted(n.items())) for c, n in sorted(counts.items())}
+
+
+def _summarise_failures(deliveries: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+    """One WARNING per batch for its failed deliveries, counted by channel and reason (the
+    JSON line carries them as ``failed_deliveries``), instead of one line each."""
+    counts = failure_counts(deliveries, outcomes)
+    if not counts:
+        return
+    total = sum(sum(n.values()) for n in counts.values())
+    said = "; ".join(
+        f"{channel}: " + ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        for channel, reasons in counts.items()
+    )
+    logger.warning(
+        "%d of %d deliveries in the batch failed: %s",
+        total,
+        len(outcomes),
+        said,
+        extra={FIELDS: {"failed_deliveries": counts}},
+    )

@@ -18,12 +18,14 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..database import Connection
-from ..gateway import fetch_all, named, record, transaction
+from ..gateway import fetch_all, fetch_value, named, record, transaction
 from .checks import ALL_KINDS, FailedRuns, Finding
 
+_ACTIVE_WINDOW = named("active_window")
 _ANNOUNCE_FAILED_RUNS = named("announce_failed_runs")
 _OPEN_ALERTS = named("open_alerts")
 _OPEN_FINDINGS = named("open_findings")
+_RECENT_INCIDENTS = named("recent_incidents")
 _RESOLVE_CLEARED = named("resolve_cleared")
 
 SQL = "monitoring.sql"
@@ -38,6 +40,10 @@ class Alert:
     opened_at: datetime
     resolved_at: datetime | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_note: str | None = None
+    muted_by: int | None = None  # the maintenance window it opened in: recorded, not sent
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Alert:
@@ -49,6 +55,10 @@ class Alert:
             opened_at=row["opened_at"],
             resolved_at=row.get("resolved_at"),
             details=row.get("details") or {},
+            acknowledged_at=row.get("acknowledged_at"),
+            acknowledged_by=row.get("acknowledged_by"),
+            acknowledged_note=row.get("acknowledged_note"),
+            muted_by=row.get("muted_by"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +70,10 @@ class Alert:
             "opened_at": self.opened_at.isoformat(),
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "details": self.details,
+            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_note": self.acknowledged_note,
+            "muted_by": self.muted_by,
         }
 
 
@@ -67,6 +81,20 @@ class Alert:
 class Changes:
     opened: list[Alert]
     resolved: list[Alert]
+    muted_by: int | None = None  # a maintenance window was open: recorded, not sent
+
+    def __add__(self, other: Changes) -> Changes:
+        return Changes(
+            opened=[*self.opened, *other.opened],
+            resolved=[*self.resolved, *other.resolved],
+            muted_by=self.muted_by or other.muted_by,
+        )
+
+
+def active_window(conn: Connection, job_name: str, now: datetime) -> int | None:
+    """The maintenance window *now* falls in (its id), if any."""
+    found = fetch_value(conn, _ACTIVE_WINDOW, {"job_name": job_name, "now": now})
+    return int(found) if found is not None else None
 
 
 def _findings_json(findings: Iterable[Finding]) -> Jsonb:
@@ -88,7 +116,7 @@ def reconcile(
     kinds: Sequence[str] = ALL_KINDS,
 ) -> Changes:
     """Bring the stored incidents of *kinds* in line with *findings* (all of those kinds)."""
-    params = {
+    params: dict[str, Any] = {
         "job_name": job_name,
         "findings": _findings_json(findings),
         "now": now,
@@ -96,11 +124,13 @@ def reconcile(
         "kinds": list(kinds),
     }
     with transaction(conn, "the alert state"):
+        params["muted_by"] = muted_by = active_window(conn, job_name, now)
         opened = fetch_all(conn, _OPEN_FINDINGS, params, row=record) if findings else []
         resolved = fetch_all(conn, _RESOLVE_CLEARED, params, row=record)
     return Changes(
         opened=[Alert.from_row(r) for r in opened if r["inserted"]],
         resolved=[Alert.from_row(r) for r in resolved],
+        muted_by=muted_by,
     )
 
 
@@ -112,7 +142,7 @@ def announce_failed_runs(
     its own, opened and resolved at once (so both are sent)."""
     if not failed.covered and not failed.recovered:
         return Changes(opened=[], resolved=[])
-    params = {
+    params: dict[str, Any] = {
         "job_name": job_name,
         "covered": failed.covered,
         "findings": _findings_json(failed.recovered),
@@ -120,12 +150,19 @@ def announce_failed_runs(
         "actor": actor,
     }
     with transaction(conn, "the alert state"):
+        params["muted_by"] = muted_by = active_window(conn, job_name, now)
         rows = fetch_all(conn, _ANNOUNCE_FAILED_RUNS, params, row=record)
     resolved = [Alert.from_row(r) for r in rows]
     opened = [dataclasses.replace(a, resolved_at=None) for a in resolved]
-    return Changes(opened=opened, resolved=resolved)
+    return Changes(opened=opened, resolved=resolved, muted_by=muted_by)
 
 
 def open_alerts(conn: Connection, job_name: str) -> list[Alert]:
     rows = fetch_all(conn, _OPEN_ALERTS, {"job_name": job_name}, row=record)
+    return [Alert.from_row(r) for r in rows]
+
+
+def recent_incidents(conn: Connection, job_name: str, since: datetime) -> list[Alert]:
+    """The open incidents and those resolved since *since* (the page's last days)."""
+    rows = fetch_all(conn, _RECENT_INCIDENTS, {"job_name": job_name, "since": since}, row=record)
     return [Alert.from_row(r) for r in rows]

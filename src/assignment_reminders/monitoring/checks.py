@@ -7,12 +7,16 @@ recovery, however often the checks run and on however many replicas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ..config import MonitoringSettings
+from ..config import ScheduleSettings, Settings
+
+if TYPE_CHECKING:
+    from .cron import CronSchedule
 
 Row = Mapping[str, Any]
 
@@ -27,17 +31,57 @@ ALL_KINDS: Final = (OVERRUN, MISSED_RUN, STUCK_LOCK, FAILURE, UNLOCK_FAILED, OVE
 
 @dataclass(frozen=True)
 class Thresholds:
+    """The limits the checks judge by. A run is missed when the schedule's next fire time after
+    the last success (one period later) plus *missed_grace* has passed without a success, or,
+    when *missed_after* is set (``REMINDERS_MISSED_AFTER_SECONDS``), that long after it."""
+
     overrun_after: timedelta = timedelta(minutes=30)
-    missed_after: timedelta = timedelta(hours=26)
+    missed_after: timedelta | None = None
+    missed_grace: timedelta = timedelta(minutes=30)
     stuck_after_skips: int = 3
+    schedule_settings: ScheduleSettings = field(default_factory=ScheduleSettings)
+
+    @functools.cached_property
+    def schedule(self) -> CronSchedule:
+        """Parsed when a check needs it (cronsim: not imported by a run that does not)."""
+        from .cron import CronSchedule
+
+        s = self.schedule_settings
+        return CronSchedule.parse(s.expression, s.time_zone)
 
     @classmethod
-    def from_settings(cls, m: MonitoringSettings) -> Thresholds:
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        m = settings.monitoring
         return cls(
             overrun_after=timedelta(seconds=m.overrun_after_seconds),
-            missed_after=timedelta(seconds=m.missed_after_seconds),
+            missed_after=(
+                timedelta(seconds=m.missed_after_seconds) if m.missed_after_seconds else None
+            ),
+            missed_grace=timedelta(seconds=m.missed_grace_seconds),
             stuck_after_skips=m.stuck_after_skips,
+            schedule_settings=settings.schedule,
         )
+
+    def expected_after(self, since: datetime) -> datetime | None:
+        """The start the schedule expected next after *since* (None with a fixed limit)."""
+        return None if self.missed_after is not None else self.schedule.next_after(since)
+
+    def missed_deadline(self, since: datetime) -> datetime:
+        """When no success since *since* becomes a missed run."""
+        if self.missed_after is not None:
+            return since + self.missed_after
+        return self.schedule.next_after(since) + self.missed_grace
+
+    def missed_count(self, since: datetime, now: datetime) -> int:
+        """How many expected starts after *since* are past their grace by *now* (0 with a
+        fixed limit: then one miss is all it knows)."""
+        if self.missed_after is not None:
+            return 1 if now > since + self.missed_after else 0
+        count, fire = 0, self.schedule.next_after(since)
+        while count < 2 and now > fire + self.missed_grace:
+            count += 1
+            fire = self.schedule.next_after(fire)
+        return count
 
 
 @dataclass(frozen=True)
@@ -89,19 +133,30 @@ def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[
 
 
 def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
-    """No 'success' within the expected interval plus grace (measured from the last success, or
-    from the oldest row when there never was one; no rows at all means nothing to judge yet)."""
+    """No 'success' by the schedule's next expected start after the last one plus the grace
+    (or within the fixed limit): measured from the last success, or from the oldest row when
+    there never was one; no rows at all means nothing to judge yet."""
     since = s.last_success_at or s.first_started_at
-    if since is None or now - since <= t.missed_after:
+    if since is None or now <= t.missed_deadline(since):
         return []
     what = "the last successful run finished" if s.last_success_at else "the job first ran"
+    expected = t.expected_after(since)
+    limit = (
+        f"expected at {expected.isoformat()}, grace {_minutes(t.missed_grace)}"
+        if expected is not None
+        else f"limit {_minutes(t.missed_after or timedelta())}"
+    )
     return [
         Finding(
             MISSED_RUN,
             s.job_name,
             f"no successful run of {s.job_name} for {_minutes(now - since)}:"
-            f" {what} at {since.isoformat()} (limit {_minutes(t.missed_after)})",
-            {"last_success_at": s.last_success_at.isoformat() if s.last_success_at else None},
+            f" {what} at {since.isoformat()} ({limit})",
+            {
+                "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
+                "expected_at": expected.isoformat() if expected is not None else None,
+                "missed": t.missed_count(since, now),
+            },
         )
     ]
 
@@ -303,13 +358,16 @@ def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
     return findings
 
 
-def evaluate(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]:
-    """Every check over one snapshot."""
-    return [
-        *check_overrun(s.running, now, t),
-        *check_missed_run(s, now, t),
-        *check_stuck_lock(s, t),
-        *check_failure(s),
-        *check_unlock_failed(s),
-        *check_overlapping_runs(s, now),
-    ]
+def evaluate(
+    s: Snapshot, now: datetime, t: Thresholds, kinds: Sequence[str] = ALL_KINDS
+) -> list[Finding]:
+    """Every check (or those of *kinds*) over one snapshot."""
+    checks: dict[str, Callable[[], list[Finding]]] = {
+        OVERRUN: lambda: check_overrun(s.running, now, t),
+        MISSED_RUN: lambda: check_missed_run(s, now, t),
+        STUCK_LOCK: lambda: check_stuck_lock(s, t),
+        FAILURE: lambda: check_failure(s),
+        UNLOCK_FAILED: lambda: check_unlock_failed(s),
+        OVERLAPPING_RUNS: lambda: check_overlapping_runs(s, now),
+    }
+    return [f for kind, check in checks.items() if kind in kinds for f in check()]

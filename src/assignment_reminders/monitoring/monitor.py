@@ -16,18 +16,19 @@ import psycopg
 from ..config import Settings
 from ..database import Connection, connect, database_url
 from ..exceptions import DatabaseError, SchemaMissingError
-from ..gateway import fetch_all, fetch_one, named, record
-from .alerts import Alert, Changes, announce_failed_runs, open_alerts, reconcile
-from .checks import (
-    ALL_KINDS,
-    FAILURE,
-    Finding,
-    Snapshot,
-    Thresholds,
-    evaluate,
-    unannounced_failures,
+from ..gateway import fetch_all, fetch_one, named
+from ..gateway import record as as_record
+from .alerts import (
+    Alert,
+    Changes,
+    announce_failed_runs,
+    open_alerts,
+    recent_incidents,
+    reconcile,
 )
+from .checks import ALL_KINDS, FAILURE, Finding, Snapshot, Thresholds, unannounced_failures
 from .sinks import Sink, notify, sinks_from_settings
+from .truth import Truth, judge
 
 _RECENT_RUNS = named("recent_runs")
 _RUNNING_RUNS = named("running_runs")
@@ -43,26 +44,53 @@ def actor(role: str) -> str:
 
 def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS) -> Snapshot:
     params = {"job_name": job_name, "limit": recent}
-    bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=record)
+    bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=as_record)
     assert bounds is not None
     return Snapshot(
         job_name=job_name,
-        recent=fetch_all(conn, _RECENT_RUNS, params, row=record),
-        running=fetch_all(conn, _RUNNING_RUNS, params, row=record),
+        recent=fetch_all(conn, _RECENT_RUNS, params, row=as_record),
+        running=fetch_all(conn, _RUNNING_RUNS, params, row=as_record),
         last_success_at=bounds["last_success_at"],
         first_started_at=bounds["first_started_at"],
     )
 
 
+def read_truth(
+    conn: Connection,
+    settings: Settings,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    kinds: Sequence[str] = ALL_KINDS,
+) -> tuple[Snapshot, Truth]:
+    """The one evaluation (:func:`.truth.judge`) over what the database holds now: the
+    snapshot, and the open incidents (with those resolved since *since* when given). Reads
+    only: what ``/ops``, ``reminders status`` and ``reminders check`` show."""
+    thresholds = Thresholds.from_settings(settings)
+    recent = max(RECENT_ROWS, thresholds.stuck_after_skips)
+    snapshot = read_snapshot(conn, settings.job_name, recent=recent)
+    stored = (
+        open_alerts(conn, settings.job_name)
+        if since is None
+        else recent_incidents(conn, settings.job_name, since)
+    )
+    return snapshot, judge(snapshot, stored, now, thresholds, kinds)
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    findings: list[Finding]
+    truth: Truth
     changes: Changes
-    open: list[Alert]
+    open: list[Alert]  # the stored open incidents after this check
+    recorded: bool  # False: a dry run, nothing was opened, resolved or sent
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(self.truth.findings)
 
     @property
     def healthy(self) -> bool:
-        return not self.findings
+        return not self.truth.findings
 
 
 def run_checks(
@@ -71,40 +99,42 @@ def run_checks(
     *,
     now: datetime,
     sinks: Sequence[Sink],
+    record: bool,
     role: str = "check",
     kinds: Sequence[str] = ALL_KINDS,
 ) -> CheckResult:
-    """Every check (or only *kinds*) once; alerts and recoveries go to *sinks*."""
-    thresholds = Thresholds.from_settings(settings.monitoring)
-    recent = max(RECENT_ROWS, thresholds.stuck_after_skips)
-    snapshot = read_snapshot(conn, settings.job_name, recent=recent)
-    findings = [f for f in evaluate(snapshot, now, thresholds) if f.kind in kinds]
+    """Every check (or only *kinds*) once. With *record*, new incidents are opened and alerted
+    to *sinks* and cleared ones resolved; without, nothing is written or sent (a dry run)."""
+    snapshot, truth = read_truth(conn, settings, now=now, kinds=kinds)
+    if not record:
+        return CheckResult(truth, Changes([], []), open_alerts(conn, settings.job_name), False)
     changes = reconcile(
         conn,
         job_name=settings.job_name,
-        findings=findings,
+        findings=[f for f in truth.findings if f.kind in kinds],
         now=now,
         actor=actor(role),
         kinds=kinds,
     )
     if FAILURE in kinds:  # after the incidents: the open one covers the newest failures
-        announced = announce_failed_runs(
+        changes += announce_failed_runs(
             conn,
             job_name=settings.job_name,
             failed=unannounced_failures(snapshot),
             now=now,
             actor=actor(role),
         )
-        changes = Changes(
-            opened=[*changes.opened, *announced.opened],
-            resolved=[*changes.resolved, *announced.resolved],
-        )
     notify(sinks, changes)
-    return CheckResult(findings, changes, open_alerts(conn, settings.job_name))
+    return CheckResult(truth, changes, open_alerts(conn, settings.job_name), True)
 
 
 def check_once_for(
-    settings: Settings, *, now: datetime, role: str = "check", kinds: Sequence[str] = ALL_KINDS
+    settings: Settings,
+    *,
+    now: datetime,
+    record: bool,
+    role: str = "check",
+    kinds: Sequence[str] = ALL_KINDS,
 ) -> CheckResult:
     """Open a connection, run the checks once with the configured sinks, close it."""
     with connect(database_url(settings), purpose="monitor") as conn:
@@ -114,6 +144,7 @@ def check_once_for(
                 settings,
                 now=now,
                 sinks=sinks_from_settings(settings),
+                record=record,
                 role=role,
                 kinds=kinds,
             )

@@ -18,8 +18,9 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
 from .metrics import DEAD, summarize_backlog
-from .ops_state import Headline, OpsFacts, age, assess
+from .ops_state import Headline, OpsFacts, age
 from .redact import short_error
+from .truth import Incident, IncidentState
 
 if TYPE_CHECKING:
     import jinja2
@@ -199,13 +200,14 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
         "runs": [_run_row(r, f) for r in list(reversed(f.runs))[:TABLE_ROWS]],
         "incidents": [
             {
-                "kind": a.kind,
-                "message": short_error(a.message),
-                "opened": _when(a.opened_at, f),
-                "resolved": _when(a.resolved_at, f),
-                "lasted": age((a.resolved_at or f.now) - a.opened_at),
+                "kind": i.kind,
+                "message": short_error(i.message),
+                "opened": _when(i.opened_at, f),
+                "resolved": _when(i.resolved_at, f),
+                "lasted": age((i.resolved_at or f.now) - i.opened_at),
+                "state": _incident_state(i),
             }
-            for a in f.incidents
+            for i in f.truth.incidents
         ],
         "deliveries": deliveries,
         "backlog": sum(pending.values()),
@@ -226,7 +228,23 @@ def _template() -> jinja2.Template:
     return env.get_template("ops.html")
 
 
+def _incident_state(i: Incident) -> str:
+    """The incident's state word as the page shows it (the recovered column of an open one)."""
+    said = {
+        IncidentState.OPEN: "open",
+        IncidentState.NEW: "open (the next check alerts it)",
+        IncidentState.CLEARING: "clearing (the next check resolves it)",
+        IncidentState.RESOLVED: "resolved",
+    }[i.state]
+    a = i.alert
+    if a is not None and a.acknowledged_by:
+        said += f", acknowledged by {a.acknowledged_by}"
+    if a is not None and a.muted_by is not None:
+        said += f", muted (maintenance window {a.muted_by})"
+    return said
+
+
 def render_page(facts: OpsFacts) -> str:
     limit_minutes = facts.overrun_after.total_seconds() / 60
-    context = page_context(facts, assess(facts), limit_minutes)
+    context = page_context(facts, facts.truth.headline, limit_minutes)
     return _template().render(context)

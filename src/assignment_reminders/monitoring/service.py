@@ -83,7 +83,7 @@ class BackgroundScheduler:
         interval = float(self.settings.monitoring.check_interval_seconds)
         while not self._stop.wait(interval):
             try:
-                self.check(self.settings, now=self.clock(), role="scheduler")
+                self.check(self.settings, now=self.clock(), record=True, role="scheduler")
             except ReminderError as exc:
                 logger.error("monitoring checks failed: %s", exc.message)
             except Exception:

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from typing import Literal, Protocol
 
 from ..config import Secret, Settings
+from ..logs import log_context
 from ..smtp import open_smtp
 from .alerts import Alert, Changes
 
@@ -35,12 +36,40 @@ class Sink(Protocol):
     def send(self, event: Event, alert: Alert) -> None: ...
 
 
+def alert_run_id(alert: Alert) -> int | None:
+    """The run an incident is about (the newer of a pair, the newest skipped run), if any."""
+    d = alert.details
+    if d.get("run_id") is not None:
+        return int(d["run_id"])
+    runs = d.get("run_ids") or d.get("skipped_run_ids") or []
+    return int(max(runs)) if runs else None
+
+
+def alert_fields(alert: Alert) -> dict[str, object]:
+    """What an alert line carries as fields (JSON logs): the kind, the incident, its run."""
+    fields: dict[str, object] = {"alert_kind": alert.kind, "incident_id": alert.id}
+    run_id = alert_run_id(alert)
+    if run_id is not None:
+        fields["run_id"] = run_id
+    return fields
+
+
 class LogSink:
     name = "log"
 
     def send(self, event: Event, alert: Alert) -> None:
         level = logging.ERROR if event == "alert" else logging.WARNING
-        logger.log(level, "%s (incident %d)", headline(event, alert), alert.id)
+        with log_context(**alert_fields(alert)):
+            logger.log(level, "%s (incident %d)", headline(event, alert), alert.id)
+
+    def muted(self, event: Event, alert: Alert, window: int) -> None:
+        with log_context(**alert_fields(alert), maintenance_window=window):
+            logger.info(
+                "%s (incident %d; muted by maintenance window %d: recorded, not sent)",
+                headline(event, alert),
+                alert.id,
+                window,
+            )
 
 
 class WebhookSink:
@@ -99,21 +128,27 @@ def sinks_from_settings(settings: Settings) -> list[Sink]:
 
 
 def notify(sinks: Sequence[Sink], changes: Changes) -> None:
-    """Send each opened incident as an alert and each resolved one as a recovery."""
+    """Send each opened incident as an alert and each resolved one as a recovery; inside a
+    maintenance window only the log says so (muted), the other sinks are not called."""
     events: list[tuple[Event, Alert]] = [("alert", a) for a in changes.opened]
     events += [("recovery", a) for a in changes.resolved]
+    if changes.muted_by is not None:
+        for event, alert in events:
+            LogSink().muted(event, alert, changes.muted_by)
+        return
     for event, alert in events:
         for sink in sinks:
             try:
                 sink.send(event, alert)
             except Exception as exc:  # one broken sink must not silence the others
-                logger.error(
-                    "could not send %s %d to the %s sink: %s",
-                    event,
-                    alert.id,
-                    sink.name,
-                    _describe(exc),
-                )
+                with log_context(**alert_fields(alert)):
+                    logger.error(
+                        "could not send %s %d to the %s sink: %s",
+                        event,
+                        alert.id,
+                        sink.name,
+                        _describe(exc),
+                    )
 
 
 def _describe(exc: Exception) -> str:

@@ -51,7 +51,9 @@ class OverrunWatchdog:
 
     def _check(self) -> None:
         try:
-            check_once_for(self.settings, now=self.clock(), role="watchdog", kinds=(OVERRUN,))
+            check_once_for(
+                self.settings, now=self.clock(), record=True, role="watchdog", kinds=(OVERRUN,)
+            )
         except ReminderError as exc:  # the run goes on; the independent check still reports
             logger.error("overrun watchdog could not check: %s", exc.message)
 

@@ -15,14 +15,17 @@ SELECT (SELECT max(finished_at) FROM reminders.cron_execution_logs
 -- name: open_findings
 -- One row per finding: open it unless an open incident exists (then only last_seen_at moves).
 -- xmax = 0 tells a row this statement inserted from one it updated: only those send an alert.
+-- muted_by: the maintenance window %(now)s falls in (recorded, not sent), or NULL.
 INSERT INTO reminders.monitoring_alerts AS a (
-    job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at
+    job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at, muted_by
 )
-SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s
+SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s,
+       %(muted_by)s
 FROM jsonb_to_recordset(%(findings)s::jsonb) AS f (kind text, subject text, message text, details jsonb)
 ON CONFLICT (job_name, kind, subject) WHERE resolved_at IS NULL
 DO UPDATE SET last_seen_at = greatest(a.last_seen_at, excluded.last_seen_at)
 RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at,
+          a.acknowledged_at, a.acknowledged_by, a.acknowledged_note, a.muted_by,
           (a.xmax = 0) AS inserted
 
 -- name: resolve_cleared
@@ -37,7 +40,8 @@ WHERE a.job_name = %(job_name)s
       SELECT FROM jsonb_to_recordset(%(findings)s::jsonb) AS f (kind text, subject text)
       WHERE f.kind = a.kind AND f.subject = a.subject
   )
-RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at
+RETURNING a.id, a.kind, a.subject, a.message, a.details, a.opened_at, a.resolved_at,
+          a.acknowledged_at, a.acknowledged_by, a.acknowledged_note, a.muted_by
 
 -- name: announce_failed_runs
 -- Failed runs the checks saw and nobody announced yet: %(covered)s are covered by the open
@@ -58,17 +62,18 @@ claimed AS (
 )
 INSERT INTO reminders.monitoring_alerts (
     job_name, kind, subject, message, details, opened_at, opened_by, last_seen_at, resolved_at,
-    resolved_by
+    resolved_by, muted_by
 )
 SELECT %(job_name)s, f.kind, f.subject, f.message, f.details, %(now)s, %(actor)s, %(now)s,
-       %(now)s, %(actor)s
+       %(now)s, %(actor)s, %(muted_by)s
 FROM findings f
 JOIN claimed c ON c.id = f.run_id
 ORDER BY f.run_id
-RETURNING id, kind, subject, message, details, opened_at, resolved_at
+RETURNING id, kind, subject, message, details, opened_at, resolved_at, muted_by
 
 -- name: open_alerts
-SELECT id, kind, subject, message, details, opened_at, opened_by, last_seen_at
+SELECT id, kind, subject, message, details, opened_at, opened_by, last_seen_at,
+       acknowledged_at, acknowledged_by, acknowledged_note, muted_by
 FROM reminders.monitoring_alerts
 WHERE job_name = %(job_name)s AND resolved_at IS NULL
 ORDER BY opened_at, id
@@ -133,7 +138,8 @@ ORDER BY started_at, id
 
 -- name: recent_incidents
 -- The /ops incidents: open ones, and those resolved since the cutoff, newest first.
-SELECT id, kind, subject, message, details, opened_at, resolved_at
+SELECT id, kind, subject, message, details, opened_at, resolved_at,
+       acknowledged_at, acknowledged_by, acknowledged_note, muted_by
 FROM reminders.monitoring_alerts
 WHERE job_name = %(job_name)s AND (resolved_at IS NULL OR resolved_at >= %(since)s)
 ORDER BY opened_at DESC, id DESC
@@ -144,3 +150,52 @@ SELECT kind, count(*) AS n
 FROM reminders.monitoring_alerts
 WHERE job_name = %(job_name)s AND resolved_at IS NULL
 GROUP BY kind
+
+-- name: active_window
+-- The maintenance window %(now)s falls in (the oldest, when several overlap), if any.
+SELECT id
+FROM reminders.maintenance_windows
+WHERE job_name = %(job_name)s AND starts_at <= %(now)s AND %(now)s < ends_at
+  AND (closed_at IS NULL OR %(now)s < closed_at)
+ORDER BY id
+LIMIT 1
+
+-- name: acknowledge_incident
+-- Once: an incident already acknowledged keeps who did it first (no row comes back).
+UPDATE reminders.monitoring_alerts
+SET acknowledged_at = greatest(%(now)s, opened_at), acknowledged_by = %(by)s,
+    acknowledged_note = %(note)s
+WHERE id = %(id)s AND job_name = %(job_name)s AND acknowledged_at IS NULL
+RETURNING id, kind, subject, message, details, opened_at, resolved_at,
+          acknowledged_at, acknowledged_by, acknowledged_note, muted_by
+
+-- name: incident_by_id
+SELECT id, kind, subject, message, details, opened_at, resolved_at,
+       acknowledged_at, acknowledged_by, acknowledged_note, muted_by
+FROM reminders.monitoring_alerts
+WHERE id = %(id)s AND job_name = %(job_name)s
+
+-- name: open_maintenance_window
+INSERT INTO reminders.maintenance_windows (job_name, starts_at, ends_at, reason, opened_by, opened_at)
+VALUES (%(job_name)s, %(starts_at)s, %(ends_at)s, %(reason)s, %(by)s, %(now)s)
+RETURNING id, starts_at, ends_at, reason, opened_by, opened_at, closed_at, closed_by
+
+-- name: close_maintenance_window
+-- Once: a window already closed keeps when and by whom (no row comes back).
+UPDATE reminders.maintenance_windows
+SET closed_at = %(now)s, closed_by = %(by)s
+WHERE id = %(id)s AND job_name = %(job_name)s AND closed_at IS NULL
+RETURNING id, starts_at, ends_at, reason, opened_by, opened_at, closed_at, closed_by
+
+-- name: maintenance_window_by_id
+SELECT id, starts_at, ends_at, reason, opened_by, opened_at, closed_at, closed_by
+FROM reminders.maintenance_windows
+WHERE id = %(id)s AND job_name = %(job_name)s
+
+-- name: maintenance_windows
+-- Windows not over by %(now)s (all of them with %(all)s), soonest first.
+SELECT id, starts_at, ends_at, reason, opened_by, opened_at, closed_at, closed_by
+FROM reminders.maintenance_windows
+WHERE job_name = %(job_name)s
+  AND (%(all)s OR (%(now)s < ends_at AND (closed_at IS NULL OR %(now)s < closed_at)))
+ORDER BY starts_at, id
