@@ -226,7 +226,8 @@ def _template() -> jinja2.Template:
     return env.get_template("ops.html")
 
 
-def render_page(facts: OpsFacts) -> str:
+def render_page(facts: OpsFacts, *, sign_out: str | None = None) -> str:
+    """*sign_out*: the path of the sign-out form to show (a person signed in), or None."""
     limit_minutes = facts.overrun_after.total_seconds() / 60
     context = page_context(facts, assess(facts), limit_minutes)
-    return _template().render(context)
+    return _template().render(context, sign_out=sign_out)
