@@ -39,6 +39,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE_TEXT = (ROOT / "compose.yaml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 FRESH_SHELL: dict[str, str] = {}  # `docker compose up` on a fresh checkout: nothing exported
+WORKER_IDLE = "no delivery channel is configured"  # what the worker logs once, then idles
 
 
 class Recording(Mapping[str, str]):
@@ -327,7 +328,7 @@ def test_each_compose_service_runs_its_command_and_environment(empty_database_ur
         wait_for(lambda: serve.poll() is not None or healthy(), timeout=60)
         assert serve.poll() is None, "".join(serve_log.lines)[-3000:]
         # worker: no channel in compose, so it says so once (as JSON) and stays up
-        line = wait_for(lambda: worker.poll() is not None or log.having("no delivery channel"))
+        line = wait_for(lambda: worker.poll() is not None or log.having(WORKER_IDLE))
         assert worker.poll() is None, "".join(log.lines)[-3000:]
         assert json.loads(str(line))["level"] == "WARNING"
         with pytest.raises(subprocess.TimeoutExpired):
@@ -339,4 +340,45 @@ def test_each_compose_service_runs_its_command_and_environment(empty_database_ur
     assert serve.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises it when done
     serve_log.close()
     log.close()
-    assert [line for line in log.lines if "no delivery channel" in line] == [line]  # once
+    assert [line for line in log.lines if WORKER_IDLE in line] == [line]  # once
+
+
+# --- The commands docs/deploy.md gives a person ----------------------------------------------
+
+
+def documented_commands(doc: str, marker: str) -> list[str]:
+    """The lines of the ``sh`` block after ``<!-- commands: marker ...-->`` in docs/*doc*."""
+    text = (ROOT / "docs" / doc).read_text()
+    after = text.split(f"<!-- commands: {marker}", 1)[1]
+    block = after.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_compose_commands_in_deploy_md_do_what_the_tests_check() -> None:
+    lines = documented_commands("deploy.md", "compose")
+    exports = [line for line in lines if line.startswith("export ")]
+    docker = [line for line in lines if line.startswith("docker compose ")]
+    echo = [line for line in lines if line.startswith("echo ")]
+    assert len(exports) + len(docker) + len(echo) == len(lines), lines
+    # the exports, run as typed, leave a shell compose resolves into settings the apps accept
+    script = "set -e\n" + "\n".join(exports) + "\n" + "\n".join(echo) + "\nenv -0\n"
+    done = subprocess.run(
+        ["bash", "-c", script], env={"PATH": os.environ["PATH"]}, capture_output=True, check=True
+    )
+    printed, _, environ = done.stdout.decode().partition("\n")
+    shell = dict(item.split("=", 1) for item in environ.split("\0") if "=" in item)
+    assert printed == shell["REMINDERS_OPS_TOKEN"]  # the echo line shows the token to sign in
+    assert lint(DOCKERFILE, COMPOSE_TEXT, shell) == []
+    for name in ("migrate", "serve", "worker"):
+        env = service_env(name, "postgresql://reminders@postgres/reminders", shell)
+        for variable in ("REMINDERS_OPS_TOKEN", "REMINDERS_CRON_SECRET", "REMINDERS_JWT_SECRET"):
+            assert env[variable] == shell[variable], (name, variable)
+        Settings.from_env(env)
+    # the docker lines name what the service test runs: the stack, its states, the worker's line
+    services = set(compose_config(COMPOSE_TEXT, shell)["services"])
+    for line in docker:
+        words = line.split("#")[0].split()
+        assert words[2] in {"up", "ps", "logs"}, line
+        assert set(words[3:]) - {"-d"} <= services, line
+    [logs] = [line for line in docker if line.split()[2] == "logs"]
+    assert WORKER_IDLE in logs
