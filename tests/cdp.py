@@ -15,17 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
+from tests.acceptance.test_monitoring_ops_page import CHROMIUM_FLAGS
+
+FLAGS = (*CHROMIUM_FLAGS, "--hide-scrollbars")
 
 Event = dict[str, Any]
 

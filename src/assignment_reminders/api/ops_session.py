@@ -16,9 +16,8 @@ are given here, not in api/openapi.py's table of documented operations).
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
@@ -26,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from ..config import Settings
 from ..exceptions import SignInRequiredError
+from ..monitoring.ops_page import template
 from . import errors
 from .ops_auth import (
     SESSION_COOKIE,
@@ -35,9 +35,6 @@ from .ops_auth import (
     issue_session,
     tokens_match,
 )
-
-if TYPE_CHECKING:
-    import jinja2
 
 router = APIRouter(tags=["ops"], include_in_schema=False)
 
@@ -50,24 +47,14 @@ NOTES: Final = {
 }
 
 
-@functools.cache
-def _template() -> jinja2.Template:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("assignment_reminders", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("ops_sign_in.html")
-
-
 def _destination(value: str | None) -> str:
     return value if value in DESTINATIONS else DESTINATIONS[0]
 
 
 def _page(destination: str, note: str = "", error: str = "", status: int = 200) -> HTMLResponse:
-    html = _template().render(action=SIGN_IN_PATH, destination=destination, note=note, error=error)
+    html = template("ops_sign_in.html").render(
+        action=SIGN_IN_PATH, destination=destination, note=note, error=error
+    )
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
 

@@ -248,7 +248,7 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
 
 
 @functools.cache
-def _template() -> jinja2.Template:
+def template(name: str = "ops.html") -> jinja2.Template:
     """Compiled once per process: compiling it is most of the cost of a small page."""
     import jinja2
 
@@ -257,11 +257,11 @@ def _template() -> jinja2.Template:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("ops.html")
+    return env.get_template(name)
 
 
 def render_page(facts: OpsFacts, *, sign_out: str | None = None) -> str:
     """*sign_out*: the path of the sign-out form to show (a person signed in), or None."""
     limit_minutes = facts.overrun_after.total_seconds() / 60
     context = page_context(facts, assess(facts), limit_minutes)
-    return _template().render(context, sign_out=sign_out)
+    return template().render(context, sign_out=sign_out)
