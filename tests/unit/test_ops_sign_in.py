@@ -197,3 +197,12 @@ def test_without_an_ops_token_there_is_nothing_to_sign_in_to() -> None:
     response = c.get("/ops/sign-in", headers=HTML)
     assert response.status_code == 303
     assert response.headers["location"] == "/ops"
+
+
+def test_an_oversized_form_is_refused_without_being_read_whole() -> None:
+    response = client().post(
+        "/ops/sign-in", data={"token": "x" * 100_000}, headers={**HTML, **SAME_SITE}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"] == [{"field": "token", "message": "too long"}]
+    assert "set-cookie" not in response.headers

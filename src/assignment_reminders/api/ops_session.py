@@ -75,9 +75,15 @@ def _cross_site() -> JSONResponse:
     )
 
 
-async def _form(request: Request) -> dict[str, str]:
-    body = await request.body()
-    fields = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"), max_num_fields=10)
+async def _form(request: Request) -> dict[str, str] | None:
+    """The urlencoded form's fields (the first value of each); None past MAX_FORM_BYTES (read
+    no further)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -101,6 +107,13 @@ async def sign_in(request: Request) -> Response:
     if not same_origin(request):
         return _cross_site()
     form = await _form(request)
+    if form is None:
+        return errors.problem(
+            errors.VALIDATION,
+            413,
+            f"token: the form is larger than {MAX_FORM_BYTES} bytes",
+            errors=[{"field": "token", "message": "too long"}],
+        )
     destination = _destination(form.get("next"))
     if token is None:
         return RedirectResponse(destination, status_code=303)
