@@ -368,6 +368,8 @@ def test_the_compose_commands_in_deploy_md_do_what_the_tests_check() -> None:
     printed, _, environ = done.stdout.decode().partition("\n")
     shell = dict(item.split("=", 1) for item in environ.split("\0") if "=" in item)
     assert printed == shell["REMINDERS_OPS_TOKEN"]  # the echo line shows the token to sign in
+    default = compose_config(COMPOSE_TEXT, FRESH_SHELL)["services"]["serve"]["environment"]
+    assert f"is `{default['REMINDERS_OPS_TOKEN']}`" in (ROOT / "docs" / "deploy.md").read_text()
     assert lint(DOCKERFILE, COMPOSE_TEXT, shell) == []
     for name in ("migrate", "serve", "worker"):
         env = service_env(name, "postgresql://reminders@postgres/reminders", shell)
