@@ -142,7 +142,8 @@ def layout(browser: Chromium) -> dict[str, Any]:
         const svg = document.getElementById('durations');
         const plot = box(svg);
         const scale = plot.width / svg.viewBox.baseVal.width;
-        const left = Number(svg.dataset.plotLeft || 64);  // the page's plot margins
+        // the plot's margins (64 and 820 on a page from before they were written on the chart)
+        const left = Number(svg.dataset.plotLeft || 64);
         const width = Number(svg.dataset.plotWidth || 820);
         const xs = [...svg.querySelectorAll('.run')].map(
             (m) => ((box(m).left + box(m).width / 2 - plot.left) / scale - left) / width);

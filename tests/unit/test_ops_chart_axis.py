@@ -51,7 +51,7 @@ def test_one_day_s_runs_spread_across_the_chart() -> None:
     svg = chart(runs, NOW, 30, OSLO)
     xs = [float(x) for x in re.findall(r'<circle class="run[^"]*"[^>]* cx="([\d.]+)"', svg)]
     assert len(xs) == 4
-    assert max(xs) - min(xs) > 0.6 * (900 - 64 - 16)  # not squeezed against the right edge
+    assert max(xs) - min(xs) > 0.6 * (900 - 64 - 52)  # not squeezed against the right edge
     labels = re.findall(r'class="time-tick"[^>]*>([^<]+)<', svg)
     assert "12-06" in labels  # local midnight is labelled with its date, other ticks with hours
     assert any(re.fullmatch(r"\d\d:00", label) for label in labels)

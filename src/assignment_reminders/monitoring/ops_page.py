@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import jinja2
 
 WIDTH, HEIGHT = 900, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 52, 16, 40  # duration labels on both sides (a phone shows the right)
 DAYS = 30
 TABLE_ROWS = 25
 REFRESH_SECONDS = 60
@@ -118,6 +118,8 @@ def chart(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"'
             ' stroke="#eee"/>'
             f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{_label(tick)}</text>"
+            f'<text x="{WIDTH - RIGHT + 6}" y="{y(tick) + 4:.1f}" font-size="11">'
             f"{_label(tick)}</text>"
         )
         tick += step
