@@ -4,6 +4,7 @@ signing out; and the page at a phone's width (390 px) and a desktop's (1400 px),
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -181,6 +182,7 @@ def test_the_page_fits_a_phone_and_a_desktop(
         measured = layout(browser)
         shot = artifacts / f"ops-{width}px.png"
         browser.screenshot(shot)
+    (artifacts / f"ops-{width}px.json").write_text(json.dumps(measured, indent=1))
     # nothing makes the page itself scroll sideways: the runs table scrolls in its box or
     # becomes cards, the chart keeps to its box
     assert measured["innerWidth"] == width

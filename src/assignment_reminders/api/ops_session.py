@@ -76,13 +76,12 @@ def _cross_site() -> JSONResponse:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's fields (the first value of each); None past MAX_FORM_BYTES (read
-    no further)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
+    """The urlencoded form's fields (the first value of each); None when its Content-Length
+    is missing or over MAX_FORM_BYTES (then it is not read)."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return None
+    body = await request.body()
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     return {name: values[0] for name, values in fields.items()}
 
@@ -111,7 +110,7 @@ async def sign_in(request: Request) -> Response:
         return errors.problem(
             errors.VALIDATION,
             413,
-            f"token: the form is larger than {MAX_FORM_BYTES} bytes",
+            f"token: the form must have a Content-Length of at most {MAX_FORM_BYTES} bytes",
             errors=[{"field": "token", "message": "too long"}],
         )
     destination = _destination(form.get("next"))
