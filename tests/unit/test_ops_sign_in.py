@@ -115,9 +115,10 @@ def test_a_wrong_token_sets_no_cookie(accept: str, kind: str) -> None:
         {"Origin": "null"},
         {"Origin": "https://ops.example.org.evil.example"},
         {"Referer": "https://evil.example/ops"},
+        {"Origin": "http://[::1"},
         {},  # neither: not from a page of this site
     ],
-    ids=["other-origin", "null-origin", "lookalike", "other-referer", "no-origin"],
+    ids=["other-origin", "null-origin", "lookalike", "other-referer", "malformed", "no-origin"],
 )
 def test_cross_site_posts_are_refused_and_change_nothing(headers: dict[str, str]) -> None:
     c = signed_in()

@@ -63,7 +63,11 @@ def same_origin(request: Request) -> bool:
     names the host the request was sent to. Neither, or ``Origin: null``: no."""
     host = request.headers.get("host", "").lower()
     source = request.headers.get("origin") or request.headers.get("referer") or ""
-    return bool(host) and source != "null" and urlsplit(source).netloc.lower() == host
+    try:
+        netloc = urlsplit(source).netloc.lower()
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        return False
+    return bool(host) and source != "null" and netloc == host
 
 
 def _cross_site() -> JSONResponse:
