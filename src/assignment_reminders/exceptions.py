@@ -15,7 +15,8 @@
     │   ├── LockLostError       the lock stopped being ours while the run was working
     │   └── TransactionPoolerError  a session lock was asked for through a transaction pooler
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
-    │   └── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
+    │   ├── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
+    │   └── SignInRequiredError     a browser without an /ops session (HTTP 303 to sign in)
     ├── SigningKeysUnavailableError  the project's JWKS could not be fetched (HTTP 503)
     ├── InputError              a value given by a user is not acceptable (HTTP 422)
     ├── ItemsRejectedError      items of an all-or-nothing batch were refused; nothing written
@@ -111,6 +112,14 @@ class AuthError(ReminderError):
 
 class PermissionDeniedError(AuthError):
     """The caller is authenticated but not allowed to do this."""
+
+
+class SignInRequiredError(AuthError):
+    """A browser asked for /ops without a session: it is sent to the sign-in page."""
+
+    def __init__(self, message: str | None = None, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
 
 
 class SigningKeysUnavailableError(ReminderError):

@@ -260,5 +260,9 @@ def test_screenshots_show_the_headline_and_the_runs_table(
     assert "3f1c2d4e" not in page
     if state == "failing":
         assert "UniqueViolation: duplicate key value violates unique constraint" in page
-        assert re.search(r"<td>failure</td><td>run \d+ of assignment-reminder-cron failed", page)
+        assert re.search(
+            r'<td data-label="kind">failure</td><td data-label="what">run \d+ of'
+            " assignment-reminder-cron failed",
+            page,
+        )
         assert "<strong>open</strong>" in page

@@ -24,7 +24,7 @@ from ..tokens import TokenVerifier
 from ..trigger import RunOutcome
 from . import activities as activities_api
 from . import admin as admin_api
-from . import errors, heap, openapi
+from . import errors, heap, openapi, ops_session
 from .cors import add_cors
 from .deps import CronCaller, IsoDateTime
 from .http_metrics import HttpMetrics, HttpMetricsMiddleware
@@ -91,6 +91,7 @@ def create_app(
     add_cors(app, settings.http.cors_origins)
 
     errors.install(app)
+    ops_session.install(app)  # /ops/sign-in, /ops/sign-out; browsers sent there
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:

@@ -17,7 +17,7 @@ from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page
 from ..monitoring.ops_state import OpsFacts
-from .ops_auth import OpsToken
+from .ops_auth import SESSION_COOKIE, SIGN_OUT_PATH, OpsToken
 
 _DEAD_LETTERS = named("dead_letters")
 _DELIVERY_BACKLOG = named("delivery_backlog")
@@ -61,14 +61,23 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
     )
 
 
-def _page(settings: Settings, now: datetime) -> str:
-    return render_page(read_facts(settings, now))
+def _page(settings: Settings, now: datetime, sign_out: str | None = None) -> str:
+    return render_page(read_facts(settings, now), sign_out=sign_out)
 
 
-@router.get("/ops", response_class=HTMLResponse)
+@router.get(
+    "/ops",
+    response_class=HTMLResponse,
+    responses={303: {"description": "A browser without a session: to /ops/sign-in."}},
+)
 async def ops(request: Request) -> HTMLResponse:
     """The operator page: a headline state (up, running, late, down, failing) and why; last
     success, schedule, next expected run, lock holder; recent runs, incidents, deliveries; a
-    duration chart. HTML, no external assets, refreshes itself every minute."""
-    html = await run_in_threadpool(_page, request.app.state.settings, datetime.now(UTC))
-    return HTMLResponse(html)
+    duration chart. HTML, no external assets, refreshes itself every minute. A browser without
+    a session is sent to ``/ops/sign-in`` (303); scripts get 401."""
+    settings: Settings = request.app.state.settings
+    signed_in = settings.http.ops_token is not None and SESSION_COOKIE in request.cookies
+    html = await run_in_threadpool(
+        _page, settings, datetime.now(UTC), SIGN_OUT_PATH if signed_in else None
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -29,6 +29,7 @@ DELIVERY_ENV_HELP = (
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
+IDLE_CHECK_SECONDS = 60.0  # how often an idle worker wakes to see whether it was told to stop
 
 
 @contextlib.contextmanager
@@ -57,9 +58,21 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+def _idle(stop: threading.Event) -> None:
+    """No channel: say so once and stay up until stopped (a container restarted in a loop
+    helps nobody). The environment is fixed for the process's life: a channel needs a restart."""
+    logger.warning(
+        "worker: no delivery channel is configured (set REMINDERS_SMTP_HOST or"
+        " REMINDERS_WEBHOOK_URL and restart); idling until stopped"
+    )
+    while not stop.wait(IDLE_CHECK_SECONDS):
+        pass
+
+
 @click.command(
     help="Deliver reminders by email and webhook until stopped. Several workers, on one machine"
-    f" or many, share the queue (FOR UPDATE SKIP LOCKED).\n\n{DELIVERY_ENV_HELP}"
+    " or many, share the queue (FOR UPDATE SKIP LOCKED). Without any channel it logs that once"
+    " and idles until stopped (--once: says so and exits 0).\n\n{DELIVERY_ENV_HELP}"
 )
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option(
@@ -97,10 +110,15 @@ def worker(
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
     settings = replace(ctx.settings, delivery=delivery)
     channels = build_channels(settings)
-    if not channels:
-        click.echo("worker: no delivery channel is configured; nothing to do")
-        return
     stop = threading.Event()
+    if not channels:
+        if once:
+            click.echo("worker: no delivery channel is configured; nothing to do")
+            return
+        _stop_on_signals(stop)
+        _idle(stop)
+        click.echo("worker: stopped; no delivery channel was configured")
+        return
     _stop_on_signals(stop)
     total_sent = total_dead = total_cancelled = 0
     try:

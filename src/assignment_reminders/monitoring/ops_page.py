@@ -4,8 +4,9 @@ assets, refreshing itself every minute.
 From the top: the headline state and why (:mod:`.ops_state`); last success, schedule, next
 expected run, lock holder; the recent runs as a table (short errors only: no row values); open and
 recent incidents with their recovery; deliveries waiting, sent and dead per channel; and a chart
-of each run of the last 30 days at its start time against its duration, its axis fitted to the
-data (the overrun limit is drawn when it falls inside). A few lines of inline script record the
+of each run of the last 30 days at its start time against its duration, both axes fitted to the
+runs it shows (time from a little before the earliest to now; the overrun limit is drawn when it
+falls inside). A few lines of inline script record the
 size the browser gave the chart (``data-chart-*`` on ``<body>``) for the headless-browser test.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
@@ -26,11 +27,13 @@ if TYPE_CHECKING:
     import jinja2
 
 WIDTH, HEIGHT = 900, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 64, 52, 16, 40  # duration labels on both sides (a phone shows the right)
 DAYS = 30
 TABLE_ROWS = 25
 REFRESH_SECONDS = 60
 _STEPS: Final = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)  # seconds
+_TIME_STEPS: Final = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 120, 168))
+MIN_SPAN: Final = timedelta(hours=1)
 
 
 def _seconds(row: Mapping[str, Any], now: datetime) -> float:
@@ -53,9 +56,38 @@ def axis(longest_seconds: float) -> tuple[float, float]:
     return float(top), float(step)
 
 
-def chart(runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float) -> str:
-    """The SVG: x = start time over the last 30 days, y = duration, fitted to the runs."""
-    start = now - timedelta(days=DAYS)
+def time_axis(starts: Sequence[datetime], now: datetime) -> tuple[datetime, timedelta]:
+    """(left edge, tick step) of the time axis: from a little (5 %) before the earliest run to
+    *now*, at least an hour and at most the last 30 days, so one day's runs spread across the
+    chart instead of crowding its right edge; at most 8 ticks."""
+    earliest = min(starts, default=now - timedelta(days=DAYS))
+    span = min(max(now - earliest, MIN_SPAN) * 1.05, timedelta(days=DAYS))
+    step = next((s for s in _TIME_STEPS if span / s <= 8), _TIME_STEPS[-1])
+    return now - span, step
+
+
+def time_ticks(left: datetime, now: datetime, step: timedelta, zone: tzinfo) -> list[datetime]:
+    """Round local times (whole hours, midnights) from *left* to *now*, *step* apart."""
+    local = left.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    if step >= timedelta(days=1):
+        local = local.replace(hour=0)
+    hours = int(step.total_seconds() // 3600)
+    ticks = []
+    while local <= now:
+        if local >= left and (hours >= 24 or local.hour % hours == 0):
+            ticks.append(local)
+            local += step
+        else:
+            local += timedelta(hours=1) if hours < 24 else timedelta(days=1)
+    return ticks
+
+
+def chart(
+    runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float, zone: tzinfo = UTC
+) -> str:
+    """The SVG: x = start time, y = duration, both fitted to the runs (:func:`time_axis`,
+    :func:`axis`); times labelled in *zone*."""
+    start, every = time_axis([r["started_at"] for r in runs], now)
     top, step = axis(max((_seconds(r, now) for r in runs), default=0.0))
     limit = limit_minutes * 60
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -69,15 +101,17 @@ def chart(runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float
     parts = [
         f'<svg id="durations" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}"'
         f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" data-runs="{len(runs)}"'
-        f' data-axis-top="{top:g}" aria-label="Run durations over the last 30 days">',
+        f' data-axis-top="{top:g}" data-axis-start="{start.isoformat()}"'
+        f' data-axis-end="{now.isoformat()}" data-plot-left="{LEFT}"'
+        f' data-plot-width="{plot_w}" aria-label="Run durations over the last 30 days">',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa"'
         ' stroke="#ccc"/>',
     ]
-    for day in range(0, DAYS + 1, 5):
-        at = start + timedelta(days=day)
+    for at in time_ticks(start, now, every, zone):
+        label = "%m-%d" if every >= timedelta(days=1) or at.hour == 0 else "%H:%M"
         parts.append(
-            f'<text x="{x(at):.1f}" y="{HEIGHT - 18}" font-size="11" text-anchor="middle">'
-            f"{at:%m-%d}</text>"
+            f'<text class="time-tick" x="{x(at):.1f}" y="{HEIGHT - 18}" font-size="11"'
+            f' text-anchor="middle">{at.strftime(label)}</text>'
         )
     tick = 0.0
     while tick <= top + 1e-9:
@@ -85,6 +119,8 @@ def chart(runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"'
             ' stroke="#eee"/>'
             f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{_label(tick)}</text>"
+            f'<text x="{WIDTH - RIGHT + 6}" y="{y(tick) + 4:.1f}" font-size="11">'
             f"{_label(tick)}</text>"
         )
         tick += step
@@ -211,12 +247,12 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
         ],
         "deliveries": deliveries,
         "backlog": sum(pending.values()),
-        "chart": chart(f.runs, f.now, limit_minutes),
+        "chart": chart(f.runs, f.now, limit_minutes, f.zone),
     }
 
 
 @functools.cache
-def _template() -> jinja2.Template:
+def template(name: str = "ops.html") -> jinja2.Template:
     """Compiled once per process: compiling it is most of the cost of a small page."""
     import jinja2
 
@@ -225,7 +261,7 @@ def _template() -> jinja2.Template:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("ops.html")
+    return env.get_template(name)
 
 
 def _incident_state(i: Incident) -> str:
@@ -244,7 +280,8 @@ def _incident_state(i: Incident) -> str:
     return said
 
 
-def render_page(facts: OpsFacts) -> str:
+def render_page(facts: OpsFacts, *, sign_out: str | None = None) -> str:
+    """*sign_out*: the path of the sign-out form to show (a person signed in), or None."""
     limit_minutes = facts.overrun_after.total_seconds() / 60
     context = page_context(facts, facts.truth.headline, limit_minutes)
-    return _template().render(context)
+    return template().render(context, sign_out=sign_out)
