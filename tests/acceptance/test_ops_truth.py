@@ -227,7 +227,7 @@ def test_the_ops_banner_and_its_incidents_agree_before_and_after_a_check(
 
 
 def incidents_table(page: str) -> str:
-    found = re.search(r'<table id="incidents">.*?</table>', page, re.S)
+    found = re.search(r'<table id="incidents"[^>]*>.*?</table>', page, re.S)
     assert found, page[:3000]
     return found.group(0)
 
