@@ -3,7 +3,8 @@
 Starts (or reuses) the embedded database, applies the migrations, seeds a small organization,
 then fires two invocations of ``reminders run`` as separate processes: the first holds the lock a
 few seconds past its work (a run that outlasts the next trigger), the second starts once the first
-holds the lock. Prints the two ``cron_execution_logs`` rows.
+holds the lock. Prints one line per step, the two ``cron_execution_logs`` rows (as wide as the
+terminal), and the next three commands to try.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import click
+
 from .config import Settings
 from .database import connect, database_url
 from .gateway import fetch_all, named, record
 from .lock import LOCK_KEY
-from .migrations import migrate
+from .migrations import applied_summary, migrate
 from .seed import seed
 from .tables import render
+from .terminal import Terminal
 
 COLUMNS = (
     ("status", "status"),
@@ -34,9 +38,15 @@ COLUMNS = (
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
-    ("holder_pid", "holder pid"),
-    ("holder_application_name", "holder"),
+    ("held_by", "skipped because held by"),
 )
+
+NEXT_COMMANDS = (
+    ("reminders status", "the runs, the lock and open alerts"),
+    ("reminders doctor", "is this deployment safe to run the job?"),
+    ("reminders run --json", "one more run: nothing is due twice"),
+)
+"""What to try after the demo (each runs on the same embedded database)."""
 
 _LOCK_HOLDER = named("lock_holder")
 _RUNS_BY_INVOCATION = named("runs_by_invocation")
@@ -58,13 +68,27 @@ def _run(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def held_by(row: dict[str, Any]) -> str | None:
+    """Who held the lock when a run was skipped, as a person reads it: ``process 10680 on vm``
+    (our connections' application_name is ``assignment-reminders/<purpose> <host>:<pid>``),
+    and its lock session's PostgreSQL backend pid."""
+    name = row.get("holder_application_name")
+    backend = row.get("holder_pid")
+    if not name:
+        return None if backend is None else f"PostgreSQL backend {backend}"
+    where = str(name).rsplit(" ", 1)[-1]
+    host, _, pid = where.rpartition(":")
+    who = f"process {pid} on {host}" if host and pid.isdigit() else str(name)
+    return who + (f" (PostgreSQL backend {backend})" if backend is not None else "")
+
+
 def main() -> int:
     settings = Settings.from_env()
+    term = Terminal.detect()
     print(f"database: {settings.describe_database()}")
     url = database_url(settings)
     with connect(url, purpose="demo") as conn:
-        for m in migrate(conn):
-            print(f"applied migration {m.version}_{m.name}")
+        print(applied_summary(migrate(conn)))
         result = seed(
             conn, assignments=2000, today=datetime.now(UTC).date(), random_seed=int(time.time())
         )
@@ -92,10 +116,14 @@ def main() -> int:
             {"invocation_ids": [UUID(o["invocation_id"]) for o in outcomes]},
             row=record,
         )
+    table = [{**r, "held_by": held_by(r)} for r in rows]
     print()
-    print(render(rows, COLUMNS))
+    click.echo(render(table, COLUMNS, width=term.width, colour=term.colour), color=term.colour)
     codes = {p.returncode for p in (first, second)}
     print(f"\nboth invocations exited {'0' if codes == {0} else codes}")
+    print("\nnext, try:")
+    for command, what in NEXT_COMMANDS:
+        print(f"  .venv/bin/{command:<24} # {what}")
     return 0 if codes == {0} else 1
 
 

@@ -58,11 +58,19 @@ def failed(name: str, detail: str, fix: str) -> Check:
     return Check(name, "fail", detail, fix)
 
 
-def render_checks(checks: list[Check]) -> str:
-    rows = [{"name": c.name, "result": c.result, "detail": c.detail, "fix": c.fix} for c in checks]
-    return render(
-        rows, [("name", "check"), ("result", "result"), ("detail", "found"), ("fix", "fix")]
+def render_checks(checks: list[Check], *, width: int | None = None, colour: bool = False) -> str:
+    """The checks as a table at most *width* wide (long findings end in ``…``; ``--json`` has
+    them whole), ``pass``/``fail``/``skip`` coloured on request; each failure's fix follows the
+    table in full, since a cut fix is no use."""
+    rows = [{"name": c.name, "result": c.result, "detail": c.detail} for c in checks]
+    table = render(
+        rows,
+        [("name", "check"), ("result", "result"), ("detail", "found")],
+        width=width,
+        colour=colour,
     )
+    fixes = [f"fix {c.name}: {c.fix}" for c in checks if c.fix]
+    return "\n".join([table, *(["", *fixes] if fixes else [])])
 
 
 def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.time) -> list[Check]:

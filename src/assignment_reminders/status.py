@@ -7,27 +7,28 @@ from datetime import datetime
 from typing import Any
 
 from .database import Connection
+from .figures import rounded
 from .gateway import fetch_all, named, record
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert, open_alerts
 from .monitoring.checks import overlapping_run_ids
-from .tables import render
+from .tables import render, shorten
 
-RUN_COLUMNS = (
+RUN_COLUMNS = (  # the most useful first: on a narrow terminal the last ones are left out
     ("id", "id"),
     ("status", "status"),
-    ("note", "note"),
     ("started_at", "started"),
-    ("duration_ms", "ms"),
-    ("lock_acquire_ms", "lock ms"),
-    ("assignments_scanned", "scanned"),
+    ("note", "note"),
+    ("overlapped", "overlapped"),
+    ("error", "error"),
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
+    ("assignments_scanned", "scanned"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
     ("holder_pid", "holder pid"),
-    ("overlapped", "overlapped"),
-    ("error", "error"),
 )
 
 _RECENT_RUNS = named("recent_runs")
@@ -54,7 +55,9 @@ class Status:
             "open_alerts": [a.to_dict() for a in self.alerts],
         }
 
-    def render(self) -> str:
+    def render(self, *, width: int | None = None, colour: bool = False) -> str:
+        """The lock, the open alerts and the runs, each line at most *width* characters
+        (cut with ``…``; ``--json`` has every character), status words coloured on request."""
         if self.holder is None:
             lock = "lock: free"
         else:
@@ -62,15 +65,18 @@ class Status:
                 f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
                 f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
             )
-        alerts = "\n".join(f"  {a.kind}: {a.message} (since {a.opened_at})" for a in self.alerts)
-        return (
-            f"{lock}\n\nopen alerts:\n{alerts or '  (none)'}"
-            f"\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
+        alerts = "\n".join(
+            shorten(f"  {a.kind}: {a.message} (since {a.opened_at})", width) for a in self.alerts
         )
+        runs = render(self.runs, RUN_COLUMNS, width=width, colour=colour)
+        lock = shorten(lock, width)
+        return f"{lock}\n\nopen alerts:\n{alerts or '  (none)'}\n\nrecent runs:\n{runs}"
 
 
 def _json(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, float):
+        return rounded(value)
+    if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
 

@@ -42,6 +42,7 @@ from .clock import utc_now
 from .database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard
+from .figures import rounded
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
 from .lock import JobLock, LockHolder, timed_try_acquire
 from .logs import bind, log_context
@@ -94,11 +95,13 @@ class RunOutcome:
         return self.status in ("success", "skipped")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, figures rounded (``lock_acquire_ms`` 13.24, not 13.240977999998904)."""
         data = asdict(self)
         data["invocation_id"] = str(self.invocation_id)
         if self.holder is not None:
             data["holder"]["backend_start"] = str(self.holder.backend_start)
-        return data
+        rounded_data: dict[str, Any] = rounded(data)
+        return rounded_data
 
 
 class CronTrigger:
