@@ -16,6 +16,8 @@ import click
 ELLIPSIS: Final = "…"
 MIN_COLUMN: Final = 6
 """A text column is never cut below this many characters (or its heading, when shorter)."""
+ROOMY_COLUMN: Final = 24
+"""Columns are left out, last first, until each text column can keep this many characters."""
 GAP: Final = "  "
 
 STATUS_COLOURS: Final = {
@@ -59,7 +61,7 @@ def paint(word: str, colour: bool) -> str:
     if not colour or fg is None:
         return word
     stripped = word.rstrip()
-    return click.style(stripped, fg=fg, bold=fg == "red") + word[len(stripped) :]
+    return click.style(stripped, fg=fg, bold=True if fg == "red" else None) + word[len(stripped) :]
 
 
 def fit(widths: Sequence[int], minimums: Sequence[int], room: int) -> list[int]:
@@ -91,12 +93,14 @@ def render(
         return "(none)"
     columns = list(columns)
     hidden = 0
-    while True:
-        widths = _widths(rows, columns, width)
-        if width is None or len(columns) == 1 or _length(widths) <= width:
-            break
+    while (
+        width is not None
+        and len(columns) > 1
+        and _length(_widths(rows, columns, width, ROOMY_COLUMN)) > width
+    ):
         columns.pop()
         hidden += 1
+    widths = _widths(rows, columns, width, MIN_COLUMN)
     texts = [[cell(r.get(key)) for key, _ in columns] for r in rows]
     right = [_numeric(rows, key) for key, _ in columns]
 
@@ -120,8 +124,9 @@ def _numeric(rows: Sequence[Mapping[str, Any]], key: str) -> bool:
 
 
 def _cuttable(rows: Sequence[Mapping[str, Any]], key: str) -> bool:
-    """Text may be cut; numbers, times, dates and yes/no never are."""
-    return any(isinstance(r.get(key), str) for r in rows)
+    """Text may be cut; numbers, times, dates, yes/no and status words never are."""
+    texts = [r.get(key) for r in rows if isinstance(r.get(key), str)]
+    return any(t not in STATUS_COLOURS for t in texts)
 
 
 def _length(widths: Sequence[int]) -> int:
@@ -129,15 +134,19 @@ def _length(widths: Sequence[int]) -> int:
 
 
 def _widths(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], width: int | None
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    width: int | None,
+    least: int,
 ) -> list[int]:
+    """The columns' widths within *width*, text columns cut to no less than *least*."""
     natural = [
         max(len(heading), *(len(cell(r.get(key))) for r in rows)) for key, heading in columns
     ]
     if width is None:
         return natural
     minimums = [
-        min(w, max(MIN_COLUMN, len(heading))) if _cuttable(rows, key) else w
+        min(w, max(least, len(heading))) if _cuttable(rows, key) else w
         for w, (key, heading) in zip(natural, columns, strict=True)
     ]
     return fit(natural, minimums, width - len(GAP) * (len(columns) - 1))

@@ -13,10 +13,14 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Protocol
 
 MIN_WIDTH = 20
 """Narrower than this (a bogus COLUMNS) is taken as this: tables stay readable."""
+
+
+class Stream(Protocol):
+    def isatty(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -26,14 +30,14 @@ class Terminal:
     colour: bool
 
     @classmethod
-    def detect(cls, stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> Terminal:
+    def detect(cls, stream: Stream | None = None, env: Mapping[str, str] | None = None) -> Terminal:
         stream = sys.stdout if stream is None else stream
         env = os.environ if env is None else env
         tty = _isatty(stream)
         return cls(width=_width(env, tty), colour=_colour(env, tty))
 
 
-def _isatty(stream: TextIO) -> bool:
+def _isatty(stream: Stream) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed or not a real stream

@@ -213,24 +213,27 @@ class CronTrigger:
             self._token = self.fencing.take(self.lock.backend_pid)
 
     def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
-        """Take the fencing token (the first write), fail the rows of dead holders, write our
-        'running' row. A lock lost before the token was taken is returned, not raised: the run
-        still gets its row, finished as 'lock_lost'. Nothing may come between the row and the
-        caller's try block (an interruption there would leave the row 'running')."""
+        """Take the fencing token (the first write), write our 'running' row. A lock lost
+        before the token was taken is returned, not raised: the run still gets its row,
+        finished as 'lock_lost'. Nothing may come between the row and the caller's try block
+        (an interruption there would leave the row 'running')."""
         try:
             self._take_fence()
         except LockLostError as exc:
             lost: LockLostError | None = exc
         else:
             lost = None
-            orphans = self.log.fail_orphaned_runs(
-                self.job_name, start.invocation_id, start.started_at
-            )
-            if orphans:
-                logger.warning(
-                    "marked %d run(s) left 'running' by a dead process as failed", len(orphans)
-                )
         return self.log.start_running(start, self.lock.backend_pid), lost
+
+    def _fail_orphans(self, run_id: int, started_at: datetime) -> None:
+        """Rows of dead holders still 'running' (their lock is gone, it is ours): 'failed',
+        ``holder_died``, naming this run by its number. Inside the run's try block."""
+        orphans = self.log.fail_orphaned_runs(self.job_name, run_id, started_at)
+        if orphans:
+            logger.warning(
+                "marked run(s) %s, left 'running' by a dead process, as failed",
+                ", ".join(map(str, orphans)),
+            )
 
     def _record_overlaps(self, run_id: int) -> None:
         """Runs whose batch committed after this run began to write: recorded on both rows.
@@ -245,9 +248,12 @@ class CronTrigger:
                 ", ".join(map(str, overlapped)),
             )
 
-    def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
+    def _work(
+        self, run_id: int, start: RunStart, now: datetime, lost: LockLostError | None
+    ) -> RunCounts:
         if lost is not None:
             raise lost
+        self._fail_orphans(run_id, start.started_at)
         self._record_overlaps(run_id)
         counts = self.scheduler.run(
             now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
@@ -266,7 +272,7 @@ class CronTrigger:
             run_id, lost = self._begin(start)
             bind(run_id=run_id)
             try:
-                counts = self._work(run_id, now, lost)
+                counts = self._work(run_id, start, now, lost)
                 status = "success"
             except LockLostError as exc:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST

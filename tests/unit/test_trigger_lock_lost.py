@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.joblog import RunCounts, RunStart
@@ -52,7 +51,7 @@ class FakeLog:
     def record_skipped(self, start: RunStart, **kwargs: Any) -> int:
         return 2
 
-    def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
+    def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
         return []
 
     def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
