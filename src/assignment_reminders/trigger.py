@@ -38,6 +38,8 @@ from uuid import UUID, uuid4
 
 import psycopg
 
+from . import advice as advice_table
+from .advice import advice, cause_of
 from .clock import utc_now
 from .database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
@@ -50,7 +52,7 @@ from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
 
-LOCK_LOST = "lock_lost"
+LOCK_LOST = advice_table.LOCK_LOST
 """The note of a run that stopped because its lock stopped being ours."""
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
@@ -309,7 +311,7 @@ class CronTrigger:
             if run_id is not None:
                 self._record_unlock(run_id, unlock_ok)
         if self._fault is not None:
-            raise self._database_failed(run_id)
+            raise self._database_failed(run_id, note)
         if run_id is not None:
             counts = self._committed(run_id, counts)
         return RunOutcome(
@@ -457,18 +459,26 @@ class CronTrigger:
             except DATABASE_FAULTS:
                 logger.error("could not record the unlock of run %s", run_id)
 
-    def _database_failed(self, run_id: int | None) -> DatabaseError:
-        """One line for the caller: what failed, what became of the run, what to do."""
-        recorded = (
+    def _database_failed(self, run_id: int | None, note: str | None) -> DatabaseError:
+        """One line for the caller: what failed, what became of the run, and what to do for
+        its cause (:mod:`.advice`: a lost lock or a database that answered again is not
+        "check that PostgreSQL is running")."""
+        recorded = self._row_status is not None
+        became = (
             f"it is recorded as {self._row_status}"
-            if self._row_status is not None
+            if recorded
             else "the next run will record it as failed"
         )
         detail = driver_line(self._fault) if self._fault is not None else "?"
+        what = (
+            "lost its lock, then its database session failed"
+            if cause_of(note, recorded=recorded) == advice_table.LOCK_LOST
+            else "stopped because the database failed"
+        )
         error = DatabaseError(
-            f"the reminder run {run_id} stopped because the database failed ({detail});"
-            f" {recorded}. Check that PostgreSQL is running and reachable (DATABASE_URL), then"
-            " run again: committed batches stay and no reminder is created twice"
+            f"the reminder run {run_id} {what} ({detail}); {became}."
+            f" {advice(note, recorded=recorded)}: committed batches stay and no reminder is"
+            " created twice"
         )
         error.__cause__ = self._fault
         return error
