@@ -25,20 +25,21 @@ from .gateway import fetch_all, named, record
 from .lock import LOCK_KEY
 from .migrations import applied_summary, migrate
 from .seed import seed
-from .tables import render
+from .tables import render, shorten
 from .terminal import Terminal
 
-COLUMNS = (
+COLUMNS = (  # the most telling first: on a narrow terminal the last ones are left out
     ("status", "status"),
     ("note", "note"),
-    ("trigger_source", "source"),
-    ("duration_ms", "ms"),
-    ("lock_acquire_ms", "lock ms"),
-    ("assignments_scanned", "scanned"),
+    ("held_by", "held by"),
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
-    ("held_by", "skipped because held by"),
+    ("assignments_scanned", "scanned"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
+    ("trigger_source", "source"),
+    ("holder_pid", "backend pid"),
 )
 
 NEXT_COMMANDS = (
@@ -70,22 +71,24 @@ def _run(*args: str) -> subprocess.Popen[str]:
 
 def held_by(row: dict[str, Any]) -> str | None:
     """Who held the lock when a run was skipped, as a person reads it: ``process 10680 on vm``
-    (our connections' application_name is ``assignment-reminders/<purpose> <host>:<pid>``),
-    and its lock session's PostgreSQL backend pid."""
+    (our connections' application_name is ``assignment-reminders/<purpose> <host>:<pid>``)."""
     name = row.get("holder_application_name")
-    backend = row.get("holder_pid")
     if not name:
-        return None if backend is None else f"PostgreSQL backend {backend}"
-    where = str(name).rsplit(" ", 1)[-1]
-    host, _, pid = where.rpartition(":")
-    who = f"process {pid} on {host}" if host and pid.isdigit() else str(name)
-    return who + (f" (PostgreSQL backend {backend})" if backend is not None else "")
+        return None
+    host, _, pid = str(name).rsplit(" ", 1)[-1].rpartition(":")
+    return f"process {pid} on {host}" if host and pid.isdigit() else str(name)
+
+
+HOLDER_LEGEND = (
+    "held by: the process (pid on host) of the run that held the lock; backend pid: its lock"
+    " session in pg_stat_activity"
+)
 
 
 def main() -> int:
     settings = Settings.from_env()
     term = Terminal.detect()
-    print(f"database: {settings.describe_database()}")
+    print(shorten(f"database: {settings.describe_database()}", term.width))
     url = database_url(settings)
     with connect(url, purpose="demo") as conn:
         print(applied_summary(migrate(conn)))
@@ -119,6 +122,7 @@ def main() -> int:
     table = [{**r, "held_by": held_by(r)} for r in rows]
     print()
     click.echo(render(table, COLUMNS, width=term.width, colour=term.colour), color=term.colour)
+    print(shorten(HOLDER_LEGEND, term.width))
     codes = {p.returncode for p in (first, second)}
     print(f"\nboth invocations exited {'0' if codes == {0} else codes}")
     print("\nnext, try:")

@@ -16,7 +16,7 @@ import click
 ELLIPSIS: Final = "…"
 MIN_COLUMN: Final = 6
 """A text column is never cut below this many characters (or its heading, when shorter)."""
-ROOMY_COLUMN: Final = 24
+ROOMY_COLUMN: Final = 20
 """Columns are left out, last first, until each text column can keep this many characters."""
 GAP: Final = "  "
 

@@ -87,7 +87,8 @@ def test_doctor_fits_the_width_and_prints_each_fix_whole() -> None:
     text = render_checks(checks, width=80, colour=True)
     table, _, fixes = ANSI.sub("", text).partition("\n\n")
     assert max(map(len, table.splitlines())) <= 80, text
-    assert fixes == f"fix wrappers: {fix}"
+    assert " ".join(fixes.split()) == f"fix wrappers: {fix}"  # wrapped, whole
+    assert max(map(len, fixes.splitlines())) <= 80
     assert "\x1b[" in text  # pass/fail coloured
 
 
