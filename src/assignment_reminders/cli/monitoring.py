@@ -25,7 +25,8 @@ def check(ctx: Context, as_json: bool, now: datetime | None) -> None:
     however many replicas check. Exits 0 when all is well, 3 when something is wrong
     (1: could not check, 2: usage error).
     Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_AFTER_SECONDS (93600),
-    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL, REMINDERS_ALERT_EMAIL_TO
+    REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL with
+    REMINDERS_ALERT_WEBHOOK_SECRET (Standard Webhooks signing), REMINDERS_ALERT_EMAIL_TO
     (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
     """
     from ..monitoring.monitor import check_once_for
