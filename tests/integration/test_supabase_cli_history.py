@@ -37,11 +37,11 @@ def _ready(url: str) -> int:
         return client.get("/ready").status_code
 
 
-def _migrate_cli(url: str) -> subprocess.CompletedProcess[str]:
+def _migrate_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     from tests.conftest import reminders_cmd
 
     return subprocess.run(
-        reminders_cmd("migrate"),
+        reminders_cmd("migrate", *args),
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")},
             "DATABASE_URL": url,
@@ -102,9 +102,11 @@ def test_a_new_migration_is_applied_by_whichever_tool_runs_next(
     for late in files[3:]:
         late.rename(tmp_path / late.name)
     assert db_push(empty_database_url, workdir).returncode == 0
-    result = _migrate_cli(empty_database_url)
+    result = _migrate_cli(empty_database_url, "--verbose")  # one line per migration applied
     assert result.returncode == 0, result.stderr
-    assert [line.split()[1] for line in result.stdout.splitlines()] == [p.stem for p in files[3:]]
+    *each, summary = result.stdout.splitlines()
+    assert [line.split()[1] for line in each] == [p.stem for p in files[3:]]
+    assert summary.startswith(f"applied {len(files[3:])} migrations: ")
     (workdir / "supabase" / "migrations" / "29990101000000_host_app.sql").write_text(
         "CREATE TABLE public.host_later (id int);\n"
     )
