@@ -27,7 +27,7 @@ from assignment_reminders.database import connect
 from tests.activity_world import NOW, SECRET, World, bearer, make_world
 from tests.jwt_tokens import bearer as service_role_bearer
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 100
 REFUSED_AS_MALFORMED: Final = frozenset({400, 405, 406, 413, 415})
 
 
