@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -59,7 +60,7 @@ def _run(*args: str) -> subprocess.Popen[str]:
             sys.executable,
             "-m",
             "assignment_reminders",
-            "--log-level=WARNING",
+            "--log-level=ERROR",  # the parent already said which database
             "run",
             "--json",
             *args,
@@ -122,7 +123,7 @@ def main() -> int:
     table = [{**r, "held_by": held_by(r)} for r in rows]
     print()
     click.echo(render(table, COLUMNS, width=term.width, colour=term.colour), color=term.colour)
-    print(shorten(HOLDER_LEGEND, term.width))
+    print(textwrap.fill(HOLDER_LEGEND, term.width) if term.width else HOLDER_LEGEND)
     codes = {p.returncode for p in (first, second)}
     print(f"\nboth invocations exited {'0' if codes == {0} else codes}")
     print("\nnext, try:")
