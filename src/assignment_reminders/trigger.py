@@ -52,8 +52,9 @@ from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
 
-LOCK_LOST = advice_table.LOCK_LOST
-"""The note of a run that stopped because its lock stopped being ours."""
+LOCK_LOST = "lock_lost"
+"""The note of a run that stopped because its lock stopped being ours (advice.py: its advice)."""
+
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
 

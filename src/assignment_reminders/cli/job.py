@@ -32,8 +32,8 @@ from .options import (
 def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
     """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction.
 
-    Prints one line (``applied 27 migrations, 20261128000100 to 20261205000100``), each
-    migration's name with --verbose, all of them with --json.
+    Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
+    date``), a line per migration with --verbose, all of them with --json.
     """
     from ..migrations import applied_summary
     from ..migrations import migrate as apply
