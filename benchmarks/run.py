@@ -135,7 +135,7 @@ def reminders_run_measured(
 
 # The floor is the minimal writing: without the due index's upkeep, which is ours to make cheap
 # (the pass deletes its rows itself). The documented switch that makes the ledger's due-index
-# trigger stand aside (migration 20261130006000), for this session only.
+# trigger stand aside, for this session only.
 FLOOR_WITHOUT_DUE_INDEX_UPKEEP = "SELECT set_config('reminders.pass_keeps_due_index', 'on', false)"
 
 

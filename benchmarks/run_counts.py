@@ -1,7 +1,7 @@
 """What the run's counts cost: ``python -m benchmarks.run_counts [--assignments 250000]``.
 
 The ledger's statement-level triggers keep each run's ``reminders_created`` and
-``escalations_created`` (migration 20261206030000). This times the pass's first batch of 100,000
+``escalations_created``. This times the pass's first batch of 100,000
 due rows with them and with them disabled (``ALTER TABLE ... DISABLE TRIGGER``), alternating, each
 on a fresh copy of the same seeded database after a ``CHECKPOINT``, and prints every figure and
 the medians; then, ``EXPLAIN (ANALYZE)`` of the first batch statement on another copy, the time

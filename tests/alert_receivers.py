@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -12,7 +13,14 @@ import pytest
 from tests.dependencies import missing
 from tests.receivers import Recorder, free_port, smtp_receiver, webhook_receiver
 
-__all__ = ["Mailbox", "WebhookReceiver", "free_port", "smtp_server", "webhook"]
+__all__ = [
+    "ALERT_WEBHOOK_SECRET",
+    "Mailbox",
+    "WebhookReceiver",
+    "free_port",
+    "smtp_server",
+    "webhook",
+]
 
 
 @dataclass
@@ -28,10 +36,16 @@ class WebhookReceiver:
         return [str(b["text"]) for b in self.bodies]
 
 
+ALERT_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"alert-webhook-secret-32-bytes-ok").decode()
+"""The alert webhook's Standard Webhooks secret (REMINDERS_ALERT_WEBHOOK_SECRET) in tests."""
+
+
 @pytest.fixture
 def webhook() -> Iterator[WebhookReceiver]:
+    """A receiver that verifies every request's Standard Webhooks signature with
+    :data:`ALERT_WEBHOOK_SECRET` (standardwebhooks, from PyPI) and answers 401 when it fails."""
     recorder = Recorder()
-    with webhook_receiver(recorder) as url:
+    with webhook_receiver(recorder, secret=ALERT_WEBHOOK_SECRET) as url:
         yield WebhookReceiver(url, recorder)
 
 

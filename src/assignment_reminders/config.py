@@ -487,6 +487,7 @@ class MonitoringSettings:
     retention_days: int = 180
     check_interval_seconds: int = 60
     webhook_url: Secret | None = None
+    webhook_secret: Secret | None = None  # Standard Webhooks, like reminder webhooks
     email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
     ping_url: Secret | None = None  # Healthchecks-style heartbeat (monitoring/ping.py)
 
@@ -495,6 +496,17 @@ class MonitoringSettings:
         d = cls()
         day = 86400
         to = _text(env, "REMINDERS_ALERT_EMAIL_TO", "")
+        webhook_url = _http_url(env, "REMINDERS_ALERT_WEBHOOK_URL")
+        webhook_secret = _secret(env, "REMINDERS_ALERT_WEBHOOK_SECRET")
+        if webhook_url is not None and webhook_secret is None:
+            raise ConfigurationError(
+                "REMINDERS_ALERT_WEBHOOK_URL is set but REMINDERS_ALERT_WEBHOOK_SECRET is not:"
+                " alerts are signed (`reminders webhook-secret` makes one)"
+            )
+        if webhook_secret is not None:
+            from .delivery.signing import webhook_key
+
+            webhook_key(webhook_secret.reveal(), name="REMINDERS_ALERT_WEBHOOK_SECRET")
         return cls(
             overrun_after_seconds=_int(
                 env, "REMINDERS_OVERRUN_AFTER_SECONDS", d.overrun_after_seconds, maximum=7 * day
@@ -518,7 +530,8 @@ class MonitoringSettings:
             check_interval_seconds=_int(
                 env, "REMINDERS_CHECK_INTERVAL_SECONDS", d.check_interval_seconds, maximum=day
             ),
-            webhook_url=_http_url(env, "REMINDERS_ALERT_WEBHOOK_URL"),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
             email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
             ping_url=_http_url(env, "REMINDERS_PING_URL"),
         )

@@ -3,7 +3,8 @@
 Starts (or reuses) the embedded database, applies the migrations, seeds a small organization,
 then fires two invocations of ``reminders run`` as separate processes: the first holds the lock a
 few seconds past its work (a run that outlasts the next trigger), the second starts once the first
-holds the lock. Prints the two ``cron_execution_logs`` rows.
+holds the lock. Prints one line per step, the two ``cron_execution_logs`` rows (as wide as the
+terminal), and the next three commands to try.
 """
 
 from __future__ import annotations
@@ -11,32 +12,43 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import click
+
 from .config import Settings
 from .database import connect, database_url
 from .gateway import fetch_all, named, record
 from .lock import LOCK_KEY
-from .migrations import migrate
+from .migrations import applied_summary, migrate
 from .seed import seed
-from .tables import render
+from .tables import render, shorten
+from .terminal import Terminal
 
-COLUMNS = (
+COLUMNS = (  # the most telling first: on a narrow terminal the last ones are left out
     ("status", "status"),
     ("note", "note"),
-    ("trigger_source", "source"),
-    ("duration_ms", "ms"),
-    ("lock_acquire_ms", "lock ms"),
-    ("assignments_scanned", "scanned"),
+    ("held_by", "held by"),
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
-    ("holder_pid", "holder pid"),
-    ("holder_application_name", "holder"),
+    ("assignments_scanned", "scanned"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
+    ("trigger_source", "source"),
+    ("holder_pid", "backend pid"),
 )
+
+NEXT_COMMANDS = (
+    ("reminders status", "the runs, the lock and open alerts"),
+    ("reminders doctor", "is this deployment safe to run the job?"),
+    ("reminders run --json", "one more run: nothing is due twice"),
+)
+"""What to try after the demo (each runs on the same embedded database)."""
 
 _LOCK_HOLDER = named("lock_holder")
 _RUNS_BY_INVOCATION = named("runs_by_invocation")
@@ -48,7 +60,7 @@ def _run(*args: str) -> subprocess.Popen[str]:
             sys.executable,
             "-m",
             "assignment_reminders",
-            "--log-level=WARNING",
+            "--log-level=ERROR",  # the parent already said which database
             "run",
             "--json",
             *args,
@@ -58,13 +70,29 @@ def _run(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def held_by(row: dict[str, Any]) -> str | None:
+    """Who held the lock when a run was skipped, as a person reads it: ``process 10680 on vm``
+    (our connections' application_name is ``assignment-reminders/<purpose> <host>:<pid>``)."""
+    name = row.get("holder_application_name")
+    if not name:
+        return None
+    host, _, pid = str(name).rsplit(" ", 1)[-1].rpartition(":")
+    return f"process {pid} on {host}" if host and pid.isdigit() else str(name)
+
+
+HOLDER_LEGEND = (
+    "held by: the process (pid on host) of the run that held the lock; backend pid: its lock"
+    " session in pg_stat_activity"
+)
+
+
 def main() -> int:
     settings = Settings.from_env()
-    print(f"database: {settings.describe_database()}")
+    term = Terminal.detect()
+    print(shorten(f"database: {settings.describe_database()}", term.width))
     url = database_url(settings)
     with connect(url, purpose="demo") as conn:
-        for m in migrate(conn):
-            print(f"applied migration {m.version}_{m.name}")
+        print(applied_summary(migrate(conn)))
         result = seed(
             conn, assignments=2000, today=datetime.now(UTC).date(), random_seed=int(time.time())
         )
@@ -92,10 +120,15 @@ def main() -> int:
             {"invocation_ids": [UUID(o["invocation_id"]) for o in outcomes]},
             row=record,
         )
+    table = [{**r, "held_by": held_by(r)} for r in rows]
     print()
-    print(render(rows, COLUMNS))
+    click.echo(render(table, COLUMNS, width=term.width, colour=term.colour), color=term.colour)
+    print(textwrap.fill(HOLDER_LEGEND, term.width) if term.width else HOLDER_LEGEND)
     codes = {p.returncode for p in (first, second)}
     print(f"\nboth invocations exited {'0' if codes == {0} else codes}")
+    print("\nnext, try:")
+    for command, what in NEXT_COMMANDS:
+        print(f"  .venv/bin/{command:<24} # {what}")
     return 0 if codes == {0} else 1
 
 

@@ -8,6 +8,7 @@ but no lock is taken.
 from __future__ import annotations
 
 import socket
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,11 +59,25 @@ def failed(name: str, detail: str, fix: str) -> Check:
     return Check(name, "fail", detail, fix)
 
 
-def render_checks(checks: list[Check]) -> str:
-    rows = [{"name": c.name, "result": c.result, "detail": c.detail, "fix": c.fix} for c in checks]
-    return render(
-        rows, [("name", "check"), ("result", "result"), ("detail", "found"), ("fix", "fix")]
+def render_checks(checks: list[Check], *, width: int | None = None, colour: bool = False) -> str:
+    """The checks as a table at most *width* wide (long findings end in ``…``; ``--json`` has
+    them whole), ``pass``/``fail``/``skip`` coloured on request; each failure's fix follows the
+    table in full (wrapped to *width*), since a cut fix is no use."""
+    rows = [{"name": c.name, "result": c.result, "detail": c.detail} for c in checks]
+    table = render(
+        rows,
+        [("name", "check"), ("result", "result"), ("detail", "found")],
+        width=width,
+        colour=colour,
     )
+    fixes = [
+        textwrap.fill(f"fix {c.name}: {c.fix}", width, subsequent_indent="    ")
+        if width is not None
+        else f"fix {c.name}: {c.fix}"
+        for c in checks
+        if c.fix
+    ]
+    return "\n".join([table, *(["", *fixes] if fixes else [])])
 
 
 def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.time) -> list[Check]:

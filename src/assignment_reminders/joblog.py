@@ -75,9 +75,10 @@ class ExecutionLog(Protocol):
         holder_since: Any,
     ) -> int: ...
 
-    def fail_orphaned_runs(
-        self, job_name: str, invocation_id: UUID, now: datetime
-    ) -> list[int]: ...
+    def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
+        """Fail the rows other than *run_id* still 'running' (``holder_died``, naming run
+        *run_id*); their ids."""
+        ...
 
     def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int: ...
 
@@ -156,11 +157,11 @@ class PgExecutionLog:
         assert row is not None
         return int(row["id"])
 
-    def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
+    def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
         rows = fetch_all(
             self.conn,
             _FAIL_ORPHANED_RUNS,
-            {"job_name": job_name, "invocation_id": str(invocation_id), "now": now},
+            {"job_name": job_name, "run_id": run_id, "now": now},
             row=record,
         )
         return [int(r["id"]) for r in rows]

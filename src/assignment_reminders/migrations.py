@@ -141,6 +141,15 @@ def changed_message(edited: list[Migration]) -> str:
     )
 
 
+def applied_summary(done: list[Migration]) -> str:
+    """One line for the migrations just applied: how many, from which to which."""
+    if not done:
+        return "migrations: up to date"
+    if len(done) == 1:
+        return f"applied 1 migration: {done[0].filename}"
+    return f"applied {len(done)} migrations: {done[0].filename} to {done[-1].filename}"
+
+
 def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
     """Apply every pending migration; returns the ones applied by this call."""
     if not conn.autocommit:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .config import Settings
 from .database import Connection
+from .figures import rounded
 from .gateway import fetch_all, named, record
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
@@ -17,22 +18,22 @@ from .monitoring.checks import overlapping_run_ids
 from .monitoring.monitor import read_truth
 from .monitoring.ops_state import Headline
 from .monitoring.truth import Incident, IncidentState
-from .tables import render
+from .tables import render, shorten
 
-RUN_COLUMNS = (
+RUN_COLUMNS = (  # the most useful first: on a narrow terminal the last ones are left out
     ("id", "id"),
     ("status", "status"),
-    ("note", "note"),
     ("started_at", "started"),
-    ("duration_ms", "ms"),
-    ("lock_acquire_ms", "lock ms"),
-    ("assignments_scanned", "scanned"),
+    ("note", "note"),
+    ("error", "error"),
+    ("overlapped", "overlapped"),
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
+    ("assignments_scanned", "scanned"),
+    ("duration_ms", "ms"),
+    ("lock_acquire_ms", "lock ms"),
     ("holder_pid", "holder pid"),
-    ("overlapped", "overlapped"),
-    ("error", "error"),
 )
 
 _RECENT_RUNS = named("recent_runs")
@@ -65,7 +66,9 @@ class Status:
             "incidents": [i.to_dict() for i in self.incidents],
         }
 
-    def render(self) -> str:
+    def render(self, *, width: int | None = None, colour: bool = False) -> str:
+        """The lock, the open alerts and the runs, each line at most *width* characters
+        (cut with ``…``; ``--json`` has every character), status words coloured on request."""
         if self.holder is None:
             lock = "lock: free"
         else:
@@ -73,16 +76,15 @@ class Status:
                 f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
                 f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
             )
-        alerts = "\n".join(f"  {_incident_line(i)}" for i in self.incidents)
+        alerts = "\n".join(shorten(f"  {_incident_line(i)}", width) for i in self.incidents)
         state = (
-            f"state: {self.headline.state.upper()}: {self.headline.why}\n"
+            shorten(f"state: {self.headline.state.upper()}: {self.headline.why}", width) + "\n"
             if self.headline is not None
             else ""
         )
-        return (
-            f"{state}{lock}\n\nopen alerts:\n{alerts or '  (none)'}"
-            f"\n\nrecent runs:\n{render(self.runs, RUN_COLUMNS)}"
-        )
+        runs = render(self.runs, RUN_COLUMNS, width=width, colour=colour)
+        lock = shorten(lock, width)
+        return f"{state}{lock}\n\nopen alerts:\n{alerts or '  (none)'}\n\nrecent runs:\n{runs}"
 
 
 def _incident_line(i: Incident) -> str:
@@ -101,7 +103,9 @@ def _incident_line(i: Incident) -> str:
 
 
 def _json(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, float):
+        return rounded(value)
+    if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
 

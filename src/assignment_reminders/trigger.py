@@ -38,10 +38,13 @@ from uuid import UUID, uuid4
 
 import psycopg
 
+from . import advice as advice_table
+from .advice import advice, cause_of
 from .clock import utc_now
 from .database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard
+from .figures import rounded
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
 from .lock import JobLock, LockHolder, timed_try_acquire
 from .logs import bind, log_context
@@ -50,7 +53,8 @@ from .scheduler import Checkpoint, ReminderScheduler
 logger = logging.getLogger(__name__)
 
 LOCK_LOST = "lock_lost"
-"""The note of a run that stopped because its lock stopped being ours."""
+"""The note of a run that stopped because its lock stopped being ours (advice.py: its advice)."""
+
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
 
@@ -94,11 +98,13 @@ class RunOutcome:
         return self.status in ("success", "skipped")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, figures rounded (``lock_acquire_ms`` 13.24, not 13.240977999998904)."""
         data = asdict(self)
         data["invocation_id"] = str(self.invocation_id)
         if self.holder is not None:
             data["holder"]["backend_start"] = str(self.holder.backend_start)
-        return data
+        rounded_data: dict[str, Any] = rounded(data)
+        return rounded_data
 
 
 class CronTrigger:
@@ -136,7 +142,6 @@ class CronTrigger:
         self._recorded_by: ExecutionLog | None = None
         self._row_status: str | None = None  # what the run's row says, once finished
         self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
-        self._orphans = 0  # rows of dead holders this run marked failed
 
     def _checkpoint(self) -> None:
         """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
@@ -211,22 +216,27 @@ class CronTrigger:
             self._token = self.fencing.take(self.lock.backend_pid)
 
     def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
-        """Take the fencing token (the first write), fail the rows of dead holders, write our
-        'running' row. A lock lost before the token was taken is returned, not raised: the run
-        still gets its row, finished as 'lock_lost'. Nothing may come between the row and the
-        caller's try block (an interruption there would leave the row 'running')."""
-        self._orphans = 0
+        """Take the fencing token (the first write), write our 'running' row. A lock lost
+        before the token was taken is returned, not raised: the run still gets its row,
+        finished as 'lock_lost'. Nothing may come between the row and the caller's try block
+        (an interruption there would leave the row 'running')."""
         try:
             self._take_fence()
         except LockLostError as exc:
             lost: LockLostError | None = exc
         else:
             lost = None
-            orphans = self.log.fail_orphaned_runs(
-                self.job_name, start.invocation_id, start.started_at
-            )
-            self._orphans = len(orphans)  # said by _work, once the run's id is on its lines
         return self.log.start_running(start, self.lock.backend_pid), lost
+
+    def _fail_orphans(self, run_id: int, started_at: datetime) -> None:
+        """Rows of dead holders still 'running' (their lock is gone, it is ours): 'failed',
+        ``holder_died``, naming this run by its number. Inside the run's try block."""
+        orphans = self.log.fail_orphaned_runs(self.job_name, run_id, started_at)
+        if orphans:
+            logger.warning(
+                "marked run(s) %s, left 'running' by a dead process, as failed",
+                ", ".join(map(str, orphans)),
+            )
 
     def _record_overlaps(self, run_id: int) -> None:
         """Runs whose batch committed after this run began to write: recorded on both rows.
@@ -241,13 +251,12 @@ class CronTrigger:
                 ", ".join(map(str, overlapped)),
             )
 
-    def _work(self, run_id: int, now: datetime, lost: LockLostError | None) -> RunCounts:
-        if self._orphans:
-            logger.warning(
-                "marked %d run(s) left 'running' by a dead process as failed", self._orphans
-            )
+    def _work(
+        self, run_id: int, start: RunStart, now: datetime, lost: LockLostError | None
+    ) -> RunCounts:
         if lost is not None:
             raise lost
+        self._fail_orphans(run_id, start.started_at)
         self._record_overlaps(run_id)
         counts = self.scheduler.run(
             now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
@@ -266,7 +275,7 @@ class CronTrigger:
             run_id, lost = self._begin(start)
             bind(run_id=run_id)
             try:
-                counts = self._work(run_id, now, lost)
+                counts = self._work(run_id, start, now, lost)
                 status = "success"
             except LockLostError as exc:
                 error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
@@ -303,7 +312,7 @@ class CronTrigger:
             if run_id is not None:
                 self._record_unlock(run_id, unlock_ok)
         if self._fault is not None:
-            raise self._database_failed(run_id)
+            raise self._database_failed(run_id, note)
         if run_id is not None:
             counts = self._committed(run_id, counts)
         return RunOutcome(
@@ -451,18 +460,26 @@ class CronTrigger:
             except DATABASE_FAULTS:
                 logger.error("could not record the unlock of run %s", run_id)
 
-    def _database_failed(self, run_id: int | None) -> DatabaseError:
-        """One line for the caller: what failed, what became of the run, what to do."""
-        recorded = (
+    def _database_failed(self, run_id: int | None, note: str | None) -> DatabaseError:
+        """One line for the caller: what failed, what became of the run, and what to do for
+        its cause (:mod:`.advice`: a lost lock or a database that answered again is not
+        "check that PostgreSQL is running")."""
+        recorded = self._row_status is not None
+        became = (
             f"it is recorded as {self._row_status}"
-            if self._row_status is not None
+            if recorded
             else "the next run will record it as failed"
         )
         detail = driver_line(self._fault) if self._fault is not None else "?"
+        what = (
+            "lost its lock, then its database session failed"
+            if cause_of(note, recorded=recorded) == advice_table.LOCK_LOST
+            else "stopped because the database failed"
+        )
         error = DatabaseError(
-            f"the reminder run {run_id} stopped because the database failed ({detail});"
-            f" {recorded}. Check that PostgreSQL is running and reachable (DATABASE_URL), then"
-            " run again: committed batches stay and no reminder is created twice"
+            f"the reminder run {run_id} {what} ({detail}); {became}."
+            f" {advice(note, recorded=recorded)}: committed batches stay and no reminder is"
+            " created twice"
         )
         error.__cause__ = self._fault
         return error

@@ -1,4 +1,4 @@
-"""Contact dates the database enforces, for every writer (migration 20261130001000)."""
+"""Contact dates the database enforces, for every writer."""
 
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def test_the_api_answers_422_when_the_database_refuses(
 def test_the_database_keeps_no_correction_reason_over_the_apis_limit(
     conn: Connection, world: World
 ) -> None:
-    """Plain SQL too (migration 20261206040000): the limit is the application's figure."""
+    """Plain SQL too: the limit is the application's figure."""
     call = "SELECT * FROM reminders.set_last_contact_date(%s, %s, %s, NULL, 'admin', NULL, now())"
     today = org_today(conn, world.org)
     with pytest.raises(psycopg.errors.CheckViolation) as caught:

@@ -22,7 +22,13 @@ from assignment_reminders.monitoring.checks import (
 from assignment_reminders.monitoring.monitor import CheckResult, run_checks
 from assignment_reminders.monitoring.sinks import LogSink, sinks_from_settings
 from assignment_reminders.status import read_status
-from tests.alert_receivers import Mailbox, WebhookReceiver, smtp_server, webhook
+from tests.alert_receivers import (
+    ALERT_WEBHOOK_SECRET,
+    Mailbox,
+    WebhookReceiver,
+    smtp_server,
+    webhook,
+)
 from tests.run_rows import T0, insert_run
 
 __all__ = ["smtp_server", "webhook"]
@@ -35,7 +41,9 @@ def alerting(
     configured = replace(
         settings,
         monitoring=MonitoringSettings(
-            webhook_url=Secret(webhook.url), email_to=("ops@example.org",)
+            webhook_url=Secret(webhook.url),
+            webhook_secret=Secret(ALERT_WEBHOOK_SECRET),
+            email_to=("ops@example.org",),
         ),
         smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
@@ -217,7 +225,11 @@ def test_a_broken_webhook_does_not_stop_the_email_and_never_logs_its_url(
     url = f"http://127.0.0.1:{free_port()}/hooks/T000/secret-path"  # nothing listens there
     configured = replace(
         settings,
-        monitoring=MonitoringSettings(webhook_url=Secret(url), email_to=("ops@example.org",)),
+        monitoring=MonitoringSettings(
+            webhook_url=Secret(url),
+            webhook_secret=Secret(ALERT_WEBHOOK_SECRET),
+            email_to=("ops@example.org",),
+        ),
         smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none"),
     )
     insert_run(conn, "failed", T0, error="boom")

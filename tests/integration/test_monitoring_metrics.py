@@ -68,7 +68,7 @@ def test_metrics_count_runs_durations_and_the_last_success(
     assert sample(text, "reminders_job_lock_acquire_seconds_bucket", '{le="0.001"}') == 1
     assert sample(text, "reminders_job_run_duration_seconds_sum") == 150
     assert sample(text, "reminders_job_lock_acquire_seconds_count") == 3
-    assert sample(text, "reminders_created_total", '{kind="reminder"}') == 7
+    assert sample(text, "reminders_issued_total", '{kind="reminder"}') == 7
     last = sample(text, "reminders_job_last_success_timestamp_seconds")
     finished = now - timedelta(hours=2) + timedelta(minutes=2)
     assert abs(last - finished.timestamp()) < 1
@@ -105,7 +105,7 @@ def test_delivery_metrics_count_the_queue_by_channel_and_status(
     sent, dead = '{channel="email",outcome="sent"}', '{channel="email",outcome="dead"}'
     assert sample(text, "reminders_deliveries_total", sent) == 1
     assert sample(text, "reminders_deliveries_total", dead) == 1
-    assert sample(text, "reminders_deliveries_created_total", '{channel="email"}') == 2
+    assert sample(text, "reminders_deliveries_queued_total", '{channel="email"}') == 2
     assert sample(text, "reminders_delivery_backlog", '{channel="webhook"}') == 1
     page = get(app, "/ops").text
     row = '<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>'

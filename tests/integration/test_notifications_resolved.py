@@ -1,5 +1,5 @@
 """An in-app notification whose gap is closed after it was written is marked resolved, in the
-same transaction as the write that closed it (migration 20261206010000): the app hides
+same transaction as the write that closed it: the app hides
 ``resolved_at IS NOT NULL``. One for a gap still open stays unresolved."""
 
 from __future__ import annotations

@@ -38,11 +38,11 @@ def _ready(url: str) -> int:
         return client.get("/ready").status_code
 
 
-def _migrate_cli(url: str) -> subprocess.CompletedProcess[str]:
+def _migrate_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     from tests.conftest import reminders_cmd
 
     return subprocess.run(
-        reminders_cmd("migrate"),
+        reminders_cmd("migrate", *args),
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")},
             "DATABASE_URL": url,

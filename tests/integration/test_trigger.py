@@ -149,7 +149,9 @@ def test_rows_left_running_by_dead_holders_are_failed_by_the_next_winner(
     outcome = trigger(lock_conn, conn).run(now=NOW)
     dead, ours = runs(conn)
     assert dead["status"] == "failed" and dead["note"].startswith("holder_died")
-    assert str(outcome.invocation_id) in dead["note"]
+    assert str(outcome.invocation_id) not in dead["note"]  # a run number, not a UUID
+    assert dead["note"].endswith(f"(its lock was free when run {ours['id']} started)")
+    assert outcome.run_id == ours["id"]
     assert dead["finished_at"] is not None
     assert ours["status"] == "success"
 

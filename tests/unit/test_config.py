@@ -103,6 +103,7 @@ def test_no_secret_shows_in_the_repr_of_any_sub_object() -> None:
             "REMINDERS_WEBHOOK_URL": "https://h/hook?token=pw-hook",
             "REMINDERS_WEBHOOK_SECRET": WHSEC,
             "REMINDERS_ALERT_WEBHOOK_URL": "https://h/alert/pw-alert",
+            "REMINDERS_ALERT_WEBHOOK_SECRET": WHSEC,
             "REMINDERS_JWT_SECRET": "pw-jwt",
         }
     )

@@ -129,6 +129,7 @@ def test_monitoring_settings_come_from_the_environment() -> None:
         {
             "REMINDERS_OVERRUN_AFTER_SECONDS": "120",
             "REMINDERS_ALERT_WEBHOOK_URL": "https://hooks.example/secret-token",
+            "REMINDERS_ALERT_WEBHOOK_SECRET": "whsec_" + "QUJD" * 8,
             "REMINDERS_ALERT_EMAIL_TO": "ops@example.org, oncall@example.org",
         }
     )

@@ -173,3 +173,50 @@ def test_the_cron_body_documents_now_and_its_limit_and_allow_distant_now() -> No
     assert (flag["type"], flag["default"]) == ("boolean", False)
     assert "24 hours" in flag["description"]
     assert "422 naming ``now``" in DOC["paths"][CRON]["post"]["description"]
+
+
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def integer_bounds(node: Any, where: str = "") -> list[tuple[str, str, Any]]:
+    """(where, bound, value) of every bound of every integer schema in the document."""
+    found: list[tuple[str, str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            found += [(where, b, node[b]) for b in BOUNDS if b in node]
+        for key, value in node.items():
+            found += integer_bounds(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += integer_bounds(value, f"{where}/{i}")
+    return found
+
+
+def test_integer_limits_are_written_as_integers() -> None:
+    bounds = integer_bounds(DOC)
+    assert bounds, "no integer schema has a bound"
+    assert [b for b in bounds if type(b[2]) is not int] == []
+    item = DOC["components"]["schemas"]["ActivityIn"]["properties"]["assignment_id"]
+    assert (item["exclusiveMinimum"], item["maximum"]) == (0, 9223372036854775807)
+    assert '"maximum":9223372036854775807' in CLIENT.get("/openapi.json").text.replace(" ", "")
+
+
+@pytest.mark.parametrize("body", [b'\xff{"a": 1}', b'{"now": "\xe9"}', b"{bad"])
+def test_a_body_that_is_not_utf8_json_is_the_documented_422_naming_body(body: bytes) -> None:
+    for path, headers in (("/activities", USER), (CRON, SERVICE)):
+        response = CLIENT.post(
+            path, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, (path, body, response.text)
+        answer = conforms(response, path, "post")
+        assert answer["type"].endswith("/validation")
+        assert answer["errors"] == [{"field": "body", "message": "the body is not valid JSON"}]
+
+
+def test_an_integral_number_is_an_id_as_json_schema_reads_it_and_true_is_not() -> None:
+    ok = CLIENT.post("/activities", headers=USER, json={**VALID, "assignment_id": 1.0})
+    assert ok.status_code == 503, ok.text  # past validation: the database is down here
+    for wrong in (True, "1", 1.5):
+        refused = CLIENT.post("/activities", headers=USER, json={**VALID, "assignment_id": wrong})
+        assert refused.status_code == 422, (wrong, refused.text)
+        assert conforms(refused, "/activities", "post")["type"].endswith("/validation")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-from assignment_reminders.exceptions import LockLostError
+import psycopg
+import pytest
+
+from assignment_reminders.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
+from assignment_reminders.exceptions import DatabaseError, LockLostError
 from assignment_reminders.joblog import RunCounts, RunStart
 from assignment_reminders.lock import LockHolder
 from assignment_reminders.scheduler import Checkpoint
@@ -52,7 +55,7 @@ class FakeLog:
     def record_skipped(self, start: RunStart, **kwargs: Any) -> int:
         return 2
 
-    def fail_orphaned_runs(self, job_name: str, invocation_id: UUID, now: datetime) -> list[int]:
+    def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
         return []
 
     def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
@@ -150,3 +153,50 @@ def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
     outcome = t.run(now=NOW)
     assert sent == [0]
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
+
+
+class BrokenLog(FakeLog):
+    """The work connection died: finishing the row raises a driver error."""
+
+    def finish(self, run_id: int, **kwargs: Any) -> bool:
+        raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+
+def run_on_broken_log(fallback: FakeLog | None, *, lose_before_batch: int) -> str:
+    t = CronTrigger(
+        lock=FakeLock(lose_before_batch=lose_before_batch),
+        log=BrokenLog(),
+        scheduler=BatchScheduler(),
+        job_name="job",
+        clock=lambda: NOW,
+        fallback_log=(lambda: fallback) if fallback is not None else None,
+    )
+    with pytest.raises(DatabaseError) as raised:
+        t.run(now=NOW)
+    return raised.value.message
+
+
+def test_a_lost_lock_is_not_advised_as_a_database_that_is_down() -> None:
+    message = run_on_broken_log(FakeLog(), lose_before_batch=2)
+    assert "Check that PostgreSQL is running" not in message
+    assert "lost its lock" in message and "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS" in message
+    assert message.endswith("committed batches stay and no reminder is created twice")
+
+
+def test_a_session_ended_while_a_fresh_connection_records_the_run_says_the_database_is_up() -> None:
+    message = run_on_broken_log(FakeLog(), lose_before_batch=99)
+    assert "it is recorded as failed" in message
+    assert "Check that PostgreSQL is running" not in message
+    assert ADVICE[SESSION_ENDED] in message
+
+
+def test_no_connection_at_all_advises_checking_postgresql() -> None:
+    message = run_on_broken_log(None, lose_before_batch=99)
+    assert "the next run will record it as failed" in message
+    assert ADVICE[DATABASE_DOWN] in message
+    assert ADVICE[DATABASE_DOWN].startswith("Check that PostgreSQL is running")
+
+
+def test_the_advice_table_has_one_entry_per_cause_and_knows_the_lock_lost_note() -> None:
+    assert set(ADVICE) == {LOCK_LOST, SESSION_ENDED, DATABASE_DOWN}
+    assert cause_of(f"{LOCK_LOST}; holder_died: ...", recorded=True) == LOCK_LOST

@@ -29,8 +29,18 @@ from .pool import ApiPool
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.
 Text = Annotated[str, Strict(), Field(pattern=r"^[^\x00]*$")]
-# Strict: JSON true is not the id 1, nor "1" an id.
-DbId = Annotated[int, Strict(), Field(gt=0, le=2**63 - 1)]
+
+
+def _whole_number(value: object) -> object:
+    """JSON Schema's ``integer`` includes ``2674.0``: an integral float is that integer. Bools
+    and text are left for the strict check to refuse."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+# Strict: JSON true is not the id 1, nor "1" an id; 2674.0 is 2674 (as JSON Schema reads it).
+DbId = Annotated[int, Strict(), Field(gt=0, le=2**63 - 1), BeforeValidator(_whole_number)]
 
 
 def _iso_date(value: object) -> date:

@@ -51,6 +51,8 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "tag:assignment-reminders,2026:problem/"
 MAX_FIELD_ERRORS = 100
 MAX_TEXT = 500
+NOT_JSON = "the body is not valid JSON"
+"""The one message for a body that cannot be read: not UTF-8, or not JSON."""
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
@@ -72,6 +74,11 @@ UNAUTHORIZED = ProblemType("unauthorized", "Missing or invalid bearer token")
 FORBIDDEN = ProblemType("forbidden", "Not allowed")
 NOT_FOUND = ProblemType("not-found", "No such record")
 VALIDATION = ProblemType("validation", "Invalid input")
+"""The request does not match the OpenAPI document (a type, a bound, a format, an unreadable
+body)."""
+RULE_BROKEN = ProblemType("rule-broken", "The request breaks a rule")
+"""The request matches the document but breaks a rule it cannot express: a date before the
+assignment started or in the future, a ``now`` too far from the database's clock."""
 ITEMS_REJECTED = ProblemType("items-rejected", "Items of the batch were refused; nothing written")
 DATABASE_UNAVAILABLE = ProblemType("database-unavailable", "The database is unavailable")
 LOCK_UNAVAILABLE = ProblemType("lock-unavailable", "The job lock cannot be used")
@@ -171,7 +178,7 @@ def _validation_errors(errors: Iterable[Any]) -> list[dict[str, object]]:
         if not isinstance(error, Mapping):
             continue
         if error.get("type") == "json_invalid":
-            out.append({"field": "body", "message": "the body is not valid JSON"})
+            out.append({"field": "body", "message": NOT_JSON})
             continue
         loc = error.get("loc")
         message = error.get("msg")
@@ -209,7 +216,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:
-        return problem(VALIDATION, 422, exc.message, errors=_field_error(exc.field, exc.message))
+        return problem(RULE_BROKEN, 422, exc.message, errors=_field_error(exc.field, exc.message))
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
@@ -262,6 +269,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI's 400 for a body it cannot decode (not UTF-8, a 5,000-digit number):
+            # the same documented 422 as `{bad`, naming body
+            errors = [{"field": "body", "message": NOT_JSON}]
+            return problem(VALIDATION, 422, f"body: {NOT_JSON}", errors=errors)
         detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
         return problem(BLANK, exc.status_code, detail, headers=exc.headers)
 

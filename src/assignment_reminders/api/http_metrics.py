@@ -4,6 +4,10 @@ A plain ASGI middleware times every request and labels it with the method, the r
 (``/activities/{activity_id}``, never the raw path, so ids do not multiply the series; requests no
 route matched are ``unmatched``) and the status code. Each replica counts its own requests, as
 Prometheus expects of a process metric; the job metrics beside them come from the database.
+
+prometheus_client would also serve a ``..._created`` gauge family per histogram (in the text
+format, a family of its own whose name ends in a suffix OpenMetrics reserves); it is turned off
+(:func:`prometheus_client.disable_created_metrics`, for this process's metrics).
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "unmatched"
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `<family>_created` families
 
 
 class HttpMetrics:

@@ -8,7 +8,11 @@
 * **Every status has a response model**: successes their own, and every 4xx and 5xx the one
   error body, ``Problem`` (RFC 9457, ``application/problem+json``, api/errors.py), or a named
   extension of it (``NotReadyProblem`` with ``pending``, ``RunFailedProblem`` with ``outcome``).
-  FastAPI's own ``HTTPValidationError`` is replaced: a 422 is a ``Problem`` too.
+  FastAPI's own ``HTTPValidationError`` is replaced: a 422 is a ``Problem`` too. A body the
+  server cannot read (not UTF-8, not JSON) is that 422 as well, naming ``body``.
+* **Integer limits are integers**: FastAPI's document model holds bounds as floats, which turns
+  the id maximum 9223372036854775807 into 9.223372036854776e+18 (2**63, past the limit);
+  :func:`_exact_bounds` puts back what pydantic wrote for our models.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ DESCRIPTIONS: Final = {
     401: "Missing or invalid credentials (`WWW-Authenticate: Bearer`).",
     403: "The caller may not do this (wrong role, or another organization's data).",
     404: "An id names nothing that exists.",
-    422: "Invalid input: `errors` names each refused field.",
+    422: "Invalid input (`validation`: the request does not match this document, a body that"
+    " is not UTF-8 JSON included) or input that breaks a rule (`rule-broken`, `items-rejected`):"
+    " `errors` names each refused field (`body` for an unreadable body).",
     500: "An unexpected error; it has been logged (the body says nothing more).",
     503: "The database, the job lock or the signing keys are unavailable.",
 }
@@ -200,6 +206,42 @@ def _responses(op_id: str, responses: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+BOUNDS: Final = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def _api_models() -> dict[str, type[BaseModel]]:
+    """Every pydantic model defined in this package's API modules, by class name."""
+    found: dict[str, type[BaseModel]] = {}
+    todo = list(BaseModel.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        if model.__module__.startswith(__package__ or "assignment_reminders.api"):
+            found.setdefault(model.__name__, model)
+    return found
+
+
+def _copy_bounds(generated: Any, exact: Any) -> None:
+    """Where *generated* holds a float bound and *exact* (the same place in pydantic's own
+    schema) an integer, take the integer."""
+    if isinstance(generated, dict) and isinstance(exact, dict):
+        for key, value in generated.items():
+            if key in BOUNDS and isinstance(value, float) and isinstance(exact.get(key), int):
+                generated[key] = exact[key]
+            elif key in exact:
+                _copy_bounds(value, exact[key])
+    elif isinstance(generated, list) and isinstance(exact, list):
+        for g, e in zip(generated, exact, strict=False):
+            _copy_bounds(g, e)
+
+
+def _exact_bounds(schemas: dict[str, Any]) -> None:
+    for name, model in _api_models().items():
+        if name in schemas:
+            for mode in ("validation", "serialization"):
+                _copy_bounds(schemas[name], model.model_json_schema(mode=mode))
+
+
 def document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title,
@@ -214,6 +256,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         schemas,
         [Problem, NotReadyProblem, RunFailedProblem, *SUCCESS_MODELS.values()],
     )
+    _exact_bounds(schemas)
     _rename_security(doc)
     for item in doc["paths"].values():
         for operation in item.values():

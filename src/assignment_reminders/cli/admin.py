@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import socket
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -13,7 +12,16 @@ import click
 from ..database import connect, database_url
 from ..gateway import transaction
 from ..limits import REASON_MAX_LENGTH
-from .options import Context, Text, json_option, now_option, pass_context
+from .options import (
+    Context,
+    Text,
+    echo_json,
+    echo_text,
+    json_option,
+    now_option,
+    pass_context,
+    terminal,
+)
 
 
 @click.group()
@@ -32,9 +40,16 @@ def admin() -> None:
     f" at most {REASON_MAX_LENGTH:,} characters).",
 )
 @now_option("Check 'not in the future' as of this ISO 8601 moment (with offset). Default: now.")
+@json_option("the correction")
 @pass_context
 def set_last_contact(
-    ctx: Context, assignment_id: int, date: datetime, reason: str, now: datetime | None
+    ctx: Context,
+    *,
+    assignment_id: int,
+    date: datetime,
+    reason: str,
+    now: datetime | None,
+    as_json: bool,
 ) -> None:
     """Set ASSIGNMENT_ID's last_contact_date to DATE (YYYY-MM-DD), audited.
 
@@ -51,6 +66,9 @@ def set_last_contact(
         transaction(conn, "the correction"),
     ):
         done = correct(conn, assignment_id, date.date(), reason, actor=actor, now=moment)
+    if as_json:
+        echo_json(asdict(done))
+        return
     click.echo(
         f"assignment {done.assignment_id}: last_contact_date {done.old_date or '-'} ->"
         f" {done.new_date} (correction {done.id})"
@@ -69,20 +87,17 @@ def last_contact_history(ctx: Context, assignment_id: int, as_json: bool) -> Non
     with connect(database_url(ctx.settings), purpose="admin") as conn:
         rows = history(conn, assignment_id)
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows], default=str))
+        echo_json([asdict(r) for r in rows])
         return
+    term = terminal()
     table = [
         {**asdict(r), "by": r.changed_by_name or r.changed_by or r.changed_by_role} for r in rows
     ]
-    click.echo(
-        render(
-            table,
-            [
-                ("changed_at", "changed at"),
-                ("old_date", "old"),
-                ("new_date", "new"),
-                ("by", "by"),
-                ("reason", "reason"),
-            ],
-        )
-    )
+    columns = [
+        ("changed_at", "changed at"),
+        ("old_date", "old"),
+        ("new_date", "new"),
+        ("by", "by"),
+        ("reason", "reason"),
+    ]
+    echo_text(render(table, columns, width=term.width, colour=term.colour), term)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import signal
 import threading
@@ -15,7 +14,16 @@ import click
 
 from ..config import DeliverySettings
 from ..gateway import fetch_all, named, record
-from .options import Context, Seconds, json_option, pass_context, setting_option
+from .options import (
+    Context,
+    Seconds,
+    echo_json,
+    echo_text,
+    json_option,
+    pass_context,
+    setting_option,
+    terminal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +107,16 @@ def _idle(stop: threading.Event) -> None:
     pick=lambda s: s.delivery.batch_size,
     help="Deliveries claimed per round.",
 )
+@json_option("the summary at exit")
 @pass_context
 def worker(
-    ctx: Context, once: bool, poll_seconds: float, concurrency: int, batch_size: int
+    ctx: Context,
+    *,
+    once: bool,
+    poll_seconds: float,
+    concurrency: int,
+    batch_size: int,
+    as_json: bool,
 ) -> None:
     from ..database import connect, database_url
     from ..delivery import build_channels
@@ -113,11 +128,17 @@ def worker(
     stop = threading.Event()
     if not channels:
         if once:
-            click.echo("worker: no delivery channel is configured; nothing to do")
+            if as_json:
+                echo_json({"channels": [], "delivered": 0, "dead": 0, "cancelled": 0})
+            else:
+                click.echo("worker: no delivery channel is configured; nothing to do")
             return
         _stop_on_signals(stop)
         _idle(stop)
-        click.echo("worker: stopped; no delivery channel was configured")
+        if as_json:
+            echo_json({"channels": [], "delivered": 0, "dead": 0, "cancelled": 0})
+        else:
+            click.echo("worker: stopped; no delivery channel was configured")
         return
     _stop_on_signals(stop)
     total_sent = total_dead = total_cancelled = 0
@@ -139,6 +160,16 @@ def worker(
                     stop.wait(poll_seconds)
     finally:
         close_all(channels)
+    if as_json:
+        echo_json(
+            {
+                "channels": sorted(channels),
+                "delivered": total_sent,
+                "dead": total_dead,
+                "cancelled": total_cancelled,
+            }
+        )
+        return
     click.echo(f"worker: {total_sent} delivered, {total_dead} dead, {total_cancelled} cancelled")
 
 
@@ -154,10 +185,12 @@ def deliveries(ctx: Context, as_json: bool) -> None:
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
         rows = fetch_all(conn, _DELIVERY_COUNTS, row=record)
     if as_json:
-        click.echo(json.dumps(rows))
+        echo_json(rows)
     else:
+        term = terminal()
         columns = [("channel", "channel"), ("status", "status"), ("reason", "reason")]
-        click.echo(render(rows, [*columns, ("n", "count")]))
+        table = render(rows, [*columns, ("n", "count")], width=term.width, colour=term.colour)
+        echo_text(table, term)
 
 
 @click.command("webhook-secret")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 
 import click
 
-from .options import Context, json_option, pass_context
+from .options import Context, echo_json, echo_text, json_option, pass_context, terminal
 
 
 @click.command()
@@ -28,9 +27,10 @@ def doctor(ctx: Context, as_json: bool) -> None:
 
     checks = run_checks(ctx.settings)
     if as_json:
-        click.echo(json.dumps([asdict(c) for c in checks]))
+        echo_json([asdict(c) for c in checks])
     else:
-        click.echo(render_checks(checks))
+        term = terminal()
+        echo_text(render_checks(checks, width=term.width, colour=term.colour), term)
     failures = [c.name for c in checks if c.failed]
     if failures:
         click.echo(f"{len(failures)} check(s) failed: {', '.join(failures)}", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import Context, pass_context
+from .options import Context, echo_json, json_option, pass_context
 
 
 @click.group()
@@ -13,12 +13,16 @@ def embedded() -> None:
 
 
 @embedded.command("status")
+@json_option("the state")
 @pass_context
-def embedded_status(ctx: Context) -> None:
+def embedded_status(ctx: Context, as_json: bool) -> None:
     """Say whether the embedded server is running, and where."""
     from ..embedded import embedded_server_running
 
     state = "running" if embedded_server_running(ctx.settings.data_dir) else "stopped"
+    if as_json:
+        echo_json({"data_dir": str(ctx.settings.data_dir), "state": state})
+        return
     click.echo(f"embedded PostgreSQL in {ctx.settings.data_dir}: {state}")
 
 
@@ -32,10 +36,14 @@ def embedded_url(ctx: Context) -> None:
 
 
 @embedded.command("stop")
+@json_option("whether it was running")
 @pass_context
-def embedded_stop(ctx: Context) -> None:
+def embedded_stop(ctx: Context, as_json: bool) -> None:
     """Stop the embedded server (the next command starts it again)."""
     from ..embedded import stop_embedded_database
 
     stopped = stop_embedded_database(ctx.settings.data_dir)
+    if as_json:
+        echo_json({"data_dir": str(ctx.settings.data_dir), "stopped": stopped})
+        return
     click.echo("stopped" if stopped else "not running")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from types import FrameType
 
@@ -13,22 +13,40 @@ import click
 
 from ..database import connect, database_url
 from ..limits import MAX_NOW_DISTANCE_TEXT
-from .options import Context, Seconds, json_option, now_option, pass_context
+from .options import (
+    Context,
+    Seconds,
+    echo_json,
+    echo_text,
+    json_option,
+    now_option,
+    pass_context,
+    terminal,
+)
 
 
 @click.command()
+@json_option("the migrations applied")
+@click.option("--verbose", "-v", is_flag=True, help="Name each migration applied.")
 @pass_context
-def migrate(ctx: Context) -> None:
-    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction."""
+def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
+    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction.
+
+    Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
+    date``), a line per migration with --verbose, all of them with --json.
+    """
+    from ..migrations import applied_summary
     from ..migrations import migrate as apply
 
     with connect(database_url(ctx.settings), purpose="migrate") as conn:
         done = apply(conn)
-    if done:
+    if as_json:
+        echo_json({"applied": [f"{m.version}_{m.name}" for m in done], "count": len(done)})
+        return
+    if verbose:
         for m in done:
             click.echo(f"applied {m.version}_{m.name}")
-    else:
-        click.echo("migrations: up to date")
+    click.echo(applied_summary(done))
 
 
 @click.command()
@@ -93,7 +111,7 @@ def run(
     finally:
         progress.close()
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), default=str))
+        echo_json(outcome.to_dict())
     else:
         c = outcome.counts
         click.echo(
@@ -118,8 +136,11 @@ def run(
     help="The date the data is relative to. Default: today (UTC).",
 )
 @click.option("--random-seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True)
+@json_option("what was added")
 @pass_context
-def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: int) -> None:
+def seed(
+    ctx: Context, assignments: int, today: datetime | None, random_seed: int, as_json: bool
+) -> None:
     """Add realistic synthetic organizations, mentors, contacts and assignments (COPY)."""
     from ..seed import seed as run_seed
 
@@ -127,10 +148,14 @@ def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: in
     started = time.perf_counter()
     with connect(database_url(ctx.settings), purpose="seed") as conn:
         result = run_seed(conn, assignments=assignments, today=day, random_seed=random_seed)
+    seconds = time.perf_counter() - started
+    if as_json:
+        echo_json({**asdict(result), "seconds": seconds})
+        return
     click.echo(
         f"seeded {result.assignments} assignments, {result.peer_mentors} peer mentors,"
         f" {result.coordinators} coordinators, {result.organizations} organization(s)"
-        f" in {time.perf_counter() - started:.1f} s"
+        f" in {seconds:.1f} s"
     )
 
 
@@ -145,7 +170,11 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
         current = read_status(conn, ctx.settings, now=utc_now(), limit=limit)
-    click.echo(json.dumps(current.to_dict()) if as_json else current.render())
+    if as_json:
+        echo_json(current.to_dict())
+        return
+    term = terminal()
+    echo_text(current.render(width=term.width, colour=term.colour), term)
 
 
 def _refuse_distant_now(ctx: Context, now: datetime) -> None:

@@ -39,9 +39,9 @@ def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None
     error).
     Environment: REMINDERS_OVERRUN_AFTER_SECONDS (1800), REMINDERS_MISSED_GRACE_SECONDS (1800:
     after the schedule's next expected run), REMINDERS_MISSED_AFTER_SECONDS (unset: a fixed limit
-    instead), REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL,
-    REMINDERS_ALERT_EMAIL_TO (comma-separated; sent through the REMINDERS_SMTP_* server that
-    reminder email uses).
+    instead), REMINDERS_STUCK_AFTER_SKIPS (3), REMINDERS_ALERT_WEBHOOK_URL with
+    REMINDERS_ALERT_WEBHOOK_SECRET (Standard Webhooks signing), REMINDERS_ALERT_EMAIL_TO
+    (comma-separated; sent through the REMINDERS_SMTP_* server that reminder email uses).
     """
     from ..monitoring.monitor import check_once_for
 

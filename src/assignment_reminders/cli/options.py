@@ -10,6 +10,7 @@ in one place and each default lives in one place (the settings dataclasses).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -19,6 +20,8 @@ import click
 
 from ..config import Settings, text_problem
 from ..exceptions import ConfigurationError
+from ..figures import rounded
+from ..terminal import Terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,6 +125,21 @@ class Seconds(click.ParamType[float]):
                 ctx,
             )
         return seconds
+
+
+def terminal() -> Terminal:
+    """Where this command prints (stdout): its width and whether it takes colour."""
+    return Terminal.detect()
+
+
+def echo_text(text: str, term: Terminal) -> None:
+    """Print *text* for *term*: colour kept only when *term* takes it (FORCE_COLOR on a pipe)."""
+    click.echo(text, color=term.colour)
+
+
+def echo_json(data: Any) -> None:
+    """Print *data* as one line of JSON, every figure rounded (:mod:`..figures`)."""
+    click.echo(json.dumps(rounded(data), default=str))
 
 
 def json_option(what: str = "the result") -> Callable[[F], F]:

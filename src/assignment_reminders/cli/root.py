@@ -32,7 +32,19 @@ ENV_HELP = (
 )
 
 
-@click.group(help=f"Exactly-once contact reminders for peer-mentoring programmes.\n\n{ENV_HELP}")
+OUTPUT_HELP = (
+    "Output: tables fit the terminal (COLUMNS; a pipe gets every character), long text ends in"
+    " an ellipsis and --json (on every command that reports) has it whole, figures rounded;"
+    " status words are coloured on a terminal only (NO_COLOR turns colour off, FORCE_COLOR keeps"
+    ' it on a pipe). Shell completion: eval "$(_REMINDERS_COMPLETE=bash_source reminders)"'
+    " (zsh_source, fish_source: README)."
+)
+
+
+@click.group(
+    help="Exactly-once contact reminders for peer-mentoring programmes."
+    f"\n\n{ENV_HELP}\n\n{OUTPUT_HELP}"
+)
 @click.version_option(__version__, prog_name="reminders")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option(

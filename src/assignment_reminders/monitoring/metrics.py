@@ -9,7 +9,12 @@ else from the database (:func:`database_down_families`).
 
 Delivery figures come from ``reminders.reminder_deliveries`` (one row per reminder and external
 channel; docs/delivery.md). In-app notifications are written with the reminder itself, so
-``reminders_created_total`` counts them.
+``reminders_issued_total`` counts them.
+
+No family name ends in ``_created``, ``_total``, ``_count``, ``_sum``, ``_bucket`` or ``_info``:
+OpenMetrics reserves those suffixes for a family's own samples (a counter ``x`` exposes
+``x_total`` and ``x_created``), so ``reminders_created`` would read as the creation time of a
+counter ``reminders``. :data:`RESERVED_SUFFIXES` is checked over every family by the tests.
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ DEAD: Final = frozenset({"dead"})
 CANCELLED: Final = frozenset({"cancelled"})
 SETTLED: Final = DELIVERED | DEAD | CANCELLED
 FINISHED: Final = ("success", "failed", "skipped")
+
+
+RESERVED_SUFFIXES: Final = ("_created", "_total", "_count", "_sum", "_bucket", "_gcount", "_info")
+"""What a metric family's own name must not end in (OpenMetrics' sample suffixes)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,9 @@ def families(m: JobMetrics, now: datetime) -> list[Metric]:
     )
     running.add_metric([], m.runs_by_status.get("running", 0))
     created = CounterMetricFamily(
-        "reminders_created", "Reminders created by the job, by kind.", labels=["kind"]
+        "reminders_issued",
+        "Reminders the job created (issued for delivery), by kind.",
+        labels=["kind"],
     )
     created.add_metric(["reminder"], m.reminders_created)
     created.add_metric(["escalation"], m.escalations_created)
@@ -203,7 +214,7 @@ def database_down_families() -> list[Metric]:
 
 def _delivery_families(m: JobMetrics) -> list[Metric]:
     by_channel = CounterMetricFamily(
-        "reminders_deliveries_created", "Delivery rows created, by channel.", labels=["channel"]
+        "reminders_deliveries_queued", "Delivery rows queued, by channel.", labels=["channel"]
     )
     settled = CounterMetricFamily(
         "reminders_deliveries",

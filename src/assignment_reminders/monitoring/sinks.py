@@ -10,11 +10,14 @@ import logging
 import smtplib
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Literal, Protocol
 
+from ..clock import utc_now
 from ..config import Secret, Settings
+from ..exceptions import ConfigurationError
 from ..logs import log_context
 from ..smtp import open_smtp
 from .alerts import Alert, Changes
@@ -73,23 +76,44 @@ class LogSink:
 
 
 class WebhookSink:
-    """POST ``{"text": ...}`` (what Slack incoming webhooks read) plus the alert as ``alert``."""
+    """POST ``{"text": ...}`` (what Slack incoming webhooks read) plus the alert as ``alert``,
+    signed per Standard Webhooks like reminder webhooks (delivery/signing.py): ``webhook-id``
+    is ``alert-<incident>-<event>`` (the same for a resend), ``webhook-timestamp`` from *clock*.
+    """
 
     name = "webhook"
 
-    def __init__(self, url: Secret, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: Secret,
+        key: bytes,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.url = url
+        self._key = key
         self.timeout = timeout
+        self.clock = clock
 
     def send(self, event: Event, alert: Alert) -> None:
+        from ..delivery.signing import signed_headers  # the delivery package: only to send
+
         body = json.dumps(
             {"text": headline(event, alert), "event": event, "alert": alert.to_dict()}
         ).encode()
+        signed = signed_headers(
+            self._key, f"alert-{alert.id}-{event}", int(self.clock().timestamp()), body
+        )
         request = urllib.request.Request(  # noqa: S310 - the operator's configured URL
             self.url.reveal(),
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "assignment-reminders"},
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "assignment-reminders",
+                **signed,
+            },
         )
         with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
             response.read()
@@ -121,7 +145,15 @@ def sinks_from_settings(settings: Settings) -> list[Sink]:
     m = settings.monitoring
     sinks: list[Sink] = [LogSink()]
     if m.webhook_url is not None:
-        sinks.append(WebhookSink(m.webhook_url))
+        if m.webhook_secret is None:
+            raise ConfigurationError(
+                "REMINDERS_ALERT_WEBHOOK_URL is set but REMINDERS_ALERT_WEBHOOK_SECRET is not:"
+                " alerts are signed"
+            )
+        from ..delivery.signing import webhook_key
+
+        key = webhook_key(m.webhook_secret.reveal(), name="REMINDERS_ALERT_WEBHOOK_SECRET")
+        sinks.append(WebhookSink(m.webhook_url, key))
     if settings.smtp.host and m.email_to:
         sinks.append(EmailSink(settings))
     return sinks

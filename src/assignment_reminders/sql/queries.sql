@@ -15,14 +15,15 @@ ORDER BY started_at DESC
 LIMIT 1
 
 -- name: fail_orphaned_runs
--- Called by the lock winner: anything still 'running' lost its lock, so its process is gone.
+-- Called by the lock winner once its own row (run_id) is written: any other row still
+-- 'running' lost its lock, so its process is gone. The note names the winner by run number.
 UPDATE reminders.cron_execution_logs
 SET status = 'failed',
     note = 'holder_died: the run stopped without finishing (its lock was free when run '
-           || %(invocation_id)s || ' started)',
+           || %(run_id)s::bigint::text || ' started)',
     finished_at = %(now)s,
     duration_ms = extract(epoch FROM (%(now)s - started_at)) * 1000
-WHERE job_name = %(job_name)s AND status = 'running'
+WHERE job_name = %(job_name)s AND status = 'running' AND id <> %(run_id)s
 RETURNING id, invocation_id
 
 -- name: insert_running
