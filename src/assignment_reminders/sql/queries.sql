@@ -399,6 +399,10 @@ SET LOCAL session_replication_role = replica
 -- Whether the due-index migration is applied (benchmarks seed partial schemas too).
 SELECT to_regclass('reminders.assignment_due') IS NOT NULL AS ok
 
+-- name: seed_has_auth_users
+-- Whether user_id references Supabase Auth's users (auth.users exists): the seed adds its people.
+SELECT to_regclass('auth.users') IS NOT NULL AS ok
+
 -- name: seed_can_build_indexes_after
 -- Whether migration 20261130006100 is applied (benchmarks seed partial schemas too).
 SELECT to_regprocedure('reminders.bulk_load_drop_indexes(regclass)') IS NOT NULL AS ok
