@@ -18,6 +18,10 @@ READS = {
     "coordinator page": "SELECT * FROM public.assignments ORDER BY id LIMIT 100",
     "mark read": "UPDATE public.notifications SET read_at = now() WHERE read_at IS NULL",
     "delete": "DELETE FROM public.activities WHERE occurred_on < '2000-01-01'",
+    "organizations": "SELECT * FROM public.organizations",
+    "coordinators": "SELECT * FROM public.coordinators",
+    "peer_mentors": "SELECT * FROM public.peer_mentors",
+    "contacts": "SELECT * FROM public.contacts",
 }
 
 
