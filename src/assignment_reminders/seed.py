@@ -170,7 +170,10 @@ class SeedResult:
 
 
 # The seeded people's login ids: one fixed prefix per kind, the row's id in the last 48 bits.
-_USER_ID_PREFIX = {"coordinators": "00000000-5eed-4c00-8000-", "peer_mentors": "00000000-5eed-4d00-8000-"}
+_USER_ID_PREFIX = {
+    "coordinators": "00000000-5eed-4c00-8000-",
+    "peer_mentors": "00000000-5eed-4d00-8000-",
+}
 
 
 def seeded_user_id(table: str, row_id: int) -> str:
@@ -383,7 +386,15 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
         _copy(
             conn,
             "peer_mentors",
-            ("id", "organization_id", "coordinator_id", "first_name", "last_name", "email", "user_id"),
+            (
+                "id",
+                "organization_id",
+                "coordinator_id",
+                "first_name",
+                "last_name",
+                "email",
+                "user_id",
+            ),
             mentors(),
             freeze=frozen,
         )
