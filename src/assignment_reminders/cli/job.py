@@ -19,7 +19,11 @@ from .options import Context, Seconds, json_option, now_option, pass_context
 @click.command()
 @pass_context
 def migrate(ctx: Context) -> None:
-    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction."""
+    """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction.
+
+    First a pre-flight: when objects the pending files would create already exist (a table of
+    your own named like one of ours), nothing is applied and one line names them all.
+    """
     from ..migrations import migrate as apply
 
     with connect(database_url(ctx.settings), purpose="migrate") as conn:
