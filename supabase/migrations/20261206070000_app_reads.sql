@@ -18,6 +18,9 @@
 -- must not vanish with a login; delete or reassign the row first). The random default goes: a
 -- made-up user id matches no login.
 
+-- A coordinator belongs to one organization (coordinators.user_id is unique): each helper below
+-- reads it from reminders.rls_coordinated_organization_ids(), NULL for everyone else.
+
 -- Organizations the caller belongs to: as a coordinator or as a peer mentor.
 CREATE FUNCTION reminders.rls_readable_organizations() RETURNS bigint[]
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -35,8 +38,7 @@ CREATE FUNCTION reminders.rls_readable_coordinators() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
 BEGIN
     IF org IS NULL THEN
         RETURN '{}';
@@ -51,8 +53,7 @@ CREATE FUNCTION reminders.rls_readable_peer_mentors() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
     own bigint[] := ARRAY(SELECT pm.id FROM public.peer_mentors pm
                           WHERE pm.user_id = auth.uid());
 BEGIN
@@ -70,8 +71,7 @@ CREATE FUNCTION reminders.rls_readable_contacts() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
     mentors bigint[] := ARRAY(SELECT reminders.rls_acting_mentor_ids());
     found bigint[] := '{}';
 BEGIN
