@@ -23,7 +23,7 @@ def documented_sql() -> str:
     """The section's SQL block, exactly as the page shows it."""
     text = (REPO / "docs" / "supabase.md").read_text(encoding="utf-8")
     section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sql\n(.*?)```", section, re.S)
+    blocks: list[str] = re.findall(r"```sql\n(.*?)```", section, re.S)
     assert len(blocks) == 1
     return blocks[0]
 

@@ -124,7 +124,11 @@ def run(
 @click.option("--random-seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True)
 @pass_context
 def seed(ctx: Context, assignments: int, today: datetime | None, random_seed: int) -> None:
-    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY)."""
+    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY).
+
+    For development databases: where auth.users exists (Supabase), each made-up coordinator and
+    mentor also gets a bare user there (no email, no password), which their user_id references.
+    """
     from ..seed import seed as run_seed
 
     day: date = today.date() if today else datetime.now(UTC).date()
