@@ -27,9 +27,10 @@ CREATE FUNCTION reminders.rls_readable_organizations() RETURNS bigint[]
     SET search_path = ''
 AS $$
     SELECT ARRAY(
-        SELECT c.organization_id FROM public.coordinators c WHERE c.user_id = auth.uid()
+        SELECT c.organization_id FROM public.coordinators c WHERE c.user_id = (SELECT auth.uid())
         UNION
-        SELECT pm.organization_id FROM public.peer_mentors pm WHERE pm.user_id = auth.uid())
+        SELECT pm.organization_id FROM public.peer_mentors pm
+        WHERE pm.user_id = (SELECT auth.uid()))
 $$;
 
 -- The coordinators of the organization the caller coordinates; empty for everyone else.
