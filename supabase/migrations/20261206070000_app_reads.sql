@@ -16,7 +16,8 @@
 -- auth.users exists they reference it, ON DELETE RESTRICT (deleting the login of someone who is
 -- still a mentor or coordinator fails, naming the constraint: their assignments and reminders
 -- must not vanish with a login; delete or reassign the row first). The random default goes: a
--- made-up user id matches no login.
+-- made-up user id matches no login. reminders.delivery_preferences.user_id references it too,
+-- ON DELETE CASCADE: a person's channel choices go with their login.
 
 -- A coordinator belongs to one organization (coordinators.user_id is unique): each helper below
 -- reads it from reminders.rls_coordinated_organization_ids(), NULL for everyone else.
@@ -119,6 +120,8 @@ BEGIN
             FOREIGN KEY (user_id) REFERENCES auth.users (id) ON DELETE RESTRICT;
         ALTER TABLE public.peer_mentors ADD CONSTRAINT peer_mentors_user_id_fkey
             FOREIGN KEY (user_id) REFERENCES auth.users (id) ON DELETE RESTRICT;
+        ALTER TABLE reminders.delivery_preferences ADD CONSTRAINT delivery_preferences_user_id_fkey
+            FOREIGN KEY (user_id) REFERENCES auth.users (id) ON DELETE CASCADE;
     END IF;
 END
 $users$;

@@ -371,7 +371,7 @@ def test_lint_0021_foreign_keys_to_auth_reference_its_primary_keys(conn: Connect
     )
     assert rows == [
         {"relname": t, "conname": f"{t}_user_id_fkey", "indisprimary": True}
-        for t in ("coordinators", "peer_mentors")
+        for t in ("coordinators", "delivery_preferences", "peer_mentors")
     ]
 
 

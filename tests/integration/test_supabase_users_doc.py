@@ -111,7 +111,7 @@ def test_the_documented_sql_makes_a_coordinator_and_a_mentor_the_api_recognises(
         assert r.status_code == 403, r.text
 
 
-def test_deleting_the_login_of_a_mentor_is_refused_until_their_row_is_gone(
+def test_deleting_a_mentors_login_is_refused_until_their_row_is_gone_and_takes_their_choices(
     conn: Connection,
 ) -> None:
     conn.execute("INSERT INTO organizations (name) VALUES ('Oslo Peer Network')")
@@ -120,8 +120,15 @@ def test_deleting_the_login_of_a_mentor_is_refused_until_their_row_is_gone(
     conn.execute(documented_sql().encode())
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="peer_mentors_user_id_fkey"):
         conn.execute("DELETE FROM auth.users WHERE id = %(u)s", {"u": mia})
+    conn.execute(
+        "INSERT INTO reminders.delivery_preferences (user_id, channel, enabled)"
+        " VALUES (%(u)s, 'email', false)",
+        {"u": mia},
+    )
     conn.execute("DELETE FROM peer_mentors WHERE user_id = %(u)s", {"u": mia})
     conn.execute("DELETE FROM auth.users WHERE id = %(u)s", {"u": mia})
+    left = conn.execute("SELECT count(*) AS n FROM reminders.delivery_preferences").fetchone()
+    assert left == {"n": 0}  # a person's channel choices go with their login
 
 
 def test_a_mentor_row_needs_the_users_id(conn: Connection) -> None:
