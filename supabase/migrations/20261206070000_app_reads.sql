@@ -88,6 +88,11 @@ BEGIN
 END
 $$;
 
+-- Index-only scans for a coordinator's arrays, as for assignments (the plain organization_id
+-- indexes stay for the foreign keys and the run's own queries).
+CREATE INDEX contacts_organization_id_id_idx ON public.contacts (organization_id, id);
+CREATE INDEX peer_mentors_organization_id_id_idx ON public.peer_mentors (organization_id, id);
+
 REVOKE EXECUTE ON FUNCTION reminders.rls_readable_organizations(),
     reminders.rls_readable_coordinators(), reminders.rls_readable_peer_mentors(),
     reminders.rls_readable_contacts()
