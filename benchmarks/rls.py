@@ -79,6 +79,36 @@ READS: list[tuple[str, str, str, str, float]] = [
         "SELECT * FROM assignments WHERE organization_id = %(org_id)s ORDER BY id LIMIT 100",
         20.0,
     ),
+    (
+        "mentor: contacts of own assignments",
+        "mentor",
+        "SELECT * FROM contacts",
+        "SELECT ct.* FROM contacts ct WHERE ct.id IN"
+        " (SELECT a.contact_id FROM assignments a WHERE a.peer_mentor_id = %(mentor_id)s)",
+        10.0,
+    ),
+    (
+        "mentor: own row and organization",
+        "mentor",
+        "SELECT * FROM peer_mentors pm JOIN organizations o ON o.id = pm.organization_id",
+        "SELECT * FROM peer_mentors pm JOIN organizations o ON o.id = pm.organization_id"
+        " WHERE pm.id = %(mentor_id)s",
+        10.0,
+    ),
+    (
+        "coordinator: page of 100 contacts",
+        "coordinator",
+        "SELECT * FROM contacts ORDER BY id LIMIT 100",
+        "SELECT * FROM contacts WHERE organization_id = %(org_id)s ORDER BY id LIMIT 100",
+        20.0,
+    ),
+    (
+        "coordinator: page of 100 peer mentors",
+        "coordinator",
+        "SELECT * FROM peer_mentors ORDER BY id LIMIT 100",
+        "SELECT * FROM peer_mentors WHERE organization_id = %(org_id)s ORDER BY id LIMIT 100",
+        20.0,
+    ),
 ]
 
 

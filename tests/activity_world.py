@@ -17,6 +17,7 @@ from assignment_reminders.api import create_app
 from assignment_reminders.api.deps import request_now
 from assignment_reminders.config import Settings
 from assignment_reminders.database import Connection
+from tests.factories import auth_user
 
 SECRET = "test-secret-for-activities-0123456789abcdef"
 # 08:00 UTC is 09:00 in Oslo: the same calendar day in both.
@@ -64,18 +65,18 @@ def make_world(conn: Connection) -> World:
     def coordinator(org_id: int) -> tuple[int, UUID]:
         row = _one(
             conn,
-            "INSERT INTO coordinators (organization_id, first_name, last_name)"
-            " VALUES (%(o)s, 'Cora', 'Coordinator') RETURNING id, user_id",
-            {"o": org_id},
+            "INSERT INTO coordinators (organization_id, first_name, last_name, user_id)"
+            " VALUES (%(o)s, 'Cora', 'Coordinator', %(u)s) RETURNING id, user_id",
+            {"o": org_id, "u": auth_user(conn)},
         )
         return int(row["id"]), row["user_id"]
 
     def mentor(org_id: int, coord_id: int, first: str) -> tuple[int, UUID]:
         row = _one(
             conn,
-            "INSERT INTO peer_mentors (organization_id, coordinator_id, first_name, last_name)"
-            " VALUES (%(o)s, %(c)s, %(f)s, 'Mentor') RETURNING id, user_id",
-            {"o": org_id, "c": coord_id, "f": first},
+            "INSERT INTO peer_mentors (organization_id, coordinator_id, first_name, last_name,"
+            " user_id) VALUES (%(o)s, %(c)s, %(f)s, 'Mentor', %(u)s) RETURNING id, user_id",
+            {"o": org_id, "c": coord_id, "f": first, "u": auth_user(conn)},
         )
         return int(row["id"]), row["user_id"]
 

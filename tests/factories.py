@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID, uuid4
 
 from assignment_reminders.database import Connection
 
@@ -20,6 +21,17 @@ def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:
     return int(row["id"])
 
 
+def auth_user(conn: Connection, user_id: UUID | str | None = None) -> UUID:
+    """A Supabase Auth user (a row in auth.users, where it exists): what user_id references."""
+    uid = UUID(str(user_id)) if user_id is not None else uuid4()
+    conn.execute(
+        "DO $u$ BEGIN IF to_regclass('auth.users') IS NOT NULL THEN"
+        f" INSERT INTO auth.users (id) VALUES ('{uid}') ON CONFLICT DO NOTHING;"
+        " END IF; END $u$"
+    )
+    return uid
+
+
 def organization(conn: Connection, **values: Any) -> int:
     return _insert(conn, "organizations", {"name": "Test org", **values})
 
@@ -33,6 +45,7 @@ def coordinator(conn: Connection, organization_id: int, **values: Any) -> int:
             "first_name": "Cora",
             "last_name": "Dinator",
             **values,
+            "user_id": auth_user(conn, values.get("user_id")),
         },
     )
 
@@ -47,6 +60,7 @@ def peer_mentor(conn: Connection, organization_id: int, coordinator_id: int, **v
             "first_name": "Pia",
             "last_name": "Mentor",
             **values,
+            "user_id": auth_user(conn, values.get("user_id")),
         },
     )
 

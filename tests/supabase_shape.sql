@@ -73,9 +73,15 @@ CREATE SCHEMA auth AUTHORIZATION supabase_admin;
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 GRANT ALL ON SCHEMA auth TO project_postgres;
 
+-- The columns of GoTrue's auth.users that apps and the docs use: raw_app_meta_data becomes the
+-- access token's app_metadata claim (only the service side writes it), raw_user_meta_data its
+-- user_metadata (the user may change it).
 CREATE TABLE auth.users (
-    id    uuid PRIMARY KEY,
-    email text
+    id                 uuid PRIMARY KEY,
+    email              text,
+    raw_app_meta_data  jsonb,
+    raw_user_meta_data jsonb,
+    created_at         timestamptz DEFAULT now()
 );
 ALTER TABLE auth.users OWNER TO supabase_admin;
 

@@ -8,6 +8,9 @@ splits them (:mod:`.statements`), so the row is the same whichever tool wrote it
 ``supabase migration fetch`` gives the file back unchanged. Versions in the ledger that are not
 ours (the host project's own migrations) are left alone.
 
+Before anything is written, a pre-flight (:mod:`.preflight`) refuses, naming them, the objects
+the pending files would create that the database already has (a host's own ``public.contacts``).
+
 Our checksums live beside it in ``reminders.migration_checksums``: a file whose checksum changed
 after it was applied stops ``migrate`` before anything runs, with the fix. A file first seen as
 applied by the CLI has its checksum recorded as it is then. Concurrent ``migrate`` commands
@@ -35,6 +38,7 @@ from .gateway import (
     run_script,
     transaction,
 )
+from .preflight import refuse_existing
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +164,8 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
     try:
         with transaction(conn, "the migration history"):
             _prepare_history(conn, files)
+    except MigrationError:
+        raise
     except DatabaseError as exc:
         cause = exc.__cause__ or exc
         raise MigrationError(
@@ -199,8 +205,15 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
 
 
 def _prepare_history(conn: Connection, files: list[Migration]) -> None:
-    """The shared ledger and our checksums exist, nothing applied was edited."""
+    """Nothing is in the way (the pre-flight, which only reads), then: the shared ledger and our
+    checksums exist, nothing applied was edited."""
     execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
+    before = applied(conn)
+    refuse_existing(
+        conn,
+        pending=[m.sql for m in files if m.version not in before],
+        applied=[m.sql for m in files if m.version in before],
+    )
     execute(conn, _LEDGER_DDL)
     done = applied(conn)
     edited = [m for m in files if m.version in done and not m.matches(done[m.version])]

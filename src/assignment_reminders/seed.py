@@ -11,6 +11,11 @@ COPYd ``WITH (FREEZE)`` without their indexes, which are built afterwards by one
 the due index written from what the seed generated (:mod:`.seed_due`). Its helpers for that
 (sql/seed.sql) are created in the session's ``pg_temp``: they are not part of the product's schema.
 Each phase's time is logged at DEBUG (``python -m benchmarks.seed_phases`` prints them).
+
+Every coordinator and mentor gets a made-up login id (:func:`seeded_user_id`); where
+``auth.users`` exists (Supabase), the seed adds those users to it first (bare rows: no email, no
+password, nobody can sign in as them), since ``user_id`` references it. Seed development
+databases only: a host's own triggers on ``auth.users`` see these rows too.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ _ANALYZE = named("seed_analyze")
 _ANALYZE_DUE_INDEX = named("seed_analyze_due_index")
 _HAS_DUE_INDEX = named("seed_has_due_index")
 _BULK_LOAD_HELPERS = named("seed_bulk_load_helpers")
+_HAS_AUTH_USERS = named("seed_has_auth_users")
 _TRUNCATE_FOR_FREEZE = named("seed_truncate_for_freeze")
 _DROP_INDEXES = named("seed_drop_indexes")
 _BUILD_INDEXES = named("seed_build_indexes")
@@ -161,6 +167,18 @@ class SeedResult:
     contacts: int
     assignments: int
     first_assignment_id: int
+
+
+# The seeded people's login ids: one fixed prefix per kind, the row's id in the last 48 bits.
+_USER_ID_PREFIX = {
+    "coordinators": "00000000-5eed-4c00-8000-",
+    "peer_mentors": "00000000-5eed-4d00-8000-",
+}
+
+
+def seeded_user_id(table: str, row_id: int) -> str:
+    """The made-up ``user_id`` of a seeded coordinator or mentor: the same for the same row."""
+    return f"{_USER_ID_PREFIX[table]}{row_id:012x}"
 
 
 def _reserve_ids(conn: Connection, table: str, count: int) -> int:
@@ -325,12 +343,25 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
             for i in range(n_coords):
                 first, last = name()
                 email = f"{first}.{last}.c{coord0 + i}@example.org".lower()
-                yield f"{coord0 + i}\t{org0 + i % n_orgs}\t{first}\t{last}\t{email}\n"
+                user = seeded_user_id("coordinators", coord0 + i)
+                yield f"{coord0 + i}\t{org0 + i % n_orgs}\t{first}\t{last}\t{email}\t{user}\n"
+
+        if fetch_value(conn, _HAS_AUTH_USERS):  # user_id references auth.users: them first
+
+            def users() -> Iterator[str]:
+                for table, first, count in (
+                    ("coordinators", coord0, n_coords),
+                    ("peer_mentors", mentor0, n_mentors),
+                ):
+                    for row_id in range(first, first + count):
+                        yield f"{seeded_user_id(table, row_id)}\n"
+
+            _copy(conn, "users", ("id",), users(), schema="auth")
 
         _copy(
             conn,
             "coordinators",
-            ("id", "organization_id", "first_name", "last_name", "email"),
+            ("id", "organization_id", "first_name", "last_name", "email", "user_id"),
             coordinators(),
         )
 
@@ -346,12 +377,24 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 coord = coord if coord < n_coords else org
                 first, last = name()
                 email = f"{first}.{last}.m{mentor0 + i}@example.org".lower()
-                yield (f"{mentor0 + i}\t{org0 + org}\t{coord0 + coord}\t{first}\t{last}\t{email}\n")
+                user = seeded_user_id("peer_mentors", mentor0 + i)
+                yield (
+                    f"{mentor0 + i}\t{org0 + org}\t{coord0 + coord}\t{first}\t{last}\t{email}"
+                    f"\t{user}\n"
+                )
 
         _copy(
             conn,
             "peer_mentors",
-            ("id", "organization_id", "coordinator_id", "first_name", "last_name", "email"),
+            (
+                "id",
+                "organization_id",
+                "coordinator_id",
+                "first_name",
+                "last_name",
+                "email",
+                "user_id",
+            ),
             mentors(),
             freeze=frozen,
         )

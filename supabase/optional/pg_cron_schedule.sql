@@ -15,8 +15,11 @@
 -- between two runs. Nothing secret is written into cron.job: the command reads the vault at
 -- every call.
 
+-- pg_cron always lives in pg_catalog (its control file says so); pg_net goes in `extensions`, as
+-- Supabase's own pg_net page does: in `public` the Security Advisor flags it (extension_in_public).
+-- Its functions are in schema `net` either way.
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-CREATE EXTENSION IF NOT EXISTS pg_net;
+CREATE EXTENSION IF NOT EXISTS pg_net WITH SCHEMA extensions;
 
 DO $check$
 DECLARE

@@ -57,9 +57,18 @@ RETURNING id $$;
 def schedule_file() -> str:
     """The file as shipped, minus its two CREATE EXTENSION lines (the stand-ins are here)."""
     text = optional_sql("pg_cron_schedule")
-    extensions = re.findall(r"^CREATE EXTENSION IF NOT EXISTS (pg_cron|pg_net);$", text, re.M)
+    extensions = re.findall(r"^CREATE EXTENSION IF NOT EXISTS (pg_cron|pg_net)\b", text, re.M)
     assert extensions == ["pg_cron", "pg_net"]
     return re.sub(r"^CREATE EXTENSION .*$", "", text, flags=re.M)
+
+
+def test_pg_net_is_created_in_schema_extensions_not_public() -> None:
+    """Security Advisor lint 0014 (extension_in_public); pg_cron's control file fixes pg_catalog."""
+    statements = re.findall(r"^CREATE EXTENSION [^;]*;", optional_sql("pg_cron_schedule"), re.M)
+    assert statements == [
+        "CREATE EXTENSION IF NOT EXISTS pg_cron;",
+        "CREATE EXTENSION IF NOT EXISTS pg_net WITH SCHEMA extensions;",
+    ]
 
 
 @pytest.fixture

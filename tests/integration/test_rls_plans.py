@@ -18,6 +18,10 @@ READS = {
     "coordinator page": "SELECT * FROM public.assignments ORDER BY id LIMIT 100",
     "mark read": "UPDATE public.notifications SET read_at = now() WHERE read_at IS NULL",
     "delete": "DELETE FROM public.activities WHERE occurred_on < '2000-01-01'",
+    "organizations": "SELECT * FROM public.organizations",
+    "coordinators": "SELECT * FROM public.coordinators",
+    "peer_mentors": "SELECT * FROM public.peer_mentors",
+    "contacts": "SELECT * FROM public.contacts",
 }
 
 
@@ -68,6 +72,19 @@ def test_a_mentors_read_uses_the_index_on_their_assignments(conn: Connection, wo
     text = json.dumps(row["QUERY PLAN"])
     assert "(id = ANY ($0))" in text
     assert "assignments_pkey" in text
+
+
+@pytest.mark.parametrize("table", ["organizations", "coordinators", "peer_mentors", "contacts"])
+def test_reads_of_people_and_contacts_look_up_keys_from_one_array(
+    conn: Connection, world: World, table: str
+) -> None:
+    with as_supabase_user(conn, world.coordinator, "coordinator"):
+        conn.execute("SET LOCAL enable_seqscan = off")
+        row = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT * FROM public.{table}").fetchone()
+    assert row is not None
+    text = json.dumps(row["QUERY PLAN"])
+    assert "(id = ANY ($0))" in text
+    assert f"{table}_pkey" in text
 
 
 def test_the_checker_sees_the_per_row_helper_calls_of_the_first_policies(

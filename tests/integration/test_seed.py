@@ -129,6 +129,7 @@ def test_a_seed_into_empty_tables_builds_the_same_indexes_and_constraints_after_
     copies = [r.getMessage().split(":")[0] for r in caplog.records if " COPY " in r.getMessage()]
     assert copies == [
         "seed phase COPY public.organizations",
+        "seed phase COPY auth.users",  # user_id references them (Supabase)
         "seed phase COPY public.coordinators",
         "seed phase COPY public.peer_mentors FREEZE",
         "seed phase COPY public.contacts FREEZE",

@@ -32,6 +32,8 @@ from .options import (
 def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
     """Apply pending migrations (supabase/migrations/*.sql), each in its own transaction.
 
+    First a pre-flight: when objects the pending files would create already exist (a table of
+    your own named like one of ours), nothing is applied and one line names them all.
     Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
     date``), a line per migration with --verbose, all of them with --json.
     """
@@ -141,7 +143,11 @@ def run(
 def seed(
     ctx: Context, assignments: int, today: datetime | None, random_seed: int, as_json: bool
 ) -> None:
-    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY)."""
+    """Add realistic synthetic organizations, mentors, contacts and assignments (COPY).
+
+    For development databases: where auth.users exists (Supabase), each made-up coordinator and
+    mentor also gets a bare user there (no email, no password), which their user_id references.
+    """
     from ..seed import seed as run_seed
 
     day: date = today.date() if today else datetime.now(UTC).date()

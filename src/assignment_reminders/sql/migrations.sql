@@ -51,3 +51,27 @@ ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum, applied_at = e
 -- name: migration_record_cli_checksum
 -- A file first seen as applied by the Supabase CLI: its checksum as it is now.
 INSERT INTO reminders.migration_checksums (version, checksum) VALUES (%(version)s, %(checksum)s)
+
+-- name: migration_existing_objects
+-- The pre-flight (preflight.py): which of the objects the pending files create exist already,
+-- by their position (1-based) in the arrays. A schema that holds our migration checksums is ours.
+SELECT o.ord
+FROM unnest(%(catalogs)s::text[], %(schemas)s::text[], %(names)s::text[])
+     WITH ORDINALITY AS o (catalog, schema_name, object_name, ord)
+WHERE CASE o.catalog
+    WHEN 'relation' THEN EXISTS (
+        SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = o.schema_name AND c.relname = o.object_name)
+    WHEN 'routine' THEN EXISTS (
+        SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = o.schema_name AND p.proname = o.object_name)
+    WHEN 'type' THEN EXISTS (
+        SELECT FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = o.schema_name AND t.typname = o.object_name)
+    WHEN 'schema' THEN EXISTS (
+        SELECT FROM pg_catalog.pg_namespace n
+        WHERE n.nspname = o.object_name
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                          WHERE c.relnamespace = n.oid AND c.relname = 'migration_checksums'))
+    END
+ORDER BY o.ord

@@ -12,6 +12,10 @@ SET LOCAL session_replication_role = replica
 -- Whether the due index exists (a database migrated by an older or partial history may lack it).
 SELECT to_regclass('reminders.assignment_due') IS NOT NULL AS ok
 
+-- name: seed_has_auth_users
+-- Whether user_id references Supabase Auth's users (auth.users exists): the seed adds its people.
+SELECT to_regclass('auth.users') IS NOT NULL AS ok
+
 -- name: seed_bulk_load_helpers
 -- The superuser's bulk load's helpers, created for this session only (pg_temp, dropped when it
 -- ends; called schema-qualified, as PostgreSQL never looks up functions in pg_temp otherwise).
