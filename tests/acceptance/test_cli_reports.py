@@ -86,9 +86,12 @@ def test_migrate_prints_one_line_and_json_names_each_migration(
     files = sorted(p.stem for p in (REPO / "supabase" / "migrations").glob("*.sql"))
     first = cli(env, "migrate")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines() == [
-        f"applied {len(files)} migrations: {files[0]} to {files[-1]}"
-    ]
+    expected = (
+        f"applied 1 migration: {files[0]}"
+        if len(files) == 1
+        else f"applied {len(files)} migrations: {files[0]} to {files[-1]}"
+    )
+    assert first.stdout.splitlines() == [expected]
     again = cli(env, "migrate", "--json")
     assert json.loads(again.stdout) == {"applied": [], "count": 0}
 
@@ -163,7 +166,11 @@ def test_demo_prints_one_migrations_line_explains_the_holder_and_the_next_comman
     assert demo.returncode == 0, demo.stderr
     lines = demo.stdout.splitlines()
     assert [x for x in lines if x.startswith("applied")] == [
-        next(x for x in lines if re.fullmatch(r"applied \d+ migrations: \S+ to \S+", x))
+        next(
+            x
+            for x in lines
+            if re.fullmatch(r"applied (1 migration: \S+|\d+ migrations: \S+ to \S+)", x)
+        )
     ]
     assert max(map(len, lines)) <= 100, demo.stdout
     assert re.search(r"advisory_lock_held +process \d+ on \S+ ", demo.stdout), demo.stdout

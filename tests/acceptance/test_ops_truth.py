@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from assignment_reminders.database import Connection
-from tests.alert_receivers import WebhookReceiver, webhook
+from tests.alert_receivers import ALERT_WEBHOOK_SECRET, WebhookReceiver, webhook
 from tests.conftest import reminders_cmd, start_reminders, wait_for
 from tests.locks import CLASSID, OBJID
 from tests.run_rows import insert_run, running, runs
@@ -30,7 +30,12 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
 @pytest.fixture
 def alerting_cli(cli_env: dict[str, str], webhook: WebhookReceiver) -> Run:
     """``reminders`` logging at INFO, with the alert webhook pointing at a real local receiver."""
-    env = {**cli_env, "REMINDERS_ALERT_WEBHOOK_URL": webhook.url, "REMINDERS_LOG_LEVEL": "INFO"}
+    env = {
+        **cli_env,
+        "REMINDERS_ALERT_WEBHOOK_URL": webhook.url,
+        "REMINDERS_ALERT_WEBHOOK_SECRET": ALERT_WEBHOOK_SECRET,
+        "REMINDERS_LOG_LEVEL": "INFO",
+    }
 
     def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -236,7 +241,11 @@ def test_a_run_that_loses_its_lock_opens_its_incident_as_it_is_recorded(
     conn: Connection, cli_env: dict[str, str], webhook: WebhookReceiver
 ) -> None:
     """lock_lost: the run's end opens the failure incident and alerts it, no check involved."""
-    env = {**cli_env, "REMINDERS_ALERT_WEBHOOK_URL": webhook.url}
+    env = {
+        **cli_env,
+        "REMINDERS_ALERT_WEBHOOK_URL": webhook.url,
+        "REMINDERS_ALERT_WEBHOOK_SECRET": ALERT_WEBHOOK_SECRET,
+    }
     proc = start_reminders(env, "run", "--hold-seconds", "60")
     try:
         row = wait_for(lambda: running(conn), timeout=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import traceback
@@ -78,7 +79,7 @@ def _command(args: list[str]) -> str:
 
 def _json_flag(args: list[str]) -> bool:
     """``--log-format json`` (or ``=json``) among the group's options."""
-    pairs = zip(args, [*args[1:], ""], strict=True)
+    pairs = itertools.pairwise([*args, ""])  # (option, its value); none for no arguments
     return any(
         (a == "--log-format" and b.lower() == "json") or a.lower() == "--log-format=json"
         for a, b in pairs
