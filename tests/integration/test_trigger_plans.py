@@ -1,0 +1,82 @@
+"""A many-row write is planned for its rows, whatever the backend's triggers ran before.
+
+PL/pgSQL keeps a statement's plan for the life of the backend, and a plan over a transition
+table is made with the row count of the first call. A trigger that joined new_rows to old_rows
+that way, after one-row updates, ran a 4,000-row update as a nested loop of 4,000 x 4,000
+(migration 20261206050000). Each test times the same many-row write twice, each in a
+transaction rolled back: on a fresh connection, and on a connection whose triggers first ran
+one-row writes; the second may not take much longer than the first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.seed import seed
+
+TODAY = date(2026, 11, 28)
+ROWS = 4_000
+SLOWER = 3.0  # a plan made for one row took 7 to 10 times as long on main
+
+
+def _timed(conn: Connection, write: Callable[[Connection], None]) -> float:
+    conn.execute("BEGIN")
+    try:
+        started = time.perf_counter()
+        write(conn)
+        return time.perf_counter() - started
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _compare(
+    database_url: str, one_row: Callable[[Connection], None], many: Callable[[Connection], None]
+) -> tuple[float, float]:
+    with connect(database_url, purpose="test-fresh") as fresh:
+        on_fresh = _timed(fresh, many)
+    with connect(database_url, purpose="test-warm") as warm:
+        for _ in range(3):  # past PL/pgSQL's first calls
+            _timed(warm, one_row)
+        after_one_row = _timed(warm, many)
+    return on_fresh, after_one_row
+
+
+def test_an_assignment_update_of_many_rows_after_one_row_updates(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=ROWS, today=TODAY)
+    ids = [r["id"] for r in conn.execute("SELECT id FROM assignments ORDER BY id")]
+
+    def one_row(c: Connection) -> None:
+        c.execute(
+            "UPDATE assignments SET last_contact_date = %(d)s WHERE id = %(i)s",
+            {"d": TODAY, "i": ids[0]},
+        )
+
+    def many(c: Connection) -> None:
+        c.execute("UPDATE assignments SET last_contact_date = %(d)s", {"d": TODAY})
+
+    on_fresh, after_one_row = _compare(database_url, one_row, many)
+    assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
+
+
+def test_a_contact_rename_of_many_rows_after_one_row_renames(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=ROWS, today=TODAY)
+    first = conn.execute("SELECT min(id) AS id FROM contacts").fetchone()
+    assert first is not None
+
+    def one_row(c: Connection) -> None:
+        c.execute(
+            "UPDATE contacts SET last_name = last_name || '.' WHERE id = %(i)s", {"i": first["id"]}
+        )
+
+    def many(c: Connection) -> None:
+        c.execute("UPDATE contacts SET last_name = last_name || '.'")
+
+    on_fresh, after_one_row = _compare(database_url, one_row, many)
+    assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
