@@ -194,11 +194,9 @@ BEGIN
         IF n.organization_id <> o.organization_id THEN
             PERFORM FROM public.organizations g WHERE g.id = n.organization_id FOR SHARE;
         END IF;
-        -- refresh_assignment_due for one assignment
-        PERFORM FROM public.assignments a
-        JOIN public.contacts c ON c.id = a.contact_id
-        WHERE a.id = n.id
-        FOR NO KEY UPDATE OF a FOR SHARE OF c;
+        -- refresh_assignment_due for one assignment: this UPDATE holds the assignment already
+        -- (the first step of the lock order), so its contact is next
+        PERFORM FROM public.contacts c WHERE c.id = n.contact_id FOR SHARE;
         DELETE FROM reminders.assignment_due WHERE assignment_id = n.id;
         INSERT INTO reminders.assignment_due (
             assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
@@ -210,8 +208,12 @@ BEGIN
         IF o.status = 'active'
            AND (n.status <> 'active'
                 OR coalesce(n.last_contact_date, n.starts_on)
-                   <> coalesce(o.last_contact_date, o.starts_on)) THEN
-            -- the gap that was open until now closed (see the many-row path)
+                   <> coalesce(o.last_contact_date, o.starts_on))
+           AND EXISTS (SELECT FROM reminders.reminder_dispatches r
+                       WHERE r.assignment_id = o.id
+                         AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)) THEN
+            -- the gap that was open until now closed, and it had reminders (see the many-row
+            -- path)
             UPDATE public.notifications nt
             SET resolved_at = now()
             FROM (
