@@ -26,7 +26,9 @@ Each is timed three ways, each time in a transaction that is rolled back (fastes
   due index's (deleted and inserted again from ``reminders.assignment_due_expected``, or the
   contact names updated in place) and, for registrations, the baselines (an assignment's imported
   date later than its every activity, ``reminders.last_contact_baselines``; the seeded dates
-  have no activities, so each first registration writes one): what no trigger can avoid.
+  have no activities, so each first registration writes one): what no trigger can avoid. The
+  one-row floor runs them in one plain PL/pgSQL function (``write_tax.one_floor``, created in the
+  scratch database), where a trigger runs them, without four client statements' protocol work.
 
 The targets: with triggers <= 1.5x the baseline, or, where the index needs its own rows,
 <= 1.2x the floor. The first repetition also checks that the baseline and the floor leave the
