@@ -4,12 +4,14 @@
 -- thresholds held FOR SHARE, notifications of closed gaps resolved); what changes is how many
 -- statements they run and how those statements are planned.
 --
--- 1. One row, its own statements. A registration, a status flip or a rename usually writes one
---    row. The triggers count their transition table first (a scan whose plan does not depend on
+-- 1. One row, its own statements. A registration, a status flip or a new assignment usually
+--    writes one row. The triggers count their transition table first (a scan whose plan does not depend on
 --    its size) and, for one row, run statements on that row's key as plain variables: primary-key
---    probes whose plans PL/pgSQL keeps for the life of the backend. Before, one activity ran 14
---    statements in 5 functions, two of them planned afresh on every call (an array parameter)
---    and one built as dynamic SQL (hold_rows); now 5 in 1 function, none planned per call:
+--    probes whose plans PL/pgSQL keeps for the life of the backend. Before, one activity ran 15
+--    statements in 6 functions, three of them planned afresh on every call (the date update and
+--    the notifications' update: a one-element array parameter; hold_rows: dynamic SQL); now 10
+--    in the 2 trigger functions (the registration's and the update's it fires), none planned
+--    per call:
 --      * the date check joins the lock: one statement locks the assignment and reads what the
 --        check and the date need (the activities' own check trigger on INSERT is gone; the check
 --        is in activities_after_insert, still before anything is written, and raises the same
@@ -17,8 +19,10 @@
 --      * the baseline and the date update are skipped when they cannot apply (no imported date;
 --        the date does not move);
 --      * the assignment's due rows are recomputed in the update trigger itself (no call of
---        refresh_assignment_due and its two settings), and its notifications are resolved only
---        when the update closed its gap.
+--        refresh_assignment_due and its two settings; the UPDATE holds the assignment, so only
+--        its contact is held), and its notifications are resolved only when the update closed
+--        its gap and the ledger has reminders of that gap (one probe of its unique key);
+--      * a new assignment holds its organization and contact in one statement.
 --
 -- 2. Many rows, planned for their number. A statement that joins a transition table to another
 --    transition table or to a large table is planned once per backend by PL/pgSQL, with the row
@@ -27,7 +31,9 @@
 --    (measured on main at 200,000 assignments, same backend: 5,000 assignments updated in 0.53 s
 --    on a fresh connection, 4.87 s after three one-row updates). The many-row paths now run
 --    those statements with EXECUTE: planned for the rows they have, a fraction of a millisecond
---    for statements that take tens of milliseconds to seconds.
+--    for statements that take tens of milliseconds to seconds. So do the contact rename (a
+--    rename of one contact is rare: it pays that planning) and the activities' date check on
+--    UPDATE. tests/integration/test_trigger_plans.py.
 
 -- Activities registered. One assignment: lock it and read its date, start and organization's
 -- today in one statement; check the dates (the check trigger did this before); write the baseline
