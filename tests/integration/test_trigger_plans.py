@@ -21,7 +21,7 @@ from assignment_reminders.seed import seed
 
 TODAY = date(2026, 11, 28)
 ROWS = 4_000
-SLOWER = 3.0  # a plan made for one row took 7 to 10 times as long on main
+SLOWER = 3.0  # the plans made for the other size took 8 to 13 times as long before
 
 
 def _timed(conn: Connection, write: Callable[[Connection], None]) -> float:
