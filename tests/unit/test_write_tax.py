@@ -33,10 +33,19 @@ def test_the_targets_rows_say_met_or_not() -> None:
 
 
 def test_a_floor_or_baseline_that_does_other_work_than_the_triggers_is_reported() -> None:
-    same = {Way.TRIGGERS: ("i", "d"), Way.BASELINE: ("other", "d"), Way.FLOOR: ("i", "d")}
+    same = {
+        Way.TRIGGERS: ("i", "d", "b"),
+        Way.BASELINE: ("other", "d", "none"),  # the plain statement writes no index, no baseline
+        Way.FLOOR: ("i", "d", "b"),
+    }
     assert differences("c", same) == []
-    off = {Way.TRIGGERS: ("i", "d"), Way.BASELINE: ("x", "d2"), Way.FLOOR: ("i2", "d")}
+    off = {
+        Way.TRIGGERS: ("i", "d", "b"),
+        Way.BASELINE: ("x", "d2", "none"),
+        Way.FLOOR: ("i2", "d", "b2"),
+    }
     assert differences("c", off) == [
         "c: the baseline left other last_contact_date values",
         "c: the floor left another due index than the triggers",
+        "c: the floor left other baselines than the triggers",
     ]

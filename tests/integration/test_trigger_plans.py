@@ -1,0 +1,130 @@
+"""A write is planned for its rows, whatever the backend's triggers ran before.
+
+PL/pgSQL keeps a statement's plan for the life of the backend, and a plan over a transition
+table is made with the row count of the first call. A trigger that joined new_rows to old_rows
+that way, after one-row updates, ran a 4,000-row update as a nested loop of 4,000 x 4,000; one
+that joined new_rows to the due index's view, after a many-row insert, ran each one-row insert
+with the many-row plan's hash join over every assignment (migration 20261206050000). Each test
+times the same write on a fresh connection and on a connection whose triggers first ran writes
+of the other size, each in a transaction rolled back; the second may not take much longer.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+
+from assignment_reminders.database import Connection, connect
+from assignment_reminders.seed import seed
+
+TODAY = date(2026, 11, 28)
+ROWS = 4_000
+SLOWER = 3.0  # the plans made for the other size took 8 to 13 times as long before
+
+
+def _timed(conn: Connection, write: Callable[[Connection], None]) -> float:
+    conn.execute("BEGIN")
+    try:
+        started = time.perf_counter()
+        write(conn)
+        return time.perf_counter() - started
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _compare(
+    database_url: str, one_row: Callable[[Connection], None], many: Callable[[Connection], None]
+) -> tuple[float, float]:
+    with connect(database_url, purpose="test-fresh") as fresh:
+        on_fresh = _timed(fresh, many)
+    with connect(database_url, purpose="test-warm") as warm:
+        for _ in range(3):  # past PL/pgSQL's first calls
+            _timed(warm, one_row)
+        after_one_row = _timed(warm, many)
+    return on_fresh, after_one_row
+
+
+def test_an_assignment_update_of_many_rows_after_one_row_updates(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=ROWS, today=TODAY)
+    ids = [r["id"] for r in conn.execute("SELECT id FROM assignments ORDER BY id")]
+
+    def one_row(c: Connection) -> None:
+        c.execute(
+            "UPDATE assignments SET last_contact_date = %(d)s WHERE id = %(i)s",
+            {"d": TODAY, "i": ids[0]},
+        )
+
+    def many(c: Connection) -> None:
+        c.execute("UPDATE assignments SET last_contact_date = %(d)s", {"d": TODAY})
+
+    on_fresh, after_one_row = _compare(database_url, one_row, many)
+    assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
+
+
+def test_a_contact_rename_of_many_rows_after_one_row_renames(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=ROWS, today=TODAY)
+    first = conn.execute("SELECT min(id) AS id FROM contacts").fetchone()
+    assert first is not None
+
+    def one_row(c: Connection) -> None:
+        c.execute(
+            "UPDATE contacts SET last_name = last_name || '.' WHERE id = %(i)s", {"i": first["id"]}
+        )
+
+    def many(c: Connection) -> None:
+        c.execute("UPDATE contacts SET last_name = last_name || '.'")
+
+    on_fresh, after_one_row = _compare(database_url, one_row, many)
+    assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
+
+
+NEW_ASSIGNMENTS = """
+INSERT INTO assignments
+    (id, organization_id, peer_mentor_id, contact_id, status, starts_on, ends_on,
+     last_contact_date)
+SELECT %(after)s + row_number() OVER (ORDER BY a.id), a.organization_id, a.peer_mentor_id,
+       a.contact_id, a.status, a.starts_on, a.ends_on, a.last_contact_date
+FROM assignments a
+WHERE a.id BETWEEN %(first)s AND %(last)s
+"""
+
+
+def test_a_one_row_assignment_insert_after_a_many_row_insert(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=ROWS, today=TODAY)
+    top = conn.execute("SELECT min(id) AS lo, max(id) AS hi FROM assignments").fetchone()
+    assert top is not None
+    lo, hi = int(top["lo"]), int(top["hi"])
+
+    def one_row_inserts(c: Connection) -> float:
+        """The median of 11 one-row inserts, seconds."""
+        seconds = []
+        for k in range(11):
+            started = time.perf_counter()
+            c.execute(NEW_ASSIGNMENTS, {"after": 2 * hi + k, "first": lo + k, "last": lo + k})
+            seconds.append(time.perf_counter() - started)
+        return statistics.median(seconds)
+
+    def many(c: Connection) -> None:
+        c.execute(NEW_ASSIGNMENTS, {"after": 3 * hi, "first": lo, "last": hi})
+
+    def on(c: Connection) -> float:
+        c.execute("BEGIN")
+        try:
+            return one_row_inserts(c)
+        finally:
+            c.execute("ROLLBACK")
+
+    with connect(database_url, purpose="test-fresh") as fresh:
+        on_fresh = on(fresh)
+    with connect(database_url, purpose="test-warm") as warm:
+        _timed(warm, many)
+        after_many = on(warm)
+    assert after_many < SLOWER * on_fresh + 0.002, (on_fresh, after_many)
