@@ -639,6 +639,11 @@ $$;
 -- The trigger functions are SECURITY DEFINER: a Supabase client may insert an activity but may
 -- not update assignments.last_contact_date or see the baselines itself.
 
+-- How the triggers on app tables run their statements (docs/benchmarks.md, "The write tax"): for
+-- ONE row (a registration, a status flip, a new assignment) statements on that row's key, whose
+-- plans PL/pgSQL keeps for the connection; for MANY rows, EXECUTE, so each statement is planned
+-- for the rows it has (a plan kept from a one-row call turned a later 50,000-row join into a
+-- nested loop: tests/integration/test_trigger_plans.py).
 -- AFTER INSERT, once per statement: the statement's assignments are held (all or none, in id
 -- order) before anything else (an UPDATE locks its rows in whatever order its plan meets them, and
 -- so does the baselines' unique key: two bulk registrations sharing assignments could deadlock).
@@ -647,19 +652,72 @@ CREATE FUNCTION reminders.activities_after_insert() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
+    assignments_n bigint;
+    one_id bigint;
+    first_id bigint;
+    earliest date;
+    latest date;
+    held record;
     registered bigint[];
-    moving bigint[];
+    ids bigint[];
+    days date[];
 BEGIN
-    -- The statement's assignments, held first (all or none, in id order): registrations sharing
-    -- assignments then take turns, for the baselines' unique key as for the date.
-    SELECT array_agg(DISTINCT n.assignment_id) INTO registered FROM new_rows n;
-    IF registered IS NULL THEN
+    SELECT count(DISTINCT n.assignment_id), min(n.assignment_id), min(n.id), min(n.occurred_on),
+           max(n.occurred_on)
+    INTO assignments_n, one_id, first_id, earliest, latest
+    FROM new_rows n;
+    IF assignments_n = 0 THEN
         RETURN NULL;  -- an INSERT of no rows
     END IF;
+
+    IF assignments_n = 1 THEN
+        -- The lock order's first step (one row: no subtransaction needed), and what the rest
+        -- needs: the newest version of the row, read after any writer before us committed.
+        SELECT a.last_contact_date, a.starts_on, (now() AT TIME ZONE o.time_zone)::date AS today
+        INTO held
+        FROM public.assignments a
+        JOIN public.organizations o ON o.id = a.organization_id
+        WHERE a.id = one_id
+        FOR NO KEY UPDATE OF a;
+        IF latest > held.today OR earliest < held.starts_on THEN
+            SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days
+            FROM new_rows n;
+            PERFORM reminders.check_contact_dates(ids, days, 'occurred_on');  -- raises
+        END IF;
+        -- As the many-row path below: an imported date later than every earlier activity
+        -- becomes the baseline.
+        IF held.last_contact_date IS NOT NULL THEN
+            INSERT INTO reminders.last_contact_baselines
+                (assignment_id, contact_date, after_activity_id, source)
+            SELECT one_id, held.last_contact_date, coalesce(prev.max_id, 0), 'import'
+            FROM (
+                SELECT max(act.id) FILTER (WHERE act.id < first_id) AS max_id,
+                       max(act.occurred_on) FILTER (WHERE act.id < first_id) AS max_on
+                FROM public.activities act
+                WHERE act.assignment_id = one_id
+            ) prev
+            WHERE prev.max_on IS NULL OR held.last_contact_date > prev.max_on
+            ON CONFLICT (assignment_id) DO NOTHING;
+        END IF;
+        IF held.last_contact_date IS DISTINCT FROM greatest(held.last_contact_date, latest) THEN
+            UPDATE public.assignments a
+            SET last_contact_date = greatest(a.last_contact_date, latest)
+            WHERE a.id = one_id;
+        END IF;
+        RETURN NULL;
+    END IF;
+
+    -- Several assignments. The dates first (nothing is held yet), then the statement's
+    -- assignments, held all or none in id order: registrations sharing assignments take turns,
+    -- for the baselines' unique key as for the date.
+    SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days FROM new_rows n;
+    PERFORM reminders.check_contact_dates(ids, days, 'occurred_on');
+    SELECT array_agg(DISTINCT n.assignment_id) INTO registered FROM new_rows n;
     PERFORM reminders.hold_rows('public.assignments', registered, 'NO KEY UPDATE');
     -- A date set on the assignment by other means (seed, import) that is later than every
     -- activity registered before this statement becomes its baseline, so that a later delete
     -- cannot lose it. "Before" is "a smaller id than this statement's first row for it".
+    EXECUTE $sql$
     INSERT INTO reminders.last_contact_baselines (assignment_id, contact_date, after_activity_id, source)
     SELECT a.id, a.last_contact_date, coalesce(prev.max_id, 0), 'import'
     FROM (SELECT assignment_id, min(id) AS first_id FROM new_rows GROUP BY assignment_id) n
@@ -675,22 +733,16 @@ BEGIN
     WHERE a.last_contact_date IS NOT NULL
       AND (prev.max_on IS NULL OR a.last_contact_date > prev.max_on)
     ORDER BY a.id  -- the lock order, for the unique key's waits too
-    ON CONFLICT (assignment_id) DO NOTHING;
-
-    -- the assignments whose date moves
-    SELECT array_agg(a.id) INTO moving
-    FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
-    JOIN public.assignments a ON a.id = n.assignment_id
-    WHERE a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
-    IF moving IS NULL THEN
-        RETURN NULL;
-    END IF;
+    ON CONFLICT (assignment_id) DO NOTHING
+    $sql$;
+    -- The assignments whose date moves (none: no UPDATE, so no update trigger either).
+    EXECUTE $sql$
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
     FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
     WHERE a.id = n.assignment_id
-      AND a.id = ANY (moving)
-      AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest);
+      AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest)
+    $sql$;
     RETURN NULL;
 END
 $$;
@@ -785,7 +837,8 @@ BEGIN
               COLUMN = p_column, DETAIL = format('assignment %s', bad.assignment_id);
 END
 $$;
--- SECURITY DEFINER: a client inserting under RLS cannot read organizations itself.
+-- SECURITY DEFINER: a client inserting under RLS cannot read organizations itself. Fired by
+-- UPDATEs; an INSERT's dates are checked by activities_after_insert before it writes anything.
 CREATE FUNCTION reminders.activities_check_dates() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
@@ -796,9 +849,11 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         -- Only rows whose date or assignment changed: an old row edited for its note stands.
-        SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days
+        EXECUTE $sql$
+        SELECT array_agg(n.assignment_id), array_agg(n.occurred_on)
         FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (n.assignment_id, n.occurred_on) IS DISTINCT FROM (o.assignment_id, o.occurred_on);
+        WHERE (n.assignment_id, n.occurred_on) IS DISTINCT FROM (o.assignment_id, o.occurred_on)
+        $sql$ INTO ids, days;
     ELSE
         SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days
         FROM new_rows n;
@@ -809,10 +864,6 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER activities_check_dates_on_insert
-    AFTER INSERT ON public.activities
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION reminders.activities_check_dates();
 CREATE TRIGGER activities_check_dates_on_update
     AFTER UPDATE ON public.activities
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
@@ -999,20 +1050,45 @@ CREATE FUNCTION reminders.assignment_due_after_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
+DECLARE
+    n record;
 BEGIN
-    PERFORM FROM public.organizations g
+    -- the first new row, and how many there are (a plan that does not depend on their number)
+    SELECT count(*) OVER () AS rows_n, x.* INTO n FROM new_rows x;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF n.rows_n = 1 THEN
+        PERFORM FROM public.organizations g, public.contacts c
+        WHERE g.id = n.organization_id AND c.id = n.contact_id
+        FOR SHARE;
+        INSERT INTO reminders.assignment_due (
+            assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
+        )
+        SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
+               e.contact_last_name
+        FROM reminders.assignment_due_expected e
+        WHERE e.assignment_id = n.id;
+        RETURN NULL;
+    END IF;
+
+    EXECUTE $sql$
+    SELECT FROM public.organizations g
     WHERE g.id IN (SELECT n.organization_id FROM new_rows n)
     ORDER BY g.id
-    FOR SHARE;
+    FOR SHARE
+    $sql$;
     PERFORM reminders.hold_rows('public.contacts',
-        ARRAY(SELECT DISTINCT n.contact_id FROM new_rows n), 'SHARE');
+        ARRAY(SELECT DISTINCT x.contact_id FROM new_rows x), 'SHARE');
+    EXECUTE $sql$
     INSERT INTO reminders.assignment_due (
         assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
     )
     SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
            e.contact_last_name
     FROM new_rows n
-    JOIN reminders.assignment_due_expected e ON e.assignment_id = n.id;
+    JOIN reminders.assignment_due_expected e ON e.assignment_id = n.id
+    $sql$;
     RETURN NULL;
 END
 $$;
@@ -1024,22 +1100,78 @@ CREATE FUNCTION reminders.assignment_due_after_update() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
+    n record;
+    o record;
     changed bigint[];
     closed bigint[];
     moved boolean;
 BEGIN
+    -- the first new row, and how many there are (a plan that does not depend on their number)
+    SELECT count(*) OVER () AS rows_n, x.* INTO n FROM new_rows x;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+
+    IF n.rows_n = 1 THEN
+        SELECT x.* INTO o FROM old_rows x;
+        IF (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
+           IS NOT DISTINCT FROM
+           (o.last_contact_date, o.starts_on, o.ends_on, o.status, o.organization_id, o.contact_id)
+        THEN
+            RETURN NULL;
+        END IF;
+        -- moved to another organization: hold it first (see the many-row path)
+        IF n.organization_id <> o.organization_id THEN
+            PERFORM FROM public.organizations g WHERE g.id = n.organization_id FOR SHARE;
+        END IF;
+        -- refresh_assignment_due for one assignment: this UPDATE holds the assignment already
+        -- (the first step of the lock order), so its contact is next
+        PERFORM FROM public.contacts c WHERE c.id = n.contact_id FOR SHARE;
+        DELETE FROM reminders.assignment_due WHERE assignment_id = n.id;
+        INSERT INTO reminders.assignment_due (
+            assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name
+        )
+        SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
+               e.contact_last_name
+        FROM reminders.assignment_due_expected e
+        WHERE e.assignment_id = n.id;
+        IF o.status = 'active'
+           AND (n.status <> 'active'
+                OR coalesce(n.last_contact_date, n.starts_on)
+                   <> coalesce(o.last_contact_date, o.starts_on))
+           AND EXISTS (SELECT FROM reminders.reminder_dispatches r
+                       WHERE r.assignment_id = o.id
+                         AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)) THEN
+            -- the gap that was open until now closed, and it had reminders (see the many-row
+            -- path)
+            UPDATE public.notifications nt
+            SET resolved_at = now()
+            FROM (
+                SELECT r.id
+                FROM reminders.reminder_dispatches r
+                WHERE r.assignment_id = o.id
+                  AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)
+                FOR KEY SHARE OF r SKIP LOCKED
+            ) r
+            WHERE nt.dispatch_id = r.id
+              AND nt.resolved_at IS NULL;
+        END IF;
+        RETURN NULL;
+    END IF;
+
+    EXECUTE $sql$
     SELECT array_agg(n.id), bool_or(n.organization_id <> o.organization_id),
            array_agg(n.id) FILTER (
                WHERE o.status = 'active'
                  AND (n.status <> 'active'
                       OR coalesce(n.last_contact_date, n.starts_on)
                          <> coalesce(o.last_contact_date, o.starts_on)))
-    INTO changed, moved, closed
     FROM new_rows n
     JOIN old_rows o ON o.id = n.id
     WHERE (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
           IS DISTINCT FROM
-          (o.last_contact_date, o.starts_on, o.ends_on, o.status, o.organization_id, o.contact_id);
+          (o.last_contact_date, o.starts_on, o.ends_on, o.status, o.organization_id, o.contact_id)
+    $sql$ INTO changed, moved, closed;
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
@@ -1047,11 +1179,13 @@ BEGIN
     -- it FOR SHARE, so that a threshold change in flight commits first (its recompute did not
     -- see this assignment) or waits for this one.
     IF moved THEN
-        PERFORM FROM public.organizations g
+        EXECUTE $sql$
+        SELECT FROM public.organizations g
         WHERE g.id IN (SELECT n.organization_id FROM new_rows n JOIN old_rows o ON o.id = n.id
                        WHERE n.organization_id <> o.organization_id)
         ORDER BY g.id
-        FOR SHARE;
+        FOR SHARE
+        $sql$;
     END IF;
     PERFORM reminders.refresh_assignment_due(changed);
     IF closed IS NOT NULL THEN
@@ -1060,6 +1194,7 @@ BEGIN
         -- A ledger row being deleted (retention, a repair) is skipped: its notification goes
         -- with it, and waiting for that delete could close a cycle (it waits for these
         -- assignments to recompute the index).
+        EXECUTE $sql$
         UPDATE public.notifications nt
         SET resolved_at = now()
         FROM (
@@ -1068,11 +1203,12 @@ BEGIN
             JOIN reminders.reminder_dispatches r
               ON r.assignment_id = o.id
              AND r.gap_started_on = coalesce(o.last_contact_date, o.starts_on)
-            WHERE o.id = ANY (closed)
+            WHERE o.id = ANY ($1)
             FOR KEY SHARE OF r SKIP LOCKED
         ) r
         WHERE nt.dispatch_id = r.id
-          AND nt.resolved_at IS NULL;
+          AND nt.resolved_at IS NULL
+        $sql$ USING closed;
     END IF;
     RETURN NULL;
 END
@@ -1121,20 +1257,24 @@ AS $$
 DECLARE
     renamed bigint[];
 BEGIN
-    SELECT array_agg(n.id) INTO renamed
+    EXECUTE $sql$
+    SELECT array_agg(n.id)
     FROM new_rows n
     JOIN old_rows o ON o.id = n.id
-    WHERE (n.first_name, n.last_name) IS DISTINCT FROM (o.first_name, o.last_name);
+    WHERE (n.first_name, n.last_name) IS DISTINCT FROM (o.first_name, o.last_name)
+    $sql$ INTO renamed;
     IF renamed IS NULL THEN
         RETURN NULL;
     END IF;
+    EXECUTE $sql$
     UPDATE reminders.assignment_due d
     SET contact_first_name = n.first_name, contact_last_name = n.last_name
     FROM new_rows n
     JOIN public.assignments a ON a.contact_id = n.id
-    WHERE n.id = ANY (renamed)
+    WHERE n.id = ANY ($1)
       AND d.assignment_id = a.id
-      AND (d.contact_first_name, d.contact_last_name) IS DISTINCT FROM (n.first_name, n.last_name);
+      AND (d.contact_first_name, d.contact_last_name) IS DISTINCT FROM (n.first_name, n.last_name)
+    $sql$ USING renamed;
     RETURN NULL;
 END
 $$;

@@ -4,7 +4,7 @@ PL/pgSQL keeps a statement's plan for the life of the backend, and a plan over a
 table is made with the row count of the first call. A trigger that joined new_rows to old_rows
 that way, after one-row updates, ran a 4,000-row update as a nested loop of 4,000 x 4,000; one
 that joined new_rows to the due index's view, after a many-row insert, ran each one-row insert
-with the many-row plan's hash join over every assignment (migration 20261206050000). Each test
+with the many-row plan's hash join over every assignment. Each test
 times the same write on a fresh connection and on a connection whose triggers first ran writes
 of the other size, each in a transaction rolled back; the second may not take much longer.
 """
