@@ -37,13 +37,18 @@ def _timed(conn: Connection, write: Callable[[Connection], None]) -> float:
 def _compare(
     database_url: str, one_row: Callable[[Connection], None], many: Callable[[Connection], None]
 ) -> tuple[float, float]:
-    with connect(database_url, purpose="test-fresh") as fresh:
-        on_fresh = _timed(fresh, many)
-    with connect(database_url, purpose="test-warm") as warm:
-        for _ in range(3):  # past PL/pgSQL's first calls
-            _timed(warm, one_row)
-        after_one_row = _timed(warm, many)
-    return on_fresh, after_one_row
+    """The fastest of three tries each (a new backend per try), so that a moment of load on a
+    shared machine is not taken for a plan made for the other size."""
+    on_fresh: list[float] = []
+    after_one_row: list[float] = []
+    for _ in range(3):
+        with connect(database_url, purpose="test-fresh") as fresh:
+            on_fresh.append(_timed(fresh, many))
+        with connect(database_url, purpose="test-warm") as warm:
+            for _ in range(3):  # past PL/pgSQL's first calls
+                _timed(warm, one_row)
+            after_one_row.append(_timed(warm, many))
+    return min(on_fresh), min(after_one_row)
 
 
 def test_an_assignment_update_of_many_rows_after_one_row_updates(
@@ -122,9 +127,13 @@ def test_a_one_row_assignment_insert_after_a_many_row_insert(
         finally:
             c.execute("ROLLBACK")
 
-    with connect(database_url, purpose="test-fresh") as fresh:
-        on_fresh = on(fresh)
-    with connect(database_url, purpose="test-warm") as warm:
-        _timed(warm, many)
-        after_many = on(warm)
+    fresh_tries: list[float] = []
+    warm_tries: list[float] = []
+    for _ in range(3):  # the fastest of three, a new backend per try
+        with connect(database_url, purpose="test-fresh") as fresh:
+            fresh_tries.append(on(fresh))
+        with connect(database_url, purpose="test-warm") as warm:
+            _timed(warm, many)
+            warm_tries.append(on(warm))
+    on_fresh, after_many = min(fresh_tries), min(warm_tries)
     assert after_many < SLOWER * on_fresh + 0.002, (on_fresh, after_many)
