@@ -2,8 +2,9 @@
 
 A session lock belongs to a *backend*. Through a transaction pooler (PgBouncer
 ``pool_mode=transaction``, Supavisor port 6543) our client gets a backend per transaction and
-the lock stays on whichever backend took it, where another client can inherit it (LOCKING.md). So
-before a session lock is taken, :func:`check_real_session` finds out, with no lock involved:
+the lock stays on whichever backend took it, where another client can inherit it
+(docs/locking.md). So before a session lock is taken, :func:`check_real_session` finds out,
+with no lock involved:
 
 1. ``PQbackendPID`` (the pid the server announced when we connected) equals ``pg_backend_pid()``:
    nothing sits in between, a direct connection.

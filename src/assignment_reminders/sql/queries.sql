@@ -140,8 +140,8 @@ ORDER BY started_at, id
 -- The due-index rows a pass at %(now)s reads: the progress bar's total, and the pass's sweep.
 -- After a pass that wrote reminders, reading the range it walked once more marks dead the index
 -- entries of the rows its batches deleted (a scan that meets a dead row marks its entry), so the
--- next pass, maybe minutes later and before autovacuum, does not visit each of them (measured at
--- 1M assignments: 0.9 s for a re-run that finds nothing).
+-- next pass, maybe minutes later and before autovacuum, does not visit each of them (measured:
+-- docs/benchmarks.md#figures-behind-design-choices).
 SELECT count(*) AS n
 FROM reminders.assignment_due d
 WHERE d.due_on <= (
@@ -380,8 +380,8 @@ CREATE TEMPORARY TABLE reminder_pass_batch (
 
 -- name: pass_batch_begins
 -- Right before a batch, in its transaction. The batch deletes its due rows from the due index
--- itself, so the ledger's trigger (assignment_due_on_dispatch) skips its inserts. Its CTEs (about
--- 25 MB for 100,000 rows, read four times) stay in memory instead of spilling to temporary files.
+-- itself, so the ledger's trigger (assignment_due_on_dispatch) skips its inserts. Its CTEs (read
+-- four times) stay in memory instead of spilling to temporary files (docs/benchmarks.md#figures-behind-design-choices).
 SELECT pg_catalog.set_config('reminders.pass_keeps_due_index', 'on', true),
        pg_catalog.set_config('work_mem', '64MB', true)
 
