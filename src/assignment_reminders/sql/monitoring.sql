@@ -1,4 +1,4 @@
--- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as queries.sql.
+-- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as the other sql/*.sql.
 
 -- name: running_runs
 SELECT id, status, started_at, host, pid
