@@ -110,7 +110,7 @@ def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.tim
 
 
 def _version(conn: Connection) -> str:
-    return f"PostgreSQL {fetch_value(conn, _DOCTOR_VERSION) or '?'}"
+    return f"PostgreSQL {fetch_value(conn, _DOCTOR_VERSION, kind=str) or '?'}"
 
 
 def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:

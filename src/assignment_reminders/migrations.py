@@ -176,7 +176,8 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
         try:
             with transaction(conn, f"migration {migration.filename}"):
                 execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
-                if fetch_value(conn, _IS_APPLIED, {"version": migration.version}) is not None:
+                applied = {"version": migration.version}
+                if fetch_value(conn, _IS_APPLIED, applied, kind=int) is not None:
                     continue
                 text = migration.sql
                 run_script(conn, text.encode(), f"migration {migration.filename}")

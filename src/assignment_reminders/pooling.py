@@ -26,7 +26,7 @@ from psycopg import sql
 from .config import describe_database_url
 from .database import Connection, connect
 from .exceptions import TransactionPoolerError, first_line
-from .gateway import execute, fetch_one, named, record
+from .gateway import execute, fetch_value, named
 
 _BACKEND_PID = named("backend_pid")
 
@@ -43,9 +43,9 @@ class SessionCheck:
 
 
 def backend_pid(conn: Connection) -> int:
-    row = fetch_one(conn, _BACKEND_PID, row=record)
-    assert row is not None
-    return int(row["pid"])
+    pid = fetch_value(conn, _BACKEND_PID, kind=int)
+    assert pid is not None
+    return pid
 
 
 def refusal(url: str, why: str) -> TransactionPoolerError:

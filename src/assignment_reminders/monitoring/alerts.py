@@ -93,8 +93,7 @@ class Changes:
 
 def active_window(conn: Connection, job_name: str, now: datetime) -> int | None:
     """The maintenance window *now* falls in (its id), if any."""
-    found = fetch_value(conn, _ACTIVE_WINDOW, {"job_name": job_name, "now": now})
-    return int(found) if found is not None else None
+    return fetch_value(conn, _ACTIVE_WINDOW, {"job_name": job_name, "now": now}, kind=int)
 
 
 def _findings_json(findings: Iterable[Finding]) -> Jsonb:
