@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from ..config import Settings
 from ..database import connect, database_url
+from ..delivery.states import ChannelCount
 from ..gateway import fetch_all, named, record
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
@@ -37,10 +38,10 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         snapshot, truth = read_truth(conn, settings, now=now, since=since)
         holder, held_since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
         # open rows and dead letters through their partial indexes, not the whole history
-        waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=record)
-        dead = fetch_all(conn, _DEAD_LETTERS, row=record)
-    deliveries = {(r["channel"], "pending"): int(r["n"]) for r in waiting}
-    deliveries |= {(r["channel"], "dead"): int(r["n"]) for r in dead}
+        waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=ChannelCount)
+        dead = fetch_all(conn, _DEAD_LETTERS, row=ChannelCount)
+    deliveries = {(r.channel, "pending"): r.n for r in waiting}
+    deliveries |= {(r.channel, "dead"): r.n for r in dead}
     m = settings.monitoring
     return OpsFacts(
         job_name=settings.job_name,

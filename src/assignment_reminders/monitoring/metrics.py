@@ -36,7 +36,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..database import Connection
-from ..delivery.states import CancelReason
+from ..delivery.states import CancelReason, DeliveryCount
 from ..exceptions import ReminderError, first_line
 from ..gateway import Query, fetch_all, named
 from .checks import ALL_KINDS
@@ -101,16 +101,6 @@ class BucketRow:
 
 
 @dataclass(frozen=True)
-class DeliveryCountRow:
-    """``delivery_counts``: deliveries of one channel, status and cancel reason."""
-
-    channel: str
-    status: str
-    reason: str | None
-    n: int
-
-
-@dataclass(frozen=True)
 class _StatusRow:
     """``runs_by_status``: the runs of one status, what they created, the last one's end."""
 
@@ -157,7 +147,7 @@ class DeliveryCounts:
 def read_deliveries(conn: Connection) -> DeliveryCounts:
     by_status: dict[tuple[str, str], int] = {}
     cancelled: dict[tuple[str, str], int] = {}
-    for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCountRow):
+    for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount):
         key = (r.channel, r.status)
         by_status[key] = by_status.get(key, 0) + r.n
         if r.reason is not None:
