@@ -91,11 +91,6 @@ class IdRow:
     id: int
 
 
-def record(**columns: Any) -> dict[str, Any]:
-    """Transitional: removed once every caller has a row type."""
-    return columns
-
-
 def parse(text: str, source: str = "<text>") -> dict[str, Query]:
     """Split a file of ``-- name: x`` blocks into ``{name: Query}``."""
     found: dict[str, Query] = {}

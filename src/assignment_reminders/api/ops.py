@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from ..config import Settings
 from ..database import connect, database_url
 from ..delivery.states import ChannelCount
-from ..gateway import fetch_all, named, record
+from ..gateway import fetch_all, named
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
+from ..monitoring.checks import RunRow
 from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page
@@ -33,7 +34,7 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
     since = now - timedelta(days=DAYS)
     params = {"job_name": settings.job_name, "since": since}
     with connect(database_url(settings), purpose="ops") as conn:
-        runs = fetch_all(conn, _RUN_HISTORY, params, row=record)
+        runs = fetch_all(conn, _RUN_HISTORY, params, row=RunRow)
         # the headline and the incidents: the evaluation `status` and `check` make too
         snapshot, truth = read_truth(conn, settings, now=now, since=since)
         holder, held_since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)

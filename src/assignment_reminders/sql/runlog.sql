@@ -117,7 +117,8 @@ SET unlock_ok = %(unlock_ok)s,
 WHERE id = %(id)s
 
 -- name: recent_runs
--- `reminders status` and the monitoring checks.
+-- `reminders status` and the monitoring checks. Every query of runs returns these columns
+-- (monitoring.checks.RunRow): recent_runs, runs_by_invocation, running_runs, run_history.
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
@@ -129,10 +130,12 @@ ORDER BY started_at DESC, id DESC
 LIMIT %(limit)s
 
 -- name: runs_by_invocation
+-- The same columns as recent_runs (monitoring.checks.RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
-       duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
-       holder_client_addr, holder_since
+       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       holder_application_name, holder_client_addr, holder_since, overlapped_with,
+       failure_announced_at
 FROM reminders.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
