@@ -1,7 +1,7 @@
 """The server's garbage collector, set for request latency once start-up is over.
 
 CPython's collector stops the whole process while it runs. A full (generation 2) collection
-walks every tracked object, and after start-up `reminders serve` holds about 90,000 of them
+walks every tracked object, and after start-up `reminders serve` holds tens of thousands of them
 (FastAPI, pydantic, psycopg, the routes' models) that will live as long as the process: under a
 steady load one came every few seconds and was the p99 of the whole run; young collections (the
 default threshold of 700 allocations is reached inside a single request) came tens of times a
