@@ -140,3 +140,8 @@ FROM reminders.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
 
+-- name: annotate_run
+-- Add a note to a finished run (one that another run already declared dead keeps its status).
+UPDATE reminders.cron_execution_logs
+SET note = concat_ws('; ', note, %(note)s::text)
+WHERE id = %(id)s
