@@ -29,8 +29,8 @@ check: install ## ruff, mypy --strict and the migration lint
 lint: check
 
 BENCH_ARGS ?=
-bench: install ## benchmarks; prints tables (BENCH_ARGS="--sizes 10000" for a quick run)
-	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+bench: install ## benchmarks; prints tables and rewrites docs/benchmarks.md's current table
+	$(BIN)/python -m benchmarks --write-docs $(BENCH_ARGS)
 
 # Services the tests need that come from Debian, installed only when missing (CI runs as root).
 SYSTEM_PACKAGES := pgbouncer chromium

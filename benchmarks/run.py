@@ -44,6 +44,7 @@ from .activity_api import Phases, api_targets, bench_api
 from .activity_api import table as api_table
 from .delivery import BENCH_WEBHOOK_SECRET, DeliveryBench, bench_delivery, delivery_targets
 from .delivery import table as delivery_table
+from .docs_page import parse_with_docs_option, write_docs_if_asked
 from .naive import naive_run
 from .race import run_race
 from .race import table as race_table
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
         help="assignments for the registration latency during a first run"
         " (benchmarks/registration_latency.py); 0 skips it (default: %(default)s)",
     )
-    args = parser.parse_args(argv)
+    args = parse_with_docs_option(parser, argv)
     sizes: list[int] = args.sizes
     load = os.getloadavg()
     with server() as admin_url:
@@ -363,12 +364,16 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(latency_table(latency))
     print()
-    delivery = delivery_targets(deliveries) if deliveries else []
-    targets = [t for s in results for t in size_targets(s)] + [startup_target(startup)]
-    targets += api_targets(api) if api is not None else []
-    targets += write_tax_targets(tax.taxes, tax.assignments) if tax is not None else []
-    targets += latency_targets(latency) if latency is not None else []
-    print(render(targets + delivery))
+    targets = [
+        *(t for s in results for t in size_targets(s)),
+        startup_target(startup),
+        *(api_targets(api) if api is not None else []),
+        *(write_tax_targets(tax.taxes, tax.assignments) if tax is not None else []),
+        *(latency_targets(latency) if latency is not None else []),
+        *(delivery_targets(deliveries) if deliveries else []),
+    ]
+    print(render(targets))
+    write_docs_if_asked(args.write_docs, targets, argv, load[0])
     if args.race_seconds > 0:
         print()
         print(race_table(run_race(args.race_assignments, args.race_seconds)))

@@ -88,13 +88,14 @@ def startup_target(startup: Startup) -> Target:
     )
 
 
-def _met(met: bool | None) -> str:
+def met_text(met: bool | None) -> str:
+    """The met column: yes, NO, or - for a row that informs."""
     return "-" if met is None else "yes" if met else "NO"
 
 
 def render(targets: Iterable[Target]) -> str:
     rows = [("target", "figure", "goal", "ratio to baseline", "met")]
-    rows += [(t.what, t.figure, t.target, t.baseline, _met(t.met)) for t in targets]
+    rows += [(t.what, t.figure, t.target, t.baseline, met_text(t.met)) for t in targets]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "-" * len(lines[0]))

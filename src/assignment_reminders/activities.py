@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import psycopg
@@ -29,7 +29,7 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
-from .gateway import execute, fetch_all, fetch_one, named, record
+from .gateway import execute, fetch_all, fetch_one, named
 
 _ACTIVITY_OWNER = named("activity_owner")
 _DELETE_ACTIVITY = named("delete_activity")
@@ -244,9 +244,29 @@ def register(
     )
 
 
+@dataclass(frozen=True)
+class _LastContact:
+    """``last_contact_dates``: an assignment's date of last contact."""
+
+    assignment_id: int
+    last_contact_date: date | None
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """``activity_owner``: who registered an activity, whose assignment it is, and whether the
+    caller coordinates its organization."""
+
+    id: int
+    assignment_id: int
+    registered_by: UUID | None
+    mentor_user_id: UUID | None
+    caller_coordinates: bool
+
+
 def last_contact_dates(conn: Connection, ids: Sequence[int]) -> dict[int, date | None]:
-    rows = fetch_all(conn, _LAST_CONTACT_DATES, {"ids": sorted(set(ids))}, row=record)
-    return {int(r["assignment_id"]): r["last_contact_date"] for r in rows}
+    rows = fetch_all(conn, _LAST_CONTACT_DATES, {"ids": sorted(set(ids))}, row=_LastContact)
+    return {r.assignment_id: r.last_contact_date for r in rows}
 
 
 @dataclass(frozen=True)
@@ -262,16 +282,16 @@ def delete(conn: Connection, principal: Principal, activity_id: int) -> Deleted:
     Allowed for admins, whoever registered it, the assignment's mentor and the organization's
     coordinators.
     """
-    row: dict[str, Any] | None = fetch_one(
-        conn, _ACTIVITY_OWNER, {"id": activity_id, "caller": principal.user_id}, row=record
+    row = fetch_one(
+        conn, _ACTIVITY_OWNER, {"id": activity_id, "caller": principal.user_id}, row=_Owner
     )
     if row is None:
         raise NotFoundError(f"activity {activity_id} does not exist", field="activity_id")
-    assignment_id = int(row["assignment_id"])
+    assignment_id = row.assignment_id
     if not principal.is_admin:
         caller = principal.require_app_role("peer_mentor", "coordinator")
-        if caller not in (row["registered_by"], row["mentor_user_id"]) and not (
-            principal.app_role == "coordinator" and row["caller_coordinates"]
+        if caller not in (row.registered_by, row.mentor_user_id) and not (
+            principal.app_role == "coordinator" and row.caller_coordinates
         ):
             raise PermissionDeniedError(
                 f"activity {activity_id}: you neither registered it nor own or coordinate"

@@ -14,7 +14,7 @@ from uuid import UUID
 from .activities import contact_date_problem, database_date_rule
 from .database import Connection
 from .exceptions import InputError, NotFoundError
-from .gateway import fetch_all, fetch_one, named, record
+from .gateway import fetch_all, fetch_one, fetch_value, named
 from .limits import REASON_MAX_LENGTH
 
 _ASSIGNMENT_EXISTS = named("assignment_exists")
@@ -59,6 +59,16 @@ def check(new_date: date, reason: str, *, today: date, starts_on: date, time_zon
         raise InputError(problem, field="date")
 
 
+@dataclass(frozen=True)
+class _Target:
+    """``correction_target``: the assignment to correct, its start and its organization's today."""
+
+    id: int
+    starts_on: date
+    time_zone: str
+    today: date
+
+
 def set_last_contact(
     conn: Connection,
     assignment_id: int,
@@ -69,15 +79,16 @@ def set_last_contact(
     now: datetime,
 ) -> Correction:
     """Correct the date inside the caller's transaction (the assignment row stays locked)."""
-    target = fetch_one(conn, _CORRECTION_TARGET, {"id": assignment_id, "now": now}, row=record)
+    params = {"id": assignment_id, "now": now}
+    target = fetch_one(conn, _CORRECTION_TARGET, params, row=_Target)
     if target is None:
         raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
     check(
         new_date,
         reason,
-        today=target["today"],
-        starts_on=target["starts_on"],
-        time_zone=target["time_zone"],
+        today=target.today,
+        starts_on=target.starts_on,
+        time_zone=target.time_zone,
     )
     with database_date_rule("date"):
         row = fetch_one(
@@ -100,7 +111,7 @@ def set_last_contact(
 
 def history(conn: Connection, assignment_id: int) -> list[Correction]:
     """Every correction of the assignment, newest first."""
-    found = fetch_one(conn, _ASSIGNMENT_EXISTS, {"id": assignment_id}, row=record)
-    if not found or not found["found"]:
+    found = fetch_value(conn, _ASSIGNMENT_EXISTS, {"id": assignment_id}, kind=bool)
+    if not found:
         raise NotFoundError(f"assignment {assignment_id} does not exist", field="assignment_id")
     return fetch_all(conn, _CORRECTION_HISTORY, {"id": assignment_id}, row=Correction)

@@ -16,7 +16,7 @@ from .exceptions import DatabaseUnavailableError, first_line
 
 Connection = psycopg.Connection[dict[str, Any]]
 
-# libpq keepalives bound how long a dead host can keep holding a session (LOCKING.md: ~2 h with
+# libpq keepalives bound how long a dead host can keep holding a session (docs/locking.md: ~2 h with
 # OS defaults). Idle 10 s, then 3 probes 5 s apart; tcp_user_timeout 30 s for unacknowledged data.
 KEEPALIVE_OPTIONS: dict[str, Any] = {
     "keepalives": 1,
@@ -59,7 +59,7 @@ def connection_options(purpose: str, *, autocommit: bool = True) -> dict[str, An
         "row_factory": dict_row,
         "application_name": application_name(purpose),
         "connect_timeout": 10,
-        "prepare_threshold": None,  # safe behind transaction poolers (LOCKING.md)
+        "prepare_threshold": None,  # safe behind transaction poolers (docs/locking.md)
         **KEEPALIVE_OPTIONS,
     }
 

@@ -22,9 +22,10 @@ import click
 
 from .config import Settings
 from .database import connect, database_url
-from .gateway import fetch_all, named, record
-from .lock import LOCK_KEY
+from .gateway import fetch_all, named
+from .lock import LOCK_KEY, LockHolder
 from .migrations import applied_summary, migrate
+from .monitoring.checks import RunRow
 from .seed import seed
 from .tables import render, shorten
 from .terminal import Terminal
@@ -70,10 +71,10 @@ def _run(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def held_by(row: dict[str, Any]) -> str | None:
+def held_by(row: RunRow) -> str | None:
     """Who held the lock when a run was skipped, as a person reads it: ``process 10680 on vm``
     (our connections' application_name is ``assignment-reminders/<purpose> <host>:<pid>``)."""
-    name = row.get("holder_application_name")
+    name = row.holder_application_name
     if not name:
         return None
     host, _, pid = str(name).rsplit(" ", 1)[-1].rpartition(":")
@@ -103,7 +104,7 @@ def main() -> int:
 
         first = _run("--hold-seconds", "3")
         deadline = time.monotonic() + 30
-        while not fetch_all(conn, _LOCK_HOLDER, {"lock_key": LOCK_KEY}, row=record):
+        while not fetch_all(conn, _LOCK_HOLDER, {"lock_key": LOCK_KEY}, row=LockHolder):
             if first.poll() is not None or time.monotonic() > deadline:
                 print("the first run never took the lock", file=sys.stderr)
                 return 1
@@ -118,9 +119,9 @@ def main() -> int:
             conn,
             _RUNS_BY_INVOCATION,
             {"invocation_ids": [UUID(o["invocation_id"]) for o in outcomes]},
-            row=record,
+            row=RunRow,
         )
-    table = [{**r, "held_by": held_by(r)} for r in rows]
+    table = [{**r.as_dict(), "held_by": held_by(r)} for r in rows]
     print()
     click.echo(render(table, COLUMNS, width=term.width, colour=term.colour), color=term.colour)
     print(textwrap.fill(HOLDER_LEGEND, term.width) if term.width else HOLDER_LEGEND)

@@ -26,8 +26,8 @@ _DATABASE_CLOCK = named("database_clock")
 
 def database_clock(conn: Connection) -> datetime:
     """The database's wall clock (``clock_timestamp()``), time-zone aware."""
-    value = fetch_value(conn, _DATABASE_CLOCK)
-    assert isinstance(value, datetime)
+    value = fetch_value(conn, _DATABASE_CLOCK, kind=datetime)
+    assert value is not None
     return value
 
 

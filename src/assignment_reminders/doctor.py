@@ -18,7 +18,7 @@ from .config import Settings, describe_database_url
 from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
 from .distant_now import database_clock
 from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
-from .gateway import fetch_all, fetch_one, fetch_value, named, record
+from .gateway import fetch_all, fetch_one, fetch_value, named
 from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
 from .migrations import changed, discover, pending
@@ -110,7 +110,7 @@ def run_checks(settings: Settings, *, wall_clock: Callable[[], float] = time.tim
 
 
 def _version(conn: Connection) -> str:
-    return f"PostgreSQL {fetch_value(conn, _DOCTOR_VERSION) or '?'}"
+    return f"PostgreSQL {fetch_value(conn, _DOCTOR_VERSION, kind=str) or '?'}"
 
 
 def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> Check:
@@ -150,23 +150,56 @@ def check_migrations(conn: Connection) -> Check:
     return passed(name, f"all {len(files)} applied")
 
 
+@dataclass(frozen=True)
+class _Wrapper:
+    """``doctor_wrappers``: one lock wrapper function, whether it exists and who may run it."""
+
+    sig: str
+    present: bool
+    service_role: bool
+    anon: bool
+    authenticated: bool
+    public: bool
+    search_path_pinned: bool
+
+
+@dataclass(frozen=True)
+class _LockKey:
+    """``doctor_lock_key``: a registration of our lock key or our job name."""
+
+    lock_key: int
+    job_name: str
+
+
+@dataclass(frozen=True)
+class _Timeouts:
+    """``doctor_timeouts``: the server's version and the timeouts that could end a lock."""
+
+    version_num: int
+    idle_session_timeout: str | None
+    idle_in_transaction_session_timeout: str | None
+    transaction_timeout: str | None
+    statement_timeout: str | None
+
+
 def check_wrappers(conn: Connection) -> Check:
     name = "lock wrappers"
     problems: list[str] = []
     fixes: list[str] = []
-    for row in fetch_all(conn, _DOCTOR_WRAPPERS, row=record):
-        sig = row["sig"]
-        if not row["present"]:
+    for row in fetch_all(conn, _DOCTOR_WRAPPERS, row=_Wrapper):
+        sig = row.sig
+        if not row.present:
             problems.append(f"{sig} missing")
             fixes.append("run `reminders migrate`")
             continue
-        wrong = [who for who in ("anon", "authenticated", "public") if row[who]] + (
-            [] if row["service_role"] else ["service_role cannot"]
+        granted = {"anon": row.anon, "authenticated": row.authenticated, "public": row.public}
+        wrong = [who for who, may in granted.items() if may] + (
+            [] if row.service_role else ["service_role cannot"]
         )
         if wrong:
             problems.append(f"{sig}: {', '.join(wrong)}")
             fixes.append(WRAPPER_GRANTS.format(sig=sig))
-        if not row["search_path_pinned"]:
+        if not row.search_path_pinned:
             problems.append(f"{sig}: search_path not pinned")
             fixes.append(f"ALTER FUNCTION {sig} SET search_path = pg_catalog")
     if problems:
@@ -178,11 +211,11 @@ def check_lock_key(conn: Connection, job_name: str) -> Check:
     name = "lock key"
     try:
         rows = fetch_all(
-            conn, _DOCTOR_LOCK_KEY, {"lock_key": LOCK_KEY, "job_name": job_name}, row=record
+            conn, _DOCTOR_LOCK_KEY, {"lock_key": LOCK_KEY, "job_name": job_name}, row=_LockKey
         )
     except SchemaMissingError:
         return failed(name, "background_job_lock_keys is missing", "run `reminders migrate`")
-    pairs = [(int(r["lock_key"]), r["job_name"]) for r in rows]
+    pairs = [(r.lock_key, r.job_name) for r in rows]
     if pairs == [(LOCK_KEY, job_name)]:
         return passed(name, f"{LOCK_KEY} registered to {job_name} and to no other job")
     if not pairs:
@@ -197,24 +230,24 @@ def check_lock_key(conn: Connection, job_name: str) -> Check:
 
 def check_timeouts(lk: Connection, settings: Settings) -> Check:
     name = "server timeouts"
-    row = fetch_one(lk, _DOCTOR_TIMEOUTS, row=record)
+    row = fetch_one(lk, _DOCTOR_TIMEOUTS, row=_Timeouts)
     assert row is not None
-    if row["version_num"] < 140000:
+    if row.version_num < 140000:
         return failed(
             name,
-            f"server {row['version_num']} has no idle_session_timeout",
+            f"server {row.version_num} has no idle_session_timeout",
             "upgrade to PostgreSQL 14+, or use REMINDERS_LOCK_SCOPE=transaction",
         )
     ours = f"{settings.lock.idle_timeout_seconds:g} s"
     keepalive = KEEPALIVE_OPTIONS["tcp_user_timeout"] / 1000
     detail = (
-        f"server idle_session_timeout={row['idle_session_timeout']},"
-        f" idle_in_transaction_session_timeout={row['idle_in_transaction_session_timeout']}:"
+        f"server idle_session_timeout={row.idle_session_timeout},"
+        f" idle_in_transaction_session_timeout={row.idle_in_transaction_session_timeout}:"
         f" the lock session sets its own ({ours}, heartbeat every"
         f" {settings.lock.heartbeat_seconds:g} s); dead host bounded by tcp_user_timeout"
         f" {keepalive:g} s"
     )
-    cut = row["transaction_timeout"]
+    cut = row.transaction_timeout
     if settings.lock.scope == "transaction" and cut not in (None, "0", "0ms"):
         return failed(
             name,

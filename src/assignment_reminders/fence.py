@@ -22,7 +22,7 @@ from typing import Protocol
 
 from .database import Connection
 from .exceptions import LockLostError
-from .gateway import fetch_one, named, record, transaction
+from .gateway import fetch_one, fetch_value, named, transaction
 
 _FENCE_CHECK = named("fence_check")
 _FENCE_TAKE = named("fence_take")
@@ -33,6 +33,14 @@ Guard = Callable[[], AbstractContextManager[object]]
 """Each write of a run (a batch, a delivery claim) runs inside ``guard()``: the cron run's guard
 is a transaction that proves the run still holds its lock and raises, writing nothing, otherwise.
 ``contextlib.nullcontext`` outside the cron run."""
+
+
+@dataclass(frozen=True)
+class _Fenced:
+    """``fence_check``: the token still the job's, and the transaction's idle timeout set."""
+
+    token: int
+    idle_timeout: str
 
 
 class Fencing(Protocol):
@@ -60,17 +68,17 @@ class PgFencing:
 
     def take(self, lock_pid: int | None) -> int:
         self._lock_pid = lock_pid
-        row = fetch_one(
+        token = fetch_value(
             self.conn,
             _FENCE_TAKE,
             {"job_name": self.job_name, "lock_key": self.lock_key, "lock_pid": lock_pid},
-            row=record,
+            kind=int,
         )
-        if row is None:
+        if token is None:
             raise LockLostError(
                 f"the advisory lock was lost: pg_locks no longer shows it on backend {lock_pid}"
             )
-        return int(row["token"])
+        return token
 
     @contextlib.contextmanager
     def holds(self, token: int) -> Iterator[bool]:
@@ -85,7 +93,7 @@ class PgFencing:
                     "token": token,
                     "idle_timeout_ms": str(round(self.idle_timeout_seconds * 1000)),
                 },
-                row=record,
+                row=_Fenced,
             )
             yield row is not None
 

@@ -13,7 +13,9 @@ the import of the module that uses it, not a run at 06:00::
 :func:`copy_binary_rows` take a :class:`Query` (its text a ``LiteralString``: nothing from outside
 reaches SQL but parameters) or a statement composed with :mod:`psycopg.sql` from identifiers;
 rows come back as the type the
-caller names (a dataclass, a NamedTuple, ``dict``). Every driver error raised inside them, or
+caller names (a frozen dataclass of the module that owns the query; :func:`fetch_value` checks
+its one value against the type it is given): there is no untyped fetch, so ``mypy --strict``
+sees every column a caller reads. Every driver error raised inside them, or
 inside :func:`transaction`, becomes the project's :class:`~.exceptions.DatabaseError` (or the
 subclass saying what to do) exactly here, its details read from ``exc.diag``::
 
@@ -80,13 +82,13 @@ class Query:
 
 
 Statement = Query | sql.SQL | sql.Composed
-Record = dict[str, Any]
 
 
-def record(**columns: Any) -> Record:
-    """``row=record``: a row as a plain ``{column: value}`` mapping, for rows that feed a
-    renderer or JSON rather than a type of their own."""
-    return columns
+@dataclass(frozen=True)
+class IdRow:
+    """``row=IdRow``: the shape of every ``RETURNING id`` (or ``SELECT id``) of one row."""
+
+    id: int
 
 
 def parse(text: str, source: str = "<text>") -> dict[str, Query]:
@@ -229,11 +231,17 @@ def fetch_all(
         return cur.execute(_text(statement), params).fetchall()
 
 
-def fetch_value(conn: Connection, statement: Statement, params: Params = None) -> Any:
-    """The first column of the first row (None when there is no row)."""
+def fetch_value(
+    conn: Connection, statement: Statement, params: Params = None, *, kind: type[T]
+) -> T | None:
+    """The first column of the first row, checked to be a *kind* (None when there is no row or
+    the value is NULL)."""
     with wrap_exceptions(_label(statement)):
         found = conn.cursor().execute(_text(statement), params).fetchone()
-    return None if found is None else next(iter(found.values()))
+    value = None if found is None else next(iter(found.values()))
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{_label(statement)} returned {type(value).__name__}, not {kind.__name__}")
+    return value
 
 
 def copy_lines(conn: Connection, statement: sql.Composed, lines: Iterable[str]) -> None:

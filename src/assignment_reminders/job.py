@@ -67,7 +67,7 @@ class RunObserver(Protocol):
 
 def due_rows(conn: Connection, now: datetime) -> int:
     """How many rows of the due index a pass at *now* reads (an index-only count)."""
-    return int(fetch_value(conn, _DUE_ROWS, {"now": now}) or 0)
+    return fetch_value(conn, _DUE_ROWS, {"now": now}, kind=int) or 0
 
 
 def announce_step(lines: Sequence[str]) -> Step:

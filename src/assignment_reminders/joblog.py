@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from .database import Connection
-from .gateway import execute, fetch_all, fetch_one, named, record
+from .gateway import IdRow, execute, fetch_all, fetch_one, named
 from .lock import LockHolder
 
 _ANNOTATE_RUN = named("annotate_run")
@@ -25,6 +25,37 @@ _RECORD_UNLOCK = named("record_unlock")
 _RUN_LEDGER_COUNTS = named("run_ledger_counts")
 
 SKIP_LOCK_HELD = "advisory_lock_held"
+
+
+@dataclass(frozen=True)
+class _Since:
+    """``lock_holder_since``: when the holder's own run started."""
+
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class _Orphan:
+    """``fail_orphaned_runs``: a run declared dead."""
+
+    id: int
+    invocation_id: UUID
+
+
+@dataclass(frozen=True)
+class _Overlaps:
+    """``record_overlaps``: the runs whose writes overlapped the winner's."""
+
+    overlapped_with: list[int]
+
+
+@dataclass(frozen=True)
+class _LedgerCounts:
+    """``run_ledger_counts``: the counts the ledger's triggers keep on a run's row."""
+
+    reminders_created: int
+    escalations_created: int
+    overlapped_with: list[int] | None
 
 
 @dataclass(frozen=True)
@@ -115,19 +146,13 @@ class PgExecutionLog:
         self.conn = conn
 
     def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
-        row = fetch_one(self.conn, _LOCK_HOLDER, {"lock_key": lock_key}, row=record)
-        if row is None:
+        holder = fetch_one(self.conn, _LOCK_HOLDER, {"lock_key": lock_key}, row=LockHolder)
+        if holder is None:
             return None, None
-        holder = LockHolder(
-            pid=row["pid"],
-            application_name=row["application_name"],
-            client_addr=row["client_addr"],
-            backend_start=row["backend_start"],
-        )
         since = fetch_one(
-            self.conn, _LOCK_HOLDER_SINCE, {"job_name": job_name, "pid": holder.pid}, row=record
+            self.conn, _LOCK_HOLDER_SINCE, {"job_name": job_name, "pid": holder.pid}, row=_Since
         )
-        return holder, since["started_at"] if since else row["backend_start"]
+        return holder, since.started_at if since else holder.backend_start
 
     def record_skipped(
         self,
@@ -152,29 +177,29 @@ class PgExecutionLog:
                 "holder_client_addr": holder.client_addr if holder else None,
                 "holder_since": holder_since,
             },
-            row=record,
+            row=IdRow,
         )
         assert row is not None
-        return int(row["id"])
+        return row.id
 
     def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
         rows = fetch_all(
             self.conn,
             _FAIL_ORPHANED_RUNS,
             {"job_name": job_name, "run_id": run_id, "now": now},
-            row=record,
+            row=_Orphan,
         )
-        return [int(r["id"]) for r in rows]
+        return [r.id for r in rows]
 
     def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
         row = fetch_one(
             self.conn,
             _INSERT_RUNNING,
             {**_start_params(start), "lock_backend_pid": lock_backend_pid},
-            row=record,
+            row=IdRow,
         )
         assert row is not None
-        return int(row["id"])
+        return row.id
 
     def finish(
         self,
@@ -200,7 +225,7 @@ class PgExecutionLog:
                 "assignments_scanned": counts.assignments_scanned,
                 "duplicates_suppressed": counts.duplicates_suppressed,
             },
-            row=record,
+            row=IdRow,
         )
         return row is not None
 
@@ -216,15 +241,15 @@ class PgExecutionLog:
             self.conn,
             _RECORD_OVERLAPS,
             {"run_id": run_id, "job_name": job_name, "token": token},
-            row=record,
+            row=_Overlaps,
         )
-        return [] if row is None else [int(i) for i in row["overlapped_with"]]
+        return [] if row is None else list(row.overlapped_with)
 
     def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
-        row = fetch_one(self.conn, _RUN_LEDGER_COUNTS, {"id": run_id}, row=record)
+        row = fetch_one(self.conn, _RUN_LEDGER_COUNTS, {"id": run_id}, row=_LedgerCounts)
         if row is None:
             return None
-        return int(row["reminders_created"]), int(row["escalations_created"])
+        return row.reminders_created, row.escalations_created
 
 
 def _start_params(start: RunStart) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from .exceptions import (
     SchemaMissingError,
     first_line,
 )
-from .gateway import execute, fetch_one, named, record
+from .gateway import execute, fetch_one, named
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
 
@@ -63,6 +63,49 @@ _ROLLBACK = sql.SQL("ROLLBACK")
 _SESSION_LOCK_TRY = named("session_lock_try")
 _SESSION_UNLOCK = named("session_unlock")
 _XACT_LOCK_TRY = named("xact_lock_try")
+
+
+@dataclass(frozen=True)
+class _Beat:
+    """``lock_beat``: the lock connection's backend, and whether pg_locks shows it holding."""
+
+    pid: int
+    held: bool
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """``xact_lock_try``: whether the lock was won, on which backend."""
+
+    acquired: bool
+    pid: int
+
+
+@dataclass(frozen=True)
+class _SessionTaken:
+    """``session_lock_try``: won, on which backend, undone (not the expected one), held."""
+
+    acquired: bool
+    pid: int
+    undone: bool
+    held: bool
+
+
+@dataclass(frozen=True)
+class _Released:
+    """``session_unlock``."""
+
+    released: bool
+
+
+@dataclass(frozen=True)
+class _Role:
+    """``lock_role``: whether the login is *role*, the role exists, and SET ROLE may reach it."""
+
+    is_role: bool
+    known: bool
+    may_set: bool
+
 
 logger = logging.getLogger(__name__)
 
@@ -159,12 +202,12 @@ class _AdvisoryLock:
             time.sleep(seconds)
 
     def _beat(self) -> str | None:
-        row = fetch_one(self.conn, _LOCK_BEAT, {"lock_key": self.key}, row=record)
+        row = fetch_one(self.conn, _LOCK_BEAT, {"lock_key": self.key}, row=_Beat)
         if row is None:
             return "the heartbeat query returned nothing"
-        if row["pid"] != self._backend_pid:
-            return f"the lock connection moved from backend {self._backend_pid} to {row['pid']}"
-        if not row["held"]:
+        if row.pid != self._backend_pid:
+            return f"the lock connection moved from backend {self._backend_pid} to {row.pid}"
+        if not row.held:
             return f"pg_locks no longer shows the lock on backend {self._backend_pid}"
         return None
 
@@ -243,22 +286,22 @@ class SessionAdvisoryLock(_AdvisoryLock):
                 self.conn,
                 _SESSION_LOCK_TRY,
                 {"lock_key": self.key, "expected_pid": self._expected_pid},
-                row=record,
+                row=_SessionTaken,
             )
         except DatabaseError as exc:
             raise self._wrap(exc, "take the advisory lock") from exc.__cause__
         assert row is not None
-        if not row["acquired"]:
+        if not row.acquired:
             return False
-        if row["undone"]:
+        if row.undone:
             raise refusal(
                 self.url or "the lock connection",
-                f"the lock was taken on backend {row['pid']}, not on ours ({self._expected_pid})",
+                f"the lock was taken on backend {row.pid}, not on ours ({self._expected_pid})",
             )
-        if not row["held"]:
+        if not row.held:
             self.release()
-            raise LockError(f"pg_locks does not show the lock on our backend {row['pid']}")
-        self._backend_pid = int(row["pid"])
+            raise LockError(f"pg_locks does not show the lock on our backend {row.pid}")
+        self._backend_pid = row.pid
         self._start_heartbeat()
         return True
 
@@ -266,12 +309,12 @@ class SessionAdvisoryLock(_AdvisoryLock):
         """``pg_advisory_unlock``; False means the lock was not ours any more (or never was)."""
         confirmed = self._stop_heartbeat()
         try:
-            row = fetch_one(self.conn, _SESSION_UNLOCK, {"lock_key": self.key}, row=record)
+            row = fetch_one(self.conn, _SESSION_UNLOCK, {"lock_key": self.key}, row=_Released)
         except DatabaseError as exc:
             # The connection is gone, and with it the session and its lock: not ours to release.
             logger.error("advisory unlock failed, the lock connection is broken: %s", exc)
             return False
-        return confirmed and bool(row and row["released"])
+        return confirmed and bool(row and row.released)
 
 
 class TransactionAdvisoryLock(_AdvisoryLock):
@@ -298,14 +341,14 @@ class TransactionAdvisoryLock(_AdvisoryLock):
         if not self._prepared:
             self.prepare()
         try:
-            row = fetch_one(self.conn, _XACT_LOCK_TRY, {"lock_key": self.key}, row=record)
+            row = fetch_one(self.conn, _XACT_LOCK_TRY, {"lock_key": self.key}, row=_Taken)
         except DatabaseError as exc:
             self._end_transaction()
             raise self._wrap(exc, "take the advisory lock") from exc.__cause__
-        if not (row and row["acquired"]):
+        if not (row and row.acquired):
             self._end_transaction()
             return False
-        self._backend_pid = int(row["pid"])
+        self._backend_pid = row.pid
         self._start_heartbeat()
         return True
 
@@ -338,13 +381,13 @@ def assumable_role(conn: Connection, role: str, *, required: bool = False) -> st
     *required*: a role the database does not have is a configuration error (REMINDERS_LOCK_ROLE),
     not something to ignore silently.
     """
-    row = fetch_one(conn, _LOCK_ROLE, {"role": role}, row=record)
-    if required and (row is None or not row["known"]):
+    row = fetch_one(conn, _LOCK_ROLE, {"role": role}, row=_Role)
+    if required and (row is None or not row.known):
         raise ConfigurationError(
             f"REMINDERS_LOCK_ROLE is {role!r}, a role this database does not have: set it to an"
             " existing role, or create it (on a new database, run `reminders migrate` first)"
         )
-    return role if row and not row["is_role"] and row["may_set"] else None
+    return role if row and not row.is_role and row.may_set else None
 
 
 def open_job_lock(

@@ -34,7 +34,6 @@ from .gateway import (
     fetch_one,
     fetch_value,
     named,
-    record,
     run_script,
     transaction,
 )
@@ -113,17 +112,33 @@ def discover(directory: Path | None = None) -> list[Migration]:
     return found
 
 
+@dataclass(frozen=True)
+class _Histories:
+    """``migration_histories``: whether the history table, and our checksums, exist."""
+
+    ledger: bool
+    checksums: bool
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """``migration_ledger``: an applied version and its recorded checksum (None: not yet)."""
+
+    version: str
+    checksum: str | None
+
+
 def applied(conn: Connection) -> dict[str, str | None]:
     """``{version: checksum or None}`` of every version in the history (empty on a new database).
 
     ``None``: applied by the Supabase CLI, checksum not yet recorded.
     """
-    row = fetch_one(conn, _HISTORIES, row=record)
+    row = fetch_one(conn, _HISTORIES, row=_Histories)
     assert row is not None
-    if not row["ledger"]:
+    if not row.ledger:
         return {}
-    ledger = _LEDGER if row["checksums"] else _LEDGER_WITHOUT_CHECKSUMS
-    return {r["version"]: r["checksum"] for r in fetch_all(conn, ledger, row=record)}
+    ledger = _LEDGER if row.checksums else _LEDGER_WITHOUT_CHECKSUMS
+    return {r.version: r.checksum for r in fetch_all(conn, ledger, row=_Applied)}
 
 
 def pending(conn: Connection, directory: Path | None = None) -> list[Migration]:
@@ -176,7 +191,8 @@ def migrate(conn: Connection, directory: Path | None = None) -> list[Migration]:
         try:
             with transaction(conn, f"migration {migration.filename}"):
                 execute(conn, _LOCK, {"lock_key": MIGRATION_LOCK_KEY})
-                if fetch_value(conn, _IS_APPLIED, {"version": migration.version}) is not None:
+                applied = {"version": migration.version}
+                if fetch_value(conn, _IS_APPLIED, applied, kind=int) is not None:
                     continue
                 text = migration.sql
                 run_script(conn, text.encode(), f"migration {migration.filename}")

@@ -2,8 +2,9 @@
 
 A session lock belongs to a *backend*. Through a transaction pooler (PgBouncer
 ``pool_mode=transaction``, Supavisor port 6543) our client gets a backend per transaction and
-the lock stays on whichever backend took it, where another client can inherit it (LOCKING.md). So
-before a session lock is taken, :func:`check_real_session` finds out, with no lock involved:
+the lock stays on whichever backend took it, where another client can inherit it
+(docs/locking.md). So before a session lock is taken, :func:`check_real_session` finds out,
+with no lock involved:
 
 1. ``PQbackendPID`` (the pid the server announced when we connected) equals ``pg_backend_pid()``:
    nothing sits in between, a direct connection.
@@ -25,7 +26,7 @@ from psycopg import sql
 from .config import describe_database_url
 from .database import Connection, connect
 from .exceptions import TransactionPoolerError, first_line
-from .gateway import execute, fetch_one, named, record
+from .gateway import execute, fetch_value, named
 
 _BACKEND_PID = named("backend_pid")
 
@@ -42,9 +43,9 @@ class SessionCheck:
 
 
 def backend_pid(conn: Connection) -> int:
-    row = fetch_one(conn, _BACKEND_PID, row=record)
-    assert row is not None
-    return int(row["pid"])
+    pid = fetch_value(conn, _BACKEND_PID, kind=int)
+    assert pid is not None
+    return pid
 
 
 def refusal(url: str, why: str) -> TransactionPoolerError:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .database import Connection
 from .exceptions import MigrationError
-from .gateway import fetch_all, named, record
+from .gateway import fetch_all, named
 
 
 class ObjectKind(enum.Enum):
@@ -177,6 +177,13 @@ def planned_objects(pending: Iterable[str], applied: Iterable[str] = ()) -> list
     return list(planned.values())
 
 
+@dataclass(frozen=True)
+class _Found:
+    """``migration_existing_objects``: the position (from 1) of a planned object that exists."""
+
+    ord: int
+
+
 def existing(conn: Connection, planned: Sequence[PlannedObject]) -> list[PlannedObject]:
     """Those of *planned* that the database has already (and that are not ours)."""
     if not planned:
@@ -189,9 +196,9 @@ def existing(conn: Connection, planned: Sequence[PlannedObject]) -> list[Planned
             "schemas": [o.schema for o in planned],
             "names": [o.name for o in planned],
         },
-        row=record,
+        row=_Found,
     )
-    return [planned[int(r["ord"]) - 1] for r in rows]
+    return [planned[r.ord - 1] for r in rows]
 
 
 def refuse_existing(conn: Connection, pending: Iterable[str], applied: Iterable[str]) -> None:

@@ -39,13 +39,13 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from .config import Settings
 from .database import Connection
 from .exceptions import DatabaseError, InputError
 from .fence import Guard
-from .gateway import execute, fetch_one, named, record, sqlstate, transaction
+from .gateway import execute, fetch_one, named, sqlstate, transaction
 from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")
@@ -198,9 +198,9 @@ class ReminderSchedulerService:
             try:
                 with guard(), _keeping_the_due_index(self.conn):
                     execute(self.conn, _STAGE_BATCH)
-                    row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=record)
+                    row = fetch_one(self.conn, _SCHEDULE_BATCH, params, row=Scheduled)
                     assert row is not None
-                    settled = fetch_one(self.conn, _SETTLE_BATCH, row=record)
+                    settled = fetch_one(self.conn, _SETTLE_BATCH, row=Settled)
                     assert settled is not None
                     execute(self.conn, _UNSTAGE_BATCH)
             except DatabaseError as exc:
@@ -221,6 +221,34 @@ class ReminderSchedulerService:
 
 
 @dataclass(frozen=True)
+class Scheduled:
+    """A batch's first statement (``schedule_batch``): what it read and wrote."""
+
+    scanned: int
+    due: int
+    reminders: int
+    escalations: int
+    notifications: int
+    deliveries: int
+    staged: int
+    last_due_on: date | None
+    last_assignment_id: int | None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A batch's second statement (``settle_batch``): what it took back, where to look again."""
+
+    reminders_taken_back: int
+    escalations_taken_back: int
+    deliveries_taken_back: int
+    not_held: int
+    first_skipped_due: date | None
+    first_skipped_id: int | None
+    unindexed: int
+
+
+@dataclass(frozen=True)
 class _Batch:
     """What one committed batch did."""
 
@@ -231,26 +259,26 @@ class _Batch:
     first_skipped: tuple[date, int] | None
 
     @classmethod
-    def of(cls, row: dict[str, Any], settled: dict[str, Any]) -> _Batch:
-        reminders = row["reminders"] - settled["reminders_taken_back"]
-        escalations = row["escalations"] - settled["escalations_taken_back"]
+    def of(cls, row: Scheduled, settled: Settled) -> _Batch:
+        reminders = row.reminders - settled.reminders_taken_back
+        escalations = row.escalations - settled.escalations_taken_back
         return cls(
             counts=RunCounts(
-                assignments_scanned=row["scanned"],
+                assignments_scanned=row.scanned,
                 reminders_created=reminders,
                 escalations_created=escalations,
-                duplicates_suppressed=row["due"] - row["reminders"] - row["escalations"],
+                duplicates_suppressed=row.due - row.reminders - row.escalations,
             ),
-            deliveries=row["deliveries"] - settled["deliveries_taken_back"],
-            taken_back=settled["reminders_taken_back"] + settled["escalations_taken_back"],
+            deliveries=row.deliveries - settled.deliveries_taken_back,
+            taken_back=settled.reminders_taken_back + settled.escalations_taken_back,
             last=(
                 None
-                if row["last_due_on"] is None
-                else (row["last_due_on"], row["last_assignment_id"])
+                if row.last_due_on is None or row.last_assignment_id is None
+                else (row.last_due_on, row.last_assignment_id)
             ),
             first_skipped=(
                 None
-                if settled["first_skipped_due"] is None
-                else (settled["first_skipped_due"], settled["first_skipped_id"])
+                if settled.first_skipped_due is None or settled.first_skipped_id is None
+                else (settled.first_skipped_due, settled.first_skipped_id)
             ),
         )

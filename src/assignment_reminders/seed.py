@@ -198,8 +198,10 @@ def _reserve_ids(conn: Connection, table: str, count: int) -> int:
             s=sql.Literal(f"{table}_id_seq"),
             n=sql.Literal(count),
         ),
+        kind=int,
     )
-    return int(first)
+    assert first is not None
+    return first
 
 
 def _skip_triggers_if_allowed(conn: Connection) -> bool:
@@ -209,7 +211,7 @@ def _skip_triggers_if_allowed(conn: Connection) -> bool:
     superuser; elsewhere (Supabase's ``postgres`` role) the checks simply run. It also skips the
     due index's triggers: the caller then computes the index in bulk. Returns whether it did.
     """
-    if fetch_value(conn, _MAY_SKIP_FK_CHECKS):
+    if fetch_value(conn, _MAY_SKIP_FK_CHECKS, kind=bool):
         execute(conn, _SKIP_FK_CHECKS)
         return True
     return False
@@ -217,7 +219,7 @@ def _skip_triggers_if_allowed(conn: Connection) -> bool:
 
 def _has_due_index(conn: Connection) -> bool:
     """Whether the due-index migration is applied (benchmarks seed partial schemas too)."""
-    return bool(fetch_value(conn, _HAS_DUE_INDEX))
+    return bool(fetch_value(conn, _HAS_DUE_INDEX, kind=bool))
 
 
 def _drop_indexes_if_empty(conn: Connection, tables: Sequence[str]) -> list[str]:
@@ -226,7 +228,7 @@ def _drop_indexes_if_empty(conn: Connection, tables: Sequence[str]) -> list[str]
     most of the load's time went into updating indexes row by row, in random order)."""
     statements: list[str] = []
     for table in tables:
-        statements += fetch_value(conn, _DROP_INDEXES, {"table": table})
+        statements += fetch_value(conn, _DROP_INDEXES, {"table": table}, kind=list) or []
     return statements
 
 
@@ -242,7 +244,7 @@ def _truncate_for_freeze(conn: Connection, tables: Sequence[str]) -> bool:
     """Truncate the empty *tables* (and the empty ones referencing them) so that the load may
     COPY frozen rows into them: no later rewrite of every page to set hint bits or freeze, and
     less server time per COPY. False (nothing done) when any of them has rows."""
-    return bool(fetch_value(conn, _TRUNCATE_FOR_FREEZE, {"tables": list(tables)}))
+    return bool(fetch_value(conn, _TRUNCATE_FOR_FREEZE, {"tables": list(tables)}, kind=bool))
 
 
 def _build_indexes(conn: Connection, statements: list[str]) -> None:
@@ -346,7 +348,8 @@ def seed(  # noqa: PLR0915 - one transaction, five COPY streams that share reser
                 user = seeded_user_id("coordinators", coord0 + i)
                 yield f"{coord0 + i}\t{org0 + i % n_orgs}\t{first}\t{last}\t{email}\t{user}\n"
 
-        if fetch_value(conn, _HAS_AUTH_USERS):  # user_id references auth.users: them first
+        # user_id references auth.users: them first
+        if fetch_value(conn, _HAS_AUTH_USERS, kind=bool):
 
             def users() -> Iterator[str]:
                 for table, first, count in (

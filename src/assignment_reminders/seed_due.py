@@ -10,10 +10,11 @@ are new too, with the thresholds the seed gave them. So each active assignment g
 names of the assignment's contact (the seed gives assignment ``i``
 contact ``i``).
 
-At ten million assignments, computing this on the server (a join with the view and a sort of 17
-million rows, inserted one row at a time) took 79 s of a 196 s seed; written here while the
-assignments are generated, and COPYd in the order the pass walks (``due_on, assignment_id``),
-it costs a COPY of narrow rows. The tests compare the result with the view.
+Computed on the server (a join with the view and a sort of all the rows, inserted one row at a
+time) it was the largest part of the seed (docs/benchmarks.md#figures-behind-design-choices);
+written here while the assignments are generated, and COPYd in the order the pass walks
+(``due_on, assignment_id``), it costs a COPY of narrow rows. The tests compare the result with
+the view.
 """
 
 from __future__ import annotations
@@ -86,8 +87,7 @@ class DueRows:
     def rows(self) -> Iterator[bytes]:
         """The rows in COPY's binary format (without its header and trailer), by due date, then
         assignment id. Binary: parsing two dates per row as text was most of the server's COPY
-        time (the 3.4 million rows of 2M assignments: 1.15 s of server CPU instead of 1.86 s,
-        for 0.1 s more Python)."""
+        time (docs/benchmarks.md#figures-behind-design-choices)."""
         first_id, head = self.first_id, _ROW_HEAD
         names, pairs = self.contacts.fields, self.contacts.pairs
         for b in range(len(self._buckets) - 1, -1, -1):

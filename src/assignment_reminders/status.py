@@ -10,11 +10,11 @@ from typing import Any
 from .config import Settings
 from .database import Connection
 from .figures import rounded
-from .gateway import fetch_all, named, record
+from .gateway import fetch_all, named
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert
-from .monitoring.checks import overlapping_run_ids
+from .monitoring.checks import RunRow, overlapping_run_ids
 from .monitoring.monitor import read_truth
 from .monitoring.ops_state import Headline
 from .monitoring.truth import Incident, IncidentState
@@ -110,17 +110,19 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
+def _overlapped(ids: list[int] | None) -> str | None:
+    return "with " + ", ".join(map(str, ids)) if ids else None
+
+
 def read_status(conn: Connection, settings: Settings, *, now: datetime, limit: int = 20) -> Status:
     """The state and the incidents as of *now*; the newest *limit* runs, each run that
     overlapped another (a double run: the ``overlapping_runs`` alert) naming those runs in
     ``overlapped``."""
     job_name = settings.job_name
     _, truth = read_truth(conn, settings, now=now)
-    runs = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=record)
-    overlaps = overlapping_run_ids(runs, now)
-    for run in runs:
-        ids = overlaps.get(run["id"])
-        run["overlapped"] = "with " + ", ".join(map(str, ids)) if ids else None
+    rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
+    overlaps = overlapping_run_ids(rows, now)
+    runs = [{**r.as_dict(), "overlapped": _overlapped(overlaps.get(r.id))} for r in rows]
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
     return Status(
         runs=list(runs),

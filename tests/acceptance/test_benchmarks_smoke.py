@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,33 @@ def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() 
     with pytest.raises(RuntimeError, match="No such option"), serving("dbname=x", "--no-such"):
         pass  # pragma: no cover - the server never answers
     assert time.monotonic() - started < 30  # not the minute it would wait for /health
+
+
+def test_main_benchmark_writes_the_docs_table(superuser_database_url: str, tmp_path: Path) -> None:
+    """``--write-docs PAGE`` (what `make bench` passes) rewrites the page's table with the run's
+    command and targets, and leaves the rest of the page as it was."""
+    from benchmarks.docs_page import END, parse
+
+    page = tmp_path / "benchmarks.md"
+    original = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    page.write_text(original, encoding="utf-8")
+    env = {**os.environ, "DATABASE_URL": superuser_database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
+    args = ["--sizes", "500", "--delivery-messages", "0", "--api-assignments", "0"]
+    args += ["--race-seconds", "0", "--write-tax-assignments", "0", "--latency-assignments", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args, "--write-docs", str(page)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = page.read_text(encoding="utf-8")
+    found = parse(written)
+    assert found.source.command == "python -m benchmarks " + " ".join(
+        [*args, "--write-docs", str(page)]
+    )
+    assert [row[0] for row in found.rows] == ["start-up: run on an empty database (wall)"]
+    assert written.split(END, 1)[1] == original.split(END, 1)[1]

@@ -13,6 +13,7 @@ from assignment_reminders.monitoring.checks import (
     OVERRUN,
     STUCK_LOCK,
     UNLOCK_FAILED,
+    RunRow,
     Snapshot,
     Thresholds,
     check_failure,
@@ -28,15 +29,15 @@ T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 T = Thresholds()
 
 
-def row(i: int, status: str, **extra: Any) -> dict[str, Any]:
-    return {"id": i, "status": status, "started_at": T0, "host": "h", "pid": 1, **extra}
+def row(i: int, status: str, **extra: Any) -> RunRow:
+    return RunRow(**{"id": i, "status": status, "started_at": T0, "host": "h", "pid": 1, **extra})
 
 
-def snap(recent: list[dict[str, Any]], **kw: Any) -> Snapshot:
+def snap(recent: list[RunRow], **kw: Any) -> Snapshot:
     return Snapshot(
         job_name="job",
         recent=recent,
-        running=[r for r in recent if r["status"] == "running"],
+        running=[r for r in recent if r.status == "running"],
         last_success_at=kw.get("last_success_at"),
         first_started_at=kw.get("first_started_at", T0),
     )
@@ -162,7 +163,7 @@ def test_skips_behind_our_own_run_that_overran_are_a_stuck_lock() -> None:
     assert "pid 777" in finding.message
 
 
-def ran(i: int, status: str, start_s: float, end_s: float | None, **extra: Any) -> dict[str, Any]:
+def ran(i: int, status: str, start_s: float, end_s: float | None, **extra: Any) -> RunRow:
     return row(
         i,
         status,

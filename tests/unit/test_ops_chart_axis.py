@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assignment_reminders.monitoring.checks import RunRow
 from assignment_reminders.monitoring.ops_page import DAYS, chart, time_axis, time_ticks
 
 NOW = datetime(2026, 12, 6, 7, 30, tzinfo=UTC)
@@ -45,7 +46,7 @@ def test_without_runs_the_axis_is_the_last_30_days() -> None:
 
 def test_one_day_s_runs_spread_across_the_chart() -> None:
     runs = [
-        {"id": i, "status": "success", "started_at": NOW - timedelta(hours=h), "duration_ms": 6e4}
+        RunRow(id=i, status="success", started_at=NOW - timedelta(hours=h), duration_ms=6e4)
         for i, h in enumerate((10, 7, 4, 1))
     ]
     svg = chart(runs, NOW, 30, OSLO)

@@ -8,37 +8,39 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.monitoring.checks import Snapshot, Thresholds
+from assignment_reminders.monitoring.checks import RunRow, Snapshot, Thresholds
 from assignment_reminders.monitoring.ops_page import axis, chart
 from assignment_reminders.monitoring.truth import judge
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 13:00 in Oslo; 06:00 Oslo was 05:00 UTC
 
 
-def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> dict[str, Any]:
+def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> RunRow:
     started = NOW - timedelta(hours=hours_ago)
-    return {
-        "id": extra.pop("id", 1),
-        "status": status,
-        "trigger_source": "scheduler",
-        "started_at": started,
-        "duration_ms": None if status == "running" else minutes * 60_000,
-        "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
-        "error": None,
-        "note": None,
-        **extra,
-    }
+    return RunRow(
+        **{
+            "id": extra.pop("id", 1),
+            "status": status,
+            "trigger_source": "scheduler",
+            "started_at": started,
+            "duration_ms": None if status == "running" else minutes * 60_000,
+            "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
+            "error": None,
+            "note": None,
+            **extra,
+        }
+    )
 
 
-def snapshot(runs: list[dict[str, Any]], last_success_hours: float | None = None) -> Snapshot:
+def snapshot(runs: list[RunRow], last_success_hours: float | None = None) -> Snapshot:
     last = NOW - timedelta(hours=last_success_hours) if last_success_hours is not None else None
-    newest_first = sorted(runs, key=lambda r: r["started_at"], reverse=True)
+    newest_first = sorted(runs, key=lambda r: r.started_at, reverse=True)
     return Snapshot(
         job_name="assignment-reminder-cron",
         recent=newest_first,
-        running=[r for r in runs if r["status"] == "running"],
+        running=[r for r in runs if r.status == "running"],
         last_success_at=last,
-        first_started_at=min((r["started_at"] for r in runs), default=None),
+        first_started_at=min((r.started_at for r in runs), default=None),
     )
 
 
@@ -63,7 +65,7 @@ def snapshot(runs: list[dict[str, Any]], last_success_hours: float | None = None
     ],
 )
 def test_the_headline_says_the_state_and_why(
-    runs: list[dict[str, Any]], last_success: float | None, state: str, why: str
+    runs: list[RunRow], last_success: float | None, state: str, why: str
 ) -> None:
     headline = judge(snapshot(runs, last_success), [], NOW, Thresholds()).headline
     assert headline.state == state

@@ -5,7 +5,7 @@ statements retry, the host's are never touched)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -38,19 +38,21 @@ class Script:
         self.failures = list(failures)
         self.batches = 0
 
-    def fetch_one(self, conn: object, query: Any, params: object = None, **_: object) -> Any:
+    def fetch_one(
+        self, conn: object, query: Any, params: object = None, *, row: Callable[..., Any]
+    ) -> Any:
         if query.name == "schedule_batch":
             self.batches += 1
             if self.failures:
                 raise driver_error(self.failures.pop(0))
-            return {
-                "scanned": 0, "due": 0, "reminders": 0, "escalations": 0, "deliveries": 0,
-                "last_due_on": None, "last_assignment_id": None,
-            }  # fmt: skip
-        return {
-            "reminders_taken_back": 0, "escalations_taken_back": 0, "deliveries_taken_back": 0,
-            "first_skipped_due": None, "first_skipped_id": None,
-        }  # fmt: skip
+            return row(
+                scanned=0, due=0, reminders=0, escalations=0, notifications=0, deliveries=0,
+                staged=0, last_due_on=None, last_assignment_id=None,
+            )  # fmt: skip
+        return row(
+            reminders_taken_back=0, escalations_taken_back=0, deliveries_taken_back=0,
+            not_held=0, first_skipped_due=None, first_skipped_id=None, unindexed=0,
+        )  # fmt: skip
 
     def execute(self, conn: object, query: object, params: object = None) -> int:
         return 0

@@ -9,39 +9,41 @@ from typing import Any
 import pytest
 
 from assignment_reminders.monitoring.alerts import Alert
-from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, Snapshot, Thresholds
+from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, RunRow, Snapshot, Thresholds
 from assignment_reminders.monitoring.truth import IncidentState, judge
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 STATUSES = ("success", "failed", "skipped", "running")
 
 
-def row(i: int, status: str, started: datetime, minutes: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": i,
-        "status": status,
-        "trigger_source": "scheduler",
-        "started_at": started,
-        "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
-        "lock_acquire_ms": 1.0,
-        "error": "RuntimeError: boom" if status == "failed" else None,
-        "note": None,
-        "holder_pid": 4242 if status == "skipped" else None,
-        "lock_backend_pid": 100 + i,
-        "unlock_ok": None if status in ("running", "skipped") else True,
-        **extra,
-    }
+def row(i: int, status: str, started: datetime, minutes: float, **extra: Any) -> RunRow:
+    return RunRow(
+        **{
+            "id": i,
+            "status": status,
+            "trigger_source": "scheduler",
+            "started_at": started,
+            "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
+            "lock_acquire_ms": 1.0,
+            "error": "RuntimeError: boom" if status == "failed" else None,
+            "note": None,
+            "holder_pid": 4242 if status == "skipped" else None,
+            "lock_backend_pid": 100 + i,
+            "unlock_ok": None if status in ("running", "skipped") else True,
+            **extra,
+        }
+    )
 
 
-def snapshot(rows: list[dict[str, Any]]) -> Snapshot:
-    newest_first = sorted(rows, key=lambda r: (r["started_at"], r["id"]), reverse=True)
-    successes = [r["finished_at"] for r in rows if r["status"] == "success"]
+def snapshot(rows: list[RunRow]) -> Snapshot:
+    newest_first = sorted(rows, key=lambda r: (r.started_at, r.id), reverse=True)
+    successes = [r.finished_at for r in rows if r.status == "success" and r.finished_at]
     return Snapshot(
         job_name="job",
         recent=newest_first,
-        running=[r for r in rows if r["status"] == "running"],
+        running=[r for r in rows if r.status == "running"],
         last_success_at=max(successes, default=None),
-        first_started_at=min((r["started_at"] for r in rows), default=None),
+        first_started_at=min((r.started_at for r in rows), default=None),
     )
 
 

@@ -1,12 +1,11 @@
 """The server's garbage collector, set for request latency once start-up is over.
 
 CPython's collector stops the whole process while it runs. A full (generation 2) collection
-walks every tracked object, and after start-up `reminders serve` holds about 90,000 of them
+walks every tracked object, and after start-up `reminders serve` holds tens of thousands of them
 (FastAPI, pydantic, psycopg, the routes' models) that will live as long as the process: under a
-steady 500 requests/s one came every 2-3 s and took 140-230 ms on the benchmark machine, the p99
-of the whole run. Young collections (the default threshold of 700 allocations is reached inside a
-single request) came 30-50 times a second, each a few tenths of a millisecond to several under
-load. So, once the app has started:
+steady load one came every few seconds and was the p99 of the whole run; young collections (the
+default threshold of 700 allocations is reached inside a single request) came tens of times a
+second (docs/benchmarks.md#figures-behind-design-choices). So, once the app has started:
 
 - ``gc.collect()`` then ``gc.freeze()``: what start-up built moves to the permanent generation,
   which no collection walks again;

@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from ..config import Settings
 from ..database import connect, database_url
-from ..gateway import fetch_all, named, record
+from ..delivery.states import ChannelCount
+from ..gateway import fetch_all, named
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
+from ..monitoring.checks import RunRow
 from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page
@@ -32,15 +34,15 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
     since = now - timedelta(days=DAYS)
     params = {"job_name": settings.job_name, "since": since}
     with connect(database_url(settings), purpose="ops") as conn:
-        runs = fetch_all(conn, _RUN_HISTORY, params, row=record)
+        runs = fetch_all(conn, _RUN_HISTORY, params, row=RunRow)
         # the headline and the incidents: the evaluation `status` and `check` make too
         snapshot, truth = read_truth(conn, settings, now=now, since=since)
         holder, held_since = PgExecutionLog(conn).lock_holder(settings.job_name, LOCK_KEY)
         # open rows and dead letters through their partial indexes, not the whole history
-        waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=record)
-        dead = fetch_all(conn, _DEAD_LETTERS, row=record)
-    deliveries = {(r["channel"], "pending"): int(r["n"]) for r in waiting}
-    deliveries |= {(r["channel"], "dead"): int(r["n"]) for r in dead}
+        waiting = fetch_all(conn, _DELIVERY_BACKLOG, row=ChannelCount)
+        dead = fetch_all(conn, _DEAD_LETTERS, row=ChannelCount)
+    deliveries = {(r.channel, "pending"): r.n for r in waiting}
+    deliveries |= {(r.channel, "dead"): r.n for r in dead}
     m = settings.monitoring
     return OpsFacts(
         job_name=settings.job_name,

@@ -7,13 +7,14 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from types import FrameType
 
 import click
 
 from ..config import DeliverySettings
-from ..gateway import fetch_all, named, record
+from ..delivery.states import DeliveryCount
+from ..gateway import fetch_all, named
 from .options import (
     Context,
     Seconds,
@@ -183,7 +184,7 @@ def deliveries(ctx: Context, as_json: bool) -> None:
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
-        rows = fetch_all(conn, _DELIVERY_COUNTS, row=record)
+        rows = [asdict(r) for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount)]
     if as_json:
         echo_json(rows)
     else:

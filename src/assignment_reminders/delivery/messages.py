@@ -40,10 +40,6 @@ class Delivery:
     contact_first_name: str
     contact_last_name: str
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Delivery:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
 
 @dataclass(frozen=True)
 class Message:

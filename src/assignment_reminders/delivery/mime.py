@@ -1,10 +1,10 @@
 """A reminder email's bytes: plain text, UTF-8, the headers the idempotency key needs.
 
-``EmailMessage`` costs about 0.7 ms per message here (its header registry parses every address
-header), five times the rest of a message's CPU; a reminder's email is always the same shape, so
-it is written directly. Input that is not that shape (an address that is not plain ASCII, a body
-line longer than SMTP allows) goes through ``EmailMessage`` as before; a unit test checks that
-both give the same message.
+``EmailMessage`` is slow (its header registry parses every address header: several times the rest
+of a message's CPU, docs/benchmarks.md#figures-behind-design-choices); a reminder's email is
+always the same shape, so it is written directly. Input that is not that shape (an address that
+is not plain ASCII, a body line longer than SMTP allows) goes through ``EmailMessage`` as before;
+a unit test checks that both give the same message.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _plain(value: str) -> bool:
 
 def _subject(subject: str) -> str:
     """``Subject:`` as is when it is plain ASCII, else RFC 2047 encoded words (UTF-8, base64),
-    one per folded line. (``email``'s header folding cost ~70 µs per Norwegian subject.)"""
+    one per folded line (``email``'s own header folding was a third of the sender's CPU)."""
     subject = " ".join(subject.split())  # no line breaks in a header
     if _plain(subject) and len(subject) <= _MAX_PLAIN_SUBJECT and "=?" not in subject:
         return f"Subject: {subject}\r\n"

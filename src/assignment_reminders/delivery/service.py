@@ -30,12 +30,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..database import Connection
 from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
-from ..gateway import fetch_all, named, record
+from ..gateway import IdRow, fetch_all, named
 from ..logs import FIELDS
 from .channels import Channel
 from .lease import Leases
@@ -83,14 +83,68 @@ class Claim:
     cancelled: list[Cancelled]
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]]) -> Claim:
+    def from_rows(cls, rows: list[ClaimedRow]) -> Claim:
         deliveries, cancelled = [], []
         for r in rows:
-            if r["status"] == DeliveryStatus.CANCELLED:
-                cancelled.append(Cancelled(r["id"], r["channel"], CancelReason(r["cancel_reason"])))
+            if r.status == DeliveryStatus.CANCELLED:
+                assert r.cancel_reason is not None  # the table's CHECK: cancelled has a reason
+                cancelled.append(Cancelled(r.id, r.channel, CancelReason(r.cancel_reason)))
             else:
-                deliveries.append(Delivery.from_row(r))
+                deliveries.append(r.delivery())
         return cls(deliveries, cancelled)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """``claim_deliveries``: a row claimed to send (``status`` sending), or cancelled by the
+    claim (``cancel_reason``; of such a row only ``id`` and ``channel`` are read)."""
+
+    id: int
+    channel: str
+    status: str
+    cancel_reason: str | None
+    attempts: int
+    idempotency_key: str
+    kind: str
+    assignment_id: int
+    days_since_contact: int
+    recipient_user_id: uuid.UUID
+    organization_name: str
+    language: str
+    recipient_first_name: str
+    recipient_email: str | None
+    mentor_first_name: str
+    mentor_last_name: str
+    contact_first_name: str
+    contact_last_name: str
+
+    def delivery(self) -> Delivery:
+        return Delivery(
+            id=self.id,
+            channel=self.channel,
+            attempts=self.attempts,
+            idempotency_key=self.idempotency_key,
+            kind=self.kind,
+            assignment_id=self.assignment_id,
+            days_since_contact=self.days_since_contact,
+            recipient_user_id=self.recipient_user_id,
+            organization_name=self.organization_name,
+            language=self.language,
+            recipient_first_name=self.recipient_first_name,
+            recipient_email=self.recipient_email,
+            mentor_first_name=self.mentor_first_name,
+            mentor_last_name=self.mentor_last_name,
+            contact_first_name=self.contact_first_name,
+            contact_last_name=self.contact_last_name,
+        )
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """``extend_deliveries``: a row whose lease this worker extended, until when."""
+
+    id: int
+    claimed_until: datetime
 
 
 @dataclass
@@ -190,7 +244,7 @@ class ReminderDispatchService:
                 "channels": list(self.channels),
                 "limit": limit or self.batch_size,
             },
-            row=record,
+            row=ClaimedRow,
         )
         claim = Claim.from_rows(rows)
         if claim.deliveries:
@@ -211,9 +265,9 @@ class ReminderDispatchService:
             self.conn,
             _EXTEND_DELIVERIES,
             {"now": now, "lease_until": now + self.lease, "worker": self.worker, "ids": held},
-            row=record,
+            row=_Lease,
         )
-        lost = self.leases.confirm(held, {r["id"]: r["claimed_until"] for r in rows})
+        lost = self.leases.confirm(held, {r.id: r.claimed_until for r in rows})
         if lost:
             logger.warning("lease lost on %d deliveries: not sending them", len(lost))
         return lost
@@ -330,7 +384,7 @@ class ReminderDispatchService:
                 "errors": [o.error for o in outcomes],
                 "attempted": [o.attempted for o in outcomes],
             },
-            row=record,
+            row=IdRow,
         )
         self.leases.drop(o.delivery_id for o in outcomes)
         return len(rows)

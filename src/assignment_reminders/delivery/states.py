@@ -54,3 +54,21 @@ class Attempt:
     failure: BaseException | None
     at: datetime
     attempted: bool = True
+
+
+@dataclass(frozen=True)
+class DeliveryCount:
+    """``delivery_counts``: the deliveries of one channel and status (and cancel reason)."""
+
+    channel: str
+    status: str
+    reason: str | None
+    n: int
+
+
+@dataclass(frozen=True)
+class ChannelCount:
+    """``delivery_backlog``, ``dead_letters``: the deliveries of one channel."""
+
+    channel: str
+    n: int

@@ -1,8 +1,8 @@
 """The webhook channel: JSON POSTs signed per Standard Webhooks, over aiohttp.
 
 aiohttp (an asyncio client with a C HTTP parser) keeps at most ``concurrency`` connections open
-to the receiver and reuses them across batches; httpx's async client was measured at an eighth
-of its throughput to the same local receiver (docs/benchmarks.md).
+to the receiver and reuses them across batches; httpx's async client was measured far slower to the
+same local receiver (docs/benchmarks.md#figures-behind-design-choices).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..database import Connection
-from ..gateway import fetch_all, fetch_value, named, record, transaction
+from ..gateway import fetch_all, fetch_value, named, transaction
 from .checks import ALL_KINDS, FailedRuns, Finding
 
 _ACTIVE_WINDOW = named("active_window")
@@ -45,22 +45,6 @@ class Alert:
     acknowledged_note: str | None = None
     muted_by: int | None = None  # the maintenance window it opened in: recorded, not sent
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Alert:
-        return cls(
-            id=row["id"],
-            kind=row["kind"],
-            subject=row["subject"],
-            message=row["message"],
-            opened_at=row["opened_at"],
-            resolved_at=row.get("resolved_at"),
-            details=row.get("details") or {},
-            acknowledged_at=row.get("acknowledged_at"),
-            acknowledged_by=row.get("acknowledged_by"),
-            acknowledged_note=row.get("acknowledged_note"),
-            muted_by=row.get("muted_by"),
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -75,6 +59,42 @@ class Alert:
             "acknowledged_note": self.acknowledged_note,
             "muted_by": self.muted_by,
         }
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """A row of ``reminders.monitoring_alerts`` as the incident queries return it (each returns
+    these columns or a subset; ``inserted``: ``open_findings``' new rows)."""
+
+    id: int
+    kind: str
+    subject: str
+    message: str
+    opened_at: datetime
+    details: dict[str, Any] | None = None
+    resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_note: str | None = None
+    muted_by: int | None = None
+    opened_by: str | None = None
+    last_seen_at: datetime | None = None
+    inserted: bool = True
+
+    def alert(self) -> Alert:
+        return Alert(
+            id=self.id,
+            kind=self.kind,
+            subject=self.subject,
+            message=self.message,
+            opened_at=self.opened_at,
+            resolved_at=self.resolved_at,
+            details=self.details or {},
+            acknowledged_at=self.acknowledged_at,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_note=self.acknowledged_note,
+            muted_by=self.muted_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +113,7 @@ class Changes:
 
 def active_window(conn: Connection, job_name: str, now: datetime) -> int | None:
     """The maintenance window *now* falls in (its id), if any."""
-    found = fetch_value(conn, _ACTIVE_WINDOW, {"job_name": job_name, "now": now})
-    return int(found) if found is not None else None
+    return fetch_value(conn, _ACTIVE_WINDOW, {"job_name": job_name, "now": now}, kind=int)
 
 
 def _findings_json(findings: Iterable[Finding]) -> Jsonb:
@@ -125,11 +144,11 @@ def reconcile(
     }
     with transaction(conn, "the alert state"):
         params["muted_by"] = muted_by = active_window(conn, job_name, now)
-        opened = fetch_all(conn, _OPEN_FINDINGS, params, row=record) if findings else []
-        resolved = fetch_all(conn, _RESOLVE_CLEARED, params, row=record)
+        opened = fetch_all(conn, _OPEN_FINDINGS, params, row=IncidentRow) if findings else []
+        resolved = fetch_all(conn, _RESOLVE_CLEARED, params, row=IncidentRow)
     return Changes(
-        opened=[Alert.from_row(r) for r in opened if r["inserted"]],
-        resolved=[Alert.from_row(r) for r in resolved],
+        opened=[r.alert() for r in opened if r.inserted],
+        resolved=[r.alert() for r in resolved],
         muted_by=muted_by,
     )
 
@@ -151,18 +170,18 @@ def announce_failed_runs(
     }
     with transaction(conn, "the alert state"):
         params["muted_by"] = muted_by = active_window(conn, job_name, now)
-        rows = fetch_all(conn, _ANNOUNCE_FAILED_RUNS, params, row=record)
-    resolved = [Alert.from_row(r) for r in rows]
+        rows = fetch_all(conn, _ANNOUNCE_FAILED_RUNS, params, row=IncidentRow)
+    resolved = [r.alert() for r in rows]
     opened = [dataclasses.replace(a, resolved_at=None) for a in resolved]
     return Changes(opened=opened, resolved=resolved, muted_by=muted_by)
 
 
 def open_alerts(conn: Connection, job_name: str) -> list[Alert]:
-    rows = fetch_all(conn, _OPEN_ALERTS, {"job_name": job_name}, row=record)
-    return [Alert.from_row(r) for r in rows]
+    rows = fetch_all(conn, _OPEN_ALERTS, {"job_name": job_name}, row=IncidentRow)
+    return [r.alert() for r in rows]
 
 
 def recent_incidents(conn: Connection, job_name: str, since: datetime) -> list[Alert]:
     """The open incidents and those resolved since *since* (the page's last days)."""
-    rows = fetch_all(conn, _RECENT_INCIDENTS, {"job_name": job_name, "since": since}, row=record)
-    return [Alert.from_row(r) for r in rows]
+    params = {"job_name": job_name, "since": since}
+    return [r.alert() for r in fetch_all(conn, _RECENT_INCIDENTS, params, row=IncidentRow)]

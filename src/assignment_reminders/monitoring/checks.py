@@ -8,17 +8,55 @@ recovery, however often the checks run and on however many replicas.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
 
 from ..config import ScheduleSettings, Settings
 
 if TYPE_CHECKING:
     from .cron import CronSchedule
 
-Row = Mapping[str, Any]
+
+@dataclass(frozen=True)
+class RunRow:
+    """A row of ``reminders.cron_execution_logs`` as the run queries return it (``recent_runs``,
+    ``running_runs``, ``run_history``, ``runs_by_invocation``: the same columns). Only ``id``,
+    ``status`` and ``started_at`` have no default, so a test can write the columns it means."""
+
+    id: int
+    status: str
+    started_at: datetime
+    invocation_id: UUID | None = None
+    note: str | None = None
+    trigger_source: str | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    lock_acquire_ms: float | None = None
+    lock_backend_pid: int | None = None
+    unlock_ok: bool | None = None
+    assignments_scanned: int = 0
+    reminders_created: int = 0
+    escalations_created: int = 0
+    duplicates_suppressed: int = 0
+    error: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    holder_pid: int | None = None
+    holder_application_name: str | None = None
+    holder_client_addr: str | None = None
+    holder_since: datetime | None = None
+    overlapped_with: list[int] = field(default_factory=list)
+    failure_announced_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The columns by name, in the queries' order (``--json``, the CLI's tables)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+Row = RunRow
 
 OVERRUN: Final = "overrun"
 MISSED_RUN: Final = "missed_run"
@@ -111,21 +149,21 @@ def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[
     """A run still 'running' longer than the threshold; one finding per run."""
     findings = []
     for row in running:
-        age = now - row["started_at"]
+        age = now - row.started_at
         if age > t.overrun_after:
             findings.append(
                 Finding(
                     OVERRUN,
-                    f"run:{row['id']}",
-                    f"run {row['id']} has been running for {_minutes(age)}"
+                    f"run:{row.id}",
+                    f"run {row.id} has been running for {_minutes(age)}"
                     f" (limit {_minutes(t.overrun_after)})"
-                    f" on {row.get('host')} pid {row.get('pid')}",
+                    f" on {row.host} pid {row.pid}",
                     {
-                        "run_id": row["id"],
-                        "started_at": row["started_at"].isoformat(),
+                        "run_id": row.id,
+                        "started_at": row.started_at.isoformat(),
                         "running_seconds": round(age.total_seconds()),
-                        "host": row.get("host"),
-                        "pid": row.get("pid"),
+                        "host": row.host,
+                        "pid": row.pid,
                     },
                 )
             )
@@ -165,14 +203,14 @@ def overlapped_own_run(skip: Row, recent: Sequence[Row], t: Thresholds) -> bool:
     """A skip that is no sign of a stuck lock: the holder was gone by the time it was looked up,
     or it was a run of ours working normally at that moment (replicas firing at the same instant).
     A run of ours that had been going longer than the overrun limit does count as stuck."""
-    if skip.get("holder_pid") is None:
+    if skip.holder_pid is None:
         return True
-    at = skip["started_at"]
+    at = skip.started_at
     return any(
-        r["status"] != "skipped"
-        and r.get("lock_backend_pid") == skip["holder_pid"]
-        and r["started_at"] <= at <= r["started_at"] + t.overrun_after
-        and (r.get("finished_at") is None or r["finished_at"] >= at)
+        r.status != "skipped"
+        and r.lock_backend_pid == skip.holder_pid
+        and r.started_at <= at <= r.started_at + t.overrun_after
+        and (r.finished_at is None or r.finished_at >= at)
         for r in recent
     )
 
@@ -181,15 +219,15 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
     """The newest N runs were all skipped because something held the lock (other than a run of
     ours working normally at that moment): name who held it."""
     relevant = [
-        r for r in s.recent if r["status"] != "skipped" or not overlapped_own_run(r, s.recent, t)
+        r for r in s.recent if r.status != "skipped" or not overlapped_own_run(r, s.recent, t)
     ]
     newest = relevant[: t.stuck_after_skips]
-    if len(newest) < t.stuck_after_skips or any(r["status"] != "skipped" for r in newest):
+    if len(newest) < t.stuck_after_skips or any(r.status != "skipped" for r in newest):
         return []
     last = newest[0]
     holder = (
-        f"pid {last['holder_pid']} ({last.get('holder_application_name') or '?'},"
-        f" {last.get('holder_client_addr') or 'local socket'}) since {last.get('holder_since')}"
+        f"pid {last.holder_pid} ({last.holder_application_name or '?'},"
+        f" {last.holder_client_addr or 'local socket'}) since {last.holder_since}"
     )
     return [
         Finding(
@@ -198,11 +236,11 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
             f"the last {len(newest)} runs of {s.job_name} were skipped:"
             f" the lock is held by {holder}",
             {
-                "skipped_run_ids": [r["id"] for r in newest],
-                "holder_pid": last.get("holder_pid"),
-                "holder_application_name": last.get("holder_application_name"),
-                "holder_client_addr": last.get("holder_client_addr"),
-                "holder_since": str(last.get("holder_since")),
+                "skipped_run_ids": [r.id for r in newest],
+                "holder_pid": last.holder_pid,
+                "holder_application_name": last.holder_application_name,
+                "holder_client_addr": last.holder_client_addr,
+                "holder_since": str(last.holder_since),
             },
         )
     ]
@@ -211,16 +249,15 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
 def check_failure(s: Snapshot) -> list[Finding]:
     """The newest finished run that did work ('success' or 'failed') failed."""
     for row in s.recent:
-        if row["status"] == "success":
+        if row.status == "success":
             return []
-        if row["status"] == "failed":
+        if row.status == "failed":
             return [
                 Finding(
                     FAILURE,
                     s.job_name,
-                    f"run {row['id']} of {s.job_name} failed:"
-                    f" {row.get('error') or row.get('note')}",
-                    {"run_id": row["id"], "error": row.get("error"), "note": row.get("note")},
+                    f"run {row.id} of {s.job_name} failed: {row.error or row.note}",
+                    {"run_id": row.id, "error": row.error, "note": row.note},
                 )
             ]
     return []
@@ -231,10 +268,10 @@ def failure_finding(job_name: str, row: Row) -> Finding:
     (opened and resolved at once, subject ``run:<id>``)."""
     return Finding(
         FAILURE,
-        f"run:{row['id']}",
-        f"run {row['id']} of {job_name} failed: {row.get('error') or row.get('note')}"
+        f"run:{row.id}",
+        f"run {row.id} of {job_name} failed: {row.error or row.note}"
         " (a later run succeeded before this check)",
-        {"run_id": row["id"], "error": row.get("error"), "note": row.get("note")},
+        {"run_id": row.id, "error": row.error, "note": row.note},
     )
 
 
@@ -251,30 +288,30 @@ def unannounced_failures(s: Snapshot) -> FailedRuns:
     recovered: list[Finding] = []
     succeeded = False
     for row in s.recent:  # newest first
-        if row["status"] == "success":
+        if row.status == "success":
             succeeded = True
-        elif row["status"] == "failed" and row.get("failure_announced_at") is None:
+        elif row.status == "failed" and row.failure_announced_at is None:
             if succeeded:
                 recovered.append(failure_finding(s.job_name, row))
             else:
-                covered.append(row["id"])
+                covered.append(row.id)
     return FailedRuns(covered, recovered)
 
 
 def check_unlock_failed(s: Snapshot) -> list[Finding]:
     """The newest run that released the lock found it was no longer its own."""
     for row in s.recent:
-        if row.get("unlock_ok") is None:
+        if row.unlock_ok is None:
             continue
-        if row["unlock_ok"]:
+        if row.unlock_ok:
             return []
         return [
             Finding(
                 UNLOCK_FAILED,
                 s.job_name,
-                f"run {row['id']} of {s.job_name}: pg_advisory_unlock returned false,"
+                f"run {row.id} of {s.job_name}: pg_advisory_unlock returned false,"
                 " the run did not hold its lock at the end (pooler or lost connection?)",
-                {"run_id": row["id"], "note": row.get("note")},
+                {"run_id": row.id, "note": row.note},
             )
         ]
     return []
@@ -283,8 +320,8 @@ def check_unlock_failed(s: Snapshot) -> list[Finding]:
 def working_interval(row: Row, now: datetime) -> tuple[datetime, datetime]:
     """When a run that took the lock worked: from the lock (start + acquire time) to its finish
     (recorded before the release), or until *now* while it is still 'running'."""
-    start = row["started_at"] + timedelta(milliseconds=float(row.get("lock_acquire_ms") or 0))
-    end = row.get("finished_at") or now
+    start = row.started_at + timedelta(milliseconds=float(row.lock_acquire_ms or 0))
+    end = row.finished_at or now
     return start, end
 
 
@@ -298,10 +335,10 @@ def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row
     one starts working only after taking it. A pair here is a double run (or hosts whose clocks
     disagree by more than the gap between two runs: `reminders doctor` checks clock skew)."""
     worked = sorted(
-        (r for r in rows if r["status"] != "skipped"),
-        key=lambda r: (working_interval(r, now)[0], r["id"]),
+        (r for r in rows if r.status != "skipped"),
+        key=lambda r: (working_interval(r, now)[0], r.id),
     )
-    order = {r["id"]: i for i, r in enumerate(worked)}
+    order = {r.id: i for i, r in enumerate(worked)}
     found: set[tuple[int, int]] = set()
     for i, a in enumerate(worked):
         a_end = working_interval(a, now)[1]
@@ -309,7 +346,7 @@ def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row
             if working_interval(b, now)[0] >= a_end:
                 break  # sorted by start: every later run starts later still
             found.add((i, j))
-        for other in a.get("overlapped_with") or ():
+        for other in a.overlapped_with or ():
             k = order.get(other)
             if k is not None and k != i:
                 found.add((min(i, k), max(i, k)))
@@ -320,13 +357,13 @@ def overlapping_run_ids(rows: Sequence[Row], now: datetime) -> dict[int, list[in
     """For each run in an overlapping pair, the ids of the runs it overlapped."""
     ids: dict[int, list[int]] = {}
     for a, b in overlapping_pairs(rows, now):
-        ids.setdefault(a["id"], []).append(b["id"])
-        ids.setdefault(b["id"], []).append(a["id"])
+        ids.setdefault(a.id, []).append(b.id)
+        ids.setdefault(b.id, []).append(a.id)
     return ids
 
 
 def _recorded(a: Row, b: Row) -> str:
-    if b["id"] in (a.get("overlapped_with") or ()) or a["id"] in (b.get("overlapped_with") or ()):
+    if b.id in (a.overlapped_with or ()) or a.id in (b.overlapped_with or ()):
         return " (a batch of one committed after the other began to write)"
     return ""
 
@@ -339,18 +376,18 @@ def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
         findings.append(
             Finding(
                 OVERLAPPING_RUNS,
-                f"runs:{a['id']}+{b['id']}",
-                f"runs {a['id']} ({a['status']}, {a.get('host')} pid {a.get('pid')}) and"
-                f" {b['id']} ({b['status']}, {b.get('host')} pid {b.get('pid')}) of"
+                f"runs:{a.id}+{b.id}",
+                f"runs {a.id} ({a.status}, {a.host} pid {a.pid}) and"
+                f" {b.id} ({b.status}, {b.host} pid {b.pid}) of"
                 f" {s.job_name} overlapped: the job ran twice at once"
                 f"{_recorded(a, b)}",
                 {
-                    "run_ids": [a["id"], b["id"]],
-                    "statuses": [a["status"], b["status"]],
-                    "started_at": [a["started_at"].isoformat(), b["started_at"].isoformat()],
+                    "run_ids": [a.id, b.id],
+                    "statuses": [a.status, b.status],
+                    "started_at": [a.started_at.isoformat(), b.started_at.isoformat()],
                     "finished_at": [
-                        a["finished_at"].isoformat() if a.get("finished_at") else None,
-                        b["finished_at"].isoformat() if b.get("finished_at") else None,
+                        a.finished_at.isoformat() if a.finished_at else None,
+                        b.finished_at.isoformat() if b.finished_at else None,
                     ],
                 },
             )

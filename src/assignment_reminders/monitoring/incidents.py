@@ -17,9 +17,9 @@ from typing import Any
 
 from ..database import Connection
 from ..exceptions import InputError, NotFoundError
-from ..gateway import fetch_all, fetch_one, named, record, transaction
+from ..gateway import fetch_all, fetch_one, named, transaction
 from ..logs import log_context
-from .alerts import Alert
+from .alerts import Alert, IncidentRow
 
 logger = logging.getLogger("assignment_reminders.alerts")
 
@@ -45,10 +45,6 @@ class Window:
     opened_at: datetime
     closed_at: datetime | None = None
     closed_by: str | None = None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Window:
-        return cls(**row)
 
     def active(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at and (
@@ -85,17 +81,18 @@ def acknowledge(
         raise InputError(f"note must be at most {NOTE_MAX_LENGTH} characters", field="note")
     params = {"job_name": job_name, "id": incident_id, "by": _name(by), "note": note, "now": now}
     with transaction(conn, "the acknowledgement"):
-        row = fetch_one(conn, _ACKNOWLEDGE, params, row=record)
+        row = fetch_one(conn, _ACKNOWLEDGE, params, row=IncidentRow)
         if row is None:
-            found = fetch_one(conn, _INCIDENT, params, row=record)
+            found = fetch_one(conn, _INCIDENT, params, row=IncidentRow)
             if found is None:
                 raise NotFoundError(f"incident {incident_id} does not exist", field="id")
+            at = found.acknowledged_at
             raise InputError(
                 f"incident {incident_id} was already acknowledged by"
-                f" {found['acknowledged_by']} at {found['acknowledged_at'].isoformat()}",
+                f" {found.acknowledged_by} at {at.isoformat() if at else None}",
                 field="id",
             )
-    alert = Alert.from_row(row)
+    alert = row.alert()
     with log_context(alert_kind=alert.kind, incident_id=alert.id):
         logger.info(
             "incident %d (%s) acknowledged by %s%s",
@@ -133,9 +130,8 @@ def open_window(
         "now": now,
     }
     with transaction(conn, "the maintenance window"):
-        row = fetch_one(conn, _OPEN_WINDOW, params, row=record)
-    assert row is not None
-    window = Window.from_row(row)
+        window = fetch_one(conn, _OPEN_WINDOW, params, row=Window)
+    assert window is not None
     with log_context(maintenance_window=window.id):
         logger.info(
             "maintenance window %d opened by %s: %s to %s (%s); alerts in it are recorded,"
@@ -154,17 +150,17 @@ def close_window(
 ) -> Window:
     params = {"job_name": job_name, "id": window_id, "by": _name(by), "now": now}
     with transaction(conn, "the maintenance window"):
-        row = fetch_one(conn, _CLOSE_WINDOW, params, row=record)
-        if row is None:
-            found = fetch_one(conn, _WINDOW, params, row=record)
+        window = fetch_one(conn, _CLOSE_WINDOW, params, row=Window)
+        if window is None:
+            found = fetch_one(conn, _WINDOW, params, row=Window)
             if found is None:
                 raise NotFoundError(f"maintenance window {window_id} does not exist", field="id")
+            at = found.closed_at
             raise InputError(
-                f"maintenance window {window_id} was already closed by {found['closed_by']}"
-                f" at {found['closed_at'].isoformat()}",
+                f"maintenance window {window_id} was already closed by {found.closed_by}"
+                f" at {at.isoformat() if at else None}",
                 field="id",
             )
-    window = Window.from_row(row)
     with log_context(maintenance_window=window.id):
         logger.info("maintenance window %d closed by %s", window.id, window.closed_by)
     return window
@@ -174,7 +170,5 @@ def list_windows(
     conn: Connection, job_name: str, *, now: datetime, everything: bool = False
 ) -> list[Window]:
     """The windows not over by *now* (every one with *everything*), soonest first."""
-    rows = fetch_all(
-        conn, _WINDOWS, {"job_name": job_name, "now": now, "all": everything}, row=record
-    )
-    return [Window.from_row(r) for r in rows]
+    params = {"job_name": job_name, "now": now, "all": everything}
+    return fetch_all(conn, _WINDOWS, params, row=Window)

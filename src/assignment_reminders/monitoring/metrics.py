@@ -20,10 +20,11 @@ counter ``reminders``. :data:`RESERVED_SUFFIXES` is checked over every family by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from decimal import Decimal
+from typing import Final
 
 import psycopg
 from prometheus_client.core import (
@@ -35,9 +36,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..database import Connection
-from ..delivery.states import CancelReason
+from ..delivery.states import CancelReason, DeliveryCount
 from ..exceptions import ReminderError, first_line
-from ..gateway import Query, fetch_all, named, record
+from ..gateway import Query, fetch_all, named
 from .checks import ALL_KINDS
 
 _DELIVERY_COUNTS = named("delivery_counts")
@@ -90,13 +91,41 @@ def summarize_backlog(deliveries: dict[tuple[str, str], int]) -> dict[str, int]:
     return backlog
 
 
-def cumulative(bounds: Sequence[float], rows: Iterable[Mapping[str, Any]]) -> Histogram:
+@dataclass(frozen=True)
+class BucketRow:
+    """``duration_histogram``, ``lock_histogram``: the runs in one bucket, their seconds."""
+
+    bucket: int
+    runs: int
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class _StatusRow:
+    """``runs_by_status``: the runs of one status, what they created, the last one's end."""
+
+    status: str
+    runs: int
+    reminders: Decimal
+    escalations: Decimal
+    last_finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _KindCount:
+    """``open_alert_counts``: open incidents of one kind."""
+
+    kind: str
+    n: int
+
+
+def cumulative(bounds: Sequence[float], rows: Iterable[BucketRow]) -> Histogram:
     """Prometheus buckets from per-bucket counts (``bucket`` = bounds below the value)."""
     per_bucket = [0] * (len(bounds) + 1)
     total_seconds = 0.0
     for row in rows:
-        per_bucket[int(row["bucket"])] += int(row["runs"])
-        total_seconds += float(row["seconds"] or 0.0)
+        per_bucket[row.bucket] += row.runs
+        total_seconds += row.seconds or 0.0
     running, buckets = 0, []
     for le, n in zip(bounds, per_bucket, strict=False):
         running += n
@@ -105,7 +134,7 @@ def cumulative(bounds: Sequence[float], rows: Iterable[Mapping[str, Any]]) -> Hi
 
 
 def _histogram(conn: Connection, query: Query, job: str, bounds: Sequence[float]) -> Histogram:
-    rows = fetch_all(conn, query, {"job_name": job, "bounds": list(bounds)}, row=record)
+    rows = fetch_all(conn, query, {"job_name": job, "bounds": list(bounds)}, row=BucketRow)
     return cumulative(bounds, rows)
 
 
@@ -118,29 +147,29 @@ class DeliveryCounts:
 def read_deliveries(conn: Connection) -> DeliveryCounts:
     by_status: dict[tuple[str, str], int] = {}
     cancelled: dict[tuple[str, str], int] = {}
-    for r in fetch_all(conn, _DELIVERY_COUNTS, row=record):
-        key = (r["channel"], r["status"])
-        by_status[key] = by_status.get(key, 0) + int(r["n"])
-        if r["reason"] is not None:
-            cancelled[(r["channel"], r["reason"])] = int(r["n"])
+    for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount):
+        key = (r.channel, r.status)
+        by_status[key] = by_status.get(key, 0) + r.n
+        if r.reason is not None:
+            cancelled[(r.channel, r.reason)] = r.n
     return DeliveryCounts(by_status, cancelled)
 
 
 def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     params = {"job_name": job_name}
-    runs = {r["status"]: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=record)}
-    alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=record)
+    runs = {r.status: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=_StatusRow)}
+    alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=_KindCount)
     success = runs.get("success")
     deliveries = read_deliveries(conn)
     return JobMetrics(
-        runs_by_status={status: int(r["runs"]) for status, r in runs.items()},
+        runs_by_status={status: r.runs for status, r in runs.items()},
         durations=_histogram(conn, _DURATION_HISTOGRAM, job_name, DURATION_BOUNDS),
         lock_acquire=_histogram(conn, _LOCK_HISTOGRAM, job_name, LOCK_BOUNDS),
-        reminders_created=sum(int(r["reminders"]) for r in runs.values()),
-        escalations_created=sum(int(r["escalations"]) for r in runs.values()),
-        last_success_at=success["last_finished_at"] if success else None,
+        reminders_created=sum(int(r.reminders) for r in runs.values()),
+        escalations_created=sum(int(r.escalations) for r in runs.values()),
+        last_success_at=success.last_finished_at if success else None,
         deliveries=deliveries.by_status,
-        open_alerts={r["kind"]: int(r["n"]) for r in alerts},
+        open_alerts={r.kind: r.n for r in alerts},
         cancelled=deliveries.cancelled,
     )
 

@@ -17,7 +17,6 @@ from ..config import Settings
 from ..database import Connection, connect, database_url
 from ..exceptions import DatabaseError, SchemaMissingError
 from ..gateway import fetch_all, fetch_one, named
-from ..gateway import record as as_record
 from .alerts import (
     Alert,
     Changes,
@@ -26,7 +25,15 @@ from .alerts import (
     recent_incidents,
     reconcile,
 )
-from .checks import ALL_KINDS, FAILURE, Finding, Snapshot, Thresholds, unannounced_failures
+from .checks import (
+    ALL_KINDS,
+    FAILURE,
+    Finding,
+    RunRow,
+    Snapshot,
+    Thresholds,
+    unannounced_failures,
+)
 from .sinks import Sink, notify, sinks_from_settings
 from .truth import Truth, judge
 
@@ -42,16 +49,24 @@ def actor(role: str) -> str:
     return f"{role}@{socket.gethostname()}:{os.getpid()}"
 
 
+@dataclass(frozen=True)
+class _Bounds:
+    """``success_bounds``: the newest success's end, the oldest run's start."""
+
+    last_success_at: datetime | None
+    first_started_at: datetime | None
+
+
 def read_snapshot(conn: Connection, job_name: str, *, recent: int = RECENT_ROWS) -> Snapshot:
     params = {"job_name": job_name, "limit": recent}
-    bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=as_record)
+    bounds = fetch_one(conn, _SUCCESS_BOUNDS, params, row=_Bounds)
     assert bounds is not None
     return Snapshot(
         job_name=job_name,
-        recent=fetch_all(conn, _RECENT_RUNS, params, row=as_record),
-        running=fetch_all(conn, _RUNNING_RUNS, params, row=as_record),
-        last_success_at=bounds["last_success_at"],
-        first_started_at=bounds["first_started_at"],
+        recent=fetch_all(conn, _RECENT_RUNS, params, row=RunRow),
+        running=fetch_all(conn, _RUNNING_RUNS, params, row=RunRow),
+        last_success_at=bounds.last_success_at,
+        first_started_at=bounds.first_started_at,
     )
 
 

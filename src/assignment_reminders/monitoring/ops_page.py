@@ -13,11 +13,12 @@ size the browser gave the chart (``data-chart-*`` on ``<body>``) for the headles
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
+from .checks import RunRow
 from .metrics import DEAD, summarize_backlog
 from .ops_state import Headline, OpsFacts, age
 from .redact import short_error
@@ -36,10 +37,10 @@ _TIME_STEPS: Final = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 
 MIN_SPAN: Final = timedelta(hours=1)
 
 
-def _seconds(row: Mapping[str, Any], now: datetime) -> float:
-    if row["status"] == "running":
-        return float((now - row["started_at"]).total_seconds())
-    return float(row.get("duration_ms") or 0.0) / 1000
+def _seconds(row: RunRow, now: datetime) -> float:
+    if row.status == "running":
+        return float((now - row.started_at).total_seconds())
+    return float(row.duration_ms or 0.0) / 1000
 
 
 def _label(seconds: float) -> str:
@@ -82,12 +83,10 @@ def time_ticks(left: datetime, now: datetime, step: timedelta, zone: tzinfo) -> 
     return ticks
 
 
-def chart(
-    runs: Sequence[Mapping[str, Any]], now: datetime, limit_minutes: float, zone: tzinfo = UTC
-) -> str:
+def chart(runs: Sequence[RunRow], now: datetime, limit_minutes: float, zone: tzinfo = UTC) -> str:
     """The SVG: x = start time, y = duration, both fitted to the runs (:func:`time_axis`,
     :func:`axis`); times labelled in *zone*."""
-    start, every = time_axis([r["started_at"] for r in runs], now)
+    start, every = time_axis([r.started_at for r in runs], now)
     top, step = axis(max((_seconds(r, now) for r in runs), default=0.0))
     limit = limit_minutes * 60
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -139,19 +138,19 @@ def chart(
             " run</text>"
         )
     for r in runs:
-        parts.append(_marker(r, now, x(r["started_at"]), y, TOP + plot_h))
+        parts.append(_marker(r, now, x(r.started_at), y, TOP + plot_h))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _marker(r: Mapping[str, Any], now: datetime, cx: float, y: Any, base: float) -> str:
-    status = r["status"]
-    error = short_error(r.get("error"))
+def _marker(r: RunRow, now: datetime, cx: float, y: Any, base: float) -> str:
+    status = r.status
+    error = short_error(r.error)
     title = escape(
-        f"run {r['id']} {status} {r['started_at']:%Y-%m-%d %H:%M} UTC,"
+        f"run {r.id} {status} {r.started_at:%Y-%m-%d %H:%M} UTC,"
         f" {_label(_seconds(r, now))}" + (f": {error}" if error else "")
     )
-    cls = f'class="run run-{status}" data-run-id="{r["id"]}"'
+    cls = f'class="run run-{status}" data-run-id="{r.id}"'
     if status == "skipped":
         return (
             f'<line {cls} x1="{cx:.1f}" x2="{cx:.1f}" y1="{base:.1f}" y2="{base - 10:.1f}"'
@@ -178,20 +177,20 @@ def _when(at: datetime | None, f: OpsFacts, zone_name: bool = True) -> str:
     )
 
 
-def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
+def _run_row(r: RunRow, f: OpsFacts) -> dict[str, Any]:
     seconds = _seconds(r, f.now)
     return {
-        "id": r["id"],
-        "status": r["status"],
-        "trigger": r.get("trigger_source") or "",
-        "started": _when(r["started_at"], f, zone_name=False),
-        "duration": age(timedelta(seconds=seconds)) if r["status"] != "skipped" else "",
-        "scanned": r.get("assignments_scanned", 0),
-        "reminders": r.get("reminders_created", 0),
-        "escalations": r.get("escalations_created", 0),
-        "duplicates": r.get("duplicates_suppressed", 0),
-        "note": r.get("note") or "",
-        "error": short_error(r.get("error")) or "",
+        "id": r.id,
+        "status": r.status,
+        "trigger": r.trigger_source or "",
+        "started": _when(r.started_at, f, zone_name=False),
+        "duration": age(timedelta(seconds=seconds)) if r.status != "skipped" else "",
+        "scanned": r.assignments_scanned,
+        "reminders": r.reminders_created,
+        "escalations": r.escalations_created,
+        "duplicates": r.duplicates_suppressed,
+        "note": r.note or "",
+        "error": short_error(r.error) or "",
     }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from ..lock import LockHolder
 
 if TYPE_CHECKING:
+    from .checks import RunRow
     from .truth import Truth
 
 UP, RUNNING, LATE, DOWN, FAILING = "up", "running", "late", "down", "failing"
@@ -39,7 +40,7 @@ class OpsFacts:
     scheduler_enabled: bool
     previous_fire: datetime | None  # the last expected start at or before now
     next_fire: datetime | None
-    runs: Sequence[Mapping[str, Any]]  # the last DAYS days, oldest first
+    runs: Sequence[RunRow]  # the last DAYS days, oldest first
     last_success_at: datetime | None
     first_started_at: datetime | None
     holder: LockHolder | None

@@ -15,7 +15,7 @@ import psycopg
 
 from ..database import Connection
 from ..exceptions import DatabaseError
-from ..gateway import fetch_one, named, record
+from ..gateway import fetch_value, named
 
 _PRUNE_ALERTS = named("prune_alerts")
 _PRUNE_EXECUTION_LOGS = named("prune_execution_logs")
@@ -31,11 +31,11 @@ class Pruned:
 
 def prune(conn: Connection, *, now: datetime, retention_days: int) -> Pruned:
     cutoff = now - timedelta(days=retention_days)
-    runs = fetch_one(conn, _PRUNE_EXECUTION_LOGS, {"cutoff": cutoff}, row=record)
-    alerts = fetch_one(conn, _PRUNE_ALERTS, {"cutoff": cutoff}, row=record)
+    runs = fetch_value(conn, _PRUNE_EXECUTION_LOGS, {"cutoff": cutoff}, kind=int)
+    alerts = fetch_value(conn, _PRUNE_ALERTS, {"cutoff": cutoff}, kind=int)
     assert runs is not None
     assert alerts is not None
-    pruned = Pruned(runs=int(runs["deleted"]), alerts=int(alerts["deleted"]))
+    pruned = Pruned(runs=runs, alerts=alerts)
     if pruned.runs or pruned.alerts:
         logger.info(
             "retention: pruned %d execution log row(s) and %d resolved alert(s) older than %d days",

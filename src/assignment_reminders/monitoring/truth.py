@@ -24,7 +24,7 @@ The headline, first match wins (``docs/monitoring.md`` shows the page in each st
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -40,6 +40,7 @@ from .checks import (
     STUCK_LOCK,
     UNLOCK_FAILED,
     Finding,
+    RunRow,
     Snapshot,
     Thresholds,
     evaluate,
@@ -152,8 +153,8 @@ def incidents(
     return (*current, *resolved)
 
 
-def _row(s: Snapshot, run_id: object) -> Mapping[str, Any] | None:
-    return next((r for r in s.recent if r["id"] == run_id), None)
+def _row(s: Snapshot, run_id: object) -> RunRow | None:
+    return next((r for r in s.recent if r.id == run_id), None)
 
 
 def _first(findings: Sequence[Finding], *kinds: str) -> Finding | None:
@@ -168,17 +169,18 @@ def _problem(
     s: Snapshot, findings: Sequence[Finding], now: datetime, t: Thresholds
 ) -> Headline | None:
     if (overrun := _first(findings, OVERRUN)) is not None:
-        row = _row(s, overrun.details.get("run_id")) or {}
-        started = row.get("started_at") or now
+        row = _row(s, overrun.details.get("run_id"))
+        started = row.started_at if row else now
+        source = row.trigger_source if row else None
         return Headline(
             LATE,
-            f"run {overrun.details.get('run_id')} ({row.get('trigger_source') or '?'}) started"
+            f"run {overrun.details.get('run_id')} ({source or '?'}) started"
             f" {age(now - started)} ago: past the {age(t.overrun_after)} overrun limit",
         )
     if (failure := _first(findings, FAILURE)) is not None:
-        row = _row(s, failure.details.get("run_id")) or {}
-        error = short_error(row.get("error")) or row.get("note") or "failed"
-        when = age(now - row["started_at"]) if row.get("started_at") else "?"
+        row = _row(s, failure.details.get("run_id"))
+        error = (short_error(row.error) or row.note if row else None) or "failed"
+        when = age(now - row.started_at) if row else "?"
         return Headline(FAILING, f"run {failure.details.get('run_id')} failed {when} ago: {error}")
     if (other := _first(findings, UNLOCK_FAILED, OVERLAPPING_RUNS)) is not None:
         return Headline(FAILING, short_error(other.message) or other.kind)
@@ -190,12 +192,12 @@ def _problem(
 
 
 def _quiet(s: Snapshot, now: datetime) -> Headline:
-    running = next((r for r in s.recent if r["status"] == "running"), None)
+    running = next((r for r in s.recent if r.status == "running"), None)
     if running is not None:
         return Headline(
             RUNNING,
-            f"run {running['id']} ({running.get('trigger_source') or '?'}) started"
-            f" {age(now - running['started_at'])} ago",
+            f"run {running.id} ({running.trigger_source or '?'}) started"
+            f" {age(now - running.started_at)} ago",
         )
     if s.last_success_at is None:
         return Headline(UP, "no run yet" if s.first_started_at is None else "no success yet")

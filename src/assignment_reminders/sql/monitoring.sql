@@ -1,7 +1,12 @@
--- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as queries.sql.
+-- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as the other sql/*.sql.
 
 -- name: running_runs
-SELECT id, status, started_at, host, pid
+-- The same columns as recent_runs (monitoring.checks.RunRow).
+SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       holder_application_name, holder_client_addr, holder_since, overlapped_with,
+       failure_announced_at
 FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND status = 'running'
 ORDER BY started_at
@@ -129,9 +134,13 @@ WHERE job_name = %(job_name)s AND lock_acquire_ms IS NOT NULL
 GROUP BY 1
 
 -- name: run_history
--- The /ops chart and runs table: every run started since the cutoff, oldest first.
-SELECT id, status, note, trigger_source, started_at, finished_at, duration_ms, error,
-       assignments_scanned, reminders_created, escalations_created, duplicates_suppressed
+-- The /ops chart and runs table: every run started since the cutoff, oldest first. The same
+-- columns as recent_runs (monitoring.checks.RunRow).
+SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       holder_application_name, holder_client_addr, holder_since, overlapped_with,
+       failure_announced_at
 FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id
