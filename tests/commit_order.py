@@ -26,9 +26,16 @@ from typing import Any
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect, with_dbname
+from assignment_reminders.database import Connection, connect
 from assignment_reminders.migrations import migrate
-from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
+from tests.conftest import (
+    PROJECT_ROLE,
+    SHAPE_SQL,
+    _create_database,
+    _drop_database,
+    as_user,
+    with_dbname,
+)
 
 # A reminder whose gap an activity closed, the activity committed before the reminder did. An
 # activity dated after the gap's start moves last_contact_date past it (activities only ever

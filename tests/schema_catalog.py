@@ -30,9 +30,16 @@ from pathlib import Path
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect, with_dbname
+from assignment_reminders.database import Connection, connect
 from assignment_reminders.migrations import migrate
-from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
+from tests.conftest import (
+    PROJECT_ROLE,
+    SHAPE_SQL,
+    _create_database,
+    _drop_database,
+    as_user,
+    with_dbname,
+)
 
 _OURS = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
 

@@ -39,13 +39,6 @@ def lock_database_url(settings: Settings, url: str) -> str:
     return settings.lock.database_url.reveal() if settings.lock.database_url else url
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    """The same connection string, pointing at another database on the same server."""
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo("", **params)
-
-
 def application_name(purpose: str) -> str:
     """``assignment-reminders/<purpose> <host>:<pid>``: what ``pg_stat_activity`` shows for us."""
     name = f"assignment-reminders/{purpose} {socket.gethostname()}:{os.getpid()}"

@@ -57,13 +57,6 @@ from .exceptions import (
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Any] | None
 
-SQL_FILES: Final = (
-    "queries.sql",
-    "locking.sql",
-    "activities.sql",
-    "delivery.sql",
-    "monitoring.sql",
-)
 _NAME = re.compile(r"^-- name: (?P<name>[a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 

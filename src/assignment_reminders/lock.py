@@ -76,11 +76,6 @@ def derive_lock_key(job_name: str) -> int:
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def key_halves(key: int) -> tuple[int, int]:
-    """``(classid, objid)`` as ``pg_locks`` shows a bigint key."""
-    return (key >> 32) & 0xFFFF_FFFF, key & 0xFFFF_FFFF
-
-
 @dataclass(frozen=True)
 class LockHolder:
     """Who holds the lock, from ``pg_locks`` joined to ``pg_stat_activity``."""
@@ -359,24 +354,6 @@ def open_job_lock(
         lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
     lock.prepare()  # before the timed try: pooler check, role, timeouts
     return lock
-
-
-def open_lock_connection(url: str, *, role: str = "service_role") -> Connection:
-    """A lock connection running as *role* when the login may (tests, benchmarks).
-
-    ``run_once`` opens a plain connection instead and lets :func:`open_job_lock` assume the role:
-    a session-level ``SET ROLE`` must not happen before the connection is known to be a real
-    session, and the transaction scope uses ``SET LOCAL ROLE`` so nothing leaks onto a pooled
-    backend.
-    """
-    conn = connect(url, purpose="lock")
-    try:
-        if assumable_role(conn, role) is not None:
-            execute(conn, sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-    except DatabaseError:
-        conn.close()
-        raise
-    return conn
 
 
 def timed_try_acquire(lock: JobLock) -> tuple[bool, float]:

@@ -23,7 +23,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
-CONTEXT_FIELDS: Final = ("run_id", "invocation_id")
 FIELDS: Final = "reminders_fields"
 """``logger.info(..., extra={FIELDS: {...}})``: fields of one line (a JSON line carries them)."""
 UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")

@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect, with_dbname
+from assignment_reminders.database import Connection, connect
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.commit_order import (
@@ -47,6 +47,7 @@ from tests.commit_order import (
     migrated_template,
 )
 from tests.conftest import (
+    with_dbname,
     PROJECT_ROLE,
     _create_database,
     _drop_database,

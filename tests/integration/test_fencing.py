@@ -19,14 +19,14 @@ from assignment_reminders.delivery import ReminderDispatchService, Renderer, Web
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
+from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 from assignment_reminders.trigger import LOCK_LOST, CronTrigger
 from tests import factories
 from tests.conftest import wait_for
 from tests.dispatch_counts import dispatch_count
-from tests.locks import lock_pids
+from tests.locks import lock_pids, open_lock_connection
 from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
 from tests.run_rows import insert_run, runs
 

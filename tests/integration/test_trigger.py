@@ -13,16 +13,12 @@ from assignment_reminders.database import Connection, connect
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.job import run_once
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import (
-    LOCK_KEY,
-    SessionAdvisoryLock,
-    open_lock_connection,
-)
+from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
 from assignment_reminders.trigger import CronTrigger
 from tests import factories
 from tests.conftest import wait_for
-from tests.locks import lock_pids
+from tests.locks import lock_pids, open_lock_connection
 from tests.run_rows import insert_run, runs
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

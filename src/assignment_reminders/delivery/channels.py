@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EMAIL, WEBHOOK = "email", "webhook"
-CHANNELS = (EMAIL, WEBHOOK)
 
 
 class Channel(Protocol):

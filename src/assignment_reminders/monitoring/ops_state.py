@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .truth import Truth
 
 UP, RUNNING, LATE, DOWN, FAILING = "up", "running", "late", "down", "failing"
-STATES: Final = (UP, RUNNING, LATE, DOWN, FAILING)
 
 
 @dataclass(frozen=True)
