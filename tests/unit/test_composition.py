@@ -48,3 +48,166 @@ def test_progress_display_is_the_clis_not_deliverys() -> None:
     for path in (PACKAGE / "delivery").glob("*.py"):
         assert not any(m.startswith("progress") for m in imports(path)), path
     assert "progress.Progress" in imports(PACKAGE / "cli" / "job.py")
+
+
+# --- The shape of the package: root module count, import depth, cycles (issue 21) ---------------
+# The import graph between the package's own modules as Python runs it: every import anywhere in a
+# module (function-level ones too; not those under ``if TYPE_CHECKING:``), and importing
+# ``a.b.c`` imports the package ``a`` and ``a.b`` first (their ``__init__`` modules are steps).
+# Run ``python -m tests.unit.test_composition`` for the figures and the longest chain.
+
+MAX_ROOT_MODULES = 12
+MAX_IMPORT_DEPTH = 12
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or "__init__"
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package modules *path* imports at run time (each with the packages above it)."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    package = parts[:-1]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom):
+            if node.level > 0:
+                base = package[: len(package) - (node.level - 1)]
+            elif (node.module or "").split(".")[0] == "assignment_reminders":
+                base = []
+            else:
+                return
+            module = [*base, *(node.module.split(".") if node.module else [])]
+            if module[:1] == ["assignment_reminders"]:
+                module = module[1:]
+            targets = [module, *([*module, a.name] for a in node.names)]
+            for target in targets:
+                for end in range(1, len(target) + 1):
+                    name = ".".join(target[:end])
+                    if name in modules:
+                        found.add(name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                target = alias.name.split(".")
+                if target[0] == "assignment_reminders":
+                    for end in range(2, len(target) + 1):
+                        name = ".".join(target[1:end])
+                        if name in modules:
+                            found.add(name)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    found.discard(module_name(path))
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    graph = {module_name(p): runtime_imports(p, modules) for p in paths}
+    for name in list(graph):  # a module's package is imported before it
+        if "." in name:
+            graph[name].add(name.rsplit(".", 1)[0])
+    for name, targets in graph.items():  # ... but a package importing its own module is no step back
+        graph[name] = {t for t in targets if not name.startswith(t + ".")}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return found
+
+
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest chain of imports (modules, first to last); an import back into the chain (a
+    cycle) is not followed."""
+    memo: dict[str, list[str]] = {}
+    visiting: set[str] = set()
+
+    def chain(v: str) -> list[str]:
+        if v not in memo:
+            visiting.add(v)
+            ahead = [chain(w) for w in sorted(graph[v]) if w not in visiting]
+            visiting.discard(v)
+            memo[v] = [v, *max(ahead, key=len, default=[])]
+        return memo[v]
+
+    return max((chain(v) for v in sorted(graph)), key=len)
+
+
+def root_modules() -> list[str]:
+    return sorted(p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+
+
+def test_at_most_twelve_modules_sit_in_the_package_root() -> None:
+    assert len(root_modules()) <= MAX_ROOT_MODULES, root_modules()
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_longest_import_chain_is_at_most_twelve_modules() -> None:
+    chain = longest_chain(import_graph())
+    assert len(chain) <= MAX_IMPORT_DEPTH, " -> ".join(chain)
+
+
+def test_the_counting_sees_package_inits_and_function_level_imports() -> None:
+    graph = import_graph()
+    assert "cli" in graph["__main__"]  # ``from .cli import main``: the package's __init__ is a step
+    assert "delivery" in graph["delivery.signing"]  # a module's package is imported first
+
+
+if __name__ == "__main__":
+    graph = import_graph()
+    found = cycles(graph)
+    print(f"root modules: {len(root_modules())} ({', '.join(root_modules())})")
+    print(f"cycles: {len(found)}" + "".join(f"\n  {' <-> '.join(c)}" for c in found))
+    chain = longest_chain(graph)
+    print(f"import depth: {len(chain)}: {' -> '.join(chain)}")
