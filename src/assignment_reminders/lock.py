@@ -42,7 +42,7 @@ from typing import Final, Protocol
 
 from psycopg import sql
 
-from .database import Connection, connect
+from .database import Connection
 from .exceptions import (
     ConfigurationError,
     DatabaseError,

@@ -47,13 +47,13 @@ from tests.commit_order import (
     migrated_template,
 )
 from tests.conftest import (
-    with_dbname,
     PROJECT_ROLE,
     _create_database,
     _drop_database,
     as_user,
     private_data_dir,
     wait_for,
+    with_dbname,
 )
 from tests.due_index import stale_due_rows
 

@@ -74,42 +74,39 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+def _targets(node: ast.AST, package: list[str]) -> list[list[str]]:
+    """The dotted names (inside the package) an import statement names."""
+    if isinstance(node, ast.Import):
+        names = [a.name.split(".") for a in node.names]
+        return [n[1:] for n in names if n[0] == "assignment_reminders"]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    if node.level > 0:
+        module = package[: len(package) - (node.level - 1)]
+    elif (node.module or "").split(".")[0] == "assignment_reminders":
+        module = []
+    else:
+        return []
+    module = [*module, *(node.module.split(".") if node.module else [])]
+    if module[:1] == ["assignment_reminders"]:
+        module = module[1:]
+    return [module, *([*module, a.name] for a in node.names)]
+
+
 def runtime_imports(path: Path, modules: set[str]) -> set[str]:
     """The package modules *path* imports at run time (each with the packages above it)."""
-    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
-    package = parts[:-1]
+    package = list(path.relative_to(PACKAGE).with_suffix("").parts)[:-1]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, ast.ImportFrom):
-            if node.level > 0:
-                base = package[: len(package) - (node.level - 1)]
-            elif (node.module or "").split(".")[0] == "assignment_reminders":
-                base = []
-            else:
-                return
-            module = [*base, *(node.module.split(".") if node.module else [])]
-            if module[:1] == ["assignment_reminders"]:
-                module = module[1:]
-            targets = [module, *([*module, a.name] for a in node.names)]
-            for target in targets:
-                for end in range(1, len(target) + 1):
-                    name = ".".join(target[:end])
-                    if name in modules:
-                        found.add(name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                target = alias.name.split(".")
-                if target[0] == "assignment_reminders":
-                    for end in range(2, len(target) + 1):
-                        name = ".".join(target[1:end])
-                        if name in modules:
-                            found.add(name)
-        for child in ast.iter_child_nodes(node):
+            children: list[ast.AST] = list(node.orelse)
+        else:
+            children = list(ast.iter_child_nodes(node))
+        for target in _targets(node, package):
+            prefixes = (".".join(target[:end]) for end in range(1, len(target) + 1))
+            found.update(name for name in prefixes if name in modules)
+        for child in children:
             visit(child)
 
     visit(ast.parse(path.read_text()))
@@ -124,7 +121,7 @@ def import_graph() -> dict[str, set[str]]:
     for name in list(graph):  # a module's package is imported before it
         if "." in name:
             graph[name].add(name.rsplit(".", 1)[0])
-    for name, targets in graph.items():  # ... but a package importing its own module is no step back
+    for name, targets in graph.items():  # ... and a package importing its own module: no step back
         graph[name] = {t for t in targets if not name.startswith(t + ".")}
     return graph
 
