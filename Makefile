@@ -24,7 +24,7 @@ check: install ## ruff, mypy --strict and the migration lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m assignment_reminders.migration_lint supabase/migrations
+	$(BIN)/python -m assignment_reminders.db.migration_lint supabase/migrations
 
 lint: check
 

@@ -42,8 +42,8 @@ from typing import IO, Any
 import psycopg
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
 from assignment_reminders.seed import seed
 
 from . import http_load, options

@@ -16,8 +16,8 @@ import statistics
 import time
 from datetime import date
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.gateway import named
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import named
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.scheduler import ReminderSchedulerService

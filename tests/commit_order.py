@@ -26,8 +26,8 @@ from typing import Any
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
 from tests.conftest import (
     PROJECT_ROLE,
     SHAPE_SQL,
@@ -97,7 +97,7 @@ def commit_timestamps_server(data_dir: Path) -> Iterator[str]:
     if url and tracks_commit_timestamps(url):
         yield url
         return
-    from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
+    from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
     url = embedded_database_url(data_dir, keep_running=False)
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import execute
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.gateway import execute
 from assignment_reminders.lock import LOCK_KEY, assumable_role
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
 from tests.conftest import (
     PROJECT_ROLE,
     SHAPE_SQL,
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.admin_url:
         diff = compare(args.admin_url, args.left, args.right)
     else:
-        from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
+        from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
         parent = Path(tempfile.mkdtemp(prefix="schema-catalog-"))
         try:

@@ -19,7 +19,8 @@ from uuid import UUID
 import psycopg
 
 from .auth import Principal
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import execute, fetch_all, fetch_one, named, record
 from .exceptions import (
     ConstraintViolationError,
     FieldRejection,
@@ -29,7 +30,6 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
-from .gateway import execute, fetch_all, fetch_one, named, record
 
 _ACTIVITY_OWNER = named("activity_owner")
 _DELETE_ACTIVITY = named("delete_activity")

@@ -21,10 +21,10 @@ from uuid import UUID
 import click
 
 from .config import Settings
-from .database import connect, database_url
-from .gateway import fetch_all, named, record
+from .db.database import connect, database_url
+from .db.gateway import fetch_all, named, record
+from .db.migrations import applied_summary, migrate
 from .lock import LOCK_KEY
-from .migrations import applied_summary, migrate
 from .seed import seed
 from .tables import render, shorten
 from .terminal import Terminal

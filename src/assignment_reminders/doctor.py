@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .config import Settings, describe_database_url
-from .database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
+from .db.database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
+from .db.gateway import fetch_all, fetch_one, fetch_value, named, record
+from .db.migrations import changed, discover, pending
 from .distant_now import database_clock
 from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
-from .gateway import fetch_all, fetch_one, fetch_value, named, record
 from .jwks import Fetch, fetch_jwks, parse_jwks
 from .lock import LOCK_KEY
-from .migrations import changed, discover, pending
 from .pooling import check_real_session
 from .tables import render
 

@@ -20,9 +20,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import fetch_one, named, record, transaction
 from .exceptions import LockLostError
-from .gateway import fetch_one, named, record, transaction
 
 _FENCE_CHECK = named("fence_check")
 _FENCE_TAKE = named("fence_take")

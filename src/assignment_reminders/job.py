@@ -26,11 +26,11 @@ import psycopg
 
 from .clock import utc_now
 from .config import Settings
-from .database import Connection, connect, database_url, lock_database_url
+from .db.database import Connection, connect, database_url, lock_database_url
+from .db.gateway import fault, fetch_value, named
 from .delivery.channels import configured_channel_names, skipped_channels
 from .delivery.runner import delivery_step
 from .fence import Guard, PgFencing
-from .gateway import fault, fetch_value, named
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from .database import Connection
-from .gateway import execute, fetch_all, fetch_one, named, record
+from .db.database import Connection
+from .db.gateway import execute, fetch_all, fetch_one, named, record
 from .lock import LockHolder
 
 _ANNOTATE_RUN = named("annotate_run")

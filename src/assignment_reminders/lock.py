@@ -42,7 +42,8 @@ from typing import Final, Protocol
 
 from psycopg import sql
 
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import execute, fetch_one, named, record
 from .exceptions import (
     ConfigurationError,
     DatabaseError,
@@ -53,7 +54,6 @@ from .exceptions import (
     SchemaMissingError,
     first_line,
 )
-from .gateway import execute, fetch_one, named, record
 from .heartbeat import Heartbeat
 from .pooling import check_real_session, refusal
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from .config import describe_database_url
-from .database import Connection, connect
+from .db.database import Connection, connect
+from .db.gateway import execute, fetch_one, named, record
 from .exceptions import TransactionPoolerError, first_line
-from .gateway import execute, fetch_one, named, record
 
 _BACKEND_PID = named("backend_pid")
 

@@ -42,10 +42,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from .config import Settings
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import execute, fetch_one, named, record, sqlstate, transaction
 from .exceptions import DatabaseError, InputError
 from .fence import Guard
-from .gateway import execute, fetch_one, named, record, sqlstate, transaction
 from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")

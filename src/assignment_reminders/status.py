@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from .config import Settings
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import fetch_all, named, record
 from .figures import rounded
-from .gateway import fetch_all, named, record
 from .joblog import PgExecutionLog
 from .lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert

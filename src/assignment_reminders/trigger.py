@@ -41,7 +41,7 @@ import psycopg
 from . import advice as advice_table
 from .advice import advice, cause_of
 from .clock import utc_now
-from .database import DATABASE_FAULTS
+from .db.database import DATABASE_FAULTS
 from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard
 from .figures import rounded

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.conftest import REPO, reminders_cmd
 from tests.run_rows import T0, insert_run
 

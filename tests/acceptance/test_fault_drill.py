@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.job import run_once
 from assignment_reminders.seed import seed
 from assignment_reminders.trigger import LOCK_LOST, RunOutcome

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.lock import LOCK_KEY
 from assignment_reminders.seed import seed
 from tests.conftest import PROJECT_ROLE, as_user, reminders_cmd, start_reminders, wait_for

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.logs import JsonFormatter, TextFormatter, configure_logging, log_context
 from tests.conftest import reminders_cmd, wait_for
 from tests.receivers import free_port

@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.commit_order import (

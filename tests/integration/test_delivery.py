@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from assignment_reminders.config import DeliverySettings, Secret, Settings, SmtpSettings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery import (
     EmailChannel,
     ReminderDispatchService,

@@ -19,7 +19,7 @@ import pytest
 
 from assignment_reminders.clock import utc_now
 from assignment_reminders.config import SmtpSettings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery import (
     EmailChannel,
     ReminderDispatchService,

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.fence import PgFencing

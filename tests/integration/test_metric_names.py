@@ -17,7 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from assignment_reminders.api import create_app
 from assignment_reminders.config import JOB_NAME, Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.metrics import (
     RESERVED_SUFFIXES,
     JobMetricsCollector,

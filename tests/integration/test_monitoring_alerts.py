@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from assignment_reminders.config import JOB_NAME, MonitoringSettings, Secret, Settings, SmtpSettings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.monitoring.alerts import open_alerts
 from assignment_reminders.monitoring.checks import (
     FAILURE,

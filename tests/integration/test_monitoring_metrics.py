@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from assignment_reminders.api import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests import factories
 from tests.run_rows import insert_run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.run_monitor import monitored_run as run_once
 from assignment_reminders.seed import seed
 from tests.run_rows import insert_run

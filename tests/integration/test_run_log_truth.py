@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.clock import utc_now
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.exceptions import InputError
 from assignment_reminders.scheduler import ReminderSchedulerService
 from tests import factories

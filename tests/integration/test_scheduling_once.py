@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.scheduler import ReminderSchedulerService

@@ -10,9 +10,9 @@ from datetime import date
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import named
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.gateway import named
 from assignment_reminders.seed import seed
 from tests.conftest import wait_for
 from tests.due_index import stale_due_rows

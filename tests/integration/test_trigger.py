@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.job import run_once
 from assignment_reminders.joblog import PgExecutionLog, RunCounts

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assignment_reminders.config import JOB_NAME
+from assignment_reminders.db.migrations import MIGRATION_LOCK_KEY
 from assignment_reminders.lock import LOCK_KEY, derive_lock_key
-from assignment_reminders.migrations import MIGRATION_LOCK_KEY
 from tests.locks import key_halves
 
 

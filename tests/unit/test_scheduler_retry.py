@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from assignment_reminders import scheduler
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
+from assignment_reminders.db.gateway import translate
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.gateway import translate
 from assignment_reminders.joblog import RunCounts
 
 NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)

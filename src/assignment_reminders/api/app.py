@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field, Strict
 
 from .. import __version__
 from ..config import Settings
-from ..database import connect, database_url
+from ..db.database import connect, database_url
+from ..db.migrations import pending
 from ..distant_now import check_now, database_clock
 from ..exceptions import ReminderError
 from ..limits import MAX_NOW_DISTANCE_TEXT
-from ..migrations import pending
 from ..monitoring.redact import short_error
 from ..monitoring.run_monitor import monitored_run
 from ..tokens import TokenVerifier

@@ -21,9 +21,9 @@ from ..auth import (
     require_service_role,
 )
 from ..config import SUPABASE_API_KEY_PREFIXES, Settings
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import transaction
 from ..exceptions import AuthError
-from ..gateway import transaction
 from ..tokens import TokenVerifier
 from .pool import ApiPool
 

@@ -9,8 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from ..config import Settings
-from ..database import connect, database_url
-from ..gateway import fetch_all, named, record
+from ..db.database import connect, database_url
+from ..db.gateway import fetch_all, named, record
 from ..joblog import PgExecutionLog
 from ..lock import LOCK_KEY
 from ..monitoring.cron import CronSchedule

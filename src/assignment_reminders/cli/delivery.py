@@ -13,7 +13,7 @@ from types import FrameType
 import click
 
 from ..config import DeliverySettings
-from ..gateway import fetch_all, named, record
+from ..db.gateway import fetch_all, named, record
 from .options import (
     Context,
     Seconds,
@@ -118,7 +118,7 @@ def worker(
     batch_size: int,
     as_json: bool,
 ) -> None:
-    from ..database import connect, database_url
+    from ..db.database import connect, database_url
     from ..delivery import build_channels
     from ..delivery.runner import close_all, dispatch_service
 
@@ -179,7 +179,7 @@ def worker(
 def deliveries(ctx: Context, as_json: bool) -> None:
     """Show the delivery queue: how many deliveries per channel and status, cancelled ones
     also by reason (gap_closed, assignment_paused, assignment_ended)."""
-    from ..database import connect, database_url
+    from ..db.database import connect, database_url
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:

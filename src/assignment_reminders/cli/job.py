@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from ..database import connect, database_url
+from ..db.database import connect, database_url
 from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import (
     Context,
@@ -37,8 +37,8 @@ def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
     Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
     date``), a line per migration with --verbose, all of them with --json.
     """
-    from ..migrations import applied_summary
-    from ..migrations import migrate as apply
+    from ..db.migrations import applied_summary
+    from ..db.migrations import migrate as apply
 
     with connect(database_url(ctx.settings), purpose="migrate") as conn:
         done = apply(conn)

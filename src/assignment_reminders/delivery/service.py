@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import fetch_all, named, record
 from ..exceptions import DeliveryError, InputError
 from ..fence import Guard
-from ..gateway import fetch_all, named, record
 from ..logs import FIELDS
 from .channels import Channel
 from .lease import Leases

@@ -34,10 +34,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import Query, fetch_all, named, record
 from ..delivery.states import CancelReason
 from ..exceptions import ReminderError, first_line
-from ..gateway import Query, fetch_all, named, record
 from .checks import ALL_KINDS
 
 _DELIVERY_COUNTS = named("delivery_counts")

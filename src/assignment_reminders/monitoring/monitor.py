@@ -14,10 +14,10 @@ from datetime import datetime
 import psycopg
 
 from ..config import Settings
-from ..database import Connection, connect, database_url
+from ..db.database import Connection, connect, database_url
+from ..db.gateway import fetch_all, fetch_one, named
+from ..db.gateway import record as as_record
 from ..exceptions import DatabaseError, SchemaMissingError
-from ..gateway import fetch_all, fetch_one, named
-from ..gateway import record as as_record
 from .alerts import (
     Alert,
     Changes,

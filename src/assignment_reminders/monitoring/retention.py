@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import fetch_one, named, record
 from ..exceptions import DatabaseError
-from ..gateway import fetch_one, named, record
 
 _PRUNE_ALERTS = named("prune_alerts")
 _PRUNE_EXECUTION_LOGS = named("prune_execution_logs")

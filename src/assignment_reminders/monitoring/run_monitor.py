@@ -19,7 +19,7 @@ import psycopg
 
 from ..clock import utc_now
 from ..config import Settings
-from ..database import Connection
+from ..db.database import Connection
 from ..exceptions import ReminderError, first_line
 from ..job import run_once
 from ..logs import log_context

@@ -44,8 +44,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import kwargs_row
 
-from .database import Connection
-from .exceptions import (
+from ..exceptions import (
     ConstraintViolationError,
     DatabaseError,
     DatabasePermissionError,
@@ -53,6 +52,7 @@ from .exceptions import (
     SchemaMissingError,
     first_line,
 )
+from .database import Connection
 
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Any] | None

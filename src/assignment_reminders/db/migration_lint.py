@@ -1,6 +1,6 @@
 """A lint over migration files for what a Supabase project's non-superuser ``postgres`` cannot do.
 
-Run by ``make check`` (``python -m assignment_reminders.migration_lint``, every file in
+Run by ``make check`` (``python -m assignment_reminders.db.migration_lint``, every file in
 supabase/migrations/); each rule has a unit test (tests/unit/test_migration_lint.py). Comments and
 the text of string literals are not read as SQL (dollar-quoted bodies are: a DO block or a
 function runs its statements as the same role).

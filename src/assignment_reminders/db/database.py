@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from .config import Settings
+from ..config import Settings
+from ..exceptions import DatabaseUnavailableError, first_line
 from .embedded import embedded_database_url
-from .exceptions import DatabaseUnavailableError, first_line
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -58,7 +58,7 @@ def connection_options(purpose: str, *, autocommit: bool = True) -> dict[str, An
 
 def connect(url: str, *, purpose: str, autocommit: bool = True) -> Connection:
     """Open a connection; errors carry where we tried to go, never the password."""
-    from .config import describe_database_url
+    from ..config import describe_database_url
 
     try:
         return psycopg.connect(url, **connection_options(purpose, autocommit=autocommit))

@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..exceptions import MigrationError
 from .database import Connection
-from .exceptions import MigrationError
 from .gateway import fetch_all, named, record
 
 

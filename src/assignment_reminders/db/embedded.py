@@ -16,7 +16,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .exceptions import EmbeddedDatabaseError
+from ..exceptions import EmbeddedDatabaseError
 
 logger = logging.getLogger(__name__)
 

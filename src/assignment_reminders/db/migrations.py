@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..exceptions import DatabaseError, MigrationError, first_line
 from . import statements
 from .database import Connection
-from .exceptions import DatabaseError, MigrationError, first_line
 from .gateway import (
     execute,
     fetch_all,
@@ -83,10 +83,10 @@ class Migration:
 
 def migrations_dir() -> Path:
     """Where the migration files are: inside the installed package, or in the source tree."""
-    packaged = Path(__file__).with_name("migrations")
+    packaged = Path(__file__).parent.with_name("migrations")
     if packaged.is_dir():
         return packaged
-    source = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+    source = Path(__file__).resolve().parents[3] / "supabase" / "migrations"
     if source.is_dir():
         return source
     raise MigrationError(f"no migrations found (looked in {packaged} and {source})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .exceptions import ConfigurationError
+from ..exceptions import ConfigurationError
 from .migrations import migrations_dir
 
 
