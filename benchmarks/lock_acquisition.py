@@ -14,7 +14,7 @@ from tests.locks import open_lock_connection
 
 from assignment_reminders.db.database import connect
 from assignment_reminders.db.migrations import migrate
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.tables import render
 
 from . import options

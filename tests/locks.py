@@ -7,7 +7,7 @@ from psycopg import sql
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import execute
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.lock import LOCK_KEY, assumable_role
+from assignment_reminders.locking.lock import LOCK_KEY, assumable_role
 
 
 def key_halves(key: int) -> tuple[int, int]:

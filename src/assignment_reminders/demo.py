@@ -24,7 +24,7 @@ from .config import Settings
 from .db.database import connect, database_url
 from .db.gateway import fetch_all, named, record
 from .db.migrations import applied_summary, migrate
-from .lock import LOCK_KEY
+from .locking.lock import LOCK_KEY
 from .seed import seed
 from .tables import render, shorten
 from .terminal import Terminal

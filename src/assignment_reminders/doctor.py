@@ -21,8 +21,8 @@ from .db.migrations import changed, discover, pending
 from .distant_now import database_clock
 from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
 from .jwks import Fetch, fetch_jwks, parse_jwks
-from .lock import LOCK_KEY
-from .pooling import check_real_session
+from .locking.lock import LOCK_KEY
+from .locking.pooling import check_real_session
 from .tables import render
 
 MAX_CLOCK_SKEW_SECONDS = 2.0

@@ -32,7 +32,7 @@ from .delivery.channels import configured_channel_names, skipped_channels
 from .delivery.runner import delivery_step
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog, RunCounts
-from .lock import JobLock, LockTiming, open_job_lock
+from .locking.lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from .db.database import Connection
 from .db.gateway import execute, fetch_all, fetch_one, named, record
-from .lock import LockHolder
+from .locking.lock import LockHolder
 
 _ANNOTATE_RUN = named("annotate_run")
 _FAIL_ORPHANED_RUNS = named("fail_orphaned_runs")

@@ -12,7 +12,7 @@ from .db.database import Connection
 from .db.gateway import fetch_all, named, record
 from .figures import rounded
 from .joblog import PgExecutionLog
-from .lock import LOCK_KEY, LockHolder
+from .locking.lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert
 from .monitoring.checks import overlapping_run_ids
 from .monitoring.monitor import read_truth

@@ -46,7 +46,7 @@ from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard
 from .figures import rounded
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
-from .lock import JobLock, LockHolder, timed_try_acquire
+from .locking.lock import JobLock, LockHolder, timed_try_acquire
 from .logs import bind, log_context
 from .scheduler import Checkpoint, ReminderScheduler
 

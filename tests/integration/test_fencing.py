@@ -19,7 +19,7 @@ from assignment_reminders.delivery import ReminderDispatchService, Renderer, Web
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 from assignment_reminders.trigger import LOCK_LOST, CronTrigger

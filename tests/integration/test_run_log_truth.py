@@ -21,7 +21,7 @@ from assignment_reminders.clock import utc_now
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.monitoring.checks import FAILURE, OVERLAPPING_RUNS
 from assignment_reminders.monitoring.monitor import CheckResult
 from assignment_reminders.scheduler import ReminderSchedulerService

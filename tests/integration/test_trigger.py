@@ -13,7 +13,7 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.job import run_once
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
 from assignment_reminders.trigger import CronTrigger
 from tests import factories

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assignment_reminders.config import JOB_NAME
 from assignment_reminders.db.migrations import MIGRATION_LOCK_KEY
-from assignment_reminders.lock import LOCK_KEY, derive_lock_key
+from assignment_reminders.locking.lock import LOCK_KEY, derive_lock_key
 from tests.locks import key_halves
 
 

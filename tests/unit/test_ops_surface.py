@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from assignment_reminders.api import create_app
 from assignment_reminders.api.ops_auth import is_loopback
 from assignment_reminders.config import Settings
+from assignment_reminders.locking.pooling import refusal
 from assignment_reminders.monitoring.redact import short_error
-from assignment_reminders.pooling import refusal
 from tests.conftest import reminders_cmd
 from tests.jwt_tokens import SECRET, bearer
 from tests.receivers import free_port

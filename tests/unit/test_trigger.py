@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.joblog import SKIP_LOCK_HELD, RunCounts, RunStart
-from assignment_reminders.lock import LockHolder
+from assignment_reminders.locking.lock import LockHolder
 from assignment_reminders.scheduler import Checkpoint
 from assignment_reminders.trigger import CronTrigger
 

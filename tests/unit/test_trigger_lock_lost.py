@@ -11,7 +11,7 @@ import pytest
 from assignment_reminders.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
 from assignment_reminders.exceptions import DatabaseError, LockLostError
 from assignment_reminders.joblog import RunCounts, RunStart
-from assignment_reminders.lock import LockHolder
+from assignment_reminders.locking.lock import LockHolder
 from assignment_reminders.scheduler import Checkpoint
 from assignment_reminders.trigger import LOCK_LOST, CronTrigger
 

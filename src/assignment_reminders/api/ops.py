@@ -12,7 +12,7 @@ from ..config import Settings
 from ..db.database import connect, database_url
 from ..db.gateway import fetch_all, named, record
 from ..joblog import PgExecutionLog
-from ..lock import LOCK_KEY
+from ..locking.lock import LOCK_KEY
 from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .exceptions import LockLostError
+from ..exceptions import LockLostError
 
 logger = logging.getLogger(__name__)
 

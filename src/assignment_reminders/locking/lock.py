@@ -42,9 +42,9 @@ from typing import Final, Protocol
 
 from psycopg import sql
 
-from .db.database import Connection
-from .db.gateway import execute, fetch_one, named, record
-from .exceptions import (
+from ..db.database import Connection
+from ..db.gateway import execute, fetch_one, named, record
+from ..exceptions import (
     ConfigurationError,
     DatabaseError,
     DatabasePermissionError,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from .config import describe_database_url
-from .db.database import Connection, connect
-from .db.gateway import execute, fetch_one, named, record
-from .exceptions import TransactionPoolerError, first_line
+from ..config import describe_database_url
+from ..db.database import Connection, connect
+from ..db.gateway import execute, fetch_one, named, record
+from ..exceptions import TransactionPoolerError, first_line
 
 _BACKEND_PID = named("backend_pid")
 
