@@ -28,7 +28,7 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.embedded import embedded_database_url
 from assignment_reminders.db.migrations import migrate
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.job import run_once
+from assignment_reminders.job.compose import run_once
 from assignment_reminders.locking.lock import (
     LockTiming,
     SessionAdvisoryLock,

@@ -18,9 +18,9 @@ from datetime import date
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import named
-from assignment_reminders.joblog import RunCounts
+from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.locking.lock import LOCK_KEY
-from assignment_reminders.scheduler import ReminderSchedulerService
 
 from . import options
 from .run import NOW, seeded

@@ -18,8 +18,8 @@ from .config import Settings, describe_database_url
 from .db.database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
 from .db.gateway import fetch_all, fetch_one, fetch_value, named, record
 from .db.migrations import changed, discover, pending
-from .distant_now import database_clock
 from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
+from .job.distant_now import database_clock
 from .jwks import Fetch, fetch_jwks, parse_jwks
 from .locking.lock import LOCK_KEY
 from .locking.pooling import check_real_session

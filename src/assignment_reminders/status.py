@@ -11,7 +11,7 @@ from .config import Settings
 from .db.database import Connection
 from .db.gateway import fetch_all, named, record
 from .figures import rounded
-from .joblog import PgExecutionLog
+from .job.joblog import PgExecutionLog
 from .locking.lock import LOCK_KEY, LockHolder
 from .monitoring.alerts import Alert
 from .monitoring.checks import overlapping_run_ids

@@ -10,7 +10,7 @@ from typing import Any
 from benchmarks.naive import naive_run
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.seed import seed
 from tests.conftest import REPO
 

@@ -10,12 +10,12 @@ import psycopg
 import pytest
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.fence import PgFencing
-from assignment_reminders.job import run_once
-from assignment_reminders.joblog import PgExecutionLog, RunCounts
+from assignment_reminders.job.compose import run_once
+from assignment_reminders.job.fence import PgFencing
+from assignment_reminders.job.joblog import PgExecutionLog, RunCounts
+from assignment_reminders.job.scheduler import Checkpoint, ReminderSchedulerService
+from assignment_reminders.job.trigger import CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
-from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
-from assignment_reminders.trigger import CronTrigger
 from tests import factories
 from tests.conftest import wait_for
 from tests.locks import lock_pids, open_lock_connection

@@ -10,10 +10,10 @@ import pytest
 
 from assignment_reminders.doctor import Check, render_checks
 from assignment_reminders.figures import rounded
+from assignment_reminders.job.trigger import RunOutcome
 from assignment_reminders.status import Status
 from assignment_reminders.tables import render
 from assignment_reminders.terminal import Terminal
-from assignment_reminders.trigger import RunOutcome
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LONG = "holder_died: the run stopped without finishing (its lock was free when run 18 started) " * 3

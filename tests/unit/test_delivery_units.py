@@ -16,7 +16,7 @@ from assignment_reminders.config import Settings
 from assignment_reminders.delivery import Delivery, Renderer, RetryPolicy
 from assignment_reminders.delivery.signing import new_secret, sign, webhook_key
 from assignment_reminders.exceptions import ConfigurationError
-from assignment_reminders.joblog import RunCounts
+from assignment_reminders.job.joblog import RunCounts
 from assignment_reminders.progress import Progress
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

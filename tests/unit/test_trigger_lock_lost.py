@@ -8,12 +8,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
 from assignment_reminders.exceptions import DatabaseError, LockLostError
-from assignment_reminders.joblog import RunCounts, RunStart
+from assignment_reminders.job.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
+from assignment_reminders.job.joblog import RunCounts, RunStart
+from assignment_reminders.job.scheduler import Checkpoint
+from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
 from assignment_reminders.locking.lock import LockHolder
-from assignment_reminders.scheduler import Checkpoint
-from assignment_reminders.trigger import LOCK_LOST, CronTrigger
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from ..config import Settings
 from ..db.database import connect, database_url
 from ..db.gateway import fetch_all, named, record
-from ..joblog import PgExecutionLog
+from ..job.joblog import PgExecutionLog
 from ..locking.lock import LOCK_KEY
 from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth

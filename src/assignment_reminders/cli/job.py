@@ -185,8 +185,8 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
 
 def _refuse_distant_now(ctx: Context, now: datetime) -> None:
     """``--now`` far from the database's clock (read once, here): ``--now``'s usage error."""
-    from ..distant_now import check_now, database_clock
     from ..exceptions import InputError
+    from ..job.distant_now import check_now, database_clock
 
     with connect(database_url(ctx.settings), purpose="clock") as conn:
         database_now = database_clock(conn)

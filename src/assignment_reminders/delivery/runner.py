@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ..clock import utc_now
 from ..config import Settings
 from ..db.database import Connection
-from ..fence import Guard
+from ..job.fence import Guard
 from .channels import Channel, build_channels
 from .messages import Renderer
 from .retry import RetryPolicy

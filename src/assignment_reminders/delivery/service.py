@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..db.database import Connection
 from ..db.gateway import fetch_all, named, record
 from ..exceptions import DeliveryError, InputError
-from ..fence import Guard
+from ..job.fence import Guard
 from ..logs import FIELDS
 from .channels import Channel
 from .lease import Leases

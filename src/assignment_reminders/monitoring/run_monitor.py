@@ -1,9 +1,10 @@
 """Monitoring's part in every run: the overrun watchdog, heartbeat pings, retention, and the
 incident of a run that failed (or of one it found dead), opened as soon as the run is recorded.
 
-:class:`RunMonitor` is a :class:`~assignment_reminders.job.RunObserver`; :func:`monitored_run`
-is ``job.run_once`` with it, what ``reminders run``, the cron endpoint and ``reminders serve``'s
-schedule call. Monitoring depends on the job's composition root, never the reverse.
+:class:`RunMonitor` is a :class:`~assignment_reminders.job.compose.RunObserver`;
+:func:`monitored_run` is ``job.run_once`` with it, what ``reminders run``, the cron endpoint and
+``reminders serve``'s schedule call. Monitoring depends on the job's composition root, never the
+reverse.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from ..clock import utc_now
 from ..config import Settings
 from ..db.database import Connection
 from ..exceptions import ReminderError, first_line
-from ..job import run_once
+from ..job.compose import run_once
+from ..job.trigger import RunOutcome
 from ..logs import log_context
-from ..trigger import RunOutcome
 from .checks import FAILURE, OVERLAPPING_RUNS, UNLOCK_FAILED
 from .monitor import check_once_for, run_checks
 from .retention import prune_after_run

@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from .config import Settings
-from .db.database import Connection
-from .db.gateway import execute, fetch_one, named, record, sqlstate, transaction
-from .exceptions import DatabaseError, InputError
+from ..config import Settings
+from ..db.database import Connection
+from ..db.gateway import execute, fetch_one, named, record, sqlstate, transaction
+from ..exceptions import DatabaseError, InputError
 from .fence import Guard
 from .joblog import RunCounts
 

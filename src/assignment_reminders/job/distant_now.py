@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .db.database import Connection
-from .db.gateway import fetch_value, named
-from .exceptions import InputError
-from .limits import MAX_NOW_DISTANCE, MAX_NOW_DISTANCE_TEXT
+from ..db.database import Connection
+from ..db.gateway import fetch_value, named
+from ..exceptions import InputError
+from ..limits import MAX_NOW_DISTANCE, MAX_NOW_DISTANCE_TEXT
 
 _DATABASE_CLOCK = named("database_clock")
 

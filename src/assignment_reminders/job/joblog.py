@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from .db.database import Connection
-from .db.gateway import execute, fetch_all, fetch_one, named, record
-from .locking.lock import LockHolder
+from ..db.database import Connection
+from ..db.gateway import execute, fetch_all, fetch_one, named, record
+from ..locking.lock import LockHolder
 
 _ANNOTATE_RUN = named("annotate_run")
 _FAIL_ORPHANED_RUNS = named("fail_orphaned_runs")

@@ -20,9 +20,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from .db.database import Connection
-from .db.gateway import fetch_one, named, record, transaction
-from .exceptions import LockLostError
+from ..db.database import Connection
+from ..db.gateway import fetch_one, named, record, transaction
+from ..exceptions import LockLostError
 
 _FENCE_CHECK = named("fence_check")
 _FENCE_TAKE = named("fence_take")

@@ -24,15 +24,15 @@ from uuid import UUID
 
 import psycopg
 
-from .clock import utc_now
-from .config import Settings
-from .db.database import Connection, connect, database_url, lock_database_url
-from .db.gateway import fault, fetch_value, named
-from .delivery.channels import configured_channel_names, skipped_channels
-from .delivery.runner import delivery_step
+from ..clock import utc_now
+from ..config import Settings
+from ..db.database import Connection, connect, database_url, lock_database_url
+from ..db.gateway import fault, fetch_value, named
+from ..delivery.channels import configured_channel_names, skipped_channels
+from ..delivery.runner import delivery_step
+from ..locking.lock import JobLock, LockTiming, open_job_lock
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog, RunCounts
-from .locking.lock import JobLock, LockTiming, open_job_lock
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 

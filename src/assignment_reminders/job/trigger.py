@@ -38,16 +38,16 @@ from uuid import UUID, uuid4
 
 import psycopg
 
+from ..clock import utc_now
+from ..db.database import DATABASE_FAULTS
+from ..exceptions import DatabaseError, LockLostError, first_line
+from ..figures import rounded
+from ..locking.lock import JobLock, LockHolder, timed_try_acquire
+from ..logs import bind, log_context
 from . import advice as advice_table
 from .advice import advice, cause_of
-from .clock import utc_now
-from .db.database import DATABASE_FAULTS
-from .exceptions import DatabaseError, LockLostError, first_line
 from .fence import Fencing, Guard
-from .figures import rounded
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
-from .locking.lock import JobLock, LockHolder, timed_try_acquire
-from .logs import bind, log_context
 from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
