@@ -18,7 +18,7 @@ from uuid import UUID
 
 import psycopg
 
-from .auth import Principal
+from .auth.principal import Principal
 from .db.database import Connection
 from .db.gateway import execute, fetch_all, fetch_one, named, record
 from .exceptions import (

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict
 
 from .. import __version__
+from ..auth.tokens import TokenVerifier
 from ..config import Settings
 from ..db.database import connect, database_url
 from ..db.migrations import pending
@@ -21,7 +22,6 @@ from ..job.trigger import RunOutcome
 from ..limits import MAX_NOW_DISTANCE_TEXT
 from ..monitoring.redact import short_error
 from ..monitoring.run_monitor import monitored_run
-from ..tokens import TokenVerifier
 from . import activities as activities_api
 from . import admin as admin_api
 from . import errors, heap, openapi, ops_session

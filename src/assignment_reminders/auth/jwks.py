@@ -23,7 +23,7 @@ import httpx
 import jwt
 from jwt import PyJWK
 
-from .exceptions import AuthError, SigningKeysUnavailableError
+from ..exceptions import AuthError, SigningKeysUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from .config import SUPABASE_API_KEY_PREFIXES, Secret
-from .exceptions import AuthError, PermissionDeniedError
+from ..config import SUPABASE_API_KEY_PREFIXES, Secret
+from ..exceptions import AuthError, PermissionDeniedError
 from .tokens import TokenVerifier
 
 

@@ -24,9 +24,9 @@ from typing import Any, Final, Protocol
 import jwt
 from jwt import PyJWK
 
-from .clock import utc_now
-from .config import AuthSettings, Secret
-from .exceptions import AuthError
+from ..clock import utc_now
+from ..config import AuthSettings, Secret
+from ..exceptions import AuthError
 from .jwks import ASYMMETRIC_ALGORITHMS, JwksCache
 
 AUDIENCE: Final = "authenticated"
