@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements-dev.lock
 install: $(STAMP) ## create .venv with the package and its development tools
 
 demo: install ## the main job on the embedded PostgreSQL: two overlapping runs, one wins
-	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.demo
+	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.dev.demo
 
 test: install system-deps supabase-cli ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
 	$(BIN)/pytest

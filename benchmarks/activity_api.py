@@ -38,7 +38,7 @@ import jwt
 
 from assignment_reminders.db.database import connect
 from assignment_reminders.db.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import http_load, options

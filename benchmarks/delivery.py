@@ -28,8 +28,8 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import migrate
 from assignment_reminders.delivery import build_channels
 from assignment_reminders.delivery.runner import close_all, dispatch_service
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.job.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
 
 from . import options
 from .scratch import Databases, server

@@ -42,7 +42,7 @@ from tests.race_workload import (
 )
 
 from assignment_reminders.db.database import connect
-from assignment_reminders.seed import seed
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import options

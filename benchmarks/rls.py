@@ -20,7 +20,7 @@ from typing import Any
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import options

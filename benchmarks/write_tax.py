@@ -50,7 +50,7 @@ from psycopg import sql
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.dev.seed import seed
 
 from . import options
 from .scratch import scratch_database

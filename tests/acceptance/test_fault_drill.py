@@ -26,9 +26,9 @@ import pytest
 
 from assignment_reminders.config import Settings
 from assignment_reminders.db.database import Connection
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.job.compose import run_once
 from assignment_reminders.job.trigger import LOCK_LOST, RunOutcome
-from assignment_reminders.seed import seed
 from tests.conftest import wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import CLASSID, OBJID

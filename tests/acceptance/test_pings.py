@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import date
 
 from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.locking.lock import LOCK_KEY
-from assignment_reminders.seed import seed
 from tests.receivers import Requests, free_port, request_receiver
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

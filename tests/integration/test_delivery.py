@@ -25,10 +25,10 @@ from assignment_reminders.delivery import (
 from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.delivery.states import DeliveryStatus, Outcome
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.logs import FIELDS
-from assignment_reminders.seed import seed
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 

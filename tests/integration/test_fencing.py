@@ -16,13 +16,13 @@ import pytest
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
-from assignment_reminders.seed import seed
 from tests import factories
 from tests.conftest import wait_for
 from tests.dispatch_counts import dispatch_count

@@ -19,6 +19,7 @@ import pytest
 
 from assignment_reminders.clock import utc_now
 from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.job.scheduler import ReminderSchedulerService
@@ -26,7 +27,6 @@ from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger, RunOutcome
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.monitoring.checks import FAILURE, OVERLAPPING_RUNS
 from assignment_reminders.monitoring.monitor import CheckResult
-from assignment_reminders.seed import seed
 from tests.alert_receivers import Mailbox, WebhookReceiver
 from tests.conftest import wait_for
 from tests.integration.test_monitoring_alerts import alerting, sent, smtp_server, webhook

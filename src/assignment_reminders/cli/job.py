@@ -148,7 +148,7 @@ def seed(
     For development databases: where auth.users exists (Supabase), each made-up coordinator and
     mentor also gets a bare user there (no email, no password), which their user_id references.
     """
-    from ..seed import seed as run_seed
+    from ..dev.seed import seed as run_seed
 
     day: date = today.date() if today else datetime.now(UTC).date()
     started = time.perf_counter()

@@ -20,14 +20,14 @@ from uuid import UUID
 
 import click
 
-from .config import Settings
-from .db.database import connect, database_url
-from .db.gateway import fetch_all, named, record
-from .db.migrations import applied_summary, migrate
-from .locking.lock import LOCK_KEY
+from ..config import Settings
+from ..db.database import connect, database_url
+from ..db.gateway import fetch_all, named, record
+from ..db.migrations import applied_summary, migrate
+from ..locking.lock import LOCK_KEY
+from ..tables import render, shorten
+from ..terminal import Terminal
 from .seed import seed
-from .tables import render, shorten
-from .terminal import Terminal
 
 COLUMNS = (  # the most telling first: on a narrow terminal the last ones are left out
     ("status", "status"),

@@ -31,9 +31,9 @@ from datetime import date, timedelta
 
 from psycopg import sql
 
-from .db.database import Connection
-from .db.gateway import copy_binary_rows, copy_lines, execute, fetch_value, named, transaction
-from .exceptions import InputError
+from ..db.database import Connection
+from ..db.gateway import copy_binary_rows, copy_lines, execute, fetch_value, named, transaction
+from ..exceptions import InputError
 from .seed_due import COLUMNS as DUE_COLUMNS
 from .seed_due import DueRows
 
