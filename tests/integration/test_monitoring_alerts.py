@@ -21,7 +21,7 @@ from assignment_reminders.monitoring.checks import (
 )
 from assignment_reminders.monitoring.monitor import CheckResult, run_checks
 from assignment_reminders.monitoring.sinks import LogSink, sinks_from_settings
-from assignment_reminders.status import read_status
+from assignment_reminders.monitoring.status import read_status
 from tests.alert_receivers import (
     ALERT_WEBHOOK_SECRET,
     Mailbox,

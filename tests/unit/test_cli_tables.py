@@ -8,10 +8,10 @@ from uuid import UUID
 
 import pytest
 
-from assignment_reminders.doctor import Check, render_checks
 from assignment_reminders.figures import rounded
 from assignment_reminders.job.trigger import RunOutcome
-from assignment_reminders.status import Status
+from assignment_reminders.monitoring.doctor import Check, render_checks
+from assignment_reminders.monitoring.status import Status
 from assignment_reminders.tables import render
 from assignment_reminders.terminal import Terminal
 

@@ -172,7 +172,7 @@ def seed(
 def status(ctx: Context, as_json: bool, limit: int) -> None:
     """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
     from ..clock import utc_now
-    from ..status import read_status
+    from ..monitoring.status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
         current = read_status(conn, ctx.settings, now=utc_now(), limit=limit)

@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .auth.jwks import Fetch, fetch_jwks, parse_jwks
-from .config import Settings, describe_database_url
-from .db.database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
-from .db.gateway import fetch_all, fetch_one, fetch_value, named, record
-from .db.migrations import changed, discover, pending
-from .exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
-from .job.distant_now import database_clock
-from .locking.lock import LOCK_KEY
-from .locking.pooling import check_real_session
-from .tables import render
+from ..auth.jwks import Fetch, fetch_jwks, parse_jwks
+from ..config import Settings, describe_database_url
+from ..db.database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
+from ..db.gateway import fetch_all, fetch_one, fetch_value, named, record
+from ..db.migrations import changed, discover, pending
+from ..exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
+from ..job.distant_now import database_clock
+from ..locking.lock import LOCK_KEY
+from ..locking.pooling import check_real_session
+from ..tables import render
 
 MAX_CLOCK_SKEW_SECONDS = 2.0
 NETWORK_TIMEOUT_SECONDS = 3.0

@@ -7,18 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .config import Settings
-from .db.database import Connection
-from .db.gateway import fetch_all, named, record
-from .figures import rounded
-from .job.joblog import PgExecutionLog
-from .locking.lock import LOCK_KEY, LockHolder
-from .monitoring.alerts import Alert
-from .monitoring.checks import overlapping_run_ids
-from .monitoring.monitor import read_truth
-from .monitoring.ops_state import Headline
-from .monitoring.truth import Incident, IncidentState
-from .tables import render, shorten
+from ..config import Settings
+from ..db.database import Connection
+from ..db.gateway import fetch_all, named, record
+from ..figures import rounded
+from ..job.joblog import PgExecutionLog
+from ..locking.lock import LOCK_KEY, LockHolder
+from ..tables import render, shorten
+from .alerts import Alert
+from .checks import overlapping_run_ids
+from .monitor import read_truth
+from .ops_state import Headline
+from .truth import Incident, IncidentState
 
 RUN_COLUMNS = (  # the most useful first: on a narrow terminal the last ones are left out
     ("id", "id"),
