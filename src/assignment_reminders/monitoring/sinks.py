@@ -17,9 +17,9 @@ from typing import Literal, Protocol
 
 from ..clock import utc_now
 from ..config import Secret, Settings
+from ..delivery.smtp import open_smtp
 from ..exceptions import ConfigurationError
 from ..logs import log_context
-from ..smtp import open_smtp
 from .alerts import Alert, Changes
 
 logger = logging.getLogger("assignment_reminders.alerts")

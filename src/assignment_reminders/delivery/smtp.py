@@ -12,7 +12,7 @@ import smtplib
 import ssl
 from typing import TYPE_CHECKING
 
-from .config import SmtpSettings
+from ..config import SmtpSettings
 
 if TYPE_CHECKING:
     import aiosmtplib
