@@ -46,8 +46,8 @@ def test_monitoring_and_api_reach_the_job_through_the_root() -> None:
 
 def test_progress_display_is_the_clis_not_deliverys() -> None:
     for path in (PACKAGE / "delivery").glob("*.py"):
-        assert not any(m.startswith("progress") for m in imports(path)), path
-    assert "progress.Progress" in imports(PACKAGE / "cli" / "job.py")
+        assert not any(m.startswith("cli.progress") for m in imports(path)), path
+    assert "cli.progress.Progress" in imports(PACKAGE / "cli" / "job.py")
 
 
 # --- The shape of the package: root module count, import depth, cycles (issue 21) ---------------

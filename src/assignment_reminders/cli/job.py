@@ -95,7 +95,7 @@ def run(
     1 when it failed, 2 on a bad option (a distant --now too: refused before the run starts).
     """
     from ..monitoring.run_monitor import monitored_run
-    from ..progress import Progress
+    from .progress import Progress
 
     if now is not None and not allow_distant_now:
         _refuse_distant_now(ctx, now)
