@@ -18,7 +18,7 @@ from datetime import date
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import named
-from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.locking.lock import LOCK_KEY
 

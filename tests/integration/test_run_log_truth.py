@@ -20,8 +20,9 @@ import pytest
 from assignment_reminders.clock import utc_now
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
-from assignment_reminders.job.joblog import PgExecutionLog, RunCounts
+from assignment_reminders.job.joblog import PgExecutionLog
 from assignment_reminders.job.scheduler import ReminderSchedulerService
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger, RunOutcome
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock

@@ -11,7 +11,7 @@ import pytest
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests.dispatch_counts import clean_totals, table_counts
 

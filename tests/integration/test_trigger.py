@@ -11,8 +11,9 @@ import pytest
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.job.compose import run_once
+from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
-from assignment_reminders.job.joblog import PgExecutionLog, RunCounts
+from assignment_reminders.job.joblog import PgExecutionLog
 from assignment_reminders.job.scheduler import Checkpoint, ReminderSchedulerService
 from assignment_reminders.job.trigger import CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock

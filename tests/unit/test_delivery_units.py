@@ -17,7 +17,7 @@ from assignment_reminders.config import Settings
 from assignment_reminders.delivery import Delivery, Renderer, RetryPolicy
 from assignment_reminders.delivery.signing import new_secret, sign, webhook_key
 from assignment_reminders.exceptions import ConfigurationError
-from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.counts import RunCounts
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

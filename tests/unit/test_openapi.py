@@ -16,7 +16,7 @@ from assignment_reminders.api import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE
 from assignment_reminders.api.openapi import OPERATION_IDS
 from assignment_reminders.config import Settings
-from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.trigger import RunOutcome
 from tests.activity_world import SECRET, bearer
 from tests.jwt_tokens import bearer as service_bearer

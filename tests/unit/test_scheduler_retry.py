@@ -16,7 +16,7 @@ from assignment_reminders.db.database import Connection
 from assignment_reminders.db.gateway import translate
 from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.job import scheduler
-from assignment_reminders.job.joblog import RunCounts
+from assignment_reminders.job.counts import RunCounts
 
 NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)
 NO_CONNECTION = cast(Connection, object())  # the gateway is replaced: nothing reaches it

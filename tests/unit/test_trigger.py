@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.job.joblog import SKIP_LOCK_HELD, RunCounts, RunStart
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.joblog import SKIP_LOCK_HELD, RunStart
 from assignment_reminders.job.scheduler import Checkpoint
 from assignment_reminders.job.trigger import CronTrigger
-from assignment_reminders.locking.lock import LockHolder
+from assignment_reminders.locking.holder import LockHolder
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 

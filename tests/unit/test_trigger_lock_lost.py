@@ -10,10 +10,11 @@ import pytest
 
 from assignment_reminders.exceptions import DatabaseError, LockLostError
 from assignment_reminders.job.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
-from assignment_reminders.job.joblog import RunCounts, RunStart
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.joblog import RunStart
 from assignment_reminders.job.scheduler import Checkpoint
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
-from assignment_reminders.locking.lock import LockHolder
+from assignment_reminders.locking.holder import LockHolder
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 

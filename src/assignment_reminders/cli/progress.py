@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..job.joblog import RunCounts
+from ..job.counts import RunCounts
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,9 @@ from ..db.gateway import fault, fetch_value, named
 from ..delivery.channels import configured_channel_names, skipped_channels
 from ..delivery.runner import delivery_step
 from ..locking.lock import JobLock, LockTiming, open_job_lock
+from .counts import RunCounts
 from .fence import Guard, PgFencing
-from .joblog import PgExecutionLog, RunCounts
+from .joblog import PgExecutionLog
 from .scheduler import Checkpoint, ReminderSchedulerService
 from .trigger import CronTrigger, RunOutcome, Step
 

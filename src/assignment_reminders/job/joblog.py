@@ -11,7 +11,8 @@ from uuid import UUID
 
 from ..db.database import Connection
 from ..db.gateway import execute, fetch_all, fetch_one, named, record
-from ..locking.lock import LockHolder
+from ..locking.holder import LockHolder
+from .counts import RunCounts
 
 _ANNOTATE_RUN = named("annotate_run")
 _FAIL_ORPHANED_RUNS = named("fail_orphaned_runs")
@@ -25,26 +26,6 @@ _RECORD_UNLOCK = named("record_unlock")
 _RUN_LEDGER_COUNTS = named("run_ledger_counts")
 
 SKIP_LOCK_HELD = "advisory_lock_held"
-
-
-@dataclass(frozen=True)
-class RunCounts:
-    """What a run did. In its row, ``reminders_created`` and ``escalations_created`` are kept by
-    the database (the ledger rows that committed with the run's id); the other two are the
-    pass's own account."""
-
-    assignments_scanned: int = 0
-    reminders_created: int = 0
-    escalations_created: int = 0
-    duplicates_suppressed: int = 0
-
-    def __add__(self, other: RunCounts) -> RunCounts:
-        return RunCounts(
-            self.assignments_scanned + other.assignments_scanned,
-            self.reminders_created + other.reminders_created,
-            self.escalations_created + other.escalations_created,
-            self.duplicates_suppressed + other.duplicates_suppressed,
-        )
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ from ..config import Settings
 from ..db.database import Connection
 from ..db.gateway import execute, fetch_one, named, record, sqlstate, transaction
 from ..exceptions import DatabaseError, InputError
+from .counts import RunCounts
 from .fence import Guard
-from .joblog import RunCounts
 
 _DUE_ROWS = named("due_rows")
 _SCHEDULE_BATCH = named("schedule_batch")

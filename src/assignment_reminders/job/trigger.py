@@ -42,12 +42,14 @@ from ..clock import utc_now
 from ..db.database import DATABASE_FAULTS
 from ..exceptions import DatabaseError, LockLostError, first_line
 from ..figures import rounded
-from ..locking.lock import JobLock, LockHolder, timed_try_acquire
+from ..locking.holder import LockHolder
+from ..locking.lock import JobLock, timed_try_acquire
 from ..logs import bind, log_context
 from . import advice as advice_table
 from .advice import advice, cause_of
+from .counts import RunCounts
 from .fence import Fencing, Guard
-from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunCounts, RunStart
+from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunStart
 from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)

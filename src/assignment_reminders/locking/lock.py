@@ -76,16 +76,6 @@ def derive_lock_key(job_name: str) -> int:
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds the lock, from ``pg_locks`` joined to ``pg_stat_activity``."""
-
-    pid: int
-    application_name: str | None
-    client_addr: str | None
-    backend_start: object | None
-
-
 class JobLock(Protocol):
     """What the cron trigger needs of a lock. Tests supply their own."""
 

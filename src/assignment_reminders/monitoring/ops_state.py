@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..locking.lock import LockHolder
+from ..locking.holder import LockHolder
 
 if TYPE_CHECKING:
     from .truth import Truth

@@ -12,7 +12,8 @@ from ..db.database import Connection
 from ..db.gateway import fetch_all, named, record
 from ..figures import rounded
 from ..job.joblog import PgExecutionLog
-from ..locking.lock import LOCK_KEY, LockHolder
+from ..locking.holder import LockHolder
+from ..locking.lock import LOCK_KEY
 from ..tables import render, shorten
 from .alerts import Alert
 from .checks import overlapping_run_ids
