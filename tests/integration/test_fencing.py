@@ -15,7 +15,9 @@ import psycopg
 import pytest
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
+from assignment_reminders.delivery.messages import Renderer
+from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.counts import RunCounts

@@ -119,7 +119,7 @@ def worker(
     as_json: bool,
 ) -> None:
     from ..db.database import connect, database_url
-    from ..delivery import build_channels
+    from ..delivery.channels import build_channels
     from ..delivery.runner import close_all, dispatch_service
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)

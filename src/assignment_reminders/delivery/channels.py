@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
+from .names import EMAIL, WEBHOOK
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from .sending import MayStart, Outcomes
 
 logger = logging.getLogger(__name__)
-
-EMAIL, WEBHOOK = "email", "webhook"
 
 
 class Channel(Protocol):

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from ..config import SmtpSettings
 from ..exceptions import DeliveryError
-from .channels import EMAIL
 from .messages import Message
 from .mime import build_email
+from .names import EMAIL
 from .sending import AsyncChannel
 from .smtp import open_async_smtp
 
