@@ -13,7 +13,7 @@ from uuid import UUID
 import jwt
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.deps import request_now
 from assignment_reminders.config import Settings
 from assignment_reminders.db.database import Connection

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
 from assignment_reminders.db.database import Connection
 from assignment_reminders.db.optional_sql import optional_sql

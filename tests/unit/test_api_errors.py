@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
 from assignment_reminders.api.activities import ActivityIn
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE, field_name, install, safe_text
 from assignment_reminders.config import Settings
 from assignment_reminders.exceptions import ConfigurationError, TransactionPoolerError

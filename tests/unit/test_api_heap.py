@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app, heap
+from assignment_reminders.api import heap
+from assignment_reminders.api.app import create_app
 from assignment_reminders.cli import cli
 from assignment_reminders.config import Settings
 

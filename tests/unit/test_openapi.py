@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE
 from assignment_reminders.api.openapi import OPERATION_IDS
 from assignment_reminders.config import Settings

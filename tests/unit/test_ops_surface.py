@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.ops_auth import is_loopback
 from assignment_reminders.config import Settings
 from assignment_reminders.locking.pooling import refusal

@@ -78,7 +78,7 @@ def serve(
     """
     import uvicorn
 
-    from ..api import create_app
+    from ..api.app import create_app
     from ..api.ops_auth import is_loopback
     from ..exceptions import ConfigurationError
     from ..monitoring.service import start_background

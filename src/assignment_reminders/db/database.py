@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-from ..config import Settings
 from ..exceptions import DatabaseUnavailableError, first_line
 from .embedded import embedded_database_url
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 Connection = psycopg.Connection[dict[str, Any]]
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any, AnyStr, Final, LiteralString, TypeVar
+from typing import TYPE_CHECKING, Any, AnyStr, Final, LiteralString, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -52,7 +52,9 @@ from ..exceptions import (
     SchemaMissingError,
     first_line,
 )
-from .database import Connection
+
+if TYPE_CHECKING:
+    from .database import Connection  # a type: the gateway opens no connection
 
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Any] | None

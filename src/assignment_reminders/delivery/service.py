@@ -35,9 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..db.database import Connection
 from ..db.gateway import fetch_all, named, record
 from ..exceptions import DeliveryError, InputError
-from ..job.fence import Guard
 from ..logs import FIELDS
-from .channels import Channel
 from .lease import Leases
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
@@ -46,6 +44,8 @@ from .states import Attempt, CancelReason, DeliveryStatus, Outcome
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from ..job.fence import Guard
+    from .channels import Channel
     from .sending import Outcomes  # asyncio: not imported by `reminders run` without channels
 
 _CLAIM_DELIVERIES = named("claim_deliveries")

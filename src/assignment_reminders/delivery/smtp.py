@@ -12,10 +12,10 @@ import smtplib
 import ssl
 from typing import TYPE_CHECKING
 
-from ..config import SmtpSettings
-
 if TYPE_CHECKING:
     import aiosmtplib
+
+    from ..config import SmtpSettings
 
 
 def open_smtp(settings: SmtpSettings, *, timeout: float = 10.0) -> smtplib.SMTP:

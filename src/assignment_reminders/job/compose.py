@@ -30,7 +30,8 @@ from ..db.database import Connection, connect, database_url, lock_database_url
 from ..db.gateway import fault, fetch_value, named
 from ..delivery.channels import configured_channel_names, skipped_channels
 from ..delivery.runner import delivery_step
-from ..locking.lock import JobLock, LockTiming, open_job_lock
+from ..locking.job_lock import JobLock
+from ..locking.lock import LockTiming, open_job_lock
 from .counts import RunCounts
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog

@@ -18,11 +18,13 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..db.database import Connection
 from ..db.gateway import fetch_one, named, record, transaction
 from ..exceptions import LockLostError
+
+if TYPE_CHECKING:
+    from ..db.database import Connection
 
 _FENCE_CHECK = named("fence_check")
 _FENCE_TAKE = named("fence_take")

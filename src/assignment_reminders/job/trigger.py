@@ -43,7 +43,7 @@ from ..db.database import DATABASE_FAULTS
 from ..exceptions import DatabaseError, LockLostError, first_line
 from ..figures import rounded
 from ..locking.holder import LockHolder
-from ..locking.lock import JobLock, timed_try_acquire
+from ..locking.job_lock import JobLock, timed_try_acquire
 from ..logs import bind, log_context
 from . import advice as advice_table
 from .advice import advice, cause_of

@@ -38,7 +38,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 from psycopg import sql
 
@@ -55,6 +55,7 @@ from ..exceptions import (
     first_line,
 )
 from .heartbeat import Heartbeat
+from .job_lock import JobLock
 from .pooling import check_real_session, refusal
 
 _LOCK_BEAT = named("lock_beat")
@@ -74,25 +75,6 @@ def derive_lock_key(job_name: str) -> int:
     """The advisory-lock key of a job: sha256 of its name, first 8 bytes, top bit cleared."""
     digest = hashlib.sha256(job_name.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
-class JobLock(Protocol):
-    """What the cron trigger needs of a lock. Tests supply their own."""
-
-    key: int
-
-    def try_acquire(self) -> bool: ...
-
-    def checkpoint(self) -> None:
-        """Raise :class:`LockLostError` when the lock is no longer (provably) ours."""
-
-    def pause(self, seconds: float) -> None:
-        """Wait, checking the lock all along (drills: ``--hold-seconds``)."""
-
-    def release(self) -> bool: ...
-
-    @property
-    def backend_pid(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -344,10 +326,3 @@ def open_job_lock(
         lock = SessionAdvisoryLock(conn, LOCK_KEY, url=url, role=assume, timing=timing)
     lock.prepare()  # before the timed try: pooler check, role, timeouts
     return lock
-
-
-def timed_try_acquire(lock: JobLock) -> tuple[bool, float]:
-    """Try the lock; return whether we won and how long the attempt took, in milliseconds."""
-    started = time.perf_counter()
-    acquired = lock.try_acquire()
-    return acquired, (time.perf_counter() - started) * 1000
