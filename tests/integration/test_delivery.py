@@ -12,14 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment_reminders.config import DeliverySettings, Secret, Settings, SmtpSettings
+from assignment_reminders.config import (
+    DeliverySettings,
+    Secret,
+    Settings,
+    SmtpSettings,
+    webhook_key,
+)
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery.channels import Channel, configured_channel_names
 from assignment_reminders.delivery.mail import EmailChannel
 from assignment_reminders.delivery.messages import Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
 from assignment_reminders.delivery.service import ReminderDispatchService
-from assignment_reminders.delivery.signing import webhook_key
 from assignment_reminders.delivery.states import DeliveryStatus, Outcome
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed

@@ -13,10 +13,10 @@ from uuid import UUID
 import pytest
 
 from assignment_reminders.cli.progress import Progress
-from assignment_reminders.config import Settings
+from assignment_reminders.config import Settings, webhook_key
 from assignment_reminders.delivery.messages import Delivery, Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
-from assignment_reminders.delivery.signing import new_secret, sign, webhook_key
+from assignment_reminders.delivery.signing import new_secret, sign
 from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.job.counts import RunCounts
 

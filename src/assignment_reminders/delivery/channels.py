@@ -70,8 +70,8 @@ def configured_channel_names(settings: Settings, *, announce: bool = True) -> li
 def build_channels(settings: Settings, names: list[str] | None = None) -> Mapping[str, Channel]:
     """The configured channels, ready to send; call ``close()`` on each when done. Each keeps
     at most ``REMINDERS_DELIVERY_CONCURRENCY`` messages in flight and connections open."""
+    from ..config import webhook_key
     from .mail import EmailChannel  # asyncio, aiosmtplib, aiohttp: only when delivering
-    from .signing import webhook_key
     from .webhook import WebhookChannel
 
     names = configured_channel_names(settings) if names is None else names
