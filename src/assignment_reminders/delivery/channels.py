@@ -55,7 +55,7 @@ def skipped_channels(settings: Settings) -> list[str]:
 
 def configured_channel_names(settings: Settings, *, announce: bool = True) -> list[str]:
     """The external channels this deployment can send on; logs one line per skipped channel
-    (unless *announce* is false: a run says them within its log context, job.py)."""
+    (unless *announce* is false: a run says them within its log context, job/compose.py)."""
     names = []
     if settings.smtp.host:
         names.append(EMAIL)

@@ -1,7 +1,7 @@
 """The cron trigger: one invocation of the reminder job, single-flight under an advisory lock.
 
 This is the one code path behind ``reminders run`` and
-``POST /functions/v1/assignment-reminder-cron``; ``job.py`` wires it (connections, lock, log,
+``POST /functions/v1/assignment-reminder-cron``; ``compose.py`` wires it (connections, lock, log,
 scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
 
     try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
