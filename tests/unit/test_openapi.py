@@ -17,6 +17,7 @@ from assignment_reminders.api.errors import MEDIA_TYPE
 from assignment_reminders.api.openapi import OPERATION_IDS
 from assignment_reminders.config import Settings
 from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.run_status import RunStatus
 from assignment_reminders.job.trigger import RunOutcome
 from tests.activity_world import SECRET, bearer
 from tests.jwt_tokens import bearer as service_bearer
@@ -29,7 +30,7 @@ DOWN = f"postgresql://app:pw@127.0.0.1:{free_port()}/x?connect_timeout=2"
 def failed_run(*args: Any, **kwargs: Any) -> RunOutcome:
     return RunOutcome(
         invocation_id=uuid4(),
-        status="failed",
+        status=RunStatus.FAILED,
         run_id=7,
         error="UniqueViolation: Key (user_id)=(3f1c2d4e-1111-2222-3333-444455556666) exists",
         counts=RunCounts(assignments_scanned=10),

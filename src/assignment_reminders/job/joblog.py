@@ -13,6 +13,7 @@ from ..db.database import Connection
 from ..db.gateway import execute, fetch_all, fetch_one, named, record
 from ..locking.holder import LockHolder
 from .counts import RunCounts
+from .run_status import RunStatus
 
 _ANNOTATE_RUN = named("annotate_run")
 _FAIL_ORPHANED_RUNS = named("fail_orphaned_runs")
@@ -67,7 +68,7 @@ class ExecutionLog(Protocol):
         self,
         run_id: int,
         *,
-        status: str,
+        status: RunStatus,
         finished_at: datetime,
         duration_ms: float,
         counts: RunCounts,
@@ -161,7 +162,7 @@ class PgExecutionLog:
         self,
         run_id: int,
         *,
-        status: str,
+        status: RunStatus,
         finished_at: datetime,
         duration_ms: float,
         counts: RunCounts,

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import psycopg
@@ -50,6 +50,7 @@ from .advice import advice, cause_of
 from .counts import RunCounts
 from .fence import Fencing, Guard
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunStart
+from .run_status import Finish, RunStatus
 from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class RunOutcome:
     """What one invocation did."""
 
     invocation_id: UUID
-    status: str
+    status: RunStatus
     run_id: int
     note: str | None = None
     error: str | None = None
@@ -97,20 +98,30 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("success", "skipped")
+        return self.status in (RunStatus.SUCCESS, RunStatus.SKIPPED)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, figures rounded (``lock_acquire_ms`` 13.24, not 13.240977999998904)."""
         data = asdict(self)
         data["invocation_id"] = str(self.invocation_id)
+        data["status"] = self.status.value
         if self.holder is not None:
             data["holder"]["backend_start"] = str(self.holder.backend_start)
         rounded_data: dict[str, Any] = rounded(data)
         return rounded_data
 
 
+class Trigger(Protocol):
+    """One invocation of the job, whoever calls (the CLI, the cron endpoint, the schedule)."""
+
+    def run(self, *, now: datetime | None = None) -> RunOutcome: ...
+
+
 class CronTrigger:
-    """Runs the scheduler at most once at a time, whoever calls."""
+    """Runs the scheduler at most once at a time, whoever calls: the :class:`Trigger` protocol.
+
+    It holds what every invocation runs with; each invocation's own state (its fencing token,
+    its batches, the log its row is written to, a database fault) is a :class:`Run`."""
 
     def __init__(
         self,
@@ -134,23 +145,11 @@ class CronTrigger:
         self.trigger_source = trigger_source
         self.clock = clock
         self.pause_between_batches = pause_between_batches
-        self._batches = 0
         self.after_pass = list(after_pass)  # delivery, a drill's hold: in order, lock held
         self.fencing = fencing  # None: writes are not fenced (unit tests with fakes)
-        self._token: int | None = None
         # where the run's end is recorded when the work connection died under it
         self.fallback_log = fallback_log
-        self._fault: Exception | None = None
-        self._recorded_by: ExecutionLog | None = None
-        self._row_status: str | None = None  # what the run's row says, once finished
         self.on_locked = on_locked  # told the invocation id once the lock is ours (pings)
-
-    def _checkpoint(self) -> None:
-        """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
-        self.lock.checkpoint()
-        if self.pause_between_batches > 0 and self._batches > 0:
-            self.lock.pause(self.pause_between_batches)
-        self._batches += 1
 
     def run(self, *, now: datetime | None = None) -> RunOutcome:
         """One invocation. *now* is the moment reminders are computed for (default: the clock)."""
@@ -171,7 +170,7 @@ class CronTrigger:
                 return self._skip(start, started)
             if self.on_locked is not None:
                 self.on_locked(invocation_id)
-            return self._run_locked(start, started, now or started_at)
+            return Run(self, start, now or started_at).run_locked(started)
 
     def _skip(self, start: RunStart, started: float) -> RunOutcome:
         holder, since = self.log.lock_holder(self.job_name, self.lock.key)
@@ -192,7 +191,7 @@ class CronTrigger:
         )
         return RunOutcome(
             invocation_id=start.invocation_id,
-            status="skipped",
+            status=RunStatus.SKIPPED,
             run_id=run_id,
             note=SKIP_LOCK_HELD,
             lock_acquire_ms=start.lock_acquire_ms,
@@ -200,40 +199,67 @@ class CronTrigger:
             holder=holder,
         )
 
-    def _guard(self) -> AbstractContextManager[object]:
+
+class Run:
+    """One invocation that won the lock, from its first write to its :class:`RunOutcome`.
+
+    Its state lives as long as the invocation: the fencing token, the batches started, the
+    database fault that stopped it, the log its row is being written to (a fresh one once the
+    work connection died) and what that row says once finished."""
+
+    def __init__(self, trigger: CronTrigger, start: RunStart, now: datetime) -> None:
+        self.trigger = trigger
+        self.start = start
+        self.now = now
+        self.token: int | None = None
+        self.batches = 0
+        self.fault: Exception | None = None
+        self.recorded_by: ExecutionLog | None = trigger.log
+        self.row_status: RunStatus | None = None  # what the run's row says, once finished
+
+    def checkpoint(self) -> None:
+        """Before each batch: is the lock still ours? (Drills: wait between batches, watching.)"""
+        lock = self.trigger.lock
+        lock.checkpoint()
+        if self.trigger.pause_between_batches > 0 and self.batches > 0:
+            lock.pause(self.trigger.pause_between_batches)
+        self.batches += 1
+
+    def guard(self) -> AbstractContextManager[object]:
         """Around each batch and delivery claim: the fenced transaction (:mod:`.fence`)."""
-        if self.fencing is None or self._token is None:
+        fencing = self.trigger.fencing
+        if fencing is None or self.token is None:
             return contextlib.nullcontext()
-        return self.fencing.guard(self._token)
+        return fencing.guard(self.token)
 
     def _holds(self) -> AbstractContextManager[bool]:
-        if self.fencing is None:
+        fencing = self.trigger.fencing
+        if fencing is None:
             return contextlib.nullcontext(True)
-        if self._token is None:
+        if self.token is None:
             return contextlib.nullcontext(False)
-        return self.fencing.holds(self._token)
+        return fencing.holds(self.token)
 
-    def _take_fence(self) -> None:
-        if self.fencing is not None:
-            self._token = self.fencing.take(self.lock.backend_pid)
-
-    def _begin(self, start: RunStart) -> tuple[int, LockLostError | None]:
+    def _begin(self) -> tuple[int, LockLostError | None]:
         """Take the fencing token (the first write), write our 'running' row. A lock lost
         before the token was taken is returned, not raised: the run still gets its row,
         finished as 'lock_lost'. Nothing may come between the row and the caller's try block
         (an interruption there would leave the row 'running')."""
+        t = self.trigger
         try:
-            self._take_fence()
+            if t.fencing is not None:
+                self.token = t.fencing.take(t.lock.backend_pid)
         except LockLostError as exc:
             lost: LockLostError | None = exc
         else:
             lost = None
-        return self.log.start_running(start, self.lock.backend_pid), lost
+        return t.log.start_running(self.start, t.lock.backend_pid), lost
 
-    def _fail_orphans(self, run_id: int, started_at: datetime) -> None:
+    def _fail_orphans(self, run_id: int) -> None:
         """Rows of dead holders still 'running' (their lock is gone, it is ours): 'failed',
         ``holder_died``, naming this run by its number. Inside the run's try block."""
-        orphans = self.log.fail_orphaned_runs(self.job_name, run_id, started_at)
+        t = self.trigger
+        orphans = t.log.fail_orphaned_runs(t.job_name, run_id, self.start.started_at)
         if orphans:
             logger.warning(
                 "marked run(s) %s, left 'running' by a dead process, as failed",
@@ -243,9 +269,9 @@ class CronTrigger:
     def _record_overlaps(self, run_id: int) -> None:
         """Runs whose batch committed after this run began to write: recorded on both rows.
         Inside the run's try block, so that an interruption here still finishes its row."""
-        if self._token is None:
+        if self.token is None:
             return
-        overlapped = self.log.record_overlaps(run_id, self.job_name, self._token)
+        overlapped = self.trigger.log.record_overlaps(run_id, self.trigger.job_name, self.token)
         if overlapped:
             logger.warning(
                 "run(s) %s committed ledger rows after this run began to write (their batch"
@@ -253,140 +279,133 @@ class CronTrigger:
                 ", ".join(map(str, overlapped)),
             )
 
-    def _work(
-        self, run_id: int, start: RunStart, now: datetime, lost: LockLostError | None
-    ) -> RunCounts:
+    def _work(self, run_id: int, lost: LockLostError | None) -> RunCounts:
         if lost is not None:
             raise lost
-        self._fail_orphans(run_id, start.started_at)
+        self._fail_orphans(run_id)
         self._record_overlaps(run_id)
-        counts = self.scheduler.run(
-            now=now, run_id=run_id, checkpoint=self._checkpoint, guard=self._guard
+        t = self.trigger
+        counts = t.scheduler.run(
+            now=self.now, run_id=run_id, checkpoint=self.checkpoint, guard=self.guard
         )
-        for step in self.after_pass:
-            step(self.lock.checkpoint, self._guard)
+        for step in t.after_pass:
+            step(t.lock.checkpoint, self.guard)
         return counts
 
-    def _run_locked(self, start: RunStart, started: float, now: datetime) -> RunOutcome:
-        self._fault, self._recorded_by, self._row_status = None, self.log, None
-        status, note, error, counts = "failed", None, None, RunCounts()
+    def run_locked(self, started: float) -> RunOutcome:
+        """The run under the lock: its row, the pass and the steps after it, its end recorded,
+        the lock released. *started* is ``perf_counter()`` at the invocation's start."""
+        t = self.trigger
+        end, counts = Finish(RunStatus.FAILED), RunCounts()
         run_id: int | None = None
         unlock_ok: bool | None = None
         duration_ms = 0.0
         try:
-            run_id, lost = self._begin(start)
+            run_id, lost = self._begin()
             bind(run_id=run_id)
             try:
-                counts = self._work(run_id, start, now, lost)
-                status = "success"
+                counts = self._work(run_id, lost)
+                end = Finish(RunStatus.SUCCESS)
             except LockLostError as exc:
-                error, note = f"{type(exc).__name__}: {exc}", LOCK_LOST
-                counts = self.scheduler.counts  # what its committed batches created
+                end = Finish(RunStatus.FAILED, LOCK_LOST, f"{type(exc).__name__}: {exc}")
+                counts = t.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
             except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
-                error, note = f"DatabaseError: {driver_line(exc)}", DATABASE_FAULT
-                counts = self.scheduler.counts
-                self._fault = exc
+                end = Finish(RunStatus.FAILED, DATABASE_FAULT, f"DatabaseError: {driver_line(exc)}")
+                counts = t.scheduler.counts
+                self.fault = exc
                 logger.error("stopping: the database failed: %s", driver_line(exc))
             except Exception as exc:
-                error = describe(exc)
-                counts = self.scheduler.counts
+                end = Finish(RunStatus.FAILED, None, describe(exc))
+                counts = t.scheduler.counts
                 logger.exception("the reminder run failed")
             except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): record it, then go on
-                error, note = f"{type(exc).__name__}: {exc}", "interrupted"
-                counts = self.scheduler.counts
+                end = Finish(RunStatus.FAILED, "interrupted", f"{type(exc).__name__}: {exc}")
+                counts = t.scheduler.counts
                 raise
             finally:
                 duration_ms = (time.perf_counter() - started) * 1000
-                status, note, error = self._finish(
-                    run_id, status, note, error, counts=counts, duration_ms=duration_ms
-                )
+                end = self._finish(run_id, end, counts=counts, duration_ms=duration_ms)
         finally:
-            unlock_ok = self.lock.release()
+            unlock_ok = t.lock.release()
             if not unlock_ok:
                 logger.error(
                     "pg_advisory_unlock(%d) returned false: this run no longer held the lock",
-                    self.lock.key,
+                    t.lock.key,
                 )
-                if status == "success":  # never a success whose lock was not ours to the end
-                    status, note = "failed", LOCK_LOST
-                    error = "LockLostError: the lock was not held by this run at release"
+                if end.status is RunStatus.SUCCESS:  # never a success whose lock was not ours
+                    end = Finish(
+                        RunStatus.FAILED,
+                        LOCK_LOST,
+                        "LockLostError: the lock was not held by this run at release",
+                    )
             if run_id is not None:
                 self._record_unlock(run_id, unlock_ok)
-        if self._fault is not None:
-            raise self._database_failed(run_id, note)
+        if self.fault is not None:
+            raise self._database_failed(run_id, end.note)
         if run_id is not None:
             counts = self._committed(run_id, counts)
         return RunOutcome(
-            invocation_id=start.invocation_id,
-            status=status,
+            invocation_id=self.start.invocation_id,
+            status=end.status,
             run_id=run_id,
-            note=note,
-            error=error,
+            note=end.note,
+            error=end.error,
             counts=counts,
-            lock_acquire_ms=start.lock_acquire_ms,
+            lock_acquire_ms=self.start.lock_acquire_ms,
             duration_ms=duration_ms,
             unlock_ok=unlock_ok,
         )
 
-    def _finish(
-        self,
-        run_id: int,
-        status: str,
-        note: str | None,
-        error: str | None,
-        *,
-        counts: RunCounts,
-        duration_ms: float,
-    ) -> tuple[str, str | None, str | None]:
+    def _finish(self, run_id: int, end: Finish, *, counts: RunCounts, duration_ms: float) -> Finish:
         """Finish the row in a fenced transaction: a run whose lock is gone by now is 'failed'
         (``lock_lost``), whatever it did. When the work connection is gone, the row is finished
-        'failed' on a fresh connection (:meth:`_finish_elsewhere`). Returns the final status,
-        note and error."""
-        finished_at = self.clock()
+        'failed' on a fresh connection (:meth:`_finish_elsewhere`). Returns the final
+        :class:`Finish`."""
+        t = self.trigger
+        finished_at = t.clock()
         try:
             with self._holds() as held:
                 if not held:
                     logger.error("run %s: the lock was gone before the run finished", run_id)
-                    status = "failed"
-                    note = note or LOCK_LOST
-                    error = error or "LockLostError: the lock was gone before the run finished"
-                finished = self.log.finish(
+                    end = Finish(
+                        RunStatus.FAILED,
+                        end.note or LOCK_LOST,
+                        end.error or "LockLostError: the lock was gone before the run finished",
+                    )
+                finished = t.log.finish(
                     run_id,
-                    status=status,
-                    note=note,
-                    error=error,
+                    status=end.status,
+                    note=end.note,
+                    error=end.error,
                     finished_at=finished_at,
                     duration_ms=duration_ms,
                     counts=counts,
                 )
         except DATABASE_FAULTS as exc:
-            self._fault = self._fault or exc
-            status, note = "failed", note or DATABASE_FAULT
-            error = error or f"DatabaseError: {driver_line(exc)}"
-            self._finish_elsewhere(
-                run_id,
-                note=note,
-                error=error,
-                finished_at=finished_at,
-                duration_ms=duration_ms,
-                counts=counts,
+            self.fault = self.fault or exc
+            end = Finish(
+                RunStatus.FAILED,
+                end.note or DATABASE_FAULT,
+                end.error or f"DatabaseError: {driver_line(exc)}",
             )
-            return status, note, error
-        self._row_status = status if finished else "failed"
+            self._finish_elsewhere(
+                run_id, end, finished_at=finished_at, duration_ms=duration_ms, counts=counts
+            )
+            return end
+        self.row_status = end.status if finished else RunStatus.FAILED
         if not finished:
             logger.error("run %s was marked failed by another run while it worked", run_id)
-            if note != LOCK_LOST:
-                note = "declared_dead_by_another_run"
-            status = "failed"
-            self.log.add_note(run_id, note)
-        return status, note, error
+            note = end.note if end.note == LOCK_LOST else "declared_dead_by_another_run"
+            end = Finish(RunStatus.FAILED, note, end.error)
+            t.log.add_note(run_id, note)
+        return end
 
     def _committed(self, run_id: int, counts: RunCounts) -> RunCounts:
         """The reminders and escalations that committed with this run's id, as its row counts
         them (the database keeps them: a batch in flight when the lock was lost, rows a batch
         took back before committing); the pass's own tally if the row cannot be read."""
-        log = self._recorded_by
+        log = self.recorded_by
         try:
             ledger = log.ledger_counts(run_id) if log is not None else None
         except DATABASE_FAULTS as exc:
@@ -405,22 +424,22 @@ class CronTrigger:
         return replace(counts, reminders_created=ledger[0], escalations_created=ledger[1])
 
     def _fresh_log(self) -> ExecutionLog | None:
-        if self._recorded_by is not self.log:
-            return self._recorded_by  # already switched (or None: no fresh connection)
-        self._recorded_by = None
-        if self.fallback_log is not None:
+        t = self.trigger
+        if self.recorded_by is not t.log:
+            return self.recorded_by  # already switched (or None: no fresh connection)
+        self.recorded_by = None
+        if t.fallback_log is not None:
             try:
-                self._recorded_by = self.fallback_log()
+                self.recorded_by = t.fallback_log()
             except DATABASE_FAULTS as exc:
                 logger.error("no fresh connection to record the run's end: %s", first_line(exc))
-        return self._recorded_by
+        return self.recorded_by
 
     def _finish_elsewhere(
         self,
         run_id: int,
+        end: Finish,
         *,
-        note: str,
-        error: str,
         finished_at: datetime,
         duration_ms: float,
         counts: RunCounts,
@@ -432,28 +451,28 @@ class CronTrigger:
             if log is not None:
                 log.finish(
                     run_id,
-                    status="failed",
+                    status=RunStatus.FAILED,
                     finished_at=finished_at,
                     duration_ms=duration_ms,
                     counts=counts,
-                    note=note,
-                    error=error,
+                    note=end.note,
+                    error=end.error,
                 )
-                self._row_status = "failed"
+                self.row_status = RunStatus.FAILED
                 return
         except DATABASE_FAULTS as exc:
-            self._recorded_by = None
+            self.recorded_by = None
             logger.error("could not record run %s as failed: %s", run_id, first_line(exc))
         logger.error("run %s stays 'running' until the next run marks it failed", run_id)
 
     def _record_unlock(self, run_id: int, unlock_ok: bool) -> None:
-        log = self._recorded_by
+        log = self.recorded_by
         if log is None:
             return
         try:
             log.record_unlock(run_id, unlock_ok)
         except DATABASE_FAULTS as exc:
-            self._fault = self._fault or exc
+            self.fault = self.fault or exc
             retry = self._fresh_log()
             if retry is None:
                 return
@@ -466,13 +485,13 @@ class CronTrigger:
         """One line for the caller: what failed, what became of the run, and what to do for
         its cause (:mod:`.advice`: a lost lock or a database that answered again is not
         "check that PostgreSQL is running")."""
-        recorded = self._row_status is not None
+        recorded = self.row_status is not None
         became = (
-            f"it is recorded as {self._row_status}"
+            f"it is recorded as {self.row_status}"
             if recorded
             else "the next run will record it as failed"
         )
-        detail = driver_line(self._fault) if self._fault is not None else "?"
+        detail = driver_line(self.fault) if self.fault is not None else "?"
         what = (
             "lost its lock, then its database session failed"
             if cause_of(note, recorded=recorded) == advice_table.LOCK_LOST
@@ -483,5 +502,5 @@ class CronTrigger:
             f" {advice(note, recorded=recorded)}: committed batches stay and no reminder is"
             " created twice"
         )
-        error.__cause__ = self._fault
+        error.__cause__ = self.fault
         return error
