@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from ..config import ScheduleSettings, Settings
+from ..job.run_status import RunStatus
 
 if TYPE_CHECKING:
     from .cron import CronSchedule
@@ -169,7 +170,7 @@ def overlapped_own_run(skip: Row, recent: Sequence[Row], t: Thresholds) -> bool:
         return True
     at = skip["started_at"]
     return any(
-        r["status"] != "skipped"
+        r["status"] != RunStatus.SKIPPED
         and r.get("lock_backend_pid") == skip["holder_pid"]
         and r["started_at"] <= at <= r["started_at"] + t.overrun_after
         and (r.get("finished_at") is None or r["finished_at"] >= at)
@@ -181,10 +182,12 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
     """The newest N runs were all skipped because something held the lock (other than a run of
     ours working normally at that moment): name who held it."""
     relevant = [
-        r for r in s.recent if r["status"] != "skipped" or not overlapped_own_run(r, s.recent, t)
+        r
+        for r in s.recent
+        if r["status"] != RunStatus.SKIPPED or not overlapped_own_run(r, s.recent, t)
     ]
     newest = relevant[: t.stuck_after_skips]
-    if len(newest) < t.stuck_after_skips or any(r["status"] != "skipped" for r in newest):
+    if len(newest) < t.stuck_after_skips or any(r["status"] != RunStatus.SKIPPED for r in newest):
         return []
     last = newest[0]
     holder = (
@@ -211,9 +214,9 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
 def check_failure(s: Snapshot) -> list[Finding]:
     """The newest finished run that did work ('success' or 'failed') failed."""
     for row in s.recent:
-        if row["status"] == "success":
+        if row["status"] == RunStatus.SUCCESS:
             return []
-        if row["status"] == "failed":
+        if row["status"] == RunStatus.FAILED:
             return [
                 Finding(
                     FAILURE,
@@ -251,9 +254,9 @@ def unannounced_failures(s: Snapshot) -> FailedRuns:
     recovered: list[Finding] = []
     succeeded = False
     for row in s.recent:  # newest first
-        if row["status"] == "success":
+        if row["status"] == RunStatus.SUCCESS:
             succeeded = True
-        elif row["status"] == "failed" and row.get("failure_announced_at") is None:
+        elif row["status"] == RunStatus.FAILED and row.get("failure_announced_at") is None:
             if succeeded:
                 recovered.append(failure_finding(s.job_name, row))
             else:
@@ -298,7 +301,7 @@ def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row
     one starts working only after taking it. A pair here is a double run (or hosts whose clocks
     disagree by more than the gap between two runs: `reminders doctor` checks clock skew)."""
     worked = sorted(
-        (r for r in rows if r["status"] != "skipped"),
+        (r for r in rows if r["status"] != RunStatus.SKIPPED),
         key=lambda r: (working_interval(r, now)[0], r["id"]),
     )
     order = {r["id"]: i for i, r in enumerate(worked)}

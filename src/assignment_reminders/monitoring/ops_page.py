@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
+from ..job.run_status import RunStatus
 from .metrics import DEAD, summarize_backlog
 from .ops_state import Headline, OpsFacts, age
 from .redact import short_error
@@ -37,7 +38,7 @@ MIN_SPAN: Final = timedelta(hours=1)
 
 
 def _seconds(row: Mapping[str, Any], now: datetime) -> float:
-    if row["status"] == "running":
+    if row["status"] == RunStatus.RUNNING:
         return float((now - row["started_at"]).total_seconds())
     return float(row.get("duration_ms") or 0.0) / 1000
 
@@ -152,18 +153,18 @@ def _marker(r: Mapping[str, Any], now: datetime, cx: float, y: Any, base: float)
         f" {_label(_seconds(r, now))}" + (f": {error}" if error else "")
     )
     cls = f'class="run run-{status}" data-run-id="{r["id"]}"'
-    if status == "skipped":
+    if status == RunStatus.SKIPPED:
         return (
             f'<line {cls} x1="{cx:.1f}" x2="{cx:.1f}" y1="{base:.1f}" y2="{base - 10:.1f}"'
             f' stroke="#6b7280" stroke-width="2"><title>{title}</title></line>'
         )
     cy = y(_seconds(r, now))
-    if status == "failed":
+    if status == RunStatus.FAILED:
         return (
             f'<path {cls} d="M{cx - 5:.1f} {cy - 5:.1f}l10 10m0 -10l-10 10" stroke="#dc2626"'
             f' stroke-width="2.5"><title>{title}</title></path>'
         )
-    fill = "#2563eb" if status == "success" else "#f59e0b"
+    fill = "#2563eb" if status == RunStatus.SUCCESS else "#f59e0b"
     return (
         f'<circle {cls} cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}">'
         f"<title>{title}</title></circle>"
@@ -185,7 +186,7 @@ def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
         "status": r["status"],
         "trigger": r.get("trigger_source") or "",
         "started": _when(r["started_at"], f, zone_name=False),
-        "duration": age(timedelta(seconds=seconds)) if r["status"] != "skipped" else "",
+        "duration": age(timedelta(seconds=seconds)) if r["status"] != RunStatus.SKIPPED else "",
         "scanned": r.get("assignments_scanned", 0),
         "reminders": r.get("reminders_created", 0),
         "escalations": r.get("escalations_created", 0),

@@ -23,6 +23,7 @@ from ..config import Settings
 from ..db.database import Connection
 from ..exceptions import ReminderError, first_line
 from ..job.compose import run_once
+from ..job.run_status import RunStatus
 from ..job.trigger import RunOutcome
 from ..logs import log_context
 from .checks import FAILURE, OVERLAPPING_RUNS, UNLOCK_FAILED
@@ -78,18 +79,18 @@ class RunMonitor:
             now=self.clock(),
             retention_days=self.settings.monitoring.retention_days,
         )
-        if outcome.status != "skipped":
+        if outcome.status != RunStatus.SKIPPED:
             self._settle(lambda: self._settle_on(conn))
         if self.pinger is None:
             return
-        if outcome.status == "success":
+        if outcome.status == RunStatus.SUCCESS:
             c = outcome.counts
             self.pinger.success(
                 outcome.invocation_id,
                 f"success: run {outcome.run_id}, {c.assignments_scanned} due read,"
                 f" {c.reminders_created} reminders, {c.escalations_created} escalations",
             )
-        elif outcome.status == "failed":
+        elif outcome.status == RunStatus.FAILED:
             self.pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
 
     def _settle_on(self, conn: Connection) -> None:
