@@ -13,7 +13,8 @@ from assignment_reminders.exceptions import DatabaseError, DatabaseUnavailableEr
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.scheduler import Checkpoint
 from assignment_reminders.job.trigger import DATABASE_FAULT, CronTrigger
-from tests.unit.test_trigger_lock_lost import NOW, FakeLock, FakeLog
+from tests.fakes import FakeLock, FakeLog
+from tests.unit.test_trigger_lock_lost import NOW
 
 
 class DeadLog(FakeLog):
