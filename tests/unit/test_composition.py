@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Final
 
 from tests.conftest import REPO
 
@@ -197,6 +198,30 @@ def test_the_counting_sees_package_inits_and_function_level_imports() -> None:
 
 def test_settings_reach_into_no_other_part() -> None:
     assert import_graph()["config"] <= {"exceptions"}
+
+
+PARTS: Final = ("db", "locking", "auth", "job", "delivery", "dev", "monitoring", "api", "cli")
+NEVER: Final = {  # the parts (packages) a part's modules may not import: imports point down
+    "db": {"locking", "auth", "job", "delivery", "dev", "monitoring", "api", "cli"},
+    "locking": {"auth", "job", "delivery", "dev", "monitoring", "api", "cli"},
+    "auth": {"db", "locking", "job", "delivery", "dev", "monitoring", "api", "cli"},
+    "job": {"dev", "monitoring", "api", "cli"},
+    "delivery": {"dev", "monitoring", "api", "cli"},
+    "dev": {"monitoring", "api", "cli"},
+    "monitoring": {"dev", "api", "cli"},
+    "api": {"dev", "cli"},
+}
+
+
+def test_each_part_imports_only_the_parts_below_it() -> None:
+    bad = [
+        (module, target)
+        for module, targets in import_graph().items()
+        for target in targets
+        if module.split(".")[0] in NEVER and target.split(".")[0] in NEVER[module.split(".")[0]]
+    ]
+    assert bad == []
+    assert all((PACKAGE / part / "__init__.py").is_file() for part in PARTS)
 
 
 if __name__ == "__main__":
