@@ -17,7 +17,6 @@ PACKAGE = REPO / "src" / "assignment_reminders"
 WORDS: Final = frozenset(s.value for s in RunStatus)
 NOT_RUN_STATUSES: Final = {
     # the same words meaning something else, or shown as words
-    "api/openapi.py",  # the OpenAPI document's Literal of the finished statuses
     "tables.py",  # the colour of any cell that says one of these words
     "cli/embedded.py",  # the embedded server: "running" or "stopped"
     "monitoring/ops_state.py",  # the headline state ("up", "running", "late", ...)
