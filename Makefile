@@ -1,10 +1,10 @@
-# Entry points: `make demo`, `make test`, `make check`, `make bench`.
+# Entry points: `make demo`, `make test-unit`, `make test`, `make check`, `make bench`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck bench system-deps supabase-cli clean
+.PHONY: install demo test test-unit check lint typecheck bench system-deps supabase-cli clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml requirements-dev.lock
 install: $(STAMP) ## create .venv with the package and its development tools
 
 demo: install ## the main job on the embedded PostgreSQL: two overlapping runs, one wins
-	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.demo
+	env -u DATABASE_URL $(BIN)/python -m assignment_reminders.dev.demo
+
+test-unit: install ## the unit tests alone: no PostgreSQL, no network, no processes; seconds
+	$(BIN)/pytest tests/unit -q
 
 test: install system-deps supabase-cli ## the whole test suite (real PostgreSQL, PgBouncer, SMTP, HTTP)
 	$(BIN)/pytest
@@ -24,7 +27,7 @@ check: install ## ruff, mypy --strict and the migration lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m assignment_reminders.migration_lint supabase/migrations
+	$(BIN)/python -m assignment_reminders.db.migration_lint supabase/migrations
 
 lint: check
 

@@ -36,9 +36,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import jwt
 
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import http_load, options

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.delivery import build_channels
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.delivery.channels import build_channels
 from assignment_reminders.delivery.runner import close_all, dispatch_service
-from assignment_reminders.migrations import migrate
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 
 from . import options
 from .scratch import Databases, server

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 
-from assignment_reminders.database import connect
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
-from assignment_reminders.migrations import migrate
+from tests.locks import open_lock_connection
+
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.tables import render
 
 from . import options

@@ -24,17 +24,17 @@ from tests.locks import lock_pids
 from tests.pgbouncer import running_pgbouncer
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.embedded import embedded_database_url
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.embedded import embedded_database_url
+from assignment_reminders.db.migrations import migrate
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.job import run_once
-from assignment_reminders.lock import (
+from assignment_reminders.job.compose import run_once
+from assignment_reminders.locking.lock import (
     LockTiming,
     SessionAdvisoryLock,
     TransactionAdvisoryLock,
     open_job_lock,
 )
-from assignment_reminders.migrations import migrate
 from assignment_reminders.tables import render
 
 from . import options

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from assignment_reminders.api.metrics import _scrape
 from assignment_reminders.api.ops import _page
 from assignment_reminders.config import Secret, Settings
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
 from assignment_reminders.monitoring.monitor import run_checks
 from assignment_reminders.monitoring.sinks import LogSink
 from assignment_reminders.tables import render

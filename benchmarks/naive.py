@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from assignment_reminders.database import connect
+from assignment_reminders.db.database import connect
 
 READ = """
 SELECT a.id, a.status, a.starts_on, a.ends_on, a.last_contact_date, a.organization_id,

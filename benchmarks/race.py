@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.commit_order import closed_gap_reminders, commit_timestamps_server, migrated_template
-from tests.conftest import PROJECT_ROLE, _create_database, _drop_database, as_user
+from tests.conftest import PROJECT_ROLE, _create_database, _drop_database, as_user, with_dbname
 from tests.due_index import stale_due_rows
 from tests.race_workload import (
     WEIGHTS,
@@ -41,8 +41,8 @@ from tests.race_workload import (
     run_round,
 )
 
-from assignment_reminders.database import connect, with_dbname
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import connect
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import options

@@ -42,9 +42,9 @@ from typing import IO, Any
 import psycopg
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
 
 from . import http_load, options
 from .activity_api import headers_for, percentile, serving

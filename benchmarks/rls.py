@@ -18,9 +18,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import options

@@ -35,9 +35,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
 
 from . import options
 from .activity_api import Phases, api_targets, bench_api

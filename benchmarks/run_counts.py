@@ -16,11 +16,11 @@ import statistics
 import time
 from datetime import date
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.gateway import named
-from assignment_reminders.joblog import RunCounts
-from assignment_reminders.lock import LOCK_KEY
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import named
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.locking.lock import LOCK_KEY
 
 from . import options
 from .run import NOW, seeded

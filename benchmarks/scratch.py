@@ -15,8 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-
-from assignment_reminders.database import with_dbname
+from tests.conftest import with_dbname
 
 
 @contextmanager
@@ -26,7 +25,7 @@ def server() -> Iterator[str]:
     if url:
         yield url
         return
-    from assignment_reminders.embedded import embedded_database_url
+    from assignment_reminders.db.embedded import embedded_database_url
 
     with tempfile.TemporaryDirectory(prefix="reminders-bench-") as tmp:
         yield embedded_database_url(Path(tmp) / "pgdata", keep_running=False)

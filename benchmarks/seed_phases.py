@@ -20,10 +20,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import logger as seed_logger
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import logger as seed_logger
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import options

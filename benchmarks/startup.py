@@ -10,8 +10,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from assignment_reminders.database import connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import migrate
 
 from .scratch import Databases
 

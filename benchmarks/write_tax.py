@@ -52,9 +52,9 @@ from typing import Any, LiteralString
 
 from psycopg import sql
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
 
 from . import options
 from .scratch import scratch_database

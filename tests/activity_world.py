@@ -13,10 +13,10 @@ from uuid import UUID
 import jwt
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.deps import request_now
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.factories import auth_user
 
 SECRET = "test-secret-for-activities-0123456789abcdef"

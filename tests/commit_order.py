@@ -26,9 +26,16 @@ from typing import Any
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect, with_dbname
-from assignment_reminders.migrations import migrate
-from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
+from tests.conftest import (
+    PROJECT_ROLE,
+    SHAPE_SQL,
+    _create_database,
+    _drop_database,
+    as_user,
+    with_dbname,
+)
 
 # A reminder whose gap an activity closed, the activity committed before the reminder did. An
 # activity dated after the gap's start moves last_contact_date past it (activities only ever
@@ -90,7 +97,7 @@ def commit_timestamps_server(data_dir: Path) -> Iterator[str]:
     if url and tracks_commit_timestamps(url):
         yield url
         return
-    from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
+    from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
     url = embedded_database_url(data_dir, keep_running=False)
     try:

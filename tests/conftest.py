@@ -28,8 +28,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect, with_dbname
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,7 +61,7 @@ def pg_admin_url() -> Iterator[str]:
     if url:
         yield url
         return
-    from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
+    from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
     parent = private_data_dir()
     try:
@@ -80,6 +80,13 @@ def as_user(url: str, user: str) -> str:
     """The same database and server, connecting as *user* (with the URL's password, if any)."""
     params = conninfo_to_dict(url)
     params["user"] = user
+    return make_conninfo("", **params)
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """The same connection string, pointing at another database on the same server."""
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
     return make_conninfo("", **params)
 
 

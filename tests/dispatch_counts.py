@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 
 
 def table_counts(conn: Connection) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 
 COLUMNS = "assignment_id, kind, gap_started_on, due_on, contact_first_name, contact_last_name"
 

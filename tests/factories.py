@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 
 
 def _insert(conn: Connection, table: str, values: dict[str, Any]) -> int:

@@ -35,9 +35,9 @@ from uuid import UUID
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.gateway import sqlstate
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import sqlstate
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.activity_world import as_supabase_user
 from tests.due_index import COLUMNS, stale_due_rows

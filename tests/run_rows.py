@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assignment_reminders.config import JOB_NAME
-from assignment_reminders.database import Connection
-from assignment_reminders.lock import LOCK_KEY
+from assignment_reminders.db.database import Connection
+from assignment_reminders.locking.lock import LOCK_KEY
 from tests.factories import _insert
 
 T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

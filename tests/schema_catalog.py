@@ -30,9 +30,16 @@ from pathlib import Path
 
 import psycopg
 
-from assignment_reminders.database import Connection, connect, with_dbname
-from assignment_reminders.migrations import migrate
-from tests.conftest import PROJECT_ROLE, SHAPE_SQL, _create_database, _drop_database, as_user
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
+from tests.conftest import (
+    PROJECT_ROLE,
+    SHAPE_SQL,
+    _create_database,
+    _drop_database,
+    as_user,
+    with_dbname,
+)
 
 _OURS = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
 
@@ -216,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.admin_url:
         diff = compare(args.admin_url, args.left, args.right)
     else:
-        from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
+        from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
         parent = Path(tempfile.mkdtemp(prefix="schema-catalog-"))
         try:

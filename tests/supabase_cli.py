@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from psycopg.conninfo import conninfo_to_dict
 
-from assignment_reminders.migrations import migrations_dir
+from assignment_reminders.db.migrations import migrations_dir
 from tests.dependencies import missing
 
 REPO = Path(__file__).resolve().parents[1]

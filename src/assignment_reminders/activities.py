@@ -18,8 +18,9 @@ from uuid import UUID
 
 import psycopg
 
-from .auth import Principal
-from .database import Connection
+from .auth.principal import Principal
+from .db.database import Connection
+from .db.gateway import execute, fetch_all, fetch_one, named
 from .exceptions import (
     ConstraintViolationError,
     FieldRejection,
@@ -29,7 +30,6 @@ from .exceptions import (
     PermissionDeniedError,
     ReminderError,
 )
-from .gateway import execute, fetch_all, fetch_one, named
 
 _ACTIVITY_OWNER = named("activity_owner")
 _DELETE_ACTIVITY = named("delete_activity")

@@ -19,6 +19,8 @@ command with one line naming the variable. Secrets are :class:`Secret`: hidden f
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 from collections.abc import Mapping
@@ -192,6 +194,28 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the prefix, not a secret
+MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64  # the Standard Webhooks spec's recommended key sizes
+
+
+def webhook_key(secret: str, *, name: str = "REMINDERS_WEBHOOK_SECRET") -> bytes:
+    """The HMAC key inside a ``whsec_`` secret; errors name the variable, never the value."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ConfigurationError(
+            f"{name} must be a Standard Webhooks secret, 'whsec_' followed by base64"
+            " (`reminders webhook-secret` makes one)"
+        )
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError(f"{name}: the part after 'whsec_' is not base64") from None
+    if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+        raise ConfigurationError(
+            f"{name} must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES} bytes of key, got {len(key)}"
+        )
+    return key
+
+
 def _url(env: Mapping[str, str], name: str) -> Secret | None:
     url = _secret(env, name)
     if url is not None:
@@ -308,8 +332,6 @@ class DeliverySettings:
                 " webhooks are signed"
             )
         if webhook_secret is not None:
-            from .delivery.signing import webhook_key
-
             webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
         return cls(
             app_url=_text(env, "REMINDERS_APP_URL", d.app_url).rstrip("/"),
@@ -504,8 +526,6 @@ class MonitoringSettings:
                 " alerts are signed (`reminders webhook-secret` makes one)"
             )
         if webhook_secret is not None:
-            from .delivery.signing import webhook_key
-
             webhook_key(webhook_secret.reveal(), name="REMINDERS_ALERT_WEBHOOK_SECRET")
         return cls(
             overrun_after_seconds=_int(

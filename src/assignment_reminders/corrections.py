@@ -12,9 +12,9 @@ from datetime import date, datetime
 from uuid import UUID
 
 from .activities import contact_date_problem, database_date_rule
-from .database import Connection
+from .db.database import Connection
+from .db.gateway import fetch_all, fetch_one, fetch_value, named
 from .exceptions import InputError, NotFoundError
-from .gateway import fetch_all, fetch_one, fetch_value, named
 from .limits import REASON_MAX_LENGTH
 
 _ASSIGNMENT_EXISTS = named("assignment_exists")

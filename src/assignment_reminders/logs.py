@@ -2,8 +2,9 @@
 
 ``REMINDERS_LOG_FORMAT=json`` makes every line on stderr one JSON object::
 
-    {"time": "2026-11-30T06:00:00.123Z", "level": "INFO", "logger": "assignment_reminders.trigger",
-     "message": "reminder pass done: ...", "run_id": 42, "invocation_id": "6f1c..."}
+    {"time": "2026-11-30T06:00:00.123Z", "level": "INFO",
+     "logger": "assignment_reminders.job.trigger", "message": "reminder pass done: ...",
+     "run_id": 42, "invocation_id": "6f1c..."}
 
 ``run_id`` and ``invocation_id`` are there for every line logged within a run (on the thread
 running it): :func:`log_context` binds them. uvicorn's error and access loggers propagate to the
@@ -23,7 +24,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
-CONTEXT_FIELDS: Final = ("run_id", "invocation_id")
 FIELDS: Final = "reminders_fields"
 """``logger.info(..., extra={FIELDS: {...}})``: fields of one line (a JSON line carries them)."""
 UVICORN_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")

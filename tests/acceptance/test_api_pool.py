@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from assignment_reminders.database import connect
-from assignment_reminders.embedded import stop_embedded_database
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.embedded import stop_embedded_database
 from tests.acceptance.test_database_faults import own_server, restart
 from tests.activity_world import SECRET, bearer, make_world
 from tests.conftest import wait_for

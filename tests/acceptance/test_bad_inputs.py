@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.limits import REASON_MAX_LENGTH
 from tests import factories
 from tests.conftest import reminders_cmd

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.conftest import REPO, reminders_cmd
 from tests.run_rows import T0, insert_run
 
@@ -156,7 +156,7 @@ def test_demo_prints_one_migrations_line_explains_the_holder_and_the_next_comman
     env = {**cli_env, "DATABASE_URL": empty_database_url, "COLUMNS": "100"}
     env.pop("NO_COLOR", None)
     demo = subprocess.run(
-        [*reminders_cmd()[:2], "assignment_reminders.demo"],
+        [*reminders_cmd()[:2], "assignment_reminders.dev.demo"],
         env=env,
         capture_output=True,
         text=True,

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection
-from assignment_reminders.lock import LOCK_KEY
+from assignment_reminders.db.database import Connection
+from assignment_reminders.locking.lock import LOCK_KEY
 from tests.conftest import reminders_cmd, start_reminders, wait_for
 from tests.locks import lock_pids
 from tests.run_rows import running, runs

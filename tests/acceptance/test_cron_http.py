@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.conftest import start_reminders, wait_for
 from tests.jwt_tokens import SECRET, bearer
 from tests.run_rows import running

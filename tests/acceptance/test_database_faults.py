@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.embedded import embedded_database_url, stop_embedded_database
-from assignment_reminders.job import run_once
-from assignment_reminders.migrations import migrate
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
+from assignment_reminders.db.migrations import migrate
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.compose import run_once
 from tests.conftest import private_data_dir, reminders_cmd, start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import lock_pids

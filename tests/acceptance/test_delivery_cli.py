@@ -8,8 +8,8 @@ import subprocess
 from collections.abc import Callable
 from datetime import date, datetime
 
-from assignment_reminders.database import Connection
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection
+from assignment_reminders.dev.seed import seed
 from tests.conftest import start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
-from assignment_reminders.job import run_once
-from assignment_reminders.seed import seed
-from assignment_reminders.trigger import LOCK_LOST, RunOutcome
+from assignment_reminders.db.database import Connection
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.compose import run_once
+from assignment_reminders.job.trigger import LOCK_LOST, RunOutcome
 from tests.conftest import wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import CLASSID, OBJID

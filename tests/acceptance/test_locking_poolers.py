@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.lock import LOCK_KEY
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.locking.lock import LOCK_KEY
 from tests.conftest import PROJECT_ROLE, as_user, reminders_cmd, start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
 from tests.locks import lock_pids

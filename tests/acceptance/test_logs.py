@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.logs import JsonFormatter, TextFormatter, configure_logging, log_context
 from tests.conftest import reminders_cmd, wait_for
 from tests.receivers import free_port
@@ -44,7 +44,7 @@ def test_a_run_logs_json_lines_carrying_its_run_and_invocation(
     entries = json_lines(done.stderr)
     pass_done = [e for e in entries if e["message"].startswith("reminder pass done")]
     assert len(pass_done) == 1
-    assert pass_done[0]["logger"] == "assignment_reminders.scheduler"
+    assert pass_done[0]["logger"] == "assignment_reminders.job.scheduler"
     assert pass_done[0]["level"] == "INFO"
     assert pass_done[0]["run_id"] == outcome["run_id"]
     assert pass_done[0]["invocation_id"] == outcome["invocation_id"]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.run_rows import T0, insert_run
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.cron import CronSchedule
 from tests.dependencies import missing
 from tests.png import read_png

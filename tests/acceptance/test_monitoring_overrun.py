@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.conftest import start_reminders, wait_for
 from tests.run_rows import running, runs
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.acceptance import test_monitoring_ops_page as ops_page
 from tests.acceptance.test_monitoring_ops_page import (
     STATE_COLOURS,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.alert_receivers import ALERT_WEBHOOK_SECRET, WebhookReceiver, webhook
 from tests.conftest import reminders_cmd, start_reminders, wait_for
 from tests.locks import CLASSID, OBJID

@@ -7,9 +7,9 @@ import subprocess
 from collections.abc import Callable
 from datetime import date
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.lock import LOCK_KEY
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.locking.lock import LOCK_KEY
 from tests.receivers import Requests, free_port, request_receiver
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

@@ -51,7 +51,7 @@ def test_installed_package_finds_and_prints_the_optional_sql(wheel: Path, tmp_pa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == (REPO / "supabase/optional/pg_cron_schedule.sql").read_text()
-    code = "import assignment_reminders.optional_sql as m; print(m.optional_sql_dir())"
+    code = "import assignment_reminders.db.optional_sql as m; print(m.optional_sql_dir())"
     where = subprocess.run(
         [sys.executable, "-c", code],
         env={"PYTHONPATH": str(tmp_path)},

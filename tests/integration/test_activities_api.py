@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.activity_world import (
     OVERDUE_CONTACT,
     STARTED,

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
-from assignment_reminders.job import run_once
+from assignment_reminders.db.database import Connection
+from assignment_reminders.job.compose import run_once
 from tests.activity_world import (
     NOW,
     SECRET,

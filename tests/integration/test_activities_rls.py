@@ -7,8 +7,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import migrate
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import migrate
 from tests.activity_world import TODAY, as_supabase_user, last_contact, make_world
 from tests.supabase_shape import HOST_FUNCTIONS
 

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.deps import request_now
 from assignment_reminders.api.errors import VALIDATION
 from assignment_reminders.config import AuthSettings, Secret, Settings
-from assignment_reminders.database import connect
+from assignment_reminders.db.database import connect
 from tests.activity_world import NOW, SECRET, World, bearer, make_world
 from tests.jwt_tokens import bearer as service_role_bearer
 

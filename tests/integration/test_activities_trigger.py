@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from tests.activity_world import NOW, OVERDUE_CONTACT, TODAY, last_contact, make_world
 from tests.conftest import wait_for
 

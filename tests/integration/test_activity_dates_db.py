@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.limits import REASON_MAX_LENGTH
 from tests.activity_world import STARTED, World, api_client, as_supabase_user, bearer, make_world
 

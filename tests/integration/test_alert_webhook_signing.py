@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.monitoring.checks import FAILURE
 from assignment_reminders.monitoring.monitor import run_checks

@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE
 from assignment_reminders.config import AuthSettings, Secret, Settings
-from assignment_reminders.database import connect
+from assignment_reminders.db.database import connect
 from tests.activity_world import SECRET, World, api_client, bearer, make_world
 from tests.jwt_tokens import bearer as service_role_bearer
 

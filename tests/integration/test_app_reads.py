@@ -8,7 +8,7 @@ import json
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.activity_world import World, as_supabase_user, make_world
 
 TABLES = ("organizations", "coordinators", "peer_mentors", "contacts")

@@ -9,9 +9,9 @@ from typing import Any
 
 from benchmarks.naive import naive_run
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

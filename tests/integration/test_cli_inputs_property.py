@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assignment_reminders.cli import cli, main
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.limits import REASON_MAX_LENGTH
 from assignment_reminders.monitoring.cron import CronSchedule
 from tests import factories

@@ -37,8 +37,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect, with_dbname
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.commit_order import (
     closed_gap_reminders,
@@ -53,6 +53,7 @@ from tests.conftest import (
     as_user,
     private_data_dir,
     wait_for,
+    with_dbname,
 )
 from tests.due_index import stale_due_rows
 

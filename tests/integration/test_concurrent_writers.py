@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.race_workload import (
     WEIGHTS,
     Shape,

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
-from assignment_reminders.lock import LOCK_KEY
+from assignment_reminders.db.database import Connection
+from assignment_reminders.locking.lock import LOCK_KEY
 from tests import factories
 from tests.dispatch_counts import dispatch_count
 from tests.jwt_tokens import SECRET, bearer

@@ -18,21 +18,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from assignment_reminders.clock import utc_now
-from assignment_reminders.config import SmtpSettings
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.delivery import (
-    EmailChannel,
-    ReminderDispatchService,
-    Renderer,
-    RetryPolicy,
-    WebhookChannel,
-)
+from assignment_reminders.config import SmtpSettings, webhook_key
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery.channels import Channel
-from assignment_reminders.delivery.signing import webhook_key
+from assignment_reminders.delivery.mail import EmailChannel
+from assignment_reminders.delivery.messages import Renderer
+from assignment_reminders.delivery.retry import RetryPolicy
+from assignment_reminders.delivery.service import ReminderDispatchService
 from assignment_reminders.delivery.states import CancelReason
+from assignment_reminders.delivery.webhook import WebhookChannel
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
-from assignment_reminders.doctor import Check, run_checks
+from assignment_reminders.db.database import Connection
+from assignment_reminders.monitoring.doctor import Check, run_checks
 from tests.receivers import WEBHOOK_SECRET, free_port
 from tests.signing_keys import ec_key, jwks_server, rsa_key
 

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assignment_reminders.database import Connection
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.due_index import stale_due_rows
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from assignment_reminders.database import Connection
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.db.database import Connection
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests import factories
 from tests.due_index import stale_due_rows
 

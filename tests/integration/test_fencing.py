@@ -14,19 +14,22 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.delivery.messages import Renderer
+from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.delivery.webhook import WebhookChannel
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.fence import PgFencing
-from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
-from assignment_reminders.trigger import LOCK_LOST, CronTrigger
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.fence import PgFencing
+from assignment_reminders.job.joblog import PgExecutionLog
+from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories
 from tests.conftest import wait_for
 from tests.dispatch_counts import dispatch_count
-from tests.locks import lock_pids
+from tests.locks import lock_pids, open_lock_connection
 from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
 from tests.run_rows import insert_run, runs
 

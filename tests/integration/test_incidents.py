@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from assignment_reminders.config import JOB_NAME, Settings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.exceptions import InputError, ReminderError
 from assignment_reminders.monitoring.alerts import open_alerts
 from assignment_reminders.monitoring.incidents import acknowledge, close_window, open_window

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import discover, migrate
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import discover, migrate
 from tests.supabase_shape import HOST_FUNCTIONS, HOST_SEQUENCES, HOST_TABLES, HOST_VIEWS
 
 # The schemas PostgREST serves on Supabase by default (pgrst.db_schemas).

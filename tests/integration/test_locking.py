@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.exceptions import LockLostError, TransactionPoolerError
-from assignment_reminders.lock import (
+from assignment_reminders.locking.lock import (
     LockTiming,
     SessionAdvisoryLock,
     TransactionAdvisoryLock,

@@ -15,9 +15,9 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 from prometheus_client.registry import CollectorRegistry
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import JOB_NAME, Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.metrics import (
     RESERVED_SUFFIXES,
     JobMetricsCollector,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.migrations import applied, discover, migrate
-from assignment_reminders.preflight import ObjectsExistError
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.migrations import applied, discover, migrate
+from assignment_reminders.db.preflight import ObjectsExistError
 from tests.conftest import reminders_cmd
 
 # Every name, kind, privilege, flag and policy outside the system schemas, and the default ACLs.

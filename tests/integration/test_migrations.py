@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.database import connect
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import applied, discover, migrate, migrations_dir
 from assignment_reminders.exceptions import MigrationError
-from assignment_reminders.migrations import applied, discover, migrate, migrations_dir
 
 
 def test_applies_everything_once_then_nothing(empty_database_url: str) -> None:

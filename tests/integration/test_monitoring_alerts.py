@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from assignment_reminders.config import JOB_NAME, MonitoringSettings, Secret, Settings, SmtpSettings
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.monitoring.alerts import open_alerts
 from assignment_reminders.monitoring.checks import (
     FAILURE,
@@ -21,7 +21,7 @@ from assignment_reminders.monitoring.checks import (
 )
 from assignment_reminders.monitoring.monitor import CheckResult, run_checks
 from assignment_reminders.monitoring.sinks import LogSink, sinks_from_settings
-from assignment_reminders.status import read_status
+from assignment_reminders.monitoring.status import read_status
 from tests.alert_receivers import (
     ALERT_WEBHOOK_SECRET,
     Mailbox,

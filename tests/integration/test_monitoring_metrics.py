@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests import factories
 from tests.run_rows import insert_run
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.monitoring.run_monitor import monitored_run as run_once
-from assignment_reminders.seed import seed
 from tests.run_rows import insert_run
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assignment_reminders.config import MonitoringSettings, Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.cron import CronSchedule
 from assignment_reminders.monitoring.monitor import check_once_for
 from assignment_reminders.monitoring.run_monitor import monitored_run as run_once

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
-from assignment_reminders.optional_sql import optional_sql
+from assignment_reminders.db.database import Connection
+from assignment_reminders.db.optional_sql import optional_sql
 
 CRON_SECRET = "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f"
 BASE_URL = "http://testserver"

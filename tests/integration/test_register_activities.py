@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from assignment_reminders.activities import Outcome, Path
-from assignment_reminders.database import Connection
-from assignment_reminders.gateway import fetch_all, named
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection
+from assignment_reminders.db.gateway import fetch_all, named
+from assignment_reminders.dev.seed import seed
 from tests.activity_world import (
     NOW,
     STARTED,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.activity_world import World, as_supabase_user, make_world
 
 READS = {

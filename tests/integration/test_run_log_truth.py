@@ -18,19 +18,20 @@ from typing import Any
 import pytest
 
 from assignment_reminders.clock import utc_now
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.fence import PgFencing
-from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.fence import PgFencing
+from assignment_reminders.job.joblog import PgExecutionLog
+from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger, RunOutcome
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.monitoring.checks import FAILURE, OVERLAPPING_RUNS
 from assignment_reminders.monitoring.monitor import CheckResult
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
-from assignment_reminders.trigger import LOCK_LOST, CronTrigger, RunOutcome
 from tests.alert_receivers import Mailbox, WebhookReceiver
 from tests.conftest import wait_for
 from tests.integration.test_monitoring_alerts import alerting, sent, smtp_server, webhook
-from tests.locks import lock_pids
+from tests.locks import lock_pids, open_lock_connection
 from tests.run_rows import insert_run, runs
 
 __all__ = ["alerting", "smtp_server", "webhook"]

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests import factories
 
 # 06:00 in Oslo on 28 November 2026

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.joblog import RunCounts
-from assignment_reminders.scheduler import ReminderSchedulerService
-from assignment_reminders.seed import seed
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.scheduler import ReminderSchedulerService
 from tests.dispatch_counts import clean_totals, table_counts
 
 TODAY = date(2026, 11, 28)

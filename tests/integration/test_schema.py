@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assignment_reminders.database import connect
+from assignment_reminders.db.database import connect
 from tests.conftest import REPO
 from tests.schema_catalog import differences, snapshot
 

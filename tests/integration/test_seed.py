@@ -10,10 +10,10 @@ from datetime import date
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.db.gateway import named
+from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.gateway import named
-from assignment_reminders.seed import seed
 from tests.conftest import wait_for
 from tests.due_index import stale_due_rows
 
@@ -119,7 +119,7 @@ def test_a_seed_into_empty_tables_builds_the_same_indexes_and_constraints_after_
 ) -> None:
     conn = superuser_conn
     before = [conn.execute(q).fetchall() for q in (INDEXES, CONSTRAINTS, GRANTS, TRIGGERS)]
-    caplog.set_level(logging.DEBUG, logger="assignment_reminders.seed")
+    caplog.set_level(logging.DEBUG, logger="assignment_reminders.dev.seed")
     seed(conn, assignments=3000, today=TODAY)
     assert [conn.execute(q).fetchall() for q in (INDEXES, CONSTRAINTS, GRANTS, TRIGGERS)] == before
     role = conn.execute("SHOW session_replication_role").fetchone()

@@ -10,10 +10,10 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.deps import request_now
 from assignment_reminders.config import Settings
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.activity_world import NOW, SECRET, TODAY, World, make_world
 from tests.signing_keys import JwksServer, ec_key, jwks_server, rsa_key, user_claims
 

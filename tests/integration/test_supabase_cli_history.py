@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
-from assignment_reminders.database import connect
-from assignment_reminders.doctor import check_migrations
-from assignment_reminders.migrations import discover, migrate
+from assignment_reminders.db.database import connect
+from assignment_reminders.db.migrations import discover, migrate
+from assignment_reminders.monitoring.doctor import check_migrations
 from tests.supabase_cli import db_push, migration_fetch, project_dir
 from tests.unit.test_statements import CLI_STATEMENTS, HARD_CASES
 

@@ -17,10 +17,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from assignment_reminders.auth.jwks import JwksCache, parse_jwks
+from assignment_reminders.auth.tokens import TokenVerifier
 from assignment_reminders.config import AuthSettings, Secret
 from assignment_reminders.exceptions import AuthError, SigningKeysUnavailableError
-from assignment_reminders.jwks import JwksCache, parse_jwks
-from assignment_reminders.tokens import TokenVerifier
 from tests.signing_keys import JwksServer, SigningKey, ec_key, jwks_server, rsa_key, user_claims
 
 LEGACY = "legacy-hs256-secret-0123456789abcdefghij"

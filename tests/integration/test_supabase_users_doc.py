@@ -12,7 +12,7 @@ import jwt
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
 from tests.activity_world import NOW, SECRET, STARTED, TODAY, api_client, as_supabase_user
 from tests.conftest import REPO
 

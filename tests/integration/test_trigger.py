@@ -9,20 +9,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.fence import PgFencing
-from assignment_reminders.job import run_once
-from assignment_reminders.joblog import PgExecutionLog, RunCounts
-from assignment_reminders.lock import (
-    LOCK_KEY,
-    SessionAdvisoryLock,
-    open_lock_connection,
-)
-from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
-from assignment_reminders.trigger import CronTrigger
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.job.compose import run_once
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.fence import PgFencing
+from assignment_reminders.job.joblog import PgExecutionLog
+from assignment_reminders.job.scheduler import Checkpoint, ReminderSchedulerService
+from assignment_reminders.job.trigger import CronTrigger
+from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories
 from tests.conftest import wait_for
-from tests.locks import lock_pids
+from tests.locks import lock_pids, open_lock_connection
 from tests.run_rows import insert_run, runs
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

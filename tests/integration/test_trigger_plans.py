@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from assignment_reminders.database import Connection, connect
-from assignment_reminders.seed import seed
+from assignment_reminders.db.database import Connection, connect
+from assignment_reminders.dev.seed import seed
 
 TODAY = date(2026, 11, 28)
 ROWS = 4_000

@@ -18,7 +18,7 @@ from assignment_reminders.activities import (
     contact_date_problem,
     refusal,
 )
-from assignment_reminders.auth import Principal, principal_from_claims
+from assignment_reminders.auth.principal import Principal, principal_from_claims
 from assignment_reminders.corrections import check
 from assignment_reminders.exceptions import AuthError, InputError, PermissionDeniedError
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
 from assignment_reminders.api.activities import ActivityIn
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE, field_name, install, safe_text
 from assignment_reminders.config import Settings
 from assignment_reminders.exceptions import ConfigurationError, TransactionPoolerError
@@ -101,7 +101,10 @@ def test_a_naive_now_is_422_naming_the_field() -> None:
 
 def test_a_distant_now_is_judged_before_the_job_runs() -> None:
     """The database's clock is read first: while it cannot be, a 503, and the job not called."""
-    down = {"DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2"}
+    down = {
+        "DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2",
+        "REMINDERS_DB_POOL_TIMEOUT_SECONDS": "0.2",  # the database is down: 503 at once
+    }
     response = app_client(run_job=explode, env=down).post(
         CRON, headers=bearer("service_role"), json={"now": "2030-01-01T06:00:00Z"}
     )

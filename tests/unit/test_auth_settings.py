@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignment_reminders.auth import cron_secret_matches
+from assignment_reminders.auth.principal import cron_secret_matches
 from assignment_reminders.config import Secret, Settings
 from assignment_reminders.exceptions import ConfigurationError
 

@@ -8,12 +8,13 @@ from uuid import UUID
 
 import pytest
 
-from assignment_reminders.doctor import Check, render_checks
 from assignment_reminders.figures import rounded
-from assignment_reminders.status import Status
+from assignment_reminders.job.run_status import RunStatus
+from assignment_reminders.job.trigger import RunOutcome
+from assignment_reminders.monitoring.doctor import Check, render_checks
+from assignment_reminders.monitoring.status import Status
 from assignment_reminders.tables import render
 from assignment_reminders.terminal import Terminal
-from assignment_reminders.trigger import RunOutcome
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LONG = "holder_died: the run stopped without finishing (its lock was free when run 18 started) " * 3
@@ -119,7 +120,7 @@ def test_width_is_columns_else_the_terminal_else_no_limit() -> None:
 def test_figures_are_rounded_to_two_decimals_in_the_run_outcome() -> None:
     outcome = RunOutcome(
         invocation_id=UUID(int=1),
-        status="success",
+        status=RunStatus.SUCCESS,
         run_id=7,
         lock_acquire_ms=13.240977999998904,
         duration_ms=1520.0049999,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.config import Settings
 
 APP = "https://app.example.org"

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assignment_reminders.config import SmtpSettings
-from assignment_reminders.delivery import Renderer
 from assignment_reminders.delivery.limit import PROBE_AFTER, AdaptiveLimit
 from assignment_reminders.delivery.mail import EmailChannel
+from assignment_reminders.delivery.messages import Renderer
 from assignment_reminders.delivery.mime import build_email
 from assignment_reminders.exceptions import DeliveryError
 from tests.unit.test_delivery_units import delivery

@@ -12,12 +12,13 @@ from uuid import UUID
 
 import pytest
 
-from assignment_reminders.config import Settings
-from assignment_reminders.delivery import Delivery, Renderer, RetryPolicy
-from assignment_reminders.delivery.signing import new_secret, sign, webhook_key
+from assignment_reminders.cli.progress import Progress
+from assignment_reminders.config import Settings, webhook_key
+from assignment_reminders.delivery.messages import Delivery, Renderer
+from assignment_reminders.delivery.retry import RetryPolicy
+from assignment_reminders.delivery.signing import new_secret, sign
 from assignment_reminders.exceptions import ConfigurationError
-from assignment_reminders.joblog import RunCounts
-from assignment_reminders.progress import Progress
+from assignment_reminders.job.counts import RunCounts
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -180,7 +181,7 @@ def test_progress_draws_a_bar_on_a_terminal_after_the_quiet_period() -> None:
 def test_progress_logs_a_line_per_interval_when_not_a_terminal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("INFO", logger="assignment_reminders.progress")
+    caplog.set_level("INFO", logger="assignment_reminders.cli.progress")
     stream, ticks = io.StringIO(), Ticks()
     progress = Progress(stream=stream, tty=False, interval=10, monotonic=ticks)
     for second in range(1, 26):

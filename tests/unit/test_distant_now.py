@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from assignment_reminders.distant_now import check_now, distant_now_problem
 from assignment_reminders.exceptions import InputError
+from assignment_reminders.job.distant_now import check_now, distant_now_problem
 from assignment_reminders.limits import MAX_NOW_DISTANCE
 
 CLOCK = datetime(2026, 12, 6, 4, 30, tzinfo=UTC)

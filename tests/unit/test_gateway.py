@@ -7,7 +7,8 @@ import ast
 import psycopg
 import pytest
 
-from assignment_reminders import gateway
+from assignment_reminders.db import gateway
+from assignment_reminders.db.gateway import CATALOGUE, fault, named, parse, translate
 from assignment_reminders.exceptions import (
     ConstraintViolationError,
     DatabaseError,
@@ -15,7 +16,6 @@ from assignment_reminders.exceptions import (
     DatabaseUnavailableError,
     SchemaMissingError,
 )
-from assignment_reminders.gateway import CATALOGUE, fault, named, parse, translate
 from tests.conftest import REPO
 
 PACKAGE = REPO / "src" / "assignment_reminders"
@@ -42,7 +42,7 @@ def test_an_unknown_name_fails_where_it_is_named() -> None:
 
 def test_every_sql_file_is_in_the_one_namespace() -> None:
     sources = {q.source for q in CATALOGUE.values()}
-    assert sources == {p.name for p in (PACKAGE / "sql").glob("*.sql")}
+    assert sources == {p.name for p in (PACKAGE / "db" / "sql").glob("*.sql")}
     session_try = named("session_lock_try").sql
     assert "pg_try_advisory_lock" not in session_try  # only through the service_role wrapper
     assert "reminders_try_advisory_lock" in session_try
@@ -119,6 +119,6 @@ def _driver_calls(path: str) -> list[str]:
 def test_nothing_but_the_gateway_talks_to_the_driver() -> None:
     """Every statement goes through gateway.py: named, typed, its errors wrapped once."""
     modules = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
-    calls = [c for m in modules if m != "gateway.py" for c in _driver_calls(m)]
+    calls = [c for m in modules if m != "db/gateway.py" for c in _driver_calls(m)]
     assert calls == []
-    assert _driver_calls("gateway.py"), "the gateway itself is where the driver is called"
+    assert _driver_calls("db/gateway.py"), "the gateway itself is where the driver is called"

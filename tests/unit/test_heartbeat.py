@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.heartbeat import Heartbeat
+from assignment_reminders.locking.heartbeat import Heartbeat
 from tests.conftest import wait_for
 
 

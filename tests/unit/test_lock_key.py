@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from assignment_reminders.config import JOB_NAME
-from assignment_reminders.lock import LOCK_KEY, derive_lock_key, key_halves
-from assignment_reminders.migrations import MIGRATION_LOCK_KEY
+from assignment_reminders.db.migrations import MIGRATION_LOCK_KEY
+from assignment_reminders.locking.lock import LOCK_KEY, derive_lock_key
+from tests.locks import key_halves
 
 
 def test_pinned_key_is_the_derived_key_of_the_job_name() -> None:

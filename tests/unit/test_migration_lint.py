@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders.migration_lint import lint_text, main
+from assignment_reminders.db.migration_lint import lint_text, main
 
 
 def rules(text: str) -> list[str]:

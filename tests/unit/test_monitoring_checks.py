@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from assignment_reminders.config import MonitoringSettings, Settings
+from assignment_reminders.job.run_row import RunRow
 from assignment_reminders.monitoring.checks import (
     FAILURE,
     MISSED_RUN,
@@ -13,7 +14,6 @@ from assignment_reminders.monitoring.checks import (
     OVERRUN,
     STUCK_LOCK,
     UNLOCK_FAILED,
-    RunRow,
     Snapshot,
     Thresholds,
     check_failure,

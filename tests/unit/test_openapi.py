@@ -12,24 +12,24 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from assignment_reminders.api import create_app
+from assignment_reminders.api.app import create_app
 from assignment_reminders.api.errors import MEDIA_TYPE
 from assignment_reminders.api.openapi import OPERATION_IDS
 from assignment_reminders.config import Settings
-from assignment_reminders.joblog import RunCounts
-from assignment_reminders.trigger import RunOutcome
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.run_status import RunStatus
+from assignment_reminders.job.trigger import RunOutcome
 from tests.activity_world import SECRET, bearer
 from tests.jwt_tokens import bearer as service_bearer
-from tests.receivers import free_port
 
 OPS_TOKEN = "ops-token-for-the-openapi-test"
-DOWN = f"postgresql://app:pw@127.0.0.1:{free_port()}/x?connect_timeout=2"
+DOWN = "postgresql://app:pw@127.0.0.1:5432/x?connect_timeout=2"  # refused: tests/unit/conftest.py
 
 
 def failed_run(*args: Any, **kwargs: Any) -> RunOutcome:
     return RunOutcome(
         invocation_id=uuid4(),
-        status="failed",
+        status=RunStatus.FAILED,
         run_id=7,
         error="UniqueViolation: Key (user_id)=(3f1c2d4e-1111-2222-3333-444455556666) exists",
         counts=RunCounts(assignments_scanned=10),
@@ -38,7 +38,12 @@ def failed_run(*args: Any, **kwargs: Any) -> RunOutcome:
 
 def app_client() -> TestClient:
     settings = Settings.from_env(
-        {"DATABASE_URL": DOWN, "REMINDERS_JWT_SECRET": SECRET, "REMINDERS_OPS_TOKEN": OPS_TOKEN}
+        {
+            "DATABASE_URL": DOWN,
+            "REMINDERS_JWT_SECRET": SECRET,
+            "REMINDERS_OPS_TOKEN": OPS_TOKEN,
+            "REMINDERS_DB_POOL_TIMEOUT_SECONDS": "0.2",  # the database is down: 503 at once
+        }
     )
     return TestClient(create_app(settings, run_job=failed_run), raise_server_exceptions=False)
 

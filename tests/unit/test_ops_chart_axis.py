@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assignment_reminders.monitoring.checks import RunRow
+from assignment_reminders.job.run_row import RunRow
 from assignment_reminders.monitoring.ops_page import DAYS, chart, time_axis, time_ticks
 
 NOW = datetime(2026, 12, 6, 7, 30, tzinfo=UTC)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from assignment_reminders.monitoring.checks import RunRow, Snapshot, Thresholds
+from assignment_reminders.job.run_row import RunRow
+from assignment_reminders.monitoring.checks import Snapshot, Thresholds
 from assignment_reminders.monitoring.ops_page import axis, chart
 from assignment_reminders.monitoring.truth import judge
 

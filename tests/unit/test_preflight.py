@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assignment_reminders.preflight import (
+from assignment_reminders.db.preflight import (
     ObjectKind,
     PlannedObject,
     created_objects,

@@ -12,11 +12,11 @@ from typing import Any, cast
 import psycopg
 import pytest
 
-from assignment_reminders import scheduler
-from assignment_reminders.database import Connection
+from assignment_reminders.db.database import Connection
+from assignment_reminders.db.gateway import translate
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.gateway import translate
-from assignment_reminders.joblog import RunCounts
+from assignment_reminders.job import scheduler
+from assignment_reminders.job.counts import RunCounts
 
 NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)
 NO_CONNECTION = cast(Connection, object())  # the gateway is replaced: nothing reaches it

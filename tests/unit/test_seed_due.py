@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import date, timedelta
 
-from assignment_reminders.seed_due import DueRows
+from assignment_reminders.dev.seed_due import DueRows
 
 TODAY = date(2026, 11, 28)
 EPOCH = date(2000, 1, 1)

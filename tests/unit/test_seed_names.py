@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from assignment_reminders.seed import FIRST_NAMES, LAST_NAMES, below, chooser, expovariate
+from assignment_reminders.dev.seed import FIRST_NAMES, LAST_NAMES, below, chooser, expovariate
 
 
 def test_the_draws_are_those_of_the_random_module() -> None:

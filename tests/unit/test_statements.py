@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assignment_reminders.statements import fetch_form, split
+from assignment_reminders.db.statements import fetch_form, split
 
 # The CLI's own answer for this file (supabase 2.117.0 `db push`, read back from
 # supabase_migrations.schema_migrations.statements); tests/integration/test_supabase_cli_history.py

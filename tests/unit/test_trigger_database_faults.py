@@ -10,10 +10,11 @@ import psycopg
 import pytest
 
 from assignment_reminders.exceptions import DatabaseError, DatabaseUnavailableError
-from assignment_reminders.joblog import RunCounts
-from assignment_reminders.scheduler import Checkpoint
-from assignment_reminders.trigger import DATABASE_FAULT, CronTrigger
-from tests.unit.test_trigger_lock_lost import NOW, FakeLock, FakeLog
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.scheduler import Checkpoint
+from assignment_reminders.job.trigger import DATABASE_FAULT, CronTrigger
+from tests.fakes import FakeLock, FakeLog
+from tests.unit.test_trigger_lock_lost import NOW
 
 
 class DeadLog(FakeLog):

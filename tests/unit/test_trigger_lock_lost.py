@@ -8,74 +8,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from assignment_reminders.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
-from assignment_reminders.exceptions import DatabaseError, LockLostError
-from assignment_reminders.joblog import RunCounts, RunStart
-from assignment_reminders.lock import LockHolder
-from assignment_reminders.scheduler import Checkpoint
-from assignment_reminders.trigger import LOCK_LOST, CronTrigger
+from assignment_reminders.exceptions import DatabaseError
+from assignment_reminders.job.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.scheduler import Checkpoint
+from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
+from tests.fakes import FakeLock, FakeLog
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
-class FakeLock:
-    key = 42
-    backend_pid = 7
-
-    def __init__(self, lose_before_batch: int) -> None:
-        self.lose_before_batch = lose_before_batch
-        self.checks = 0
-        self.released = False
-
-    def try_acquire(self) -> bool:
-        return True
-
-    def checkpoint(self) -> None:
-        self.checks += 1
-        if self.checks >= self.lose_before_batch:
-            raise LockLostError("the advisory lock was lost: terminated")
-
-    def pause(self, seconds: float) -> None:
-        self.checkpoint()
-
-    def release(self) -> bool:
-        self.released = True
-        return False
-
-
-class FakeLog:
-    def __init__(self, *, declared_dead: bool = False) -> None:
-        self.declared_dead = declared_dead
-        self.finished: dict[str, Any] = {}
-        self.notes: list[str] = []
-
-    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
-        return None, None
-
-    def record_skipped(self, start: RunStart, **kwargs: Any) -> int:
-        return 2
-
-    def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
-        return []
-
-    def start_running(self, start: RunStart, lock_backend_pid: int | None) -> int:
-        return 1
-
-    def finish(self, run_id: int, **kwargs: Any) -> bool:
-        self.finished = kwargs
-        return not self.declared_dead
-
-    def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
-        return None
-
-    def add_note(self, run_id: int, note: str) -> None:
-        self.notes.append(note)
-
-    def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
-        return []
-
-    def ledger_counts(self, run_id: int) -> tuple[int, int] | None:
-        return None  # the pass's own tally stands
+def losing(lose_before_batch: int) -> FakeLock:
+    """A lock that is lost at check number *lose_before_batch*; releasing it then says so."""
+    return FakeLock(lose_before_batch=lose_before_batch, release_answer=False, pid=7)
 
 
 class BatchScheduler:
@@ -105,7 +50,7 @@ def trigger(lock: FakeLock, log: FakeLog, scheduler: BatchScheduler) -> CronTrig
 
 
 def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> None:
-    lock, log, scheduler = FakeLock(lose_before_batch=2), FakeLog(), BatchScheduler()
+    lock, log, scheduler = losing(lose_before_batch=2), FakeLog(), BatchScheduler()
     outcome = trigger(lock, log, scheduler).run(now=NOW)
     assert scheduler.batches == 1
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
@@ -116,14 +61,14 @@ def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> No
 
 
 def test_a_run_declared_dead_meanwhile_keeps_lock_lost_and_notes_it_on_the_row() -> None:
-    lock, log = FakeLock(lose_before_batch=2), FakeLog(declared_dead=True)
+    lock, log = losing(lose_before_batch=2), FakeLog(declared_dead=True)
     outcome = trigger(lock, log, BatchScheduler()).run(now=NOW)
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
     assert log.notes == [LOCK_LOST]
 
 
 def test_pause_between_batches_watches_the_lock() -> None:
-    lock, log, scheduler = FakeLock(lose_before_batch=3), FakeLog(), BatchScheduler()
+    lock, log, scheduler = losing(lose_before_batch=3), FakeLog(), BatchScheduler()
     t = trigger(lock, log, scheduler)
     t.pause_between_batches = 5
     outcome = t.run(now=NOW)
@@ -134,7 +79,7 @@ def test_pause_between_batches_watches_the_lock() -> None:
 
 def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
     # the pass's 3 batches check the lock 3 times; the drain's second batch finds it gone
-    lock, log = FakeLock(lose_before_batch=5), FakeLog()
+    lock, log = losing(lose_before_batch=5), FakeLog()
     sent: list[int] = []
 
     def deliver(checkpoint: Checkpoint, guard: object) -> None:
@@ -164,7 +109,7 @@ class BrokenLog(FakeLog):
 
 def run_on_broken_log(fallback: FakeLog | None, *, lose_before_batch: int) -> str:
     t = CronTrigger(
-        lock=FakeLock(lose_before_batch=lose_before_batch),
+        lock=losing(lose_before_batch=lose_before_batch),
         log=BrokenLog(),
         scheduler=BatchScheduler(),
         job_name="job",

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from assignment_reminders.job.run_row import RunRow
 from assignment_reminders.monitoring.alerts import Alert
-from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, RunRow, Snapshot, Thresholds
+from assignment_reminders.monitoring.checks import FAILURE, MISSED_RUN, Snapshot, Thresholds
 from assignment_reminders.monitoring.truth import IncidentState, judge
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assignment_reminders import gateway
+from assignment_reminders.db import gateway
 from tests.conftest import REPO
 
 PACKAGE = REPO / "src" / "assignment_reminders"

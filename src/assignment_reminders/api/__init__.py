@@ -1,5 +1,1 @@
-"""The HTTP API served by ``reminders serve``."""
-
-from .app import create_app
-
-__all__ = ["create_app"]
+"""The HTTP API served by ``reminders serve`` (``api.app.create_app``)."""

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import activities
-from ..auth import Principal
+from ..auth.principal import Principal
 from .deps import ERRORS, Caller, DbId, IsoDate, Now, Text, unit_of_work
 from .workers import DbWorkers
 

@@ -12,16 +12,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, Strict
 
 from .. import __version__
+from ..auth.tokens import TokenVerifier
 from ..config import Settings
-from ..database import connect, database_url
-from ..distant_now import check_now, database_clock
+from ..db.database import connect, database_url
+from ..db.migrations import pending
 from ..exceptions import ReminderError
+from ..job.distant_now import check_now, database_clock
+from ..job.trigger import RunOutcome
 from ..limits import MAX_NOW_DISTANCE_TEXT
-from ..migrations import pending
 from ..monitoring.redact import short_error
 from ..monitoring.run_monitor import monitored_run
-from ..tokens import TokenVerifier
-from ..trigger import RunOutcome
 from . import activities as activities_api
 from . import admin as admin_api
 from . import errors, heap, openapi, ops_session

@@ -13,18 +13,18 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import AwareDatetime, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
-from ..auth import (
+from ..auth.principal import (
     Principal,
     cron_secret_matches,
     decode_bearer,
     principal_from_claims,
     require_service_role,
 )
+from ..auth.tokens import TokenVerifier
 from ..config import SUPABASE_API_KEY_PREFIXES, Settings
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import transaction
 from ..exceptions import AuthError
-from ..gateway import transaction
-from ..tokens import TokenVerifier
 from .pool import ApiPool
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps such input a 422, not a 5xx.

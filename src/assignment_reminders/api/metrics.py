@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from ..config import Settings
-from ..database import connect, database_url
+from ..db.database import connect, database_url
 from ..monitoring.metrics import JobMetrics, JobMetricsCollector, read_job_metrics
 from .http_metrics import HttpMetrics
 from .ops_auth import OpsToken

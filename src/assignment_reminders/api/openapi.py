@@ -25,6 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
+from ..job.run_status import RunStatus
 from .errors import MEDIA_TYPE, Problem
 
 OPERATION_IDS: Final = {
@@ -117,7 +118,7 @@ class RunOutcomeOut(BaseModel):
     """What one invocation of the reminder job did (``reminders run --json`` prints the same)."""
 
     invocation_id: str = Field(description="UUID of this invocation (the log lines carry it).")
-    status: Literal["success", "skipped", "failed"]
+    status: Literal[RunStatus.SUCCESS, RunStatus.SKIPPED, RunStatus.FAILED]
     run_id: int | None = Field(description="The cron_execution_logs row.")
     note: str | None = Field(description="e.g. advisory_lock_held when skipped.")
     error: str | None = Field(description="Failed runs: a short error, no row values.")

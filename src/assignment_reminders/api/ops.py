@@ -9,12 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from ..config import Settings
-from ..database import connect, database_url
+from ..db.database import connect, database_url
+from ..db.gateway import fetch_all, named
 from ..delivery.states import ChannelCount
-from ..gateway import fetch_all, named
-from ..joblog import PgExecutionLog
-from ..lock import LOCK_KEY
-from ..monitoring.checks import RunRow
+from ..job.joblog import PgExecutionLog
+from ..job.run_row import RunRow
+from ..locking.lock import LOCK_KEY
 from ..monitoring.cron import CronSchedule
 from ..monitoring.monitor import read_truth
 from ..monitoring.ops_page import DAYS, render_page

@@ -24,7 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..config import Settings
-from ..database import Connection, connection_options, database_url
+from ..db.database import Connection, connection_options, database_url
 from ..exceptions import DatabaseError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from ..database import Connection
+from ..db.database import Connection
 from .pool import ApiPool
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import click
 
-from ..database import connect, database_url
-from ..gateway import transaction
+from ..db.database import connect, database_url
+from ..db.gateway import transaction
 from ..limits import REASON_MAX_LENGTH
 from .options import (
     Context,

@@ -13,8 +13,8 @@ from types import FrameType
 import click
 
 from ..config import DeliverySettings
+from ..db.gateway import fetch_all, named
 from ..delivery.states import DeliveryCount
-from ..gateway import fetch_all, named
 from .options import (
     Context,
     Seconds,
@@ -119,8 +119,8 @@ def worker(
     batch_size: int,
     as_json: bool,
 ) -> None:
-    from ..database import connect, database_url
-    from ..delivery import build_channels
+    from ..db.database import connect, database_url
+    from ..delivery.channels import build_channels
     from ..delivery.runner import close_all, dispatch_service
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
@@ -180,7 +180,7 @@ def worker(
 def deliveries(ctx: Context, as_json: bool) -> None:
     """Show the delivery queue: how many deliveries per channel and status, cancelled ones
     also by reason (gap_closed, assignment_paused, assignment_ended)."""
-    from ..database import connect, database_url
+    from ..db.database import connect, database_url
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:

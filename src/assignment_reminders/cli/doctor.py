@@ -23,7 +23,7 @@ def doctor(ctx: Context, as_json: bool) -> None:
     REMINDERS_WEBHOOK_URL reachable, and the project's signing keys readable from
     SUPABASE_URL (each when set).
     """
-    from ..doctor import render_checks, run_checks
+    from ..monitoring.doctor import render_checks, run_checks
 
     checks = run_checks(ctx.settings)
     if as_json:

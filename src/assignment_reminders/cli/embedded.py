@@ -17,7 +17,7 @@ def embedded() -> None:
 @pass_context
 def embedded_status(ctx: Context, as_json: bool) -> None:
     """Say whether the embedded server is running, and where."""
-    from ..embedded import embedded_server_running
+    from ..db.embedded import embedded_server_running
 
     state = "running" if embedded_server_running(ctx.settings.data_dir) else "stopped"
     if as_json:
@@ -30,7 +30,7 @@ def embedded_status(ctx: Context, as_json: bool) -> None:
 @pass_context
 def embedded_url(ctx: Context) -> None:
     """Start the embedded server if needed and print its connection URI (for psql)."""
-    from ..embedded import embedded_database_url
+    from ..db.embedded import embedded_database_url
 
     click.echo(embedded_database_url(ctx.settings.data_dir))
 
@@ -40,7 +40,7 @@ def embedded_url(ctx: Context) -> None:
 @pass_context
 def embedded_stop(ctx: Context, as_json: bool) -> None:
     """Stop the embedded server (the next command starts it again)."""
-    from ..embedded import stop_embedded_database
+    from ..db.embedded import stop_embedded_database
 
     stopped = stop_embedded_database(ctx.settings.data_dir)
     if as_json:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from ..database import connect, database_url
+from ..db.database import connect, database_url
 from ..monitoring.incidents import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 from .options import AwareDateTime, Context, Text, json_option, now_option, pass_context
 

@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from ..database import connect, database_url
+from ..db.database import connect, database_url
 from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import (
     Context,
@@ -37,8 +37,8 @@ def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
     Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
     date``), a line per migration with --verbose, all of them with --json.
     """
-    from ..migrations import applied_summary
-    from ..migrations import migrate as apply
+    from ..db.migrations import applied_summary
+    from ..db.migrations import migrate as apply
 
     with connect(database_url(ctx.settings), purpose="migrate") as conn:
         done = apply(conn)
@@ -95,7 +95,7 @@ def run(
     1 when it failed, 2 on a bad option (a distant --now too: refused before the run starts).
     """
     from ..monitoring.run_monitor import monitored_run
-    from ..progress import Progress
+    from .progress import Progress
 
     if now is not None and not allow_distant_now:
         _refuse_distant_now(ctx, now)
@@ -148,7 +148,7 @@ def seed(
     For development databases: where auth.users exists (Supabase), each made-up coordinator and
     mentor also gets a bare user there (no email, no password), which their user_id references.
     """
-    from ..seed import seed as run_seed
+    from ..dev.seed import seed as run_seed
 
     day: date = today.date() if today else datetime.now(UTC).date()
     started = time.perf_counter()
@@ -172,7 +172,7 @@ def seed(
 def status(ctx: Context, as_json: bool, limit: int) -> None:
     """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
     from ..clock import utc_now
-    from ..status import read_status
+    from ..monitoring.status import read_status
 
     with connect(database_url(ctx.settings), purpose="status") as conn:
         current = read_status(conn, ctx.settings, now=utc_now(), limit=limit)
@@ -185,8 +185,8 @@ def status(ctx: Context, as_json: bool, limit: int) -> None:
 
 def _refuse_distant_now(ctx: Context, now: datetime) -> None:
     """``--now`` far from the database's clock (read once, here): ``--now``'s usage error."""
-    from ..distant_now import check_now, database_clock
     from ..exceptions import InputError
+    from ..job.distant_now import check_now, database_clock
 
     with connect(database_url(ctx.settings), purpose="clock") as conn:
         database_now = database_clock(conn)

@@ -13,8 +13,8 @@ import psycopg
 
 from .. import __version__
 from ..config import LOG_FORMATS, LOG_LEVELS, Settings
+from ..db.gateway import fault
 from ..exceptions import ReminderError, SchemaMissingError
-from ..gateway import fault
 from ..logs import configure_logging, error_line, errors_as, format_from_env, json_errors
 from .options import Context
 

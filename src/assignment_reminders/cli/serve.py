@@ -78,7 +78,7 @@ def serve(
     """
     import uvicorn
 
-    from ..api import create_app
+    from ..api.app import create_app
     from ..api.ops_auth import is_loopback
     from ..exceptions import ConfigurationError
     from ..monitoring.service import start_background
@@ -89,7 +89,7 @@ def serve(
             " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
         )
     if ctx.settings.uses_embedded_database:
-        from ..database import database_url
+        from ..db.database import database_url
 
         database_url(ctx.settings)  # start it now, or stop here if it is not installed
     if not ctx.settings.auth.verifies_user_tokens:

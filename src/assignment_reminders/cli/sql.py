@@ -14,8 +14,8 @@ def optional_sql_command(name: str | None) -> None:
     pg_cron_schedule schedules the job with pg_cron + pg_net, reading the job's secret from
     Supabase Vault (docs/supabase.md).
     """
+    from ..db.optional_sql import optional_sql, optional_sql_names
     from ..exceptions import ConfigurationError
-    from ..optional_sql import optional_sql, optional_sql_names
 
     if name is None:
         for each in optional_sql_names():

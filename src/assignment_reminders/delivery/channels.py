@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
+from .names import EMAIL, WEBHOOK
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
     from .sending import MayStart, Outcomes
 
 logger = logging.getLogger(__name__)
-
-EMAIL, WEBHOOK = "email", "webhook"
-CHANNELS = (EMAIL, WEBHOOK)
 
 
 class Channel(Protocol):
@@ -57,7 +55,7 @@ def skipped_channels(settings: Settings) -> list[str]:
 
 def configured_channel_names(settings: Settings, *, announce: bool = True) -> list[str]:
     """The external channels this deployment can send on; logs one line per skipped channel
-    (unless *announce* is false: a run says them within its log context, job.py)."""
+    (unless *announce* is false: a run says them within its log context, job/compose.py)."""
     names = []
     if settings.smtp.host:
         names.append(EMAIL)
@@ -72,8 +70,8 @@ def configured_channel_names(settings: Settings, *, announce: bool = True) -> li
 def build_channels(settings: Settings, names: list[str] | None = None) -> Mapping[str, Channel]:
     """The configured channels, ready to send; call ``close()`` on each when done. Each keeps
     at most ``REMINDERS_DELIVERY_CONCURRENCY`` messages in flight and connections open."""
+    from ..config import webhook_key
     from .mail import EmailChannel  # asyncio, aiosmtplib, aiohttp: only when delivering
-    from .signing import webhook_key
     from .webhook import WebhookChannel
 
     names = configured_channel_names(settings) if names is None else names

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from ..config import SmtpSettings
 from ..exceptions import DeliveryError
-from ..smtp import open_async_smtp
-from .channels import EMAIL
 from .messages import Message
 from .mime import build_email
+from .names import EMAIL
 from .sending import AsyncChannel
+from .smtp import open_async_smtp
 
 if TYPE_CHECKING:
     import aiosmtplib

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from ..clock import utc_now
 from ..config import Settings
-from ..database import Connection
-from ..fence import Guard
+from ..db.database import Connection
+from ..job.fence import Guard
 from .channels import Channel, build_channels
 from .messages import Renderer
 from .retry import RetryPolicy

@@ -32,12 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import IdRow, fetch_all, named
 from ..exceptions import DeliveryError, InputError
-from ..fence import Guard
-from ..gateway import IdRow, fetch_all, named
+from ..job.fence import Guard
 from ..logs import FIELDS
-from .channels import Channel
 from .lease import Leases
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
@@ -46,6 +45,8 @@ from .states import Attempt, CancelReason, DeliveryStatus, Outcome
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from ..job.fence import Guard
+    from .channels import Channel
     from .sending import Outcomes  # asyncio: not imported by `reminders run` without channels
 
 _CLAIM_DELIVERIES = named("claim_deliveries")

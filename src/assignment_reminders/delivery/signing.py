@@ -9,39 +9,17 @@ verify with any Standard Webhooks library (and Supabase's own hooks use the same
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
-from typing import Final
 
-from ..exceptions import ConfigurationError
+from ..config import SECRET_PREFIX
 
-SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the prefix, not a secret
-MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64  # the spec's recommended key sizes
 ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER = (
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
 )
-
-
-def webhook_key(secret: str, *, name: str = "REMINDERS_WEBHOOK_SECRET") -> bytes:
-    """The HMAC key inside a ``whsec_`` secret; errors name the variable, never the value."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ConfigurationError(
-            f"{name} must be a Standard Webhooks secret, 'whsec_' followed by base64"
-            " (`reminders webhook-secret` makes one)"
-        )
-    try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError(f"{name}: the part after 'whsec_' is not base64") from None
-    if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
-        raise ConfigurationError(
-            f"{name} must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES} bytes of key, got {len(key)}"
-        )
-    return key
 
 
 def new_secret() -> str:

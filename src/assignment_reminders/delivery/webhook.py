@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..clock import utc_now
 from ..exceptions import DeliveryError
-from .channels import WEBHOOK
 from .messages import Message
+from .names import WEBHOOK
 from .sending import AsyncChannel
 from .signing import signed_headers
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ..database import Connection
-from ..gateway import fetch_all, fetch_value, named, transaction
+from ..db.database import Connection
+from ..db.gateway import fetch_all, fetch_value, named, transaction
 from .checks import ALL_KINDS, FailedRuns, Finding
 
 _ACTIVE_WINDOW = named("active_window")

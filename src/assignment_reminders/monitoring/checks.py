@@ -9,51 +9,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
-from uuid import UUID
 
 from ..config import ScheduleSettings, Settings
+from ..job.run_row import RunRow
+from ..job.run_status import RunStatus
 
 if TYPE_CHECKING:
     from .cron import CronSchedule
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """A row of ``reminders.cron_execution_logs`` as the run queries return it (``recent_runs``,
-    ``running_runs``, ``run_history``, ``runs_by_invocation``: the same columns). Only ``id``,
-    ``status`` and ``started_at`` have no default, so a test can write the columns it means."""
-
-    id: int
-    status: str
-    started_at: datetime
-    invocation_id: UUID | None = None
-    note: str | None = None
-    trigger_source: str | None = None
-    finished_at: datetime | None = None
-    duration_ms: float | None = None
-    lock_acquire_ms: float | None = None
-    lock_backend_pid: int | None = None
-    unlock_ok: bool | None = None
-    assignments_scanned: int = 0
-    reminders_created: int = 0
-    escalations_created: int = 0
-    duplicates_suppressed: int = 0
-    error: str | None = None
-    host: str | None = None
-    pid: int | None = None
-    holder_pid: int | None = None
-    holder_application_name: str | None = None
-    holder_client_addr: str | None = None
-    holder_since: datetime | None = None
-    overlapped_with: list[int] = field(default_factory=list)
-    failure_announced_at: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The columns by name, in the queries' order (``--json``, the CLI's tables)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 Row = RunRow
@@ -207,7 +172,7 @@ def overlapped_own_run(skip: Row, recent: Sequence[Row], t: Thresholds) -> bool:
         return True
     at = skip.started_at
     return any(
-        r.status != "skipped"
+        r.status != RunStatus.SKIPPED
         and r.lock_backend_pid == skip.holder_pid
         and r.started_at <= at <= r.started_at + t.overrun_after
         and (r.finished_at is None or r.finished_at >= at)
@@ -219,10 +184,12 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
     """The newest N runs were all skipped because something held the lock (other than a run of
     ours working normally at that moment): name who held it."""
     relevant = [
-        r for r in s.recent if r.status != "skipped" or not overlapped_own_run(r, s.recent, t)
+        r
+        for r in s.recent
+        if r.status != RunStatus.SKIPPED or not overlapped_own_run(r, s.recent, t)
     ]
     newest = relevant[: t.stuck_after_skips]
-    if len(newest) < t.stuck_after_skips or any(r.status != "skipped" for r in newest):
+    if len(newest) < t.stuck_after_skips or any(r.status != RunStatus.SKIPPED for r in newest):
         return []
     last = newest[0]
     holder = (
@@ -249,9 +216,9 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
 def check_failure(s: Snapshot) -> list[Finding]:
     """The newest finished run that did work ('success' or 'failed') failed."""
     for row in s.recent:
-        if row.status == "success":
+        if row.status == RunStatus.SUCCESS:
             return []
-        if row.status == "failed":
+        if row.status == RunStatus.FAILED:
             return [
                 Finding(
                     FAILURE,
@@ -288,9 +255,9 @@ def unannounced_failures(s: Snapshot) -> FailedRuns:
     recovered: list[Finding] = []
     succeeded = False
     for row in s.recent:  # newest first
-        if row.status == "success":
+        if row.status == RunStatus.SUCCESS:
             succeeded = True
-        elif row.status == "failed" and row.failure_announced_at is None:
+        elif row.status == RunStatus.FAILED and row.failure_announced_at is None:
             if succeeded:
                 recovered.append(failure_finding(s.job_name, row))
             else:
@@ -335,7 +302,7 @@ def overlapping_pairs(rows: Sequence[Row], now: datetime) -> list[tuple[Row, Row
     one starts working only after taking it. A pair here is a double run (or hosts whose clocks
     disagree by more than the gap between two runs: `reminders doctor` checks clock skew)."""
     worked = sorted(
-        (r for r in rows if r.status != "skipped"),
+        (r for r in rows if r.status != RunStatus.SKIPPED),
         key=lambda r: (working_interval(r, now)[0], r.id),
     )
     order = {r.id: i for i, r in enumerate(worked)}

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import fetch_all, fetch_one, named, transaction
 from ..exceptions import InputError, NotFoundError
-from ..gateway import fetch_all, fetch_one, named, transaction
 from ..logs import log_context
 from .alerts import Alert, IncidentRow
 

@@ -35,10 +35,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import Query, fetch_all, named
 from ..delivery.states import CancelReason, DeliveryCount
 from ..exceptions import ReminderError, first_line
-from ..gateway import Query, fetch_all, named
+from ..job.run_status import RunStatus
 from .checks import ALL_KINDS
 
 _DELIVERY_COUNTS = named("delivery_counts")
@@ -55,7 +56,7 @@ DELIVERED: Final = frozenset({"sent"})
 DEAD: Final = frozenset({"dead"})
 CANCELLED: Final = frozenset({"cancelled"})
 SETTLED: Final = DELIVERED | DEAD | CANCELLED
-FINISHED: Final = ("success", "failed", "skipped")
+FINISHED: Final = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.SKIPPED)
 
 
 RESERVED_SUFFIXES: Final = ("_created", "_total", "_count", "_sum", "_bucket", "_gcount", "_info")
@@ -159,7 +160,7 @@ def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
     params = {"job_name": job_name}
     runs = {r.status: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=_StatusRow)}
     alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=_KindCount)
-    success = runs.get("success")
+    success = runs.get(RunStatus.SUCCESS)
     deliveries = read_deliveries(conn)
     return JobMetrics(
         runs_by_status={status: r.runs for status, r in runs.items()},
@@ -189,7 +190,7 @@ def families(m: JobMetrics, now: datetime) -> list[Metric]:
     running = GaugeMetricFamily(
         "reminders_job_running", "Runs of the job started and not finished (0 or 1 normally)."
     )
-    running.add_metric([], m.runs_by_status.get("running", 0))
+    running.add_metric([], m.runs_by_status.get(RunStatus.RUNNING, 0))
     created = CounterMetricFamily(
         "reminders_issued",
         "Reminders the job created (issued for delivery), by kind.",

@@ -14,9 +14,10 @@ from datetime import datetime
 import psycopg
 
 from ..config import Settings
-from ..database import Connection, connect, database_url
+from ..db.database import Connection, connect, database_url
+from ..db.gateway import fetch_all, fetch_one, named
 from ..exceptions import DatabaseError, SchemaMissingError
-from ..gateway import fetch_all, fetch_one, named
+from ..job.run_row import RunRow
 from .alerts import (
     Alert,
     Changes,
@@ -25,15 +26,7 @@ from .alerts import (
     recent_incidents,
     reconcile,
 )
-from .checks import (
-    ALL_KINDS,
-    FAILURE,
-    Finding,
-    RunRow,
-    Snapshot,
-    Thresholds,
-    unannounced_failures,
-)
+from .checks import ALL_KINDS, FAILURE, Finding, Snapshot, Thresholds, unannounced_failures
 from .sinks import Sink, notify, sinks_from_settings
 from .truth import Truth, judge
 

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
-from .checks import RunRow
+from ..job.run_row import RunRow
+from ..job.run_status import RunStatus
 from .metrics import DEAD, summarize_backlog
 from .ops_state import Headline, OpsFacts, age
 from .redact import short_error
@@ -38,7 +39,7 @@ MIN_SPAN: Final = timedelta(hours=1)
 
 
 def _seconds(row: RunRow, now: datetime) -> float:
-    if row.status == "running":
+    if row.status == RunStatus.RUNNING:
         return float((now - row.started_at).total_seconds())
     return float(row.duration_ms or 0.0) / 1000
 
@@ -151,18 +152,18 @@ def _marker(r: RunRow, now: datetime, cx: float, y: Any, base: float) -> str:
         f" {_label(_seconds(r, now))}" + (f": {error}" if error else "")
     )
     cls = f'class="run run-{status}" data-run-id="{r.id}"'
-    if status == "skipped":
+    if status == RunStatus.SKIPPED:
         return (
             f'<line {cls} x1="{cx:.1f}" x2="{cx:.1f}" y1="{base:.1f}" y2="{base - 10:.1f}"'
             f' stroke="#6b7280" stroke-width="2"><title>{title}</title></line>'
         )
     cy = y(_seconds(r, now))
-    if status == "failed":
+    if status == RunStatus.FAILED:
         return (
             f'<path {cls} d="M{cx - 5:.1f} {cy - 5:.1f}l10 10m0 -10l-10 10" stroke="#dc2626"'
             f' stroke-width="2.5"><title>{title}</title></path>'
         )
-    fill = "#2563eb" if status == "success" else "#f59e0b"
+    fill = "#2563eb" if status == RunStatus.SUCCESS else "#f59e0b"
     return (
         f'<circle {cls} cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{fill}">'
         f"<title>{title}</title></circle>"
@@ -184,7 +185,7 @@ def _run_row(r: RunRow, f: OpsFacts) -> dict[str, Any]:
         "status": r.status,
         "trigger": r.trigger_source or "",
         "started": _when(r.started_at, f, zone_name=False),
-        "duration": age(timedelta(seconds=seconds)) if r.status != "skipped" else "",
+        "duration": age(timedelta(seconds=seconds)) if r.status != RunStatus.SKIPPED else "",
         "scanned": r.assignments_scanned,
         "reminders": r.reminders_created,
         "escalations": r.escalations_created,

@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ..lock import LockHolder
+from ..locking.holder import LockHolder
 
 if TYPE_CHECKING:
-    from .checks import RunRow
+    from ..job.run_row import RunRow
     from .truth import Truth
 
 UP, RUNNING, LATE, DOWN, FAILING = "up", "running", "late", "down", "failing"
-STATES: Final = (UP, RUNNING, LATE, DOWN, FAILING)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from ..database import Connection
+from ..db.database import Connection
+from ..db.gateway import fetch_value, named
 from ..exceptions import DatabaseError
-from ..gateway import fetch_value, named
+from ..job.run_status import RunStatus
 
 _PRUNE_ALERTS = named("prune_alerts")
 _PRUNE_EXECUTION_LOGS = named("prune_execution_logs")
@@ -48,7 +49,7 @@ def prune(conn: Connection, *, now: datetime, retention_days: int) -> Pruned:
 
 def prune_after_run(conn: Connection, *, status: str, now: datetime, retention_days: int) -> None:
     """The job's own retention step: after a run that did work, never after a skip."""
-    if status not in ("success", "failed"):
+    if status not in (RunStatus.SUCCESS, RunStatus.FAILED):
         return
     try:
         prune(conn, now=now, retention_days=retention_days)

@@ -1,9 +1,10 @@
 """Monitoring's part in every run: the overrun watchdog, heartbeat pings, retention, and the
 incident of a run that failed (or of one it found dead), opened as soon as the run is recorded.
 
-:class:`RunMonitor` is a :class:`~assignment_reminders.job.RunObserver`; :func:`monitored_run`
-is ``job.run_once`` with it, what ``reminders run``, the cron endpoint and ``reminders serve``'s
-schedule call. Monitoring depends on the job's composition root, never the reverse.
+:class:`RunMonitor` is a :class:`~assignment_reminders.job.compose.RunObserver`;
+:func:`monitored_run` is ``job.run_once`` with it, what ``reminders run``, the cron endpoint and
+``reminders serve``'s schedule call. Monitoring depends on the job's composition root, never the
+reverse.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import psycopg
 
 from ..clock import utc_now
 from ..config import Settings
-from ..database import Connection
+from ..db.database import Connection
 from ..exceptions import ReminderError, first_line
-from ..job import run_once
+from ..job.compose import run_once
+from ..job.run_status import RunStatus
+from ..job.trigger import RunOutcome
 from ..logs import log_context
-from ..trigger import RunOutcome
 from .checks import FAILURE, OVERLAPPING_RUNS, UNLOCK_FAILED
 from .monitor import check_once_for, run_checks
 from .retention import prune_after_run
@@ -77,18 +79,18 @@ class RunMonitor:
             now=self.clock(),
             retention_days=self.settings.monitoring.retention_days,
         )
-        if outcome.status != "skipped":
+        if outcome.status != RunStatus.SKIPPED:
             self._settle(lambda: self._settle_on(conn))
         if self.pinger is None:
             return
-        if outcome.status == "success":
+        if outcome.status == RunStatus.SUCCESS:
             c = outcome.counts
             self.pinger.success(
                 outcome.invocation_id,
                 f"success: run {outcome.run_id}, {c.assignments_scanned} due read,"
                 f" {c.reminders_created} reminders, {c.escalations_created} escalations",
             )
-        elif outcome.status == "failed":
+        elif outcome.status == RunStatus.FAILED:
             self.pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
 
     def _settle_on(self, conn: Connection) -> None:

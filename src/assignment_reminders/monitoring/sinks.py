@@ -17,9 +17,9 @@ from typing import Literal, Protocol
 
 from ..clock import utc_now
 from ..config import Secret, Settings
+from ..delivery.smtp import open_smtp
 from ..exceptions import ConfigurationError
 from ..logs import log_context
-from ..smtp import open_smtp
 from .alerts import Alert, Changes
 
 logger = logging.getLogger("assignment_reminders.alerts")
@@ -150,7 +150,7 @@ def sinks_from_settings(settings: Settings) -> list[Sink]:
                 "REMINDERS_ALERT_WEBHOOK_URL is set but REMINDERS_ALERT_WEBHOOK_SECRET is not:"
                 " alerts are signed"
             )
-        from ..delivery.signing import webhook_key
+        from ..config import webhook_key
 
         key = webhook_key(m.webhook_secret.reveal(), name="REMINDERS_ALERT_WEBHOOK_SECRET")
         sinks.append(WebhookSink(m.webhook_url, key))

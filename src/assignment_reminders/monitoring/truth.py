@@ -30,6 +30,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..job.run_row import RunRow
+from ..job.run_status import RunStatus
 from .alerts import Alert
 from .checks import (
     ALL_KINDS,
@@ -40,7 +42,6 @@ from .checks import (
     STUCK_LOCK,
     UNLOCK_FAILED,
     Finding,
-    RunRow,
     Snapshot,
     Thresholds,
     evaluate,
@@ -192,7 +193,7 @@ def _problem(
 
 
 def _quiet(s: Snapshot, now: datetime) -> Headline:
-    running = next((r for r in s.recent if r.status == "running"), None)
+    running = next((r for r in s.recent if r.status == RunStatus.RUNNING), None)
     if running is not None:
         return Headline(
             RUNNING,

@@ -1,0 +1,1 @@
+"""For developers, not the service: synthetic data (reminders seed) and make demo."""

@@ -1,0 +1,25 @@
+"""What a run did: the counts a pass adds up and the run log records (a value type, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """What a run did. In its row, ``reminders_created`` and ``escalations_created`` are kept by
+    the database (the ledger rows that committed with the run's id); the other two are the
+    pass's own account."""
+
+    assignments_scanned: int = 0
+    reminders_created: int = 0
+    escalations_created: int = 0
+    duplicates_suppressed: int = 0
+
+    def __add__(self, other: RunCounts) -> RunCounts:
+        return RunCounts(
+            self.assignments_scanned + other.assignments_scanned,
+            self.reminders_created + other.reminders_created,
+            self.escalations_created + other.escalations_created,
+            self.duplicates_suppressed + other.duplicates_suppressed,
+        )

@@ -1,0 +1,1 @@
+"""The job's advisory lock: the lock, its heartbeat, the real-session (pooler) check."""
