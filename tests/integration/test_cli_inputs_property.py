@@ -136,9 +136,11 @@ def invoke(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 @pytest.fixture(autouse=True)
 def contained(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``serve`` neither listens nor starts threads; the root logger is put back afterwards."""
+    """``serve`` neither listens nor starts threads, a ``worker`` with no channel does not idle
+    until stopped; the root logger is put back afterwards."""
     import uvicorn
 
+    from assignment_reminders.cli import delivery
     from assignment_reminders.monitoring import service
 
     class Stopped:
@@ -153,6 +155,7 @@ def contained(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(("REMINDERS_", "SUPABASE_")):
             monkeypatch.delenv(name)
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(delivery, "_idle", lambda stop: None)
     monkeypatch.setattr(service, "start_background", start_background)
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
