@@ -249,12 +249,11 @@ class Setting:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # read, in order, when env is unset
     shown: str | None = None  # the default as docs and --help say it, when not `default`
-    hi_from: str | None = None  # the field whose value is the upper bound
+    hi_from: str | None = None  # the variable whose value is the upper bound
 
     def kind_label(self) -> str:
-        return self.kind.label.format(
-            lo=_num(self.lo), hi=_num(self.hi), choices=", ".join(self.choices)
-        )
+        hi = self.hi_from or _num(self.hi)
+        return self.kind.label.format(lo=_num(self.lo), hi=hi, choices=", ".join(self.choices))
 
     def shown_default(self) -> str:
         d = self.default
@@ -300,7 +299,8 @@ class _FromEnv:
         for name, declared in sorted(settings, key=lambda item: item[1].hi_from is not None):
             s = declared
             if s.hi_from is not None:  # bounded by another setting of the class
-                s = replace(s, hi=values.get(s.hi_from, getattr(cls, s.hi_from)))
+                top = next(name for name, t in settings if t.env == s.hi_from)
+                s = replace(s, hi=values.get(top, getattr(cls, top)))
             if (value := s.read(env)) is not UNSET:
                 values[name] = value
         return cls(**cls._derive(values))
@@ -464,9 +464,9 @@ class HttpSettings(_FromEnv):
     cors_origins: tuple[str, ...] = _s("REMINDERS_CORS_ORIGINS", ORIGINS, ())(
         "browser origins allowed to call the API (never with credentials)"
     )
-    pool_min_size: int = _s("REMINDERS_DB_POOL_MIN_SIZE", INT, 2, lo=0, hi_from="pool_max_size")(
-        "database connections the API keeps open"
-    )
+    pool_min_size: int = _s(
+        "REMINDERS_DB_POOL_MIN_SIZE", INT, 2, lo=0, hi_from="REMINDERS_DB_POOL_MAX_SIZE"
+    )("database connections the API keeps open")
     pool_max_size: int = _s("REMINDERS_DB_POOL_MAX_SIZE", INT, 10)(
         "the most the API opens (also its threads that register activities)"
     )
@@ -568,7 +568,7 @@ class Settings(_FromEnv):
         "least severe log line written"
     )
     log_format: LogFormat = _s("REMINDERS_LOG_FORMAT", CHOICE, "text", choices=LOG_FORMATS)(
-        "json: every stderr line one JSON object"
+        "text, or json: one JSON object per stderr line (time, level, logger, message, run_id ...)"
     )
     job_name: str = JOB_NAME
     auth: AuthSettings = field(default_factory=AuthSettings)

@@ -40,14 +40,7 @@ def test_command_modules_import_only_the_shared_options() -> None:
 
 def probe() -> click.Command:
     @click.command()
-    @setting_option(
-        "--port",
-        type=int,
-        env="REMINDERS_HTTP_PORT",
-        default=8000,
-        pick=lambda s: s.http.port,
-        help="Port.",
-    )
+    @setting_option("--port", path="http.port")
     @json_option()
     @now_option("As of.")
     def command(port: int, as_json: bool, now: datetime | None) -> None:

@@ -7,57 +7,19 @@ from dataclasses import replace
 
 import click
 
-from ..config import PORTS, HttpSettings, ScheduleSettings
+from ..config import ScheduleSettings
 from .options import Context, pass_context, setting_option
 
 logger = logging.getLogger("assignment_reminders")
 
 
 @click.command()
-@setting_option(
-    "--host",
-    env="REMINDERS_HTTP_HOST",
-    default=HttpSettings.host,
-    pick=lambda s: s.http.host,
-    help="Address to listen on.",
-)
-@setting_option(
-    "--port",
-    type=click.IntRange(*PORTS),
-    env="REMINDERS_HTTP_PORT",
-    default=HttpSettings.port,
-    pick=lambda s: s.http.port,
-    help="Port to listen on.",
-)
-@setting_option(
-    "--schedule",
-    env="REMINDERS_SCHEDULE",
-    default=ScheduleSettings.expression,
-    pick=lambda s: s.schedule.expression,
-    help="Cron expression (5 fields) for the built-in scheduler.",
-)
-@setting_option(
-    "--time-zone",
-    env="REMINDERS_SCHEDULE_TZ",
-    default=ScheduleSettings.time_zone,
-    pick=lambda s: s.schedule.time_zone,
-    help="IANA time zone the schedule is read in.",
-)
-@setting_option(
-    "--scheduler/--no-scheduler",
-    env="REMINDERS_SCHEDULER",
-    default=ScheduleSettings.enabled,
-    pick=lambda s: s.schedule.enabled,
-    help="Run the job on --schedule and the monitoring checks in this process.",
-)
-@setting_option(
-    "--allow-open-ops/--no-allow-open-ops",
-    env="REMINDERS_ALLOW_OPEN_OPS",
-    default=HttpSettings.allow_open_ops,
-    pick=lambda s: s.http.allow_open_ops,
-    help="Listen on a non-loopback --host although REMINDERS_OPS_TOKEN is unset, leaving /ops"
-    " and /metrics open (behind a proxy that authenticates, say).",
-)
+@setting_option("--host", path="http.host")
+@setting_option("--port", path="http.port")
+@setting_option("--schedule", path="schedule.expression")
+@setting_option("--time-zone", path="schedule.time_zone")
+@setting_option("--scheduler/--no-scheduler", path="schedule.enabled")
+@setting_option("--allow-open-ops/--no-allow-open-ops", path="http.allow_open_ops")
 @pass_context
 def serve(
     ctx: Context,
