@@ -36,6 +36,7 @@ PORTS: Final = (1, 65535)
 MAX_COUNT: Final = 10**9  # far above any sane count, far below what breaks arithmetic
 MAX_SECONDS: Final = 7 * 24 * 3600.0
 DAY: Final = 86400
+RENAMED: Final = {"REMINDERS_SCHEDULER": "REMINDERS_BUILTIN_CRON"}  # refused, naming the new
 SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")  # Supabase's, never ours
 CRON_SECRET_MIN_LENGTH: Final = 32
 
@@ -483,16 +484,16 @@ class HttpSettings(_FromEnv):
 
 @dataclass(frozen=True)
 class ScheduleSettings(_FromEnv):
-    """The built-in scheduler of ``reminders serve`` (docs/monitoring.md). The expression is
+    """The built-in cron of ``reminders serve`` (docs/monitoring.md). The expression is
     parsed, and refused with one line, when ``serve`` starts (monitoring/cron.py)."""
 
     expression: str = _s("REMINDERS_SCHEDULE", TEXT, "0 6 * * *")(
-        "cron expression (5 fields) the built-in scheduler runs the job on"
+        "cron expression (5 fields) the built-in cron runs the job on"
     )
     time_zone: str = _s("REMINDERS_SCHEDULE_TZ", TEXT, "Europe/Oslo")(
         "IANA time zone the schedule is read in"
     )
-    enabled: bool = _s("REMINDERS_SCHEDULER", FLAG, True)(
+    enabled: bool = _s("REMINDERS_BUILTIN_CRON", FLAG, True)(
         "run the job on the schedule and the monitoring checks in `reminders serve`"
     )
 
@@ -582,6 +583,9 @@ class Settings(_FromEnv):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        for old, new in RENAMED.items():
+            if env.get(old, "").strip():
+                _fail(f"{old} was renamed {new}")
         root: Settings = super().from_env(env)
         return replace(root, **{name: section.from_env(env) for name, section in SECTIONS.items()})
 

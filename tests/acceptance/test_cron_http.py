@@ -21,7 +21,7 @@ RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-scheduler") as base:
+    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-builtin-cron") as base:
         yield base
 
 

@@ -43,7 +43,7 @@ def chromium() -> str:
 
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    with served(cli_env, "--no-scheduler") as base:
+    with served(cli_env, "--no-builtin-cron") as base:
         yield base
 
 
@@ -122,7 +122,7 @@ def healthy(conn: Connection, fired: datetime) -> None:
             minutes=3 + day % 4,
             assignments_scanned=2000,
             reminders_created=day,
-            trigger_source="scheduler",
+            trigger_source="builtin-cron",
         )
     insert_run(
         conn,
@@ -130,7 +130,7 @@ def healthy(conn: Connection, fired: datetime) -> None:
         fired - timedelta(days=2) + timedelta(seconds=1),
         minutes=0,
         note="advisory_lock_held",
-        trigger_source="scheduler",
+        trigger_source="builtin-cron",
     )
     insert_run(
         conn,
@@ -140,7 +140,7 @@ def healthy(conn: Connection, fired: datetime) -> None:
         assignments_scanned=2000,
         reminders_created=12,
         escalations_created=2,
-        trigger_source="scheduler",
+        trigger_source="builtin-cron",
     )
 
 
@@ -152,7 +152,7 @@ def late(conn: Connection, fired: datetime) -> None:
             fired - timedelta(days=day),
             minutes=3,
             assignments_scanned=2000,
-            trigger_source="scheduler",
+            trigger_source="builtin-cron",
         )
     insert_run(
         conn,
@@ -172,14 +172,14 @@ def failing(conn: Connection, fired: datetime) -> None:
             fired - timedelta(days=day),
             minutes=3,
             assignments_scanned=2000,
-            trigger_source="scheduler",
+            trigger_source="builtin-cron",
         )
     run_id = insert_run(
         conn,
         "failed",
         fired + timedelta(minutes=1),
         minutes=1,
-        trigger_source="scheduler",
+        trigger_source="builtin-cron",
         assignments_scanned=400,
         error="UniqueViolation: duplicate key value violates unique constraint"
         ' "reminder_dispatches_key" DETAIL: Key (recipient_user_id)='
@@ -235,7 +235,7 @@ def test_screenshots_show_the_headline_and_the_runs_table(
     expression, fired = two_hours_ago_daily()
     scenario(conn, fired)
     env = {**cli_env, "REMINDERS_SCHEDULE": expression, "REMINDERS_SCHEDULE_TZ": "Europe/Oslo"}
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
         shot = artifacts / f"ops-{state}.png"
         taken = browse(browser, tmp_path / "p1", f"{base}/ops", f"--screenshot={shot}")
         assert taken.returncode == 0, taken.stderr[-2000:]

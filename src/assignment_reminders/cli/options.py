@@ -182,6 +182,16 @@ def _click_type(setting: Setting) -> click.ParamType[Any] | None:
     return None  # text (made Text by text_everywhere) or a flag (its decls say so)
 
 
+def renamed_option(old: str, new: str) -> Callable[[F], F]:
+    """A hidden flag *old* that stops the command with one line naming *new*."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            raise click.UsageError(f"{old} was renamed {new}", ctx)
+
+    return click.option(old, is_flag=True, hidden=True, expose_value=False, callback=refuse)
+
+
 def setting_option(*decls: str, path: str, **kwargs: Any) -> Callable[[F], F]:
     """An option backed by the setting at *path* (``"http.port"``): type, bounds and help come
     from its declaration; when not given it takes the value the settings read from the

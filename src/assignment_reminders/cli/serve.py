@@ -1,4 +1,4 @@
-"""``reminders serve``: the HTTP API, with the built-in scheduler and monitoring checks."""
+"""``reminders serve``: the HTTP API, with the built-in cron and monitoring checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 import click
 
 from ..config import ScheduleSettings
-from .options import Context, pass_context, setting_option
+from .options import Context, pass_context, renamed_option, setting_option
 
 logger = logging.getLogger("assignment_reminders")
 
@@ -18,7 +18,9 @@ logger = logging.getLogger("assignment_reminders")
 @setting_option("--port", path="http.port")
 @setting_option("--schedule", path="schedule.expression")
 @setting_option("--time-zone", path="schedule.time_zone")
-@setting_option("--scheduler/--no-scheduler", path="schedule.enabled")
+@setting_option("--builtin-cron/--no-builtin-cron", path="schedule.enabled")
+@renamed_option("--scheduler", "--builtin-cron")
+@renamed_option("--no-scheduler", "--no-builtin-cron")
 @setting_option("--allow-open-ops/--no-allow-open-ops", path="http.allow_open_ops")
 @pass_context
 def serve(
@@ -28,13 +30,13 @@ def serve(
     port: int,
     schedule: str,
     time_zone: str,
-    scheduler: bool,
+    builtin_cron: bool,
     allow_open_ops: bool,
 ) -> None:
     """Serve the HTTP API and run the job on its schedule.
 
     Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
-    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    Unless --no-builtin-cron, the job also runs on --schedule and the monitoring checks run every
     REMINDERS_CHECK_INTERVAL_SECONDS (60). With REMINDERS_OPS_TOKEN set, /ops and /metrics need it
     as a bearer token; without it, serve only listens on a loopback address (or --allow-open-ops).
     """
@@ -63,12 +65,12 @@ def serve(
             "neither REMINDERS_CRON_SECRET nor REMINDERS_JWT_SECRET is set: the cron endpoint"
             " answers 401 to every caller (docs/supabase.md)"
         )
-    # what this process does, for /ops: the schedule it fires on, or none (--no-scheduler)
+    # what this process does, for /ops: the schedule it fires on, or none (--no-builtin-cron)
     settings = replace(
         ctx.settings,
-        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=scheduler),
+        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=builtin_cron),
     )
-    background = start_background(settings, schedule, time_zone) if scheduler else None
+    background = start_background(settings, schedule, time_zone) if builtin_cron else None
     try:
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         uvicorn.run(

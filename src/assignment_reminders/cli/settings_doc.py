@@ -21,7 +21,7 @@ SECTIONS = {
     "smtp": "email",
     "delivery": "delivery",
     "http": "`reminders serve`",
-    "schedule": "the built-in scheduler",
+    "schedule": "the built-in cron",
     "monitoring": "monitoring",
 }
 
