@@ -20,7 +20,7 @@ from assignment_reminders.database import Connection, connect
 from assignment_reminders.gateway import named
 from assignment_reminders.joblog import RunCounts
 from assignment_reminders.lock import LOCK_KEY
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.scheduler import ReminderPass
 
 from . import options
 from .run import NOW, seeded
@@ -75,7 +75,7 @@ def first_batch_seconds(url: str, *, with_counts: bool) -> tuple[float, int]:
         conn.execute("CHECKPOINT")
         marks: list[tuple[float, RunCounts]] = []
         started = time.perf_counter()
-        ReminderSchedulerService(
+        ReminderPass(
             conn, batch_size=BATCH, on_batch=lambda c: marks.append((time.perf_counter(), c))
         ).run(now=NOW, run_id=run_id)
         first_at, first = marks[0]

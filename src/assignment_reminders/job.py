@@ -33,7 +33,7 @@ from .fence import Guard, PgFencing
 from .gateway import fault, fetch_value, named
 from .joblog import PgExecutionLog, RunCounts
 from .lock import JobLock, LockTiming, open_job_lock
-from .scheduler import Checkpoint, ReminderSchedulerService
+from .scheduler import Checkpoint, ReminderPass
 from .trigger import CronTrigger, RunOutcome, Step
 
 _DUE_ROWS = named("due_rows")
@@ -157,7 +157,7 @@ def _run_once(
         trigger = CronTrigger(
             lock=lock,
             log=PgExecutionLog(work_conn),
-            scheduler=ReminderSchedulerService(
+            scheduler=ReminderPass(
                 work_conn,
                 batch_size=settings.batch_size,
                 on_batch=_on_batch(show_progress, work_conn, now or clock()),

@@ -1,4 +1,4 @@
-"""ReminderSchedulerService: who is due for a reminder today, written to the dispatch ledger.
+"""ReminderPass: who is due for a reminder today, written to the dispatch ledger.
 
 Rules (per organization; these are the defaults):
 
@@ -98,7 +98,7 @@ class ReminderScheduler(Protocol):
     ) -> RunCounts: ...
 
 
-class ReminderSchedulerService:
+class ReminderPass:
     """The reminder pass over the due index, ``batch_size`` rows of it at a time, in
     (due date, assignment id) order. ``assignments_scanned`` counts the index rows it read (the
     reminders to come that were due by the latest local date); ``duplicates_suppressed`` the due

@@ -10,7 +10,7 @@ from typing import Any
 from benchmarks.naive import naive_run
 
 from assignment_reminders.database import Connection, connect
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.scheduler import ReminderPass
 from assignment_reminders.seed import seed
 from tests.conftest import REPO
 
@@ -32,7 +32,7 @@ def test_naive_loop_and_sql_floor_write_what_the_pass_writes(
 ) -> None:
     seed(conn, assignments=300, today=date(2026, 11, 28))
     conn.execute("BEGIN")
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     expected = written(conn)
     conn.execute("ROLLBACK")
     assert len(expected) > 50  # the seed makes many reminders and escalations due

@@ -15,12 +15,12 @@ import psycopg
 import pytest
 
 from assignment_reminders.database import Connection, connect
-from assignment_reminders.delivery import ReminderDispatchService, Renderer, WebhookChannel
+from assignment_reminders.delivery import DeliveryDrain, Renderer, WebhookChannel
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.fence import PgFencing
 from assignment_reminders.joblog import PgExecutionLog, RunCounts
 from assignment_reminders.lock import LOCK_KEY, SessionAdvisoryLock, open_lock_connection
-from assignment_reminders.scheduler import ReminderSchedulerService
+from assignment_reminders.scheduler import ReminderPass
 from assignment_reminders.seed import seed
 from assignment_reminders.trigger import LOCK_LOST, CronTrigger
 from tests import factories
@@ -69,7 +69,7 @@ def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lo
         original = CronTrigger(
             lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(w),
-            scheduler=ReminderSchedulerService(w, batch_size=2, on_batch=cut_after_first_batch),
+            scheduler=ReminderPass(w, batch_size=2, on_batch=cut_after_first_batch),
             job_name=JOB,
             fencing=PgFencing(w, JOB, LOCK_KEY),
         ).run(now=NOW)
@@ -149,7 +149,7 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
     conn: Connection, database_url: str, lock_conn: Connection
 ) -> None:
     seed(conn, assignments=30, today=NOW.date())
-    ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
+    ReminderPass(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
     queued = conn.execute("SELECT count(*) AS n FROM reminders.reminder_deliveries").fetchone()
     assert queued is not None and queued["n"] > 0
     recorder = Recorder()
@@ -158,7 +158,7 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
         token = fencing.take(take_lock(lock_conn).backend_pid)
         terminate(conn, lock_conn.info.backend_pid)
         channel = WebhookChannel(url, WEBHOOK_SECRET.encode())
-        drain = ReminderDispatchService(
+        drain = DeliveryDrain(
             work,
             {"webhook": channel},
             Renderer("https://app.example.org"),

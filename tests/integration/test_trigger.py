@@ -18,7 +18,7 @@ from assignment_reminders.lock import (
     SessionAdvisoryLock,
     open_lock_connection,
 )
-from assignment_reminders.scheduler import Checkpoint, ReminderSchedulerService
+from assignment_reminders.scheduler import Checkpoint, ReminderPass
 from assignment_reminders.trigger import CronTrigger
 from tests import factories
 from tests.conftest import wait_for
@@ -41,7 +41,7 @@ def trigger(
     return CronTrigger(
         lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
         log=PgExecutionLog(conn),
-        scheduler=scheduler or ReminderSchedulerService(conn),
+        scheduler=scheduler or ReminderPass(conn),
         job_name=JOB,
         after_pass=[lambda checkpoint, guard: hold()] if hold is not None else [],
         fencing=PgFencing(conn, JOB, LOCK_KEY),

@@ -101,7 +101,7 @@ def worker(
 ) -> None:
     from ..database import connect, database_url
     from ..delivery import build_channels
-    from ..delivery.runner import close_all, dispatch_service
+    from ..delivery.runner import close_all, delivery_drain
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
     settings = replace(ctx.settings, delivery=delivery)
@@ -127,7 +127,7 @@ def worker(
         with (
             connect(database_url(settings), purpose="worker") as conn,
             _database_errors(),
-            dispatch_service(settings, conn, channels) as service,  # one sending pool for life
+            delivery_drain(settings, conn, channels) as service,  # one sending pool for life
         ):
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .channels import Channel, build_channels, configured_channel_names
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
-from .service import DrainResult, ReminderDispatchService
+from .service import DeliveryDrain, DrainResult
 
 if TYPE_CHECKING:
     from .mail import EmailChannel
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Channel",
     "Delivery",
+    "DeliveryDrain",
     "DrainResult",
     "EmailChannel",
     "Message",
-    "ReminderDispatchService",
     "Renderer",
     "RetryPolicy",
     "WebhookChannel",
