@@ -520,7 +520,9 @@ class MonitoringSettings(_FromEnv):
     check_interval_seconds: int = _s("REMINDERS_CHECK_INTERVAL_SECONDS", INT, 60, hi=DAY)(
         "how often `reminders serve` runs the monitoring checks"
     )
-    webhook_url: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_URL", HTTP_URL)("the alert webhook")
+    webhook_url: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_URL", HTTP_URL)(
+        "the alert webhook (Slack-compatible)"
+    )
     webhook_secret: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_SECRET", SECRET)(
         "its `whsec_` signing secret"
     )
