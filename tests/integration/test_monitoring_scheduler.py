@@ -90,7 +90,7 @@ def test_the_check_loop_alerts_and_the_next_success_recovers_at_once(
     finally:
         scheduler.stop()
     assert resolved["id"] == opened["id"]
-    assert opened["opened_by"].startswith("scheduler@")
-    assert resolved["opened_by"].startswith("scheduler@")
+    assert opened["opened_by"].startswith("builtin-cron@")
+    assert resolved["opened_by"].startswith("builtin-cron@")
     # the scheduled run's success settles the incident as it ends, not at the next check
     assert resolved["resolved_by"].startswith("run@")

@@ -50,7 +50,7 @@ def test_thresholds_10_and_20_days_from_last_contact(conn: Connection) -> None:
     ]
     assert {fresh, nine}.isdisjoint({a for a, *_ in dispatches(conn)})
     # the pass reads the due index: the four reminders that are due, not the five assignments
-    assert counts.assignments_scanned == 4
+    assert counts.due_rows_read == 4
     assert counts.reminders_created == 3
     assert counts.escalations_created == 1
 
@@ -111,7 +111,7 @@ def test_a_second_pass_creates_nothing_new(conn: Connection) -> None:
     assert first.reminders_created + first.escalations_created == 3
     assert second.reminders_created == second.escalations_created == 0
     # written reminders left the due index: the second pass reads nothing
-    assert second.assignments_scanned == second.duplicates_suppressed == 0
+    assert second.due_rows_read == second.duplicates_suppressed == 0
     notifications = conn.execute("SELECT count(*) AS n FROM notifications").fetchone()
     assert notifications is not None and notifications["n"] == 3
 
@@ -175,4 +175,4 @@ def test_checkpoint_runs_before_every_batch_and_can_stop_the_pass(conn: Connecti
         service.run(now=NOW, checkpoint=checkpoint)
     row = conn.execute("SELECT count(*) AS n FROM reminders.reminder_dispatches").fetchone()
     assert row is not None and row["n"] == 4, "the two committed batches stay"
-    assert (service.counts.assignments_scanned, service.counts.reminders_created) == (4, 4)
+    assert (service.counts.due_rows_read, service.counts.reminders_created) == (4, 4)

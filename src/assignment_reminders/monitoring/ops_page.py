@@ -186,7 +186,7 @@ def _run_row(r: Mapping[str, Any], f: OpsFacts) -> dict[str, Any]:
         "trigger": r.get("trigger_source") or "",
         "started": _when(r["started_at"], f, zone_name=False),
         "duration": age(timedelta(seconds=seconds)) if r["status"] != "skipped" else "",
-        "scanned": r.get("assignments_scanned", 0),
+        "scanned": r.get("due_rows_read", 0),
         "reminders": r.get("reminders_created", 0),
         "escalations": r.get("escalations_created", 0),
         "duplicates": r.get("duplicates_suppressed", 0),

@@ -131,7 +131,8 @@ GROUP BY 1
 -- name: run_history
 -- The /ops chart and runs table: every run started since the cutoff, oldest first.
 SELECT id, status, note, trigger_source, started_at, finished_at, duration_ms, error,
-       assignments_scanned, reminders_created, escalations_created, duplicates_suppressed
+       assignments_scanned AS due_rows_read, reminders_created, escalations_created,
+       duplicates_suppressed
 FROM reminders.cron_execution_logs
 WHERE job_name = %(job_name)s AND started_at >= %(since)s
 ORDER BY started_at, id

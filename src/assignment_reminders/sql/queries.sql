@@ -58,7 +58,7 @@ SET status = %(status)s,
     error = %(error)s,
     finished_at = %(finished_at)s,
     duration_ms = %(duration_ms)s,
-    assignments_scanned = %(assignments_scanned)s,
+    assignments_scanned = %(due_rows_read)s,
     duplicates_suppressed = %(duplicates_suppressed)s
 WHERE id = %(id)s AND status = 'running'
 RETURNING id
@@ -118,8 +118,8 @@ WHERE id = %(id)s
 -- name: recent_runs
 -- `reminders status` and the monitoring checks.
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
-       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned AS due_rows_read,
+       reminders_created, escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since, overlapped_with,
        failure_announced_at
 FROM reminders.cron_execution_logs
@@ -129,9 +129,9 @@ LIMIT %(limit)s
 
 -- name: runs_by_invocation
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, unlock_ok, assignments_scanned, reminders_created, escalations_created,
-       duplicates_suppressed, error, host, pid, holder_pid, holder_application_name,
-       holder_client_addr, holder_since
+       lock_acquire_ms, unlock_ok, assignments_scanned AS due_rows_read, reminders_created,
+       escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
+       holder_application_name, holder_client_addr, holder_since
 FROM reminders.cron_execution_logs
 WHERE invocation_id = ANY(%(invocation_ids)s)
 ORDER BY started_at, id
