@@ -180,7 +180,7 @@ def failing(conn: Connection, fired: datetime) -> None:
         fired + timedelta(minutes=1),
         minutes=1,
         trigger_source="builtin-cron",
-        due_rows_read=400,
+        assignments_scanned=400,
         error="UniqueViolation: duplicate key value violates unique constraint"
         ' "reminder_dispatches_key" DETAIL: Key (recipient_user_id)='
         "(3f1c2d4e-1111-2222-3333-444455556666) already exists.",
