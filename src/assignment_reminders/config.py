@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final, Literal, NoReturn, get_args
+from typing import Any, Final, Literal, NoReturn, Self, get_args
 
 import platformdirs
 from psycopg.conninfo import conninfo_to_dict
@@ -294,7 +294,7 @@ def _s(env: str, kind: Kind, default: Any = None, **more: Any) -> Callable[[str]
 
 class _FromEnv:
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Any:
+    def from_env(cls, env: Mapping[str, str]) -> Self:
         values: dict[str, Any] = {}
         settings = _declared(cls).items()
         for name, declared in sorted(settings, key=lambda item: item[1].hi_from is not None):
@@ -583,13 +583,14 @@ class Settings(_FromEnv):
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
         for old, new in RENAMED.items():
             if env.get(old, "").strip():
                 _fail(f"{old} was renamed {new}")
-        root: Settings = super().from_env(env)
-        return replace(root, **{name: section.from_env(env) for name, section in SECTIONS.items()})
+        root = super().from_env(env)
+        sections: dict[str, Any] = {name: kind.from_env(env) for name, kind in SECTIONS.items()}
+        return replace(root, **sections)
 
     @property
     def uses_embedded_database(self) -> bool:
