@@ -76,7 +76,7 @@ def serving(url: str, *serve_args: str) -> Iterator[int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
     env.update(DATABASE_URL=url, REMINDERS_JWT_SECRET=SECRET, REMINDERS_LOG_LEVEL="WARNING")
-    cmd = [sys.executable, "-m", "assignment_reminders", "serve", "--no-scheduler"]
+    cmd = [sys.executable, "-m", "assignment_reminders", "serve", "--no-builtin-cron"]
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(
             [*cmd, "--port", str(port), *serve_args],

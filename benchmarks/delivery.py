@@ -1,7 +1,7 @@
 """Delivery throughput with DEFAULT settings: ``python -m benchmarks.delivery [--messages 5000]``.
 
 A seeded database's webhook and email deliveries are drained by the same code as ``reminders
-worker`` (``build_channels`` + ``dispatch_service`` from settings that name only the receivers)
+worker`` (``build_channels`` + ``delivery_drain`` from settings that name only the receivers)
 to receivers in their own process (``benchmarks/receiver.py``: a minimal asyncio HTTP/1.1 server,
 aiosmtpd). The baseline, in the same run: each receiver's own ceiling, blasted by a minimal
 client (raw asyncio sockets, 8 connections, no rendering, no database). Then a long drain of
@@ -27,9 +27,9 @@ from assignment_reminders.config import Settings
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import migrate
 from assignment_reminders.delivery.channels import build_channels
-from assignment_reminders.delivery.runner import close_all, dispatch_service
+from assignment_reminders.delivery.runner import close_all, delivery_drain
 from assignment_reminders.dev.seed import seed
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 
 from . import options
 from .scratch import Databases, server
@@ -207,7 +207,7 @@ def drain(
             return False
 
     try:
-        with dispatch_service(settings, conn, channels, clock=lambda: datetime.now(UTC)) as svc:
+        with delivery_drain(settings, conn, channels, clock=lambda: datetime.now(UTC)) as svc:
             started = time.perf_counter()
             result = svc.drain(stop=stop)
             elapsed = time.perf_counter() - started
@@ -291,7 +291,7 @@ def bench_delivery(dbs: Databases, messages: int, processes: int = 2) -> Deliver
     with connect(url, purpose="bench-delivery") as conn:
         migrate(conn)
         seed(conn, assignments=math.ceil(messages / DUE_PER_ASSIGNMENT), today=TODAY, random_seed=1)
-        ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
+        ReminderPass(conn, channels=["email", "webhook"]).run(now=NOW)
         print("delivery: receivers alone, then default settings ...", file=sys.stderr, flush=True)
         for kind in ("webhook", "email"):
             results.append(receiver_ceiling(kind, messages))

@@ -19,7 +19,7 @@ from datetime import date
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import named
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from assignment_reminders.locking.lock import LOCK_KEY
 
 from . import options
@@ -75,7 +75,7 @@ def first_batch_seconds(url: str, *, with_counts: bool) -> tuple[float, int]:
         conn.execute("CHECKPOINT")
         marks: list[tuple[float, RunCounts]] = []
         started = time.perf_counter()
-        ReminderSchedulerService(
+        ReminderPass(
             conn, batch_size=BATCH, on_batch=lambda c: marks.append((time.perf_counter(), c))
         ).run(now=NOW, run_id=run_id)
         first_at, first = marks[0]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 
 
 def table_counts(conn: Connection) -> dict[str, int]:
@@ -35,7 +35,7 @@ def clean_totals(database_url: str, now: datetime, channels: Sequence[str] = ())
     with connect(database_url, purpose="test-reference") as c:
         c.execute("BEGIN")
         try:
-            ReminderSchedulerService(c, batch_size=1000, channels=channels).run(now=now)
+            ReminderPass(c, batch_size=1000, channels=channels).run(now=now)
             counts = table_counts(c)
         finally:
             c.execute("ROLLBACK")

@@ -158,4 +158,4 @@ class FakeScheduler:
         self.nows.append(now)
         if self.error is not None:
             raise self.error
-        return RunCounts(assignments_scanned=10, reminders_created=3)
+        return RunCounts(due_rows_read=10, reminders_created=3)

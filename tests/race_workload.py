@@ -8,7 +8,7 @@ through RLS, or in bulk) and deleted (one, or several assignments' recent ones),
 added, paused/resumed (by their coordinator through RLS, or in bulk), given another contact or an
 earlier start, contacts renamed (one, or many rows in one statement, as service_role or the
 owner), organizations' thresholds and time zones changed, and ledger rows deleted (a retention
-job's oldest rows, an operator's repair of one). The pass is ReminderSchedulerService with a
+job's oldest rows, an operator's repair of one). The pass is ReminderPass with a
 small batch size (many batches per round) and a webhook channel (delivery rows too), at a
 ``now`` that moves forward a day every other round. Writers keep writing while the pass runs.
 
@@ -37,7 +37,7 @@ import psycopg
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import sqlstate
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 from tests.activity_world import as_supabase_user
 from tests.due_index import COLUMNS, stale_due_rows
@@ -397,7 +397,7 @@ def run_round(
                 nonlocal batches
                 batches += 1
 
-            service = ReminderSchedulerService(
+            service = ReminderPass(
                 conn, batch_size=batch_size, channels=CHANNELS, on_batch=on_batch
             )
             start.wait()

@@ -1,32 +1,24 @@
 """Settings, built once from an environment mapping (``os.environ`` by default).
 
-Every setting has one environment variable, read here and nowhere else; tests build
-``Settings`` from a plain dict. Settings come in frozen sub-objects, one per concern::
-
-    Settings            database_url, data_dir, batch_size, log_level, log_format, job_name
-    ├── auth: AuthSettings          SUPABASE_URL, REMINDERS_JWT_SECRET, REMINDERS_CRON_SECRET
-    ├── lock: LockSettings          REMINDERS_LOCK_*
-    ├── smtp: SmtpSettings          REMINDERS_SMTP_*  (reminder email and alert email alike)
-    ├── delivery: DeliverySettings  REMINDERS_DELIVERY_*, REMINDERS_WEBHOOK_*, REMINDERS_APP_URL
-    ├── http: HttpSettings          REMINDERS_HTTP_*, REMINDERS_OPS_TOKEN, REMINDERS_CORS_ORIGINS
-    ├── schedule: ScheduleSettings  REMINDERS_SCHEDULE, REMINDERS_SCHEDULE_TZ, REMINDERS_SCHEDULER
-    └── monitoring: MonitoringSettings  thresholds, alert sinks, retention
-
-The CLI's options take their defaults from these objects (``cli/options.py``). Numbers are
-finite and in range, enumerations are ``Literal`` types, and a malformed value stops the
-command with one line naming the variable. Secrets are :class:`Secret`: hidden from ``repr``.
+Each setting is declared once, as a field of a frozen settings class carrying a
+:class:`Setting`: its variable, kind (type and bounds), default, whether it is secret, and its
+help. Parsing here, the CLI's setting options and their ``--help`` (cli/options.py) and the table
+in docs/configuration.md (``python -m assignment_reminders.cli.settings_doc --write``) all read
+:data:`SETTINGS`. Tests build ``Settings`` from a plain dict. A malformed value stops the command
+with one line naming the variable and the rule; secrets are :class:`Secret`, hidden from ``repr``.
 """
 
+# ruff: noqa: RUF009  (``_s(...)(help)`` returns a dataclasses.field: no shared default)
 from __future__ import annotations
 
 import base64
 import binascii
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Final, Literal, TypeVar, get_args
+from typing import Any, Final, Literal, NoReturn, Self, get_args
 
 import platformdirs
 from psycopg.conninfo import conninfo_to_dict
@@ -34,23 +26,21 @@ from psycopg.conninfo import conninfo_to_dict
 from .exceptions import ConfigurationError
 
 JOB_NAME: Final = "assignment-reminder-cron"
-
-LockScope = Literal["session", "transaction"]
-"""``REMINDERS_LOCK_SCOPE``: see docs/adr/0001-lock-scope.md."""
+LockScope = Literal["session", "transaction"]  # see docs/adr/0001-lock-scope.md
 SmtpTls = Literal["starttls", "ssl", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
-
 LOCK_SCOPES: Final[tuple[LockScope, ...]] = get_args(LockScope)
 SMTP_TLS_MODES: Final[tuple[SmtpTls, ...]] = get_args(SmtpTls)
 LOG_LEVELS: Final[tuple[LogLevel, ...]] = get_args(LogLevel)
 LOG_FORMATS: Final[tuple[LogFormat, ...]] = get_args(LogFormat)
 PORTS: Final = (1, 65535)
-MAX_COUNT: Final = 10**9
-"""Upper bound of counts and sizes: far above any sane value, far below what breaks arithmetic."""
+MAX_COUNT: Final = 10**9  # far above any sane count, far below what breaks arithmetic
 MAX_SECONDS: Final = 7 * 24 * 3600.0
-
-_T = TypeVar("_T", bound=str)
+DAY: Final = 86400
+RENAMED: Final = {"REMINDERS_SCHEDULER": "REMINDERS_BUILTIN_CRON"}  # refused, naming the new
+SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")  # Supabase's, never ours
+CRON_SECRET_MIN_LENGTH: Final = 32
 
 
 class Secret:
@@ -86,14 +76,12 @@ def describe_database_url(url: str) -> str:
     port = str(parts.get("port") or "5432")
     dbname = str(parts.get("dbname") or parts.get("user") or "")
     user = str(parts.get("user") or "")
-    who = f"{user}@" if user else ""
-    return f"postgresql://{who}{host}:{port}/{dbname}"
+    return f"postgresql://{user + '@' if user else ''}{host}:{port}/{dbname}"
 
 
 def _shown(raw: str) -> str:
     """A malformed value as an error message may show it: short, printable."""
-    text = raw if len(raw) <= 40 else raw[:37] + "..."
-    return ascii(text)
+    return ascii(raw if len(raw) <= 40 else raw[:37] + "...")
 
 
 def text_problem(raw: str) -> str | None:
@@ -109,89 +97,66 @@ def text_problem(raw: str) -> str | None:
     return None
 
 
-def _checked(name: str, raw: str) -> str:
-    """*raw*, refused when it is not text (:func:`text_problem`)."""
-    problem = text_problem(raw)
-    if problem is not None:
-        raise ConfigurationError(f"{name} {problem}")
-    return raw
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _text(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = _checked(name, env.get(name, "").strip())
-    return raw or default
+@dataclass(frozen=True)
+class Kind:
+    """How a variable's text becomes a value: *parse* gets the setting and the (non-empty,
+    UTF-8 checked) text; *label* is its type in the docs (``{lo}``, ``{hi}``, ``{choices}``)."""
+
+    label: str
+    parse: Callable[[Setting, str], Any]
+    secret: bool = False
+    text: bool = True  # checked to be text (numbers, choices and flags say their own rule)
 
 
-def _int(
-    env: Mapping[str, str],
-    name: str,
-    default: int,
-    *,
-    minimum: int = 1,
-    maximum: int = MAX_COUNT,
-) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _fail(message: str) -> NoReturn:
+    raise ConfigurationError(message)
+
+
+def _int(s: Setting, raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {_shown(raw)}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigurationError(f"{name} must be between {minimum} and {maximum}, got {raw}")
+        return _fail(f"{s.env} must be a whole number, got {_shown(raw)}")
+    if not s.lo <= value <= s.hi:
+        _fail(f"{s.env} must be between {_num(s.lo)} and {_num(s.hi)}, got {raw}")
     return value
 
 
-def _seconds(
-    env: Mapping[str, str],
-    name: str,
-    default: float,
-    *,
-    minimum: float,
-    maximum: float = MAX_SECONDS,
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _seconds(s: Setting, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {_shown(raw)}") from None
-    if not math.isfinite(value) or not minimum <= value <= maximum:
-        raise ConfigurationError(
-            f"{name} must be a finite number of seconds between {minimum:g} and {maximum:g},"
+        return _fail(f"{s.env} must be a number of seconds, got {_shown(raw)}")
+    if not math.isfinite(value) or not s.lo <= value <= s.hi:
+        _fail(
+            f"{s.env} must be a finite number of seconds between {s.lo:g} and {s.hi:g},"
             f" got {_shown(raw)}"
         )
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[_T, ...], default: _T) -> _T:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    for choice in choices:
-        if raw.lower() == choice.lower():
-            return choice
-    raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {_shown(raw)}")
+def _choice(s: Setting, raw: str) -> str:
+    found = [c for c in s.choices if c.lower() == raw.lower()]
+    return found[0] if found else _fail(f"{s.env} must be {s.kind_label()}; got {_shown(raw)}")
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {_shown(raw)}")
+def _flag(s: Setting, raw: str) -> bool:
+    word = raw.lower()
+    if word in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return word in ("1", "true", "yes", "on")
+    return _fail(f"{s.env} must be true or false, got {_shown(word)}")
 
 
-def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
-    for name in names:
-        value = env.get(name)
-        if value:
-            return Secret(_checked(name, value))
-    return None
+def _libpq(s: Setting, raw: str) -> Secret:
+    try:
+        conninfo_to_dict(raw)
+    except Exception:
+        _fail(f"{s.env} is not a valid libpq connection string or URI")
+    return Secret(raw)
 
 
 SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the prefix, not a secret
@@ -216,156 +181,187 @@ def webhook_key(secret: str, *, name: str = "REMINDERS_WEBHOOK_SECRET") -> bytes
     return key
 
 
-def _url(env: Mapping[str, str], name: str) -> Secret | None:
-    url = _secret(env, name)
-    if url is not None:
-        try:
-            conninfo_to_dict(url.reveal())
-        except Exception:
-            raise ConfigurationError(
-                f"{name} is not a valid libpq connection string or URI"
-            ) from None
-    return url
+def _http_url(s: Setting, raw: str) -> Secret:
+    if not raw.startswith(("http://", "https://")):
+        _fail(f"{s.env} must be an http:// or https:// URL")
+    return Secret(raw)  # kept secret: its path or query often is the credential
 
 
-def _http_url(env: Mapping[str, str], name: str) -> Secret | None:
-    """An http(s) URL kept secret (its path or query often is the credential)."""
-    url = _secret(env, name)
-    if url is not None and not url.reveal().startswith(("http://", "https://")):
-        raise ConfigurationError(f"{name} must be an http:// or https:// URL")
-    return url
+def _role(s: Setting, raw: str) -> str:
+    if len(raw.encode("utf-8", "replace")) > 63:
+        _fail(f"{s.env} must be a PostgreSQL role name (at most 63 bytes)")
+    return raw
 
 
-def _role(env: Mapping[str, str], name: str, default: str) -> str:
-    role = _text(env, name, default)
-    if len(role.encode("utf-8", "replace")) > 63:
-        raise ConfigurationError(f"{name} must be a PostgreSQL role name (at most 63 bytes)")
-    return role
-
-
-@dataclass(frozen=True)
-class LockSettings:
-    """The job's advisory lock (docs/locking.md)."""
-
-    role: str = "service_role"
-    scope: LockScope = "session"
-    database_url: Secret | None = None
-    heartbeat_seconds: float = 5.0
-    idle_timeout_seconds: float = 30.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> LockSettings:
-        d = cls()
-        heartbeat = _seconds(
-            env, "REMINDERS_LOCK_HEARTBEAT_SECONDS", d.heartbeat_seconds, minimum=0.1, maximum=3600
+def _supabase_url(s: Setting, raw: str) -> str | None:
+    url = raw.rstrip("/")
+    if url and (not url.startswith(("https://", "http://")) or "?" in url or "#" in url):
+        _fail(
+            f"{s.env} must be the project's URL, like https://<ref>.supabase.co; got {_shown(url)}"
         )
-        idle_timeout = _seconds(
-            env,
-            "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS",
-            d.idle_timeout_seconds,
-            minimum=1.0,
-            maximum=24 * 3600,
+    return url or None
+
+
+def _cron_secret(s: Setting, raw: str) -> Secret:
+    if raw.startswith(SUPABASE_API_KEY_PREFIXES) or raw.startswith("eyJ"):
+        _fail(
+            f"{s.env} must be a secret of its own (e.g. `openssl rand -hex 32`), not a Supabase"
+            " API key or JWT: nothing else must be able to trigger the job with it"
         )
-        if idle_timeout < 2 * heartbeat:
-            raise ConfigurationError(
-                "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS must be at least twice"
-                f" REMINDERS_LOCK_HEARTBEAT_SECONDS ({heartbeat:g} s), got {idle_timeout:g} s:"
-                " the heartbeat is what keeps the lock session from timing out"
+    if len(raw) < CRON_SECRET_MIN_LENGTH or raw != raw.strip():
+        _fail(
+            f"{s.env} must be at least {CRON_SECRET_MIN_LENGTH} characters without surrounding"
+            " spaces (e.g. `openssl rand -hex 32`)"
+        )
+    return Secret(raw)
+
+
+def _origins(s: Setting, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    if "*" in origins and len(origins) > 1:
+        _fail(f"{s.env}: '*' cannot be mixed with origins")
+    for origin in () if "*" in origins else origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
+            _fail(
+                f"{s.env} must list origins like https://app.example.org (scheme and host,"
+                f" no path), or be '*'; got {_shown(origin)}"
             )
-        return cls(
-            role=_role(env, "REMINDERS_LOCK_ROLE", d.role),
-            scope=_choice(env, "REMINDERS_LOCK_SCOPE", LOCK_SCOPES, d.scope),
-            database_url=_url(env, "REMINDERS_LOCK_DATABASE_URL"),
-            heartbeat_seconds=heartbeat,
-            idle_timeout_seconds=idle_timeout,
-        )
+    return origins
+
+
+def _directory(s: Setting, raw: str) -> Path:
+    try:
+        path = Path(raw).expanduser()
+        is_file = path.exists() and not path.is_dir()
+    except (OSError, RuntimeError) as exc:  # too long a name, ~nosuchuser ...
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return _fail(f"{s.env} is not a usable path: {_shown(raw)} ({why})")
+    if is_file:
+        _fail(f"{s.env} must be a directory (or not exist yet); {path} is a file")
+    return path
+
+
+TEXT = Kind("text", lambda s, raw: raw)
+URL = Kind("text (trailing / dropped)", lambda s, raw: raw.rstrip("/"))
+LIST = Kind(
+    "comma-separated list", lambda s, raw: tuple(a.strip() for a in raw.split(",") if a.strip())
+)
+INT = Kind("whole number {lo} to {hi}", _int, text=False)
+SECONDS = Kind("seconds, {lo} to {hi}", _seconds, text=False)
+CHOICE = Kind("one of {choices}", _choice, text=False)
+FLAG = Kind("true or false", _flag, text=False)
+ROLE = Kind("role name, ≤ 63 bytes", _role)
+DIRECTORY = Kind("directory path", _directory)
+ORIGINS = Kind("comma-separated origins, or *", _origins)
+PROJECT_URL = Kind("https://<ref>.supabase.co", _supabase_url)
+SECRET = Kind("secret", lambda s, raw: Secret(raw), secret=True)
+LIBPQ = Kind("libpq URI or key=value (secret)", _libpq, secret=True)
+HTTP_URL = Kind("http(s) URL (secret)", _http_url, secret=True)
+CRON_SECRET = Kind("secret, ≥ 32 characters", _cron_secret, secret=True)
 
 
 @dataclass(frozen=True)
-class SmtpSettings:
-    """The SMTP server: reminder email and alert email alike (smtp.py). No host: no email."""
+class Setting:
+    """One environment variable: everything about it that is not code."""
 
-    host: str | None = None
-    port: int = 587
-    tls: SmtpTls = "starttls"
-    user: str | None = None
-    password: Secret | None = None
-    sender: str = "reminders@localhost"
+    env: str
+    kind: Kind
+    help: str
+    default: object = None
+    lo: float = 1
+    hi: float = MAX_COUNT
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # read, in order, when env is unset
+    shown: str | None = None  # the default as docs and --help say it, when not `default`
+    hi_from: str | None = None  # the variable whose value is the upper bound
+
+    def kind_label(self) -> str:
+        hi = self.hi_from or _num(self.hi)
+        return self.kind.label.format(lo=_num(self.lo), hi=hi, choices=", ".join(self.choices))
+
+    def shown_default(self) -> str:
+        d = self.default
+        if self.shown is not None or d in (None, ()):
+            return self.shown or "unset"
+        return (
+            str(d).lower() if isinstance(d, bool) else _num(d) if isinstance(d, float) else str(d)
+        )
+
+    def read(self, env: Mapping[str, str]) -> object:
+        """The value from *env*, or :data:`UNSET` when no variable of it is set."""
+        for name in (self.env, *self.aliases):
+            raw = env.get(name, "")
+            raw = raw if self.kind.secret else raw.strip()
+            if self.kind.text and (problem := text_problem(raw)):
+                _fail(f"{name} {problem}")
+            if raw:
+                return self.kind.parse(replace(self, env=name), raw)
+        return UNSET
+
+
+UNSET: Final = object()
+
+
+def _s(env: str, kind: Kind, default: Any = None, **more: Any) -> Callable[[str], Any]:
+    """A settings field declared by its :class:`Setting`: ``_s(env, kind, default)(help)``."""
+    factory = more.pop("factory", None)
+
+    def declare(help: str) -> Any:
+        setting = Setting(env, kind, help, default, **more)
+        if factory is not None:
+            return field(default_factory=factory, metadata={"setting": setting})
+        return field(default=default, metadata={"setting": setting})
+
+    return declare
+
+
+class _FromEnv:
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        values: dict[str, Any] = {}
+        settings = _declared(cls).items()
+        for name, declared in sorted(settings, key=lambda item: item[1].hi_from is not None):
+            s = declared
+            if s.hi_from is not None:  # bounded by another setting of the class
+                top = next(name for name, t in settings if t.env == s.hi_from)
+                s = replace(s, hi=values.get(top, getattr(cls, top)))
+            if (value := s.read(env)) is not UNSET:
+                values[name] = value
+        return cls(**cls._derive(values))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
-        d = cls()
-        tls = _choice(env, "REMINDERS_SMTP_TLS", SMTP_TLS_MODES, d.tls)
-        default_port = 465 if tls == "ssl" else d.port
-        return cls(
-            host=_text(env, "REMINDERS_SMTP_HOST", "") or None,
-            port=_int(env, "REMINDERS_SMTP_PORT", default_port, minimum=PORTS[0], maximum=PORTS[1]),
-            tls=tls,
-            user=_text(env, "REMINDERS_SMTP_USER", "") or None,
-            password=_secret(env, "REMINDERS_SMTP_PASSWORD"),
-            sender=_text(env, "REMINDERS_SMTP_FROM", d.sender),
-        )
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Rules between settings: *values* holds the ones set."""
+        return values
+
+
+def _declared(cls: type) -> dict[str, Setting]:
+    return {f.name: f.metadata["setting"] for f in fields(cls) if "setting" in f.metadata}
+
+
+def _signed(cls: type, values: dict[str, Any], why: str) -> None:
+    """A webhook URL needs its signing secret, which must be a Standard Webhooks one."""
+    url, secret = (_declared(cls)[name] for name in ("webhook_url", "webhook_secret"))
+    if values.get("webhook_url") is not None and values.get("webhook_secret") is None:
+        _fail(f"{url.env} is set but {secret.env} is not: {why}")
+    if (key := values.get("webhook_secret")) is not None:
+        webhook_key(key.reveal(), name=secret.env)  # refuse a malformed secret at start-up
 
 
 @dataclass(frozen=True)
-class DeliverySettings:
-    """The delivery queue and its channels' non-SMTP settings (docs/delivery.md). A channel
-    whose settings are absent is skipped, never an error."""
+class AuthSettings(_FromEnv):
+    """Who may call the API (docs/supabase.md, "Keys")."""
 
-    app_url: str = "http://localhost:3000"
-    webhook_url: Secret | None = None
-    webhook_secret: Secret | None = None
-    max_attempts: int = 8
-    lease_seconds: int = 300
-    budget_seconds: int = 60
-    batch_size: int = 200
-    concurrency: int = 16  # the most messages in flight per channel (adaptive below it)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
-        d = cls()
-        webhook_url = _http_url(env, "REMINDERS_WEBHOOK_URL")
-        webhook_secret = _secret(env, "REMINDERS_WEBHOOK_SECRET")
-        if webhook_url is not None and webhook_secret is None:
-            raise ConfigurationError(
-                "REMINDERS_WEBHOOK_URL is set but REMINDERS_WEBHOOK_SECRET is not:"
-                " webhooks are signed"
-            )
-        if webhook_secret is not None:
-            webhook_key(webhook_secret.reveal())  # refuse a malformed secret at start-up
-        return cls(
-            app_url=_text(env, "REMINDERS_APP_URL", d.app_url).rstrip("/"),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            max_attempts=_int(env, "REMINDERS_DELIVERY_MAX_ATTEMPTS", d.max_attempts, maximum=100),
-            lease_seconds=_int(
-                env, "REMINDERS_DELIVERY_LEASE_SECONDS", d.lease_seconds, maximum=86400
-            ),
-            budget_seconds=_int(
-                env, "REMINDERS_DELIVERY_BUDGET_SECONDS", d.budget_seconds, minimum=0, maximum=86400
-            ),
-            batch_size=_int(env, "REMINDERS_DELIVERY_BATCH_SIZE", d.batch_size, maximum=100_000),
-            concurrency=_int(env, "REMINDERS_DELIVERY_CONCURRENCY", d.concurrency, maximum=256),
-        )
-
-
-SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")
-"""Supabase's API keys (not JWTs). They authorize calls to Supabase's own gateway, never to us."""
-
-CRON_SECRET_MIN_LENGTH: Final = 32
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    """Who may call the API (docs/supabase.md, "Keys").
-
-    User tokens are verified with the project's signing keys (the JWKS under ``SUPABASE_URL``)
-    and/or the legacy HS256 secret; the cron endpoint also takes a job secret of its own.
-    """
-
-    supabase_url: str | None = None
-    jwt_secret: Secret | None = None
-    cron_secret: Secret | None = None
+    supabase_url: str | None = _s("SUPABASE_URL", PROJECT_URL)(
+        "the project's URL: user tokens are verified with its signing keys (JWKS)"
+    )
+    jwt_secret: Secret | None = _s(
+        "REMINDERS_JWT_SECRET", SECRET, aliases=("SUPABASE_JWT_SECRET",)
+    )("the legacy HS256 JWT secret; with no SUPABASE_URL either, user endpoints answer 401")
+    cron_secret: Secret | None = _s("REMINDERS_CRON_SECRET", CRON_SECRET)(
+        "the cron endpoint's own secret (`openssl rand -hex 32`; not a Supabase key)"
+    )
 
     @property
     def issuer(self) -> str | None:
@@ -380,215 +376,225 @@ class AuthSettings:
     def verifies_user_tokens(self) -> bool:
         return self.supabase_url is not None or self.jwt_secret is not None
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
-        return cls(
-            supabase_url=_supabase_url(env),
-            jwt_secret=_secret(env, "REMINDERS_JWT_SECRET", "SUPABASE_JWT_SECRET"),
-            cron_secret=_cron_secret(env),
-        )
 
+@dataclass(frozen=True)
+class LockSettings(_FromEnv):
+    """The job's advisory lock (docs/locking.md)."""
 
-def _supabase_url(env: Mapping[str, str]) -> str | None:
-    raw = _text(env, "SUPABASE_URL", "").rstrip("/")
-    if not raw:
-        return None
-    if not raw.startswith(("https://", "http://")) or "?" in raw or "#" in raw:
-        raise ConfigurationError(
-            "SUPABASE_URL must be the project's URL, like https://<ref>.supabase.co;"
-            f" got {_shown(raw)}"
-        )
-    return raw
-
-
-def _cron_secret(env: Mapping[str, str]) -> Secret | None:
-    secret = _secret(env, "REMINDERS_CRON_SECRET")
-    if secret is None:
-        return None
-    value = secret.reveal()
-    if value.startswith(SUPABASE_API_KEY_PREFIXES) or value.startswith("eyJ"):
-        raise ConfigurationError(
-            "REMINDERS_CRON_SECRET must be a secret of its own (e.g. `openssl rand -hex 32`),"
-            " not a Supabase API key or JWT: nothing else must be able to trigger the job with it"
-        )
-    if len(value) < CRON_SECRET_MIN_LENGTH or value != value.strip():
-        raise ConfigurationError(
-            f"REMINDERS_CRON_SECRET must be at least {CRON_SECRET_MIN_LENGTH} characters"
-            " without surrounding spaces (e.g. `openssl rand -hex 32`)"
-        )
-    return secret
-
-
-def _cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
-    """``REMINDERS_CORS_ORIGINS``: comma-separated ``scheme://host[:port]``, or ``*`` alone."""
-    origins = tuple(
-        o.strip().rstrip("/")
-        for o in _text(env, "REMINDERS_CORS_ORIGINS", "").split(",")
-        if o.strip()
+    role: str = _s("REMINDERS_LOCK_ROLE", ROLE, "service_role")(
+        "role the lock connection switches to (`SET ROLE`) when the login may"
     )
-    if "*" in origins:
-        if len(origins) > 1:
-            raise ConfigurationError("REMINDERS_CORS_ORIGINS: '*' cannot be mixed with origins")
-        return origins
-    for origin in origins:
-        scheme, sep, host = origin.partition("://")
-        if scheme not in ("http", "https") or not sep or not host or "/" in host or "*" in host:
-            raise ConfigurationError(
-                "REMINDERS_CORS_ORIGINS must list origins like https://app.example.org"
-                f" (scheme and host, no path), or be '*'; got {_shown(origin)}"
+    scope: LockScope = _s("REMINDERS_LOCK_SCOPE", CHOICE, "session", choices=LOCK_SCOPES)(
+        "which advisory lock (docs/adr/0001-lock-scope.md)"
+    )
+    database_url: Secret | None = _s("REMINDERS_LOCK_DATABASE_URL", LIBPQ, shown="DATABASE_URL")(
+        "where the lock connection goes"
+    )
+    heartbeat_seconds: float = _s(
+        "REMINDERS_LOCK_HEARTBEAT_SECONDS", SECONDS, 5.0, lo=0.1, hi=3600
+    )("how often the lock connection confirms the lock")
+    idle_timeout_seconds: float = _s("REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS", SECONDS, 30.0, hi=DAY)(
+        "a hung holder loses the lock after this; at least twice the heartbeat"
+    )
+
+    @classmethod
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        heartbeat = values.get("heartbeat_seconds", cls.heartbeat_seconds)
+        idle = values.get("idle_timeout_seconds", cls.idle_timeout_seconds)
+        if idle < 2 * heartbeat:
+            _fail(
+                "REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS must be at least twice"
+                f" REMINDERS_LOCK_HEARTBEAT_SECONDS ({heartbeat:g} s), got {idle:g} s:"
+                " the heartbeat is what keeps the lock session from timing out"
             )
-    return origins
+        return values
 
 
 @dataclass(frozen=True)
-class HttpSettings:
+class SmtpSettings(_FromEnv):
+    """The SMTP server: reminder email and alert email alike (smtp.py). No host: no email."""
+
+    host: str | None = _s("REMINDERS_SMTP_HOST", TEXT)(
+        "the SMTP server of reminder and alert email; unset: no email"
+    )
+    port: int = _s("REMINDERS_SMTP_PORT", INT, 587, hi=65535, shown="587 (465 with ssl)")(
+        "SMTP port"
+    )
+    tls: SmtpTls = _s("REMINDERS_SMTP_TLS", CHOICE, "starttls", choices=SMTP_TLS_MODES)(
+        "how the SMTP connection is encrypted"
+    )
+    user: str | None = _s("REMINDERS_SMTP_USER", TEXT)("SMTP login, if the server wants one")
+    password: Secret | None = _s("REMINDERS_SMTP_PASSWORD", SECRET)("SMTP password")
+    sender: str = _s("REMINDERS_SMTP_FROM", TEXT, "reminders@localhost")(
+        "the From address of email"
+    )
+
+    @classmethod
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if values.get("tls") == "ssl":
+            values.setdefault("port", 465)
+        return values
+
+
+@dataclass(frozen=True)
+class DeliverySettings(_FromEnv):
+    """The delivery queue and its channels' non-SMTP settings (docs/delivery.md). A channel
+    whose settings are absent is skipped, never an error."""
+
+    app_url: str = _s("REMINDERS_APP_URL", URL, "http://localhost:3000")(
+        "the app's address, for links in messages"
+    )
+    webhook_url: Secret | None = _s("REMINDERS_WEBHOOK_URL", HTTP_URL)(
+        "the reminder webhook; unset: no webhook channel"
+    )
+    webhook_secret: Secret | None = _s("REMINDERS_WEBHOOK_SECRET", SECRET)(
+        "its Standard Webhooks `whsec_` signing secret (`reminders webhook-secret`)"
+    )
+    max_attempts: int = _s("REMINDERS_DELIVERY_MAX_ATTEMPTS", INT, 8, hi=100)(
+        "attempts before a delivery is given up"
+    )
+    lease_seconds: int = _s("REMINDERS_DELIVERY_LEASE_SECONDS", INT, 300, hi=DAY)(
+        "how long a worker's claim lasts, kept alive while held; at least 22"
+    )
+    budget_seconds: int = _s("REMINDERS_DELIVERY_BUDGET_SECONDS", INT, 60, lo=0, hi=DAY)(
+        "how long a cron call goes on delivering after its run"
+    )
+    batch_size: int = _s("REMINDERS_DELIVERY_BATCH_SIZE", INT, 200, hi=10**5)(
+        "deliveries claimed per round"
+    )
+    concurrency: int = _s("REMINDERS_DELIVERY_CONCURRENCY", INT, 16, hi=256)(
+        "the most messages in flight, and connections open, per channel; the sender adapts below it"
+    )
+
+    @classmethod
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        _signed(cls, values, "webhooks are signed")
+        return values
+
+
+@dataclass(frozen=True)
+class HttpSettings(_FromEnv):
     """Where ``reminders serve`` listens, who may read /ops and /metrics, and CORS."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    ops_token: Secret | None = None  # bearer token for /ops and /metrics (api/ops_auth.py)
-    allow_open_ops: bool = False  # serve /ops and /metrics without a token off loopback
-    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API
-    pool_min_size: int = 2  # the API's database connections kept open (api/pool.py)
-    pool_max_size: int = 10
-    pool_timeout_seconds: float = 5.0  # a request waits this long for a connection, then 503
+    host: str = _s("REMINDERS_HTTP_HOST", TEXT, "127.0.0.1")("address `reminders serve` listens on")
+    port: int = _s("REMINDERS_HTTP_PORT", INT, 8000, hi=65535)("port `reminders serve` listens on")
+    ops_token: Secret | None = _s("REMINDERS_OPS_TOKEN", SECRET)(
+        "the token /ops and /metrics require; unset: serve refuses a non-loopback address"
+    )
+    allow_open_ops: bool = _s("REMINDERS_ALLOW_OPEN_OPS", FLAG, False)(
+        "listen off loopback without REMINDERS_OPS_TOKEN, leaving /ops and /metrics open"
+    )
+    cors_origins: tuple[str, ...] = _s("REMINDERS_CORS_ORIGINS", ORIGINS, ())(
+        "browser origins allowed to call the API (never with credentials)"
+    )
+    pool_min_size: int = _s(
+        "REMINDERS_DB_POOL_MIN_SIZE", INT, 2, lo=0, hi_from="REMINDERS_DB_POOL_MAX_SIZE"
+    )("database connections the API keeps open")
+    pool_max_size: int = _s("REMINDERS_DB_POOL_MAX_SIZE", INT, 10)(
+        "the most the API opens (also its threads that register activities)"
+    )
+    pool_timeout_seconds: float = _s(
+        "REMINDERS_DB_POOL_TIMEOUT_SECONDS", SECONDS, 5.0, lo=0.1, hi=MAX_SECONDS
+    )("how long a request waits for a connection before it is answered 503")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
-        d = cls()
-        max_size = _int(env, "REMINDERS_DB_POOL_MAX_SIZE", d.pool_max_size, minimum=1)
-        return cls(
-            host=_text(env, "REMINDERS_HTTP_HOST", d.host),
-            port=_int(env, "REMINDERS_HTTP_PORT", d.port, minimum=PORTS[0], maximum=PORTS[1]),
-            ops_token=_secret(env, "REMINDERS_OPS_TOKEN"),
-            allow_open_ops=_flag(env, "REMINDERS_ALLOW_OPEN_OPS", d.allow_open_ops),
-            cors_origins=_cors_origins(env),
-            pool_min_size=_int(
-                env,
-                "REMINDERS_DB_POOL_MIN_SIZE",
-                min(d.pool_min_size, max_size),
-                minimum=0,
-                maximum=max_size,
-            ),
-            pool_max_size=max_size,
-            pool_timeout_seconds=_seconds(
-                env, "REMINDERS_DB_POOL_TIMEOUT_SECONDS", d.pool_timeout_seconds, minimum=0.1
-            ),
-        )
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        top = values.get("pool_max_size", cls.pool_max_size)
+        values.setdefault("pool_min_size", min(cls.pool_min_size, top))
+        return values
 
 
 @dataclass(frozen=True)
-class ScheduleSettings:
-    """The built-in scheduler of ``reminders serve`` (docs/monitoring.md). The expression is
+class ScheduleSettings(_FromEnv):
+    """The built-in cron of ``reminders serve`` (docs/monitoring.md). The expression is
     parsed, and refused with one line, when ``serve`` starts (monitoring/cron.py)."""
 
-    expression: str = "0 6 * * *"
-    time_zone: str = "Europe/Oslo"
-    enabled: bool = True
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ScheduleSettings:
-        d = cls()
-        return cls(
-            expression=_text(env, "REMINDERS_SCHEDULE", d.expression),
-            time_zone=_text(env, "REMINDERS_SCHEDULE_TZ", d.time_zone),
-            enabled=_flag(env, "REMINDERS_SCHEDULER", d.enabled),
-        )
+    expression: str = _s("REMINDERS_SCHEDULE", TEXT, "0 6 * * *")(
+        "cron expression (5 fields) the built-in cron runs the job on"
+    )
+    time_zone: str = _s("REMINDERS_SCHEDULE_TZ", TEXT, "Europe/Oslo")(
+        "IANA time zone the schedule is read in"
+    )
+    enabled: bool = _s("REMINDERS_BUILTIN_CRON", FLAG, True)(
+        "run the job on the schedule and the monitoring checks in `reminders serve`"
+    )
 
 
 @dataclass(frozen=True)
-class MonitoringSettings:
+class MonitoringSettings(_FromEnv):
     """Alert thresholds, alert sinks and retention (docs/monitoring.md)."""
 
-    overrun_after_seconds: int = 30 * 60
-    # None: a missed run is one the schedule expected (its next fire time after the last
-    # success) that has not succeeded missed_grace_seconds later (monitoring/checks.py)
-    missed_after_seconds: int | None = None
-    missed_grace_seconds: int = 30 * 60
-    stuck_after_skips: int = 3
-    retention_days: int = 180
-    check_interval_seconds: int = 60
-    webhook_url: Secret | None = None
-    webhook_secret: Secret | None = None  # Standard Webhooks, like reminder webhooks
-    email_to: tuple[str, ...] = ()  # sent through the REMINDERS_SMTP_* server (smtp.py)
-    ping_url: Secret | None = None  # Healthchecks-style heartbeat (monitoring/ping.py)
+    overrun_after_seconds: int = _s("REMINDERS_OVERRUN_AFTER_SECONDS", INT, 1800, hi=7 * DAY)(
+        "a run still going after this is alerted as overrunning"
+    )
+    missed_after_seconds: int | None = _s("REMINDERS_MISSED_AFTER_SECONDS", INT, hi=366 * DAY)(
+        "a fixed missed-run limit from the last success; unset: the schedule's"
+    )
+    missed_grace_seconds: int = _s("REMINDERS_MISSED_GRACE_SECONDS", INT, 1800, lo=0, hi=366 * DAY)(
+        "a run is missed this long after the schedule expected it"
+    )
+    stuck_after_skips: int = _s("REMINDERS_STUCK_AFTER_SKIPS", INT, 3, hi=10**4)(
+        "skipped runs in a row alerted as a stuck lock"
+    )
+    retention_days: int = _s("REMINDERS_RETENTION_DAYS", INT, 180, hi=36600)(
+        "days of run log and alerts kept"
+    )
+    check_interval_seconds: int = _s("REMINDERS_CHECK_INTERVAL_SECONDS", INT, 60, hi=DAY)(
+        "how often `reminders serve` runs the monitoring checks"
+    )
+    webhook_url: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_URL", HTTP_URL)(
+        "the alert webhook (Slack-compatible)"
+    )
+    webhook_secret: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_SECRET", SECRET)(
+        "its `whsec_` signing secret"
+    )
+    email_to: tuple[str, ...] = _s("REMINDERS_ALERT_EMAIL_TO", LIST, ())(
+        "alert email recipients, through the REMINDERS_SMTP_* server"
+    )
+    ping_url: Secret | None = _s("REMINDERS_PING_URL", HTTP_URL)(
+        "Healthchecks-style heartbeat: /start, success and /fail pings per run"
+    )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> MonitoringSettings:
-        d = cls()
-        day = 86400
-        to = _text(env, "REMINDERS_ALERT_EMAIL_TO", "")
-        webhook_url = _http_url(env, "REMINDERS_ALERT_WEBHOOK_URL")
-        webhook_secret = _secret(env, "REMINDERS_ALERT_WEBHOOK_SECRET")
-        if webhook_url is not None and webhook_secret is None:
-            raise ConfigurationError(
-                "REMINDERS_ALERT_WEBHOOK_URL is set but REMINDERS_ALERT_WEBHOOK_SECRET is not:"
-                " alerts are signed (`reminders webhook-secret` makes one)"
-            )
-        if webhook_secret is not None:
-            webhook_key(webhook_secret.reveal(), name="REMINDERS_ALERT_WEBHOOK_SECRET")
-        return cls(
-            overrun_after_seconds=_int(
-                env, "REMINDERS_OVERRUN_AFTER_SECONDS", d.overrun_after_seconds, maximum=7 * day
-            ),
-            missed_after_seconds=(
-                _int(env, "REMINDERS_MISSED_AFTER_SECONDS", 0, maximum=366 * day) or None
-            ),
-            missed_grace_seconds=_int(
-                env,
-                "REMINDERS_MISSED_GRACE_SECONDS",
-                d.missed_grace_seconds,
-                minimum=0,
-                maximum=366 * day,
-            ),
-            stuck_after_skips=_int(
-                env, "REMINDERS_STUCK_AFTER_SKIPS", d.stuck_after_skips, maximum=10_000
-            ),
-            retention_days=_int(
-                env, "REMINDERS_RETENTION_DAYS", d.retention_days, maximum=100 * 366
-            ),
-            check_interval_seconds=_int(
-                env, "REMINDERS_CHECK_INTERVAL_SECONDS", d.check_interval_seconds, maximum=day
-            ),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            email_to=tuple(a.strip() for a in to.split(",") if a.strip()),
-            ping_url=_http_url(env, "REMINDERS_PING_URL"),
-        )
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        _signed(cls, values, "alerts are signed (`reminders webhook-secret` makes one)")
+        return values
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
 
 
-def _data_dir(env: Mapping[str, str]) -> Path:
-    raw = _text(env, "REMINDERS_DATA_DIR", "")
-    if not raw:
-        return default_data_dir()
-    try:
-        path = Path(raw).expanduser()
-        is_file = path.exists() and not path.is_dir()
-    except (OSError, RuntimeError) as exc:  # too long a name, ~nosuchuser ...
-        why = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise ConfigurationError(
-            f"REMINDERS_DATA_DIR is not a usable path: {_shown(raw)} ({why})"
-        ) from None
-    if is_file:
-        raise ConfigurationError(
-            f"REMINDERS_DATA_DIR must be a directory (or not exist yet); {path} is a file"
-        )
-    return path
+SECTIONS: Final[dict[str, type[_FromEnv]]] = {
+    "auth": AuthSettings,
+    "lock": LockSettings,
+    "smtp": SmtpSettings,
+    "delivery": DeliverySettings,
+    "http": HttpSettings,
+    "schedule": ScheduleSettings,
+    "monitoring": MonitoringSettings,
+}
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything the service reads from its environment."""
+class Settings(_FromEnv):
+    """Everything the service reads from its environment, in one frozen object per concern."""
 
-    database_url: Secret | None = None
-    data_dir: Path = field(default_factory=default_data_dir)
-    batch_size: int = 20000
-    log_level: LogLevel = "INFO"
-    log_format: LogFormat = "text"
+    database_url: Secret | None = _s("DATABASE_URL", LIBPQ)(
+        "the database; unset: the embedded PostgreSQL (laptops and demos)"
+    )
+    data_dir: Path = _s(
+        "REMINDERS_DATA_DIR", DIRECTORY, factory=default_data_dir, shown="user data dir + /pgdata"
+    )("data directory of the embedded PostgreSQL")
+    batch_size: int = _s("REMINDERS_BATCH_SIZE", INT, 20000, hi=10**7)(
+        "due reminders per transaction of the reminder pass"
+    )
+    log_level: LogLevel = _s("REMINDERS_LOG_LEVEL", CHOICE, "INFO", choices=LOG_LEVELS)(
+        "least severe log line written"
+    )
+    log_format: LogFormat = _s("REMINDERS_LOG_FORMAT", CHOICE, "text", choices=LOG_FORMATS)(
+        "text, or json: one JSON object per stderr line (time, level, logger, message, run_id ...)"
+    )
     job_name: str = JOB_NAME
     auth: AuthSettings = field(default_factory=AuthSettings)
     lock: LockSettings = field(default_factory=LockSettings)
@@ -599,23 +605,14 @@ class Settings:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
-        d = cls()
-        return cls(
-            database_url=_url(env, "DATABASE_URL"),
-            data_dir=_data_dir(env),
-            batch_size=_int(env, "REMINDERS_BATCH_SIZE", d.batch_size, maximum=10_000_000),
-            log_level=_choice(env, "REMINDERS_LOG_LEVEL", LOG_LEVELS, d.log_level),
-            log_format=_choice(env, "REMINDERS_LOG_FORMAT", LOG_FORMATS, d.log_format),
-            auth=AuthSettings.from_env(env),
-            lock=LockSettings.from_env(env),
-            smtp=SmtpSettings.from_env(env),
-            delivery=DeliverySettings.from_env(env),
-            http=HttpSettings.from_env(env),
-            schedule=ScheduleSettings.from_env(env),
-            monitoring=MonitoringSettings.from_env(env),
-        )
+        for old, new in RENAMED.items():
+            if env.get(old, "").strip():
+                _fail(f"{old} was renamed {new}")
+        root = super().from_env(env)
+        sections: dict[str, Any] = {name: kind.from_env(env) for name, kind in SECTIONS.items()}
+        return replace(root, **sections)
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -625,3 +622,13 @@ class Settings:
         if self.database_url is None:
             return f"embedded PostgreSQL in {self.data_dir}"
         return describe_database_url(self.database_url.reveal())
+
+
+def declared() -> Iterator[tuple[str, Setting]]:
+    """Every setting, as ``(path, setting)``: ``("http.port", ...)``, in declaration order."""
+    yield from _declared(Settings).items()
+    for name, section in SECTIONS.items():
+        yield from ((f"{name}.{key}", s) for key, s in _declared(section).items())
+
+
+SETTINGS: Final = dict(declared())

@@ -209,7 +209,7 @@ CREATE TABLE reminders.cron_execution_logs (
     lock_acquire_ms          double precision,
     lock_backend_pid         integer,
     unlock_ok                boolean,
-    assignments_scanned      bigint NOT NULL DEFAULT 0,
+    due_rows_read      bigint NOT NULL DEFAULT 0,
     reminders_created        bigint NOT NULL DEFAULT 0,
     escalations_created      bigint NOT NULL DEFAULT 0,
     duplicates_suppressed    bigint NOT NULL DEFAULT 0,

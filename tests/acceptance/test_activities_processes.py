@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-scheduler") as base:
+    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-builtin-cron") as base:
         yield base
 
 

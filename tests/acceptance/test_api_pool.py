@@ -42,7 +42,7 @@ def test_health_answers_while_the_database_is_down_and_the_pool_recovers(
     }
     yesterday = datetime.now(ZoneInfo("Europe/Oslo")).date() - timedelta(days=1)
 
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
 
         def post() -> httpx.Response:
             return httpx.post(

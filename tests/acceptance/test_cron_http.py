@@ -21,7 +21,7 @@ RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-scheduler") as base:
+    with served({**cli_env, "REMINDERS_JWT_SECRET": SECRET}, "--no-builtin-cron") as base:
         yield base
 
 
@@ -50,7 +50,7 @@ def test_http_invocation_skips_while_a_cli_run_holds_the_lock_then_runs(
     body = ran.json()
     assert body["status"] == "success"
     assert body["counts"]["reminders_created"] == 0  # the CLI run created them; none twice
-    assert body["counts"]["assignments_scanned"] == 0  # they left the due index
+    assert body["counts"]["due_rows_read"] == 0  # they left the due index
     sources = conn.execute(
         "SELECT status, trigger_source FROM reminders.cron_execution_logs ORDER BY id"
     ).fetchall()

@@ -111,7 +111,7 @@ def test_the_installed_wheel_migrates_seeds_and_runs_against_a_given_database(
         ("check",),
         ("deliveries",),
         ("worker", "--once"),
-        ("serve", "--no-scheduler"),
+        ("serve", "--no-builtin-cron"),
     ],
 )
 def test_without_database_url_and_without_the_extra_every_database_command_stops(

@@ -56,7 +56,7 @@ def serving(env: dict[str, str], stderr: list[str]) -> Iterator[str]:
     """``reminders serve`` on a free port; its stderr is appended to *stderr* when it stops."""
     port = free_port()
     proc = subprocess.Popen(
-        reminders_cmd("serve", "--no-scheduler", "--port", str(port)),
+        reminders_cmd("serve", "--no-builtin-cron", "--port", str(port)),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

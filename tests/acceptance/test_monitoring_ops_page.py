@@ -43,7 +43,7 @@ def chromium() -> str:
 
 @pytest.fixture
 def server(cli_env: dict[str, str]) -> Iterator[str]:
-    with served(cli_env, "--no-scheduler") as base:
+    with served(cli_env, "--no-builtin-cron") as base:
         yield base
 
 
@@ -120,9 +120,9 @@ def healthy(conn: Connection, fired: datetime) -> None:
             "success",
             fired - timedelta(days=day),
             minutes=3 + day % 4,
-            assignments_scanned=2000,
+            due_rows_read=2000,
             reminders_created=day,
-            trigger_source="scheduler",
+            trigger_source="builtin-cron",
         )
     insert_run(
         conn,
@@ -130,17 +130,17 @@ def healthy(conn: Connection, fired: datetime) -> None:
         fired - timedelta(days=2) + timedelta(seconds=1),
         minutes=0,
         note="advisory_lock_held",
-        trigger_source="scheduler",
+        trigger_source="builtin-cron",
     )
     insert_run(
         conn,
         "success",
         fired + timedelta(minutes=1),
         minutes=4,
-        assignments_scanned=2000,
+        due_rows_read=2000,
         reminders_created=12,
         escalations_created=2,
-        trigger_source="scheduler",
+        trigger_source="builtin-cron",
     )
 
 
@@ -151,8 +151,8 @@ def late(conn: Connection, fired: datetime) -> None:
             "success",
             fired - timedelta(days=day),
             minutes=3,
-            assignments_scanned=2000,
-            trigger_source="scheduler",
+            due_rows_read=2000,
+            trigger_source="builtin-cron",
         )
     insert_run(
         conn,
@@ -160,7 +160,7 @@ def late(conn: Connection, fired: datetime) -> None:
         fired - timedelta(hours=3),
         minutes=2,
         trigger_source="cli",
-        assignments_scanned=2000,
+        due_rows_read=2000,
     )
 
 
@@ -171,16 +171,16 @@ def failing(conn: Connection, fired: datetime) -> None:
             "success",
             fired - timedelta(days=day),
             minutes=3,
-            assignments_scanned=2000,
-            trigger_source="scheduler",
+            due_rows_read=2000,
+            trigger_source="builtin-cron",
         )
     run_id = insert_run(
         conn,
         "failed",
         fired + timedelta(minutes=1),
         minutes=1,
-        trigger_source="scheduler",
-        assignments_scanned=400,
+        trigger_source="builtin-cron",
+        due_rows_read=400,
         error="UniqueViolation: duplicate key value violates unique constraint"
         ' "reminder_dispatches_key" DETAIL: Key (recipient_user_id)='
         "(3f1c2d4e-1111-2222-3333-444455556666) already exists.",
@@ -235,7 +235,7 @@ def test_screenshots_show_the_headline_and_the_runs_table(
     expression, fired = two_hours_ago_daily()
     scenario(conn, fired)
     env = {**cli_env, "REMINDERS_SCHEDULE": expression, "REMINDERS_SCHEDULE_TZ": "Europe/Oslo"}
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
         shot = artifacts / f"ops-{state}.png"
         taken = browse(browser, tmp_path / "p1", f"{base}/ops", f"--screenshot={shot}")
         assert taken.returncode == 0, taken.stderr[-2000:]

@@ -57,8 +57,8 @@ def one_day_of_runs(conn: Connection, fired: datetime) -> None:
         "failed",
         fired + timedelta(minutes=1),
         minutes=1,
-        trigger_source="scheduler",
-        assignments_scanned=400,
+        trigger_source="builtin-cron",
+        due_rows_read=400,
         error=LONG_ERROR,
     )
 
@@ -73,7 +73,7 @@ def site(conn: Connection, cli_env: dict[str, str]) -> Iterator[str]:
         "REMINDERS_SCHEDULE": expression,
         "REMINDERS_SCHEDULE_TZ": "Europe/Oslo",
     }
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
         yield base
 
 

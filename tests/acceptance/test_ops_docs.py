@@ -31,7 +31,7 @@ def test_the_ops_sign_in_commands_in_monitoring_md_work_as_typed(
     lines = documented_commands("monitoring.md", "ops sign-in")
     assert len(lines) == len(EXPECTED), lines
     env = {**cli_env, "REMINDERS_OPS_TOKEN": TOKEN}
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
         for line, expected in zip(lines, EXPECTED, strict=True):
             command = line.replace("http://localhost:8000", base)
             done = subprocess.run(

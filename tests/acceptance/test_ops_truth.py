@@ -217,7 +217,7 @@ def test_the_ops_banner_and_its_incidents_agree_before_and_after_a_check(
     run_id = insert_run(
         conn, "failed", datetime.now(UTC) - timedelta(minutes=5), error="RuntimeError: boom"
     )
-    with served(cli_env, "--no-scheduler") as base:
+    with served(cli_env, "--no-builtin-cron") as base:
         before = httpx.get(f"{base}/ops", timeout=30).text
         assert '<body data-state="failing"' in before
         assert f"run {run_id} of assignment-reminder-cron failed" in incidents_table(before)

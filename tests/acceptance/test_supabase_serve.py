@@ -35,7 +35,7 @@ def server(cli_env: dict[str, str], project: JwksServer) -> Iterator[str]:
         "REMINDERS_CRON_SECRET": CRON_SECRET,
         "REMINDERS_CORS_ORIGINS": f"{APP},http://localhost:3000",
     }
-    with served(env, "--no-scheduler") as base:
+    with served(env, "--no-builtin-cron") as base:
         yield base
 
 

@@ -53,7 +53,7 @@ def test_serve_settles_the_heap_once_its_app_has_started(monkeypatch: pytest.Mon
     for name in [k for k in os.environ if k.startswith("REMINDERS_")]:
         monkeypatch.delenv(name)
 
-    result = CliRunner().invoke(cli, ["serve", "--no-scheduler"], env={"DATABASE_URL": DOWN_URL})
+    result = CliRunner().invoke(cli, ["serve", "--no-builtin-cron"], env={"DATABASE_URL": DOWN_URL})
     assert result.exit_code == 0, result.output
     assert settled == []  # not at import or app creation: start-up is not over
     with TestClient(served[0]):

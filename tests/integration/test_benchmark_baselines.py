@@ -11,7 +11,7 @@ from benchmarks.naive import naive_run
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
@@ -32,7 +32,7 @@ def test_naive_loop_and_sql_floor_write_what_the_pass_writes(
 ) -> None:
     seed(conn, assignments=300, today=date(2026, 11, 28))
     conn.execute("BEGIN")
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     expected = written(conn)
     conn.execute("ROLLBACK")
     assert len(expected) > 50  # the seed makes many reminders and escalations due

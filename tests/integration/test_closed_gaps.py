@@ -38,7 +38,7 @@ import psycopg
 import pytest
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 from tests.commit_order import (
     closed_gap_reminders,
@@ -174,9 +174,7 @@ def test_a_contact_committed_while_the_batch_statement_runs_gets_no_reminder_for
         )
         blocker_pid = blocker.info.backend_pid
         the_pass = Outcome()
-        pass_thread = the_pass.run(
-            lambda: ReminderSchedulerService(pass_conn, channels=CHANNELS).run(now=NOW)
-        )
+        pass_thread = the_pass.run(lambda: ReminderPass(pass_conn, channels=CHANNELS).run(now=NOW))
         wait_for(lambda: blocked_by(watch, pass_conn.info.backend_pid, blocker_pid))
 
         contact = Outcome()
@@ -243,7 +241,7 @@ def test_contacts_registered_during_a_pass_of_many_batches_get_no_reminder_for_t
 
     def the_pass() -> object:
         with connect(ts_url, purpose="test-pass") as conn:
-            service = ReminderSchedulerService(conn, batch_size=batch_size, channels=CHANNELS)
+            service = ReminderPass(conn, batch_size=batch_size, channels=CHANNELS)
             start.wait()
             try:
                 return service.run(now=NOW)

@@ -24,12 +24,12 @@ from assignment_reminders.delivery.channels import Channel, configured_channel_n
 from assignment_reminders.delivery.mail import EmailChannel
 from assignment_reminders.delivery.messages import Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
-from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.delivery.service import DeliveryDrain
 from assignment_reminders.delivery.states import DeliveryStatus, Outcome
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from assignment_reminders.logs import FIELDS
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
@@ -53,7 +53,7 @@ class Clock:
 
 def schedule(conn: Connection, channels: list[str], assignments: int = 40) -> int:
     seed(conn, assignments=assignments, today=TODAY)
-    counts = ReminderSchedulerService(conn, batch_size=15, channels=channels).run(now=NOW)
+    counts = ReminderPass(conn, batch_size=15, channels=channels).run(now=NOW)
     created = counts.reminders_created + counts.escalations_created
     assert created > 0
     return created
@@ -67,8 +67,8 @@ def service(
     max_attempts: int = 5,
     lease: timedelta = timedelta(minutes=5),
     worker: str | None = None,
-) -> ReminderDispatchService:
-    return ReminderDispatchService(
+) -> DeliveryDrain:
+    return DeliveryDrain(
         conn,
         channels,
         Renderer("https://app.example.org"),
@@ -114,7 +114,7 @@ def mail() -> Iterator[tuple[Recorder, EmailChannel]]:
         channel.close()
 
 
-def drain_until_done(svc: ReminderDispatchService, clock: Clock, rounds: int = 10) -> None:
+def drain_until_done(svc: DeliveryDrain, clock: Clock, rounds: int = 10) -> None:
     for _ in range(rounds):
         svc.drain()
         clock.advance(timedelta(minutes=2))  # past any backoff of this policy
@@ -315,7 +315,7 @@ def test_preferences_turn_a_channel_off_for_one_person(conn: Connection) -> None
         "INSERT INTO reminders.delivery_preferences (user_id, channel, enabled)"
         " SELECT user_id, 'webhook', false FROM public.peer_mentors ORDER BY id LIMIT 1"
     )
-    ReminderSchedulerService(conn, channels=["email", "webhook"]).run(now=NOW)
+    ReminderPass(conn, channels=["email", "webhook"]).run(now=NOW)
     row = conn.execute(
         "SELECT count(*) AS n FROM reminders.reminder_deliveries d"
         " JOIN reminders.reminder_dispatches r ON r.id = d.dispatch_id"
@@ -372,7 +372,7 @@ def test_an_unexpected_error_fails_one_delivery_not_its_batch(
     hooks, channel = webhook
     schedule(conn, ["webhook"], assignments=40)
     only_reminders = jinja2.DictLoader({"reminder.en.txt": "{% set subject = 'x' %}hello"})
-    svc = ReminderDispatchService(
+    svc = DeliveryDrain(
         conn,
         {"webhook": channel},
         Renderer("https://a", loader=only_reminders),  # no escalation template: a bug
@@ -460,7 +460,7 @@ def test_a_long_drain_keeps_connections_and_file_descriptors_bounded(conn: Conne
         }
         try:
             created = schedule(conn, ["email", "webhook"], assignments=300)
-            svc = ReminderDispatchService(
+            svc = DeliveryDrain(
                 conn,
                 channels,
                 Renderer("https://app.example.org"),

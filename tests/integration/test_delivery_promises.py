@@ -24,12 +24,12 @@ from assignment_reminders.delivery.channels import Channel
 from assignment_reminders.delivery.mail import EmailChannel
 from assignment_reminders.delivery.messages import Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
-from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.delivery.service import DeliveryDrain
 from assignment_reminders.delivery.states import CancelReason
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
@@ -41,7 +41,7 @@ SEED = 18
 def schedule(conn: Connection, channels: list[str], assignments: int) -> int:
     """Seed and run the reminder pass as of NOW; the deliveries are then made due now."""
     seed(conn, assignments=assignments, today=TODAY)
-    counts = ReminderSchedulerService(conn, batch_size=50, channels=channels).run(now=NOW)
+    counts = ReminderPass(conn, batch_size=50, channels=channels).run(now=NOW)
     conn.execute("UPDATE reminders.reminder_deliveries SET next_attempt_at = now()")
     return counts.reminders_created + counts.escalations_created
 
@@ -67,7 +67,7 @@ def settled(conn: Connection) -> bool:
     return row is not None and row["open"] == 0
 
 
-def work_until(svc: ReminderDispatchService, stop: threading.Event) -> None:
+def work_until(svc: DeliveryDrain, stop: threading.Event) -> None:
     """A worker's loop (as ``reminders worker``): drain, and poll briefly when nothing is due."""
     while not stop.is_set():
         result = svc.drain(stop=stop.is_set)
@@ -127,7 +127,7 @@ def test_a_retry_waits_its_backoff_counted_from_the_failure_not_from_the_claim(
             created = schedule(conn, ["webhook"], assignments=40)
             assert created >= 8  # the premise: a batch (2 s a message) outlasts a backoff (5-10 s)
             conn.execute("UPDATE reminders.reminder_deliveries SET next_attempt_at = %s", (NOW,))
-            svc = ReminderDispatchService(
+            svc = DeliveryDrain(
                 conn,
                 {"webhook": channel},
                 Renderer("https://app.example.org"),
@@ -209,7 +209,7 @@ def test_live_workers_with_short_leases_and_slow_receivers_never_send_a_message_
         channels = channels_for(url, smtp, concurrency=1, timeout=1.0)
         try:
             with connect(database_url, purpose=f"test-{name}") as c:
-                svc = ReminderDispatchService(
+                svc = DeliveryDrain(
                     c,
                     channels,
                     Renderer("https://app.example.org"),
@@ -274,8 +274,8 @@ class Clock:
 
 def hand_service(
     conn: Connection, channel: Channel, clock: Clock, worker: str, lease: timedelta
-) -> ReminderDispatchService:
-    return ReminderDispatchService(
+) -> DeliveryDrain:
+    return DeliveryDrain(
         conn,
         {channel.name: channel},
         Renderer("https://app.example.org"),
@@ -405,7 +405,7 @@ def test_a_delivery_whose_reminder_no_longer_applies_is_cancelled_not_sent(
             ).fetchone()
             assert stale is not None
             change(conn, stale["assignment_id"])
-            svc = ReminderDispatchService(
+            svc = DeliveryDrain(
                 conn,
                 channels,
                 Renderer("https://app.example.org"),

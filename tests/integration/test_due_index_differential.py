@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assignment_reminders.db.database import Connection
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 from tests.due_index import stale_due_rows
 
@@ -255,9 +255,7 @@ def test_the_pass_creates_what_the_reference_says_is_due(
             )
             expected = reference(conn, now)
             before = last_dispatch_id(conn)
-            counts = ReminderSchedulerService(conn, batch_size=rng.choice((3, 17, 1000))).run(
-                now=now
-            )
+            counts = ReminderPass(conn, batch_size=rng.choice((3, 17, 1000))).run(now=now)
             got = created_since(conn, before)
             assert got == expected, (
                 f"seed {random_seed}, {now:%Y-%m-%d %H:%M} UTC:"
@@ -276,9 +274,7 @@ def test_the_index_holds_exactly_the_reminders_still_to_come(conn: Connection) -
     for day in range(20):
         today = FIRST_DAY + timedelta(days=day)
         mutate(conn, rng, world, today)
-        ReminderSchedulerService(conn).run(
-            now=datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
-        )
+        ReminderPass(conn).run(now=datetime(today.year, today.month, today.day, 12, tzinfo=UTC))
     assert stale_due_rows(conn) == []
     row = conn.execute("SELECT count(*) AS n FROM reminders.assignment_due").fetchone()
     assert row is not None and row["n"] > 0
@@ -290,7 +286,7 @@ def test_a_ledger_row_moved_to_another_assignment_updates_both_in_the_index(
     org = factories.organization(conn, reminder_after_days=3, escalation_after_days=30)
     a = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    ReminderSchedulerService(conn).run(now=now)
+    ReminderPass(conn).run(now=now)
     b = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
     conn.execute(
         "UPDATE reminders.reminder_dispatches SET assignment_id = %s WHERE assignment_id = %s",
@@ -329,7 +325,7 @@ def test_a_ledger_row_written_in_the_passs_transaction_after_it_still_leaves_the
     b = factories.assignment(conn, organization_id=org, starts_on=FIRST_DAY)
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
     with conn.transaction():
-        counts = ReminderSchedulerService(conn).run(now=now)
+        counts = ReminderPass(conn).run(now=now)
         write_by_hand(conn, b, "escalation")
         setting = conn.execute(
             "SELECT current_setting('reminders.pass_keeps_due_index', true) AS s"
@@ -351,6 +347,6 @@ def test_the_pass_removes_a_reminder_another_writer_left_in_the_index(conn: Conn
         write_by_hand(conn, a, "reminder")
     assert index_rows(conn, a) == {(a, "reminder"), (a, "escalation")}
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    counts = ReminderSchedulerService(conn).run(now=now)
+    counts = ReminderPass(conn).run(now=now)
     assert (counts.reminders_created, counts.duplicates_suppressed) == (0, 1)
     assert index_rows(conn, a) == {(a, "escalation")}

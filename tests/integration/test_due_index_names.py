@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from assignment_reminders.db.database import Connection
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 from tests.due_index import stale_due_rows
 
@@ -72,7 +72,7 @@ def test_the_notification_names_the_contact_as_renamed_before_the_pass(conn: Con
     # and the other assignment given a new contact
     new_contact = factories.contact(conn, org, first_name="Other", last_name="Contact")
     conn.execute("UPDATE public.assignments SET contact_id = %s WHERE id = %s", (new_contact, old))
-    counts = ReminderSchedulerService(conn).run(now=NOW)
+    counts = ReminderPass(conn).run(now=NOW)
     assert (counts.reminders_created, counts.escalations_created) == (2, 2)
     texts = conn.execute(
         "SELECT r.assignment_id AS a, r.kind, n.title, n.body FROM reminders.reminder_dispatches r"

@@ -16,14 +16,14 @@ import pytest
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery.messages import Renderer
-from assignment_reminders.delivery.service import ReminderDispatchService
+from assignment_reminders.delivery.service import DeliveryDrain
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories
@@ -72,7 +72,7 @@ def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lo
         original = CronTrigger(
             lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(w),
-            scheduler=ReminderSchedulerService(w, batch_size=2, on_batch=cut_after_first_batch),
+            scheduler=ReminderPass(w, batch_size=2, on_batch=cut_after_first_batch),
             job_name=JOB,
             fencing=PgFencing(w, JOB, LOCK_KEY),
         ).run(now=NOW)
@@ -152,7 +152,7 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
     conn: Connection, database_url: str, lock_conn: Connection
 ) -> None:
     seed(conn, assignments=30, today=NOW.date())
-    ReminderSchedulerService(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
+    ReminderPass(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
     queued = conn.execute("SELECT count(*) AS n FROM reminders.reminder_deliveries").fetchone()
     assert queued is not None and queued["n"] > 0
     recorder = Recorder()
@@ -161,7 +161,7 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
         token = fencing.take(take_lock(lock_conn).backend_pid)
         terminate(conn, lock_conn.info.backend_pid)
         channel = WebhookChannel(url, WEBHOOK_SECRET.encode())
-        drain = ReminderDispatchService(
+        drain = DeliveryDrain(
             work,
             {"webhook": channel},
             Renderer("https://app.example.org"),

@@ -13,7 +13,7 @@ from assignment_reminders.db.database import Connection
 from assignment_reminders.monitoring.cron import CronSchedule
 from assignment_reminders.monitoring.monitor import check_once_for
 from assignment_reminders.monitoring.run_monitor import monitored_run as run_once
-from assignment_reminders.monitoring.service import BackgroundScheduler
+from assignment_reminders.monitoring.service import BuiltinCron
 from tests.conftest import wait_for
 from tests.run_rows import insert_run
 
@@ -41,7 +41,7 @@ def test_replicas_fire_at_the_same_time_and_the_lock_lets_one_run(
     clock = clock_before_next_fire(1.0)
     held = functools.partial(run_once, hold_seconds=2.0)
     replicas = [
-        BackgroundScheduler(settings, EVERY_MINUTE, run_job=held, check=check_once_for, clock=clock)
+        BuiltinCron(settings, EVERY_MINUTE, run_job=held, check=check_once_for, clock=clock)
         for _ in range(2)
     ]
     for r in replicas:
@@ -54,7 +54,7 @@ def test_replicas_fire_at_the_same_time_and_the_lock_lets_one_run(
     assert [r["status"] for r in rows] == ["skipped", "success"], (
         "the replicas' runs did not overlap: the 2 s hold was missed"
     )
-    assert {r["trigger_source"] for r in rows} == {"scheduler"}
+    assert {r["trigger_source"] for r in rows} == {"builtin-cron"}
     fire = EVERY_MINUTE.next_after(rows[0]["started_at"] - timedelta(minutes=1))
     assert abs((rows[1]["started_at"] - fire).total_seconds()) < 5
 
@@ -64,7 +64,7 @@ def test_the_check_loop_alerts_and_the_next_success_recovers_at_once(
 ) -> None:
     insert_run(conn, "failed", datetime.now(UTC) - timedelta(hours=1), error="boom")
     configured = replace(settings, monitoring=MonitoringSettings(check_interval_seconds=1))
-    scheduler = BackgroundScheduler(
+    scheduler = BuiltinCron(
         configured,
         EVERY_MINUTE,
         run_job=run_once,
@@ -90,7 +90,7 @@ def test_the_check_loop_alerts_and_the_next_success_recovers_at_once(
     finally:
         scheduler.stop()
     assert resolved["id"] == opened["id"]
-    assert opened["opened_by"].startswith("scheduler@")
-    assert resolved["opened_by"].startswith("scheduler@")
+    assert opened["opened_by"].startswith("builtin-cron@")
+    assert resolved["opened_by"].startswith("builtin-cron@")
     # the scheduled run's success settles the incident as it ends, not at the next check
     assert resolved["resolved_by"].startswith("run@")

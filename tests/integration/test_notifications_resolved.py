@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from assignment_reminders.db.database import Connection
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 from tests.due_index import stale_due_rows
 
@@ -31,7 +31,7 @@ def test_a_contact_registered_after_the_reminder_resolves_its_notifications(
     closed, still_open = (
         factories.assignment(conn, organization_id=org, starts_on=STARTS) for _ in "ab"
     )
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     assert set(resolved(conn).values()) == {False}
     conn.execute(
         "INSERT INTO public.activities (assignment_id, occurred_on, registration_path)"
@@ -52,7 +52,7 @@ def test_an_assignment_that_stops_being_active_resolves_its_notifications(
 ) -> None:
     org = factories.organization(conn, reminder_after_days=3, escalation_after_days=10)
     paused = factories.assignment(conn, organization_id=org, starts_on=STARTS)
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     conn.execute("UPDATE public.assignments SET status = 'paused' WHERE id = %s", (paused,))
     assert resolved(conn) == {(paused, "reminder"): True, (paused, "escalation"): True}
 
@@ -62,7 +62,7 @@ def test_a_backdated_contact_that_moves_no_gap_resolves_nothing(conn: Connection
     a = factories.assignment(
         conn, organization_id=org, starts_on=STARTS, last_contact_date=date(2026, 3, 5)
     )
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     conn.execute(
         "INSERT INTO public.activities (assignment_id, occurred_on, registration_path)"
         " VALUES (%s, '2026-03-02', 'direct')",
@@ -76,14 +76,14 @@ def test_only_the_closed_gaps_notifications_are_resolved_not_the_next_ones(
 ) -> None:
     org = factories.organization(conn, reminder_after_days=3, escalation_after_days=10)
     a = factories.assignment(conn, organization_id=org, starts_on=STARTS)
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     conn.execute(
         "INSERT INTO public.activities (assignment_id, occurred_on, registration_path)"
         " VALUES (%s, '2026-03-05', 'direct')",
         (a,),
     )
     # the new gap (from 03-05) is due again at NOW: its reminders are new and open
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     rows = conn.execute(
         "SELECT r.gap_started_on AS g, n.resolved_at IS NOT NULL AS done"
         " FROM public.notifications n JOIN reminders.reminder_dispatches r ON r.id = n.dispatch_id"

@@ -23,7 +23,7 @@ from assignment_reminders.dev.seed import seed
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger, RunOutcome
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from assignment_reminders.monitoring.checks import FAILURE, OVERLAPPING_RUNS
@@ -115,16 +115,14 @@ def test_a_batch_committing_after_its_run_lost_the_lock_is_counted_and_reported(
         old = CronTrigger(
             lock=SessionAdvisoryLock(old_lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(old_work),
-            scheduler=ReminderSchedulerService(
-                old_work, batch_size=old_batch, on_batch=after_old_batch
-            ),
+            scheduler=ReminderPass(old_work, batch_size=old_batch, on_batch=after_old_batch),
             job_name=JOB,
             fencing=PgFencing(old_work, JOB, LOCK_KEY),
         )
         new = CronTrigger(
             lock=SessionAdvisoryLock(new_lock_conn, LOCK_KEY),
             log=PgExecutionLog(new_work),
-            scheduler=ReminderSchedulerService(new_work, batch_size=new_batch),
+            scheduler=ReminderPass(new_work, batch_size=new_batch),
             job_name=JOB,
             fencing=PgFencing(new_work, JOB, LOCK_KEY),
         )
@@ -186,7 +184,7 @@ def test_rows_a_batch_takes_back_before_committing_leave_its_count_later_deletio
     seed(conn, assignments=20, today=NOW.date())
     run_id = insert_run(conn, "running", NOW)
     with conn.transaction():  # a pass batch, then a recheck deleting some of what it wrote
-        ReminderSchedulerService(conn).run(now=PASS_AT, run_id=run_id)
+        ReminderPass(conn).run(now=PASS_AT, run_id=run_id)
         conn.execute(
             "DELETE FROM reminders.reminder_dispatches WHERE id IN"
             " (SELECT id FROM reminders.reminder_dispatches ORDER BY id LIMIT 3)"

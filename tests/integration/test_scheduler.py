@@ -1,4 +1,4 @@
-"""ReminderSchedulerService against a real PostgreSQL: who is due, once."""
+"""ReminderPass against a real PostgreSQL: who is due, once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from assignment_reminders.db.database import Connection
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests import factories
 
 # 06:00 in Oslo on 28 November 2026
@@ -41,7 +41,7 @@ def test_thresholds_10_and_20_days_from_last_contact(conn: Connection) -> None:
         )
 
     fresh, nine, ten, nineteen, twenty = make(0), make(9), make(10), make(19), make(20)
-    counts = ReminderSchedulerService(conn, batch_size=2).run(now=NOW)
+    counts = ReminderPass(conn, batch_size=2).run(now=NOW)
     assert dispatches(conn) == [
         (ten, "reminder", TODAY - timedelta(days=10), 10),
         (nineteen, "reminder", TODAY - timedelta(days=19), 19),
@@ -50,7 +50,7 @@ def test_thresholds_10_and_20_days_from_last_contact(conn: Connection) -> None:
     ]
     assert {fresh, nine}.isdisjoint({a for a, *_ in dispatches(conn)})
     # the pass reads the due index: the four reminders that are due, not the five assignments
-    assert counts.assignments_scanned == 4
+    assert counts.due_rows_read == 4
     assert counts.reminders_created == 3
     assert counts.escalations_created == 1
 
@@ -58,7 +58,7 @@ def test_thresholds_10_and_20_days_from_last_contact(conn: Connection) -> None:
 def test_start_date_counts_when_there_was_no_contact(conn: Connection) -> None:
     due = factories.assignment(conn, starts_on=TODAY - timedelta(days=12))
     factories.assignment(conn, starts_on=TODAY - timedelta(days=5))
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     assert dispatches(conn) == [(due, "reminder", TODAY - timedelta(days=12), 12)]
 
 
@@ -70,7 +70,7 @@ def test_only_active_assignments_that_have_not_ended(conn: Connection) -> None:
     )
     factories.assignment(conn, starts_on=long_ago, ends_on=TODAY - timedelta(days=1))
     active = factories.assignment(conn, starts_on=long_ago, ends_on=TODAY)
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     assert {a for a, *_ in dispatches(conn)} == {active}
 
 
@@ -90,7 +90,7 @@ def test_days_are_counted_in_the_organization_time_zone(conn: Connection) -> Non
         starts_on=contact,
         last_contact_date=contact,
     )
-    ReminderSchedulerService(conn).run(now=late)
+    ReminderPass(conn).run(now=late)
     assert dispatches(conn) == [(oslo, "reminder", contact, 10)]
 
 
@@ -99,31 +99,31 @@ def test_thresholds_are_per_organization(conn: Connection) -> None:
     assignment = factories.assignment(
         conn, organization_id=org, starts_on=TODAY - timedelta(days=5)
     )
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     assert [k for a, k, *_ in dispatches(conn) if a == assignment] == ["escalation", "reminder"]
 
 
 def test_a_second_pass_creates_nothing_new(conn: Connection) -> None:
     for days in (11, 25, 3):
         factories.assignment(conn, starts_on=TODAY - timedelta(days=days))
-    first = ReminderSchedulerService(conn).run(now=NOW)
-    second = ReminderSchedulerService(conn).run(now=NOW + timedelta(hours=2))
+    first = ReminderPass(conn).run(now=NOW)
+    second = ReminderPass(conn).run(now=NOW + timedelta(hours=2))
     assert first.reminders_created + first.escalations_created == 3
     assert second.reminders_created == second.escalations_created == 0
     # written reminders left the due index: the second pass reads nothing
-    assert second.assignments_scanned == second.duplicates_suppressed == 0
+    assert second.due_rows_read == second.duplicates_suppressed == 0
     notifications = conn.execute("SELECT count(*) AS n FROM notifications").fetchone()
     assert notifications is not None and notifications["n"] == 3
 
 
 def test_new_contact_opens_a_new_gap(conn: Connection) -> None:
     assignment = factories.assignment(conn, starts_on=TODAY - timedelta(days=30))
-    ReminderSchedulerService(conn).run(now=NOW - timedelta(days=15))  # day 15: reminder
+    ReminderPass(conn).run(now=NOW - timedelta(days=15))  # day 15: reminder
     conn.execute(
         "UPDATE assignments SET last_contact_date = %s WHERE id = %s",
         (TODAY - timedelta(days=11), assignment),
     )
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     gaps = [(k, gap) for a, k, gap, _ in dispatches(conn)]
     assert gaps == [
         ("reminder", TODAY - timedelta(days=30)),
@@ -138,7 +138,7 @@ def test_notifications_go_to_mentor_and_coordinator(conn: Connection) -> None:
     factories.assignment(
         conn, organization_id=org, peer_mentor_id=mentor, starts_on=TODAY - timedelta(days=21)
     )
-    ReminderSchedulerService(conn).run(now=NOW)
+    ReminderPass(conn).run(now=NOW)
     rows = conn.execute(
         "SELECT d.kind, n.title, n.body,"
         " n.recipient_user_id = (SELECT user_id FROM peer_mentors WHERE id = %s) AS to_mentor,"
@@ -157,7 +157,7 @@ def test_notifications_go_to_mentor_and_coordinator(conn: Connection) -> None:
 
 def test_naive_now_is_refused(conn: Connection) -> None:
     with pytest.raises(InputError, match="timezone-aware"):
-        ReminderSchedulerService(conn).run(now=datetime(2026, 11, 28, 6, 0))
+        ReminderPass(conn).run(now=datetime(2026, 11, 28, 6, 0))
 
 
 def test_checkpoint_runs_before_every_batch_and_can_stop_the_pass(conn: Connection) -> None:
@@ -170,9 +170,9 @@ def test_checkpoint_runs_before_every_batch_and_can_stop_the_pass(conn: Connecti
         if len(calls) == 3:
             raise RuntimeError("stop")
 
-    service = ReminderSchedulerService(conn, batch_size=2)
+    service = ReminderPass(conn, batch_size=2)
     with pytest.raises(RuntimeError):
         service.run(now=NOW, checkpoint=checkpoint)
     row = conn.execute("SELECT count(*) AS n FROM reminders.reminder_dispatches").fetchone()
     assert row is not None and row["n"] == 4, "the two committed batches stay"
-    assert (service.counts.assignments_scanned, service.counts.reminders_created) == (4, 4)
+    assert (service.counts.due_rows_read, service.counts.reminders_created) == (4, 4)

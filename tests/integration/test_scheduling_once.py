@@ -12,7 +12,7 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from tests.dispatch_counts import clean_totals, table_counts
 
 TODAY = date(2026, 11, 28)
@@ -29,15 +29,15 @@ def test_a_second_pass_creates_nothing_and_reads_nothing(
 ) -> None:
     seed(conn, assignments=300, today=TODAY)
     expected = clean_totals(database_url, NOW, CHANNELS)
-    first = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
+    first = ReminderPass(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
     after_first = table_counts(conn)
     assert after_first == expected
-    second = ReminderSchedulerService(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
+    second = ReminderPass(conn, batch_size=50, channels=CHANNELS).run(now=NOW)
     assert table_counts(conn) == after_first
     created = first.reminders_created + first.escalations_created
     assert created > 0
     assert first.duplicates_suppressed == 0
-    assert first.assignments_scanned >= created
+    assert first.due_rows_read >= created
     # what the first pass wrote left the due index
     assert second == RunCounts()
     assert after_first["notifications"] == after_first["dispatches"] == created
@@ -56,7 +56,7 @@ def test_racing_passes_with_the_lock_bypassed_create_each_reminder_once(
     def one_pass(name: str) -> None:
         try:
             with connect(database_url, purpose=f"test-race-{name}") as c:
-                scheduler = ReminderSchedulerService(c, batch_size=100, channels=CHANNELS)
+                scheduler = ReminderPass(c, batch_size=100, channels=CHANNELS)
                 start.wait()
                 results.append(scheduler.run(now=NOW))
         except BaseException as exc:
@@ -93,12 +93,12 @@ def test_a_crash_mid_run_keeps_committed_batches_and_the_next_run_finishes(
             raise Crash
 
     with pytest.raises(Crash):
-        ReminderSchedulerService(conn, batch_size=100, channels=CHANNELS).run(
+        ReminderPass(conn, batch_size=100, channels=CHANNELS).run(
             now=NOW, checkpoint=die_on_third_batch
         )
     partial = table_counts(conn)
     assert 0 < partial["dispatches"] < expected["dispatches"]
-    again = ReminderSchedulerService(conn, batch_size=100, channels=CHANNELS).run(now=NOW)
+    again = ReminderPass(conn, batch_size=100, channels=CHANNELS).run(now=NOW)
     assert table_counts(conn) == expected
     # the committed batches took their reminders out of the due index: the next run writes the rest
     assert again.reminders_created + again.escalations_created == (
@@ -120,7 +120,7 @@ def test_a_batch_that_fails_at_its_last_write_leaves_none_of_its_rows(
         "CREATE TRIGGER fail BEFORE INSERT ON reminders.reminder_deliveries"
         " FOR EACH ROW EXECUTE FUNCTION pg_temp.fail()"
     )
-    scheduler = ReminderSchedulerService(conn, batch_size=300, channels=CHANNELS)
+    scheduler = ReminderPass(conn, batch_size=300, channels=CHANNELS)
     with pytest.raises(DatabaseError, match="delivery insert failed") as raised:
         scheduler.run(now=NOW)
     assert isinstance(raised.value.__cause__, psycopg.errors.RaiseException)  # wrapped once

@@ -15,7 +15,7 @@ def test_serve_refuses_a_public_address_without_an_ops_token() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
     env.update(DATABASE_URL=DOWN_URL, REMINDERS_HTTP_HOST="0.0.0.0")  # noqa: S104
     done = subprocess.run(
-        reminders_cmd("serve", "--no-scheduler"),
+        reminders_cmd("serve", "--no-builtin-cron"),
         env=env,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from assignment_reminders.job.compose import run_once
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog
-from assignment_reminders.job.scheduler import Checkpoint, ReminderSchedulerService
+from assignment_reminders.job.scheduler import Checkpoint, ReminderPass
 from assignment_reminders.job.trigger import CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories
@@ -38,7 +38,7 @@ def trigger(
     return CronTrigger(
         lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
         log=PgExecutionLog(conn),
-        scheduler=scheduler or ReminderSchedulerService(conn),
+        scheduler=scheduler or ReminderPass(conn),
         job_name=JOB,
         after_pass=[lambda checkpoint, guard: hold()] if hold is not None else [],
         fencing=PgFencing(conn, JOB, LOCK_KEY),
@@ -63,7 +63,7 @@ def test_success_row_has_counts_timings_and_host(conn: Connection, lock_conn: Co
     [row] = runs(conn)
     assert row["status"] == "success"
     assert row["reminders_created"] == 1 and row["escalations_created"] == 1
-    assert row["assignments_scanned"] == 2  # the reminder and the escalation, from the due index
+    assert row["due_rows_read"] == 2  # the reminder and the escalation, from the due index
     assert row["finished_at"] is not None and row["duration_ms"] > 0
     assert 0 < row["lock_acquire_ms"] < 1000
     assert row["unlock_ok"] is True

@@ -6,6 +6,7 @@ import ast
 from datetime import datetime
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from assignment_reminders.cli import COMMANDS, cli
@@ -40,14 +41,7 @@ def test_command_modules_import_only_the_shared_options() -> None:
 
 def probe() -> click.Command:
     @click.command()
-    @setting_option(
-        "--port",
-        type=int,
-        env="REMINDERS_HTTP_PORT",
-        default=8000,
-        pick=lambda s: s.http.port,
-        help="Port.",
-    )
+    @setting_option("--port", path="http.port")
     @json_option()
     @now_option("As of.")
     def command(port: int, as_json: bool, now: datetime | None) -> None:
@@ -77,3 +71,21 @@ def test_help_names_the_variable_and_the_settings_default() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"], env={"REMINDERS_HTTP_PORT": "x"})
     assert result.exit_code == 0
     assert "REMINDERS_HTTP_PORT; default: 8000" in " ".join(result.output.split())
+
+
+def test_a_renamed_option_or_variable_is_one_line_naming_the_new_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assignment_reminders.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--no-scheduler", "--host", "192.0.2.1"])  # never serves
+    assert exited.value.code == 2
+    assert "--no-scheduler was renamed --no-builtin-cron" in capsys.readouterr().err
+    monkeypatch.setenv("REMINDERS_SCHEDULER", "off")
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--host", "192.0.2.1"])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: REMINDERS_SCHEDULER was renamed REMINDERS_BUILTIN_CRON"
+    ]

@@ -32,7 +32,7 @@ def run_row(i: int, status: str, note: str | None = None) -> dict[str, object]:
         "started_at": datetime(2026, 11, 28, 6, 0, tzinfo=UTC),
         "duration_ms": 1234.5678,
         "lock_acquire_ms": 13.240977999998904,
-        "assignments_scanned": 2000,
+        "due_rows_read": 2000,
         "reminders_created": 17,
         "escalations_created": 3,
         "duplicates_suppressed": 0,

@@ -76,7 +76,7 @@ def test_settings_come_in_frozen_sub_objects_with_literal_choices() -> None:
             "REMINDERS_LOCK_SCOPE": "Transaction",
             "REMINDERS_SMTP_TLS": "SSL",
             "REMINDERS_HTTP_PORT": "9000",
-            "REMINDERS_SCHEDULER": "off",
+            "REMINDERS_BUILTIN_CRON": "off",
             "REMINDERS_DELIVERY_CONCURRENCY": "3",
             "REMINDERS_LOG_LEVEL": "debug",
         }
@@ -120,7 +120,7 @@ def test_no_secret_shows_in_the_repr_of_any_sub_object() -> None:
         ({"REMINDERS_HTTP_PORT": "99999"}, "REMINDERS_HTTP_PORT must be between 1 and 65535"),
         ({"REMINDERS_BATCH_SIZE": "9" * 5000}, "REMINDERS_BATCH_SIZE must be a whole number"),
         ({"REMINDERS_BATCH_SIZE": "-5"}, "REMINDERS_BATCH_SIZE must be between 1"),
-        ({"REMINDERS_SCHEDULER": "maybe"}, "REMINDERS_SCHEDULER must be true or false"),
+        ({"REMINDERS_BUILTIN_CRON": "maybe"}, "REMINDERS_BUILTIN_CRON must be true or false"),
         ({"REMINDERS_LOG_LEVEL": "loud"}, "REMINDERS_LOG_LEVEL must be one of DEBUG"),
         ({"REMINDERS_LOCK_ROLE": "r" * 64}, "REMINDERS_LOCK_ROLE must be a PostgreSQL role"),
         ({"REMINDERS_ALERT_WEBHOOK_URL": "file:///etc"}, "must be an http:// or https:// URL"),
@@ -137,3 +137,10 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="REMINDERS_DATA_DIR must be a directory"):
         Settings.from_env({"REMINDERS_DATA_DIR": str(a_file)})
     assert Settings.from_env({"REMINDERS_DATA_DIR": str(tmp_path / "new")}).data_dir.name == "new"
+
+
+def test_a_renamed_variable_is_refused_naming_the_new_one() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({"REMINDERS_SCHEDULER": "false"})
+    assert str(info.value) == "REMINDERS_SCHEDULER was renamed REMINDERS_BUILTIN_CRON"
+    assert Settings.from_env({"REMINDERS_BUILTIN_CRON": "false"}).schedule.enabled is False

@@ -167,10 +167,10 @@ def THOUSAND() -> int:
 def test_progress_draws_a_bar_on_a_terminal_after_the_quiet_period() -> None:
     stream, ticks = io.StringIO(), Ticks()
     progress = Progress(stream=stream, tty=True, monotonic=ticks)
-    progress(RunCounts(assignments_scanned=100), THOUSAND)
+    progress(RunCounts(due_rows_read=100), THOUSAND)
     assert stream.getvalue() == ""
     ticks.t = 2.0
-    progress(RunCounts(assignments_scanned=500, reminders_created=7), THOUSAND)
+    progress(RunCounts(due_rows_read=500, reminders_created=7), THOUSAND)
     progress.close()
     out = stream.getvalue()
     assert out.startswith("\r[" + "#" * 15 + "." * 15 + "]  50% 500/1,000 due")
@@ -186,7 +186,7 @@ def test_progress_logs_a_line_per_interval_when_not_a_terminal(
     progress = Progress(stream=stream, tty=False, interval=10, monotonic=ticks)
     for second in range(1, 26):
         ticks.t = float(second)
-        progress(RunCounts(assignments_scanned=second * 10), THOUSAND)
+        progress(RunCounts(due_rows_read=second * 10), THOUSAND)
     progress.close()
     assert stream.getvalue() == ""
     messages = [r.getMessage() for r in caplog.records]

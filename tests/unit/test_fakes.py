@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.job.joblog import ExecutionLog, PgExecutionLog
-from assignment_reminders.job.scheduler import ReminderSchedulerService
+from assignment_reminders.job.scheduler import ReminderPass
 from assignment_reminders.locking.job_lock import JobLock
 from assignment_reminders.locking.lock import SessionAdvisoryLock, TransactionAdvisoryLock
 from tests.fakes import FakeLock, FakeLog, FakeScheduler
@@ -50,7 +50,7 @@ def test_each_fake_has_the_real_classes_methods_with_their_signatures(
 
 
 def test_the_fake_pass_is_called_as_the_real_pass_is() -> None:
-    assert shape(FakeScheduler, "run") == shape(ReminderSchedulerService, "run")
+    assert shape(FakeScheduler, "run") == shape(ReminderPass, "run")
 
 
 def test_the_comparison_sees_a_renamed_parameter() -> None:

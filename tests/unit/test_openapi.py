@@ -32,7 +32,7 @@ def failed_run(*args: Any, **kwargs: Any) -> RunOutcome:
         status=RunStatus.FAILED,
         run_id=7,
         error="UniqueViolation: Key (user_id)=(3f1c2d4e-1111-2222-3333-444455556666) exists",
-        counts=RunCounts(assignments_scanned=10),
+        counts=RunCounts(due_rows_read=10),
     )
 
 
@@ -161,7 +161,7 @@ def test_a_failed_run_is_a_run_failed_problem_with_its_outcome_and_no_row_values
     assert response.status_code == 500
     body = conforms(response, CRON, "post")
     assert body["outcome"]["status"] == "failed"
-    assert body["outcome"]["counts"]["assignments_scanned"] == 10
+    assert body["outcome"]["counts"]["due_rows_read"] == 10
     assert "3f1c2d4e" not in response.text
 
 

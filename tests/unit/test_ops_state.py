@@ -22,7 +22,7 @@ def run(status: str, hours_ago: float, minutes: float = 2, **extra: Any) -> RunR
         **{
             "id": extra.pop("id", 1),
             "status": status,
-            "trigger_source": "scheduler",
+            "trigger_source": "builtin-cron",
             "started_at": started,
             "duration_ms": None if status == "running" else minutes * 60_000,
             "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
@@ -49,7 +49,7 @@ def snapshot(runs: list[RunRow], last_success_hours: float | None = None) -> Sna
     ("runs", "last_success", "state", "why"),
     [
         ([run("success", 7)], 6.9, "up", "last success 6 h 54 min ago"),
-        ([run("success", 7), run("running", 0.1, id=2)], 6.9, "running", "run 2 (scheduler)"),
+        ([run("success", 7), run("running", 0.1, id=2)], 6.9, "running", "run 2 (builtin-cron)"),
         ([run("running", 1, id=3)], None, "late", "past the 30 min overrun limit"),
         (
             [run("success", 7), run("failed", 1, id=4, error="KeyError: 'kari@example.org'")],

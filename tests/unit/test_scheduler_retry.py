@@ -78,7 +78,7 @@ def script(monkeypatch: pytest.MonkeyPatch) -> Script:
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001", "23503"])
 def test_a_batch_aborted_by_a_conflict_is_run_again(script: Any, sqlstate: str) -> None:
     s = script([sqlstate, sqlstate])
-    counts = scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+    counts = scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
     assert s.batches == 3
     assert counts == RunCounts()
 
@@ -86,12 +86,12 @@ def test_a_batch_aborted_by_a_conflict_is_run_again(script: Any, sqlstate: str) 
 def test_a_conflict_past_the_last_attempt_is_raised(script: Any) -> None:
     s = script(["40P01"] * scheduler.BATCH_ATTEMPTS)
     with pytest.raises(DatabaseError):
-        scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+        scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
     assert s.batches == scheduler.BATCH_ATTEMPTS
 
 
 def test_any_other_error_is_not_retried(script: Any) -> None:
     s = script(["42P01"])  # undefined_table: a broken schema, not a race
     with pytest.raises(DatabaseError):
-        scheduler.ReminderSchedulerService(NO_CONNECTION).run(now=NOW)
+        scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
     assert s.batches == 1

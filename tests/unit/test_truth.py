@@ -22,7 +22,7 @@ def row(i: int, status: str, started: datetime, minutes: float, **extra: Any) ->
         **{
             "id": i,
             "status": status,
-            "trigger_source": "scheduler",
+            "trigger_source": "builtin-cron",
             "started_at": started,
             "finished_at": None if status == "running" else started + timedelta(minutes=minutes),
             "lock_acquire_ms": 1.0,

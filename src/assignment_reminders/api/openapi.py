@@ -101,7 +101,7 @@ class ReadyOut(BaseModel):
 
 
 class RunCountsOut(BaseModel):
-    assignments_scanned: int
+    due_rows_read: int
     reminders_created: int
     escalations_created: int
     duplicates_suppressed: int

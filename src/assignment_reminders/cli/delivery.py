@@ -12,7 +12,6 @@ from types import FrameType
 
 import click
 
-from ..config import DeliverySettings
 from ..db.gateway import fetch_all, named
 from ..delivery.states import DeliveryCount
 from .options import (
@@ -20,6 +19,7 @@ from .options import (
     Seconds,
     echo_json,
     echo_text,
+    env_help,
     json_option,
     pass_context,
     setting_option,
@@ -29,12 +29,8 @@ from .options import (
 logger = logging.getLogger(__name__)
 
 DELIVERY_ENV_HELP = (
-    "Channels come from the environment: REMINDERS_SMTP_HOST, REMINDERS_SMTP_PORT,"
-    " REMINDERS_SMTP_TLS (starttls|ssl|none), REMINDERS_SMTP_USER, REMINDERS_SMTP_PASSWORD,"
-    " REMINDERS_SMTP_FROM; REMINDERS_WEBHOOK_URL and REMINDERS_WEBHOOK_SECRET. A channel"
-    " without settings is skipped. Retries: REMINDERS_DELIVERY_MAX_ATTEMPTS (8),"
-    " claim lease REMINDERS_DELIVERY_LEASE_SECONDS (300; at least 22: twice a send's"
-    " 10 s timeout plus 1 s, kept alive while held)."
+    "Channels and retries come from the environment (a channel without settings is skipped). "
+    + env_help("smtp", "delivery")
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
@@ -81,7 +77,7 @@ def _idle(stop: threading.Event) -> None:
 @click.command(
     help="Deliver reminders by email and webhook until stopped. Several workers, on one machine"
     " or many, share the queue (FOR UPDATE SKIP LOCKED). Without any channel it logs that once"
-    " and idles until stopped (--once: says so and exits 0).\n\n{DELIVERY_ENV_HELP}"
+    " and idles until stopped (--once: says so and exits 0).\n\n" + DELIVERY_ENV_HELP
 )
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option(
@@ -91,23 +87,8 @@ def _idle(stop: threading.Event) -> None:
     show_default=True,
     help="How long to wait when nothing is due.",
 )
-@setting_option(
-    "--concurrency",
-    type=click.IntRange(1, 256),
-    env="REMINDERS_DELIVERY_CONCURRENCY",
-    default=DeliverySettings.concurrency,
-    pick=lambda s: s.delivery.concurrency,
-    help="The most messages in flight, and connections open, per channel; the sender adapts"
-    " below it (fewer on errors, more while throughput rises).",
-)
-@setting_option(
-    "--batch-size",
-    type=click.IntRange(1, 100_000),
-    env="REMINDERS_DELIVERY_BATCH_SIZE",
-    default=DeliverySettings.batch_size,
-    pick=lambda s: s.delivery.batch_size,
-    help="Deliveries claimed per round.",
-)
+@setting_option("--concurrency", path="delivery.concurrency")
+@setting_option("--batch-size", path="delivery.batch_size")
 @json_option("the summary at exit")
 @pass_context
 def worker(
@@ -121,7 +102,7 @@ def worker(
 ) -> None:
     from ..db.database import connect, database_url
     from ..delivery.channels import build_channels
-    from ..delivery.runner import close_all, dispatch_service
+    from ..delivery.runner import close_all, delivery_drain
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
     settings = replace(ctx.settings, delivery=delivery)
@@ -147,7 +128,7 @@ def worker(
         with (
             connect(database_url(settings), purpose="worker") as conn,
             _database_errors(),
-            dispatch_service(settings, conn, channels) as service,  # one sending pool for life
+            delivery_drain(settings, conn, channels) as service,  # one sending pool for life
         ):
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():

@@ -119,7 +119,7 @@ def run(
         click.echo(
             f"{outcome.status}"
             + (f" ({outcome.note})" if outcome.note else "")
-            + f": run {outcome.run_id}, {c.assignments_scanned} due read,"
+            + f": run {outcome.run_id}, {c.due_rows_read} due read,"
             f" {c.reminders_created} reminders, {c.escalations_created} escalations,"
             f" {c.duplicates_suppressed} already sent, lock {outcome.lock_acquire_ms:.1f} ms"
             + (f"\nerror: {outcome.error}" if outcome.error else "")

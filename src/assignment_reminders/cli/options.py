@@ -3,9 +3,9 @@
 Every text parameter is :class:`Text` (:func:`text_everywhere` makes it so for the whole tree):
 bytes that are not UTF-8 in argv end as one line naming the parameter, exit 2, before any work.
 
-Options backed by a setting (``--port``, ``--concurrency`` ...) have no default of their own: when
-not given they take the value ``config.py`` read from the environment, so each variable is read
-in one place and each default lives in one place (the settings dataclasses).
+Options backed by a setting (``--port``, ``--concurrency`` ...) are made from its declaration
+(``config.SETTINGS``): type and bounds, help, variable and default shown in ``--help``. They have no
+default of their own: when not given they take the value ``config.py`` read from the environment.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import json
 import math
 from collections.abc import Callable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import click
 
-from ..config import Settings, text_problem
+from ..config import CHOICE, FLAG, INT, SECONDS, SETTINGS, Setting, Settings, text_problem
 from ..exceptions import ConfigurationError
 from ..figures import rounded
 from ..terminal import Terminal
@@ -152,27 +153,63 @@ def now_option(help: str) -> Callable[[F], F]:
     return click.option("--now", type=AwareDateTime(), default=None, help=help)
 
 
-def setting_option(
-    *decls: str,
-    env: str,
-    default: object,
-    pick: Callable[[Settings], object],
-    help: str,
-    **kwargs: Any,
-) -> Callable[[F], F]:
-    """An option whose default is a setting: *pick* reads it from the settings, which read
-    *env*; *default* (the settings dataclass's own default) is only shown in ``--help``."""
+def env_help(*sections: str) -> str:
+    """The variables of *sections* (``""``: the top level, ``"lock"`` ...) as ``--help`` lists
+    them: ``VARIABLE (default: X): help.``"""
+    return " ".join(
+        f"{' or '.join((s.env, *s.aliases))} (default: {s.shown_default()}): {s.help}."
+        for path, s in SETTINGS.items()
+        if path.rpartition(".")[0] in sections
+    )
+
+
+def setting_help(path: str) -> str:
+    """The ``--help`` of an option backed by the setting at *path*."""
+    setting = SETTINGS[path]
+    return (
+        f"{setting.help[:1].upper()}{setting.help[1:]}.  [env: {setting.env};"
+        f" default: {setting.shown_default()}]"
+    )
+
+
+def _click_type(setting: Setting) -> click.ParamType[Any] | None:
+    if setting.kind is INT:
+        return click.IntRange(int(setting.lo), int(setting.hi))
+    if setting.kind is SECONDS:
+        return Seconds(setting.lo, setting.hi)
+    if setting.kind is CHOICE:
+        return click.Choice(setting.choices, case_sensitive=False)
+    return None  # text (made Text by text_everywhere) or a flag (its decls say so)
+
+
+def renamed_option(old: str, new: str) -> Callable[[F], F]:
+    """A hidden flag *old* that stops the command with one line naming *new*."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            raise click.UsageError(f"{old} was renamed {new}", ctx)
+
+    return click.option(old, is_flag=True, hidden=True, expose_value=False, callback=refuse)
+
+
+def setting_option(*decls: str, path: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option backed by the setting at *path* (``"http.port"``): type, bounds and help come
+    from its declaration; when not given it takes the value the settings read from the
+    environment (so the default shown in ``--help`` is the setting's)."""
+    setting = SETTINGS[path]
+    if setting.kind is FLAG and "/" not in decls[0]:
+        raise ValueError(f"{decls[0]}: a flag setting needs --x/--no-x")
 
     def fill(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is not None:
             return value
-        return pick(ctx.ensure_object(Context).settings)
+        return attrgetter(path)(ctx.ensure_object(Context).settings)
 
-    shown = "yes" if default is True else "no" if default is False else default
     return click.option(
         *decls,
+        type=_click_type(setting),
         default=None,
         callback=fill,
-        help=f"{help}  [env: {env}; default: {shown}]",
+        help=setting_help(path),
         **kwargs,
     )

@@ -50,7 +50,7 @@ class Progress:
         return self._total
 
     def line(self, counts: RunCounts, elapsed: float) -> str:
-        done = counts.assignments_scanned
+        done = counts.due_rows_read
         total = max(self.total, done)
         created = counts.reminders_created + counts.escalations_created
         rate = done / elapsed if elapsed > 0 else 0.0

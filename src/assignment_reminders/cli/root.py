@@ -16,20 +16,12 @@ from ..config import LOG_FORMATS, LOG_LEVELS, Settings
 from ..db.gateway import fault
 from ..exceptions import ReminderError, SchemaMissingError
 from ..logs import configure_logging, error_line, errors_as, format_from_env, json_errors
-from .options import Context
+from .options import Context, env_help, setting_help
 
 ENV_HELP = (
-    "Environment (docs/configuration.md): DATABASE_URL (libpq URI or key=value string; unset ="
-    " the embedded PostgreSQL of the [embedded] extra), REMINDERS_DATA_DIR (embedded data dir),"
-    " REMINDERS_BATCH_SIZE (due reminders per transaction, default 20000), SUPABASE_URL (user"
-    " tokens checked with the project's signing keys), REMINDERS_JWT_SECRET or SUPABASE_JWT_SECRET"
-    " (legacy HS256 secret), REMINDERS_CRON_SECRET (the cron endpoint's own secret),"
-    " REMINDERS_CORS_ORIGINS (browser origins; docs/supabase.md),"
-    " REMINDERS_LOG_LEVEL (default INFO), REMINDERS_LOG_FORMAT (text|json, default text)."
-    " Locking (docs/locking.md): REMINDERS_LOCK_SCOPE (session|transaction, default session),"
-    " REMINDERS_LOCK_ROLE (default service_role), REMINDERS_LOCK_DATABASE_URL (lock connection;"
-    " default DATABASE_URL), REMINDERS_LOCK_HEARTBEAT_SECONDS (default 5),"
-    " REMINDERS_LOCK_IDLE_TIMEOUT_SECONDS (a hung holder loses the lock after this; default 30)."
+    "Environment (docs/configuration.md lists every variable, its type, bounds and default). "
+    + env_help("", "auth", "lock")
+    + " `reminders serve --help` and `reminders worker --help` give theirs."
 )
 
 
@@ -52,14 +44,13 @@ OUTPUT_HELP = (
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default=None,
-    help="  [env: REMINDERS_LOG_LEVEL; default: INFO]",
+    help=setting_help("log_level"),
 )
 @click.option(
     "--log-format",
     type=click.Choice(LOG_FORMATS, case_sensitive=False),
     default=None,
-    help="json: one JSON object per line (time, level, logger, message, run_id,"
-    " invocation_id).  [env: REMINDERS_LOG_FORMAT; default: text]",
+    help=setting_help("log_format"),
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_level: str | None, log_format: str | None) -> None:

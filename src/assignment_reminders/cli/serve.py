@@ -1,4 +1,4 @@
-"""``reminders serve``: the HTTP API, with the built-in scheduler and monitoring checks."""
+"""``reminders serve``: the HTTP API, with the built-in cron and monitoring checks."""
 
 from __future__ import annotations
 
@@ -7,57 +7,21 @@ from dataclasses import replace
 
 import click
 
-from ..config import PORTS, HttpSettings, ScheduleSettings
-from .options import Context, pass_context, setting_option
+from ..config import ScheduleSettings
+from .options import Context, pass_context, renamed_option, setting_option
 
 logger = logging.getLogger("assignment_reminders")
 
 
 @click.command()
-@setting_option(
-    "--host",
-    env="REMINDERS_HTTP_HOST",
-    default=HttpSettings.host,
-    pick=lambda s: s.http.host,
-    help="Address to listen on.",
-)
-@setting_option(
-    "--port",
-    type=click.IntRange(*PORTS),
-    env="REMINDERS_HTTP_PORT",
-    default=HttpSettings.port,
-    pick=lambda s: s.http.port,
-    help="Port to listen on.",
-)
-@setting_option(
-    "--schedule",
-    env="REMINDERS_SCHEDULE",
-    default=ScheduleSettings.expression,
-    pick=lambda s: s.schedule.expression,
-    help="Cron expression (5 fields) for the built-in scheduler.",
-)
-@setting_option(
-    "--time-zone",
-    env="REMINDERS_SCHEDULE_TZ",
-    default=ScheduleSettings.time_zone,
-    pick=lambda s: s.schedule.time_zone,
-    help="IANA time zone the schedule is read in.",
-)
-@setting_option(
-    "--scheduler/--no-scheduler",
-    env="REMINDERS_SCHEDULER",
-    default=ScheduleSettings.enabled,
-    pick=lambda s: s.schedule.enabled,
-    help="Run the job on --schedule and the monitoring checks in this process.",
-)
-@setting_option(
-    "--allow-open-ops/--no-allow-open-ops",
-    env="REMINDERS_ALLOW_OPEN_OPS",
-    default=HttpSettings.allow_open_ops,
-    pick=lambda s: s.http.allow_open_ops,
-    help="Listen on a non-loopback --host although REMINDERS_OPS_TOKEN is unset, leaving /ops"
-    " and /metrics open (behind a proxy that authenticates, say).",
-)
+@setting_option("--host", path="http.host")
+@setting_option("--port", path="http.port")
+@setting_option("--schedule", path="schedule.expression")
+@setting_option("--time-zone", path="schedule.time_zone")
+@setting_option("--builtin-cron/--no-builtin-cron", path="schedule.enabled")
+@renamed_option("--scheduler", "--builtin-cron")
+@renamed_option("--no-scheduler", "--no-builtin-cron")
+@setting_option("--allow-open-ops/--no-allow-open-ops", path="http.allow_open_ops")
 @pass_context
 def serve(
     ctx: Context,
@@ -66,13 +30,13 @@ def serve(
     port: int,
     schedule: str,
     time_zone: str,
-    scheduler: bool,
+    builtin_cron: bool,
     allow_open_ops: bool,
 ) -> None:
     """Serve the HTTP API and run the job on its schedule.
 
     Endpoints: POST /functions/v1/assignment-reminder-cron, /health, /ready, /metrics, /ops.
-    Unless --no-scheduler, the job also runs on --schedule and the monitoring checks run every
+    Unless --no-builtin-cron, the job also runs on --schedule and the monitoring checks run every
     REMINDERS_CHECK_INTERVAL_SECONDS (60). With REMINDERS_OPS_TOKEN set, /ops and /metrics need it
     as a bearer token; without it, serve only listens on a loopback address (or --allow-open-ops).
     """
@@ -101,12 +65,12 @@ def serve(
             "neither REMINDERS_CRON_SECRET nor REMINDERS_JWT_SECRET is set: the cron endpoint"
             " answers 401 to every caller (docs/supabase.md)"
         )
-    # what this process does, for /ops: the schedule it fires on, or none (--no-scheduler)
+    # what this process does, for /ops: the schedule it fires on, or none (--no-builtin-cron)
     settings = replace(
         ctx.settings,
-        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=scheduler),
+        schedule=ScheduleSettings(expression=schedule, time_zone=time_zone, enabled=builtin_cron),
     )
-    background = start_background(settings, schedule, time_zone) if scheduler else None
+    background = start_background(settings, schedule, time_zone) if builtin_cron else None
     try:
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         uvicorn.run(

@@ -1,4 +1,4 @@
-"""Building a ReminderDispatchService from settings, for the cron run and for ``worker``."""
+"""Building a DeliveryDrain from settings, for the cron run and for ``worker``."""
 
 from __future__ import annotations
 
@@ -13,18 +13,18 @@ from ..job.fence import Guard
 from .channels import Channel, build_channels
 from .messages import Renderer
 from .retry import RetryPolicy
-from .service import ReminderDispatchService
+from .service import DeliveryDrain
 
 
-def dispatch_service(
+def delivery_drain(
     settings: Settings,
     conn: Connection,
     channels: Mapping[str, Channel],
     *,
     clock: Callable[[], datetime] = utc_now,
     rng: random.Random | None = None,
-) -> ReminderDispatchService:
-    return ReminderDispatchService(
+) -> DeliveryDrain:
+    return DeliveryDrain(
         conn,
         channels,
         Renderer(settings.delivery.app_url),
@@ -63,7 +63,7 @@ def delivery_step(
 
         channels = build_channels(settings, names)
         try:
-            with dispatch_service(settings, conn, channels, clock=clock) as service:
+            with delivery_drain(settings, conn, channels, clock=clock) as service:
                 service.drain(
                     budget_seconds=settings.delivery.budget_seconds, stop=stop, guard=guard
                 )

@@ -1,4 +1,4 @@
-"""ReminderDispatchService: drains the delivery queue, at least once towards each provider.
+"""DeliveryDrain: drains the delivery queue, at least once towards each provider.
 
 One round = claim a batch (``FOR UPDATE SKIP LOCKED``, with a lease; rows whose reminder no
 longer applies are cancelled instead), render each message, send them on their channels (each
@@ -181,7 +181,7 @@ class DrainResult:
         self.lost += len(outcomes) - recorded
 
 
-class ReminderDispatchService:
+class DeliveryDrain:
     """Claims due deliveries for the channels it has and sends them."""
 
     def __init__(
@@ -225,7 +225,7 @@ class ReminderDispatchService:
     def close(self) -> None:
         """Nothing of its own to close: the channels' connections are closed by their owner."""
 
-    def __enter__(self) -> ReminderDispatchService:
+    def __enter__(self) -> DeliveryDrain:
         return self
 
     def __exit__(self, *exc: object) -> None:

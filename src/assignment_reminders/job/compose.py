@@ -35,7 +35,7 @@ from ..locking.lock import LockTiming, open_job_lock
 from .counts import RunCounts
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog
-from .scheduler import Checkpoint, ReminderSchedulerService
+from .scheduler import Checkpoint, ReminderPass
 from .trigger import CronTrigger, RunOutcome, Step
 
 _DUE_ROWS = named("due_rows")
@@ -159,7 +159,7 @@ def _run_once(
         trigger = CronTrigger(
             lock=lock,
             log=PgExecutionLog(work_conn),
-            scheduler=ReminderSchedulerService(
+            scheduler=ReminderPass(
                 work_conn,
                 batch_size=settings.batch_size,
                 on_batch=_on_batch(show_progress, work_conn, now or clock()),

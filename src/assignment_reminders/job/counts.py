@@ -11,14 +11,14 @@ class RunCounts:
     the database (the ledger rows that committed with the run's id); the other two are the
     pass's own account."""
 
-    assignments_scanned: int = 0
+    due_rows_read: int = 0
     reminders_created: int = 0
     escalations_created: int = 0
     duplicates_suppressed: int = 0
 
     def __add__(self, other: RunCounts) -> RunCounts:
         return RunCounts(
-            self.assignments_scanned + other.assignments_scanned,
+            self.due_rows_read + other.due_rows_read,
             self.reminders_created + other.reminders_created,
             self.escalations_created + other.escalations_created,
             self.duplicates_suppressed + other.duplicates_suppressed,

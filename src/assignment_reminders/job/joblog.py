@@ -204,7 +204,7 @@ class PgExecutionLog:
                 "error": error,
                 "finished_at": finished_at,
                 "duration_ms": duration_ms,
-                "assignments_scanned": counts.assignments_scanned,
+                "due_rows_read": counts.due_rows_read,
                 "duplicates_suppressed": counts.duplicates_suppressed,
             },
             row=IdRow,

@@ -26,7 +26,7 @@ class RunRow:
     lock_acquire_ms: float | None = None
     lock_backend_pid: int | None = None
     unlock_ok: bool | None = None
-    assignments_scanned: int = 0
+    due_rows_read: int = 0
     reminders_created: int = 0
     escalations_created: int = 0
     duplicates_suppressed: int = 0

@@ -1,4 +1,4 @@
-"""ReminderSchedulerService: who is due for a reminder today, written to the dispatch ledger.
+"""ReminderPass: who is due for a reminder today, written to the dispatch ledger.
 
 Rules (per organization; these are the defaults):
 
@@ -98,9 +98,9 @@ class ReminderScheduler(Protocol):
     ) -> RunCounts: ...
 
 
-class ReminderSchedulerService:
+class ReminderPass:
     """The reminder pass over the due index, ``batch_size`` rows of it at a time, in
-    (due date, assignment id) order. ``assignments_scanned`` counts the index rows it read (the
+    (due date, assignment id) order. ``due_rows_read`` counts the index rows it read (the
     reminders to come that were due by the latest local date); ``duplicates_suppressed`` the due
     ones the ledger already had when written (a racing pass wrote them first)."""
 
@@ -156,7 +156,7 @@ class ReminderSchedulerService:
         logger.info(
             "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
             " %d taken back (their gap closed while the batch ran), %d deliveries queued",
-            total.assignments_scanned,
+            total.due_rows_read,
             total.reminders_created,
             total.escalations_created,
             total.duplicates_suppressed,
@@ -186,7 +186,7 @@ class ReminderSchedulerService:
                 again = (day, assignment_id - 1)
             if self.on_batch is not None:
                 self.on_batch(self.counts)
-            if batch.counts.assignments_scanned < self.batch_size:
+            if batch.counts.due_rows_read < self.batch_size:
                 return again
             assert batch.last is not None
             after = batch.last
@@ -264,7 +264,7 @@ class _Batch:
         escalations = row.escalations - settled.escalations_taken_back
         return cls(
             counts=RunCounts(
-                assignments_scanned=row.scanned,
+                due_rows_read=row.scanned,
                 reminders_created=reminders,
                 escalations_created=escalations,
                 duplicates_suppressed=row.due - row.reminders - row.escalations,

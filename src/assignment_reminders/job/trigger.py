@@ -11,7 +11,7 @@ scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
                  lock on our lock backend, before anything is written
                  mark rows left 'running' by dead holders 'failed', write our 'running' row,
                  record on both rows any run whose batch committed after our fencing bump began
-                 try:     run ReminderSchedulerService, then the steps `after_pass` (drain
+                 try:     run ReminderPass, then the steps `after_pass` (drain
                           the delivery queue); before each batch of either, lock.checkpoint() raises
                           LockLostError when the heartbeat found the lock gone, and each batch
                           (each delivery claim) runs in a transaction that proves the lock and

@@ -12,5 +12,5 @@ See ``docs/monitoring.md``. The pieces, one idea each:
 - :mod:`.run_monitor` all of monitoring's part in a run (watchdog, pings, retention)
 - :mod:`.retention` pruning old execution log rows
 - :mod:`.cron`      a five-field cron expression in a time zone -> the next fire time
-- :mod:`.service`   the scheduler threads of ``reminders serve``
+- :mod:`.service`   the built-in cron threads of ``reminders serve``
 """

@@ -87,7 +87,7 @@ class RunMonitor:
             c = outcome.counts
             self.pinger.success(
                 outcome.invocation_id,
-                f"success: run {outcome.run_id}, {c.assignments_scanned} due read,"
+                f"success: run {outcome.run_id}, {c.due_rows_read} due read,"
                 f" {c.reminders_created} reminders, {c.escalations_created} escalations",
             )
         elif outcome.status == RunStatus.FAILED:

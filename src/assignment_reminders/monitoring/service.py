@@ -4,7 +4,7 @@ Every replica runs both. At a fire time each replica calls the one cron code pat
 (:func:`~.run_monitor.monitored_run`); the advisory lock lets one run and the others
 log 'skipped'. The checks write to the shared alert state, so replicas never alert twice.
 A fire time missed because the process was down or busy is not caught up: the next run covers
-it (the scheduler pass is idempotent), and the missed-run check reports a long gap.
+it (the reminder pass is idempotent), and the missed-run check reports a long gap.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 MAX_SLEEP = 60.0  # re-read the clock at least this often (suspend, clock steps)
 
 
-class BackgroundScheduler:
+class BuiltinCron:
     def __init__(
         self,
         settings: Settings,
@@ -51,7 +51,7 @@ class BackgroundScheduler:
 
     def start(self) -> None:
         logger.info(
-            "scheduler: %r in %s, next run at %s",
+            "built-in cron: %r in %s, next run at %s",
             self.schedule.expression,
             self.schedule.zone.key,
             self.next_fire.astimezone(self.schedule.zone).isoformat(),
@@ -71,7 +71,9 @@ class BackgroundScheduler:
                 self._stop.wait(min(remaining, MAX_SLEEP))
                 continue
             try:
-                outcome = self.run_job(self.settings, trigger_source="scheduler", clock=self.clock)
+                outcome = self.run_job(
+                    self.settings, trigger_source="builtin-cron", clock=self.clock
+                )
                 logger.info("scheduled run: %s (run %s)", outcome.status, outcome.run_id)
             except ReminderError as exc:
                 logger.error("scheduled run failed: %s", exc.message)
@@ -83,21 +85,21 @@ class BackgroundScheduler:
         interval = float(self.settings.monitoring.check_interval_seconds)
         while not self._stop.wait(interval):
             try:
-                self.check(self.settings, now=self.clock(), record=True, role="scheduler")
+                self.check(self.settings, now=self.clock(), record=True, role="builtin-cron")
             except ReminderError as exc:
                 logger.error("monitoring checks failed: %s", exc.message)
             except Exception:
                 logger.exception("monitoring checks crashed")
 
 
-def start_background(settings: Settings, schedule: str, time_zone: str) -> BackgroundScheduler:
+def start_background(settings: Settings, schedule: str, time_zone: str) -> BuiltinCron:
     """Parse the schedule (a bad one stops ``serve`` with one line) and start both threads."""
-    scheduler = BackgroundScheduler(
+    cron = BuiltinCron(
         settings,
         CronSchedule.parse(schedule, time_zone),
         run_job=monitored_run,
         check=check_once_for,
         clock=utc_now,
     )
-    scheduler.start()
-    return scheduler
+    cron.start()
+    return cron

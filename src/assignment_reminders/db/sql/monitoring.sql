@@ -3,7 +3,7 @@
 -- name: running_runs
 -- The same columns as recent_runs (monitoring.checks.RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since, overlapped_with,
        failure_announced_at
@@ -137,7 +137,7 @@ GROUP BY 1
 -- The /ops chart and runs table: every run started since the cutoff, oldest first. The same
 -- columns as recent_runs (monitoring.checks.RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since, overlapped_with,
        failure_announced_at

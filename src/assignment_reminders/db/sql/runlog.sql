@@ -59,7 +59,7 @@ SET status = %(status)s,
     error = %(error)s,
     finished_at = %(finished_at)s,
     duration_ms = %(duration_ms)s,
-    assignments_scanned = %(assignments_scanned)s,
+    due_rows_read = %(due_rows_read)s,
     duplicates_suppressed = %(duplicates_suppressed)s
 WHERE id = %(id)s AND status = 'running'
 RETURNING id
@@ -120,7 +120,7 @@ WHERE id = %(id)s
 -- `reminders status` and the monitoring checks. Every query of runs returns these columns
 -- (monitoring.checks.RunRow): recent_runs, runs_by_invocation, running_runs, run_history.
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since, overlapped_with,
        failure_announced_at
@@ -132,7 +132,7 @@ LIMIT %(limit)s
 -- name: runs_by_invocation
 -- The same columns as recent_runs (monitoring.checks.RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
-       lock_acquire_ms, lock_backend_pid, unlock_ok, assignments_scanned, reminders_created,
+       lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
        holder_application_name, holder_client_addr, holder_since, overlapped_with,
        failure_announced_at
