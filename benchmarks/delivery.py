@@ -29,7 +29,7 @@ from assignment_reminders.db.migrations import migrate
 from assignment_reminders.delivery.channels import build_channels
 from assignment_reminders.delivery.runner import close_all, delivery_drain
 from assignment_reminders.dev.seed import seed
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 
 from . import options
 from .scratch import Databases, server

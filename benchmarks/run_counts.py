@@ -19,7 +19,7 @@ from datetime import date
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import named
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from assignment_reminders.locking.lock import LOCK_KEY
 
 from . import options

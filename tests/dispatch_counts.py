@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 
 
 def table_counts(conn: Connection) -> dict[str, int]:

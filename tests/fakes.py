@@ -14,8 +14,8 @@ from typing import Any
 from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.joblog import RunStart
+from assignment_reminders.job.reminder_pass import Checkpoint
 from assignment_reminders.job.run_status import RunStatus
-from assignment_reminders.job.scheduler import Checkpoint
 from assignment_reminders.locking.holder import LockHolder
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

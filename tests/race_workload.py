@@ -37,7 +37,7 @@ import psycopg
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.gateway import sqlstate
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests import factories
 from tests.activity_world import as_supabase_user
 from tests.due_index import COLUMNS, stale_due_rows

@@ -502,7 +502,7 @@ GRANT EXECUTE ON FUNCTION reminders.reminders_try_advisory_lock(bigint),
 -- another transaction, give back the ones taken (the subtransaction rolls back), wait for that one
 -- alone, give it back, and try again. Rows this transaction already holds (the host's own UPDATE)
 -- count as taken. One row needs none of this: waiting for it holds none of the others.
--- Every writer of an assignment's due-index rows holds it this way first (docs/scheduler.md,
+-- Every writer of an assignment's due-index rows holds it this way first (docs/reminder-pass.md,
 -- "Who waits for whom").
 CREATE FUNCTION reminders.hold_rows(p_table regclass, p_ids bigint[], p_mode text)
     RETURNS void
@@ -916,7 +916,7 @@ GRANT EXECUTE ON FUNCTION reminders.check_contact_dates(bigint[], date[], text),
     TO service_role;
 -- == The due index ==============================================================================
 -- When each assignment next becomes due, so that the daily pass reads what is due instead of
--- every assignment (docs/scheduler.md, docs/benchmarks.md "The due index").
+-- every assignment (docs/reminder-pass.md, docs/benchmarks.md "The due index").
 --
 -- One row per reminder that is still to come: (assignment, kind) with the contact gap it belongs
 -- to, the organization-LOCAL date it becomes due (gap_started_on + the organization's threshold)
@@ -931,7 +931,7 @@ GRANT EXECUTE ON FUNCTION reminders.check_contact_dates(bigint[], date[], text),
 -- ledger (a reminder written leaves the index; one deleted comes back). The trigger functions are
 -- SECURITY DEFINER because app users update assignments through RLS.
 --
--- One lock order for everyone who writes an assignment's rows (docs/scheduler.md, "Who waits
+-- One lock order for everyone who writes an assignment's rows (docs/reminder-pass.md, "Who waits
 -- for whom"):
 --   * whoever recomputes them (delete, insert from the view) first holds the assignment FOR NO
 --     KEY UPDATE (with reminders.hold_rows for a set: all or none, in id order), then their

@@ -44,7 +44,7 @@ def test_a_run_logs_json_lines_carrying_its_run_and_invocation(
     entries = json_lines(done.stderr)
     pass_done = [e for e in entries if e["message"].startswith("reminder pass done")]
     assert len(pass_done) == 1
-    assert pass_done[0]["logger"] == "assignment_reminders.job.scheduler"
+    assert pass_done[0]["logger"] == "assignment_reminders.job.reminder_pass"
     assert pass_done[0]["level"] == "INFO"
     assert pass_done[0]["run_id"] == outcome["run_id"]
     assert pass_done[0]["invocation_id"] == outcome["invocation_id"]

@@ -11,7 +11,7 @@ from benchmarks.naive import naive_run
 
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)

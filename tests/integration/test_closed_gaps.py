@@ -38,7 +38,7 @@ import psycopg
 import pytest
 
 from assignment_reminders.db.database import Connection, connect
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests import factories
 from tests.commit_order import (
     closed_gap_reminders,

@@ -29,7 +29,7 @@ from assignment_reminders.delivery.states import DeliveryStatus, Outcome
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from assignment_reminders.logs import FIELDS
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver

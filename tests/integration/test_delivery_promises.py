@@ -29,7 +29,7 @@ from assignment_reminders.delivery.states import CancelReason
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests.conftest import wait_for
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 

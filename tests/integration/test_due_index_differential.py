@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assignment_reminders.db.database import Connection
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests import factories
 from tests.due_index import stale_due_rows
 

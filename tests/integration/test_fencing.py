@@ -23,7 +23,7 @@ from assignment_reminders.exceptions import LockLostError
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories

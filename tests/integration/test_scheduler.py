@@ -8,7 +8,7 @@ import pytest
 
 from assignment_reminders.db.database import Connection
 from assignment_reminders.exceptions import InputError
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests import factories
 
 # 06:00 in Oslo on 28 November 2026

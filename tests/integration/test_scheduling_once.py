@@ -12,7 +12,7 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from tests.dispatch_counts import clean_totals, table_counts
 
 TODAY = date(2026, 11, 28)

@@ -14,7 +14,7 @@ from assignment_reminders.job.compose import run_once
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.fence import PgFencing
 from assignment_reminders.job.joblog import PgExecutionLog
-from assignment_reminders.job.scheduler import Checkpoint, ReminderPass
+from assignment_reminders.job.reminder_pass import Checkpoint, ReminderPass
 from assignment_reminders.job.trigger import CronTrigger
 from assignment_reminders.locking.lock import LOCK_KEY, SessionAdvisoryLock
 from tests import factories

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from assignment_reminders.job.joblog import ExecutionLog, PgExecutionLog
-from assignment_reminders.job.scheduler import ReminderPass
+from assignment_reminders.job.reminder_pass import ReminderPass
 from assignment_reminders.locking.job_lock import JobLock
 from assignment_reminders.locking.lock import SessionAdvisoryLock, TransactionAdvisoryLock
 from tests.fakes import FakeLock, FakeLog, FakeScheduler

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from assignment_reminders.api.app import create_app
 from assignment_reminders.api.ops_auth import is_loopback
 from assignment_reminders.config import Settings
-from assignment_reminders.locking.pooling import refusal
+from assignment_reminders.locking.pooler_check import refusal
 from assignment_reminders.monitoring.redact import short_error
 from tests.jwt_tokens import SECRET, bearer
 

@@ -11,7 +11,7 @@ import pytest
 
 from assignment_reminders.exceptions import DatabaseError, DatabaseUnavailableError
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import Checkpoint
+from assignment_reminders.job.reminder_pass import Checkpoint
 from assignment_reminders.job.trigger import DATABASE_FAULT, CronTrigger
 from tests.fakes import FakeLock, FakeLog
 from tests.unit.test_trigger_lock_lost import NOW

@@ -11,7 +11,7 @@ import pytest
 from assignment_reminders.exceptions import DatabaseError
 from assignment_reminders.job.advice import ADVICE, DATABASE_DOWN, SESSION_ENDED, cause_of
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.scheduler import Checkpoint
+from assignment_reminders.job.reminder_pass import Checkpoint
 from assignment_reminders.job.trigger import LOCK_LOST, CronTrigger
 from tests.fakes import FakeLock, FakeLog
 

@@ -35,7 +35,7 @@ from ..locking.lock import LockTiming, open_job_lock
 from .counts import RunCounts
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog
-from .scheduler import Checkpoint, ReminderPass
+from .reminder_pass import Checkpoint, ReminderPass
 from .trigger import CronTrigger, RunOutcome, Step
 
 _DUE_ROWS = named("due_rows")

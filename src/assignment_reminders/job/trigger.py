@@ -50,8 +50,8 @@ from .advice import advice, cause_of
 from .counts import RunCounts
 from .fence import Fencing, Guard
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunStart
+from .reminder_pass import Checkpoint, ReminderScheduler
 from .run_status import Finish, RunStatus
-from .scheduler import Checkpoint, ReminderScheduler
 
 logger = logging.getLogger(__name__)
 

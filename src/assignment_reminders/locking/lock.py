@@ -17,9 +17,10 @@ dedicated connection held for the whole run and used for nothing else. Two scope
 (``REMINDERS_LOCK_SCOPE``; the evaluation is docs/adr/0001-lock-scope.md):
 
 * ``session`` (:class:`SessionAdvisoryLock`, the default): ``pg_try_advisory_lock``. Before it is
-  taken, :func:`~.pooling.check_real_session` proves the connection is a real session (direct or
-  session-pooled) and refuses a transaction pooler; after, ``pg_locks`` must show the lock on our
-  ``pg_backend_pid()``. A session lock ends when its session does, so a crashed run leaves nothing.
+  taken, :func:`~.pooler_check.check_real_session` proves the connection is a real session
+  (direct or session-pooled) and refuses a transaction pooler; after, ``pg_locks`` must show the
+  lock on our ``pg_backend_pid()``. A session lock ends when its session does, so a crashed run
+  leaves nothing.
 * ``transaction`` (:class:`TransactionAdvisoryLock`): ``pg_try_advisory_xact_lock`` inside one
   explicit transaction kept open on the lock connection for the whole run: what works through a
   transaction pooler, which pins one backend to a client for as long as its transaction lasts.
@@ -56,7 +57,7 @@ from ..exceptions import (
 )
 from .heartbeat import Heartbeat
 from .job_lock import JobLock
-from .pooling import check_real_session, refusal
+from .pooler_check import check_real_session, refusal
 
 _LOCK_BEAT = named("lock_beat")
 _LOCK_ROLE = named("lock_role")

@@ -22,7 +22,7 @@ from ..db.migrations import changed, discover, pending
 from ..exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
 from ..job.distant_now import database_clock
 from ..locking.lock import LOCK_KEY
-from ..locking.pooling import check_real_session
+from ..locking.pooler_check import check_real_session
 from ..tables import render
 
 MAX_CLOCK_SKEW_SECONDS = 2.0

@@ -1,4 +1,4 @@
--- Queries of the lock connection (lock.py, pooling.py, heartbeat, fence.py) and the database clock.
+-- Queries of the lock connection (lock.py, pooler_check.py, heartbeat, fence.py) and the database clock.
 
 -- name: backend_pid
 SELECT pg_backend_pid() AS pid

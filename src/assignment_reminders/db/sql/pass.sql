@@ -1,4 +1,4 @@
--- The reminder pass (scheduler.py, job.py): what it reads (the due index), its batches and their
+-- The reminder pass (reminder_pass.py, job.py): what it reads (the due index), its batches and their
 -- two statements. Each block starts with "-- name: <name>" and runs as one statement; psycopg's
 -- %(name)s parameters.
 

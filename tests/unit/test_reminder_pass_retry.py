@@ -15,7 +15,7 @@ import pytest
 from assignment_reminders.db.database import Connection
 from assignment_reminders.db.gateway import translate
 from assignment_reminders.exceptions import DatabaseError
-from assignment_reminders.job import scheduler
+from assignment_reminders.job import reminder_pass
 from assignment_reminders.job.counts import RunCounts
 
 NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)
@@ -67,9 +67,9 @@ def no_transaction(conn: object, what: str = "") -> Iterator[None]:
 def script(monkeypatch: pytest.MonkeyPatch) -> Script:
     def install(failures: list[str]) -> Script:
         s = Script(failures)
-        monkeypatch.setattr(scheduler, "fetch_one", s.fetch_one)
-        monkeypatch.setattr(scheduler, "execute", s.execute)
-        monkeypatch.setattr(scheduler, "transaction", no_transaction)
+        monkeypatch.setattr(reminder_pass, "fetch_one", s.fetch_one)
+        monkeypatch.setattr(reminder_pass, "execute", s.execute)
+        monkeypatch.setattr(reminder_pass, "transaction", no_transaction)
         return s
 
     return install  # type: ignore[return-value]
@@ -78,20 +78,20 @@ def script(monkeypatch: pytest.MonkeyPatch) -> Script:
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001", "23503"])
 def test_a_batch_aborted_by_a_conflict_is_run_again(script: Any, sqlstate: str) -> None:
     s = script([sqlstate, sqlstate])
-    counts = scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
+    counts = reminder_pass.ReminderPass(NO_CONNECTION).run(now=NOW)
     assert s.batches == 3
     assert counts == RunCounts()
 
 
 def test_a_conflict_past_the_last_attempt_is_raised(script: Any) -> None:
-    s = script(["40P01"] * scheduler.BATCH_ATTEMPTS)
+    s = script(["40P01"] * reminder_pass.BATCH_ATTEMPTS)
     with pytest.raises(DatabaseError):
-        scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
-    assert s.batches == scheduler.BATCH_ATTEMPTS
+        reminder_pass.ReminderPass(NO_CONNECTION).run(now=NOW)
+    assert s.batches == reminder_pass.BATCH_ATTEMPTS
 
 
 def test_any_other_error_is_not_retried(script: Any) -> None:
     s = script(["42P01"])  # undefined_table: a broken schema, not a race
     with pytest.raises(DatabaseError):
-        scheduler.ReminderPass(NO_CONNECTION).run(now=NOW)
+        reminder_pass.ReminderPass(NO_CONNECTION).run(now=NOW)
     assert s.batches == 1
