@@ -116,12 +116,13 @@ def lint_text(text: str, path: str = "<text>") -> list[Finding]:
             )
     for m in _E_STRING.finditer(with_strings):
         add(m.start(), "cli-round-trip", "an E'...' string: the Supabase CLI splits it wrongly")
-    nested = _nested_comment(text)
+    nested = _nested_comment(text, with_strings)
     if nested is not None:
         add(nested, "cli-round-trip", "a nested block comment: the Supabase CLI splits it wrongly")
-    if statements.fetch_form(statements.split(text)) != text:
+    fetched = statements.fetch_form(statements.split(text))
+    if fetched != text:
         add(
-            _first_difference(text, statements.fetch_form(statements.split(text))),
+            _first_difference(text, fetched),
             "cli-round-trip",
             "`supabase migration fetch` would not give this file back byte for byte: no blank"
             " line right after a statement's ';', one newline after the last",
@@ -187,9 +188,9 @@ def _code_only(text: str, *, keep_strings: bool = False) -> str:
     return "".join(out)
 
 
-def _nested_comment(text: str) -> int | None:
-    """Where a block comment opens inside another (outside strings and line comments)."""
-    code = _code_only(text, keep_strings=True)
+def _nested_comment(text: str, code: str) -> int | None:
+    """Where a block comment opens inside another (outside strings and line comments); *code* is
+    ``_code_only(text, keep_strings=True)``."""
     for m in re.finditer(r"/\*", text):
         close = text.find("*/", m.end())
         inner = text.find("/*", m.end())
