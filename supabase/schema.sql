@@ -1669,8 +1669,7 @@ CREATE FUNCTION reminders.rls_coordinated_assignments() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
 BEGIN
     IF org IS NULL THEN
         RETURN '{}';
@@ -1702,8 +1701,7 @@ CREATE FUNCTION reminders.rls_coordinated_dispatches() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
 BEGIN
     IF org IS NULL THEN
         RETURN '{}';

@@ -1591,8 +1591,7 @@ CREATE FUNCTION reminders.rls_coordinated_assignments() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
 BEGIN
     IF org IS NULL THEN
         RETURN '{}';
@@ -1622,8 +1621,7 @@ CREATE FUNCTION reminders.rls_coordinated_dispatches() RETURNS bigint[]
     SET search_path = ''
 AS $$
 DECLARE
-    org bigint := (SELECT c.organization_id FROM public.coordinators c
-                   WHERE c.user_id = auth.uid());
+    org bigint := (SELECT o FROM reminders.rls_coordinated_organization_ids() o);
 BEGIN
     IF org IS NULL THEN
         RETURN '{}';
