@@ -1,7 +1,7 @@
 -- Monitoring queries (alerts, retention, metrics, the /ops page). Same format as the other sql/*.sql.
 
 -- name: running_runs
--- The same columns as recent_runs (monitoring.checks.RunRow).
+-- The same columns as recent_runs (job/run_row.py, RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
@@ -135,7 +135,7 @@ GROUP BY 1
 
 -- name: run_history
 -- The /ops chart and runs table: every run started since the cutoff, oldest first. The same
--- columns as recent_runs (monitoring.checks.RunRow).
+-- columns as recent_runs (job/run_row.py, RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,

@@ -118,7 +118,7 @@ WHERE id = %(id)s
 
 -- name: recent_runs
 -- `reminders status` and the monitoring checks. Every query of runs returns these columns
--- (monitoring.checks.RunRow): recent_runs, runs_by_invocation, running_runs, run_history.
+-- (job/run_row.py, RunRow): recent_runs, runs_by_invocation, running_runs, run_history.
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
@@ -130,7 +130,7 @@ ORDER BY started_at DESC, id DESC
 LIMIT %(limit)s
 
 -- name: runs_by_invocation
--- The same columns as recent_runs (monitoring.checks.RunRow).
+-- The same columns as recent_runs (job/run_row.py, RunRow).
 SELECT id, invocation_id, status, note, trigger_source, started_at, finished_at, duration_ms,
        lock_acquire_ms, lock_backend_pid, unlock_ok, due_rows_read, reminders_created,
        escalations_created, duplicates_suppressed, error, host, pid, holder_pid,
