@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..exceptions import MigrationError
+from . import statements
 from .database import Connection
 from .gateway import fetch_all, named
 
@@ -80,14 +81,14 @@ _CREATE = re.compile(
     (?:\s+ON\s+(?:ONLY\s+)?(?P<table>{_QUALIFIED}))?""",
     re.IGNORECASE | re.VERBOSE,
 )
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 # Words that follow CREATE INDEX / CREATE SCHEMA when the object itself is left unnamed.
 _NOT_A_NAME = frozenset({"on", "authorization"})
 
 
 def code_only(text: str) -> str:
     """*text* with comments, string literals and dollar-quoted bodies blanked (quoted
-    identifiers kept): what is left are the file's own statements."""
+    identifiers kept): what is left are the file's own statements. Read as
+    :func:`.statements.split` reads them."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -96,40 +97,22 @@ def code_only(text: str) -> str:
             end = text.find("\n", i)
             i = n if end < 0 else end
         elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
+            i = statements.block_comment_end(text, i)
             out.append(" ")
         elif ch == "'":
-            i += 1
-            while i < n:
-                if text[i] == "'" and text.startswith("''", i):
-                    i += 2
-                elif text[i] == "'":
-                    i += 1
-                    break
-                else:
-                    i += 1
+            i = statements.quoted_end(text, i, "'", backslash=False)
             out.append("''")
-        elif ch == "$" and (tag := _DOLLAR_TAG.match(text, i)) and not _after_word(text, i):
-            end = text.find(tag.group(), tag.end())
-            i = n if end < 0 else end + len(tag.group())
+        elif ch == "$" and (quote_end := statements.dollar_quote_end(text, i)) is not None:
+            i = quote_end
             out.append(" ")
         elif ch == '"':
-            end = text.find('"', i + 1)
-            while end >= 0 and text.startswith('""', end):
-                end = text.find('"', end + 2)
-            stop = n if end < 0 else end + 1
+            stop = statements.quoted_end(text, i, '"', backslash=False)
             out.append(text[i:stop])
             i = stop
         else:
             out.append(ch)
             i += 1
     return "".join(out)
-
-
-def _after_word(text: str, i: int) -> bool:
-    """A ``$`` inside an identifier (``a$b``) or a parameter (``$1``) opens no quote."""
-    return i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")
 
 
 def _identifier(raw: str) -> str:

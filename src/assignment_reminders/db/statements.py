@@ -32,19 +32,15 @@ def split(text: str) -> list[str]:
             end = text.find("\n", i)
             i = n if end < 0 else end + 1
         elif ch == "/" and text.startswith("/*", i):
-            i = _block_comment_end(text, i)
+            i = block_comment_end(text, i)
         elif ch == "'":
             escapes = i > 0 and text[i - 1] in "eE" and not _word_char(text, i - 2)
-            i = _quoted_end(text, i, "'", backslash=escapes)
+            i = quoted_end(text, i, "'", backslash=escapes)
         elif ch == '"':
-            i = _quoted_end(text, i, '"', backslash=False)
-        elif ch == "$" and not _word_char(text, i - 1):
-            tag = _DOLLAR_TAG.match(text, i)
-            if tag is None:
-                i += 1
-            else:
-                end = text.find(tag.group(), tag.end())
-                i = n if end < 0 else end + len(tag.group())
+            i = quoted_end(text, i, '"', backslash=False)
+        elif ch == "$":
+            quote_end = dollar_quote_end(text, i)
+            i = i + 1 if quote_end is None else quote_end
         elif ch == ";":
             _keep(statements, text[start:i])
             i += 1
@@ -70,7 +66,19 @@ def _word_char(text: str, i: int) -> bool:
     return i >= 0 and (text[i].isalnum() or text[i] == "_")
 
 
-def _quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int:
+def dollar_quote_end(text: str, i: int) -> int | None:
+    """The index after the dollar-quoted string that starts at *i*, or None when the ``$`` there
+    opens none (``$1``, ``a$b``)."""
+    if _word_char(text, i - 1):
+        return None
+    tag = _DOLLAR_TAG.match(text, i)
+    if tag is None:
+        return None
+    end = text.find(tag.group(), tag.end())
+    return len(text) if end < 0 else end + len(tag.group())
+
+
+def quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int:
     """The index after the quoted string or identifier that starts at *i*."""
     i += 1
     n = len(text)
@@ -88,7 +96,7 @@ def _quoted_end(text: str, i: int, quote: str, *, backslash: bool) -> int:
     return n
 
 
-def _block_comment_end(text: str, i: int) -> int:
+def block_comment_end(text: str, i: int) -> int:
     """The index after the (nested) block comment that starts at *i*."""
     depth = 0
     n = len(text)
