@@ -171,18 +171,10 @@ def _code_only(text: str, *, keep_strings: bool = False) -> str:
             blank(i, end)
             i = end
         elif text[i] in "'\"":
-            quote = text[i]
-            j = i + 1
-            while j < n:
-                if text[j] == quote:
-                    if text.startswith(quote * 2, j):
-                        j += 2
-                        continue
-                    break
-                j += 1
-            if quote == "'" and not keep_strings:
-                blank(i + 1, j)
-            i = j + 1
+            end = statements.quoted_end(text, i, text[i], backslash=False)
+            if text[i] == "'" and not keep_strings:
+                blank(i + 1, end - 1)  # the text between the quotes
+            i = end
         else:
             i += 1
     return "".join(out)
