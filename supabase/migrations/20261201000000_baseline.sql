@@ -1689,7 +1689,7 @@ CREATE FUNCTION reminders.rls_readable_organizations() RETURNS bigint[]
     SET search_path = ''
 AS $$
     SELECT ARRAY(
-        SELECT c.organization_id FROM public.coordinators c WHERE c.user_id = (SELECT auth.uid())
+        SELECT o FROM reminders.rls_coordinated_organization_ids() o
         UNION
         SELECT pm.organization_id FROM public.peer_mentors pm
         WHERE pm.user_id = (SELECT auth.uid()))
