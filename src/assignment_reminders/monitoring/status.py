@@ -45,7 +45,7 @@ _RECENT_RUNS = named("recent_runs")
 class Status:
     runs: list[dict[str, Any]]
     holder: LockHolder | None
-    holder_since: Any
+    holder_since: datetime | None
     alerts: list[Alert] = field(default_factory=list)  # the stored open incidents
     headline: Headline | None = None
     incidents: list[Incident] = field(default_factory=list)  # open, new and clearing
