@@ -10,7 +10,6 @@ from typing import Any
 from ..config import Settings
 from ..db.database import Connection
 from ..db.gateway import fetch_all, named
-from ..figures import rounded
 from ..job.joblog import PgExecutionLog
 from ..job.run_row import RunRow
 from ..locking.holder import LockHolder
@@ -105,9 +104,8 @@ def _incident_line(i: Incident) -> str:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, float):
-        return rounded(value)
-    if value is None or isinstance(value, bool | int | str):
+    """JSON-ready; floats as they are (``--json`` rounds every figure: cli.options.echo_json)."""
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
 
