@@ -56,7 +56,7 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         last_success_at=snapshot.last_success_at,
         first_started_at=snapshot.first_started_at,
         holder=holder,
-        holder_since=held_since if isinstance(held_since, datetime) else None,
+        holder_since=held_since,
         truth=truth,
         deliveries=deliveries,
         overrun_after=timedelta(seconds=m.overrun_after_seconds),

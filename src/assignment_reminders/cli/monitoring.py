@@ -47,7 +47,7 @@ def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None
 
     recording = record if record is not None else now is None
     moment = now or datetime.now(UTC)
-    result = check_once_for(ctx.settings, now=moment, record=recording)
+    result = check_once_for(ctx.settings, now=moment, record=recording, with_open=as_json)
     if as_json:
         click.echo(
             json.dumps(
@@ -62,7 +62,7 @@ def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None
                         {"kind": f.kind, "subject": f.subject, "message": f.message}
                         for f in result.findings
                     ],
-                    "open_alerts": [a.to_dict() for a in result.open],
+                    "open_alerts": [a.to_dict() for a in result.open or []],
                 }
             )
         )

@@ -75,7 +75,9 @@ class RunStart:
 class ExecutionLog(Protocol):
     """What the cron trigger writes. :class:`PgExecutionLog` is the real one."""
 
-    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]: ...
+    def lock_holder(
+        self, job_name: str, lock_key: int
+    ) -> tuple[LockHolder | None, datetime | None]: ...
 
     def record_skipped(
         self,
@@ -85,7 +87,7 @@ class ExecutionLog(Protocol):
         duration_ms: float,
         note: str,
         holder: LockHolder | None,
-        holder_since: Any,
+        holder_since: datetime | None,
     ) -> int: ...
 
     def fail_orphaned_runs(self, job_name: str, run_id: int, now: datetime) -> list[int]:
@@ -127,7 +129,9 @@ class PgExecutionLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def lock_holder(self, job_name: str, lock_key: int) -> tuple[LockHolder | None, Any]:
+    def lock_holder(
+        self, job_name: str, lock_key: int
+    ) -> tuple[LockHolder | None, datetime | None]:
         holder = fetch_one(self.conn, _LOCK_HOLDER, {"lock_key": lock_key}, row=LockHolder)
         if holder is None:
             return None, None
@@ -144,7 +148,7 @@ class PgExecutionLog:
         duration_ms: float,
         note: str,
         holder: LockHolder | None,
-        holder_since: Any,
+        holder_since: datetime | None,
     ) -> int:
         row = fetch_one(
             self.conn,

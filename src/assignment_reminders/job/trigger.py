@@ -62,17 +62,21 @@ DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
 
 
+def _unwrapped(exc: BaseException) -> BaseException:
+    """The driver's error under the gateway's wrapping (*exc* itself when there is none)."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    return cause if isinstance(cause, psycopg.Error) else exc
+
+
 def driver_line(exc: BaseException) -> str:
     """The first line of what the driver said, under the gateway's wrapping (the run's row
     and its one error line say what PostgreSQL said, not our paraphrase of it)."""
-    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
-    return first_line(cause if isinstance(cause, psycopg.Error) else exc)
+    return first_line(_unwrapped(exc))
 
 
 def describe(exc: BaseException) -> str:
     """``Kind: message`` for the run's row: a wrapped driver error by the driver's kind."""
-    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
-    shown = cause if isinstance(cause, psycopg.Error) else exc
+    shown = _unwrapped(exc)
     return f"{type(shown).__name__}: {shown}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -12,4 +13,4 @@ class LockHolder:
     pid: int
     application_name: str | None
     client_addr: str | None
-    backend_start: object | None
+    backend_start: datetime | None

@@ -11,12 +11,13 @@ window's id on an opened one) and said in the log, but not sent to the webhook o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..db.database import Connection
-from ..db.gateway import fetch_all, fetch_one, named, transaction
+from ..db.gateway import Params, Statement, fetch_all, fetch_one, named, transaction
 from ..exceptions import InputError, NotFoundError
 from ..logs import log_context
 from .alerts import Alert, IncidentRow
@@ -29,6 +30,8 @@ _OPEN_WINDOW = named("open_maintenance_window")
 _CLOSE_WINDOW = named("close_maintenance_window")
 _WINDOW = named("maintenance_window_by_id")
 _WINDOWS = named("maintenance_windows")
+
+R = TypeVar("R")
 
 NAME_MAX_LENGTH = 200
 NOTE_MAX_LENGTH = 2000
@@ -72,6 +75,32 @@ def _name(by: str, field: str = "by") -> str:
     return name
 
 
+def _once(
+    conn: Connection,
+    change: Statement,
+    current: Statement,
+    params: Params,
+    *,
+    row: Callable[..., R],
+    what: str,
+    done: str,
+    done_by: Callable[[R], tuple[str | None, datetime | None]],
+) -> R:
+    """*change* (the row it changed), within the caller's transaction; when it changed nothing,
+    *current* says why: NotFoundError (*what* does not exist) or InputError (*what* was already
+    *done*, by whom and when: whoever did it first stays)."""
+    changed = fetch_one(conn, change, params, row=row)
+    if changed is not None:
+        return changed
+    found = fetch_one(conn, current, params, row=row)
+    if found is None:
+        raise NotFoundError(f"{what} does not exist", field="id")
+    by, at = done_by(found)
+    raise InputError(
+        f"{what} was already {done} by {by} at {at.isoformat() if at else None}", field="id"
+    )
+
+
 def acknowledge(
     conn: Connection, job_name: str, incident_id: int, *, by: str, note: str | None, now: datetime
 ) -> Alert:
@@ -81,17 +110,16 @@ def acknowledge(
         raise InputError(f"note must be at most {NOTE_MAX_LENGTH} characters", field="note")
     params = {"job_name": job_name, "id": incident_id, "by": _name(by), "note": note, "now": now}
     with transaction(conn, "the acknowledgement"):
-        row = fetch_one(conn, _ACKNOWLEDGE, params, row=IncidentRow)
-        if row is None:
-            found = fetch_one(conn, _INCIDENT, params, row=IncidentRow)
-            if found is None:
-                raise NotFoundError(f"incident {incident_id} does not exist", field="id")
-            at = found.acknowledged_at
-            raise InputError(
-                f"incident {incident_id} was already acknowledged by"
-                f" {found.acknowledged_by} at {at.isoformat() if at else None}",
-                field="id",
-            )
+        row = _once(
+            conn,
+            _ACKNOWLEDGE,
+            _INCIDENT,
+            params,
+            row=IncidentRow,
+            what=f"incident {incident_id}",
+            done="acknowledged",
+            done_by=lambda r: (r.acknowledged_by, r.acknowledged_at),
+        )
     alert = row.alert()
     with log_context(alert_kind=alert.kind, incident_id=alert.id):
         logger.info(
@@ -150,17 +178,16 @@ def close_window(
 ) -> Window:
     params = {"job_name": job_name, "id": window_id, "by": _name(by), "now": now}
     with transaction(conn, "the maintenance window"):
-        window = fetch_one(conn, _CLOSE_WINDOW, params, row=Window)
-        if window is None:
-            found = fetch_one(conn, _WINDOW, params, row=Window)
-            if found is None:
-                raise NotFoundError(f"maintenance window {window_id} does not exist", field="id")
-            at = found.closed_at
-            raise InputError(
-                f"maintenance window {window_id} was already closed by {found.closed_by}"
-                f" at {at.isoformat() if at else None}",
-                field="id",
-            )
+        window = _once(
+            conn,
+            _CLOSE_WINDOW,
+            _WINDOW,
+            params,
+            row=Window,
+            what=f"maintenance window {window_id}",
+            done="closed",
+            done_by=lambda w: (w.closed_by, w.closed_at),
+        )
     with log_context(maintenance_window=window.id):
         logger.info("maintenance window %d closed by %s", window.id, window.closed_by)
     return window

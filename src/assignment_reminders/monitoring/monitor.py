@@ -89,8 +89,8 @@ def read_truth(
 class CheckResult:
     truth: Truth
     changes: Changes
-    open: list[Alert]  # the stored open incidents after this check
     recorded: bool  # False: a dry run, nothing was opened, resolved or sent
+    open: list[Alert] | None = None  # the stored open incidents after it (with_open only)
 
     @property
     def findings(self) -> list[Finding]:
@@ -110,12 +110,20 @@ def run_checks(
     record: bool,
     role: str = "check",
     kinds: Sequence[str] = ALL_KINDS,
+    with_open: bool = False,
 ) -> CheckResult:
     """Every check (or only *kinds*) once. With *record*, new incidents are opened and alerted
-    to *sinks* and cleared ones resolved; without, nothing is written or sent (a dry run)."""
+    to *sinks* and cleared ones resolved; without, nothing is written or sent (a dry run).
+    *with_open* reads the open incidents after it (``reminders check --json``; not the run's
+    end, the loop or the watchdog, which do not show them)."""
+
+    def result(changes: Changes, recorded: bool) -> CheckResult:
+        stored = open_alerts(conn, settings.job_name) if with_open else None
+        return CheckResult(truth, changes, recorded, stored)
+
     snapshot, truth = read_truth(conn, settings, now=now, kinds=kinds)
     if not record:
-        return CheckResult(truth, Changes([], []), open_alerts(conn, settings.job_name), False)
+        return result(Changes([], []), False)
     changes = reconcile(
         conn,
         job_name=settings.job_name,
@@ -133,7 +141,7 @@ def run_checks(
             actor=actor(role),
         )
     notify(sinks, changes)
-    return CheckResult(truth, changes, open_alerts(conn, settings.job_name), True)
+    return result(changes, True)
 
 
 def check_once_for(
@@ -143,6 +151,7 @@ def check_once_for(
     record: bool,
     role: str = "check",
     kinds: Sequence[str] = ALL_KINDS,
+    with_open: bool = False,
 ) -> CheckResult:
     """Open a connection, run the checks once with the configured sinks, close it."""
     with connect(database_url(settings), purpose="monitor") as conn:
@@ -155,6 +164,7 @@ def check_once_for(
                 record=record,
                 role=role,
                 kinds=kinds,
+                with_open=with_open,
             )
         except SchemaMissingError as exc:  # said for monitoring, as it is (not reworded)
             raise DatabaseError(

@@ -10,7 +10,6 @@ from typing import Any
 from ..config import Settings
 from ..db.database import Connection
 from ..db.gateway import fetch_all, named
-from ..figures import rounded
 from ..job.joblog import PgExecutionLog
 from ..job.run_row import RunRow
 from ..locking.holder import LockHolder
@@ -45,7 +44,7 @@ _RECENT_RUNS = named("recent_runs")
 class Status:
     runs: list[dict[str, Any]]
     holder: LockHolder | None
-    holder_since: Any
+    holder_since: datetime | None
     alerts: list[Alert] = field(default_factory=list)  # the stored open incidents
     headline: Headline | None = None
     incidents: list[Incident] = field(default_factory=list)  # open, new and clearing
@@ -105,9 +104,8 @@ def _incident_line(i: Incident) -> str:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, float):
-        return rounded(value)
-    if value is None or isinstance(value, bool | int | str):
+    """JSON-ready; floats as they are (``--json`` rounds every figure: cli.options.echo_json)."""
+    if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
 
