@@ -11,6 +11,7 @@ Tests that need a superuser ask for ``superuser_database_url`` or ``pg_admin_url
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -199,16 +200,20 @@ def start_reminders(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def run_reminders(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``reminders *args`` to its end, stdout and stderr captured as text (any exit code)."""
+    return subprocess.run(
+        reminders_cmd(*args),
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            reminders_cmd(*args),
-            check=False,
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    return _run
+    return functools.partial(run_reminders, cli_env)
