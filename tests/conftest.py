@@ -180,9 +180,13 @@ def conn(database_url: str) -> Iterator[Connection]:
 @pytest.fixture
 def cli_env(database_url: str) -> dict[str, str]:
     """Environment for running ``reminders`` as a separate process against the test database."""
+    return reminders_env(database_url, PYTHONUNBUFFERED="1", REMINDERS_LOG_LEVEL="WARNING")
+
+
+def reminders_env(database_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment without its ``REMINDERS_*`` settings, on *database_url*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=database_url, PYTHONUNBUFFERED="1", REMINDERS_LOG_LEVEL="WARNING")
-    return env
+    return {**env, "DATABASE_URL": database_url, **extra}
 
 
 def reminders_cmd(*args: str) -> list[str]:
