@@ -11,6 +11,7 @@ Tests that need a superuser ask for ``superuser_database_url`` or ``pg_admin_url
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -179,9 +180,13 @@ def conn(database_url: str) -> Iterator[Connection]:
 @pytest.fixture
 def cli_env(database_url: str) -> dict[str, str]:
     """Environment for running ``reminders`` as a separate process against the test database."""
+    return reminders_env(database_url, PYTHONUNBUFFERED="1", REMINDERS_LOG_LEVEL="WARNING")
+
+
+def reminders_env(database_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment without its ``REMINDERS_*`` settings, on *database_url*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=database_url, PYTHONUNBUFFERED="1", REMINDERS_LOG_LEVEL="WARNING")
-    return env
+    return {**env, "DATABASE_URL": database_url, **extra}
 
 
 def reminders_cmd(*args: str) -> list[str]:
@@ -199,16 +204,20 @@ def start_reminders(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def run_reminders(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``reminders *args`` to its end, stdout and stderr captured as text (any exit code)."""
+    return subprocess.run(
+        reminders_cmd(*args),
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def run_cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            reminders_cmd(*args),
-            check=False,
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    return _run
+    return functools.partial(run_reminders, cli_env)

@@ -26,44 +26,40 @@ CASES = {
     "rls": ["--assignments", "500", "--iterations", "2"],
     "delivery": ["--messages", "120", "--workers", "2"],
     "race": ["--seconds", "1", "--assignments", "300"],  # its own server (commit timestamps)
-    "write_tax": ["--assignments", "400", "--rows", "60", "--singles", "4", "--repeats", "1"],
     "registration_latency": ["--assignments", "400", "--rate", "20", "--before-seconds", "0.5"],
-}
+}  # write_tax: its own test below, which checks its table too
+
+
+def run_benchmark(module: str, args: list[str], database_url: str, *, timeout: float = 300) -> str:
+    """``python -m MODULE ARGS`` on *database_url*; its stdout, once it exited 0."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def prints_a_table(out: str) -> bool:
+    return any(set(line.replace(" ", "")) == {"-"} for line in out.splitlines())
 
 
 @pytest.mark.parametrize(("module", "args"), list(CASES.items()), ids=list(CASES))
 def test_benchmark_prints_a_table(module: str, args: list[str], database_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
-    result = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
-    assert any(set(line.replace(" ", "")) == {"-"} for line in lines), result.stdout
+    out = run_benchmark(f"benchmarks.{module}", args, database_url)
+    assert prints_a_table(out), out
 
 
 def test_the_write_tax_benchmark_prints_each_case_beside_its_targets(database_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
-    result = subprocess.run(
-        [
-            *[sys.executable, "-m", "benchmarks.write_tax", "--assignments", "400"],
-            *["--rows", "60", "--singles", "4", "--repeats", "1"],
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = result.stdout
+    args = ["--assignments", "400", "--rows", "60", "--singles", "4", "--repeats", "1"]
+    out = run_benchmark("benchmarks.write_tax", args, database_url)
+    assert prints_a_table(out), out
     for case in ("one activity, warm connection", "bulk registration: 60 activities"):
         assert case in out
     assert "contact rename: 60 contacts" in out and "new assignments: 60" in out
@@ -75,33 +71,28 @@ def test_the_write_tax_benchmark_prints_each_case_beside_its_targets(database_ur
 
 def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     # The benchmark CHECKPOINTs between phases, which only a superuser (pg_checkpoint) may.
-    env = {**os.environ, "DATABASE_URL": superuser_database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
-    result = subprocess.run(
+    out = run_benchmark(
+        "benchmarks",
         [
-            *[sys.executable, "-m", "benchmarks", "--sizes", "500", "--delivery-messages", "50"],
+            *["--sizes", "500", "--delivery-messages", "50"],
             *["--api-assignments", "300", "--api-requests", "3", "--api-rate-requests", "20"],
             *["--race-seconds", "1", "--race-assignments", "300"],
             *["--write-tax-assignments", "400", "--write-tax-rows", "60"],
             *["--latency-assignments", "400"],
         ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+        superuser_database_url,
         timeout=600,
-        check=False,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "SQL floor" in result.stdout
-    assert "msg/s" in result.stdout
-    assert "start-up: run on an empty database (wall)" in result.stdout  # the targets table
-    assert "POST /activities, 32 clients at 500/s" in result.stdout  # the open loop's row
-    assert "api: 32 clients, throughput at saturation" in result.stdout
-    assert "api: 32 clients at 500 req/s offered, p99" in result.stdout
-    assert "api: 32 clients, p99 at saturation (informs)" in result.stdout
-    assert "reminders committed after the contact that closed their gap" in result.stdout
-    assert "write tax at 400: bulk registration: 60 activities" in result.stdout
-    assert "POST /activities p99 during the first run" in result.stdout
+    assert "SQL floor" in out
+    assert "msg/s" in out
+    assert "start-up: run on an empty database (wall)" in out  # the targets table
+    assert "POST /activities, 32 clients at 500/s" in out  # the open loop's row
+    assert "api: 32 clients, throughput at saturation" in out
+    assert "api: 32 clients at 500 req/s offered, p99" in out
+    assert "api: 32 clients, p99 at saturation (informs)" in out
+    assert "reminders committed after the contact that closed their gap" in out
+    assert "write tax at 400: bulk registration: 60 activities" in out
+    assert "POST /activities p99 during the first run" in out
 
 
 def test_the_api_benchmark_fails_at_once_with_the_servers_stderr_when_it_dies() -> None:
@@ -121,19 +112,11 @@ def test_main_benchmark_writes_the_docs_table(superuser_database_url: str, tmp_p
     page = tmp_path / "benchmarks.md"
     original = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     page.write_text(original, encoding="utf-8")
-    env = {**os.environ, "DATABASE_URL": superuser_database_url, "REMINDERS_LOG_LEVEL": "WARNING"}
     args = ["--sizes", "500", "--delivery-messages", "0", "--api-assignments", "0"]
     args += ["--race-seconds", "0", "--write-tax-assignments", "0", "--latency-assignments", "0"]
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *args, "--write-docs", str(page)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    run_benchmark(
+        "benchmarks", [*args, "--write-docs", str(page)], superuser_database_url, timeout=600
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     written = page.read_text(encoding="utf-8")
     found = parse(written)
     assert found.source.command == "python -m benchmarks " + " ".join(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assignment_reminders.db.database import Connection
-from tests.conftest import REPO, reminders_cmd
+from tests.conftest import REPO, reminders_cmd, run_reminders
 from tests.run_rows import T0, insert_run
 
 pytestmark = pytest.mark.slow
@@ -23,17 +23,8 @@ LONG_ERROR = "LockLostError: the advisory lock was lost: " + "terminated " * 30
 
 
 def cli(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        reminders_cmd(*args),
-        env={
-            **{k: v for k, v in env.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")},
-            **extra,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    plain = {k: v for k, v in env.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    return run_reminders({**plain, **extra}, *args)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ maintenance windows, and a run that opens its own incident (issue 20, items 4 an
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 from assignment_reminders.db.database import Connection
 from tests.alert_receivers import ALERT_WEBHOOK_SECRET, WebhookReceiver, webhook
-from tests.conftest import reminders_cmd, start_reminders, wait_for
+from tests.conftest import run_reminders, start_reminders, wait_for
 from tests.locks import CLASSID, OBJID
 from tests.run_rows import insert_run, running, runs
 from tests.served import served
@@ -36,18 +37,7 @@ def alerting_cli(cli_env: dict[str, str], webhook: WebhookReceiver) -> Run:
         "REMINDERS_ALERT_WEBHOOK_SECRET": ALERT_WEBHOOK_SECRET,
         "REMINDERS_LOG_LEVEL": "INFO",
     }
-
-    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            reminders_cmd(*args),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    return run
+    return functools.partial(run_reminders, env)
 
 
 def alerts(conn: Connection) -> list[dict[str, Any]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import applied, discover, migrate
 from assignment_reminders.db.preflight import ObjectsExistError
-from tests.conftest import reminders_cmd
+from tests.conftest import reminders_env, run_reminders
 
 # Every name, kind, privilege, flag and policy outside the system schemas, and the default ACLs.
 CATALOG = """
@@ -82,11 +80,8 @@ def test_the_cli_says_it_in_one_line_and_exits_non_zero(empty_database_url: str)
     with connect(empty_database_url, purpose="test") as conn:
         conn.execute("CREATE SCHEMA reminders")  # a host's schema of that name is not ours
         before = catalog(conn)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-        env.update(DATABASE_URL=empty_database_url, REMINDERS_LOG_LEVEL="WARNING")
-        done = subprocess.run(
-            reminders_cmd("migrate"), env=env, capture_output=True, text=True, check=False
-        )
+        env = reminders_env(empty_database_url, REMINDERS_LOG_LEVEL="WARNING")
+        done = run_reminders(env, "migrate")
         assert catalog(conn) == before
     assert done.returncode == 1
     assert done.stdout == ""

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
-from tests.conftest import reminders_cmd
+from tests.conftest import reminders_env, run_reminders
 from tests.receivers import free_port
 
 DOWN_URL = f"postgresql://dbadmin:pw@db.internal.example:{free_port()}/prod?connect_timeout=2"
 
 
 def test_serve_refuses_a_public_address_without_an_ops_token() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=DOWN_URL, REMINDERS_HTTP_HOST="0.0.0.0")  # noqa: S104
-    done = subprocess.run(
-        reminders_cmd("serve", "--no-builtin-cron"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = reminders_env(DOWN_URL, REMINDERS_HTTP_HOST="0.0.0.0")  # noqa: S104
+    done = run_reminders(env, "serve", "--no-builtin-cron", timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "error: refusing to serve /ops and /metrics without credentials on 0.0.0.0: set"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -39,19 +38,9 @@ def _ready(url: str) -> int:
 
 
 def _migrate_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    from tests.conftest import reminders_cmd
+    from tests.conftest import reminders_env, run_reminders
 
-    return subprocess.run(
-        reminders_cmd("migrate", *args),
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")},
-            "DATABASE_URL": url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_reminders(reminders_env(url), "migrate", *args)
 
 
 def test_after_db_push_reminders_migrate_is_a_clean_no_op(

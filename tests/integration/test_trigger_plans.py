@@ -34,21 +34,35 @@ def _timed(conn: Connection, write: Callable[[Connection], None]) -> float:
         conn.execute("ROLLBACK")
 
 
+def _fresh_and_warm(
+    database_url: str,
+    measure: Callable[[Connection], float],
+    warm_up: Callable[[Connection], object],
+) -> tuple[float, float]:
+    """*measure* on a fresh backend and on one that ran *warm_up* first: the fastest of three
+    tries each (a new backend per try), so that a moment of load on a shared machine is not
+    taken for a plan made for the other size."""
+    on_fresh: list[float] = []
+    after_warm_up: list[float] = []
+    for _ in range(3):
+        with connect(database_url, purpose="test-fresh") as fresh:
+            on_fresh.append(measure(fresh))
+        with connect(database_url, purpose="test-warm") as warm:
+            warm_up(warm)
+            after_warm_up.append(measure(warm))
+    return min(on_fresh), min(after_warm_up)
+
+
 def _compare(
     database_url: str, one_row: Callable[[Connection], None], many: Callable[[Connection], None]
 ) -> tuple[float, float]:
-    """The fastest of three tries each (a new backend per try), so that a moment of load on a
-    shared machine is not taken for a plan made for the other size."""
-    on_fresh: list[float] = []
-    after_one_row: list[float] = []
-    for _ in range(3):
-        with connect(database_url, purpose="test-fresh") as fresh:
-            on_fresh.append(_timed(fresh, many))
-        with connect(database_url, purpose="test-warm") as warm:
-            for _ in range(3):  # past PL/pgSQL's first calls
-                _timed(warm, one_row)
-            after_one_row.append(_timed(warm, many))
-    return min(on_fresh), min(after_one_row)
+    """*many* on a fresh backend and on one whose triggers ran *one_row* first."""
+
+    def warm_up(c: Connection) -> None:
+        for _ in range(3):  # past PL/pgSQL's first calls
+            _timed(c, one_row)
+
+    return _fresh_and_warm(database_url, lambda c: _timed(c, many), warm_up)
 
 
 def test_an_assignment_update_of_many_rows_after_one_row_updates(
@@ -127,13 +141,5 @@ def test_a_one_row_assignment_insert_after_a_many_row_insert(
         finally:
             c.execute("ROLLBACK")
 
-    fresh_tries: list[float] = []
-    warm_tries: list[float] = []
-    for _ in range(3):  # the fastest of three, a new backend per try
-        with connect(database_url, purpose="test-fresh") as fresh:
-            fresh_tries.append(on(fresh))
-        with connect(database_url, purpose="test-warm") as warm:
-            _timed(warm, many)
-            warm_tries.append(on(warm))
-    on_fresh, after_many = min(fresh_tries), min(warm_tries)
+    on_fresh, after_many = _fresh_and_warm(database_url, on, lambda c: _timed(c, many))
     assert after_many < SLOWER * on_fresh + 0.002, (on_fresh, after_many)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 from typing import Final
 
@@ -115,6 +116,7 @@ def runtime_imports(path: Path, modules: set[str]) -> set[str]:
     return {name for name in found if name != me and not me.startswith(name + ".")}
 
 
+@functools.cache  # five tests read it; parsing every module once is enough
 def import_graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {module_name(p) for p in paths}
