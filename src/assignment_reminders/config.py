@@ -1,11 +1,10 @@
 """Settings, built once from an environment mapping (``os.environ`` by default).
 
-Each setting is declared once, as a field of a frozen settings class carrying a
-:class:`Setting`: its variable, kind (type and bounds), default, whether it is secret, and its
-help. Parsing here, the CLI's setting options and their ``--help`` (cli/options.py) and the table
-in docs/configuration.md (``python -m assignment_reminders.cli.settings_doc --write``) all read
-:data:`SETTINGS`. Tests build ``Settings`` from a plain dict. A malformed value stops the command
-with one line naming the variable and the rule; secrets are :class:`Secret`, hidden from ``repr``.
+Each setting is declared once, as a field of a frozen settings class carrying a :class:`Setting`
+(variable, kind, default, help). Parsing, the CLI's options and their ``--help`` (cli/options.py)
+and the table in docs/configuration.md (cli/settings_doc.py) all read :data:`SETTINGS`. Tests build
+``Settings`` from a plain dict. A malformed value stops the command with one line naming the
+variable and the rule; secrets are :class:`Secret`, hidden from ``repr``.
 """
 
 # ruff: noqa: RUF009  (``_s(...)(help)`` returns a dataclasses.field: no shared default)
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -30,13 +28,9 @@ LockScope = Literal["session", "transaction"]  # see docs/adr/0001-lock-scope.md
 SmtpTls = Literal["starttls", "ssl", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
-LOCK_SCOPES: Final[tuple[LockScope, ...]] = get_args(LockScope)
-SMTP_TLS_MODES: Final[tuple[SmtpTls, ...]] = get_args(SmtpTls)
 LOG_LEVELS: Final[tuple[LogLevel, ...]] = get_args(LogLevel)
 LOG_FORMATS: Final[tuple[LogFormat, ...]] = get_args(LogFormat)
-PORTS: Final = (1, 65535)
 MAX_COUNT: Final = 10**9  # far above any sane count, far below what breaks arithmetic
-MAX_SECONDS: Final = 7 * 24 * 3600.0
 DAY: Final = 86400
 RENAMED: Final = {"REMINDERS_SCHEDULER": "REMINDERS_BUILTIN_CRON"}  # refused, naming the new
 SUPABASE_API_KEY_PREFIXES: Final = ("sb_publishable_", "sb_secret_")  # Supabase's, never ours
@@ -79,15 +73,10 @@ def describe_database_url(url: str) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{dbname}"
 
 
-def _shown(raw: str) -> str:
-    """A malformed value as an error message may show it: short, printable."""
-    return ascii(raw if len(raw) <= 40 else raw[:37] + "...")
-
-
 def text_problem(raw: str) -> str | None:
-    """Why no database, socket or header could carry *raw* (a NUL, or bytes that are not
-    UTF-8: from the environment or argv they reach Python as lone surrogates), or None.
-    Settings here and the CLI's text options (cli/options.py) say it the same way."""
+    """Why no database, socket or header could carry *raw* (a NUL, or bytes that are not UTF-8:
+    from the environment or argv they reach Python as lone surrogates), or None. Settings and the
+    CLI's text options (cli/options.py) say it the same way."""
     if "\x00" in raw:
         return "must not contain a NUL character"
     try:
@@ -97,45 +86,45 @@ def text_problem(raw: str) -> str | None:
     return None
 
 
+def _shown(raw: str) -> str:
+    """A malformed value as an error message may show it: short, printable."""
+    return ascii(raw if len(raw) <= 40 else raw[:37] + "...")
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-@dataclass(frozen=True)
-class Kind:
-    """How a variable's text becomes a value: *parse* gets the setting and the (non-empty,
-    UTF-8 checked) text; *label* is its type in the docs (``{lo}``, ``{hi}``, ``{choices}``)."""
-
-    label: str
-    parse: Callable[[Setting, str], Any]
-    secret: bool = False
-    text: bool = True  # checked to be text (numbers, choices and flags say their own rule)
 
 
 def _fail(message: str) -> NoReturn:
     raise ConfigurationError(message)
 
 
-def _int(s: Setting, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        return _fail(f"{s.env} must be a whole number, got {_shown(raw)}")
-    if not s.lo <= value <= s.hi:
-        _fail(f"{s.env} must be between {_num(s.lo)} and {_num(s.hi)}, got {raw}")
-    return value
+# --- Kinds: how a variable's text becomes a value ------------------------------------------------
+# Each parser gets the setting and its text (stripped unless secret, non-empty, checked to be text
+# unless the kind states its own rule) and returns the value or fails with one line.
 
 
-def _seconds(s: Setting, raw: str) -> float:
+@dataclass(frozen=True)
+class Kind:
+    label: str  # its type in the docs, with ``{lo}``, ``{hi}`` and ``{choices}`` filled in
+    parse: Callable[[Setting, str], Any]
+    secret: bool = False
+    text: bool = True
+
+
+def _number(s: Setting, raw: str) -> float:
+    """INT and SECONDS: a number within the setting's bounds."""
+    whole = s.kind is INT
     try:
-        value = float(raw)
+        value = int(raw) if whole else float(raw)
     except ValueError:
-        return _fail(f"{s.env} must be a number of seconds, got {_shown(raw)}")
-    if not math.isfinite(value) or not s.lo <= value <= s.hi:
-        _fail(
-            f"{s.env} must be a finite number of seconds between {s.lo:g} and {s.hi:g},"
-            f" got {_shown(raw)}"
-        )
+        noun = "a whole number" if whole else "a number of seconds"
+        _fail(f"{s.env} must be {noun}, got {_shown(raw)}")
+    if not s.lo <= value <= s.hi:  # nan and inf fail this too
+        between = f"between {_num(s.lo)} and {_num(s.hi)}"
+        if whole:
+            _fail(f"{s.env} must be {between}, got {raw}")
+        _fail(f"{s.env} must be a finite number of seconds {between}, got {_shown(raw)}")
     return value
 
 
@@ -146,9 +135,9 @@ def _choice(s: Setting, raw: str) -> str:
 
 def _flag(s: Setting, raw: str) -> bool:
     word = raw.lower()
-    if word in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        return word in ("1", "true", "yes", "on")
-    return _fail(f"{s.env} must be true or false, got {_shown(word)}")
+    if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        _fail(f"{s.env} must be true or false, got {_shown(word)}")
+    return word in ("1", "true", "yes", "on")
 
 
 def _libpq(s: Setting, raw: str) -> Secret:
@@ -216,8 +205,12 @@ def _cron_secret(s: Setting, raw: str) -> Secret:
     return Secret(raw)
 
 
+def _list(s: Setting, raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
 def _origins(s: Setting, raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    origins = tuple(o.rstrip("/") for o in _list(s, raw))
     if "*" in origins and len(origins) > 1:
         _fail(f"{s.env}: '*' cannot be mixed with origins")
     for origin in () if "*" in origins else origins:
@@ -236,7 +229,7 @@ def _directory(s: Setting, raw: str) -> Path:
         is_file = path.exists() and not path.is_dir()
     except (OSError, RuntimeError) as exc:  # too long a name, ~nosuchuser ...
         why = exc.strerror if isinstance(exc, OSError) else str(exc)
-        return _fail(f"{s.env} is not a usable path: {_shown(raw)} ({why})")
+        _fail(f"{s.env} is not a usable path: {_shown(raw)} ({why})")
     if is_file:
         _fail(f"{s.env} must be a directory (or not exist yet); {path} is a file")
     return path
@@ -244,11 +237,9 @@ def _directory(s: Setting, raw: str) -> Path:
 
 TEXT = Kind("text", lambda s, raw: raw)
 URL = Kind("text (trailing / dropped)", lambda s, raw: raw.rstrip("/"))
-LIST = Kind(
-    "comma-separated list", lambda s, raw: tuple(a.strip() for a in raw.split(",") if a.strip())
-)
-INT = Kind("whole number {lo} to {hi}", _int, text=False)
-SECONDS = Kind("seconds, {lo} to {hi}", _seconds, text=False)
+LIST = Kind("comma-separated list", _list)
+INT = Kind("whole number {lo} to {hi}", _number, text=False)
+SECONDS = Kind("seconds, {lo} to {hi}", _number, text=False)
 CHOICE = Kind("one of {choices}", _choice, text=False)
 FLAG = Kind("true or false", _flag, text=False)
 ROLE = Kind("role name, ≤ 63 bytes", _role)
@@ -259,6 +250,7 @@ SECRET = Kind("secret", lambda s, raw: Secret(raw), secret=True)
 LIBPQ = Kind("libpq URI or key=value (secret)", _libpq, secret=True)
 HTTP_URL = Kind("http(s) URL (secret)", _http_url, secret=True)
 CRON_SECRET = Kind("secret, ≥ 32 characters", _cron_secret, secret=True)
+UNSET: Final = object()
 
 
 @dataclass(frozen=True)
@@ -284,9 +276,9 @@ class Setting:
         d = self.default
         if self.shown is not None or d in (None, ()):
             return self.shown or "unset"
-        return (
-            str(d).lower() if isinstance(d, bool) else _num(d) if isinstance(d, float) else str(d)
-        )
+        if isinstance(d, bool):
+            return str(d).lower()
+        return _num(d) if isinstance(d, float) else str(d)
 
     def read(self, env: Mapping[str, str]) -> object:
         """The value from *env*, or :data:`UNSET` when no variable of it is set."""
@@ -300,34 +292,44 @@ class Setting:
         return UNSET
 
 
-UNSET: Final = object()
-
-
 def _s(env: str, kind: Kind, default: Any = None, **more: Any) -> Callable[[str], Any]:
-    """A settings field declared by its :class:`Setting`: ``_s(env, kind, default)(help)``."""
+    """A settings field declared by its :class:`Setting`: ``_s(env, kind, default)(help)``; a
+    ``factory=`` makes the default instead (docs and ``--help`` then say ``shown``)."""
     factory = more.pop("factory", None)
 
     def declare(help: str) -> Any:
-        setting = Setting(env, kind, help, default, **more)
+        meta = {"setting": Setting(env, kind, help, default, **more)}
         if factory is not None:
-            return field(default_factory=factory, metadata={"setting": setting})
-        return field(default=default, metadata={"setting": setting})
+            return field(default_factory=factory, metadata=meta)
+        return field(default=default, metadata=meta)
 
     return declare
+
+
+def _declared(cls: type) -> dict[str, Setting]:
+    return {f.name: f.metadata["setting"] for f in fields(cls) if "setting" in f.metadata}
+
+
+def _sections(cls: type) -> dict[str, type[_FromEnv]]:
+    """The fields of *cls* that are settings classes of their own (``Settings.http`` ...)."""
+    made: dict[str, object] = {f.name: f.default_factory for f in fields(cls)}
+    return {k: v for k, v in made.items() if isinstance(v, type) and issubclass(v, _FromEnv)}
 
 
 class _FromEnv:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
+        """The settings *env* sets, the rest at their defaults; sections read in field order."""
         values: dict[str, Any] = {}
         settings = _declared(cls).items()
         for name, declared in sorted(settings, key=lambda item: item[1].hi_from is not None):
             s = declared
-            if s.hi_from is not None:  # bounded by another setting of the class
+            if s.hi_from is not None:  # bounded by another setting of the class, read first
                 top = next(name for name, t in settings if t.env == s.hi_from)
                 s = replace(s, hi=values.get(top, getattr(cls, top)))
             if (value := s.read(env)) is not UNSET:
                 values[name] = value
+        values.update((name, section.from_env(env)) for name, section in _sections(cls).items())
         return cls(**cls._derive(values))
 
     @classmethod
@@ -336,17 +338,14 @@ class _FromEnv:
         return values
 
 
-def _declared(cls: type) -> dict[str, Setting]:
-    return {f.name: f.metadata["setting"] for f in fields(cls) if "setting" in f.metadata}
-
-
-def _signed(cls: type, values: dict[str, Any], why: str) -> None:
+def _signed(cls: type, values: dict[str, Any], why: str) -> dict[str, Any]:
     """A webhook URL needs its signing secret, which must be a Standard Webhooks one."""
     url, secret = (_declared(cls)[name] for name in ("webhook_url", "webhook_secret"))
     if values.get("webhook_url") is not None and values.get("webhook_secret") is None:
         _fail(f"{url.env} is set but {secret.env} is not: {why}")
     if (key := values.get("webhook_secret")) is not None:
         webhook_key(key.reveal(), name=secret.env)  # refuse a malformed secret at start-up
+    return values
 
 
 @dataclass(frozen=True)
@@ -384,7 +383,7 @@ class LockSettings(_FromEnv):
     role: str = _s("REMINDERS_LOCK_ROLE", ROLE, "service_role")(
         "role the lock connection switches to (`SET ROLE`) when the login may"
     )
-    scope: LockScope = _s("REMINDERS_LOCK_SCOPE", CHOICE, "session", choices=LOCK_SCOPES)(
+    scope: LockScope = _s("REMINDERS_LOCK_SCOPE", CHOICE, "session", choices=get_args(LockScope))(
         "which advisory lock (docs/adr/0001-lock-scope.md)"
     )
     database_url: Secret | None = _s("REMINDERS_LOCK_DATABASE_URL", LIBPQ, shown="DATABASE_URL")(
@@ -420,7 +419,7 @@ class SmtpSettings(_FromEnv):
     port: int = _s("REMINDERS_SMTP_PORT", INT, 587, hi=65535, shown="587 (465 with ssl)")(
         "SMTP port"
     )
-    tls: SmtpTls = _s("REMINDERS_SMTP_TLS", CHOICE, "starttls", choices=SMTP_TLS_MODES)(
+    tls: SmtpTls = _s("REMINDERS_SMTP_TLS", CHOICE, "starttls", choices=get_args(SmtpTls))(
         "how the SMTP connection is encrypted"
     )
     user: str | None = _s("REMINDERS_SMTP_USER", TEXT)("SMTP login, if the server wants one")
@@ -468,8 +467,7 @@ class DeliverySettings(_FromEnv):
 
     @classmethod
     def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
-        _signed(cls, values, "webhooks are signed")
-        return values
+        return _signed(cls, values, "webhooks are signed")
 
 
 @dataclass(frozen=True)
@@ -494,7 +492,7 @@ class HttpSettings(_FromEnv):
         "the most the API opens (also its threads that register activities)"
     )
     pool_timeout_seconds: float = _s(
-        "REMINDERS_DB_POOL_TIMEOUT_SECONDS", SECONDS, 5.0, lo=0.1, hi=MAX_SECONDS
+        "REMINDERS_DB_POOL_TIMEOUT_SECONDS", SECONDS, 5.0, lo=0.1, hi=7 * DAY
     )("how long a request waits for a connection before it is answered 503")
 
     @classmethod
@@ -557,23 +555,11 @@ class MonitoringSettings(_FromEnv):
 
     @classmethod
     def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
-        _signed(cls, values, "alerts are signed (`reminders webhook-secret` makes one)")
-        return values
+        return _signed(cls, values, "alerts are signed (`reminders webhook-secret` makes one)")
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("assignment-reminders")) / "pgdata"
-
-
-SECTIONS: Final[dict[str, type[_FromEnv]]] = {
-    "auth": AuthSettings,
-    "lock": LockSettings,
-    "smtp": SmtpSettings,
-    "delivery": DeliverySettings,
-    "http": HttpSettings,
-    "schedule": ScheduleSettings,
-    "monitoring": MonitoringSettings,
-}
 
 
 @dataclass(frozen=True)
@@ -610,9 +596,7 @@ class Settings(_FromEnv):
         for old, new in RENAMED.items():
             if env.get(old, "").strip():
                 _fail(f"{old} was renamed {new}")
-        root = super().from_env(env)
-        sections: dict[str, Any] = {name: kind.from_env(env) for name, kind in SECTIONS.items()}
-        return replace(root, **sections)
+        return super().from_env(env)
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -627,7 +611,7 @@ class Settings(_FromEnv):
 def declared() -> Iterator[tuple[str, Setting]]:
     """Every setting, as ``(path, setting)``: ``("http.port", ...)``, in declaration order."""
     yield from _declared(Settings).items()
-    for name, section in SECTIONS.items():
+    for name, section in _sections(Settings).items():
         yield from ((f"{name}.{key}", s) for key, s in _declared(section).items())
 
 
