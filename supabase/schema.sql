@@ -698,8 +698,9 @@ CREATE FUNCTION reminders.activities_after_insert() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
-    assignments_n bigint;
     one_id bigint;
+    last_id bigint;
+    memory text;
     first_id bigint;
     earliest date;
     latest date;
@@ -708,15 +709,15 @@ DECLARE
     ids bigint[];
     days date[];
 BEGIN
-    SELECT count(DISTINCT n.assignment_id), min(n.assignment_id), min(n.id), min(n.occurred_on),
+    SELECT min(n.assignment_id), max(n.assignment_id), min(n.id), min(n.occurred_on),
            max(n.occurred_on)
-    INTO assignments_n, one_id, first_id, earliest, latest
+    INTO one_id, last_id, first_id, earliest, latest
     FROM new_rows n;
-    IF assignments_n = 0 THEN
+    IF one_id IS NULL THEN
         RETURN NULL;  -- an INSERT of no rows
     END IF;
 
-    IF assignments_n = 1 THEN
+    IF one_id = last_id THEN
         -- The lock order's first step (one row: no subtransaction needed), and what the rest
         -- needs: the newest version of the row, read after any writer before us committed.
         SELECT a.last_contact_date, a.starts_on, (now() AT TIME ZONE o.time_zone)::date AS today
@@ -755,7 +756,11 @@ BEGIN
 
     -- Several assignments. The dates first (nothing is held yet), then the statement's
     -- assignments, held all or none in id order: registrations sharing assignments take turns,
-    -- for the baselines' unique key as for the date.
+    -- for the baselines' unique key as for the date. Its statements get the memory the pass's
+    -- batches get (with the default 4MB, those over 50,000 rows sort and hash on disk), and the
+    -- transaction gets its own setting back before the trigger returns.
+    memory := pg_catalog.current_setting('work_mem');
+    PERFORM pg_catalog.set_config('work_mem', '64MB', true);
     SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days FROM new_rows n;
     PERFORM reminders.check_contact_dates(ids, days, 'occurred_on');
     SELECT array_agg(DISTINCT n.assignment_id) INTO registered FROM new_rows n;
@@ -789,6 +794,7 @@ BEGIN
     WHERE a.id = n.assignment_id
       AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest)
     $sql$;
+    PERFORM pg_catalog.set_config('work_mem', memory, true);
     RETURN NULL;
 END
 $$;
@@ -1047,7 +1053,8 @@ GRANT SELECT ON reminders.assignment_due, reminders.assignment_due_expected TO s
 -- Recompute the rows of some assignments (any that are gone simply lose their rows), in the lock
 -- order above. PL/pgSQL with its plans reused for up to 1,000 assignments: every activity that
 -- moves last_contact_date runs it.
-CREATE FUNCTION reminders.refresh_assignment_due(p_assignment_ids bigint[])
+CREATE FUNCTION reminders.refresh_assignment_due(p_assignment_ids bigint[],
+                                                  p_assignments_held boolean DEFAULT false)
     RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = ''
@@ -1067,7 +1074,9 @@ BEGIN
         WHERE a.id = p_assignment_ids[1]
         FOR NO KEY UPDATE OF a FOR SHARE OF c;
     ELSE
-        PERFORM reminders.hold_rows('public.assignments', p_assignment_ids, 'NO KEY UPDATE');
+        IF NOT p_assignments_held THEN  -- an UPDATE of the assignments' own holds them already
+            PERFORM reminders.hold_rows('public.assignments', p_assignment_ids, 'NO KEY UPDATE');
+        END IF;
         PERFORM reminders.hold_rows('public.contacts', ARRAY(
             SELECT a.contact_id FROM public.assignments a WHERE a.id = ANY (p_assignment_ids)),
             'SHARE');
@@ -1111,14 +1120,16 @@ CREATE FUNCTION reminders.assignment_due_after_insert() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
+    rows_n bigint;
     n record;
 BEGIN
-    -- the first new row, and how many there are (a plan that does not depend on their number)
-    SELECT count(*) OVER () AS rows_n, x.* INTO n FROM new_rows x;
-    IF NOT FOUND THEN
+    -- one row or more (a plan that does not depend on how many)
+    SELECT count(*) INTO rows_n FROM (SELECT FROM new_rows x LIMIT 2) x;
+    IF rows_n = 0 THEN
         RETURN NULL;
     END IF;
-    IF n.rows_n = 1 THEN
+    IF rows_n = 1 THEN
+        SELECT x.* INTO n FROM new_rows x;
         PERFORM FROM public.organizations g, public.contacts c
         WHERE g.id = n.organization_id AND c.id = n.contact_id
         FOR SHARE;
@@ -1161,19 +1172,21 @@ CREATE FUNCTION reminders.assignment_due_after_update() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
+    rows_n bigint;
     n record;
     o record;
     changed bigint[];
     closed bigint[];
     moved boolean;
 BEGIN
-    -- the first new row, and how many there are (a plan that does not depend on their number)
-    SELECT count(*) OVER () AS rows_n, x.* INTO n FROM new_rows x;
-    IF NOT FOUND THEN
+    -- one row or more (a plan that does not depend on how many)
+    SELECT count(*) INTO rows_n FROM (SELECT FROM new_rows x LIMIT 2) x;
+    IF rows_n = 0 THEN
         RETURN NULL;
     END IF;
 
-    IF n.rows_n = 1 THEN
+    IF rows_n = 1 THEN
+        SELECT x.* INTO n FROM new_rows x;
         SELECT x.* INTO o FROM old_rows x;
         IF (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
            IS NOT DISTINCT FROM
@@ -1248,7 +1261,7 @@ BEGIN
         FOR SHARE
         $sql$;
     END IF;
-    PERFORM reminders.refresh_assignment_due(changed);
+    PERFORM reminders.refresh_assignment_due(changed, true);  -- this UPDATE holds them
     IF closed IS NOT NULL THEN
         -- Only the reminders of the gap that was open until now: earlier gaps were resolved
         -- when they closed. Two probes of the ledger's unique key per assignment.
@@ -1440,7 +1453,7 @@ CREATE TRIGGER assignment_due_on_dispatch_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION reminders.assignment_due_after_truncate();
 
 REVOKE EXECUTE ON FUNCTION
-    reminders.refresh_assignment_due(bigint[]),
+    reminders.refresh_assignment_due(bigint[], boolean),
     reminders.refresh_assignment_due_range(bigint, bigint),
     reminders.assignment_due_after_insert(), reminders.assignment_due_after_update(),
     reminders.assignment_due_after_delete(), reminders.assignment_due_after_truncate(),
@@ -1448,7 +1461,7 @@ REVOKE EXECUTE ON FUNCTION
     reminders.assignment_due_after_contact_rename(), reminders.assignment_due_after_dispatch(),
     reminders.assignment_due_after_dispatch_change()
     FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION reminders.refresh_assignment_due(bigint[]),
+GRANT EXECUTE ON FUNCTION reminders.refresh_assignment_due(bigint[], boolean),
     reminders.refresh_assignment_due_range(bigint, bigint)
     TO service_role;
 

@@ -106,6 +106,21 @@ def test_one_statement_bulk_insert_sets_each_assignment_to_its_latest(conn: Conn
     assert last_contact(conn, w.second) == TODAY - timedelta(days=6)
 
 
+def test_a_many_row_insert_gives_the_transaction_its_work_mem_back(conn: Connection) -> None:
+    """The many-row path raises work_mem for its own statements only."""
+    w = make_world(conn)
+    conn.execute("SET work_mem = '1234kB'")
+    conn.execute("BEGIN")  # the setting the trigger raises is the transaction's (SET LOCAL)
+    conn.execute(
+        "INSERT INTO activities (assignment_id, occurred_on) VALUES (%(a)s, %(d)s), (%(b)s, %(d)s)",
+        {"a": w.assignment, "b": w.second, "d": TODAY - timedelta(days=1)},
+    )
+    row = conn.execute("SELECT current_setting('work_mem') AS m").fetchone()
+    conn.execute("COMMIT")
+    assert row is not None and row["m"] == "1234kB"
+    assert last_contact(conn, w.second) == TODAY - timedelta(days=1)
+
+
 def test_correction_holds_against_older_activities(conn: Connection) -> None:
     w = make_world(conn)
     wrong = _insert(conn, w.assignment, 1)  # registered on the wrong assignment, say
