@@ -69,6 +69,15 @@ def test_the_write_tax_benchmark_prints_each_case_beside_its_targets(database_ur
     assert "NOTE:" not in out, out
 
 
+def test_the_write_tax_parts_come_from_inside_each_trigger(database_url: str) -> None:
+    args = ["--assignments", "400", "--rows", "60", "--repeats", "1"]
+    out = run_benchmark("benchmarks.write_tax_parts", args, database_url)
+    # each part is named by the statement of ours it ends at, down to the due rows' recompute
+    for function in ("activities_after_insert#", "assignment_due_after_update#"):
+        assert function in out, out
+    assert "refresh_assignment_due#" in out and "due rows inserted" in out, out
+
+
 def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
     # The benchmark CHECKPOINTs between phases, which only a superuser (pg_checkpoint) may.
     out = run_benchmark(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from benchmarks.write_tax import Tax, Way, differences, table, verdict, write_tax_targets
+from benchmarks.write_tax_parts import instrumented
 
 
 def test_within_one_and_a_half_times_the_baseline_is_met_whatever_the_floor() -> None:
@@ -49,3 +50,34 @@ def test_a_floor_or_baseline_that_does_other_work_than_the_triggers_is_reported(
         "c: the floor left another due index than the triggers",
         "c: the floor left other baselines than the triggers",
     ]
+
+
+def test_the_parts_profiler_marks_each_top_level_statement_and_nothing_quoted() -> None:
+    source = "\n".join(
+        [
+            "CREATE OR REPLACE FUNCTION reminders.f() RETURNS trigger AS $function$",
+            "BEGIN",
+            "    SELECT 1 INTO x;",
+            "    IF x = 1 THEN",
+            "        RETURN NULL;",
+            "    END IF;",
+            "    EXECUTE $sql$",
+            "    UPDATE t SET a = 1",
+            "    $sql$;",
+            "    PERFORM g(1,",
+            "    2);",
+            "    RETURN NULL;",
+            "END",
+            "$function$",
+        ]
+    )
+    lines = instrumented(source, "reminders.f()").split("\n")
+    marked = [lines[i + 1].strip() for i, line in enumerate(lines) if "RAISE NOTICE" in line]
+    assert marked == [
+        "SELECT 1 INTO x;",
+        "IF x = 1 THEN",
+        "EXECUTE $sql$",
+        "PERFORM g(1,",
+        "RETURN NULL;",
+    ]
+    assert all("'MARK % f#" in line for line in lines if "RAISE NOTICE" in line)
