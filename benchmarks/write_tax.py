@@ -415,9 +415,7 @@ def timed(
 
 def tidy(conn: Connection) -> None:
     """Vacuum what the rolled-back writes left and write out the pages they dirtied, so each
-    repetition starts alike (without the checkpoint, a way that happened to run while the
-    previous one's pages were being written out paid for them: the floor's own figure moved by
-    a third between repetitions)."""
+    repetition starts alike: no way pays for writing out the pages the previous one dirtied."""
     conn.execute(
         "VACUUM public.activities, public.assignments, public.contacts,"
         " reminders.assignment_due, reminders.last_contact_baselines"

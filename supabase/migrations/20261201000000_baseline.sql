@@ -711,8 +711,8 @@ BEGIN
     -- Several assignments. The dates first (nothing is held yet), then the statement's
     -- assignments, held all or none in id order: registrations sharing assignments take turns,
     -- for the baselines' unique key as for the date. Its statements get the memory the pass's
-    -- batches get (with the default 4MB, those over 50,000 rows sort and hash on disk), and the
-    -- transaction gets its own setting back before the trigger returns.
+    -- batches get (with a small default, a statement of many rows sorts and hashes on disk), and
+    -- the transaction gets its own setting back before the trigger returns.
     memory := pg_catalog.current_setting('work_mem');
     PERFORM pg_catalog.set_config('work_mem', '64MB', true);
     SELECT array_agg(n.assignment_id), array_agg(n.occurred_on) INTO ids, days FROM new_rows n;
@@ -1060,16 +1060,16 @@ CREATE FUNCTION reminders.assignment_due_after_insert() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
-    rows_n bigint;
     n record;
 BEGIN
-    -- one row or more (a plan that does not depend on how many)
-    SELECT count(*) INTO rows_n FROM (SELECT FROM new_rows x LIMIT 2) x;
-    IF rows_n = 0 THEN
+    -- the first new row, and whether there are more (one statement, whose work does not
+    -- depend on how many rows there are: a registration runs it for its one row)
+    SELECT x.*, (SELECT count(*) FROM (SELECT FROM new_rows y LIMIT 2) y) AS rows_n
+    INTO n FROM new_rows x LIMIT 1;
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    IF rows_n = 1 THEN
-        SELECT x.* INTO n FROM new_rows x;
+    IF n.rows_n = 1 THEN
         PERFORM FROM public.organizations g, public.contacts c
         WHERE g.id = n.organization_id AND c.id = n.contact_id
         FOR SHARE;
@@ -1111,21 +1111,21 @@ CREATE FUNCTION reminders.assignment_due_after_update() RETURNS trigger
     SET search_path = ''
 AS $$
 DECLARE
-    rows_n bigint;
     n record;
     o record;
     changed bigint[];
     closed bigint[];
     moved boolean;
 BEGIN
-    -- one row or more (a plan that does not depend on how many)
-    SELECT count(*) INTO rows_n FROM (SELECT FROM new_rows x LIMIT 2) x;
-    IF rows_n = 0 THEN
+    -- the first new row, and whether there are more (one statement, whose work does not
+    -- depend on how many rows there are: a registration runs it for its one row)
+    SELECT x.*, (SELECT count(*) FROM (SELECT FROM new_rows y LIMIT 2) y) AS rows_n
+    INTO n FROM new_rows x LIMIT 1;
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
 
-    IF rows_n = 1 THEN
-        SELECT x.* INTO n FROM new_rows x;
+    IF n.rows_n = 1 THEN
         SELECT x.* INTO o FROM old_rows x;
         IF (n.last_contact_date, n.starts_on, n.ends_on, n.status, n.organization_id, n.contact_id)
            IS NOT DISTINCT FROM
