@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
+
+import psycopg
 
 from assignment_reminders.db.database import Connection, connect
 from tests.activity_world import NOW, OVERDUE_CONTACT, TODAY, last_contact, make_world
@@ -119,6 +121,29 @@ def test_a_many_row_insert_gives_the_transaction_its_work_mem_back(conn: Connect
     conn.execute("COMMIT")
     assert row is not None and row["m"] == "1234kB"
     assert last_contact(conn, w.second) == TODAY - timedelta(days=1)
+
+
+def test_a_refused_many_row_insert_leaves_the_setting_as_it_was(conn: Connection) -> None:
+    """A refused date aborts the statement midway: rolling back to a savepoint gives the
+    transaction its own work_mem, and nothing of the statement is written."""
+    w = make_world(conn)
+    conn.execute("SET work_mem = '1234kB'")
+    conn.execute("BEGIN")
+    conn.execute("SAVEPOINT before")
+    try:
+        conn.execute(  # the second date is after every organization's today, whatever the clock
+            "INSERT INTO activities (assignment_id, occurred_on)"
+            " VALUES (%(a)s, %(d)s), (%(b)s, %(f)s)",
+            {"a": w.assignment, "b": w.second, "d": TODAY, "f": date(9999, 1, 1)},
+        )
+    except psycopg.errors.CheckViolation:
+        conn.execute("ROLLBACK TO SAVEPOINT before")
+    else:
+        raise AssertionError("a date three days ahead was accepted")
+    row = conn.execute("SELECT current_setting('work_mem') AS m").fetchone()
+    conn.execute("COMMIT")
+    assert row is not None and row["m"] == "1234kB"
+    assert last_contact(conn, w.assignment) == OVERDUE_CONTACT
 
 
 def test_correction_holds_against_older_activities(conn: Connection) -> None:
