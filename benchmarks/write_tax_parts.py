@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         seed(conn, assignments=args.assignments, today=TODAY, random_seed=1)
         conn.execute("VACUUM ANALYZE")
         columns = [str(r["attname"]) for r in conn.execute(INDEX_COLUMNS)]
-        bulk = cases(conn, args.rows, 200)[1]  # write_tax's rows (its default --singles)
+        # write_tax's own rows (with its default --singles, which draws from the same sequence)
+        bulk = next(c for c in cases(conn, args.rows, 200) if c.what.startswith("bulk "))
         params = dict(bulk.calls(Way.TRIGGERS)[0][0][1])
         floor = floor_parts(conn, params, columns, args.repeats)
         instrument(conn)
