@@ -30,8 +30,8 @@ from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.db.migrations import migrate
 from tests.conftest import (
     PROJECT_ROLE,
-    SHAPE_SQL,
     _create_database,
+    _create_shaped_database,
     _drop_database,
     as_user,
     with_dbname,
@@ -128,10 +128,8 @@ def _restart(data_dir: Path) -> None:
 def migrated_template(admin_url: str) -> Iterator[str]:
     """On *admin_url*'s server, what conftest's ``template_db`` is on the session's: a database
     shaped like a Supabase project and migrated by the non-superuser owner; yields its name."""
-    shape = _create_database(admin_url, "ar_shape")
+    shape = _create_shaped_database(admin_url, "ar_shape")
     try:
-        with psycopg.connect(with_dbname(admin_url, shape), autocommit=True) as conn:
-            conn.execute(SHAPE_SQL.read_bytes())
         template = _create_database(admin_url, "ar_template", shape)
         try:
             owner_url = as_user(with_dbname(admin_url, template), PROJECT_ROLE)

@@ -115,12 +115,18 @@ def _drop_database(pg_admin_url: str, name: str) -> None:
         )
 
 
+def _create_shaped_database(pg_admin_url: str, prefix: str) -> str:
+    """A new database shaped like a new Supabase project (tests/supabase_shape.sql); its name."""
+    name = _create_database(pg_admin_url, prefix)
+    with psycopg.connect(with_dbname(pg_admin_url, name), autocommit=True) as conn:
+        conn.execute(SHAPE_SQL.read_bytes())
+    return name
+
+
 @pytest.fixture(scope="session")
 def supabase_shape_db(pg_admin_url: str) -> Iterator[str]:
     """An unmigrated database shaped like a new Supabase project (tests/supabase_shape.sql)."""
-    name = _create_database(pg_admin_url, "ar_shape")
-    with psycopg.connect(with_dbname(pg_admin_url, name), autocommit=True) as conn:
-        conn.execute(SHAPE_SQL.read_bytes())
+    name = _create_shaped_database(pg_admin_url, "ar_shape")
     yield name
     _drop_database(pg_admin_url, name)
 

@@ -34,14 +34,20 @@ def json_lines(stderr: str) -> list[dict[str, Any]]:
     return parsed
 
 
+def json_logged_run(
+    cli_env: dict[str, str], run_cli: RunCli, level: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``reminders run --json`` logging JSON lines at *level*: its outcome and its log lines."""
+    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL=level)
+    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), json_lines(done.stderr)
+
+
 def test_a_run_logs_json_lines_carrying_its_run_and_invocation(
     cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
-    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="INFO")
-    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
-    assert done.returncode == 0, done.stderr
-    outcome = json.loads(done.stdout)
-    entries = json_lines(done.stderr)
+    outcome, entries = json_logged_run(cli_env, run_cli, "INFO")
     pass_done = [e for e in entries if e["message"].startswith("reminder pass done")]
     assert len(pass_done) == 1
     assert pass_done[0]["logger"] == "assignment_reminders.job.reminder_pass"
@@ -162,11 +168,8 @@ def test_every_line_of_a_run_carries_its_run_and_invocation_channel_lines_includ
     cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
     """No channel is configured: the run says so for each channel, within the run."""
-    cli_env.update(REMINDERS_LOG_FORMAT="json", REMINDERS_LOG_LEVEL="DEBUG")
-    done = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
-    assert done.returncode == 0, done.stderr
-    outcome = json.loads(done.stdout)
-    ours = [e for e in json_lines(done.stderr) if e["logger"].startswith("assignment_reminders")]
+    outcome, entries = json_logged_run(cli_env, run_cli, "DEBUG")
+    ours = [e for e in entries if e["logger"].startswith("assignment_reminders")]
     channel_lines = [e for e in ours if "channel not configured" in e["message"]]
     assert len(channel_lines) == 2
     for entry in ours:

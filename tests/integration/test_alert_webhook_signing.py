@@ -16,9 +16,11 @@ from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.monitoring.checks import FAILURE
 from assignment_reminders.monitoring.monitor import run_checks
 from assignment_reminders.monitoring.sinks import sinks_from_settings
-from tests.alert_receivers import ALERT_WEBHOOK_SECRET
+from tests.alert_receivers import ALERT_WEBHOOK_SECRET, WebhookReceiver, webhook
 from tests.receivers import Recorder, webhook_receiver
 from tests.run_rows import T0, insert_run
+
+__all__ = ["webhook"]
 
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another-secret-of-32-bytes-long!").decode()
 
@@ -34,16 +36,15 @@ def alert_settings(database_url: str, url: str, secret: str = ALERT_WEBHOOK_SECR
 
 
 def test_alerts_and_recoveries_reach_a_verifying_receiver_signed(
-    conn: Connection, database_url: str
+    conn: Connection, database_url: str, webhook: WebhookReceiver
 ) -> None:
-    recorder = Recorder()
-    with webhook_receiver(recorder, secret=ALERT_WEBHOOK_SECRET) as url:
-        settings = alert_settings(database_url, url)
-        sinks = sinks_from_settings(settings)
-        failed = insert_run(conn, "failed", T0, error="boom")
-        opened = run_checks(conn, settings, now=T0 + timedelta(minutes=5), sinks=sinks, record=True)
-        insert_run(conn, "success", T0 + timedelta(minutes=10))
-        run_checks(conn, settings, now=T0 + timedelta(minutes=15), sinks=sinks, record=True)
+    settings = alert_settings(database_url, webhook.url)
+    sinks = sinks_from_settings(settings)
+    failed = insert_run(conn, "failed", T0, error="boom")
+    opened = run_checks(conn, settings, now=T0 + timedelta(minutes=5), sinks=sinks, record=True)
+    insert_run(conn, "success", T0 + timedelta(minutes=10))
+    run_checks(conn, settings, now=T0 + timedelta(minutes=15), sinks=sinks, record=True)
+    recorder = webhook.recorder
     assert recorder.rejected == []
     [incident] = [a for a in opened.changes.opened if a.kind == FAILURE]
     ids = [{k.lower(): v for k, v in i["headers"].items()}["webhook-id"] for i in recorder.arrivals]

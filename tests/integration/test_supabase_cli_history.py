@@ -129,19 +129,14 @@ def test_the_cli_and_migrate_split_hard_cases_alike(
     empty_database_url: str, database_url: str, tmp_path: Path
 ) -> None:
     """Semicolons in comments, strings, identifiers and dollar quotes; empty statements."""
-    (tmp_path / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
     workdir = project_dir(tmp_path)
-    (workdir / "supabase" / "migrations" / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
+    folder = workdir / "supabase" / "migrations"  # ours and the hard cases, for both tools
+    (folder / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
     pushed = db_push(empty_database_url, workdir)
     assert pushed.returncode == 0, pushed.stderr
     assert _rows(empty_database_url)[-1] == ("29990101000000", "hard_cases", CLI_STATEMENTS)
-    ours = tmp_path / "ours"
-    ours.mkdir()
-    for m in discover():
-        (ours / m.path.name).write_bytes(m.path.read_bytes())
-    (ours / "29990101000000_hard_cases.sql").write_text(HARD_CASES)
     with connect(database_url, purpose="test") as conn:
-        migrate(conn, ours)
+        migrate(conn, folder)
     assert _rows(database_url) == _rows(empty_database_url)
 
 

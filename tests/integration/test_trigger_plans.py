@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+import pytest
+
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
 
@@ -65,39 +67,24 @@ def _compare(
     return _fresh_and_warm(database_url, lambda c: _timed(c, many), warm_up)
 
 
-def test_an_assignment_update_of_many_rows_after_one_row_updates(
-    conn: Connection, database_url: str
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [("assignments", "last_contact_date = %(d)s"), ("contacts", "last_name = last_name || '.'")],
+    ids=["assignment-update", "contact-rename"],
+)
+def test_a_many_row_update_after_one_row_updates(
+    conn: Connection, database_url: str, table: str, change: str
 ) -> None:
     seed(conn, assignments=ROWS, today=TODAY)
-    ids = [r["id"] for r in conn.execute("SELECT id FROM assignments ORDER BY id")]
-
-    def one_row(c: Connection) -> None:
-        c.execute(
-            "UPDATE assignments SET last_contact_date = %(d)s WHERE id = %(i)s",
-            {"d": TODAY, "i": ids[0]},
-        )
-
-    def many(c: Connection) -> None:
-        c.execute("UPDATE assignments SET last_contact_date = %(d)s", {"d": TODAY})
-
-    on_fresh, after_one_row = _compare(database_url, one_row, many)
-    assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
-
-
-def test_a_contact_rename_of_many_rows_after_one_row_renames(
-    conn: Connection, database_url: str
-) -> None:
-    seed(conn, assignments=ROWS, today=TODAY)
-    first = conn.execute("SELECT min(id) AS id FROM contacts").fetchone()
+    first = conn.execute(f"SELECT min(id) AS id FROM {table}").fetchone()
     assert first is not None
+    update, params = f"UPDATE {table} SET {change}", {"d": TODAY, "i": first["id"]}
 
     def one_row(c: Connection) -> None:
-        c.execute(
-            "UPDATE contacts SET last_name = last_name || '.' WHERE id = %(i)s", {"i": first["id"]}
-        )
+        c.execute(f"{update} WHERE id = %(i)s", params)
 
     def many(c: Connection) -> None:
-        c.execute("UPDATE contacts SET last_name = last_name || '.'")
+        c.execute(update, params)
 
     on_fresh, after_one_row = _compare(database_url, one_row, many)
     assert after_one_row < SLOWER * on_fresh + 0.05, (on_fresh, after_one_row)
