@@ -250,13 +250,12 @@ class Run:
         finished as 'lock_lost'. Nothing may come between the row and the caller's try block
         (an interruption there would leave the row 'running')."""
         t = self.trigger
-        try:
-            if t.fencing is not None:
+        lost: LockLostError | None = None
+        if t.fencing is not None:
+            try:
                 self.token = t.fencing.take(t.lock.backend_pid)
-        except LockLostError as exc:
-            lost: LockLostError | None = exc
-        else:
-            lost = None
+            except LockLostError as exc:
+                lost = exc
         return t.log.start_running(self.start, t.lock.backend_pid), lost
 
     def _fail_orphans(self, run_id: int) -> None:
