@@ -27,7 +27,7 @@ import psycopg
 from ..clock import utc_now
 from ..config import Settings
 from ..db.database import Connection, connect, database_url, lock_database_url
-from ..db.gateway import fault, fetch_value, named
+from ..db.gateway import fault
 from ..delivery.channels import configured_channel_names, skipped_channels
 from ..delivery.runner import delivery_step
 from ..locking.job_lock import JobLock
@@ -35,10 +35,8 @@ from ..locking.lock import LockTiming, open_job_lock
 from .counts import RunCounts
 from .fence import Guard, PgFencing
 from .joblog import PgExecutionLog
-from .reminder_pass import Checkpoint, ReminderPass
+from .reminder_pass import Checkpoint, ReminderPass, due_rows
 from .trigger import CronTrigger, RunOutcome, Step
-
-_DUE_ROWS = named("due_rows")
 
 channel_logger = logging.getLogger("assignment_reminders.delivery.channels")
 
@@ -65,11 +63,6 @@ class RunObserver(Protocol):
     def crashed(self, error: BaseException) -> None:
         """The invocation could not start or was stopped (no outcome)."""
         ...
-
-
-def due_rows(conn: Connection, now: datetime) -> int:
-    """How many rows of the due index a pass at *now* reads (an index-only count)."""
-    return fetch_value(conn, _DUE_ROWS, {"now": now}, kind=int) or 0
 
 
 def announce_step(lines: Sequence[str]) -> Step:

@@ -18,20 +18,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from ..db.gateway import fetch_one, named, transaction
-from ..exceptions import LockLostError
-
-if TYPE_CHECKING:
-    from ..db.database import Connection
 from ..db.database import Connection
-from ..db.gateway import fetch_value
+from ..db.gateway import fetch_one, fetch_value, named, transaction
+from ..exceptions import LockLostError
 
 _FENCE_CHECK = named("fence_check")
 _FENCE_TAKE = named("fence_take")
-
-SQL = "locking.sql"
 
 Guard = Callable[[], AbstractContextManager[object]]
 """Each write of a run (a batch, a delivery claim) runs inside ``guard()``: the cron run's guard

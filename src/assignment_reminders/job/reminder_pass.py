@@ -43,7 +43,7 @@ from typing import Protocol
 
 from ..config import Settings
 from ..db.database import Connection
-from ..db.gateway import execute, fetch_one, named, sqlstate, transaction
+from ..db.gateway import execute, fetch_one, fetch_value, named, sqlstate, transaction
 from ..exceptions import DatabaseError, InputError
 from .counts import RunCounts
 from .fence import Guard
@@ -70,6 +70,11 @@ Checkpoint = Callable[[], None]
 
 def _no_checkpoint() -> None:
     return None
+
+
+def due_rows(conn: Connection, now: datetime) -> int:
+    """How many rows of the due index a pass at *now* reads (an index-only count)."""
+    return fetch_value(conn, _DUE_ROWS, {"now": now}, kind=int) or 0
 
 
 @contextlib.contextmanager
@@ -152,7 +157,7 @@ class ReminderPass:
         total = self.counts
         if total.reminders_created + total.escalations_created > 0:
             # mark the deleted rows' index entries dead now (see the query's comment)
-            execute(self.conn, _DUE_ROWS, {"now": now})
+            due_rows(self.conn, now)
         logger.info(
             "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
             " %d taken back (their gap closed while the batch ran), %d deliveries queued",

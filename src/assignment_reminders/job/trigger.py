@@ -55,7 +55,7 @@ from .run_status import Finish, RunStatus
 
 logger = logging.getLogger(__name__)
 
-LOCK_LOST = "lock_lost"
+LOCK_LOST = advice_table.LOCK_LOST
 """The note of a run that stopped because its lock stopped being ours (advice.py: its advice)."""
 
 DATABASE_FAULT = "database_fault"
@@ -250,13 +250,12 @@ class Run:
         finished as 'lock_lost'. Nothing may come between the row and the caller's try block
         (an interruption there would leave the row 'running')."""
         t = self.trigger
-        try:
-            if t.fencing is not None:
+        lost: LockLostError | None = None
+        if t.fencing is not None:
+            try:
                 self.token = t.fencing.take(t.lock.backend_pid)
-        except LockLostError as exc:
-            lost: LockLostError | None = exc
-        else:
-            lost = None
+            except LockLostError as exc:
+                lost = exc
         return t.log.start_running(self.start, t.lock.backend_pid), lost
 
     def _fail_orphans(self, run_id: int) -> None:
@@ -312,22 +311,20 @@ class Run:
                 end = Finish(RunStatus.SUCCESS)
             except LockLostError as exc:
                 end = Finish(RunStatus.FAILED, LOCK_LOST, f"{type(exc).__name__}: {exc}")
-                counts = t.scheduler.counts  # what its committed batches created
                 logger.error("stopping: %s", exc)
             except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
                 end = Finish(RunStatus.FAILED, DATABASE_FAULT, f"DatabaseError: {driver_line(exc)}")
-                counts = t.scheduler.counts
                 self.fault = exc
                 logger.error("stopping: the database failed: %s", driver_line(exc))
             except Exception as exc:
                 end = Finish(RunStatus.FAILED, None, describe(exc))
-                counts = t.scheduler.counts
                 logger.exception("the reminder run failed")
             except BaseException as exc:  # interrupted (SIGTERM, Ctrl-C): record it, then go on
                 end = Finish(RunStatus.FAILED, "interrupted", f"{type(exc).__name__}: {exc}")
-                counts = t.scheduler.counts
                 raise
             finally:
+                if end.status is not RunStatus.SUCCESS:
+                    counts = t.scheduler.counts  # what its committed batches created
                 duration_ms = (time.perf_counter() - started) * 1000
                 end = self._finish(run_id, end, counts=counts, duration_ms=duration_ms)
         finally:
@@ -498,7 +495,7 @@ class Run:
         detail = driver_line(self.fault) if self.fault is not None else "?"
         what = (
             "lost its lock, then its database session failed"
-            if cause_of(note, recorded=recorded) == advice_table.LOCK_LOST
+            if cause_of(note, recorded=recorded) == LOCK_LOST
             else "stopped because the database failed"
         )
         error = DatabaseError(

@@ -138,6 +138,8 @@ class _AdvisoryLock:
 
     scope = ""
 
+    _prepared = False
+
     def __init__(
         self,
         conn: Connection,
@@ -179,7 +181,9 @@ class _AdvisoryLock:
             return f"pg_locks no longer shows the lock on backend {self._backend_pid}"
         return None
 
-    def _start_heartbeat(self) -> None:
+    def _held_on(self, pid: int) -> None:
+        """The lock is ours on backend *pid*: beat from now on to keep confirming it."""
+        self._backend_pid = pid
         self._heartbeat = Heartbeat(self._beat, interval=self.timing.heartbeat_seconds)
         self._heartbeat.start()
 
@@ -223,7 +227,6 @@ class SessionAdvisoryLock(_AdvisoryLock):
 
     scope = "session"
 
-    _prepared = False
     _expected_pid: int | None = None
 
     def prepare(self) -> None:
@@ -269,8 +272,7 @@ class SessionAdvisoryLock(_AdvisoryLock):
         if not row.held:
             self.release()
             raise LockError(f"pg_locks does not show the lock on our backend {row.pid}")
-        self._backend_pid = row.pid
-        self._start_heartbeat()
+        self._held_on(row.pid)
         return True
 
     def release(self) -> bool:
@@ -289,8 +291,6 @@ class TransactionAdvisoryLock(_AdvisoryLock):
     """``pg_try_advisory_xact_lock`` in one explicit transaction held open for the whole run."""
 
     scope = "transaction"
-
-    _prepared = False
 
     def prepare(self) -> None:
         """Open the lock transaction: role and idle timeout ``SET LOCAL``, in one round trip."""
@@ -316,8 +316,7 @@ class TransactionAdvisoryLock(_AdvisoryLock):
         if not (row and row.acquired):
             self._end_transaction()
             return False
-        self._backend_pid = row.pid
-        self._start_heartbeat()
+        self._held_on(row.pid)
         return True
 
     def release(self) -> bool:
