@@ -119,13 +119,15 @@ def read_status(conn: Connection, settings: Settings, *, now: datetime, limit: i
     overlapped another (a double run: the ``overlapping_runs`` alert) naming those runs in
     ``overlapped``."""
     job_name = settings.job_name
-    _, truth = read_truth(conn, settings, now=now)
-    rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
+    snapshot, truth = read_truth(conn, settings, now=now)
+    rows = snapshot.recent[:limit]  # the same query's newest runs: read again only for more
+    if len(rows) < limit:
+        rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
     overlaps = overlapping_run_ids(rows, now)
     runs = [{**r.as_dict(), "overlapped": _overlapped(overlaps.get(r.id))} for r in rows]
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
     return Status(
-        runs=list(runs),
+        runs=runs,
         holder=holder,
         holder_since=since,
         alerts=[i.alert for i in truth.current if i.alert is not None],
