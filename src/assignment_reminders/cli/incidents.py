@@ -44,7 +44,7 @@ def list_incidents(ctx: Context, as_json: bool, now: datetime | None) -> None:
         click.echo(
             json.dumps(
                 {
-                    "state": {"state": truth.headline.state, "why": truth.headline.why},
+                    "state": truth.headline.to_dict(),
                     "incidents": [i.to_dict() for i in truth.current],
                 }
             )

@@ -61,9 +61,7 @@ class Status:
                 "since": _json(self.holder_since),
             },
             "open_alerts": [a.to_dict() for a in self.alerts],
-            "state": None
-            if self.headline is None
-            else {"state": self.headline.state, "why": self.headline.why},
+            "state": None if self.headline is None else self.headline.to_dict(),
             "incidents": [i.to_dict() for i in self.incidents],
         }
 
