@@ -109,16 +109,13 @@ def worker(
     channels = build_channels(settings)
     stop = threading.Event()
     if not channels:
-        if once:
-            if as_json:
-                echo_json({"channels": [], "delivered": 0, "dead": 0, "cancelled": 0})
-            else:
-                click.echo("worker: no delivery channel is configured; nothing to do")
-            return
-        _stop_on_signals(stop)
-        _idle(stop)
+        if not once:
+            _stop_on_signals(stop)
+            _idle(stop)
         if as_json:
             echo_json({"channels": [], "delivered": 0, "dead": 0, "cancelled": 0})
+        elif once:
+            click.echo("worker: no delivery channel is configured; nothing to do")
         else:
             click.echo("worker: stopped; no delivery channel was configured")
         return

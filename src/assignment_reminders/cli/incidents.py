@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 import click
 
 from ..db.database import connect, database_url
-from ..monitoring.incidents import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
+from ..monitoring.incidents import (
+    NAME_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    Window,
+)
 from .options import AwareDateTime, Context, Text, json_option, now_option, pass_context
 
 ID = click.IntRange(min=1, max=2**63 - 1)
@@ -44,7 +49,7 @@ def list_incidents(ctx: Context, as_json: bool, now: datetime | None) -> None:
         click.echo(
             json.dumps(
                 {
-                    "state": {"state": truth.headline.state, "why": truth.headline.why},
+                    "state": truth.headline.to_dict(),
                     "incidents": [i.to_dict() for i in truth.current],
                 }
             )
@@ -179,10 +184,15 @@ def list_command(ctx: Context, everything: bool, as_json: bool) -> None:
     if not windows:
         click.echo("no maintenance windows")
     for w in windows:
-        state = "active" if w.active(now) else "closed" if w.closed_at else "planned"
-        if not w.active(now) and w.closed_at is None and w.ends_at <= now:
-            state = "over"
         click.echo(
-            f"{w.id} {state} {w.starts_at.isoformat()} to {w.ends_at.isoformat()}"
+            f"{w.id} {_window_state(w, now)} {w.starts_at.isoformat()} to {w.ends_at.isoformat()}"
             f" by {w.opened_by}: {w.reason}"
         )
+
+
+def _window_state(w: Window, now: datetime) -> str:
+    if w.active(now):
+        return "active"
+    if w.closed_at is not None:
+        return "closed"
+    return "over" if w.ends_at <= now else "planned"

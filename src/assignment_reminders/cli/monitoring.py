@@ -54,10 +54,7 @@ def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None
                 {
                     "healthy": result.healthy,
                     "recorded": result.recorded,
-                    "state": {
-                        "state": result.truth.headline.state,
-                        "why": result.truth.headline.why,
-                    },
+                    "state": result.truth.headline.to_dict(),
                     "findings": [
                         {"kind": f.kind, "subject": f.subject, "message": f.message}
                         for f in result.findings

@@ -141,15 +141,23 @@ def applied(conn: Connection) -> dict[str, str | None]:
     return {r.version: r.checksum for r in fetch_all(conn, ledger, row=_Applied)}
 
 
+def unapplied(files: list[Migration], done: dict[str, str | None]) -> list[Migration]:
+    """The *files* not in *done* (:func:`applied`)."""
+    return [m for m in files if m.version not in done]
+
+
+def edited(files: list[Migration], done: dict[str, str | None]) -> list[Migration]:
+    """The *files* in *done* (:func:`applied`) that are no longer what was applied."""
+    return [m for m in files if m.version in done and not m.matches(done[m.version])]
+
+
 def pending(conn: Connection, directory: Path | None = None) -> list[Migration]:
-    done = applied(conn)
-    return [m for m in discover(directory) if m.version not in done]
+    return unapplied(discover(directory), applied(conn))
 
 
 def changed(conn: Connection, directory: Path | None = None) -> list[Migration]:
     """Applied migrations whose file is no longer what was applied."""
-    done = applied(conn)
-    return [m for m in discover(directory) if m.version in done and not m.matches(done[m.version])]
+    return edited(discover(directory), applied(conn))
 
 
 def changed_message(edited: list[Migration]) -> str:
@@ -227,14 +235,13 @@ def _prepare_history(conn: Connection, files: list[Migration]) -> None:
     before = applied(conn)
     refuse_existing(
         conn,
-        pending=[m.sql for m in files if m.version not in before],
+        pending=[m.sql for m in unapplied(files, before)],
         applied=[m.sql for m in files if m.version in before],
     )
     execute(conn, _LEDGER_DDL)
     done = applied(conn)
-    edited = [m for m in files if m.version in done and not m.matches(done[m.version])]
-    if edited:
-        raise MigrationError(changed_message(edited))
+    if changed_files := edited(files, done):
+        raise MigrationError(changed_message(changed_files))
     # Applied by the Supabase CLI: record the checksum the file has now.
     for m in files:
         if m.version in done and done[m.version] is None:

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 from ..db.database import Connection
 from ..db.gateway import IdRow, fetch_all, named
 from ..exceptions import DeliveryError, InputError
-from ..job.fence import Guard
 from ..logs import FIELDS
 from .lease import Leases
 from .messages import Delivery, Message, Renderer

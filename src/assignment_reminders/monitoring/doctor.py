@@ -18,7 +18,7 @@ from ..auth.jwks import Fetch, fetch_jwks, parse_jwks
 from ..config import Settings, describe_database_url
 from ..db.database import KEEPALIVE_OPTIONS, Connection, connect, database_url, lock_database_url
 from ..db.gateway import fetch_all, fetch_one, fetch_value, named
-from ..db.migrations import changed, discover, pending
+from ..db.migrations import applied, discover, edited, unapplied
 from ..exceptions import ReminderError, SchemaMissingError, TransactionPoolerError
 from ..job.distant_now import database_clock
 from ..locking.lock import LOCK_KEY
@@ -137,14 +137,17 @@ def check_lock_connection(lk: Connection, lock_url: str, settings: Settings) -> 
 def check_migrations(conn: Connection) -> Check:
     name = "migrations"
     files = discover()
-    missing = [m.filename for m in pending(conn)]
-    edited = changed(conn)
+    done = applied(conn)
+    missing = unapplied(files, done)
+    changed = edited(files, done)
     if missing:
-        return failed(name, f"pending: {', '.join(missing)}", "run `reminders migrate`")
-    if edited:
+        return failed(
+            name, f"pending: {', '.join(m.filename for m in missing)}", "run `reminders migrate`"
+        )
+    if changed:
         return failed(
             name,
-            f"changed after they were applied: {', '.join(m.filename for m in edited)}",
+            f"changed after they were applied: {', '.join(m.filename for m in changed)}",
             "restore the applied files; put changes in a new migration",
         )
     return passed(name, f"all {len(files)} applied")

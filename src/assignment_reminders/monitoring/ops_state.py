@@ -27,6 +27,10 @@ class Headline:
     state: str
     why: str
 
+    def to_dict(self) -> dict[str, str]:
+        """``{"state": ..., "why": ...}``: the ``state`` of every ``--json`` that shows it."""
+        return {"state": self.state, "why": self.why}
+
 
 @dataclass(frozen=True)
 class OpsFacts:

@@ -61,9 +61,7 @@ class Status:
                 "since": _json(self.holder_since),
             },
             "open_alerts": [a.to_dict() for a in self.alerts],
-            "state": None
-            if self.headline is None
-            else {"state": self.headline.state, "why": self.headline.why},
+            "state": None if self.headline is None else self.headline.to_dict(),
             "incidents": [i.to_dict() for i in self.incidents],
         }
 
@@ -119,13 +117,15 @@ def read_status(conn: Connection, settings: Settings, *, now: datetime, limit: i
     overlapped another (a double run: the ``overlapping_runs`` alert) naming those runs in
     ``overlapped``."""
     job_name = settings.job_name
-    _, truth = read_truth(conn, settings, now=now)
-    rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
+    snapshot, truth = read_truth(conn, settings, now=now)
+    rows = snapshot.recent[:limit]  # the same query's newest runs: read again only for more
+    if len(rows) < limit:
+        rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
     overlaps = overlapping_run_ids(rows, now)
     runs = [{**r.as_dict(), "overlapped": _overlapped(overlaps.get(r.id))} for r in rows]
     holder, since = PgExecutionLog(conn).lock_holder(job_name, LOCK_KEY)
     return Status(
-        runs=list(runs),
+        runs=runs,
         holder=holder,
         holder_since=since,
         alerts=[i.alert for i in truth.current if i.alert is not None],
