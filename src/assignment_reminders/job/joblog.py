@@ -57,7 +57,6 @@ class _LedgerCounts:
 
     reminders_created: int
     escalations_created: int
-    overlapped_with: list[int] | None
 
 
 @dataclass(frozen=True)

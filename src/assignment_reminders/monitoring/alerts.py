@@ -28,8 +28,6 @@ _OPEN_FINDINGS = named("open_findings")
 _RECENT_INCIDENTS = named("recent_incidents")
 _RESOLVE_CLEARED = named("resolve_cleared")
 
-SQL = "monitoring.sql"
-
 
 @dataclass(frozen=True)
 class Alert:

@@ -66,7 +66,7 @@ RETURNING id
 
 -- name: run_ledger_counts
 -- What the ledger holds with this run id, as its row counts it (kept by the ledger's triggers).
-SELECT reminders_created, escalations_created, overlapped_with
+SELECT reminders_created, escalations_created
 FROM reminders.cron_execution_logs
 WHERE id = %(id)s
 
