@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
-from benchmarks.write_tax import Tax, Way, differences, table, verdict, write_tax_targets
+from typing import cast
+
+import pytest
+from benchmarks import write_tax
+from benchmarks.write_tax import Case, Tax, Way, differences, table, verdict, write_tax_targets
 from benchmarks.write_tax_parts import instrumented
+
+from assignment_reminders.db.database import Connection
 
 
 def test_within_one_and_a_half_times_the_baseline_is_met_whatever_the_floor() -> None:
@@ -81,3 +87,28 @@ def test_the_parts_profiler_marks_each_top_level_statement_and_nothing_quoted() 
         "RETURN NULL;",
     ]
     assert all("'MARK % f#" in line for line in lines if "RAISE NOTICE" in line)
+
+
+def test_the_one_row_case_is_repeated_more_and_its_fastest_repetition_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its median moves more between repetitions than a bulk statement's: ``ONE_ROW_ROUNDS``
+    repetitions per ``--repeats``, the ways taking turns, the fastest of each way counting."""
+    order: list[Way] = []
+
+    def timed(conn: Connection, case: Case, way: Way, _: object) -> tuple[float, tuple[str, ...]]:
+        order.append(way)
+        return 100.0 - len(order), ("i", "d", "b")  # each repetition faster than the one before
+
+    monkeypatch.setattr(write_tax, "timed", timed)
+    monkeypatch.setattr(write_tax, "tidy", lambda conn: None)
+    conn = cast(Connection, None)
+    one = write_tax.one_activity([1, 2], [3])
+    assert one.rounds == write_tax.ONE_ROW_ROUNDS > 1
+    tax, _ = write_tax.measure(conn, one, 2, [])
+    assert order == [Way.TRIGGERS, Way.BASELINE, Way.FLOOR] * 2 * write_tax.ONE_ROW_ROUNDS
+    last = 100.0 - len(order)  # the last repetition: the fastest
+    assert (tax.with_triggers, tax.baseline, tax.floor) == (last + 2, last + 1, last)
+    order.clear()
+    write_tax.measure(conn, write_tax.contact_rename([1], names_in_index=True), 2, [])
+    assert len(order) == 2 * 3  # a bulk case: --repeats repetitions of each way
