@@ -8,6 +8,8 @@ For each N it seeds N assignments once, then works on copies of that database
   without the due index's upkeep (the ledger's trigger stands aside for its session);
 * ``run``: ``reminders run`` as a separate process, wall time from spawn to exit (interpreter
   start, imports, connections, lock, execution log and all), and its peak RSS;
+* below ten million, ``floor`` and ``run`` twice each (``FIRST_RUN_REPEATS``), taking turns on
+  fresh copies, the fastest of each counting;
 * ``re-run``: the same command again on the same database (nothing to create);
 * ``run+queue``: ``reminders run`` with the email and webhook channels configured, so that it
   also writes one delivery row per reminder and channel (time budget 0: nothing is sent);
@@ -159,22 +161,41 @@ def floor(url: str) -> tuple[float, int]:
     return elapsed, int(row["created"])
 
 
+# Below ten million, the floor and the first run are each measured this many times, taking turns
+# on fresh copies, the fastest of each counting: their ratio otherwise moves with whatever the
+# machine did during one of them (docs/benchmarks.md, "The table"). At ten million one of each
+# takes most of the benchmark's time.
+FIRST_RUN_REPEATS = 2
+
+
+def first_run_repeats(n: int) -> int:
+    return FIRST_RUN_REPEATS if n < 10_000_000 else 1
+
+
 def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) -> SizeResult:
     print(f"N={n:,}: seeding ...", file=sys.stderr, flush=True)
     source, seed_s, disk_mb = seeded_timed(dbs, n)
     template = dbs.name_of(source)
-    floor_url, run_url = dbs.create(template), dbs.create(template)
     queue_url = dbs.create(template) if with_queue else None
     naive_url = dbs.create(template) if n <= naive_up_to else None
-    print(f"N={n:,}: floor ...", file=sys.stderr, flush=True)
-    floor_s, created = floor(floor_url)
-    # Its 478k rows per million assignments would keep autovacuum busy during the run's figure.
-    dbs.drop(floor_url)
-    print(f"N={n:,}: reminders run ...", file=sys.stderr, flush=True)
-    run = reminders_run_measured(run_url)
-    made = created_by(run)
-    if made != created:
-        raise RuntimeError(f"run created {made} reminders, the floor {created}")
+    floors: list[float] = []
+    runs: list[ProcessRun] = []
+    for attempt in range(1, first_run_repeats(n) + 1):
+        floor_url, run_url = dbs.create(template), dbs.create(template)
+        print(f"N={n:,}: floor ({attempt}) ...", file=sys.stderr, flush=True)
+        floor_s, created = floor(floor_url)
+        # Its 478k rows per million assignments would keep autovacuum busy during the run's figure.
+        dbs.drop(floor_url)
+        print(f"N={n:,}: reminders run ({attempt}) ...", file=sys.stderr, flush=True)
+        run = reminders_run_measured(run_url)
+        made = created_by(run)
+        if made != created:
+            raise RuntimeError(f"run created {made} reminders, the floor {created}")
+        floors.append(floor_s)
+        runs.append(run)
+        if attempt < first_run_repeats(n):
+            dbs.drop(run_url)  # the last one's database goes on to the re-run and the next day
+    floor_s, run = min(floors), min(runs, key=in_run)
     rerun = reminders_run_measured(run_url)
     print(f"N={n:,}: the next day's run ...", file=sys.stderr, flush=True)
     a_day_later(run_url)
