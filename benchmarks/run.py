@@ -180,7 +180,8 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
     naive_url = dbs.create(template) if n <= naive_up_to else None
     floors: list[float] = []
     runs: list[ProcessRun] = []
-    for attempt in range(1, first_run_repeats(n) + 1):
+    repeats = first_run_repeats(n)
+    for attempt in range(1, repeats + 1):
         floor_url, run_url = dbs.create(template), dbs.create(template)
         print(f"N={n:,}: floor ({attempt}) ...", file=sys.stderr, flush=True)
         floor_s, created = floor(floor_url)
@@ -193,7 +194,7 @@ def bench_size(dbs: Databases, n: int, *, with_queue: bool, naive_up_to: int) ->
             raise RuntimeError(f"run created {made} reminders, the floor {created}")
         floors.append(floor_s)
         runs.append(run)
-        if attempt < first_run_repeats(n):
+        if attempt < repeats:
             dbs.drop(run_url)  # the last one's database goes on to the re-run and the next day
     floor_s, run = min(floors), min(runs, key=in_run)
     rerun = reminders_run_measured(run_url)

@@ -17,7 +17,7 @@ from ..locking.lock import LOCK_KEY
 from ..tables import render, shorten
 from .alerts import Alert
 from .checks import overlapping_run_ids
-from .monitor import read_truth
+from .monitor import RECENT_ROWS, read_truth
 from .ops_state import Headline
 from .truth import Incident, IncidentState
 
@@ -118,8 +118,10 @@ def read_status(conn: Connection, settings: Settings, *, now: datetime, limit: i
     ``overlapped``."""
     job_name = settings.job_name
     snapshot, truth = read_truth(conn, settings, now=now)
-    rows = snapshot.recent[:limit]  # the same query's newest runs: read again only for more
-    if len(rows) < limit:
+    rows = snapshot.recent[:limit]  # the same query's newest runs
+    # read again only for more, and only when the snapshot did not already hold every run (it
+    # reads at least RECENT_ROWS)
+    if len(rows) < limit and len(snapshot.recent) >= RECENT_ROWS:
         rows = fetch_all(conn, _RECENT_RUNS, {"job_name": job_name, "limit": limit}, row=RunRow)
     overlaps = overlapping_run_ids(rows, now)
     runs = [{**r.as_dict(), "overlapped": _overlapped(overlaps.get(r.id))} for r in rows]
