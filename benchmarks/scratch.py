@@ -25,10 +25,16 @@ def server() -> Iterator[str]:
     if url:
         yield url
         return
-    from assignment_reminders.db.embedded import embedded_database_url
+    from assignment_reminders.db.embedded import embedded_database_url, stop_embedded_database
 
     with tempfile.TemporaryDirectory(prefix="reminders-bench-") as tmp:
-        yield embedded_database_url(Path(tmp) / "pgdata", keep_running=False)
+        data_dir = Path(tmp) / "pgdata"
+        try:
+            yield embedded_database_url(data_dir, keep_running=True)  # stopped here, not at exit
+        finally:
+            # before its directory goes: stopped at exit instead, pg_ctl found no directory and
+            # the server ran on until it missed its lock file, a minute into the next benchmark
+            stop_embedded_database(data_dir)
 
 
 class Databases:
