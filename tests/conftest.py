@@ -56,6 +56,34 @@ def private_data_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="assignment-reminders-test-"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def throwaway_default_data_dir() -> Iterator[Path]:
+    """The embedded server's default directory, for this session: never the developer's own.
+
+    A test that builds settings without ``DATABASE_URL`` or ``REMINDERS_DATA_DIR`` falls back to
+    the embedded server in the user data dir (``XDG_DATA_HOME``, which platformdirs reads on
+    every call, and child processes inherit), and that server is left running by design. Here
+    that directory is a throwaway one, created only if a test uses it, and stopped and removed
+    at the end.
+    """
+    from assignment_reminders.config import default_data_dir
+    from assignment_reminders.db.embedded import stop_embedded_database
+
+    before = os.environ.get("XDG_DATA_HOME")
+    home = Path(tempfile.gettempdir()) / f"assignment-reminders-xdg-{uuid.uuid4().hex[:12]}"
+    os.environ["XDG_DATA_HOME"] = str(home)
+    try:
+        yield default_data_dir()
+    finally:
+        if before is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = before
+        if home.exists():
+            stop_embedded_database(home / "assignment-reminders" / "pgdata")
+            shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL")

@@ -97,13 +97,18 @@ def test_an_unreachable_database_fails_one_row_and_still_checks_delivery() -> No
     assert "pw" not in checks[0].detail
 
 
-def test_the_projects_signing_keys_are_fetched_when_supabase_url_is_set() -> None:
+def test_the_projects_signing_keys_are_fetched_when_supabase_url_is_set(database_url: str) -> None:
     unreachable = f"http://127.0.0.1:{free_port()}"
+
+    def checks(supabase_url: str) -> dict[str, Check]:
+        env = {"DATABASE_URL": database_url, "SUPABASE_URL": supabase_url}
+        return by_name(run_checks(Settings.from_env(env)))
+
     with jwks_server(ec_key(), rsa_key()) as project:
-        ok = by_name(run_checks(Settings.from_env({"SUPABASE_URL": project.url})))
+        ok = checks(project.url)
         project.publish()
-        none = by_name(run_checks(Settings.from_env({"SUPABASE_URL": project.url})))
-    down = by_name(run_checks(Settings.from_env({"SUPABASE_URL": unreachable})))
+        none = checks(project.url)
+    down = checks(unreachable)
     assert ok["signing keys"].result == "pass"
     assert "ec-1 (ES256), rsa-1 (RS256)" in ok["signing keys"].detail
     assert none["signing keys"].failed
