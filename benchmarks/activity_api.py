@@ -42,7 +42,7 @@ from assignment_reminders.dev.seed import seed
 from assignment_reminders.tables import render
 
 from . import http_load, options
-from .scratch import scratch_database
+from .scratch import cli_env, scratch_database
 from .targets import Target
 from .targets import render as render_targets
 
@@ -74,8 +74,7 @@ def serving(url: str, *serve_args: str) -> Iterator[int]:
     """`reminders serve` on a free port; yields the port once /health answers. If the server
     exits first, or does not answer within a minute, fails at once with its stderr."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=url, REMINDERS_JWT_SECRET=SECRET, REMINDERS_LOG_LEVEL="WARNING")
+    env = cli_env(url, REMINDERS_JWT_SECRET=SECRET)
     cmd = [sys.executable, "-m", "assignment_reminders", "serve", "--no-builtin-cron"]
     with tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(

@@ -32,7 +32,7 @@ from assignment_reminders.dev.seed import seed
 from assignment_reminders.job.reminder_pass import ReminderPass
 
 from . import options
-from .scratch import Databases, server
+from .scratch import Databases, cli_env, server
 from .targets import Target, render
 
 TODAY = date(2026, 11, 28)
@@ -254,10 +254,8 @@ def worker_processes(url: str, processes: int) -> DeliveryResult:
     """Webhook deliveries drained by several ``reminders worker --once`` processes (default
     settings), their start-up included."""
     with receiver("webhook") as got:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-        env.update(
-            DATABASE_URL=url,
-            REMINDERS_LOG_LEVEL="WARNING",
+        env = cli_env(
+            url,
             REMINDERS_WEBHOOK_URL=f"http://127.0.0.1:{got.port}/hook",
             REMINDERS_WEBHOOK_SECRET=BENCH_WEBHOOK_SECRET,
         )

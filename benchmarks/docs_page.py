@@ -54,10 +54,15 @@ def provenance(
 
 
 def _head() -> str:
+    return short_commit(DOCS_PAGE.parent)
+
+
+def short_commit(tree: Path) -> str:
+    """The short hash of the commit checked out in *tree*, or "unknown"."""
     try:
         found = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=DOCS_PAGE.parent,
+            cwd=tree,
             capture_output=True,
             text=True,
             check=True,

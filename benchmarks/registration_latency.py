@@ -48,7 +48,7 @@ from assignment_reminders.dev.seed import seed
 
 from . import http_load, options
 from .activity_api import headers_for, percentile, serving
-from .scratch import scratch_database
+from .scratch import cli_env, scratch_database
 from .targets import Target
 from .targets import render as render_targets
 
@@ -147,10 +147,7 @@ class FirstRun:
 @contextmanager
 def first_run(url: str, batch_size: int) -> Iterator[FirstRun]:
     """Start ``reminders run`` on *url* at NOW; stopped on the way out if still running."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(
-        DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING", REMINDERS_BATCH_SIZE=str(batch_size)
-    )
+    env = cli_env(url, REMINDERS_BATCH_SIZE=str(batch_size))
     command = [sys.executable, "-m", "assignment_reminders", "run", "--json"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(

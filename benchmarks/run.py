@@ -53,7 +53,7 @@ from .race import table as race_table
 from .registration_latency import bench_registration_latency, latency_targets
 from .registration_latency import table as latency_table
 from .results import ProcessRun, SizeResult, created_by, in_run
-from .scratch import Databases, server
+from .scratch import Databases, cli_env, server
 from .startup import bench_startup
 from .targets import render, size_targets, startup_target
 from .write_tax import bench_write_tax, write_tax_targets
@@ -122,8 +122,7 @@ def reminders_run_measured(
     url: str, extra_env: dict[str, str] | None = None, now: datetime = NOW
 ) -> ProcessRun:
     """``reminders run`` with its own wall time and peak RSS (wait4 in a small launcher)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING", **(extra_env or {}))
+    env = cli_env(url, **(extra_env or {}))
     checkpoint(url)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         command = [sys.executable, "-m", "assignment_reminders", "run", "--json"]

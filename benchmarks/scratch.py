@@ -15,7 +15,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from tests.conftest import with_dbname
+from tests.conftest import reminders_env, with_dbname
+
+
+def cli_env(url: str, **extra: str) -> dict[str, str]:
+    """What a benchmark gives a ``reminders`` process on *url*: this process's environment
+    without its ``REMINDERS_*`` settings, warnings and worse logged, and *extra*."""
+    return reminders_env(url, REMINDERS_LOG_LEVEL="WARNING", **extra)
 
 
 @contextmanager

@@ -3,7 +3,6 @@ interpreter (``python -c pass``) measured in the same run."""
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from assignment_reminders.db.database import connect
 from assignment_reminders.db.migrations import migrate
 
-from .scratch import Databases
+from .scratch import Databases, cli_env
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,7 @@ def bench_startup(dbs: Databases, times: int = 7) -> Startup:
     url = dbs.create()
     with connect(url, purpose="bench-startup") as conn:
         migrate(conn)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING")
+    env = cli_env(url)
     run = [sys.executable, "-m", "assignment_reminders", "run"]
     interpreter = _median_wall([sys.executable, "-c", "pass"], env, times)
     result = Startup(_median_wall(run, env, times), interpreter)

@@ -19,6 +19,7 @@ checkout that is installed already. Each side runs its own ``reminders`` command
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -31,11 +32,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
+
 from assignment_reminders.db.database import connect
+from assignment_reminders.exceptions import first_line
 
 from . import options
+from .docs_page import short_commit
 from .run import NOW, TODAY, checkpoint
-from .scratch import Databases, server
+from .scratch import Databases, cli_env, server
 
 REPO = Path(__file__).resolve().parents[1]
 DAY_AFTER = NOW + timedelta(days=1)
@@ -72,10 +77,8 @@ def turns(rounds: int, sides: Sequence[Side]) -> Iterator[Side]:
 
 def reminders(side: Side, url: str, *args: str) -> str:
     """*side*'s ``reminders`` command on *url*; its stdout, or one line naming what failed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    env.update(DATABASE_URL=url, REMINDERS_LOG_LEVEL="WARNING")
     done = subprocess.run(
-        [str(side.command), *args], env=env, capture_output=True, text=True, check=False
+        [str(side.command), *args], env=cli_env(url), capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -120,15 +123,15 @@ def templates(dbs: Databases, side: Side, assignments: int) -> dict[str, str]:
 
 
 def measure(dbs: Databases, sides: Sequence[Side], assignments: int, rounds: int) -> list[Figures]:
-    made = {side.label: templates(dbs, side, assignments) for side in sides}
-    figures = {side.label: Figures() for side in sides}
+    made = {side: templates(dbs, side, assignments) for side in sides}
+    figures = {side: Figures() for side in sides}
     for side in turns(rounds, sides):
         for phase, now in zip(PHASES, (NOW, DAY_AFTER), strict=True):
-            copy = dbs.create(template=made[side.label][phase])
+            copy = dbs.create(template=made[side][phase])
             checkpoint(copy)
-            figures[side.label].seconds[phase].append(run_seconds(side, copy, now.isoformat()))
+            figures[side].seconds[phase].append(run_seconds(side, copy, now.isoformat()))
             dbs.drop(copy)
-    return [figures[side.label] for side in sides]
+    return [figures[side] for side in sides]
 
 
 def table(sides: Sequence[Side], figures: Sequence[Figures]) -> str:
@@ -151,22 +154,22 @@ def checked_out(commit: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="reminders-versus-") as tmp:
         tree = Path(tmp) / "tree"
         git = ["git", "-C", str(REPO)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(tree), commit], check=True)
         try:
-            subprocess.run(["make", "-C", str(tree), "install"], check=True)
+            step(f"check out {commit}", [*git, "worktree", "add", "--detach", str(tree), commit])
+            step(f"install {commit}", ["make", "-C", str(tree), "install"])
             yield tree
         finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+            subprocess.run(
+                [*git, "worktree", "remove", "--force", str(tree)], capture_output=True, check=False
+            )
 
 
-def revision(tree: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or str(tree)
+def step(what: str, command: list[str]) -> None:
+    """*command*, its output kept; a failure is one line (its last line of stderr) and exit 1."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"versus: could not {what}: {last}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -194,13 +197,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.against_tree is not None and not (args.against_tree / ".venv/bin/reminders").exists():
         parser.error(f"--against-tree: no .venv/bin/reminders in {args.against_tree}")
     with other_tree(args.against, args.against_tree) as tree:
-        sides = [Side(f"this ({revision(REPO)})", REPO), Side(revision(tree), tree)]
-        with server() as admin_url:
-            dbs = Databases(admin_url, prefix="versus")
-            try:
-                figures = measure(dbs, sides, args.assignments, args.rounds)
-            finally:
-                dbs.drop_all()
+        sides = [Side(f"this ({short_commit(REPO)})", REPO), Side(short_commit(tree), tree)]
+        try:
+            with server() as admin_url:
+                dbs = Databases(admin_url, prefix="versus")
+                try:
+                    figures = measure(dbs, sides, args.assignments, args.rounds)
+                finally:
+                    with contextlib.suppress(psycopg.Error):  # a server gone took them along
+                        dbs.drop_all()
+        except psycopg.Error as exc:
+            raise SystemExit(f"versus: the database failed: {first_line(exc)}") from None
     print(f"N={args.assignments:,}, {args.rounds} round(s), load average {os.getloadavg()[0]:.2f}")
     print(table(sides, figures))
 

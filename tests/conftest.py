@@ -72,15 +72,16 @@ def throwaway_default_data_dir() -> Iterator[Path]:
     before = os.environ.get("XDG_DATA_HOME")
     home = Path(tempfile.gettempdir()) / f"assignment-reminders-xdg-{uuid.uuid4().hex[:12]}"
     os.environ["XDG_DATA_HOME"] = str(home)
+    data_dir = default_data_dir()
     try:
-        yield default_data_dir()
+        yield data_dir
     finally:
         if before is None:
             os.environ.pop("XDG_DATA_HOME", None)
         else:
             os.environ["XDG_DATA_HOME"] = before
         if home.exists():
-            stop_embedded_database(home / "assignment-reminders" / "pgdata")
+            stop_embedded_database(data_dir)
             shutil.rmtree(home, ignore_errors=True)
 
 

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import psycopg
+
 from tests.conftest import REPO
 
 
@@ -32,3 +34,6 @@ def test_this_checkout_against_itself(pg_admin_url: str) -> None:
             figures = [float(x) for x in re.findall(r"(\d+\.\d+)", cell.split(" (median")[0])]
             assert len(figures) == 1 and figures[0] > 0, row
         assert re.fullmatch(r"\d+\.\d\dx \|", cells[3]), row
+    with psycopg.connect(pg_admin_url) as admin:
+        left = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'versus%'")
+        assert left.fetchall() == []  # its templates and copies are dropped
