@@ -369,7 +369,9 @@ CREATE TABLE reminders.reminder_dispatches (
     peer_mentor_id      bigint NOT NULL,
     coordinator_id      bigint NOT NULL,
     recipient_user_id   uuid NOT NULL,
-    run_id              bigint REFERENCES reminders.cron_execution_logs (id) ON DELETE SET NULL,
+    -- the run that wrote it: reminders.cron_execution_logs (id), kept by the triggers of "Run
+    -- counts from the ledger" below (ON DELETE SET NULL), not by a FOREIGN KEY
+    run_id              bigint,
     created_at          timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT reminder_dispatches_once UNIQUE (assignment_id, kind, gap_started_on)
 );
@@ -1529,8 +1531,87 @@ COMMENT ON TRIGGER run_counts_on_dispatch ON reminders.reminder_dispatches IS
 COMMENT ON TRIGGER run_counts_on_dispatch_delete ON reminders.reminder_dispatches IS
     'assignment-reminders: rows deleted in the transaction that wrote them leave their run''s count.';
 
+-- run_id refers to its run's log row as a foreign key would (ON DELETE SET NULL), but checked
+-- once per statement rather than once per row: a batch's 20,000 ledger rows all name one run, and
+-- a FOREIGN KEY looked that one row up 20,000 times (5 us each, about 2.5 s of a first run over
+-- a million assignments; docs/benchmarks.md, "Figures behind design choices"). The statement's
+-- runs are held FOR KEY SHARE as the foreign key held them: deleting one waits for the writer.
+-- A missing run is refused as the foreign key refused it (SQLSTATE 23503, the same constraint
+-- name). A run's log row deleted (retention) or truncated unsets the run_id of its reminders.
+CREATE FUNCTION reminders.dispatch_runs_exist() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+DECLARE
+    named bigint[];
+    missing bigint;
+BEGIN
+    SELECT array_agg(DISTINCT r.run_id) INTO named FROM new_rows r WHERE r.run_id IS NOT NULL;
+    IF named IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT min(w.id) INTO missing
+    FROM unnest(named) w (id)
+    WHERE w.id <> ALL (ARRAY(
+        SELECT l.id FROM reminders.cron_execution_logs l WHERE l.id = ANY (named)
+        ORDER BY l.id
+        FOR KEY SHARE
+    ));
+    IF missing IS NOT NULL THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = 'insert or update on table "reminder_dispatches" violates foreign key'
+                      ' constraint "reminder_dispatches_run_id_fkey"',
+            DETAIL = format('Key (run_id)=(%s) is not present in table "cron_execution_logs".',
+                            missing),
+            SCHEMA = 'reminders', TABLE = 'reminder_dispatches', COLUMN = 'run_id',
+            CONSTRAINT = 'reminder_dispatches_run_id_fkey';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION reminders.dispatch_runs_after_log_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = ''
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE reminders.reminder_dispatches r SET run_id = NULL WHERE r.run_id IS NOT NULL;
+    ELSE
+        UPDATE reminders.reminder_dispatches r SET run_id = NULL
+        WHERE r.run_id IN (SELECT o.id FROM old_rows o);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER dispatch_runs_exist_on_insert
+    AFTER INSERT ON reminders.reminder_dispatches
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_exist();
+
+CREATE TRIGGER dispatch_runs_exist_on_update
+    AFTER UPDATE ON reminders.reminder_dispatches
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_exist();
+
+CREATE TRIGGER dispatch_runs_on_log_delete
+    AFTER DELETE ON reminders.cron_execution_logs
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_after_log_delete();
+
+CREATE TRIGGER dispatch_runs_on_log_truncate
+    AFTER TRUNCATE ON reminders.cron_execution_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_after_log_delete();
+
+COMMENT ON TRIGGER dispatch_runs_exist_on_insert ON reminders.reminder_dispatches IS
+    'assignment-reminders: a ledger row''s run_id names a run in reminders.cron_execution_logs (a foreign key, checked once per statement).';
+COMMENT ON TRIGGER dispatch_runs_on_log_delete ON reminders.cron_execution_logs IS
+    'assignment-reminders: a run''s log row deleted unsets the run_id of its reminders (ON DELETE SET NULL).';
+
 REVOKE EXECUTE ON FUNCTION
-    reminders.run_counts_after_dispatch_insert(), reminders.run_counts_after_dispatch_delete()
+    reminders.run_counts_after_dispatch_insert(), reminders.run_counts_after_dispatch_delete(),
+    reminders.dispatch_runs_exist(), reminders.dispatch_runs_after_log_delete()
     FROM PUBLIC, anon, authenticated;
 
 -- == Registering activities =====================================================================

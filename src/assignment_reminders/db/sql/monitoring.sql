@@ -84,7 +84,8 @@ WHERE job_name = %(job_name)s AND resolved_at IS NULL
 ORDER BY opened_at, id
 
 -- name: prune_execution_logs
--- Retention. reminder_dispatches.run_id is ON DELETE SET NULL: the ledger keeps its rows.
+-- Retention. The log's delete trigger unsets reminder_dispatches.run_id (as ON DELETE SET NULL
+-- would): the ledger keeps its rows.
 -- A row still 'running' is never pruned (the overrun check needs it).
 WITH gone AS (
     DELETE FROM reminders.cron_execution_logs
