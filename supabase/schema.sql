@@ -1384,15 +1384,26 @@ END
 $$;
 
 -- A ledger row deleted or changed: the assignments it belonged to, and those it belongs to now,
--- are recomputed.
+-- are recomputed. Only a change of a reminder's key (assignment, kind, gap) bears on the index:
+-- an update of anything else (a run's log row deleted unsets run_id on every reminder of the run)
+-- recomputes nothing and holds no assignment.
 CREATE FUNCTION reminders.assignment_due_after_dispatch_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
+DECLARE
+    changed bigint[];
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        PERFORM reminders.refresh_assignment_due(ARRAY(
-            SELECT assignment_id FROM old_rows UNION SELECT assignment_id FROM new_rows));
+        SELECT array_agg(DISTINCT k.assignment_id) INTO changed
+        FROM ((SELECT o.assignment_id, o.kind, o.gap_started_on FROM old_rows o
+               EXCEPT SELECT n.assignment_id, n.kind, n.gap_started_on FROM new_rows n)
+              UNION ALL
+              (SELECT n.assignment_id, n.kind, n.gap_started_on FROM new_rows n
+               EXCEPT SELECT o.assignment_id, o.kind, o.gap_started_on FROM old_rows o)) k;
+        IF changed IS NOT NULL THEN
+            PERFORM reminders.refresh_assignment_due(changed);
+        END IF;
     ELSE
         PERFORM reminders.refresh_assignment_due(ARRAY(SELECT DISTINCT assignment_id FROM old_rows));
     END IF;

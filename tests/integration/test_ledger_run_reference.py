@@ -109,3 +109,29 @@ def test_a_runs_deletion_waits_for_a_writer_naming_it_and_then_unsets_what_it_wr
             thread.join(timeout=10)
     assert deleted.is_set() and errors == []
     assert run_ids(conn) == [None, None]
+
+
+def test_unsetting_a_deleted_runs_reference_holds_no_assignment_and_leaves_the_due_index(
+    conn: Connection, database_url: str
+) -> None:
+    """Retention deletes a run's log row after every run; its reminders' run_id is unset, which
+    bears on no reminder still to come. So it must not hold their assignments (a registration
+    for one of them would wait for the retention's transaction) nor recompute their due rows."""
+    run = insert_run(conn, "success", T0)
+    written = assignments(conn, 3)
+    conn.execute(WRITE, {"assignments": written, "runs": [run] * 3})
+    index = "SELECT * FROM reminders.assignment_due ORDER BY assignment_id, kind"
+    before = conn.execute(index).fetchall()
+    with connect(database_url, purpose="test", autocommit=False) as pruner:
+        pruner.execute(PRUNE, (run,))  # not committed yet
+        with connect(database_url, purpose="test", autocommit=False) as registrar:
+            held = registrar.execute(  # as a registration holds them; NOWAIT: held is refused
+                "SELECT id FROM public.assignments WHERE id = ANY (%s) ORDER BY id"
+                " FOR NO KEY UPDATE NOWAIT",
+                (written,),
+            ).fetchall()
+            assert [r["id"] for r in held] == sorted(written)
+            registrar.rollback()
+        pruner.commit()
+    assert run_ids(conn) == [None] * 6
+    assert conn.execute(index).fetchall() == before
