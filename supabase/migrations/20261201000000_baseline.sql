@@ -1470,10 +1470,10 @@ COMMENT ON TRIGGER run_counts_on_dispatch ON reminders.reminder_dispatches IS
 COMMENT ON TRIGGER run_counts_on_dispatch_delete ON reminders.reminder_dispatches IS
     'assignment-reminders: rows deleted in the transaction that wrote them leave their run''s count.';
 -- run_id refers to its run's log row as a foreign key would (ON DELETE SET NULL), but checked
--- once per statement rather than once per row: a batch's 20,000 ledger rows all name one run, and
--- a FOREIGN KEY looked that one row up 20,000 times (5 us each, about 2.5 s of a first run over
--- a million assignments; docs/benchmarks.md, "Figures behind design choices"). The statement's
--- runs are held FOR KEY SHARE as the foreign key held them: deleting one waits for the writer.
+-- once per statement rather than once per row: all of a batch's ledger rows name one run, and a
+-- FOREIGN KEY looked that one row up again for each of them, a share of the whole pass
+-- (docs/benchmarks.md#figures-behind-design-choices). The statement's runs are held
+-- FOR KEY SHARE as the foreign key held them: deleting one waits for the writer.
 -- A missing run is refused as the foreign key refused it (SQLSTATE 23503, the same constraint
 -- name). A run's log row deleted (retention) or truncated unsets the run_id of its reminders.
 CREATE FUNCTION reminders.dispatch_runs_exist() RETURNS trigger
