@@ -1414,24 +1414,36 @@ GRANT EXECUTE ON FUNCTION reminders.refresh_assignment_due(bigint[], boolean),
 -- transaction's id, last_write_xact), and rows a statement deleted in the same transaction that
 -- inserted them (the pass's recheck) are taken off. A later deletion (an assignment deleted,
 -- cascading to its ledger rows) does not rewrite what the run committed (docs/cron-trigger.md).
+-- Its update also keeps the rows' reference to their run (below): it holds each run's row, so
+-- deleting the run waits for this transaction, and a run_id that names no run is refused.
 CREATE FUNCTION reminders.run_counts_after_dispatch_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
 AS $$
+DECLARE
+    missing bigint;
 BEGIN
-    UPDATE reminders.cron_execution_logs l
-    SET reminders_created = l.reminders_created + n.reminders,
-        escalations_created = l.escalations_created + n.escalations,
-        last_write_xact = pg_catalog.pg_current_xact_id()
-    FROM (
+    WITH n AS (
         SELECT r.run_id,
                count(*) FILTER (WHERE r.kind = 'reminder') AS reminders,
                count(*) FILTER (WHERE r.kind = 'escalation') AS escalations
         FROM new_rows r
         WHERE r.run_id IS NOT NULL
         GROUP BY r.run_id
-    ) n
-    WHERE l.id = n.run_id;
+    ),
+    counted AS (
+        UPDATE reminders.cron_execution_logs l
+        SET reminders_created = l.reminders_created + n.reminders,
+            escalations_created = l.escalations_created + n.escalations,
+            last_write_xact = pg_catalog.pg_current_xact_id()
+        FROM n
+        WHERE l.id = n.run_id
+        RETURNING l.id
+    )
+    SELECT min(n.run_id) INTO missing FROM n WHERE n.run_id NOT IN (SELECT c.id FROM counted c);
+    IF missing IS NOT NULL THEN
+        PERFORM reminders.refuse_missing_run(missing);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -1476,6 +1488,22 @@ COMMENT ON TRIGGER run_counts_on_dispatch_delete ON reminders.reminder_dispatche
 -- FOR KEY SHARE as the foreign key held them: deleting one waits for the writer.
 -- A missing run is refused as the foreign key refused it (SQLSTATE 23503, the same constraint
 -- name). A run's log row deleted (retention) or truncated unsets the run_id of its reminders.
+-- An insert's runs are checked by the counting trigger above, which holds them anyway; an update
+-- (rare: retention's own, a repair) by dispatch_runs_exist.
+CREATE FUNCTION reminders.refuse_missing_run(p_run_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = ''
+AS $$
+BEGIN
+    RAISE foreign_key_violation USING
+        MESSAGE = 'insert or update on table "reminder_dispatches" violates foreign key'
+                  ' constraint "reminder_dispatches_run_id_fkey"',
+        DETAIL = format('Key (run_id)=(%s) is not present in table "cron_execution_logs".',
+                        p_run_id),
+        SCHEMA = 'reminders', TABLE = 'reminder_dispatches', COLUMN = 'run_id',
+        CONSTRAINT = 'reminder_dispatches_run_id_fkey';
+END
+$$;
 CREATE FUNCTION reminders.dispatch_runs_exist() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = ''
@@ -1496,13 +1524,7 @@ BEGIN
         FOR KEY SHARE
     ));
     IF missing IS NOT NULL THEN
-        RAISE foreign_key_violation USING
-            MESSAGE = 'insert or update on table "reminder_dispatches" violates foreign key'
-                      ' constraint "reminder_dispatches_run_id_fkey"',
-            DETAIL = format('Key (run_id)=(%s) is not present in table "cron_execution_logs".',
-                            missing),
-            SCHEMA = 'reminders', TABLE = 'reminder_dispatches', COLUMN = 'run_id',
-            CONSTRAINT = 'reminder_dispatches_run_id_fkey';
+        PERFORM reminders.refuse_missing_run(missing);
     END IF;
     RETURN NULL;
 END
@@ -1521,10 +1543,6 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER dispatch_runs_exist_on_insert
-    AFTER INSERT ON reminders.reminder_dispatches
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_exist();
 CREATE TRIGGER dispatch_runs_exist_on_update
     AFTER UPDATE ON reminders.reminder_dispatches
     REFERENCING NEW TABLE AS new_rows
@@ -1536,13 +1554,14 @@ CREATE TRIGGER dispatch_runs_on_log_delete
 CREATE TRIGGER dispatch_runs_on_log_truncate
     AFTER TRUNCATE ON reminders.cron_execution_logs
     FOR EACH STATEMENT EXECUTE FUNCTION reminders.dispatch_runs_after_log_delete();
-COMMENT ON TRIGGER dispatch_runs_exist_on_insert ON reminders.reminder_dispatches IS
-    'assignment-reminders: a ledger row''s run_id names a run in reminders.cron_execution_logs (a foreign key, checked once per statement).';
+COMMENT ON TRIGGER dispatch_runs_exist_on_update ON reminders.reminder_dispatches IS
+    'assignment-reminders: a ledger row''s run_id names a run in reminders.cron_execution_logs (a foreign key, checked once per statement; run_counts_on_dispatch checks inserts).';
 COMMENT ON TRIGGER dispatch_runs_on_log_delete ON reminders.cron_execution_logs IS
     'assignment-reminders: a run''s log row deleted unsets the run_id of its reminders (ON DELETE SET NULL).';
 REVOKE EXECUTE ON FUNCTION
     reminders.run_counts_after_dispatch_insert(), reminders.run_counts_after_dispatch_delete(),
-    reminders.dispatch_runs_exist(), reminders.dispatch_runs_after_log_delete()
+    reminders.dispatch_runs_exist(), reminders.dispatch_runs_after_log_delete(),
+    reminders.refuse_missing_run(bigint)
     FROM PUBLIC, anon, authenticated;
 -- == Registering activities =====================================================================
 -- One call registers a request's activities (docs/activities.md). One row per item, in item
