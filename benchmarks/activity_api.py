@@ -313,7 +313,7 @@ def api_targets(r: ApiResult) -> list[Target]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=options.positive, default=200_000)
+    options.add_assignments(parser, 200_000)
     parser.add_argument(
         "--requests",
         type=options.positive,

@@ -58,10 +58,11 @@ def _head() -> str:
 
 
 def short_commit(tree: Path) -> str:
-    """The short hash of the commit checked out in *tree*, or "unknown"."""
+    """The short hash of the commit checked out in *tree*, with ``-dirty`` when tracked files
+    differ from it (the figures are then not that commit's), or "unknown"."""
     try:
         found = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "describe", "--always", "--dirty", "--abbrev=7", "--exclude=*"],
             cwd=tree,
             capture_output=True,
             text=True,

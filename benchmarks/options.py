@@ -47,3 +47,13 @@ def sizes(text: str) -> list[int]:
     if not values:
         raise argparse.ArgumentTypeError("no size given")
     return values
+
+
+def add_assignments(parser: argparse.ArgumentParser, default: int, *, minimum: int = 1) -> None:
+    """``--assignments``: how many assignments a benchmark seeds."""
+    parser.add_argument(
+        "--assignments",
+        type=count(minimum),
+        default=default,
+        help="assignments seeded (default: %(default)s)",
+    )

@@ -161,9 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=options.seconds, default=120.0, help="rounds for this long (120)"
     )
-    parser.add_argument(
-        "--assignments", type=options.positive, default=100_000, help="seeded (100000)"
-    )
+    options.add_assignments(parser, 100_000)
     parser.add_argument(
         "--writers", type=options.positive, default=SHAPE.writers, help="threads (%(default)s)"
     )

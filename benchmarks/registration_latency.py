@@ -299,12 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.registration_latency", description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        "--assignments",
-        type=options.positive,
-        default=1_000_000,
-        help="assignments seeded (default: %(default)s)",
-    )
+    options.add_assignments(parser, 1_000_000)
     parser.add_argument(
         "--writers",
         type=options.positive,

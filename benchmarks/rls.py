@@ -166,7 +166,7 @@ def as_service(conn: Connection, statement: str, params: dict[str, Any]) -> Call
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=options.positive, default=100_000)
+    options.add_assignments(parser, 100_000)
     parser.add_argument("--iterations", type=options.positive, default=50)
     parser.add_argument("--explain", action="store_true", help="Print each read's plan under RLS.")
     args = parser.parse_args(argv)

@@ -84,7 +84,7 @@ def first_batch_seconds(url: str, *, with_counts: bool) -> tuple[float, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run_counts", description=__doc__)
-    parser.add_argument("--assignments", type=options.count(BATCH * 2), default=250_000)
+    options.add_assignments(parser, 250_000, minimum=BATCH * 2)
     parser.add_argument("--rounds", type=options.count(1), default=5)
     args = parser.parse_args(argv)
     samples: dict[bool, list[float]] = {True: [], False: []}

@@ -84,7 +84,7 @@ class Phases(logging.Handler):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignments", type=options.positive, default=1_000_000)
+    options.add_assignments(parser, 1_000_000)
     args = parser.parse_args(argv)
     phases = Phases()
     seed_logger.addHandler(phases)

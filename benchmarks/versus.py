@@ -181,12 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     other.add_argument(
         "--against-tree", metavar="PATH", type=Path, help="an installed checkout to compare with"
     )
-    parser.add_argument(
-        "--assignments",
-        type=options.positive,
-        default=1_000_000,
-        help="assignments seeded (default: %(default)s)",
-    )
+    options.add_assignments(parser, 1_000_000)
     parser.add_argument(
         "--rounds",
         type=options.positive,

@@ -637,12 +637,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.write_tax", description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        "--assignments",
-        type=options.positive,
-        default=200_000,
-        help="assignments seeded (default: %(default)s)",
-    )
+    options.add_assignments(parser, 200_000)
     parser.add_argument(
         "--rows",
         type=options.positive,

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.write_tax_parts", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--assignments", type=options.positive, default=200_000)
+    options.add_assignments(parser, 200_000)
     parser.add_argument("--rows", type=options.positive, default=50_000)
     parser.add_argument("--repeats", type=options.positive, default=5)
     args = parser.parse_args(argv)
