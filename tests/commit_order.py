@@ -61,14 +61,17 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) x
 WHERE x.committed < pg_xact_commit_timestamp(r.xmin)
+  AND (%(run)s::bigint IS NULL OR r.run_id = %(run)s)
 ORDER BY r.id
 """
 
 
-def closed_gap_reminders(conn: Connection) -> list[dict[str, Any]]:
+def closed_gap_reminders(conn: Connection, *, run_id: int | None = None) -> list[dict[str, Any]]:
     """Every reminder (with its notification and delivery counts) that committed after a
-    contact had closed its gap; empty when the pass never reminds about a closed gap."""
-    return conn.execute(CLOSED_GAP_REMINDERS).fetchall()
+    contact had closed its gap, or only those *run_id* wrote; empty when the pass never reminds
+    about a closed gap. A ledger row updated since (retention unsetting run_id) carries the
+    update's commit time: judge a run's rows before anything may update them."""
+    return conn.execute(CLOSED_GAP_REMINDERS, {"run": run_id}).fetchall()
 
 
 def describe(row: dict[str, Any]) -> str:

@@ -7,10 +7,12 @@ transaction, in an order drawn from a seeded generator: activities registered (b
 through RLS, or in bulk) and deleted (one, or several assignments' recent ones), assignments
 added, paused/resumed (by their coordinator through RLS, or in bulk), given another contact or an
 earlier start, contacts renamed (one, or many rows in one statement, as service_role or the
-owner), organizations' thresholds and time zones changed, and ledger rows deleted (a retention
-job's oldest rows, an operator's repair of one). The pass is ReminderPass with a
+owner), organizations' thresholds and time zones changed, ledger rows deleted (a retention
+job's oldest rows, an operator's repair of one), and the run log's oldest finished rows pruned
+(the job's own retention: their reminders' run_id is unset). The pass is ReminderPass with a
 small batch size (many batches per round) and a webhook channel (delivery rows too), at a
-``now`` that moves forward a day every other round. Writers keep writing while the pass runs.
+``now`` that moves forward a day every other round, writing for a run row of its own. Writers
+keep writing while the pass runs.
 
 Every statement a writer runs is the host's: any error it gets is a failure of ours (a unique
 violation or a deadlock raised in a trigger, a lock timeout). The writers only write what is
@@ -41,6 +43,7 @@ from assignment_reminders.job.reminder_pass import ReminderPass
 from tests import factories
 from tests.activity_world import as_supabase_user
 from tests.due_index import COLUMNS, stale_due_rows
+from tests.run_rows import insert_run
 
 TIME_ZONES = ("UTC", "Europe/Oslo", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago")
 CHANNELS = ("webhook",)
@@ -65,6 +68,7 @@ class Write(StrEnum):
     TIME_ZONE = "time zone"
     RETENTION = "ledger retention"
     REPAIR = "ledger repair"
+    LOG_RETENTION = "run log retention"
 
 
 # How often each is drawn: registrations dominate, as in real use.
@@ -84,6 +88,7 @@ WEIGHTS: dict[Write, int] = {
     Write.TIME_ZONE: 1,
     Write.RETENTION: 1,
     Write.REPAIR: 2,
+    Write.LOG_RETENTION: 1,
 }
 
 
@@ -316,6 +321,8 @@ def draw(  # noqa: PLR0911, PLR0912 - one branch per kind of write
         return kind, UPDATE_TIME_ZONE, {"org": org, "tz": rng.choice(TIME_ZONES)}, owner
     if kind is Write.RETENTION:
         return kind, DELETE_OLDEST_DISPATCHES, {"n": rng.randint(1, 10)}, owner
+    if kind is Write.LOG_RETENTION:
+        return kind, DELETE_OLDEST_RUNS, {"n": rng.randint(1, 3)}, owner
     return kind, DELETE_A_DISPATCH, {"a": a.id}, owner
 
 
@@ -365,9 +372,19 @@ UPDATE_TIME_ZONE = "UPDATE public.organizations SET time_zone = %(tz)s WHERE id 
 DELETE_OLDEST_DISPATCHES = """
 DELETE FROM reminders.reminder_dispatches
 WHERE id < (SELECT min(id) + %(n)s FROM reminders.reminder_dispatches)"""
+DELETE_OLDEST_RUNS = """
+DELETE FROM reminders.cron_execution_logs
+WHERE id IN (SELECT id FROM reminders.cron_execution_logs WHERE status <> 'running'
+             ORDER BY id LIMIT %(n)s)"""
 DELETE_A_DISPATCH = """
 DELETE FROM reminders.reminder_dispatches
 WHERE id = (SELECT max(id) FROM reminders.reminder_dispatches WHERE assignment_id = %(a)s)"""
+
+
+FINISH_RUN = """
+UPDATE reminders.cron_execution_logs
+SET status = 'success', finished_at = started_at, duration_ms = 0
+WHERE id = %(id)s"""
 
 
 def run_round(
@@ -380,11 +397,14 @@ def run_round(
     now: datetime,
     shape: Shape,
     deadline: float | None = None,
-) -> None:
+) -> int:
     """Writers and one pass, started together; their outcomes go to *tally*. Past *deadline*
-    (``time.monotonic()``) the writers stop after their first ``writes_per_writer``."""
+    (``time.monotonic()``) the writers stop after their first ``writes_per_writer``. Returns the
+    id of the run row the pass wrote for (pruned by the writers of a later round, not this one's:
+    it is 'running' until the pass ends)."""
     start = threading.Barrier(shape.writers + 1, timeout=60)
     pass_done = threading.Event()
+    runs: list[int] = []
     today = now.date() - timedelta(days=1)  # never after any organization's today
     rng = random.Random(f"{seed}-{round_no}-pass")
     batch_size = rng.choice(shape.batch_sizes)
@@ -400,9 +420,11 @@ def run_round(
             service = ReminderPass(
                 conn, batch_size=batch_size, channels=CHANNELS, on_batch=on_batch
             )
+            run_id = insert_run(conn, "running", now)  # its rows name it; retention prunes it
+            runs.append(run_id)
             start.wait()
             try:
-                counts = service.run(now=now)
+                counts = service.run(now=now, run_id=run_id)
             except Exception as exc:
                 failure = Failure(round_no, None, None, sqlstate(exc), str(exc), "the pass")
                 made = service.counts.reminders_created + service.counts.escalations_created
@@ -412,6 +434,7 @@ def run_round(
                     tally.reminders += made  # by the batches it committed
                 return
             finally:
+                conn.execute(FINISH_RUN, {"id": run_id})
                 pass_done.set()
             with tally.lock:
                 tally.passes += 1
@@ -454,6 +477,7 @@ def run_round(
         t.join(JOIN_TIMEOUT_S)
         if t.is_alive():
             raise RuntimeError(f"round {round_no}: {t.name} still runs after {JOIN_TIMEOUT_S} s")
+    return runs[0]
 
 
 def invariant_violations(conn: Connection, *, check_index: bool = True) -> list[str]:
@@ -493,6 +517,10 @@ def invariant_violations(conn: Connection, *, check_index: bool = True) -> list[
         "ledger rows without their notification": """
             SELECT r.id, r.assignment_id, r.kind FROM reminders.reminder_dispatches r
             WHERE NOT EXISTS (SELECT FROM public.notifications n WHERE n.dispatch_id = r.id)""",
+        "ledger rows naming a run whose log row is gone": """
+            SELECT r.id, r.run_id FROM reminders.reminder_dispatches r
+            WHERE r.run_id IS NOT NULL AND NOT EXISTS (
+                SELECT FROM reminders.cron_execution_logs l WHERE l.id = r.run_id)""",
         "ledger rows without their webhook delivery": """
             SELECT r.id, r.assignment_id, r.kind FROM reminders.reminder_dispatches r
             WHERE NOT EXISTS (SELECT FROM reminders.reminder_deliveries d
