@@ -64,6 +64,7 @@ class FakeLog:
     of its writes (*events*), the last ``finish`` call's arguments (*finished*)."""
 
     declared_dead: bool = False  # another run marked ours failed: ``finish`` finds no row
+    row_deleted: bool = False  # our row was deleted: neither ``finish`` nor ``add_note`` finds it
     holder: LockHolder | None = OTHER_HOLDER
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
     orphans: list[int] = field(default_factory=list)
@@ -120,15 +121,18 @@ class FakeLog:
             "error": error,
         }
         self.rows.setdefault(run_id, {}).update(status=status, error=error, counts=counts)
-        return not self.declared_dead
+        return not (self.declared_dead or self.row_deleted)
 
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
         self.events.append(f"unlock:{unlock_ok}")
         self.rows.setdefault(run_id, {})["unlock_ok"] = unlock_ok
 
-    def add_note(self, run_id: int, note: str) -> None:
+    def add_note(self, run_id: int, note: str) -> bool:
         self.events.append(f"note:{note}")
+        if self.row_deleted:
+            return False
         self.notes.append(note)
+        return True
 
     def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
         return []

@@ -14,6 +14,7 @@
     ├── LockError               the advisory lock behaved unexpectedly
     │   ├── LockLostError       the lock stopped being ours while the run was working
     │   └── TransactionPoolerError  a session lock was asked for through a transaction pooler
+    ├── RunRowDeletedError      the run's row in the execution log was deleted while it ran
     ├── AuthError               a bearer token is missing, malformed or expired (HTTP 401)
     │   ├── PermissionDeniedError   the token is fine but may not do this (HTTP 403)
     │   └── SignInRequiredError     a browser without an /ops session (HTTP 303 to sign in)
@@ -104,6 +105,19 @@ class TransactionPoolerError(LockError):
     def __init__(self, message: str | None = None, *, reason: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class RunRowDeletedError(ReminderError):
+    """The run's row in the execution log was deleted while the run was going."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(
+            f"run {run_id}'s row in cron_execution_logs was deleted while the run was going"
+            " (by hand: retention deletes no running row), so nothing can record this run; the"
+            " pass stopped. The reminders it committed stay in the ledger, without a run id,"
+            " and the next run does the rest"
+        )
+        self.run_id = run_id
 
 
 class AuthError(ReminderError):

@@ -155,3 +155,48 @@ def test_status_shows_runs_and_the_current_holder(
     parsed = json.loads(data.stdout)
     assert parsed["lock_holder"]["application_name"] == "drill"
     assert parsed["runs"][0]["status"] == "success"
+
+
+def test_a_run_whose_row_is_deleted_by_hand_stops_with_one_line_and_keeps_its_reminders(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    """An operator deletes the running run's row: its next batch is refused by the ledger's run
+    reference. The run stops at once (no retries), exits 1 with one line that says what
+    happened, keeps the reminders it committed (run id unset) and leaves no lock; the next run
+    creates the rest, none twice."""
+    assert run_cli("seed", "--assignments", "2000").returncode == 0
+    env = {**cli_env, "REMINDERS_BATCH_SIZE": "10"}
+    victim = start_run(env, "--pause-between-batches", "0.3")
+    row = wait_for(lambda: running(conn), timeout=30)
+
+    def ledger_rows() -> int:
+        n = conn.execute("SELECT count(*) AS n FROM reminders.reminder_dispatches").fetchone()
+        assert n is not None
+        return int(n["n"])
+
+    wait_for(ledger_rows, timeout=30)  # a batch committed with the run's id
+    conn.execute("DELETE FROM reminders.cron_execution_logs WHERE id = %s", (row["id"],))
+    out, err = victim.communicate(timeout=60)
+
+    assert victim.returncode == 1, err
+    outcome = json.loads(out)
+    assert (outcome["status"], outcome["note"]) == ("failed", "run_row_deleted")
+    assert outcome["error"].startswith(
+        f"RunRowDeletedError: run {row['id']}'s row in cron_execution_logs was deleted"
+    )
+    assert "Traceback" not in err and "running it again" not in err, err
+    assert sum("was deleted while the run was going" in line for line in err.splitlines()) == 1
+    kept = conn.execute(
+        "SELECT count(*) AS n, count(run_id) AS named FROM reminders.reminder_dispatches"
+    ).fetchone()
+    assert kept is not None and kept["named"] == 0
+    assert (
+        kept["n"]
+        == outcome["counts"]["reminders_created"] + outcome["counts"]["escalations_created"]
+    )
+    assert runs(conn) == [] and lock_holder_pid(conn) is None
+
+    after = run_cli("run", "--json")
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["counts"]["duplicates_suppressed"] == 0
+    assert ledger_rows() > kept["n"]

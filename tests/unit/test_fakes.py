@@ -55,7 +55,7 @@ def test_the_fake_pass_is_called_as_the_real_pass_is() -> None:
 
 def test_the_comparison_sees_a_renamed_parameter() -> None:
     class Renamed(FakeLog):
-        def add_note(self, run_id: int, text: str) -> None:
-            return None
+        def add_note(self, run_id: int, text: str) -> bool:
+            return True
 
     assert shape(Renamed, "add_note") != shape(ExecutionLog, "add_note")

@@ -14,19 +14,29 @@ import pytest
 
 from assignment_reminders.db.database import Connection
 from assignment_reminders.db.gateway import translate
-from assignment_reminders.exceptions import DatabaseError
+from assignment_reminders.exceptions import (
+    ConstraintViolationError,
+    DatabaseError,
+    RunRowDeletedError,
+)
 from assignment_reminders.job import reminder_pass
 from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.reminder_pass import RUN_ROW_KEY
 
 NOW = datetime(2026, 12, 6, 6, tzinfo=UTC)
 NO_CONNECTION = cast(Connection, object())  # the gateway is replaced: nothing reaches it
 
 
 def driver_error(sqlstate: str) -> DatabaseError:
-    """Our wrapper of a driver error with *sqlstate*, as the gateway raises it."""
-    cls = psycopg.errors.lookup(sqlstate)
-    error = translate(cls("conflict"), "query schedule_batch")
-    error.__cause__ = cls("conflict")
+    """Our wrapper of a driver error with *sqlstate*, as the gateway raises it; ``run_row``:
+    the ledger's run reference refusing (23503 under the run key's name)."""
+    if sqlstate == "run_row":
+        cause: psycopg.Error = psycopg.errors.ForeignKeyViolation("run row gone")
+        error: DatabaseError = ConstraintViolationError("refused", constraint=RUN_ROW_KEY)
+    else:
+        cause = psycopg.errors.lookup(sqlstate)("conflict")
+        error = translate(cause, "query schedule_batch")
+    error.__cause__ = cause
     return error
 
 
@@ -94,4 +104,11 @@ def test_any_other_error_is_not_retried(script: Any) -> None:
     s = script(["42P01"])  # undefined_table: a broken schema, not a race
     with pytest.raises(DatabaseError):
         reminder_pass.ReminderPass(NO_CONNECTION).run(now=NOW)
+    assert s.batches == 1
+
+
+def test_the_runs_own_row_deleted_is_not_retried_and_says_so(script: Any) -> None:
+    s = script(["run_row"])  # 23503 as an assignment deleted mid-batch is, but no retry can help
+    with pytest.raises(RunRowDeletedError, match="run 9's row in cron_execution_logs was deleted"):
+        reminder_pass.ReminderPass(NO_CONNECTION).run(now=NOW, run_id=9)
     assert s.batches == 1

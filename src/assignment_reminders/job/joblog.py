@@ -110,7 +110,9 @@ class ExecutionLog(Protocol):
 
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None: ...
 
-    def add_note(self, run_id: int, note: str) -> None: ...
+    def add_note(self, run_id: int, note: str) -> bool:
+        """Append *note* to a finished run's note; False when the run has no row (deleted)."""
+        ...
 
     def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
         """After the lock winner's row is written: the runs whose ledger writes committed after
@@ -217,9 +219,9 @@ class PgExecutionLog:
     def record_unlock(self, run_id: int, unlock_ok: bool) -> None:
         execute(self.conn, _RECORD_UNLOCK, {"id": run_id, "unlock_ok": unlock_ok})
 
-    def add_note(self, run_id: int, note: str) -> None:
-        """Append to the note of a run that is already finished (e.g. declared dead)."""
-        execute(self.conn, _ANNOTATE_RUN, {"id": run_id, "note": note})
+    def add_note(self, run_id: int, note: str) -> bool:
+        row = fetch_one(self.conn, _ANNOTATE_RUN, {"id": run_id, "note": note}, row=IdRow)
+        return row is not None
 
     def record_overlaps(self, run_id: int, job_name: str, token: int) -> list[int]:
         row = fetch_one(

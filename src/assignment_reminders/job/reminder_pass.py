@@ -44,7 +44,7 @@ from typing import Protocol
 from ..config import Settings
 from ..db.database import Connection
 from ..db.gateway import execute, fetch_one, fetch_value, named, sqlstate, transaction
-from ..exceptions import DatabaseError, InputError
+from ..exceptions import ConstraintViolationError, DatabaseError, InputError, RunRowDeletedError
 from .counts import RunCounts
 from .fence import Guard
 
@@ -61,7 +61,11 @@ logger = logging.getLogger(__name__)
 RETRIED_SQLSTATES = frozenset({"40P01", "40001", "23503"})
 """Conflicts with a concurrent writer after which a batch is run again whole: a deadlock, a
 serialization failure, and a foreign-key violation (an assignment deleted while the batch wrote
-its reminder; run again, the batch no longer sees it)."""
+its reminder; run again, the batch no longer sees it). Not the run's own row deleted from the
+log (:data:`RUN_ROW_KEY`): no attempt could succeed."""
+RUN_ROW_KEY = "reminder_dispatches_run_id_fkey"
+"""The constraint name the ledger's run reference refuses with (``reminders.refuse_missing_run``:
+a statement-level check, not a foreign key, under a foreign key's name)."""
 BATCH_ATTEMPTS = 5
 
 Checkpoint = Callable[[], None]
@@ -209,6 +213,10 @@ class ReminderPass:
                     assert settled is not None
                     execute(self.conn, _UNSTAGE_BATCH)
             except DatabaseError as exc:
+                run_id = params["run_id"]
+                if isinstance(exc, ConstraintViolationError) and exc.constraint == RUN_ROW_KEY:
+                    assert isinstance(run_id, int)  # no run, no run reference to refuse
+                    raise RunRowDeletedError(run_id) from exc
                 state = sqlstate(exc)
                 if state not in RETRIED_SQLSTATES or attempt >= BATCH_ATTEMPTS:
                     raise

@@ -40,7 +40,7 @@ import psycopg
 
 from ..clock import utc_now
 from ..db.database import DATABASE_FAULTS
-from ..exceptions import DatabaseError, LockLostError, first_line
+from ..exceptions import DatabaseError, LockLostError, RunRowDeletedError, first_line
 from ..figures import rounded
 from ..locking.holder import LockHolder
 from ..locking.job_lock import JobLock, timed_try_acquire
@@ -60,6 +60,13 @@ LOCK_LOST = advice_table.LOCK_LOST
 
 DATABASE_FAULT = "database_fault"
 """The note of a run that stopped because the database failed under it (connection lost)."""
+
+DECLARED_DEAD = "declared_dead_by_another_run"
+"""The note added to a run whose row another run marked failed while it worked."""
+
+RUN_ROW_DELETED = "run_row_deleted"
+"""The outcome's note of a run whose row was deleted from the log while it worked (no row
+carries it: the outcome, its one line and the log say it)."""
 
 
 def _unwrapped(exc: BaseException) -> BaseException:
@@ -309,8 +316,9 @@ class Run:
             try:
                 counts = self._work(run_id, lost)
                 end = Finish(RunStatus.SUCCESS)
-            except LockLostError as exc:
-                end = Finish(RunStatus.FAILED, LOCK_LOST, f"{type(exc).__name__}: {exc}")
+            except (LockLostError, RunRowDeletedError) as exc:  # said in one line, no traceback
+                note = LOCK_LOST if isinstance(exc, LockLostError) else RUN_ROW_DELETED
+                end = Finish(RunStatus.FAILED, note, f"{type(exc).__name__}: {exc}")
                 logger.error("stopping: %s", exc)
             except DATABASE_FAULTS as exc:  # the database failed under us: no traceback
                 end = Finish(RunStatus.FAILED, DATABASE_FAULT, f"DatabaseError: {driver_line(exc)}")
@@ -395,12 +403,22 @@ class Run:
             )
             return end
         self.row_status = end.status if finished else RunStatus.FAILED
-        if not finished:
+        if finished:
+            return end
+        note = end.note if end.note in (LOCK_LOST, RUN_ROW_DELETED) else DECLARED_DEAD
+        if t.log.add_note(run_id, note):
             logger.error("run %s was marked failed by another run while it worked", run_id)
-            note = end.note if end.note == LOCK_LOST else "declared_dead_by_another_run"
-            end = Finish(RunStatus.FAILED, note, end.error)
-            t.log.add_note(run_id, note)
-        return end
+            return Finish(RunStatus.FAILED, note, end.error)
+        self.row_status = None  # no row says anything
+        if end.note == RUN_ROW_DELETED:
+            return end  # the pass found it first, and said so
+        gone = RunRowDeletedError(run_id)  # after the pass (a drain, a drill's hold)
+        logger.error("%s", gone)
+        return Finish(
+            RunStatus.FAILED,
+            f"{end.note}; {RUN_ROW_DELETED}" if end.note else RUN_ROW_DELETED,
+            end.error or f"{type(gone).__name__}: {gone}",
+        )
 
     def _committed(self, run_id: int, counts: RunCounts) -> RunCounts:
         """The reminders and escalations that committed with this run's id, as its row counts

@@ -142,6 +142,8 @@ ORDER BY started_at, id
 
 -- name: annotate_run
 -- Add a note to a finished run (one that another run already declared dead keeps its status).
+-- No row: the run's row was deleted (by hand) while it ran.
 UPDATE reminders.cron_execution_logs
 SET note = concat_ws('; ', note, %(note)s::text)
 WHERE id = %(id)s
+RETURNING id

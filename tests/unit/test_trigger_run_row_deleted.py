@@ -1,0 +1,90 @@
+"""CronTrigger when its run's row is deleted from the log while it works (fakes; no database):
+one error line, the outcome says so, no traceback and no note written to another run's row."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from assignment_reminders.exceptions import RunRowDeletedError
+from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.reminder_pass import Checkpoint
+from assignment_reminders.job.trigger import LOCK_LOST, RUN_ROW_DELETED, CronTrigger
+from tests.fakes import FakeLock, FakeLog
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+class RowDeletedScheduler:
+    """Commits one batch, then its next batch finds the run's row gone (as ReminderPass says)."""
+
+    def __init__(self) -> None:
+        self.counts = RunCounts()
+
+    def run(
+        self,
+        *,
+        now: datetime,
+        run_id: int | None = None,
+        checkpoint: Checkpoint = lambda: None,
+        guard: object = None,
+    ) -> RunCounts:
+        self.counts = RunCounts(reminders_created=3)
+        assert run_id is not None
+        raise RunRowDeletedError(run_id)
+
+
+class DoneScheduler(RowDeletedScheduler):
+    def run(self, **kwargs: object) -> RunCounts:
+        self.counts = RunCounts(reminders_created=3)
+        return self.counts
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_pass_that_finds_its_row_deleted_fails_with_one_line_and_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = FakeLog(row_deleted=True)
+    t = CronTrigger(
+        lock=FakeLock(), log=log, scheduler=RowDeletedScheduler(), job_name="j", clock=lambda: NOW
+    )
+    outcome = t.run(now=NOW)
+    assert (outcome.status, outcome.note) == ("failed", RUN_ROW_DELETED)
+    assert (outcome.error or "").startswith("RunRowDeletedError: run 1's row in cron_execution")
+    assert "\n" not in (outcome.error or "")
+    assert outcome.counts.reminders_created == 3  # what its committed batches created
+    [line] = errors(caplog)
+    assert line.exc_info is None and "was deleted while the run was going" in line.getMessage()
+    assert log.notes == []  # nothing claims another run declared it dead
+
+
+def test_a_row_deleted_after_the_pass_turns_the_success_into_a_failure_that_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = FakeLog(row_deleted=True)
+    t = CronTrigger(
+        lock=FakeLock(), log=log, scheduler=DoneScheduler(), job_name="j", clock=lambda: NOW
+    )
+    outcome = t.run(now=NOW)
+    assert (outcome.status, outcome.note) == ("failed", RUN_ROW_DELETED)
+    assert "RunRowDeletedError" in (outcome.error or "")
+    assert [r.getMessage() for r in errors(caplog)] == [str(RunRowDeletedError(1))]
+
+
+def test_a_lost_lock_keeps_its_note_first_when_the_row_is_gone_too() -> None:
+    lock = FakeLock(lose_before_batch=1, release_answer=False, pid=7)
+    outcome = CronTrigger(
+        lock=lock,
+        log=FakeLog(row_deleted=True),
+        scheduler=DoneScheduler(),
+        job_name="j",
+        clock=lambda: NOW,
+        after_pass=[lambda checkpoint, guard: checkpoint()],
+    ).run(now=NOW)
+    assert outcome.note == f"{LOCK_LOST}; {RUN_ROW_DELETED}"
+    assert (outcome.error or "").startswith("LockLostError")
