@@ -727,7 +727,8 @@ BEGIN
     EXECUTE $sql$
     INSERT INTO reminders.last_contact_baselines (assignment_id, contact_date, after_activity_id, source)
     SELECT a.id, a.last_contact_date, coalesce(prev.max_id, 0), 'import'
-    FROM (SELECT assignment_id, min(id) AS first_id FROM new_rows GROUP BY assignment_id) n
+    FROM (SELECT assignment_id, min(id) AS first_id FROM new_rows GROUP BY assignment_id
+          ORDER BY assignment_id) n  -- the assignments and activities read in key order
     JOIN public.assignments a ON a.id = n.assignment_id
     CROSS JOIN LATERAL (
         -- FILTER rather than WHERE: it keeps the planner from answering max(id) by walking the
@@ -742,11 +743,14 @@ BEGIN
     ORDER BY a.id  -- the lock order, for the unique key's waits too
     ON CONFLICT (assignment_id) DO NOTHING
     $sql$;
-    -- The assignments whose date moves (none: no UPDATE, so no update trigger either).
+    -- The assignments whose date moves (none: no UPDATE, so no update trigger either), in key
+    -- order: updated in the order a hash table gives back, the rows and their index entries are
+    -- visited at random (docs/benchmarks.md, "Where the bulk registration's tax goes").
     EXECUTE $sql$
     UPDATE public.assignments a
     SET last_contact_date = greatest(a.last_contact_date, n.latest)
-    FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id) n
+    FROM (SELECT assignment_id, max(occurred_on) AS latest FROM new_rows GROUP BY assignment_id
+          ORDER BY assignment_id) n
     WHERE a.id = n.assignment_id
       AND a.last_contact_date IS DISTINCT FROM greatest(a.last_contact_date, n.latest)
     $sql$;
@@ -1032,7 +1036,8 @@ BEGIN
     SELECT e.assignment_id, e.kind, e.gap_started_on, e.due_on, e.contact_first_name,
            e.contact_last_name
     FROM reminders.assignment_due_expected e
-    WHERE e.assignment_id = ANY (p_assignment_ids);
+    WHERE e.assignment_id = ANY (p_assignment_ids)
+    ORDER BY e.assignment_id, e.kind;  -- the primary key's order (see activities_after_insert)
 END
 $$;
 -- Recompute the rows of an id range in one pass over it, stored in due order: for bulk loads
