@@ -4,42 +4,30 @@ one error line, the outcome says so, no traceback and no note written to another
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from assignment_reminders.exceptions import RunRowDeletedError
 from assignment_reminders.job.counts import RunCounts
-from assignment_reminders.job.reminder_pass import Checkpoint
-from assignment_reminders.job.trigger import LOCK_LOST, RUN_ROW_DELETED, CronTrigger
-from tests.fakes import FakeLock, FakeLog
+from assignment_reminders.job.trigger import LOCK_LOST, RUN_ROW_DELETED, CronTrigger, Step
+from tests.fakes import FakeLock, FakeLog, FakeScheduler
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
-class RowDeletedScheduler:
-    """Commits one batch, then its next batch finds the run's row gone (as ReminderPass says)."""
-
-    def __init__(self) -> None:
-        self.counts = RunCounts()
-
-    def run(
-        self,
-        *,
-        now: datetime,
-        run_id: int | None = None,
-        checkpoint: Checkpoint = lambda: None,
-        guard: object = None,
-    ) -> RunCounts:
-        self.counts = RunCounts(reminders_created=3)
-        assert run_id is not None
-        raise RunRowDeletedError(run_id)
-
-
-class DoneScheduler(RowDeletedScheduler):
-    def run(self, **kwargs: object) -> RunCounts:
-        self.counts = RunCounts(reminders_created=3)
-        return self.counts
+def trigger(
+    scheduler: FakeScheduler, log: FakeLog, lock: FakeLock | None = None, after: Sequence[Step] = ()
+) -> CronTrigger:
+    return CronTrigger(
+        lock=lock or FakeLock(),
+        log=log,
+        scheduler=scheduler,
+        job_name="j",
+        clock=lambda: NOW,
+        after_pass=after,
+    )
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -49,11 +37,10 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def test_a_pass_that_finds_its_row_deleted_fails_with_one_line_and_no_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # its first batches committed 3 reminders, then the next found the run's row gone
+    scheduler = FakeScheduler(error=RunRowDeletedError(1), counts=RunCounts(reminders_created=3))
     log = FakeLog(row_deleted=True)
-    t = CronTrigger(
-        lock=FakeLock(), log=log, scheduler=RowDeletedScheduler(), job_name="j", clock=lambda: NOW
-    )
-    outcome = t.run(now=NOW)
+    outcome = trigger(scheduler, log).run(now=NOW)
     assert (outcome.status, outcome.note) == ("failed", RUN_ROW_DELETED)
     assert (outcome.error or "").startswith("RunRowDeletedError: run 1's row in cron_execution")
     assert "\n" not in (outcome.error or "")
@@ -66,11 +53,7 @@ def test_a_pass_that_finds_its_row_deleted_fails_with_one_line_and_no_traceback(
 def test_a_row_deleted_after_the_pass_turns_the_success_into_a_failure_that_says_why(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    log = FakeLog(row_deleted=True)
-    t = CronTrigger(
-        lock=FakeLock(), log=log, scheduler=DoneScheduler(), job_name="j", clock=lambda: NOW
-    )
-    outcome = t.run(now=NOW)
+    outcome = trigger(FakeScheduler(), FakeLog(row_deleted=True)).run(now=NOW)
     assert (outcome.status, outcome.note) == ("failed", RUN_ROW_DELETED)
     assert "RunRowDeletedError" in (outcome.error or "")
     assert [r.getMessage() for r in errors(caplog)] == [str(RunRowDeletedError(1))]
@@ -78,13 +61,11 @@ def test_a_row_deleted_after_the_pass_turns_the_success_into_a_failure_that_says
 
 def test_a_lost_lock_keeps_its_note_first_when_the_row_is_gone_too() -> None:
     lock = FakeLock(lose_before_batch=1, release_answer=False, pid=7)
-    outcome = CronTrigger(
-        lock=lock,
-        log=FakeLog(row_deleted=True),
-        scheduler=DoneScheduler(),
-        job_name="j",
-        clock=lambda: NOW,
-        after_pass=[lambda checkpoint, guard: checkpoint()],
+    outcome = trigger(
+        FakeScheduler(),
+        FakeLog(row_deleted=True),
+        lock,
+        after=[lambda checkpoint, guard: checkpoint()],
     ).run(now=NOW)
     assert outcome.note == f"{LOCK_LOST}; {RUN_ROW_DELETED}"
     assert (outcome.error or "").startswith("LockLostError")
