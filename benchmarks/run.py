@@ -56,6 +56,7 @@ from .results import ProcessRun, SizeResult, created_by, in_run
 from .scratch import Databases, cli_env, server
 from .startup import bench_startup
 from .targets import render, size_targets, startup_target
+from .write_tax import REPEATS as WRITE_TAX_REPEATS
 from .write_tax import bench_write_tax, write_tax_targets
 
 TODAY = date(2026, 11, 28)
@@ -331,6 +332,13 @@ def main(argv: list[str] | None = None) -> None:
         help="rows of each bulk write in the write-tax benchmark (default: %(default)s)",
     )
     parser.add_argument(
+        "--write-tax-repeats",
+        type=options.positive,
+        default=WRITE_TAX_REPEATS,
+        help="repetitions of each way in the write-tax benchmark, the fastest counting"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
         "--latency-assignments",
         type=options.non_negative,
         default=1_000_000,
@@ -363,7 +371,12 @@ def main(argv: list[str] | None = None) -> None:
                 else None
             )
             tax = (
-                bench_write_tax(dbs.create(), args.write_tax_assignments, rows=args.write_tax_rows)
+                bench_write_tax(
+                    dbs.create(),
+                    args.write_tax_assignments,
+                    rows=args.write_tax_rows,
+                    repeats=args.write_tax_repeats,
+                )
                 if args.write_tax_assignments > 0
                 else None
             )

@@ -2,7 +2,7 @@
 against the same plain statement, and against the floor where the due index needs rows of its own.
 
 Run: ``python -m benchmarks.write_tax [--assignments 200000] [--rows 50000] [--singles 200]
-[--repeats 5]`` (DATABASE_URL or a throwaway embedded PostgreSQL; one scratch database, seeded
+[--repeats 15]`` (DATABASE_URL or a throwaway embedded PostgreSQL; one scratch database, seeded
 as ``make bench`` seeds, dropped afterwards). Four writes, each the statement the app sends:
 
 - one activity registered on a warm connection (one-row INSERT; the median of ``--singles``
@@ -217,6 +217,10 @@ class Case:
 # the next than the bulk cases' do, and a repetition of it is cheap: it gets this many per
 # ``--repeats`` (docs/benchmarks.md, "The write tax").
 ONE_ROW_ROUNDS = 3
+
+# Each way's fastest of this many: with fewer, the bulk cases' verdicts flipped from one run of
+# the same commit to the next on a 2-core VM (docs/benchmarks.md, "The write tax").
+REPEATS = 15
 
 ONE_FLOOR = "SELECT write_tax.one_floor(%(id)s, %(day)s)"
 ONE_ID: LiteralString = "e.assignment_id = %(id)s"
@@ -613,7 +617,12 @@ class WriteTax:
 
 
 def bench_write_tax(
-    url: str, assignments: int, *, rows: int = 50_000, singles: int = 200, repeats: int = 5
+    url: str,
+    assignments: int,
+    *,
+    rows: int = 50_000,
+    singles: int = 200,
+    repeats: int = REPEATS,
 ) -> WriteTax:
     """Seed *assignments* into *url* (an empty database) and measure the four writes."""
     print(f"write tax: seeding {assignments:,} ...", file=sys.stderr, flush=True)
@@ -653,7 +662,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--repeats",
         type=options.positive,
-        default=5,
+        default=REPEATS,
         help="repetitions of each way, taking turns, the fastest counts; the one-row case gets"
         f" {ONE_ROW_ROUNDS} times as many (default: %(default)s)",
     )

@@ -87,6 +87,7 @@ def test_main_benchmark_prints_its_table(superuser_database_url: str) -> None:
             *["--api-assignments", "300", "--api-requests", "3", "--api-rate-requests", "20"],
             *["--race-seconds", "1", "--race-assignments", "300"],
             *["--write-tax-assignments", "400", "--write-tax-rows", "60"],
+            *["--write-tax-repeats", "1"],
             *["--latency-assignments", "400"],
         ],
         superuser_database_url,
