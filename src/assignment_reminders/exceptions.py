@@ -113,11 +113,10 @@ class RunRowDeletedError(ReminderError):
     def __init__(self, run_id: int) -> None:
         super().__init__(
             f"run {run_id}'s row in cron_execution_logs was deleted while the run was going"
-            " (by hand: retention deletes no running row), so nothing can record this run; the"
-            " pass stopped. The reminders it committed stay in the ledger, without a run id,"
-            " and the next run does the rest"
+            " (by hand: retention deletes no running row), so nothing can record this run, and"
+            " it stopped. The reminders it committed stay in the ledger, without a run id, and"
+            " the next run does the rest"
         )
-        self.run_id = run_id
 
 
 class AuthError(ReminderError):

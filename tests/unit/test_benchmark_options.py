@@ -30,6 +30,7 @@ BAD = {
         ["--race-assignments", "0"],
         ["--write-tax-assignments", "-1"],
         ["--write-tax-rows", "0"],
+        ["--write-tax-repeats", "0"],
         ["--latency-assignments", "1e6"],
     ],
     "benchmarks.race": [["--seconds", "0"], ["--assignments", "0"], ["--writers", "0"]],

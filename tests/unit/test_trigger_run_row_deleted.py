@@ -7,9 +7,10 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
-from assignment_reminders.exceptions import RunRowDeletedError
+from assignment_reminders.exceptions import DatabaseError, RunRowDeletedError
 from assignment_reminders.job.counts import RunCounts
 from assignment_reminders.job.trigger import LOCK_LOST, RUN_ROW_DELETED, CronTrigger, Step
 from tests.fakes import FakeLock, FakeLog, FakeScheduler
@@ -69,3 +70,19 @@ def test_a_lost_lock_keeps_its_note_first_when_the_row_is_gone_too() -> None:
     ).run(now=NOW)
     assert outcome.note == f"{LOCK_LOST}; {RUN_ROW_DELETED}"
     assert (outcome.error or "").startswith("LockLostError")
+
+
+class NoteFailsLog(FakeLog):
+    """Another run marked ours failed, and the database goes away before the note is added."""
+
+    def add_note(self, run_id: int, note: str) -> bool:
+        raise psycopg.OperationalError("the connection is closed")
+
+
+def test_a_database_fault_while_noting_the_runs_end_is_one_error_not_a_traceback() -> None:
+    lock = FakeLock()
+    with pytest.raises(DatabaseError) as failed:
+        trigger(FakeScheduler(), NoteFailsLog(declared_dead=True), lock).run(now=NOW)
+    assert "\n" not in str(failed.value)
+    assert "the connection is closed" in str(failed.value)
+    assert lock.released

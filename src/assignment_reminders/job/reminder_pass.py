@@ -213,8 +213,8 @@ class ReminderPass:
                     assert settled is not None
                     execute(self.conn, _UNSTAGE_BATCH)
             except DatabaseError as exc:
-                run_id = params["run_id"]
                 if isinstance(exc, ConstraintViolationError) and exc.constraint == RUN_ROW_KEY:
+                    run_id = params["run_id"]
                     assert isinstance(run_id, int)  # no run, no run reference to refuse
                     raise RunRowDeletedError(run_id) from exc
                 state = sqlstate(exc)

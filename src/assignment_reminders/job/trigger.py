@@ -406,7 +406,12 @@ class Run:
         if finished:
             return end
         note = end.note if end.note in (LOCK_LOST, RUN_ROW_DELETED) else DECLARED_DEAD
-        if t.log.add_note(run_id, note):
+        try:
+            noted = t.log.add_note(run_id, note)
+        except DATABASE_FAULTS as exc:  # reported in one line by run_locked, as any fault
+            self.fault = self.fault or exc
+            return Finish(RunStatus.FAILED, note, end.error)
+        if noted:
             logger.error("run %s was marked failed by another run while it worked", run_id)
             return Finish(RunStatus.FAILED, note, end.error)
         self.row_status = None  # no row says anything
