@@ -167,6 +167,12 @@ def test_acknowledging_is_recorded_once_and_bad_input_changes_nothing(
             "--end must be after --start",
         ),
         (("maintenance", "open", "--end", "tomorrow", "--reason", "x", "--by", "o"), 2, "--end"),
+        (
+            ("maintenance", "open", "--end", "2020-01-01T00:00:00Z", "--reason", "x", "--by", "o"),
+            1,
+            "--end must be in the future",
+        ),
+        (("incidents", "ack", "abc", "--by", "ola"), 2, "'abc' is not a valid integer."),
     ]:  # fmt: skip
         result = run_cli(*args)
         assert result.returncode == code, (args, result.stderr)

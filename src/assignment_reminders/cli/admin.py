@@ -15,6 +15,7 @@ from ..limits import REASON_MAX_LENGTH
 from .options import (
     Context,
     Text,
+    WholeNumber,
     echo_json,
     echo_text,
     json_option,
@@ -30,7 +31,7 @@ def admin() -> None:
 
 
 @admin.command("set-last-contact")
-@click.argument("assignment_id", type=click.IntRange(min=1, max=2**63 - 1))
+@click.argument("assignment_id", type=WholeNumber(min=1, max=2**63 - 1))
 @click.argument("date", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE")
 @click.option(
     "--reason",
@@ -76,7 +77,7 @@ def set_last_contact(
 
 
 @admin.command("last-contact-history")
-@click.argument("assignment_id", type=click.IntRange(min=1, max=2**63 - 1))
+@click.argument("assignment_id", type=WholeNumber(min=1, max=2**63 - 1))
 @json_option("the corrections")
 @pass_context
 def last_contact_history(ctx: Context, assignment_id: int, as_json: bool) -> None:

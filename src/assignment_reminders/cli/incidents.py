@@ -15,9 +15,17 @@ from ..monitoring.incidents import (
     REASON_MAX_LENGTH,
     Window,
 )
-from .options import AwareDateTime, Context, Text, json_option, now_option, pass_context
+from .options import (
+    AwareDateTime,
+    Context,
+    Text,
+    WholeNumber,
+    json_option,
+    now_option,
+    pass_context,
+)
 
-ID = click.IntRange(min=1, max=2**63 - 1)
+ID = WholeNumber(min=1, max=2**63 - 1)
 BY = click.option(
     "--by",
     "by",

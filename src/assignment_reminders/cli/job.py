@@ -16,6 +16,7 @@ from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import (
     Context,
     Seconds,
+    WholeNumber,
     echo_json,
     echo_text,
     json_option,
@@ -130,14 +131,14 @@ def run(
 
 @click.command()
 @click.option(
-    "--assignments", type=click.IntRange(min=1, max=10_000_000), default=2000, show_default=True
+    "--assignments", type=WholeNumber(min=1, max=10_000_000), default=2000, show_default=True
 )
 @click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The date the data is relative to. Default: today (UTC).",
 )
-@click.option("--random-seed", type=click.IntRange(0, 2**63 - 1), default=1, show_default=True)
+@click.option("--random-seed", type=WholeNumber(0, 2**63 - 1), default=1, show_default=True)
 @json_option("what was added")
 @pass_context
 def seed(
@@ -167,7 +168,7 @@ def seed(
 
 @click.command()
 @json_option()
-@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True)
+@click.option("--limit", type=WholeNumber(min=1, max=10_000), default=20, show_default=True)
 @pass_context
 def status(ctx: Context, as_json: bool, limit: int) -> None:
     """Show recent runs, who holds the job's lock now, and open monitoring alerts."""

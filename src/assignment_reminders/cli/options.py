@@ -103,6 +103,13 @@ def text_everywhere(command: click.Command) -> None:
             text_everywhere(subcommand)
 
 
+class WholeNumber(click.IntRange):
+    """A whole number within a range; bad text is "'abc' is not a valid integer", not click's
+    "integer range"."""
+
+    name = "integer"
+
+
 class Seconds(click.ParamType[float]):
     """A finite number of seconds within a range (no ``nan``, no ``inf``)."""
 
@@ -174,7 +181,7 @@ def setting_help(path: str) -> str:
 
 def _click_type(setting: Setting) -> click.ParamType[Any] | None:
     if setting.kind is INT:
-        return click.IntRange(int(setting.lo), int(setting.hi))
+        return WholeNumber(int(setting.lo), int(setting.hi))
     if setting.kind is SECONDS:
         return Seconds(setting.lo, setting.hi)
     if setting.kind is CHOICE:

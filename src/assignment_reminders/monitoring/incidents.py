@@ -142,10 +142,10 @@ def open_window(
     by: str,
     now: datetime,
 ) -> Window:
+    if ends_at <= now:  # first: --start defaults to now, and then this is what is wrong
+        raise InputError("--end must be in the future", field="end")
     if ends_at <= starts_at:
         raise InputError("--end must be after --start", field="end")
-    if ends_at <= now:
-        raise InputError("--end must be in the future", field="end")
     text = reason.strip()
     if not text or len(text) > REASON_MAX_LENGTH:
         raise InputError(f"reason must be 1 to {REASON_MAX_LENGTH} characters", field="reason")
