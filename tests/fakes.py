@@ -143,7 +143,7 @@ class FakeLog:
 
 @dataclass
 class FakeScheduler:
-    """The pass: 10 assignments scanned and 3 reminders created, or *error* raised."""
+    """The pass: 10 due rows read and 3 reminders created, or *error* raised."""
 
     error: BaseException | None = None
     counts: RunCounts = field(default_factory=RunCounts)

@@ -24,11 +24,16 @@ def data_dir() -> Iterator[Path]:
 
 def test_commands_share_one_embedded_server_until_stopped(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(REMINDERS_DATA_DIR=str(data_dir), REMINDERS_LOG_LEVEL="WARNING")
+    env.update(REMINDERS_DATA_DIR=str(data_dir))
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, level: str = "WARNING") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            reminders_cmd(*args), env=env, capture_output=True, text=True, timeout=120, check=False
+            reminders_cmd(*args),
+            env={**env, "REMINDERS_LOG_LEVEL": level},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     try:
@@ -46,6 +51,9 @@ def test_commands_share_one_embedded_server_until_stopped(data_dir: Path) -> Non
         assert notice in run.stderr
         assert run.stdout.startswith("success")
         assert f"host={data_dir}" in cli("embedded", "url").stdout
+        # at the default level too: one line, none of pgserver's own (its pg_ctl command lines)
+        stopped = cli("embedded", "stop", level="INFO")
+        assert (stopped.returncode, stopped.stdout, stopped.stderr) == (0, "stopped\n", "")
     finally:
         assert cli("embedded", "stop").stdout.strip() in {"stopped", "not running"}
     assert "stopped" in cli("embedded", "status").stdout

@@ -56,7 +56,7 @@ class Script:
             if self.failures:
                 raise driver_error(self.failures.pop(0))
             return row(
-                scanned=0, due=0, reminders=0, escalations=0, notifications=0, deliveries=0,
+                due_rows_read=0, due=0, reminders=0, escalations=0, notifications=0, deliveries=0,
                 staged=0, last_due_on=None, last_assignment_id=None,
             )  # fmt: skip
         return row(

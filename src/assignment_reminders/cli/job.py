@@ -35,8 +35,8 @@ def migrate(ctx: Context, as_json: bool, verbose: bool) -> None:
 
     First a pre-flight: when objects the pending files would create already exist (a table of
     your own named like one of ours), nothing is applied and one line names them all.
-    Prints one line (``applied 27 migrations: <first> to <last>``, or ``migrations: up to
-    date``), a line per migration with --verbose, all of them with --json.
+    Prints one line ('applied 1 migration: NAME', 'applied N migrations: FIRST to LAST', or
+    'migrations: up to date'), a line per migration with --verbose, all of them with --json.
     """
     from ..db.migrations import applied_summary
     from ..db.migrations import migrate as apply

@@ -19,6 +19,8 @@ from pathlib import Path
 from ..exceptions import EmbeddedDatabaseError
 
 logger = logging.getLogger(__name__)
+# pgserver logs each pg_ctl/initdb command line and its output at INFO: its warnings only
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 NOT_INSTALLED = (
     "DATABASE_URL is unset and the embedded PostgreSQL is not installed: set DATABASE_URL to your"
@@ -56,7 +58,6 @@ def embedded_database_url(data_dir: Path, *, keep_running: bool = True) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            logging.getLogger("pgserver").setLevel(logging.WARNING)
             server = pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
     except Exception as exc:
         raise EmbeddedDatabaseError(

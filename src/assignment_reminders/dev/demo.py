@@ -38,7 +38,7 @@ COLUMNS = (  # the most telling first: on a narrow terminal the last ones are le
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
-    ("due_rows_read", "scanned"),
+    ("due_rows_read", "due rows"),
     ("duration_ms", "ms"),
     ("lock_acquire_ms", "lock ms"),
     ("trigger_source", "source"),

@@ -237,7 +237,7 @@ class ReminderPass:
 class Scheduled:
     """A batch's first statement (``schedule_batch``): what it read and wrote."""
 
-    scanned: int
+    due_rows_read: int
     due: int
     reminders: int
     escalations: int
@@ -277,7 +277,7 @@ class _Batch:
         escalations = row.escalations - settled.escalations_taken_back
         return cls(
             counts=RunCounts(
-                due_rows_read=row.scanned,
+                due_rows_read=row.due_rows_read,
                 reminders_created=reminders,
                 escalations_created=escalations,
                 duplicates_suppressed=row.due - row.reminders - row.escalations,

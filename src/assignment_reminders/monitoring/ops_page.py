@@ -186,7 +186,7 @@ def _run_row(r: RunRow, f: OpsFacts) -> dict[str, Any]:
         "trigger": r.trigger_source or "",
         "started": _when(r.started_at, f, zone_name=False),
         "duration": age(timedelta(seconds=seconds)) if r.status != RunStatus.SKIPPED else "",
-        "scanned": r.due_rows_read,
+        "due_rows": r.due_rows_read,
         "reminders": r.reminders_created,
         "escalations": r.escalations_created,
         "duplicates": r.duplicates_suppressed,

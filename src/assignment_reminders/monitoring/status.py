@@ -31,7 +31,7 @@ RUN_COLUMNS = (  # the most useful first: on a narrow terminal the last ones are
     ("reminders_created", "reminders"),
     ("escalations_created", "escalations"),
     ("duplicates_suppressed", "duplicates"),
-    ("due_rows_read", "scanned"),
+    ("due_rows_read", "due rows"),
     ("duration_ms", "ms"),
     ("lock_acquire_ms", "lock ms"),
     ("holder_pid", "holder pid"),

@@ -147,7 +147,7 @@ delivered AS (
       )
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM scanned) AS scanned,
+SELECT (SELECT count(*) FROM scanned) AS due_rows_read,
        (SELECT count(*) FROM fresh WHERE is_due) AS due,
        (SELECT count(*) FROM inserted WHERE kind = 'reminder') AS reminders,
        (SELECT count(*) FROM inserted WHERE kind = 'escalation') AS escalations,
