@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -209,6 +210,14 @@ def _list(s: Setting, raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
 
 
+def _addresses(s: Setting, raw: str) -> tuple[str, ...]:
+    addresses = _list(s, raw)
+    for address in addresses:
+        if not re.fullmatch(r"[^@\s<>\"';]+@[^@\s<>\"';]+", address):
+            _fail(f"{s.env} must list email addresses like ops@example.org; got {_shown(address)}")
+    return addresses
+
+
 def _origins(s: Setting, raw: str) -> tuple[str, ...]:
     origins = tuple(o.rstrip("/") for o in _list(s, raw))
     if "*" in origins and len(origins) > 1:
@@ -237,7 +246,7 @@ def _directory(s: Setting, raw: str) -> Path:
 
 TEXT = Kind("text", lambda s, raw: raw)
 URL = Kind("text (trailing / dropped)", lambda s, raw: raw.rstrip("/"))
-LIST = Kind("comma-separated list", _list)
+ADDRESSES = Kind("comma-separated email addresses", _addresses)
 INT = Kind("whole number {lo} to {hi}", _number, text=False)
 SECONDS = Kind("seconds, {lo} to {hi}", _number, text=False)
 CHOICE = Kind("one of {choices}", _choice, text=False)
@@ -546,7 +555,7 @@ class MonitoringSettings(_FromEnv):
     webhook_secret: Secret | None = _s("REMINDERS_ALERT_WEBHOOK_SECRET", SECRET)(
         "its `whsec_` signing secret"
     )
-    email_to: tuple[str, ...] = _s("REMINDERS_ALERT_EMAIL_TO", LIST, ())(
+    email_to: tuple[str, ...] = _s("REMINDERS_ALERT_EMAIL_TO", ADDRESSES, ())(
         "alert email recipients, through the REMINDERS_SMTP_* server"
     )
     ping_url: Secret | None = _s("REMINDERS_PING_URL", HTTP_URL)(
@@ -596,7 +605,13 @@ class Settings(_FromEnv):
         for old, new in RENAMED.items():
             if env.get(old, "").strip():
                 _fail(f"{old} was renamed {new}")
-        return super().from_env(env)
+        settings = super().from_env(env)
+        if settings.monitoring.email_to and settings.smtp.host is None:
+            _fail(
+                "REMINDERS_ALERT_EMAIL_TO is set but REMINDERS_SMTP_HOST is not: alert email goes"
+                " through the REMINDERS_SMTP_* server"
+            )
+        return settings
 
     @property
     def uses_embedded_database(self) -> bool:

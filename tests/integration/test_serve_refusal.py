@@ -16,3 +16,13 @@ def test_serve_refuses_a_public_address_without_an_ops_token() -> None:
         "error: refusing to serve /ops and /metrics without credentials on 0.0.0.0: set"
         " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
     ]
+
+
+def test_serve_refuses_a_bad_schedule_in_one_line_before_any_warning() -> None:
+    for variable, value, said in [
+        ("REMINDERS_SCHEDULE", "61 * * * *", "error: cron expression '61 * * * *': Bad minute"),
+        ("REMINDERS_SCHEDULE_TZ", "Mars/Base", "error: not a known IANA time zone: 'Mars/Base'"),
+    ]:
+        env = reminders_env(DOWN_URL, **{variable: value})
+        done = run_reminders(env, "serve", "--port", str(free_port()), timeout=60)
+        assert (done.returncode, done.stderr.strip().splitlines()) == (1, [said]), variable

@@ -124,6 +124,18 @@ def test_no_secret_shows_in_the_repr_of_any_sub_object() -> None:
         ({"REMINDERS_LOG_LEVEL": "loud"}, "REMINDERS_LOG_LEVEL must be one of DEBUG"),
         ({"REMINDERS_LOCK_ROLE": "r" * 64}, "REMINDERS_LOCK_ROLE must be a PostgreSQL role"),
         ({"REMINDERS_ALERT_WEBHOOK_URL": "file:///etc"}, "must be an http:// or https:// URL"),
+        (
+            {"REMINDERS_ALERT_EMAIL_TO": "ops@example.org"},  # no server: no alert would go
+            "REMINDERS_ALERT_EMAIL_TO is set but REMINDERS_SMTP_HOST is not",
+        ),
+        (
+            {"REMINDERS_ALERT_EMAIL_TO": "ops@example.org, oncall", "REMINDERS_SMTP_HOST": "h"},
+            "REMINDERS_ALERT_EMAIL_TO must list email addresses like ops@example.org; got 'oncall'",
+        ),
+        (
+            {"REMINDERS_ALERT_EMAIL_TO": "Ops <ops@example.org>", "REMINDERS_SMTP_HOST": "h"},
+            "REMINDERS_ALERT_EMAIL_TO must list email addresses",
+        ),
     ],
 )
 def test_out_of_range_values_name_the_variable(env: dict[str, str], words: str) -> None:

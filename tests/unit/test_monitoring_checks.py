@@ -132,6 +132,7 @@ def test_monitoring_settings_come_from_the_environment() -> None:
             "REMINDERS_ALERT_WEBHOOK_URL": "https://hooks.example/secret-token",
             "REMINDERS_ALERT_WEBHOOK_SECRET": "whsec_" + "QUJD" * 8,
             "REMINDERS_ALERT_EMAIL_TO": "ops@example.org, oncall@example.org",
+            "REMINDERS_SMTP_HOST": "smtp.example.org",
         }
     )
     assert s.monitoring.overrun_after_seconds == 120

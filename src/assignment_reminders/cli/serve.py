@@ -45,8 +45,11 @@ def serve(
     from ..api.app import create_app
     from ..api.ops_auth import is_loopback
     from ..exceptions import ConfigurationError
+    from ..monitoring.cron import CronSchedule
     from ..monitoring.service import start_background
 
+    if builtin_cron:
+        CronSchedule.parse(schedule, time_zone)  # a bad one stops here, in one line
     if ctx.settings.http.ops_token is None and not is_loopback(host) and not allow_open_ops:
         raise ConfigurationError(
             f"refusing to serve /ops and /metrics without credentials on {host}: set"
