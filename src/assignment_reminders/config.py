@@ -461,8 +461,10 @@ class DeliverySettings(_FromEnv):
     max_attempts: int = _s("REMINDERS_DELIVERY_MAX_ATTEMPTS", INT, 8, hi=100)(
         "attempts before a delivery is given up"
     )
-    lease_seconds: int = _s("REMINDERS_DELIVERY_LEASE_SECONDS", INT, 300, hi=DAY)(
-        "how long a worker's claim lasts, kept alive while held; at least 22"
+    # at least twice (a channel's longest send, 10 s, + the 1 s margin): delivery/service.py
+    # refuses less, and tests/unit/test_config.py keeps the two the same
+    lease_seconds: int = _s("REMINDERS_DELIVERY_LEASE_SECONDS", INT, 300, lo=22, hi=DAY)(
+        "how long a worker's claim lasts, kept alive while held"
     )
     budget_seconds: int = _s("REMINDERS_DELIVERY_BUDGET_SECONDS", INT, 60, lo=0, hi=DAY)(
         "how long a cron call goes on delivering after its run"

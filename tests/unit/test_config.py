@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import inspect
 from dataclasses import FrozenInstanceError
 from pathlib import Path
 
@@ -156,3 +157,21 @@ def test_a_renamed_variable_is_refused_naming_the_new_one() -> None:
         Settings.from_env({"REMINDERS_SCHEDULER": "false"})
     assert str(info.value) == "REMINDERS_SCHEDULER was renamed REMINDERS_BUILTIN_CRON"
     assert Settings.from_env({"REMINDERS_BUILTIN_CRON": "false"}).schedule.enabled is False
+
+
+def test_the_shortest_lease_is_the_one_the_delivery_drain_accepts() -> None:
+    from assignment_reminders.config import SETTINGS
+    from assignment_reminders.delivery.mail import EmailChannel
+    from assignment_reminders.delivery.service import LEASE_MARGIN
+    from assignment_reminders.delivery.webhook import WebhookChannel
+
+    longest = max(
+        inspect.signature(c.__init__).parameters["timeout"].default
+        for c in (EmailChannel, WebhookChannel)
+    )
+    assert SETTINGS["delivery.lease_seconds"].lo == 2 * (longest + LEASE_MARGIN.total_seconds())
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"REMINDERS_DELIVERY_LEASE_SECONDS": "21"})
+    assert (
+        str(caught.value) == "REMINDERS_DELIVERY_LEASE_SECONDS must be between 22 and 86400, got 21"
+    )
