@@ -183,13 +183,17 @@ def _role(s: Setting, raw: str) -> str:
     return raw
 
 
-def _supabase_url(s: Setting, raw: str) -> str | None:
-    url = raw.rstrip("/")
-    if url and (not url.startswith(("https://", "http://")) or "?" in url or "#" in url):
-        _fail(
-            f"{s.env} must be the project's URL, like https://<ref>.supabase.co; got {_shown(url)}"
-        )
-    return url or None
+def _site(what: str, example: str) -> Callable[[Setting, str], str]:
+    """An http(s) address that paths are appended to: no query, no fragment, no trailing /."""
+
+    def parse(s: Setting, raw: str) -> str:
+        url = raw.rstrip("/")
+        scheme, sep, host = url.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "?" in url or "#" in url:
+            _fail(f"{s.env} must be {what}, like {example}; got {_shown(url)}")
+        return url
+
+    return parse
 
 
 def _cron_secret(s: Setting, raw: str) -> Secret:
@@ -245,7 +249,7 @@ def _directory(s: Setting, raw: str) -> Path:
 
 
 TEXT = Kind("text", lambda s, raw: raw)
-URL = Kind("text (trailing / dropped)", lambda s, raw: raw.rstrip("/"))
+APP_URL = Kind("http(s) URL", _site("the app's address", "https://app.example.org"))
 ADDRESSES = Kind("comma-separated email addresses", _addresses)
 INT = Kind("whole number {lo} to {hi}", _number, text=False)
 SECONDS = Kind("seconds, {lo} to {hi}", _number, text=False)
@@ -254,7 +258,9 @@ FLAG = Kind("true or false", _flag, text=False)
 ROLE = Kind("role name, ≤ 63 bytes", _role)
 DIRECTORY = Kind("directory path", _directory)
 ORIGINS = Kind("comma-separated origins, or *", _origins)
-PROJECT_URL = Kind("https://<ref>.supabase.co", _supabase_url)
+PROJECT_URL = Kind(
+    "https://<ref>.supabase.co", _site("the project's URL", "https://<ref>.supabase.co")
+)
 SECRET = Kind("secret", lambda s, raw: Secret(raw), secret=True)
 LIBPQ = Kind("libpq URI or key=value (secret)", _libpq, secret=True)
 HTTP_URL = Kind("http(s) URL (secret)", _http_url, secret=True)
@@ -449,7 +455,7 @@ class DeliverySettings(_FromEnv):
     """The delivery queue and its channels' non-SMTP settings (docs/delivery.md). A channel
     whose settings are absent is skipped, never an error."""
 
-    app_url: str = _s("REMINDERS_APP_URL", URL, "http://localhost:3000")(
+    app_url: str = _s("REMINDERS_APP_URL", APP_URL, "http://localhost:3000")(
         "the app's address, for links in messages"
     )
     webhook_url: Secret | None = _s("REMINDERS_WEBHOOK_URL", HTTP_URL)(

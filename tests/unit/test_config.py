@@ -125,6 +125,8 @@ def test_no_secret_shows_in_the_repr_of_any_sub_object() -> None:
         ({"REMINDERS_LOG_LEVEL": "loud"}, "REMINDERS_LOG_LEVEL must be one of DEBUG"),
         ({"REMINDERS_LOCK_ROLE": "r" * 64}, "REMINDERS_LOCK_ROLE must be a PostgreSQL role"),
         ({"REMINDERS_ALERT_WEBHOOK_URL": "file:///etc"}, "must be an http:// or https:// URL"),
+        ({"REMINDERS_APP_URL": "javascript:alert(1)"}, "REMINDERS_APP_URL must be the app's"),
+        ({"REMINDERS_APP_URL": "https://app.example.org/?x=1"}, "like https://app.example.org"),
         (
             {"REMINDERS_ALERT_EMAIL_TO": "ops@example.org"},  # no server: no alert would go
             "REMINDERS_ALERT_EMAIL_TO is set but REMINDERS_SMTP_HOST is not",
