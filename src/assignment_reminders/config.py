@@ -214,12 +214,19 @@ def _list(s: Setting, raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
 
 
+_ADDRESS: Final = re.compile(
+    r"[^@\s<>\"';,]+@[^@\s<>\"';,]+"
+)  # a plain address: SMTP's envelope too
+
+
+def _address(s: Setting, raw: str) -> str:
+    if not _ADDRESS.fullmatch(raw):
+        _fail(f"{s.env} must be a plain email address like ops@example.org; got {_shown(raw)}")
+    return raw
+
+
 def _addresses(s: Setting, raw: str) -> tuple[str, ...]:
-    addresses = _list(s, raw)
-    for address in addresses:
-        if not re.fullmatch(r"[^@\s<>\"';]+@[^@\s<>\"';]+", address):
-            _fail(f"{s.env} must list email addresses like ops@example.org; got {_shown(address)}")
-    return addresses
+    return tuple(_address(s, a) for a in _list(s, raw))
 
 
 def _origins(s: Setting, raw: str) -> tuple[str, ...]:
@@ -250,6 +257,7 @@ def _directory(s: Setting, raw: str) -> Path:
 
 TEXT = Kind("text", lambda s, raw: raw)
 APP_URL = Kind("http(s) URL", _site("the app's address", "https://app.example.org"))
+ADDRESS = Kind("email address", _address)
 ADDRESSES = Kind("comma-separated email addresses", _addresses)
 INT = Kind("whole number {lo} to {hi}", _number, text=False)
 SECONDS = Kind("seconds, {lo} to {hi}", _number, text=False)
@@ -439,7 +447,7 @@ class SmtpSettings(_FromEnv):
     )
     user: str | None = _s("REMINDERS_SMTP_USER", TEXT)("SMTP login, if the server wants one")
     password: Secret | None = _s("REMINDERS_SMTP_PASSWORD", SECRET)("SMTP password")
-    sender: str = _s("REMINDERS_SMTP_FROM", TEXT, "reminders@localhost")(
+    sender: str = _s("REMINDERS_SMTP_FROM", ADDRESS, "reminders@localhost")(
         "the From address of email"
     )
 
