@@ -92,7 +92,7 @@ def test_uvicorn_access_and_error_lines_are_json_too(cli_env: dict[str, str]) ->
         assert httpx.get(f"{base}/health?probe=1").status_code == 200
     entries = json_lines(stderr[0])
     loggers = {e["logger"] for e in entries}
-    assert "uvicorn.error" in loggers  # "Application startup complete", "Uvicorn running on"
+    assert "uvicorn.error" in loggers  # "Started server process", "Application startup complete"
     access = [e for e in entries if e["logger"] == "uvicorn.access" and e["path"].startswith("/h")]
     assert access[-1]["method"] == "GET"
     assert access[-1]["path"] == "/health?probe=1"

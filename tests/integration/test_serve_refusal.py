@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from tests.conftest import reminders_env, run_reminders
 from tests.receivers import free_port
 
@@ -26,3 +28,20 @@ def test_serve_refuses_a_bad_schedule_in_one_line_before_any_warning() -> None:
         env = reminders_env(DOWN_URL, **{variable: value})
         done = run_reminders(env, "serve", "--port", str(free_port()), timeout=60)
         assert (done.returncode, done.stderr.strip().splitlines()) == (1, [said]), variable
+
+
+def test_serve_refuses_an_address_it_cannot_listen_on_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for host, args, said in [
+            ("127.0.0.1", ("--port", str(port)), f"127.0.0.1:{port}: Address already in use"),
+            ("no such host.invalid", (), "cannot listen on host 'no such host.invalid': "),
+        ]:
+            env = reminders_env(DOWN_URL, REMINDERS_HTTP_HOST=host, REMINDERS_ALLOW_OPEN_OPS="1")
+            done = run_reminders(env, "serve", *args, timeout=60)
+            lines = done.stderr.strip().splitlines()
+            assert done.returncode == 1, done.stderr
+            assert len(lines) == 1 and lines[0].startswith("error: cannot listen on"), lines
+            assert said in lines[0], lines
