@@ -142,7 +142,7 @@ class FakeLog:
 
 
 @dataclass
-class FakeScheduler:
+class FakePass:
     """The pass: 10 due rows read and 3 reminders created, or *error* raised."""
 
     error: BaseException | None = None

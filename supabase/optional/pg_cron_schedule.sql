@@ -1,5 +1,5 @@
 -- OPTIONAL, not a migration: schedule the reminder job from inside Supabase with pg_cron + pg_net.
--- Use this instead of (or beside) the built-in scheduler of `reminders serve`; several callers are
+-- Use this instead of (or beside) the built-in cron of `reminders serve`; several callers are
 -- safe, the advisory lock lets one run at a time and the ledger never reminds twice.
 -- See docs/supabase.md (step by step) and docs/monitoring.md, "Scheduling on Supabase", for what
 -- pg_net does and does not guarantee. `reminders optional-sql pg_cron_schedule` prints this file.

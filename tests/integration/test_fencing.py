@@ -72,7 +72,7 @@ def test_a_batch_after_the_lock_backend_died_writes_nothing_and_the_run_fails_lo
         original = CronTrigger(
             lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(w),
-            scheduler=ReminderPass(w, batch_size=2, on_batch=cut_after_first_batch),
+            reminder_pass=ReminderPass(w, batch_size=2, on_batch=cut_after_first_batch),
             job_name=JOB,
             fencing=PgFencing(w, JOB, LOCK_KEY),
         ).run(now=NOW)

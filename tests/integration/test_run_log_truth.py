@@ -115,14 +115,14 @@ def test_a_batch_committing_after_its_run_lost_the_lock_is_counted_and_reported(
         old = CronTrigger(
             lock=SessionAdvisoryLock(old_lock_conn, LOCK_KEY),  # default heartbeat: 5 s
             log=PgExecutionLog(old_work),
-            scheduler=ReminderPass(old_work, batch_size=old_batch, on_batch=after_old_batch),
+            reminder_pass=ReminderPass(old_work, batch_size=old_batch, on_batch=after_old_batch),
             job_name=JOB,
             fencing=PgFencing(old_work, JOB, LOCK_KEY),
         )
         new = CronTrigger(
             lock=SessionAdvisoryLock(new_lock_conn, LOCK_KEY),
             log=PgExecutionLog(new_work),
-            scheduler=ReminderPass(new_work, batch_size=new_batch),
+            reminder_pass=ReminderPass(new_work, batch_size=new_batch),
             job_name=JOB,
             fencing=PgFencing(new_work, JOB, LOCK_KEY),
         )

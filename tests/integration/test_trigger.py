@@ -33,12 +33,12 @@ def lock_conn(database_url: str) -> Iterator[Connection]:
 
 
 def trigger(
-    lock_conn: Connection, conn: Connection, *, scheduler: Any = None, hold: Any = None
+    lock_conn: Connection, conn: Connection, *, reminder_pass: Any = None, hold: Any = None
 ) -> CronTrigger:
     return CronTrigger(
         lock=SessionAdvisoryLock(lock_conn, LOCK_KEY),
         log=PgExecutionLog(conn),
-        scheduler=scheduler or ReminderPass(conn),
+        reminder_pass=reminder_pass or ReminderPass(conn),
         job_name=JOB,
         after_pass=[lambda checkpoint, guard: hold()] if hold is not None else [],
         fencing=PgFencing(conn, JOB, LOCK_KEY),
@@ -87,20 +87,20 @@ class Exploding:
         guard: object = None,
     ) -> RunCounts:
         self.locks_seen = lock_pids(self.conn)
-        raise RuntimeError("scheduler exploded")
+        raise RuntimeError("the pass exploded")
 
 
 def test_scheduler_raising_releases_the_lock_and_fails_the_row(
     conn: Connection, lock_conn: Connection
 ) -> None:
     exploding = Exploding(conn)
-    outcome = trigger(lock_conn, conn, scheduler=exploding).run(now=NOW)
+    outcome = trigger(lock_conn, conn, reminder_pass=exploding).run(now=NOW)
     assert exploding.locks_seen == [lock_conn.info.backend_pid], (
-        "the lock was held while the scheduler ran"
+        "the lock was held while the pass ran"
     )
     assert lock_pids(conn) == [], "and released after it raised"
     [row] = runs(conn)
-    assert (row["status"], row["error"]) == ("failed", "RuntimeError: scheduler exploded")
+    assert (row["status"], row["error"]) == ("failed", "RuntimeError: the pass exploded")
     assert row["unlock_ok"] is True
     assert outcome.status == "failed"
 

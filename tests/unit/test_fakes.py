@@ -11,7 +11,7 @@ from assignment_reminders.job.joblog import ExecutionLog, PgExecutionLog
 from assignment_reminders.job.reminder_pass import ReminderPass
 from assignment_reminders.locking.job_lock import JobLock
 from assignment_reminders.locking.lock import SessionAdvisoryLock, TransactionAdvisoryLock
-from tests.fakes import FakeLock, FakeLog, FakeScheduler
+from tests.fakes import FakeLock, FakeLog, FakePass
 
 
 def members(protocol: type) -> list[str]:
@@ -50,7 +50,7 @@ def test_each_fake_has_the_real_classes_methods_with_their_signatures(
 
 
 def test_the_fake_pass_is_called_as_the_real_pass_is() -> None:
-    assert shape(FakeScheduler, "run") == shape(ReminderPass, "run")
+    assert shape(FakePass, "run") == shape(ReminderPass, "run")
 
 
 def test_the_comparison_sees_a_renamed_parameter() -> None:

@@ -36,7 +36,7 @@ class FreshLog(FakeLog):
         self.unlocks.append(unlock_ok)
 
 
-class DyingScheduler:
+class DyingPass:
     counts = RunCounts(reminders_created=4)
 
     def run(
@@ -63,7 +63,7 @@ def make(fallback: Any) -> CronTrigger:
     return CronTrigger(
         lock=HoldingLock(),
         log=DeadLog(),
-        scheduler=DyingScheduler(),
+        reminder_pass=DyingPass(),
         job_name="job",
         clock=lambda: NOW,
         fallback_log=fallback,

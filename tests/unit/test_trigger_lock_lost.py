@@ -23,7 +23,7 @@ def losing(lose_before_batch: int) -> FakeLock:
     return FakeLock(lose_before_batch=lose_before_batch, release_answer=False, pid=7)
 
 
-class BatchScheduler:
+class BatchPass:
     """Three batches of one reminder each, asking the checkpoint before each."""
 
     def __init__(self) -> None:
@@ -45,14 +45,16 @@ class BatchScheduler:
         return self.counts
 
 
-def trigger(lock: FakeLock, log: FakeLog, scheduler: BatchScheduler) -> CronTrigger:
-    return CronTrigger(lock=lock, log=log, scheduler=scheduler, job_name="job", clock=lambda: NOW)
+def trigger(lock: FakeLock, log: FakeLog, the_pass: BatchPass) -> CronTrigger:
+    return CronTrigger(
+        lock=lock, log=log, reminder_pass=the_pass, job_name="job", clock=lambda: NOW
+    )
 
 
 def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> None:
-    lock, log, scheduler = losing(lose_before_batch=2), FakeLog(), BatchScheduler()
-    outcome = trigger(lock, log, scheduler).run(now=NOW)
-    assert scheduler.batches == 1
+    lock, log, the_pass = losing(lose_before_batch=2), FakeLog(), BatchPass()
+    outcome = trigger(lock, log, the_pass).run(now=NOW)
+    assert the_pass.batches == 1
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
     assert (log.finished["status"], log.finished["note"]) == ("failed", LOCK_LOST)
     assert log.finished["counts"].reminders_created == 1  # the batch it committed is counted
@@ -62,18 +64,18 @@ def test_a_lost_lock_stops_the_run_at_the_next_batch_as_failed_lock_lost() -> No
 
 def test_a_run_declared_dead_meanwhile_keeps_lock_lost_and_notes_it_on_the_row() -> None:
     lock, log = losing(lose_before_batch=2), FakeLog(declared_dead=True)
-    outcome = trigger(lock, log, BatchScheduler()).run(now=NOW)
+    outcome = trigger(lock, log, BatchPass()).run(now=NOW)
     assert (outcome.status, outcome.note) == ("failed", LOCK_LOST)
     assert log.notes == [LOCK_LOST]
 
 
 def test_pause_between_batches_watches_the_lock() -> None:
-    lock, log, scheduler = losing(lose_before_batch=3), FakeLog(), BatchScheduler()
-    t = trigger(lock, log, scheduler)
+    lock, log, the_pass = losing(lose_before_batch=3), FakeLog(), BatchPass()
+    t = trigger(lock, log, the_pass)
     t.pause_between_batches = 5
     outcome = t.run(now=NOW)
     # batch 1 ran; before batch 2: checkpoint (2), then the pause's own check (3) found it lost
-    assert scheduler.batches == 1
+    assert the_pass.batches == 1
     assert outcome.note == LOCK_LOST
 
 
@@ -90,7 +92,7 @@ def test_delivery_after_the_pass_stops_sending_when_the_lock_is_lost() -> None:
     t = CronTrigger(
         lock=lock,
         log=log,
-        scheduler=BatchScheduler(),
+        reminder_pass=BatchPass(),
         job_name="job",
         clock=lambda: NOW,
         after_pass=[deliver],
@@ -111,7 +113,7 @@ def run_on_broken_log(fallback: FakeLog | None, *, lose_before_batch: int) -> st
     t = CronTrigger(
         lock=losing(lose_before_batch=lose_before_batch),
         log=BrokenLog(),
-        scheduler=BatchScheduler(),
+        reminder_pass=BatchPass(),
         job_name="job",
         clock=lambda: NOW,
         fallback_log=(lambda: fallback) if fallback is not None else None,

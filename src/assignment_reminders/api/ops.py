@@ -49,7 +49,7 @@ def read_facts(settings: Settings, now: datetime) -> OpsFacts:
         now=now,
         zone=schedule.zone,
         schedule=schedule.expression,
-        scheduler_enabled=settings.schedule.enabled,
+        builtin_cron=settings.schedule.enabled,
         previous_fire=schedule.previous_at_or_before(now),
         next_fire=schedule.next_after(now),
         runs=runs,

@@ -1,7 +1,7 @@
 """The composition root of one run of the job: what :class:`~.trigger.CronTrigger` runs with.
 
 :func:`run_once` opens the lock and work connections, builds the lock, the execution log, the
-scheduler, the fencing, the steps after the pass (the delivery drain, a drill's hold) and runs
+pass, the fencing, the steps after it (the delivery drain, a drill's hold) and runs
 one invocation. Whoever calls it adds only what is theirs:
 
 * the CLI a progress display (``show_progress``): display is not the job's business;
@@ -152,7 +152,7 @@ def _run_once(
         trigger = CronTrigger(
             lock=lock,
             log=PgExecutionLog(work_conn),
-            scheduler=ReminderPass(
+            reminder_pass=ReminderPass(
                 work_conn,
                 batch_size=settings.batch_size,
                 on_batch=_on_batch(show_progress, work_conn, now or clock()),

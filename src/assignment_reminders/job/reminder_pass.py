@@ -92,7 +92,7 @@ def _keeping_the_due_index(conn: Connection) -> Iterator[None]:
         execute(conn, _BATCH_ENDS)
 
 
-class ReminderScheduler(Protocol):
+class PassRunner(Protocol):
     counts: RunCounts
     """What the current (or last) pass has committed so far: a pass that fails part-way has
     still created the reminders of its committed batches, and the run's row says how many."""

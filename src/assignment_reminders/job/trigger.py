@@ -2,7 +2,7 @@
 
 This is the one code path behind ``reminders run`` and
 ``POST /functions/v1/assignment-reminder-cron``; ``compose.py`` wires it (connections, lock, log,
-scheduler, the steps after the pass) and :class:`CronTrigger` runs it::
+the pass, the steps after it) and :class:`CronTrigger` runs it::
 
     try the lock (REMINDERS_LOCK_SCOPE: session or transaction; never blocking)
     ├── not won: write a 'skipped' row (note 'advisory_lock_held', who holds it) and return
@@ -50,7 +50,7 @@ from .advice import advice, cause_of
 from .counts import RunCounts
 from .fence import Fencing, Guard
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunStart
-from .reminder_pass import Checkpoint, ReminderScheduler
+from .reminder_pass import Checkpoint, PassRunner
 from .run_status import Finish, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class Trigger(Protocol):
 
 
 class CronTrigger:
-    """Runs the scheduler at most once at a time, whoever calls: the :class:`Trigger` protocol.
+    """Runs the pass at most once at a time, whoever calls: the :class:`Trigger` protocol.
 
     It holds what every invocation runs with; each invocation's own state (its fencing token,
     its batches, the log its row is written to, a database fault) is a :class:`Run`."""
@@ -139,7 +139,7 @@ class CronTrigger:
         *,
         lock: JobLock,
         log: ExecutionLog,
-        scheduler: ReminderScheduler,
+        reminder_pass: PassRunner,
         job_name: str,
         trigger_source: str = "cli",
         clock: Callable[[], datetime] = utc_now,
@@ -151,7 +151,7 @@ class CronTrigger:
     ) -> None:
         self.lock = lock
         self.log = log
-        self.scheduler = scheduler
+        self.reminder_pass = reminder_pass
         self.job_name = job_name
         self.trigger_source = trigger_source
         self.clock = clock
@@ -295,7 +295,7 @@ class Run:
         self._fail_orphans(run_id)
         self._record_overlaps(run_id)
         t = self.trigger
-        counts = t.scheduler.run(
+        counts = t.reminder_pass.run(
             now=self.now, run_id=run_id, checkpoint=self.checkpoint, guard=self.guard
         )
         for step in t.after_pass:
@@ -332,7 +332,7 @@ class Run:
                 raise
             finally:
                 if end.status is not RunStatus.SUCCESS:
-                    counts = t.scheduler.counts  # what its committed batches created
+                    counts = t.reminder_pass.counts  # what its committed batches created
                 duration_ms = (time.perf_counter() - started) * 1000
                 end = self._finish(run_id, end, counts=counts, duration_ms=duration_ms)
         finally:

@@ -220,7 +220,7 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
         "days": DAYS,
         "zone": f.zone.key,
         "schedule": f.schedule,
-        "scheduler_enabled": f.scheduler_enabled,
+        "builtin_cron": f.builtin_cron,
         "as_of": _when(f.now, f),
         "last_success": (
             {"when": _when(f.last_success_at, f), "age": age(f.now - f.last_success_at)}

@@ -40,7 +40,7 @@ class OpsFacts:
     now: datetime
     zone: ZoneInfo
     schedule: str
-    scheduler_enabled: bool
+    builtin_cron: bool
     previous_fire: datetime | None  # the last expected start at or before now
     next_fire: datetime | None
     runs: Sequence[RunRow]  # the last DAYS days, oldest first
