@@ -49,7 +49,12 @@ def test_serve_settles_the_heap_once_its_app_has_started(monkeypatch: pytest.Mon
     settled: list[int] = []
     served: list[Any] = []
     monkeypatch.setattr(heap, "settle", lambda: settled.append(1))
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app))
+
+    def run(server: uvicorn.Server, sockets: object = None) -> None:  # started, then stopped
+        served.append(server.config.app)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     for name in [k for k in os.environ if k.startswith("REMINDERS_")]:
         monkeypatch.delenv(name)
 

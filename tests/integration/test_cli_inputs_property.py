@@ -154,7 +154,7 @@ def contained(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("REMINDERS_", "SUPABASE_")):
             monkeypatch.delenv(name)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: _started(self))
     monkeypatch.setattr(delivery, "_idle", lambda stop: None)
     monkeypatch.setattr(service, "start_background", start_background)
     root = logging.getLogger()
@@ -162,6 +162,11 @@ def contained(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+def _started(server: Any) -> None:
+    """``serve``'s server, as if it had started and then been stopped."""
+    server.started = True
 
 
 def _assert_handled(argv: list[str], code: int, output: str) -> None:
