@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +25,9 @@ from .options import (
     pass_context,
     terminal,
 )
+
+if TYPE_CHECKING:
+    from ..dev.seed import SeedResult
 
 
 @click.command()
@@ -159,11 +163,19 @@ def seed(
     if as_json:
         echo_json({**asdict(result), "seconds": seconds})
         return
-    click.echo(
-        f"seeded {result.assignments} assignments, {result.peer_mentors} peer mentors,"
-        f" {result.coordinators} coordinators, {result.organizations} organization(s)"
-        f" in {seconds:.1f} s"
+    click.echo(seeded_line(result, seconds))
+
+
+def seeded_line(result: SeedResult, seconds: float) -> str:
+    """``seed``'s one line: ``seeded 100 assignments, 13 peer mentors, 1 coordinator, ...``."""
+    counted = (
+        (result.assignments, "assignment"),
+        (result.peer_mentors, "peer mentor"),
+        (result.coordinators, "coordinator"),
+        (result.organizations, "organization"),
     )
+    made = ", ".join(f"{n:,} {noun}{'' if n == 1 else 's'}" for n, noun in counted)
+    return f"seeded {made} in {seconds:.1f} s"
 
 
 @click.command()
