@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,9 @@ def test_status_fits_columns_and_its_json_keeps_every_character(
     failed = next(r for r in data["runs"] if r["status"] == "failed")
     assert (failed["note"], failed["error"]) == (LONG_NOTE, LONG_ERROR)
     assert failed["lock_acquire_ms"] == 13.24
+    assert isinstance(failed["overlapped_with"], list)  # an array, not the text "[]"
+    assert "T" in failed["started_at"]  # ISO 8601, as --now takes it
+    assert datetime.fromisoformat(failed["started_at"]).tzinfo is not None
 
 
 @pytest.mark.usefixtures("long_runs")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -145,9 +145,17 @@ def echo_text(text: str, term: Terminal) -> None:
     click.echo(text, color=term.colour)
 
 
+def _json_default(value: object) -> str:
+    """Moments as ISO 8601 (``2026-12-07T01:37:19+00:00``, as ``--now`` takes them), the rest
+    (UUIDs, paths) as text."""
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    return str(value)
+
+
 def echo_json(data: Any) -> None:
     """Print *data* as one line of JSON, every figure rounded (:mod:`..figures`)."""
-    click.echo(json.dumps(rounded(data), default=str))
+    click.echo(json.dumps(rounded(data), default=_json_default))
 
 
 def json_option(what: str = "the result") -> Callable[[F], F]:

@@ -102,9 +102,14 @@ def _incident_line(i: Incident) -> str:
 
 
 def _json(value: Any) -> Any:
-    """JSON-ready; floats as they are (``--json`` rounds every figure: cli.options.echo_json)."""
+    """JSON-ready: lists stay lists, moments ISO 8601; floats as they are (``--json`` rounds
+    every figure: cli.options.echo_json)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value)
 
 
