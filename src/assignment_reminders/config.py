@@ -214,9 +214,8 @@ def _list(s: Setting, raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
 
 
-_ADDRESS: Final = re.compile(
-    r"[^@\s<>\"';,]+@[^@\s<>\"';,]+"
-)  # a plain address: SMTP's envelope too
+# a plain address (no display name, no spaces): REMINDERS_SMTP_FROM is SMTP's envelope sender too
+_ADDRESS: Final = re.compile(r"[^@\s<>\"';,]+@[^@\s<>\"';,]+")
 
 
 def _address(s: Setting, raw: str) -> str:
@@ -621,13 +620,16 @@ class Settings(_FromEnv):
         for old, new in RENAMED.items():
             if env.get(old, "").strip():
                 _fail(f"{old} was renamed {new}")
-        settings = super().from_env(env)
-        if settings.monitoring.email_to and settings.smtp.host is None:
+        return super().from_env(env)
+
+    @classmethod
+    def _derive(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if values["monitoring"].email_to and values["smtp"].host is None:
             _fail(
                 "REMINDERS_ALERT_EMAIL_TO is set but REMINDERS_SMTP_HOST is not: alert email goes"
                 " through the REMINDERS_SMTP_* server"
             )
-        return settings
+        return values
 
     @property
     def uses_embedded_database(self) -> bool:

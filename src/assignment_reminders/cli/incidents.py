@@ -3,7 +3,6 @@ muting alerts for a while (docs/monitoring.md, "Acknowledging and muting")."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import click
@@ -20,6 +19,7 @@ from .options import (
     Context,
     Text,
     WholeNumber,
+    echo_json,
     json_option,
     now_option,
     pass_context,
@@ -54,13 +54,11 @@ def list_incidents(ctx: Context, as_json: bool, now: datetime | None) -> None:
     with connect(database_url(ctx.settings), purpose="incidents") as conn:
         _, truth = read_truth(conn, ctx.settings, now=moment)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "state": truth.headline.to_dict(),
-                    "incidents": [i.to_dict() for i in truth.current],
-                }
-            )
+        echo_json(
+            {
+                "state": truth.headline.to_dict(),
+                "incidents": [i.to_dict() for i in truth.current],
+            }
         )
         return
     click.echo(f"state: {truth.headline.state.upper()}: {truth.headline.why}")
@@ -95,7 +93,7 @@ def ack(ctx: Context, incident_id: int, by: str, note: str | None, as_json: bool
             conn, ctx.settings.job_name, incident_id, by=by, note=note, now=datetime.now(UTC)
         )
     if as_json:
-        click.echo(json.dumps(alert.to_dict()))
+        echo_json(alert.to_dict())
     else:
         click.echo(f"incident {alert.id} ({alert.kind}) acknowledged by {alert.acknowledged_by}")
 
@@ -149,7 +147,7 @@ def open_command(
             now=now,
         )
     if as_json:
-        click.echo(json.dumps(window.to_dict(now)))
+        echo_json(window.to_dict(now))
     else:
         click.echo(
             f"maintenance window {window.id}: {window.starts_at.isoformat()} to"
@@ -170,7 +168,7 @@ def close_command(ctx: Context, window_id: int, by: str, as_json: bool) -> None:
     with connect(database_url(ctx.settings), purpose="maintenance") as conn:
         window = close_window(conn, ctx.settings.job_name, window_id, by=by, now=now)
     if as_json:
-        click.echo(json.dumps(window.to_dict(now)))
+        echo_json(window.to_dict(now))
     else:
         click.echo(f"maintenance window {window.id} closed by {window.closed_by}")
 
@@ -187,7 +185,7 @@ def list_command(ctx: Context, everything: bool, as_json: bool) -> None:
     with connect(database_url(ctx.settings), purpose="maintenance") as conn:
         windows = list_windows(conn, ctx.settings.job_name, now=now, everything=everything)
     if as_json:
-        click.echo(json.dumps([w.to_dict(now) for w in windows]))
+        echo_json([w.to_dict(now) for w in windows])
         return
     if not windows:
         click.echo("no maintenance windows")

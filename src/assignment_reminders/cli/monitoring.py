@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 
 import click
 
-from .options import Context, json_option, now_option, pass_context
+from .options import Context, echo_json, json_option, now_option, pass_context
 
 CHECK_FOUND_PROBLEM = 3
 """Exit code of ``check`` when it found something wrong: 0 ok, 1 failure, 2 usage (click)."""
@@ -49,19 +48,17 @@ def check(ctx: Context, as_json: bool, now: datetime | None, record: bool | None
     moment = now or datetime.now(UTC)
     result = check_once_for(ctx.settings, now=moment, record=recording, with_open=as_json)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "healthy": result.healthy,
-                    "recorded": result.recorded,
-                    "state": result.truth.headline.to_dict(),
-                    "findings": [
-                        {"kind": f.kind, "subject": f.subject, "message": f.message}
-                        for f in result.findings
-                    ],
-                    "open_alerts": [a.to_dict() for a in result.open or []],
-                }
-            )
+        echo_json(
+            {
+                "healthy": result.healthy,
+                "recorded": result.recorded,
+                "state": result.truth.headline.to_dict(),
+                "findings": [
+                    {"kind": f.kind, "subject": f.subject, "message": f.message}
+                    for f in result.findings
+                ],
+                "open_alerts": [a.to_dict() for a in result.open or []],
+            }
         )
     else:
         if result.healthy:

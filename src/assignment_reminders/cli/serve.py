@@ -14,13 +14,16 @@ from .options import Context, pass_context, renamed_option, setting_option
 logger = logging.getLogger("assignment_reminders")
 
 
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address: brackets
+
+
 def listen(host: str, port: int) -> list[socket.socket]:
     """Bound sockets for every address *host* names (as asyncio's ``create_server`` would bind
     them), before anything starts: a name that does not resolve or an address in use stops
     ``serve`` with one line naming it, not in uvicorn's log after the app has started."""
     from ..exceptions import ConfigurationError
 
-    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
@@ -41,8 +44,8 @@ def listen(host: str, port: int) -> list[socket.socket]:
         for sock in sockets:
             sock.close()
         raise ConfigurationError(
-            f"cannot listen on {where}: {exc.strerror} (REMINDERS_HTTP_PORT / --port,"
-            " REMINDERS_HTTP_HOST / --host)"
+            f"cannot listen on {_host_port(host, port)}: {exc.strerror}"
+            " (REMINDERS_HTTP_PORT / --port, REMINDERS_HTTP_HOST / --host)"
         ) from None
     return sockets
 
@@ -87,8 +90,8 @@ def serve(
             f"refusing to serve /ops and /metrics without credentials on {host}: set"
             " REMINDERS_OPS_TOKEN (or pass --allow-open-ops / REMINDERS_ALLOW_OPEN_OPS=true)"
         )
-    if builtin_cron:
-        CronSchedule.parse(schedule, time_zone)  # a bad one stops here, in one line
+    # a bad schedule stops here, in one line
+    cron = CronSchedule.parse(schedule, time_zone) if builtin_cron else None
     sockets = listen(host, port)  # so does an address in use, before anything starts
     background = None
     try:
@@ -112,7 +115,7 @@ def serve(
                 expression=schedule, time_zone=time_zone, enabled=builtin_cron
             ),
         )
-        background = start_background(settings, schedule, time_zone) if builtin_cron else None
+        background = start_background(settings, cron) if cron is not None else None
         # log_config=None: uvicorn's loggers keep the configuration above (logs.py)
         server = uvicorn.Server(
             uvicorn.Config(
@@ -121,8 +124,7 @@ def serve(
                 log_level=logging.getLogger().level,
             )
         )
-        shown = host if ":" not in host else f"[{host}]"
-        logger.info("serving on http://%s:%d", shown, sockets[0].getsockname()[1])
+        logger.info("serving on http://%s", _host_port(host, sockets[0].getsockname()[1]))
         server.run(sockets=sockets)
         if not server.started:  # the app's start-up failed: uvicorn has logged why
             raise SystemExit(3)

@@ -92,11 +92,11 @@ class BuiltinCron:
                 logger.exception("monitoring checks crashed")
 
 
-def start_background(settings: Settings, schedule: str, time_zone: str) -> BuiltinCron:
-    """Parse the schedule (a bad one stops ``serve`` with one line) and start both threads."""
+def start_background(settings: Settings, schedule: CronSchedule) -> BuiltinCron:
+    """Start both threads on *schedule* (``serve`` parsed it before anything started)."""
     cron = BuiltinCron(
         settings,
-        CronSchedule.parse(schedule, time_zone),
+        schedule,
         run_job=monitored_run,
         check=check_once_for,
         clock=utc_now,

@@ -50,15 +50,16 @@ class Status:
     incidents: list[Incident] = field(default_factory=list)  # open, new and clearing
 
     def to_dict(self) -> dict[str, Any]:
+        """For ``--json``: ``echo_json`` writes its moments as ISO 8601 and rounds its figures."""
         return {
-            "runs": [{k: _json(v) for k, v in r.items()} for r in self.runs],
+            "runs": [dict(r) for r in self.runs],
             "lock_holder": None
             if self.holder is None
             else {
                 "pid": self.holder.pid,
                 "application_name": self.holder.application_name,
                 "client_addr": self.holder.client_addr,
-                "since": _json(self.holder_since),
+                "since": self.holder_since,
             },
             "open_alerts": [a.to_dict() for a in self.alerts],
             "state": None if self.headline is None else self.headline.to_dict(),
@@ -99,18 +100,6 @@ def _incident_line(i: Incident) -> str:
     if a is not None and a.muted_by is not None:
         said.append(f"muted by maintenance window {a.muted_by}")
     return f"{i.kind}: {i.message} ({', '.join(said)})"
-
-
-def _json(value: Any) -> Any:
-    """JSON-ready: lists stay lists, moments ISO 8601; floats as they are (``--json`` rounds
-    every figure: cli.options.echo_json)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 def _overlapped(ids: list[int] | None) -> str | None:
