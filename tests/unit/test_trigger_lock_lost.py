@@ -147,3 +147,14 @@ def test_no_connection_at_all_advises_checking_postgresql() -> None:
 def test_the_advice_table_has_one_entry_per_cause_and_knows_the_lock_lost_note() -> None:
     assert set(ADVICE) == {LOCK_LOST, SESSION_ENDED, DATABASE_DOWN}
     assert cause_of(f"{LOCK_LOST}; holder_died: ...", recorded=True) == LOCK_LOST
+
+
+def test_a_lost_lock_and_no_connection_after_it_is_advised_as_a_database_down() -> None:
+    # a database shut down mid-run ends the lock session first: the lock is lost, but nothing
+    # says the database is up, so the advice is to check it (drilled: `reminders embedded stop`
+    # during `reminders run --hold-seconds 20`)
+    message = run_on_broken_log(None, lose_before_batch=2)
+    assert "lost its lock" in message
+    assert "stayed up" not in message
+    assert ADVICE[DATABASE_DOWN] in message
+    assert cause_of(LOCK_LOST, recorded=False) == DATABASE_DOWN

@@ -5,11 +5,13 @@ The cause is what the run knows, not what the driver's message suggests:
 =====================  ==================================================================
 cause                  advice
 =====================  ==================================================================
-``lock_lost``          the lock session ended while the database was up (a paused or hung
-                       process, an idle timeout, a terminated session): nothing to repair
+``lock_lost``          the lock was lost first and a fresh connection recorded the run, so
+                       the database was up (a paused or hung process, an idle timeout, a
+                       terminated session): nothing to repair
 ``session_ended``      the run's own session died but a fresh connection recorded the run:
                        the database is up, so run again
-``database_down``      no connection could record the run: check PostgreSQL and the URL
+``database_down``      no connection could record the run, whatever was lost first (a
+                       database shut down ends the lock session too): check PostgreSQL
 =====================  ==================================================================
 """
 
@@ -39,12 +41,17 @@ ADVICE: Final[dict[str, str]] = {
 """Cause -> what the operator should do (the last sentence of the run's error line)."""
 
 
+def lost_lock(note: str | None) -> bool:
+    """Whether the run's *note* says its lock was lost (``lock_lost``, perhaps with more)."""
+    return note is not None and note.split(";")[0].strip() == LOCK_LOST
+
+
 def cause_of(note: str | None, *, recorded: bool) -> str:
-    """The cause of a run that stopped on a fault: its *note* (``lock_lost`` first), and
-    whether a fresh connection could *record* the run (then the database was up)."""
-    if note is not None and note.split(";")[0].strip() == LOCK_LOST:
-        return LOCK_LOST
-    return SESSION_ENDED if recorded else DATABASE_DOWN
+    """The cause of a run that stopped on a fault: whether a fresh connection could *record*
+    the run (if not, the database is not known to be up), then its *note*."""
+    if not recorded:
+        return DATABASE_DOWN
+    return LOCK_LOST if lost_lock(note) else SESSION_ENDED
 
 
 def advice(note: str | None, *, recorded: bool) -> str:

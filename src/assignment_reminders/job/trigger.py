@@ -46,7 +46,7 @@ from ..locking.holder import LockHolder
 from ..locking.job_lock import JobLock, timed_try_acquire
 from ..logs import bind, log_context
 from . import advice as advice_table
-from .advice import advice, cause_of
+from .advice import advice, lost_lock
 from .counts import RunCounts
 from .fence import Fencing, Guard
 from .joblog import SKIP_LOCK_HELD, ExecutionLog, RunStart
@@ -518,7 +518,7 @@ class Run:
         detail = driver_line(self.fault) if self.fault is not None else "?"
         what = (
             "lost its lock, then its database session failed"
-            if cause_of(note, recorded=recorded) == LOCK_LOST
+            if lost_lock(note)
             else "stopped because the database failed"
         )
         error = DatabaseError(
