@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -95,48 +95,15 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class ClaimedRow:
+class ClaimedRow(Delivery):
     """``claim_deliveries``: a row claimed to send (``status`` sending), or cancelled by the
     claim (``cancel_reason``; of such a row only ``id`` and ``channel`` are read)."""
 
-    id: int
-    channel: str
     status: str
     cancel_reason: str | None
-    attempts: int
-    idempotency_key: str
-    kind: str
-    assignment_id: int
-    days_since_contact: int
-    recipient_user_id: uuid.UUID
-    organization_name: str
-    language: str
-    recipient_first_name: str
-    recipient_email: str | None
-    mentor_first_name: str
-    mentor_last_name: str
-    contact_first_name: str
-    contact_last_name: str
 
     def delivery(self) -> Delivery:
-        return Delivery(
-            id=self.id,
-            channel=self.channel,
-            attempts=self.attempts,
-            idempotency_key=self.idempotency_key,
-            kind=self.kind,
-            assignment_id=self.assignment_id,
-            days_since_contact=self.days_since_contact,
-            recipient_user_id=self.recipient_user_id,
-            organization_name=self.organization_name,
-            language=self.language,
-            recipient_first_name=self.recipient_first_name,
-            recipient_email=self.recipient_email,
-            mentor_first_name=self.mentor_first_name,
-            mentor_last_name=self.mentor_last_name,
-            contact_first_name=self.contact_first_name,
-            contact_last_name=self.contact_last_name,
-        )
+        return Delivery(**{f.name: getattr(self, f.name) for f in fields(Delivery)})
 
 
 @dataclass(frozen=True)
