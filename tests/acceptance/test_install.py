@@ -97,7 +97,9 @@ def test_the_installed_wheel_migrates_seeds_and_runs_against_a_given_database(
     ran = reminders(venv, env, "run", "--now", "2026-11-28T06:00:00+00:00", "--allow-distant-now")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("success")
-    assert re.search(r"run \d+, [1-9]\d* due read, [1-9]\d* reminders", ran.stdout), ran.stdout
+    assert re.search(r"run \d+, [1-9][\d,]* due rows read, [1-9][\d,]* reminders", ran.stdout), (
+        ran.stdout
+    )
     assert "embedded" not in migrated.stderr + seeded.stderr + ran.stderr
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..db.database import connect, database_url
+from ..figures import counted
 from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import (
     Context,
@@ -124,9 +125,7 @@ def run(
         click.echo(
             f"{outcome.status}"
             + (f" ({outcome.note})" if outcome.note else "")
-            + f": run {outcome.run_id}, {c.due_rows_read} due read,"
-            f" {c.reminders_created} reminders, {c.escalations_created} escalations,"
-            f" {c.duplicates_suppressed} already sent, lock {outcome.lock_acquire_ms:.1f} ms"
+            + f": run {outcome.run_id}, {c.summary()}, lock {outcome.lock_acquire_ms:.1f} ms"
             + (f"\nerror: {outcome.error}" if outcome.error else "")
         )
     if not outcome.ok:
@@ -168,13 +167,13 @@ def seed(
 
 def seeded_line(result: SeedResult, seconds: float) -> str:
     """``seed``'s one line: ``seeded 100 assignments, 13 peer mentors, 1 coordinator, ...``."""
-    counted = (
+    made_of = (
         (result.assignments, "assignment"),
         (result.peer_mentors, "peer mentor"),
         (result.coordinators, "coordinator"),
         (result.organizations, "organization"),
     )
-    made = ", ".join(f"{n:,} {noun}{'' if n == 1 else 's'}" for n, noun in counted)
+    made = ", ".join(counted(n, noun) for n, noun in made_of)
     return f"seeded {made} in {seconds:.1f} s"
 
 

@@ -163,12 +163,9 @@ class ReminderPass:
             # mark the deleted rows' index entries dead now (see the query's comment)
             due_rows(self.conn, now)
         logger.info(
-            "reminder pass done: %d due rows read, %d reminders, %d escalations, %d already sent,"
-            " %d taken back (their gap closed while the batch ran), %d deliveries queued",
-            total.due_rows_read,
-            total.reminders_created,
-            total.escalations_created,
-            total.duplicates_suppressed,
+            "reminder pass done: %s, %d taken back (their gap closed while the batch ran),"
+            " %d deliveries queued",
+            total.summary(),
             self.taken_back,
             self.deliveries_created,
         )

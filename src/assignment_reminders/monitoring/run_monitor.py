@@ -84,11 +84,8 @@ class RunMonitor:
         if self.pinger is None:
             return
         if outcome.status == RunStatus.SUCCESS:
-            c = outcome.counts
             self.pinger.success(
-                outcome.invocation_id,
-                f"success: run {outcome.run_id}, {c.due_rows_read} due read,"
-                f" {c.reminders_created} reminders, {c.escalations_created} escalations",
+                outcome.invocation_id, f"success: run {outcome.run_id}, {outcome.counts.summary()}"
             )
         elif outcome.status == RunStatus.FAILED:
             self.pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
