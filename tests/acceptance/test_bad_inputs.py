@@ -15,7 +15,7 @@ import pytest
 from assignment_reminders.db.database import Connection
 from assignment_reminders.limits import REASON_MAX_LENGTH
 from tests import factories
-from tests.conftest import reminders_cmd
+from tests.conftest import reminders_cmd, run_reminders
 from tests.dispatch_counts import dispatch_count
 from tests.run_rows import runs
 
@@ -210,3 +210,12 @@ def test_allow_distant_now_says_a_distant_run_is_meant(
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in runs(conn)] == ["success"]
     assert dispatch_count(conn) > 0  # the reminder and the escalation due by 2030
+
+
+@pytest.mark.parametrize("group", [[], ["admin"], ["incidents"], ["maintenance"], ["embedded"]])
+def test_a_group_without_its_command_prints_its_help(group: list[str]) -> None:
+    shown = run_reminders(dict(os.environ), *group)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr == ""
+    assert shown.stdout.startswith(f"Usage: {' '.join(['reminders', *group])} [OPTIONS] COMMAND")
+    assert "Commands:" in shown.stdout

@@ -80,7 +80,8 @@ def _json_flag(args: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> Any:
     """The entry point: every expected failure ends in one line on stderr (exit 1; click's
     usage errors exit 2), the traceback only with ``--debug``; with ``REMINDERS_LOG_FORMAT=json``
-    that line is JSON too, whether or not logging was configured before the failure."""
+    that line is JSON too, whether or not logging was configured before the failure. A group
+    named without its command (``reminders``, ``reminders admin``) prints its help, exit 0."""
     args = argv if argv is not None else sys.argv[1:]
     errors_as("json" if _json_flag(args) else format_from_env(os.environ))
     try:
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `reminders`, `reminders admin`: a menu
+        click.echo(exc.format_message())
+        return 0
     except click.UsageError as exc:  # bad input: one line naming it, exit 2
         where = exc.ctx.command_path if exc.ctx is not None else "reminders"
         click.echo(error_line(f"{exc.format_message()} (see `{where} --help`)"), err=True)
