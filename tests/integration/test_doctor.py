@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -69,6 +70,13 @@ def test_clock_skew_beyond_two_seconds_fails(settings: Settings) -> None:
     check = by_name(run_checks(settings, wall_clock=lambda: time.time() + 60))["clock skew"]
     assert check.failed
     assert "NTP" in check.fix
+    assert re.search(r"database clock 6\d\.\d{3} s behind this host's", check.detail)
+
+
+def test_clocks_that_agree_are_said_to_agree(settings: Settings) -> None:
+    check = by_name(run_checks(settings))["clock skew"]
+    assert not check.failed
+    assert "-0.000" not in check.detail and "+0.000" not in check.detail
 
 
 def test_delivery_endpoints_are_probed_when_configured(database_url: str, listening: int) -> None:

@@ -266,7 +266,12 @@ def check_clock(conn: Connection, wall_clock: Callable[[], float]) -> Check:
     db_now = database_clock(conn)
     after = wall_clock()
     skew = db_now.timestamp() - (before + after) / 2
-    detail = f"database clock {skew:+.3f} s from this host's (round trip {after - before:.3f} s)"
+    trip = f"round trip {after - before:.3f} s"
+    if abs(skew) < 0.0005:  # what the three decimals show
+        detail = f"database clock agrees with this host's to the millisecond ({trip})"
+    else:
+        way = "ahead of" if skew > 0 else "behind"
+        detail = f"database clock {abs(skew):.3f} s {way} this host's ({trip})"
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
         return failed(
             name, detail, "synchronize this host's clock (NTP: chrony or systemd-timesyncd)"
