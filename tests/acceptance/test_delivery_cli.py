@@ -243,10 +243,48 @@ def test_deliveries_shows_cancelled_ones_by_reason(
     assert recorder.accepted_total == created - n["n"]
     listed = run_cli("deliveries", "--json")
     assert listed.returncode == 0, listed.stderr
+    settled = {"due_now": None, "next_due_at": None}  # only open deliveries come due
     assert sorted(json.loads(listed.stdout), key=lambda r: r["status"]) == [
-        {"channel": "webhook", "status": "cancelled", "reason": "gap_closed", "n": n["n"]},
-        {"channel": "webhook", "status": "sent", "reason": None, "n": created - n["n"]},
+        {"channel": "webhook", "status": "cancelled", "reason": "gap_closed", "n": n["n"]}
+        | settled,
+        {"channel": "webhook", "status": "sent", "reason": None, "n": created - n["n"]} | settled,
     ]
     table = run_cli("deliveries").stdout.splitlines()
-    assert table[0].split() == ["channel", "status", "reason", "count"]
-    assert table[2].split() == ["webhook", "cancelled", "gap_closed", str(n["n"])]
+    assert table[0].split() == ["channel", "status", "reason", "count", "due", "now", "next", "due"]
+    assert table[2].split() == ["webhook", "cancelled", "gap_closed", str(n["n"]), "-", "-"]
+
+
+def test_deliveries_says_when_the_waiting_ones_come_due(
+    conn: Connection, cli_env: dict[str, str], run_cli: RunCli
+) -> None:
+    """A run for tomorrow's `now` queues deliveries a worker may not take before then: the
+    queue says none is due now and when they are, so an idle worker is explained."""
+    seed(conn, assignments=30, today=date(2026, 11, 28))
+    tomorrow = conn.execute("SELECT date_trunc('second', now()) + interval '23 hours' AS t")
+    at = tomorrow.fetchone()
+    assert at is not None
+    cli_env.update(
+        REMINDERS_WEBHOOK_URL="http://127.0.0.1:9/hook",  # never reached: nothing is due
+        REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        REMINDERS_DELIVERY_BUDGET_SECONDS="0",
+    )
+    assert run_cli("run", "--now", at["t"].isoformat()).returncode == 0
+    queued = conn.execute("SELECT count(*) AS n FROM reminders.reminder_deliveries").fetchone()
+    assert queued is not None and queued["n"] > 0
+    done = run_cli("worker", "--once")
+    assert "worker: 0 delivered, 0 dead, 0 cancelled" in done.stdout, done.stderr
+    listed = run_cli("deliveries", "--json")
+    assert json.loads(listed.stdout) == [
+        {
+            "channel": "webhook",
+            "status": "pending",
+            "reason": None,
+            "n": queued["n"],
+            "due_now": 0,
+            "next_due_at": at["t"].isoformat(),
+        }
+    ]
+    # the same delivery made due: the queue counts it as due now
+    conn.execute("UPDATE reminders.reminder_deliveries SET next_attempt_at = now()")
+    again = json.loads(run_cli("deliveries", "--json").stdout)
+    assert (again[0]["due_now"], again[0]["next_due_at"]) == (queued["n"], None)

@@ -13,7 +13,7 @@ from types import FrameType
 import click
 
 from ..db.gateway import fetch_all, named
-from ..delivery.states import DeliveryCount
+from ..delivery.states import DeliveryCount, DeliveryDue
 from .options import (
     Context,
     Seconds,
@@ -34,6 +34,7 @@ DELIVERY_ENV_HELP = (
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
+_DELIVERY_DUE = named("delivery_due")
 IDLE_CHECK_SECONDS = 60.0  # how often an idle worker wakes to see whether it was told to stop
 
 
@@ -157,18 +158,33 @@ def worker(
 @pass_context
 def deliveries(ctx: Context, as_json: bool) -> None:
     """Show the delivery queue: how many deliveries per channel and status, cancelled ones
-    also by reason (gap_closed, assignment_paused, assignment_ended)."""
+    also by reason (gap_closed, assignment_paused, assignment_ended); of the open ones (pending,
+    sending) how many a worker would take now and when the next of the others comes due."""
+    from ..clock import utc_now
     from ..db.database import connect, database_url
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
-        rows = [asdict(r) for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount)]
+        counts = fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount)
+        due = fetch_all(conn, _DELIVERY_DUE, {"now": utc_now()}, row=DeliveryDue)
+    timing = {(d.channel, d.status): d for d in due}
+    rows = []
+    for r in counts:
+        d = timing.get((r.channel, r.status))
+        rows.append(
+            asdict(r)
+            | {
+                "due_now": d.due_now if d else None,
+                "next_due_at": d.next_due_at if d else None,
+            }
+        )
     if as_json:
         echo_json(rows)
     else:
         term = terminal()
         columns = [("channel", "channel"), ("status", "status"), ("reason", "reason")]
-        table = render(rows, [*columns, ("n", "count")], width=term.width, colour=term.colour)
+        columns += [("n", "count"), ("due_now", "due now"), ("next_due_at", "next due")]
+        table = render(rows, columns, width=term.width, colour=term.colour)
         echo_text(table, term)
 
 

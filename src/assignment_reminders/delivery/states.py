@@ -67,6 +67,17 @@ class DeliveryCount:
 
 
 @dataclass(frozen=True)
+class DeliveryDue:
+    """``delivery_due``: of one channel's open deliveries in one status, how many are due now and
+    when the next of the others is."""
+
+    channel: str
+    status: str
+    due_now: int
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ChannelCount:
     """``delivery_backlog``, ``dead_letters``: the deliveries of one channel."""
 

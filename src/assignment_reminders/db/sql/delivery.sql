@@ -110,6 +110,17 @@ FROM reminders.reminder_deliveries
 GROUP BY channel, status, cancel_reason
 ORDER BY channel, status, cancel_reason
 
+-- name: delivery_due
+-- The open deliveries of each channel and status at %(now)s (`reminders deliveries`): how many a
+-- worker would claim now (pending and due; sending whose lease ran out: its worker died), and when
+-- the next of the others comes due (a retry's backoff, a run's future `now`, a live lease).
+SELECT channel, status,
+       count(*) FILTER (WHERE next_attempt_at <= %(now)s) AS due_now,
+       min(next_attempt_at) FILTER (WHERE next_attempt_at > %(now)s) AS next_due_at
+FROM reminders.reminder_deliveries
+WHERE status IN ('pending', 'sending')
+GROUP BY channel, status
+
 -- name: delivery_backlog
 -- What waits to be delivered, by channel: only open rows, read through their partial index.
 SELECT channel, count(*) AS n
