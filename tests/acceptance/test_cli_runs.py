@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -36,12 +38,19 @@ def test_two_overlapping_invocations_one_success_one_skip(
     conn: Connection, cli_env: dict[str, str], run_cli: RunCli
 ) -> None:
     assert run_cli("seed", "--assignments", "300").returncode == 0
-    first = start_run(cli_env, "--hold-seconds", "4")  # a long-running first invocation
+    first = start_run(cli_env, "--hold-seconds", "8")  # a long-running first invocation
     holder = wait_for(lambda: lock_holder_pid(conn), timeout=30)
     second = run_cli("run", "--json")
+    said = run_cli("run")  # and as a person reads it: who holds the lock, not zero counts
     assert first.poll() is None, (
-        "the first run ended before the second started: the overlap was missed"
+        "the first run ended before the others started: the overlap was missed"
     )
+    assert said.returncode == 0, said.stderr
+    assert re.fullmatch(
+        rf"skipped \(advisory_lock_held\): run \d+, nothing done: the job's lock is held by"
+        rf" PostgreSQL backend {holder} \(assignment-reminders/lock [^)]+\), lock [\d.]+ ms\n",
+        said.stdout,
+    ), said.stdout
     first_out, first_err = first.communicate(timeout=60)
 
     assert first.returncode == 0, first_err
@@ -51,8 +60,11 @@ def test_two_overlapping_invocations_one_success_one_skip(
     assert (skipped["status"], skipped["note"]) == ("skipped", "advisory_lock_held")
     assert skipped["holder"]["pid"] == holder
 
+    assert datetime.fromisoformat(skipped["holder"]["backend_start"]).tzinfo is not None
+    assert "T" in skipped["holder"]["backend_start"]  # ISO 8601, as every other moment
+
     statuses = sorted((r["status"], r["note"]) for r in runs(conn))
-    assert statuses == [("skipped", "advisory_lock_held"), ("success", None)]
+    assert statuses == [("skipped", "advisory_lock_held")] * 2 + [("success", None)]
     skip_row = next(r for r in runs(conn) if r["status"] == "skipped")
     assert skip_row["holder_pid"] == holder
     assert skip_row["holder_application_name"].startswith("assignment-reminders/lock")

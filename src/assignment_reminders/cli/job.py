@@ -14,6 +14,7 @@ import click
 
 from ..db.database import connect, database_url
 from ..figures import counted
+from ..job.run_status import RunStatus
 from ..limits import MAX_NOW_DISTANCE_TEXT
 from .options import (
     Context,
@@ -29,6 +30,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..dev.seed import SeedResult
+    from ..job.trigger import RunOutcome
 
 
 @click.command()
@@ -121,13 +123,7 @@ def run(
     if as_json:
         echo_json(outcome.to_dict())
     else:
-        c = outcome.counts
-        click.echo(
-            f"{outcome.status}"
-            + (f" ({outcome.note})" if outcome.note else "")
-            + f": run {outcome.run_id}, {c.summary()}, lock {outcome.lock_acquire_ms:.1f} ms"
-            + (f"\nerror: {outcome.error}" if outcome.error else "")
-        )
+        click.echo(run_line(outcome))
     if not outcome.ok:
         sys.exit(1)
 
@@ -163,6 +159,23 @@ def seed(
         echo_json({**asdict(result), "seconds": seconds})
         return
     click.echo(seeded_line(result, seconds))
+
+
+def run_line(outcome: RunOutcome) -> str:
+    """``run``'s line: what the run did, or, skipped, who holds the lock it did not get."""
+    done = outcome.counts.summary()
+    if outcome.status == RunStatus.SKIPPED:
+        h = outcome.holder
+        who = "another session" if h is None else f"PostgreSQL backend {h.pid}"
+        if h is not None and h.application_name:
+            who += f" ({h.application_name})"
+        done = f"nothing done: the job's lock is held by {who}"
+    return (
+        f"{outcome.status}"
+        + (f" ({outcome.note})" if outcome.note else "")
+        + f": run {outcome.run_id}, {done}, lock {outcome.lock_acquire_ms:.1f} ms"
+        + (f"\nerror: {outcome.error}" if outcome.error else "")
+    )
 
 
 def seeded_line(result: SeedResult, seconds: float) -> str:

@@ -116,8 +116,8 @@ class RunOutcome:
         data = asdict(self)
         data["invocation_id"] = str(self.invocation_id)
         data["status"] = self.status.value
-        if self.holder is not None:
-            data["holder"]["backend_start"] = str(self.holder.backend_start)
+        if self.holder is not None and self.holder.backend_start is not None:
+            data["holder"]["backend_start"] = self.holder.backend_start.isoformat()
         rounded_data: dict[str, Any] = rounded(data)
         return rounded_data
 
