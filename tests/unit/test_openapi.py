@@ -127,6 +127,7 @@ class Call(NamedTuple):
 
 HISTORY = "/admin/assignments/{assignment_id}/last-contact-date/history"
 VALID = {"assignment_id": 1, "occurred_on": "2026-11-01"}
+FORM = "application/x-www-form-urlencoded"
 SERVICE, ANON = service_bearer("service_role", secret=SECRET), service_bearer("anon", secret=SECRET)
 CALLS = [
     Call("post", "/activities", "/activities", {}, {}, 401),
@@ -216,6 +217,28 @@ def test_a_body_that_is_not_utf8_json_is_the_documented_422_naming_body(body: by
         answer = conforms(response, path, "post")
         assert answer["type"].endswith("/validation")
         assert answer["errors"] == [{"field": "body", "message": "the body is not valid JSON"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"[]", "application/json"), (b'"now"', "application/json"), (b"now=x", FORM)],
+)
+def test_a_body_that_is_not_a_json_object_says_so(body: bytes, content_type: str) -> None:
+    for path, headers in (("/activities", USER), (CRON, SERVICE)):
+        response = CLIENT.post(
+            path, content=body, headers={**headers, "Content-Type": content_type}
+        )
+        assert response.status_code == 422, (path, body, response.text)
+        answer = conforms(response, path, "post")
+        message = "the body must be a JSON object (sent as Content-Type: application/json)"
+        assert answer["errors"] == [{"field": "body", "message": message}]
+
+
+def test_an_item_that_is_not_a_json_object_is_named() -> None:
+    response = CLIENT.post("/activities/bulk", headers=USER, json={"items": [VALID, [1]]})
+    assert response.status_code == 422, response.text
+    answer = conforms(response, "/activities/bulk", "post")
+    assert answer["errors"] == [{"field": "items[1]", "message": "must be a JSON object"}]
 
 
 def test_an_integral_number_is_an_id_as_json_schema_reads_it_and_true_is_not() -> None:

@@ -53,6 +53,10 @@ MAX_FIELD_ERRORS = 100
 MAX_TEXT = 500
 NOT_JSON = "the body is not valid JSON"
 """The one message for a body that cannot be read: not UTF-8, or not JSON."""
+NOT_OBJECT = "must be a JSON object"
+NOT_OBJECT_BODY = "the body must be a JSON object (sent as Content-Type: application/json)"
+# pydantic's types for "not an object where one is expected": a list, a string, or a form body
+_NOT_OBJECT_TYPES = frozenset({"model_attributes_type", "model_type", "dict_type"})
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
@@ -181,10 +185,13 @@ def _validation_errors(errors: Iterable[Any]) -> list[dict[str, object]]:
             out.append({"field": "body", "message": NOT_JSON})
             continue
         loc = error.get("loc")
+        field = field_name(loc if isinstance(loc, Sequence) else ())
         message = error.get("msg")
+        if error.get("type") in _NOT_OBJECT_TYPES:
+            message = NOT_OBJECT_BODY if field == "body" else NOT_OBJECT
         out.append(
             {
-                "field": field_name(loc if isinstance(loc, Sequence) else ()),
+                "field": field,
                 "message": safe_text(message) if isinstance(message, str) else "invalid value",
             }
         )
