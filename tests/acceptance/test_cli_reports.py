@@ -98,7 +98,7 @@ def test_every_reporting_command_takes_json(cli_env: dict[str, str], tmp_path: P
     assert seed["assignments"] == 20 and seed["seconds"] == round(seed["seconds"], 2)
 
     worker = json.loads(cli(cli_env, "worker", "--once", "--json").stdout)
-    assert worker == {"channels": [], "delivered": 0, "dead": 0, "cancelled": 0}
+    assert worker == {"channels": [], "delivered": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
     embedded = cli(cli_env, "embedded", "status", "--json", REMINDERS_DATA_DIR=str(tmp_path))
     assert json.loads(embedded.stdout) == {"data_dir": str(tmp_path), "state": "stopped"}

@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from assignment_reminders.db.database import Connection
 from assignment_reminders.dev.seed import seed
@@ -74,7 +74,7 @@ def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(
             worker.send_signal(signal.SIGTERM)
             out, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
-    assert f"worker: {created} delivered, 0 dead" in out
+    assert f"worker: {created:,} delivered, 0 failed (to be retried), 0 dead" in out
 
 
 def test_the_worker_without_channels_says_so(run_cli: RunCli) -> None:
@@ -239,7 +239,11 @@ def test_deliveries_shows_cancelled_ones_by_reason(
         )
         done = run_cli("worker", "--once")
     assert done.returncode == 0, done.stderr
-    assert f"worker: {created - n['n']} delivered, 0 dead, {n['n']} cancelled" in done.stdout
+    delivered = created - n["n"]
+    assert (
+        f"worker: {delivered:,} delivered, 0 failed (to be retried), 0 dead, {n['n']} cancelled"
+        in done.stdout
+    )
     assert recorder.accepted_total == created - n["n"]
     listed = run_cli("deliveries", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -272,7 +276,7 @@ def test_deliveries_says_when_the_waiting_ones_come_due(
     queued = conn.execute("SELECT count(*) AS n FROM reminders.reminder_deliveries").fetchone()
     assert queued is not None and queued["n"] > 0
     done = run_cli("worker", "--once")
-    assert "worker: 0 delivered, 0 dead, 0 cancelled" in done.stdout, done.stderr
+    assert "worker: 0 delivered, 0 failed (to be retried), 0 dead, 0 cancelled" in done.stdout
     listed = run_cli("deliveries", "--json")
     assert json.loads(listed.stdout) == [
         {
@@ -284,7 +288,16 @@ def test_deliveries_says_when_the_waiting_ones_come_due(
             "next_due_at": at["t"].isoformat(),
         }
     ]
-    # the same delivery made due: the queue counts it as due now
+    # the same deliveries made due: the queue counts them as due now
     conn.execute("UPDATE reminders.reminder_deliveries SET next_attempt_at = now()")
     again = json.loads(run_cli("deliveries", "--json").stdout)
     assert (again[0]["due_now"], again[0]["next_due_at"]) == (queued["n"], None)
+    # a receiver that refuses them: the worker says they failed and wait for their retry
+    failed = run_cli("worker", "--once")
+    assert (
+        f"worker: 0 delivered, {queued['n']:,} failed (to be retried), 0 dead, 0 cancelled"
+        in failed.stdout
+    ), failed.stderr
+    retry = json.loads(run_cli("deliveries", "--json").stdout)[0]
+    assert retry["due_now"] == 0
+    assert datetime.fromisoformat(retry["next_due_at"]) > datetime.now(UTC)

@@ -114,14 +114,14 @@ def worker(
             _stop_on_signals(stop)
             _idle(stop)
         if as_json:
-            echo_json({"channels": [], "delivered": 0, "dead": 0, "cancelled": 0})
+            echo_json({"channels": [], "delivered": 0, "retried": 0, "dead": 0, "cancelled": 0})
         elif once:
             click.echo("worker: no delivery channel is configured; nothing to do")
         else:
             click.echo("worker: stopped; no delivery channel was configured")
         return
     _stop_on_signals(stop)
-    total_sent = total_dead = total_cancelled = 0
+    total_sent = total_retried = total_dead = total_cancelled = 0
     try:
         with (
             connect(database_url(settings), purpose="worker") as conn,
@@ -132,6 +132,7 @@ def worker(
             while not stop.is_set():
                 result = service.drain(stop=stop.is_set)
                 total_sent += result.sent
+                total_retried += result.retried
                 total_dead += result.dead
                 total_cancelled += result.cancelled
                 if once:
@@ -145,12 +146,16 @@ def worker(
             {
                 "channels": sorted(channels),
                 "delivered": total_sent,
+                "retried": total_retried,
                 "dead": total_dead,
                 "cancelled": total_cancelled,
             }
         )
         return
-    click.echo(f"worker: {total_sent} delivered, {total_dead} dead, {total_cancelled} cancelled")
+    click.echo(
+        f"worker: {total_sent:,} delivered, {total_retried:,} failed (to be retried),"
+        f" {total_dead:,} dead, {total_cancelled:,} cancelled"
+    )
 
 
 @click.command()
