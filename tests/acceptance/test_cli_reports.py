@@ -74,6 +74,13 @@ def test_doctor_fits_columns(cli_env: dict[str, str]) -> None:
     assert {"name", "result", "detail", "fix"} <= set(checks[0])
 
 
+def test_doctor_ends_a_failure_with_one_line_naming_the_checks(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"}
+    shown = cli(env, "doctor")
+    assert shown.returncode == 1
+    assert shown.stderr.splitlines()[-1] == "1 check failed: database", shown.stderr
+
+
 def test_migrate_prints_one_line_and_json_names_each_migration(
     empty_database_url: str, cli_env: dict[str, str]
 ) -> None:

@@ -24,6 +24,7 @@ import jwt
 from jwt import PyJWK
 
 from ..exceptions import AuthError, SigningKeysUnavailableError
+from ..figures import counted
 
 logger = logging.getLogger(__name__)
 
@@ -117,5 +118,5 @@ class JwksCache:
         except Exception as exc:
             logger.warning("could not fetch signing keys from %s: %s", self.url, type(exc).__name__)
             return  # keep what we had (or nothing: _known() then says so)
-        logger.info("fetched %d signing key(s) from %s", len(keys), self.url)
+        logger.info("fetched %s from %s", counted(len(keys), "signing key"), self.url)
         self._keys, self._fetched_at = keys, now

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from ..figures import counted
 from .options import Context, echo_json, echo_text, json_option, pass_context, terminal
 
 
@@ -33,5 +34,5 @@ def doctor(ctx: Context, as_json: bool) -> None:
         echo_text(render_checks(checks, width=term.width, colour=term.colour), term)
     failures = [c.name for c in checks if c.failed]
     if failures:
-        click.echo(f"{len(failures)} check(s) failed: {', '.join(failures)}", err=True)
+        click.echo(f"{counted(len(failures), 'check')} failed: {', '.join(failures)}", err=True)
         sys.exit(1)

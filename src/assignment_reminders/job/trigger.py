@@ -272,7 +272,8 @@ class Run:
         orphans = t.log.fail_orphaned_runs(t.job_name, run_id, self.start.started_at)
         if orphans:
             logger.warning(
-                "marked run(s) %s, left 'running' by a dead process, as failed",
+                "marked %s %s, left 'running' by a dead process, as failed",
+                "run" if len(orphans) == 1 else "runs",
                 ", ".join(map(str, orphans)),
             )
 
@@ -284,8 +285,9 @@ class Run:
         overlapped = self.trigger.log.record_overlaps(run_id, self.trigger.job_name, self.token)
         if overlapped:
             logger.warning(
-                "run(s) %s committed ledger rows after this run began to write (their batch"
+                "%s %s committed ledger rows after this run began to write (their batch"
                 " was in flight when they lost the lock): recorded on both rows",
+                "run" if len(overlapped) == 1 else "runs",
                 ", ".join(map(str, overlapped)),
             )
 

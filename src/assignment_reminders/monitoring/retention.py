@@ -16,6 +16,7 @@ import psycopg
 from ..db.database import Connection
 from ..db.gateway import fetch_value, named
 from ..exceptions import DatabaseError
+from ..figures import counted
 from ..job.run_status import RunStatus
 
 _PRUNE_ALERTS = named("prune_alerts")
@@ -39,10 +40,10 @@ def prune(conn: Connection, *, now: datetime, retention_days: int) -> Pruned:
     pruned = Pruned(runs=runs, alerts=alerts)
     if pruned.runs or pruned.alerts:
         logger.info(
-            "retention: pruned %d execution log row(s) and %d resolved alert(s) older than %d days",
-            pruned.runs,
-            pruned.alerts,
-            retention_days,
+            "retention: pruned %s and %s older than %s",
+            counted(pruned.runs, "execution log row"),
+            counted(pruned.alerts, "resolved alert"),
+            counted(retention_days, "day"),
         )
     return pruned
 
