@@ -8,6 +8,7 @@ second decimal are noise, so every report (``--json``, the API's outcome, ``stat
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
 DECIMALS: Final = 2
@@ -28,3 +29,17 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``counted(1, "escalation")`` is ``1 escalation``; ``counted(1373, "due row")`` is
     ``1,373 due rows``."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def duration(delta: timedelta) -> str:
+    """``3 d 4 h``, ``26 h``, ``24 h 29 min``, ``12 min``, ``40 s``: hours up to two days, a
+    unit that is zero left out."""
+    seconds = max(0, int(delta.total_seconds()))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        return f"{days} d" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else f"{secs} s"

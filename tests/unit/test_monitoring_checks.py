@@ -66,6 +66,8 @@ def test_missed_run_is_the_next_expected_run_plus_the_grace_after_the_last_succe
     assert finding.details["expected_at"] == (T0 + timedelta(hours=24)).isoformat()
     assert finding.details["missed"] == 1
     assert check_missed_run(s, T0 + timedelta(hours=48, minutes=31), T)[0].details["missed"] == 2
+    assert "for 24 h 29 min:" in finding.message  # since the success at T0 + 2 min, not 1469 min
+    assert "grace 30 min" in finding.message
 
 
 def test_missed_run_follows_the_schedule_and_its_grace() -> None:
@@ -103,6 +105,11 @@ def test_stuck_lock_needs_n_consecutive_skips_and_names_the_holder() -> None:
     assert finding.kind == STUCK_LOCK
     assert "pid 4242" in finding.message
     assert "assignment-reminders/lock x:9" in finding.message
+    assert "since" not in finding.message  # no holder_since recorded: none said
+    since = [row(i, "skipped", **skip, holder_since=T0) for i in (7, 6, 5)]
+    [held] = check_stuck_lock(snap(since), T)
+    assert held.message.endswith(f"since {T0.isoformat()}")
+    assert held.details["holder_since"] == T0.isoformat()
 
 
 def test_failure_is_the_newest_run_that_did_work_and_carries_its_error() -> None:

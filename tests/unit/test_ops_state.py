@@ -55,7 +55,7 @@ def snapshot(runs: list[RunRow], last_success_hours: float | None = None) -> Sna
             [run("success", 7), run("failed", 1, id=4, error="KeyError: 'kari@example.org'")],
             6.9,
             "failing",
-            "run 4 failed 1 h 0 min ago: KeyError: '…'",
+            "run 4 failed 1 h ago: KeyError: '…'",
         ),
         ([run("success", 50)], 49.9, "down", "last success 2 d 1 h ago"),
         ([run("success", 31)], 30.9, "late", "expected at 2026-11-30 06:00 CET"),
@@ -78,7 +78,7 @@ def test_a_fixed_missed_after_limit_says_down_with_the_limit() -> None:
     headline = judge(snapshot([run("success", 31)], 30.9), [], NOW, fixed).headline
     assert (headline.state, headline.why) == (
         "down",
-        "last success 1 d 6 h ago, more than the 1 d 2 h limit",
+        "last success 30 h 54 min ago, more than the 26 h limit",
     )
 
 

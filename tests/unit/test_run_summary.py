@@ -1,8 +1,11 @@
-"""A run's one line says its counts as people read them: grouped, each noun in its number."""
+"""What a run and the monitoring say to people: counts grouped, each noun in its number; durations
+in their two largest units."""
 
 from __future__ import annotations
 
-from assignment_reminders.figures import counted
+from datetime import timedelta
+
+from assignment_reminders.figures import counted, duration
 from assignment_reminders.job.counts import RunCounts
 
 
@@ -20,3 +23,13 @@ def test_the_run_line_names_what_it_counts() -> None:
     assert counts.summary() == (
         "1,373 due rows read, 945 reminders, 1 escalation, 1,200 already sent"
     )
+
+
+def test_a_duration_is_said_in_its_two_largest_units() -> None:
+    assert duration(timedelta(seconds=40)) == "40 s"
+    assert duration(timedelta(minutes=12, seconds=59)) == "12 min"
+    assert duration(timedelta(hours=1)) == "1 h"
+    assert duration(timedelta(hours=24, minutes=29)) == "24 h 29 min"
+    assert duration(timedelta(hours=49, minutes=59)) == "2 d 1 h"
+    assert duration(timedelta(days=3)) == "3 d"
+    assert duration(timedelta(seconds=-5)) == "0 s"

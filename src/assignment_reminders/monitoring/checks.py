@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from ..config import ScheduleSettings, Settings
+from ..figures import duration
 from ..job.run_row import RunRow
 from ..job.run_status import RunStatus
 
@@ -106,8 +107,8 @@ class Snapshot:
     first_started_at: datetime | None  # the oldest row kept: when monitoring had data from
 
 
-def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:.0f} min"
+def _moment(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
 
 
 def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[Finding]:
@@ -120,8 +121,8 @@ def check_overrun(running: Sequence[Row], now: datetime, t: Thresholds) -> list[
                 Finding(
                     OVERRUN,
                     f"run:{row.id}",
-                    f"run {row.id} has been running for {_minutes(age)}"
-                    f" (limit {_minutes(t.overrun_after)})"
+                    f"run {row.id} has been running for {duration(age)}"
+                    f" (limit {duration(t.overrun_after)})"
                     f" on {row.host} pid {row.pid}",
                     {
                         "run_id": row.id,
@@ -145,15 +146,15 @@ def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]
     what = "the last successful run finished" if s.last_success_at else "the job first ran"
     expected = t.expected_after(since)
     limit = (
-        f"expected at {expected.isoformat()}, grace {_minutes(t.missed_grace)}"
+        f"expected at {expected.isoformat()}, grace {duration(t.missed_grace)}"
         if expected is not None
-        else f"limit {_minutes(t.missed_after or timedelta())}"
+        else f"limit {duration(t.missed_after or timedelta())}"
     )
     return [
         Finding(
             MISSED_RUN,
             s.job_name,
-            f"no successful run of {s.job_name} for {_minutes(now - since)}:"
+            f"no successful run of {s.job_name} for {duration(now - since)}:"
             f" {what} at {since.isoformat()} ({limit})",
             {
                 "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
@@ -194,8 +195,10 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
     last = newest[0]
     holder = (
         f"pid {last.holder_pid} ({last.holder_application_name or '?'},"
-        f" {last.holder_client_addr or 'local socket'}) since {last.holder_since}"
+        f" {last.holder_client_addr or 'local socket'})"
     )
+    if last.holder_since is not None:
+        holder += f" since {last.holder_since.isoformat()}"
     return [
         Finding(
             STUCK_LOCK,
@@ -207,7 +210,7 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
                 "holder_pid": last.holder_pid,
                 "holder_application_name": last.holder_application_name,
                 "holder_client_addr": last.holder_client_addr,
-                "holder_since": str(last.holder_since),
+                "holder_since": _moment(last.holder_since),
             },
         )
     ]

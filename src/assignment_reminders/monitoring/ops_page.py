@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 
+from ..figures import duration
 from ..job.run_row import RunRow
 from ..job.run_status import RunStatus
 from .metrics import DEAD, summarize_backlog
-from .ops_state import Headline, OpsFacts, age
+from .ops_state import Headline, OpsFacts
 from .redact import short_error
 from .truth import Incident, IncidentState
 
@@ -185,7 +186,7 @@ def _run_row(r: RunRow, f: OpsFacts) -> dict[str, Any]:
         "status": r.status,
         "trigger": r.trigger_source or "",
         "started": _when(r.started_at, f, zone_name=False),
-        "duration": age(timedelta(seconds=seconds)) if r.status != RunStatus.SKIPPED else "",
+        "duration": duration(timedelta(seconds=seconds)) if r.status != RunStatus.SKIPPED else "",
         "due_rows": r.due_rows_read,
         "reminders": r.reminders_created,
         "escalations": r.escalations_created,
@@ -223,12 +224,12 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
         "builtin_cron": f.builtin_cron,
         "as_of": _when(f.now, f),
         "last_success": (
-            {"when": _when(f.last_success_at, f), "age": age(f.now - f.last_success_at)}
+            {"when": _when(f.last_success_at, f), "age": duration(f.now - f.last_success_at)}
             if f.last_success_at is not None
             else None
         ),
         "next_run": (
-            {"when": _when(f.next_fire, f), "age": age(f.next_fire - f.now)}
+            {"when": _when(f.next_fire, f), "age": duration(f.next_fire - f.now)}
             if f.next_fire is not None
             else None
         ),
@@ -240,7 +241,7 @@ def page_context(f: OpsFacts, headline: Headline, limit_minutes: float) -> dict[
                 "message": short_error(i.message),
                 "opened": _when(i.opened_at, f),
                 "resolved": _when(i.resolved_at, f),
-                "lasted": age((i.resolved_at or f.now) - i.opened_at),
+                "lasted": duration((i.resolved_at or f.now) - i.opened_at),
                 "state": _incident_state(i),
             }
             for i in f.truth.incidents

@@ -51,18 +51,3 @@ class OpsFacts:
     truth: Truth  # the headline and the incidents: open, new, clearing, resolved in DAYS days
     deliveries: Mapping[tuple[str, str], int]  # (channel, status) -> rows: open and dead ones
     overrun_after: timedelta
-
-
-def age(delta: timedelta) -> str:
-    """``3 d 4 h``, ``2 h 5 min``, ``12 min``, ``40 s``."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"

@@ -30,6 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..figures import duration
 from ..job.run_row import RunRow
 from ..job.run_status import RunStatus
 from .alerts import Alert
@@ -46,7 +47,7 @@ from .checks import (
     Thresholds,
     evaluate,
 )
-from .ops_state import DOWN, FAILING, LATE, RUNNING, UP, Headline, age
+from .ops_state import DOWN, FAILING, LATE, RUNNING, UP, Headline
 from .redact import short_error
 
 
@@ -176,12 +177,12 @@ def _problem(
         return Headline(
             LATE,
             f"run {overrun.details.get('run_id')} ({source or '?'}) started"
-            f" {age(now - started)} ago: past the {age(t.overrun_after)} overrun limit",
+            f" {duration(now - started)} ago: past the {duration(t.overrun_after)} overrun limit",
         )
     if (failure := _first(findings, FAILURE)) is not None:
         row = _row(s, failure.details.get("run_id"))
         error = (short_error(row.error) or row.note if row else None) or "failed"
-        when = age(now - row.started_at) if row else "?"
+        when = duration(now - row.started_at) if row else "?"
         return Headline(FAILING, f"run {failure.details.get('run_id')} failed {when} ago: {error}")
     if (other := _first(findings, UNLOCK_FAILED, OVERLAPPING_RUNS)) is not None:
         return Headline(FAILING, short_error(other.message) or other.kind)
@@ -198,11 +199,11 @@ def _quiet(s: Snapshot, now: datetime) -> Headline:
         return Headline(
             RUNNING,
             f"run {running.id} ({running.trigger_source or '?'}) started"
-            f" {age(now - running.started_at)} ago",
+            f" {duration(now - running.started_at)} ago",
         )
     if s.last_success_at is None:
         return Headline(UP, "no run yet" if s.first_started_at is None else "no success yet")
-    return Headline(UP, f"last success {age(now - s.last_success_at)} ago")
+    return Headline(UP, f"last success {duration(now - s.last_success_at)} ago")
 
 
 def _missed(s: Snapshot, missed: Finding, now: datetime, t: Thresholds) -> Headline:
@@ -212,16 +213,18 @@ def _missed(s: Snapshot, missed: Finding, now: datetime, t: Thresholds) -> Headl
     expected = t.expected_after(since)
     if expected is None:  # a fixed limit
         limit = t.missed_after or t.missed_grace
-        return Headline(DOWN, f"{what} {age(now - since)} ago, more than the {age(limit)} limit")
+        return Headline(
+            DOWN, f"{what} {duration(now - since)} ago, more than the {duration(limit)} limit"
+        )
     local = expected.astimezone(t.schedule.zone)
     if int(missed.details.get("missed") or 1) >= 2:
         return Headline(
             DOWN,
-            f"{what} {age(now - since)} ago; the runs expected since"
+            f"{what} {duration(now - since)} ago; the runs expected since"
             f" {local:%Y-%m-%d %H:%M %Z} did not succeed",
         )
     return Headline(
         LATE,
-        f"expected at {local:%Y-%m-%d %H:%M %Z} ({age(now - expected)} ago);"
-        f" no successful run since (grace {age(t.missed_grace)})",
+        f"expected at {local:%Y-%m-%d %H:%M %Z} ({duration(now - expected)} ago);"
+        f" no successful run since (grace {duration(t.missed_grace)})",
     )
