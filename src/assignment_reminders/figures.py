@@ -8,7 +8,7 @@ second decimal are noise, so every report (``--json``, the API's outcome, ``stat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 DECIMALS: Final = 2
@@ -43,3 +43,9 @@ def duration(delta: timedelta) -> str:
     if hours:
         return f"{hours} h" + (f" {minutes} min" if minutes else "")
     return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def moment(at: datetime) -> str:
+    """*at* as a message says it: ISO 8601 to the second (``2026-12-07T04:06:19+00:00``); JSON
+    details keep every digit."""
+    return at.isoformat(timespec="seconds")

@@ -106,10 +106,11 @@ def test_stuck_lock_needs_n_consecutive_skips_and_names_the_holder() -> None:
     assert "pid 4242" in finding.message
     assert "assignment-reminders/lock x:9" in finding.message
     assert "since" not in finding.message  # no holder_since recorded: none said
-    since = [row(i, "skipped", **skip, holder_since=T0) for i in (7, 6, 5)]
+    at = T0 + timedelta(microseconds=123456)
+    since = [row(i, "skipped", **skip, holder_since=at) for i in (7, 6, 5)]
     [held] = check_stuck_lock(snap(since), T)
-    assert held.message.endswith(f"since {T0.isoformat()}")
-    assert held.details["holder_since"] == T0.isoformat()
+    assert held.message.endswith(f"since {T0.isoformat()}")  # to the second, as people read it
+    assert held.details["holder_since"] == at.isoformat()  # every digit, for machines
 
 
 def test_failure_is_the_newest_run_that_did_work_and_carries_its_error() -> None:

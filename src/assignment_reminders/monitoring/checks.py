@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from ..config import ScheduleSettings, Settings
-from ..figures import duration
+from ..figures import duration, moment
 from ..job.run_row import RunRow
 from ..job.run_status import RunStatus
 
@@ -146,7 +146,7 @@ def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]
     what = "the last successful run finished" if s.last_success_at else "the job first ran"
     expected = t.expected_after(since)
     limit = (
-        f"expected at {expected.isoformat()}, grace {duration(t.missed_grace)}"
+        f"expected at {moment(expected)}, grace {duration(t.missed_grace)}"
         if expected is not None
         else f"limit {duration(t.missed_after or timedelta())}"
     )
@@ -155,7 +155,7 @@ def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]
             MISSED_RUN,
             s.job_name,
             f"no successful run of {s.job_name} for {duration(now - since)}:"
-            f" {what} at {since.isoformat()} ({limit})",
+            f" {what} at {moment(since)} ({limit})",
             {
                 "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
                 "expected_at": expected.isoformat() if expected is not None else None,
@@ -198,7 +198,7 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
         f" {last.holder_client_addr or 'local socket'})"
     )
     if last.holder_since is not None:
-        holder += f" since {last.holder_since.isoformat()}"
+        holder += f" since {moment(last.holder_since)}"
     return [
         Finding(
             STUCK_LOCK,

@@ -19,6 +19,7 @@ from ..clock import utc_now
 from ..config import Secret, Settings
 from ..delivery.smtp import open_smtp
 from ..exceptions import ConfigurationError
+from ..figures import moment
 from ..logs import log_context
 from .alerts import Alert, Changes
 
@@ -132,8 +133,8 @@ class EmailSink:
         message["From"] = self.settings.smtp.sender
         message["To"] = ", ".join(self.settings.monitoring.email_to)
         message.set_content(
-            f"{headline(event, alert)}\n\nincident {alert.id}, opened {alert.opened_at}"
-            + (f", resolved {alert.resolved_at}" if alert.resolved_at else "")
+            f"{headline(event, alert)}\n\nincident {alert.id}, opened {moment(alert.opened_at)}"
+            + (f", resolved {moment(alert.resolved_at)}" if alert.resolved_at else "")
             + f"\n\n{json.dumps(alert.details, indent=2, default=str)}\n"
         )
         with open_smtp(self.settings.smtp, timeout=self.timeout) as smtp:

@@ -10,6 +10,7 @@ from typing import Any
 from ..config import Settings
 from ..db.database import Connection
 from ..db.gateway import fetch_all, named
+from ..figures import moment
 from ..job.joblog import PgExecutionLog
 from ..job.run_row import RunRow
 from ..locking.holder import LockHolder
@@ -74,8 +75,10 @@ class Status:
         else:
             lock = (
                 f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
-                f", {self.holder.client_addr or 'local socket'}) since {self.holder_since}"
+                f", {self.holder.client_addr or 'local socket'})"
             )
+            if self.holder_since is not None:
+                lock += f" since {moment(self.holder_since)}"
         alerts = "\n".join(shorten(f"  {_incident_line(i)}", width) for i in self.incidents)
         state = (
             shorten(f"state: {self.headline.state.upper()}: {self.headline.why}", width) + "\n"
@@ -89,7 +92,7 @@ class Status:
 
 def _incident_line(i: Incident) -> str:
     """``failure: run 17 ... (since ..., incident 4, acknowledged by kari)``."""
-    said = [f"since {i.opened_at}" if i.id is not None else "new: the next check alerts it"]
+    said = [f"since {moment(i.opened_at)}" if i.id is not None else "new: the next check alerts it"]
     if i.id is not None:
         said.append(f"incident {i.id}")
     if i.state is IncidentState.CLEARING:
