@@ -64,9 +64,17 @@ def test_admin_cli_corrects_and_shows_history(conn: Connection, run_cli: RunCli)
     assert f"{OVERDUE_CONTACT} -> {day}" in done.stdout
     assert last_contact(conn, w.assignment) == day
 
+    again = run_cli(
+        "admin", "set-last-contact", str(w.assignment), day.isoformat(),
+        "--reason", "checked again", "--now", now,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"last_contact_date stays {day} (correction " in again.stdout  # not "{day} -> {day}"
+
     shown = run_cli("admin", "last-contact-history", str(w.assignment))
     assert shown.returncode == 0, shown.stderr
     assert "visited, not registered" in shown.stdout
+    assert "checked again" in shown.stdout
     row = conn.execute(
         "SELECT changed_by_role, changed_by_name FROM reminders.last_contact_corrections"
     )

@@ -70,10 +70,11 @@ def set_last_contact(
     if as_json:
         echo_json(asdict(done))
         return
-    click.echo(
-        f"assignment {done.assignment_id}: last_contact_date {done.old_date or '-'} ->"
-        f" {done.new_date} (correction {done.id})"
-    )
+    if done.old_date == done.new_date:  # recorded all the same: the audit keeps every decision
+        said = f"stays {done.new_date} (correction {done.id} recorded; the date did not change)"
+    else:
+        said = f"{done.old_date or '-'} -> {done.new_date} (correction {done.id})"
+    click.echo(f"assignment {done.assignment_id}: last_contact_date {said}")
 
 
 @admin.command("last-contact-history")
