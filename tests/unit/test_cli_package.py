@@ -89,3 +89,18 @@ def test_a_renamed_option_or_variable_is_one_line_naming_the_new_one(
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: REMINDERS_SCHEDULER was renamed REMINDERS_BUILTIN_CRON"
     ]
+
+
+def test_every_visible_option_says_what_it_does() -> None:
+    """``--help`` explains each option it lists (hidden ones, kept to refuse old names, aside)."""
+
+    def silent(cmd: click.Command, path: str) -> list[str]:
+        if isinstance(cmd, click.Group):
+            return [s for name, c in cmd.commands.items() for s in silent(c, f"{path} {name}")]
+        return [
+            f"{path} {p.opts[0]}"
+            for p in cmd.params
+            if isinstance(p, click.Option) and not p.hidden and not p.help
+        ]
+
+    assert silent(cli, "reminders") == []

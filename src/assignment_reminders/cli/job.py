@@ -130,14 +130,24 @@ def run(
 
 @click.command()
 @click.option(
-    "--assignments", type=WholeNumber(min=1, max=10_000_000), default=2000, show_default=True
+    "--assignments",
+    type=WholeNumber(min=1, max=10_000_000),
+    default=2000,
+    show_default=True,
+    help="Assignments to add (with their mentors, contacts and coordinators).",
 )
 @click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The date the data is relative to. Default: today (UTC).",
 )
-@click.option("--random-seed", type=WholeNumber(0, 2**63 - 1), default=1, show_default=True)
+@click.option(
+    "--random-seed",
+    type=WholeNumber(0, 2**63 - 1),
+    default=1,
+    show_default=True,
+    help="The same seed and --today give the same names and dates.",
+)
 @json_option("what was added")
 @pass_context
 def seed(
@@ -192,7 +202,13 @@ def seeded_line(result: SeedResult, seconds: float) -> str:
 
 @click.command()
 @json_option()
-@click.option("--limit", type=WholeNumber(min=1, max=10_000), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=WholeNumber(min=1, max=10_000),
+    default=20,
+    show_default=True,
+    help="Recent runs shown, newest first.",
+)
 @pass_context
 def status(ctx: Context, as_json: bool, limit: int) -> None:
     """Show recent runs, who holds the job's lock now, and open monitoring alerts."""
