@@ -173,6 +173,7 @@ def test_demo_prints_one_migrations_line_explains_the_holder_and_the_next_comman
         )
     ]
     assert max(map(len, lines)) <= 100, demo.stdout
+    assert "seeded 2,000 assignments for 250 peer mentors in 1 new organization" in lines
     assert re.search(r"advisory_lock_held +process \d+ on \S+ ", demo.stdout), demo.stdout
     assert "vm:" not in demo.stdout and "assignment-reminders/lock" not in demo.stdout
     assert lines[-4] == "next, try:"

@@ -24,6 +24,7 @@ from ..config import Settings
 from ..db.database import connect, database_url
 from ..db.gateway import fetch_all, named
 from ..db.migrations import applied_summary, migrate
+from ..figures import counted
 from ..job.run_row import RunRow
 from ..locking.holder import LockHolder
 from ..locking.lock import LOCK_KEY
@@ -99,8 +100,9 @@ def main() -> int:
             conn, assignments=2000, today=datetime.now(UTC).date(), random_seed=int(time.time())
         )
         print(
-            f"seeded {result.assignments} assignments for {result.peer_mentors} peer mentors"
-            f" in {result.organizations} new organization"
+            f"seeded {counted(result.assignments, 'assignment')} for"
+            f" {counted(result.peer_mentors, 'peer mentor')} in"
+            f" {counted(result.organizations, 'new organization')}"
         )
 
         first = _run("--hold-seconds", "3")
