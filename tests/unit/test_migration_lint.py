@@ -113,3 +113,11 @@ def test_a_version_that_is_not_a_timestamp_is_refused(
 
 def test_the_shipped_migrations_pass() -> None:
     assert main([]) == 0
+
+
+def test_the_summary_counts_in_the_right_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "20261130235959_fine.sql").write_text("SELECT 1;\n")
+    assert main([str(tmp_path)]) == 0
+    assert capsys.readouterr().err.strip() == "migration lint: 1 file, 0 findings"

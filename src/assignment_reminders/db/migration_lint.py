@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..figures import counted
 from . import statements
 
 
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     found = lint_paths(paths)
     for finding in found:
         print(finding)
-    print(f"migration lint: {len(paths)} file(s), {len(found)} finding(s)", file=sys.stderr)
+    said = f"{counted(len(paths), 'file')}, {counted(len(found), 'finding')}"
+    print(f"migration lint: {said}", file=sys.stderr)
     return 1 if found else 0
 
 
