@@ -16,6 +16,7 @@ from assignment_reminders.cli.progress import Progress
 from assignment_reminders.config import Settings, webhook_key
 from assignment_reminders.delivery.messages import Delivery, Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
+from assignment_reminders.delivery.service import DrainResult
 from assignment_reminders.delivery.signing import new_secret, sign
 from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.job.counts import RunCounts
@@ -199,3 +200,12 @@ def test_the_first_retry_waits_half_to_all_of_the_base() -> None:
     first = RetryPolicy(base_seconds=30).next_attempt(1, NOW, random.Random(0))
     assert first is not None
     assert timedelta(seconds=15) <= first - NOW <= timedelta(seconds=30)
+
+
+def test_a_workers_total_counts_every_field_of_each_drain() -> None:
+    total = DrainResult()
+    total.merge(DrainResult(claimed=5, sent=3, retried=1, dead=1, cancelled=2, released=1, lost=1))
+    total.merge(DrainResult(claimed=1, sent=1))
+    assert total == DrainResult(
+        claimed=6, sent=4, retried=1, dead=1, cancelled=2, released=1, lost=1
+    )

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +26,9 @@ from .options import (
     setting_option,
     terminal,
 )
+
+if TYPE_CHECKING:
+    from ..delivery.service import DrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +108,7 @@ def worker(
     from ..db.database import connect, database_url
     from ..delivery.channels import build_channels
     from ..delivery.runner import close_all, delivery_drain
+    from ..delivery.service import DrainResult
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
     settings = replace(ctx.settings, delivery=delivery)
@@ -114,14 +119,14 @@ def worker(
             _stop_on_signals(stop)
             _idle(stop)
         if as_json:
-            echo_json({"channels": [], "delivered": 0, "retried": 0, "dead": 0, "cancelled": 0})
+            _report([], DrainResult(), as_json=True)
         elif once:
             click.echo("worker: no delivery channel is configured; nothing to do")
         else:
             click.echo("worker: stopped; no delivery channel was configured")
         return
     _stop_on_signals(stop)
-    total_sent = total_retried = total_dead = total_cancelled = 0
+    total = DrainResult()
     try:
         with (
             connect(database_url(settings), purpose="worker") as conn,
@@ -131,30 +136,32 @@ def worker(
             logger.info("worker %s delivering on %s", service.worker, ", ".join(channels))
             while not stop.is_set():
                 result = service.drain(stop=stop.is_set)
-                total_sent += result.sent
-                total_retried += result.retried
-                total_dead += result.dead
-                total_cancelled += result.cancelled
+                total.merge(result)
                 if once:
                     break
                 if result.claimed == result.cancelled == 0:
                     stop.wait(poll_seconds)
     finally:
         close_all(channels)
+    _report(sorted(channels), total, as_json=as_json)
+
+
+def _report(channels: list[str], total: DrainResult, *, as_json: bool) -> None:
+    """The worker's last line, or its ``--json``: what its drains did, all told."""
     if as_json:
         echo_json(
             {
-                "channels": sorted(channels),
-                "delivered": total_sent,
-                "retried": total_retried,
-                "dead": total_dead,
-                "cancelled": total_cancelled,
+                "channels": channels,
+                "delivered": total.sent,
+                "retried": total.retried,
+                "dead": total.dead,
+                "cancelled": total.cancelled,
             }
         )
         return
     click.echo(
-        f"worker: {total_sent:,} delivered, {total_retried:,} failed (to be retried),"
-        f" {total_dead:,} dead, {total_cancelled:,} cancelled"
+        f"worker: {total.sent:,} delivered, {total.retried:,} failed (to be retried),"
+        f" {total.dead:,} dead, {total.cancelled:,} cancelled"
     )
 
 

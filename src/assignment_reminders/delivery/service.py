@@ -84,13 +84,14 @@ class Claim:
 
     @classmethod
     def from_rows(cls, rows: list[ClaimedRow]) -> Claim:
-        deliveries, cancelled = [], []
+        deliveries: list[Delivery] = []
+        cancelled: list[Cancelled] = []
         for r in rows:
             if r.status == DeliveryStatus.CANCELLED:
                 assert r.cancel_reason is not None  # the table's CHECK: cancelled has a reason
                 cancelled.append(Cancelled(r.id, r.channel, CancelReason(r.cancel_reason)))
             else:
-                deliveries.append(r.delivery())
+                deliveries.append(r)  # a claimed row is the delivery, with its claim's status
         return cls(deliveries, cancelled)
 
 
@@ -101,9 +102,6 @@ class ClaimedRow(Delivery):
 
     status: str
     cancel_reason: str | None
-
-    def delivery(self) -> Delivery:
-        return Delivery(**{f.name: getattr(self, f.name) for f in fields(Delivery)})
 
 
 @dataclass(frozen=True)
@@ -145,6 +143,11 @@ class DrainResult:
         self.dead += sum(o.status == DeliveryStatus.DEAD for o in outcomes)
         self.released += sum(not o.attempted for o in outcomes)
         self.lost += len(outcomes) - recorded
+
+    def merge(self, other: DrainResult) -> None:
+        """Count *other*'s drain in too (a worker's total over its drains)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 class DeliveryDrain:
