@@ -54,9 +54,8 @@ def test_the_reminders_counter_is_reminders_issued_total_by_kind(scraped: str) -
 def test_the_job_families_read_back_unchanged_as_openmetrics(conn: Connection) -> None:
     insert_run(conn, "success", T0, reminders_created=2)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(
-        JobMetricsCollector(lambda: (read_job_metrics(conn, JOB_NAME), datetime.now(UTC)))
-    )
+    now = datetime.now(UTC)
+    registry.register(JobMetricsCollector(lambda: (read_job_metrics(conn, JOB_NAME, now), now)))
     text = openmetrics_text(registry).decode()  # type: ignore[no-untyped-call]
     families = {f.name: f for f in parse_openmetrics(text)}  # type: ignore[no-untyped-call]
     assert [n for n in families if n.endswith(RESERVED_SUFFIXES)] == []

@@ -24,8 +24,9 @@ def _scrape(
     settings: Settings, http: HttpMetrics | None = None, pool: ApiPool | None = None
 ) -> bytes:
     def read() -> tuple[JobMetrics, datetime]:
+        now = datetime.now(UTC)
         with connect(database_url(settings), purpose="metrics") as conn:
-            return read_job_metrics(conn, settings.job_name), datetime.now(UTC)
+            return read_job_metrics(conn, settings.job_name, now), now
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(JobMetricsCollector(read))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..db.gateway import fetch_all, named
-from ..delivery.states import DeliveryCount, DeliveryDue
+from ..delivery.states import DeliveryCount
 from .options import (
     Context,
     Seconds,
@@ -38,7 +38,6 @@ DELIVERY_ENV_HELP = (
 )
 
 _DELIVERY_COUNTS = named("delivery_counts")
-_DELIVERY_DUE = named("delivery_due")
 IDLE_CHECK_SECONDS = 60.0  # how often an idle worker wakes to see whether it was told to stop
 
 
@@ -177,19 +176,8 @@ def deliveries(ctx: Context, as_json: bool) -> None:
     from ..tables import render
 
     with connect(database_url(ctx.settings), purpose="deliveries") as conn:
-        counts = fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount)
-        due = fetch_all(conn, _DELIVERY_DUE, {"now": utc_now()}, row=DeliveryDue)
-    timing = {(d.channel, d.status): d for d in due}
-    rows = []
-    for r in counts:
-        d = timing.get((r.channel, r.status))
-        rows.append(
-            asdict(r)
-            | {
-                "due_now": d.due_now if d else None,
-                "next_due_at": d.next_due_at if d else None,
-            }
-        )
+        counts = fetch_all(conn, _DELIVERY_COUNTS, {"now": utc_now()}, row=DeliveryCount)
+    rows = [asdict(r) for r in counts]
     if as_json:
         echo_json(rows)
     else:

@@ -58,23 +58,15 @@ class Attempt:
 
 @dataclass(frozen=True)
 class DeliveryCount:
-    """``delivery_counts``: the deliveries of one channel and status (and cancel reason)."""
+    """``delivery_counts``: the deliveries of one channel and status (and cancel reason); of
+    open ones, how many are due now and when the next of the others is."""
 
     channel: str
     status: str
     reason: str | None
     n: int
-
-
-@dataclass(frozen=True)
-class DeliveryDue:
-    """``delivery_due``: of one channel's open deliveries in one status, how many are due now and
-    when the next of the others is."""
-
-    channel: str
-    status: str
-    due_now: int
-    next_due_at: datetime | None
+    due_now: int | None = None  # None: a settled status (sent, dead, cancelled)
+    next_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

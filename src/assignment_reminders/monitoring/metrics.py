@@ -145,10 +145,10 @@ class DeliveryCounts:
     cancelled: dict[tuple[str, str], int]  # (channel, cancel reason) -> rows
 
 
-def read_deliveries(conn: Connection) -> DeliveryCounts:
+def read_deliveries(conn: Connection, now: datetime) -> DeliveryCounts:
     by_status: dict[tuple[str, str], int] = {}
     cancelled: dict[tuple[str, str], int] = {}
-    for r in fetch_all(conn, _DELIVERY_COUNTS, row=DeliveryCount):
+    for r in fetch_all(conn, _DELIVERY_COUNTS, {"now": now}, row=DeliveryCount):
         key = (r.channel, r.status)
         by_status[key] = by_status.get(key, 0) + r.n
         if r.reason is not None:
@@ -156,12 +156,12 @@ def read_deliveries(conn: Connection) -> DeliveryCounts:
     return DeliveryCounts(by_status, cancelled)
 
 
-def read_job_metrics(conn: Connection, job_name: str) -> JobMetrics:
+def read_job_metrics(conn: Connection, job_name: str, now: datetime) -> JobMetrics:
     params = {"job_name": job_name}
     runs = {r.status: r for r in fetch_all(conn, _RUNS_BY_STATUS, params, row=_StatusRow)}
     alerts = fetch_all(conn, _OPEN_ALERT_COUNTS, params, row=_KindCount)
     success = runs.get(RunStatus.SUCCESS)
-    deliveries = read_deliveries(conn)
+    deliveries = read_deliveries(conn, now)
     return JobMetrics(
         runs_by_status={status: r.runs for status, r in runs.items()},
         durations=_histogram(conn, _DURATION_HISTOGRAM, job_name, DURATION_BOUNDS),

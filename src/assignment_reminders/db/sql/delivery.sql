@@ -105,21 +105,18 @@ RETURNING d.id
 
 -- name: delivery_counts
 -- By channel, status and (for cancelled rows) the reason; `reason` is NULL for other statuses.
-SELECT channel, status, cancel_reason AS reason, count(*) AS n
+-- Of the open rows (pending, sending) at %(now)s: how many a worker would claim now (pending and
+-- due; sending whose lease ran out: its worker died), and when the next of the others comes due
+-- (a retry's backoff, a run's future `now`, a live lease); NULL for the settled statuses.
+SELECT channel, status, cancel_reason AS reason, count(*) AS n,
+       CASE WHEN status IN ('pending', 'sending')
+            THEN count(*) FILTER (WHERE next_attempt_at <= %(now)s) END AS due_now,
+       min(next_attempt_at) FILTER (
+           WHERE status IN ('pending', 'sending') AND next_attempt_at > %(now)s
+       ) AS next_due_at
 FROM reminders.reminder_deliveries
 GROUP BY channel, status, cancel_reason
 ORDER BY channel, status, cancel_reason
-
--- name: delivery_due
--- The open deliveries of each channel and status at %(now)s (`reminders deliveries`): how many a
--- worker would claim now (pending and due; sending whose lease ran out: its worker died), and when
--- the next of the others comes due (a retry's backoff, a run's future `now`, a live lease).
-SELECT channel, status,
-       count(*) FILTER (WHERE next_attempt_at <= %(now)s) AS due_now,
-       min(next_attempt_at) FILTER (WHERE next_attempt_at > %(now)s) AS next_due_at
-FROM reminders.reminder_deliveries
-WHERE status IN ('pending', 'sending')
-GROUP BY channel, status
 
 -- name: delivery_backlog
 -- What waits to be delivered, by channel: only open rows, read through their partial index.
