@@ -7,7 +7,7 @@ second decimal are noise, so every report (``--json``, the API's outcome, ``stat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -29,6 +29,11 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``counted(1, "escalation")`` is ``1 escalation``; ``counted(1373, "due row")`` is
     ``1,373 due rows``."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def numbered(noun: str, ids: Sequence[int]) -> str:
+    """``numbered("run", [3])`` is ``run 3``; ``numbered("run", [3, 5])`` is ``runs 3, 5``."""
+    return f"{noun if len(ids) == 1 else noun + 's'} {', '.join(map(str, ids))}"
 
 
 def duration(delta: timedelta) -> str:

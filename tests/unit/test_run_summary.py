@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from assignment_reminders.figures import counted, duration
+from assignment_reminders.figures import counted, duration, numbered
 from assignment_reminders.job.counts import RunCounts
 
 
@@ -33,3 +33,8 @@ def test_a_duration_is_said_in_its_two_largest_units() -> None:
     assert duration(timedelta(hours=49, minutes=59)) == "2 d 1 h"
     assert duration(timedelta(days=3)) == "3 d"
     assert duration(timedelta(seconds=-5)) == "0 s"
+
+
+def test_numbered_names_one_or_many() -> None:
+    assert numbered("run", [3]) == "run 3"
+    assert numbered("run", [3, 5]) == "runs 3, 5"

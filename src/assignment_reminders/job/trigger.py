@@ -41,7 +41,7 @@ import psycopg
 from ..clock import utc_now
 from ..db.database import DATABASE_FAULTS
 from ..exceptions import DatabaseError, LockLostError, RunRowDeletedError, first_line
-from ..figures import rounded
+from ..figures import numbered, rounded
 from ..locking.holder import LockHolder
 from ..locking.job_lock import JobLock, timed_try_acquire
 from ..logs import bind, log_context
@@ -272,9 +272,7 @@ class Run:
         orphans = t.log.fail_orphaned_runs(t.job_name, run_id, self.start.started_at)
         if orphans:
             logger.warning(
-                "marked %s %s, left 'running' by a dead process, as failed",
-                "run" if len(orphans) == 1 else "runs",
-                ", ".join(map(str, orphans)),
+                "marked %s, left 'running' by a dead process, as failed", numbered("run", orphans)
             )
 
     def _record_overlaps(self, run_id: int) -> None:
@@ -285,10 +283,9 @@ class Run:
         overlapped = self.trigger.log.record_overlaps(run_id, self.trigger.job_name, self.token)
         if overlapped:
             logger.warning(
-                "%s %s committed ledger rows after this run began to write (their batch"
+                "%s committed ledger rows after this run began to write (their batch"
                 " was in flight when they lost the lock): recorded on both rows",
-                "run" if len(overlapped) == 1 else "runs",
-                ", ".join(map(str, overlapped)),
+                numbered("run", overlapped),
             )
 
     def _work(self, run_id: int, lost: LockLostError | None) -> RunCounts:

@@ -17,6 +17,7 @@ from ..config import ScheduleSettings, Settings
 from ..figures import duration, moment
 from ..job.run_row import RunRow
 from ..job.run_status import RunStatus
+from ..locking.holder import held_by
 
 if TYPE_CHECKING:
     from .cron import CronSchedule
@@ -107,7 +108,9 @@ class Snapshot:
     first_started_at: datetime | None  # the oldest row kept: when monitoring had data from
 
 
-def _moment(at: datetime | None) -> str | None:
+def _iso(at: datetime | None) -> str | None:
+    """A moment of a finding's details: every digit, for machines (its message says it to the
+    second: figures.moment)."""
     return None if at is None else at.isoformat()
 
 
@@ -157,8 +160,8 @@ def check_missed_run(s: Snapshot, now: datetime, t: Thresholds) -> list[Finding]
             f"no successful run of {s.job_name} for {duration(now - since)}:"
             f" {what} at {moment(since)} ({limit})",
             {
-                "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
-                "expected_at": expected.isoformat() if expected is not None else None,
+                "last_success_at": _iso(s.last_success_at),
+                "expected_at": _iso(expected),
                 "missed": t.missed_count(since, now),
             },
         )
@@ -193,12 +196,9 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
     if len(newest) < t.stuck_after_skips or any(r.status != RunStatus.SKIPPED for r in newest):
         return []
     last = newest[0]
-    holder = (
-        f"pid {last.holder_pid} ({last.holder_application_name or '?'},"
-        f" {last.holder_client_addr or 'local socket'})"
+    holder = held_by(
+        last.holder_pid, last.holder_application_name, last.holder_client_addr, last.holder_since
     )
-    if last.holder_since is not None:
-        holder += f" since {moment(last.holder_since)}"
     return [
         Finding(
             STUCK_LOCK,
@@ -210,7 +210,7 @@ def check_stuck_lock(s: Snapshot, t: Thresholds) -> list[Finding]:
                 "holder_pid": last.holder_pid,
                 "holder_application_name": last.holder_application_name,
                 "holder_client_addr": last.holder_client_addr,
-                "holder_since": _moment(last.holder_since),
+                "holder_since": _iso(last.holder_since),
             },
         )
     ]
@@ -355,10 +355,7 @@ def check_overlapping_runs(s: Snapshot, now: datetime) -> list[Finding]:
                     "run_ids": [a.id, b.id],
                     "statuses": [a.status, b.status],
                     "started_at": [a.started_at.isoformat(), b.started_at.isoformat()],
-                    "finished_at": [
-                        a.finished_at.isoformat() if a.finished_at else None,
-                        b.finished_at.isoformat() if b.finished_at else None,
-                    ],
+                    "finished_at": [_iso(a.finished_at), _iso(b.finished_at)],
                 },
             )
         )

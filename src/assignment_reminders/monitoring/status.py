@@ -13,7 +13,7 @@ from ..db.gateway import fetch_all, named
 from ..figures import moment
 from ..job.joblog import PgExecutionLog
 from ..job.run_row import RunRow
-from ..locking.holder import LockHolder
+from ..locking.holder import LockHolder, held_by
 from ..locking.lock import LOCK_KEY
 from ..tables import render, shorten
 from .alerts import Alert
@@ -73,12 +73,9 @@ class Status:
         if self.holder is None:
             lock = "lock: free"
         else:
-            lock = (
-                f"lock: held by pid {self.holder.pid} ({self.holder.application_name or '?'}"
-                f", {self.holder.client_addr or 'local socket'})"
-            )
-            if self.holder_since is not None:
-                lock += f" since {moment(self.holder_since)}"
+            h = self.holder
+            who = held_by(h.pid, h.application_name, h.client_addr, self.holder_since)
+            lock = f"lock: held by {who}"
         alerts = "\n".join(shorten(f"  {_incident_line(i)}", width) for i in self.incidents)
         state = (
             shorten(f"state: {self.headline.state.upper()}: {self.headline.why}", width) + "\n"
