@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from assignment_reminders.figures import counted, duration, numbered
 from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.monitoring.doctor import clock_detail
 
 
 def test_counted_groups_thousands_and_says_one_in_the_singular() -> None:
@@ -38,3 +39,14 @@ def test_a_duration_is_said_in_its_two_largest_units() -> None:
 def test_numbered_names_one_or_many() -> None:
     assert numbered("run", [3]) == "run 3"
     assert numbered("run", [3, 5]) == "runs 3, 5"
+
+
+def test_the_clock_check_says_agree_ahead_or_behind_never_a_signed_zero() -> None:
+    assert clock_detail(-0.0002, 0.0011) == (
+        "database clock agrees with this host's to the millisecond (round trip 0.001 s)"
+    )
+    assert clock_detail(0.0, 0.0) == (
+        "database clock agrees with this host's to the millisecond (round trip 0.000 s)"
+    )
+    assert clock_detail(1.2346, 0.002).startswith("database clock 1.235 s ahead of this host's")
+    assert clock_detail(-60.0, 0.002).startswith("database clock 60.000 s behind this host's")

@@ -260,18 +260,23 @@ def check_timeouts(lk: Connection, settings: Settings) -> Check:
     return passed(name, detail)
 
 
+def clock_detail(skew: float, round_trip: float) -> str:
+    """What the clock check says of a *skew* (database minus host, seconds) measured over a
+    *round_trip*: to the millisecond, as its three decimals show."""
+    trip = f"round trip {round_trip:.3f} s"
+    if abs(skew) < 0.0005:
+        return f"database clock agrees with this host's to the millisecond ({trip})"
+    way = "ahead of" if skew > 0 else "behind"
+    return f"database clock {abs(skew):.3f} s {way} this host's ({trip})"
+
+
 def check_clock(conn: Connection, wall_clock: Callable[[], float]) -> Check:
     name = "clock skew"
     before = wall_clock()
     db_now = database_clock(conn)
     after = wall_clock()
     skew = db_now.timestamp() - (before + after) / 2
-    trip = f"round trip {after - before:.3f} s"
-    if abs(skew) < 0.0005:  # what the three decimals show
-        detail = f"database clock agrees with this host's to the millisecond ({trip})"
-    else:
-        way = "ahead of" if skew > 0 else "behind"
-        detail = f"database clock {abs(skew):.3f} s {way} this host's ({trip})"
+    detail = clock_detail(skew, after - before)
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
         return failed(
             name, detail, "synchronize this host's clock (NTP: chrony or systemd-timesyncd)"
