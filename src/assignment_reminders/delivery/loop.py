@@ -18,8 +18,9 @@ _T = TypeVar("_T")
 
 
 class LoopThread:
-    """Starts its loop at the first :meth:`submit`; :meth:`close` runs a last coroutine (closing
-    the connections) on it, then stops the loop and joins the thread."""
+    """Starts its loop at the first :meth:`submit`; :meth:`close` cancels what is still running
+    on it, runs a last coroutine (closing the connections), then stops the loop and joins the
+    thread."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -45,6 +46,9 @@ class LoopThread:
         if loop is None or thread is None:
             return
         try:
+            # a batch still sending (its service gave up on it: the database failed) is
+            # cancelled and awaited, not destroyed pending when the loop closes
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result()
             if last is not None:
                 asyncio.run_coroutine_threadsafe(last(), loop).result()
         finally:
@@ -52,3 +56,11 @@ class LoopThread:
             thread.join()
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel every other task on this loop and wait until each has ended."""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
