@@ -8,12 +8,14 @@ several workers, each with its own connection and channels, in threads, on the r
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -192,15 +194,18 @@ def test_live_workers_with_short_leases_and_slow_receivers_never_send_a_message_
     database_url: str,
     conn: Connection,
     slow_receivers: tuple[Recorder, Recorder, str, tuple[str, int]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Three workers, an 8 s lease (the least a 3 s send timeout and the product's 1 s margin
     allow), one message in flight per channel, batches that take longer than the lease to send
     (60 to 80 messages at 150 ms; the drain claims the next batch while one is sending, so a
     claimed batch also waits behind it): every message is accepted exactly once, and every
-    attempt the receivers saw is the one the row counts. The timeout is 20 times the
-    receivers' 150 ms and the margin the product's: at a 1 s timeout and a 0.25 s margin, one
-    clean-clone run on a loaded 2-core VM had an email accepted twice (2026-12-07, cause not
-    found: a lost answer, which docs/delivery.md lets repeat, or a stall past the margin)."""
+    attempt the receivers saw is the one the row counts. The one repeat docs/delivery.md allows
+    a live worker is after a lost answer: an attempt the receiver accepted while the worker saw
+    it fail (a timeout, a dropped connection; only a stall of seconds on this machine makes one
+    here). Each acceptance after a message's first must be matched by such a failure, as the
+    worker logged it; a second worker sending a message sees no failure and fails the test."""
+    caplog.set_level(logging.DEBUG, logger="assignment_reminders.delivery.service")
     hooks, mails, url, smtp = slow_receivers
     created = schedule(conn, ["email", "webhook"], assignments=250)
     rng = random.Random(SEED)
@@ -246,23 +251,47 @@ def test_live_workers_with_short_leases_and_slow_receivers_never_send_a_message_
             t.join()
     assert errors == []
     rows = conn.execute(
-        "SELECT channel, idempotency_key, status, attempts FROM reminders.reminder_deliveries"
+        "SELECT id, channel, idempotency_key, status, attempts FROM reminders.reminder_deliveries"
     ).fetchall()
-    twice = {k: len(v) for r in (hooks, mails) for k, v in r.accepted.items() if len(v) > 1}
-    assert twice == {}, f"{len(twice)} messages accepted more than once"
+    lost_answers = answers_lost(caplog.records)
+    repeats: dict[str, tuple[int, list[str]]] = {}  # key: (accepted again, lost answers)
+    for r in rows:
+        receiver, key = received(hooks, mails, r)
+        assert receiver.attempts[key] == r["attempts"], key  # every attempt counted, once
+        if (again := len(receiver.accepted.get(key, [])) - 1) != 0:
+            repeats[key] = (again, lost_answers.get(r["id"], []))
+    unexplained = {k: v for k, v in repeats.items() if not 0 < v[0] <= len(v[1])}
+    assert unexplained == {}, f"accepted again with no lost answer, or never: {unexplained}"
     assert len(rows) == 2 * created
     assert {r["status"] for r in rows} == {"sent"}
-    assert hooks.accepted_total == mails.accepted_total == created
+    again = sum(n for n, _ in repeats.values())
+    assert hooks.accepted_total + mails.accepted_total == 2 * created + again
     assert hooks.rejected == []
-    for r in rows:
-        key = r["idempotency_key"]
-        seen = (
-            hooks.attempts[key]
-            if r["channel"] == "webhook"
-            else mails.attempts[f"<{key}@example.org>"]
-        )
-        assert seen == r["attempts"], (key, seen, r["attempts"])  # no attempt unrecorded
     assert any(r["attempts"] == 2 for r in rows)  # the premise: some were retried
+
+
+REFUSED = ("webhook: HTTP 503", "email: SMTP 451")  # the receivers' answers to a failed attempt
+
+
+def answers_lost(records: list[logging.LogRecord]) -> dict[int, list[str]]:
+    """Per delivery id, its attempts the drains logged as failed for another reason than the
+    receiver's refusal: the receiver may have accepted them (a lost answer)."""
+    lost: dict[int, list[str]] = {}
+    for rec in records:
+        if rec.name.endswith("delivery.service") and str(rec.msg).startswith("delivery %d (%s"):
+            assert isinstance(rec.args, tuple)
+            delivery_id, error = rec.args[0], str(rec.args[3])
+            assert isinstance(delivery_id, int)
+            if error not in REFUSED:
+                lost.setdefault(delivery_id, []).append(error)
+    return lost
+
+
+def received(hooks: Recorder, mails: Recorder, row: dict[str, Any]) -> tuple[Recorder, str]:
+    """The row's receiver and its key there (an email's is its Message-ID)."""
+    if row["channel"] == "webhook":
+        return hooks, row["idempotency_key"]
+    return mails, f"<{row['idempotency_key']}@example.org>"
 
 
 class Clock:
