@@ -157,7 +157,9 @@ def test_acknowledging_is_recorded_once_and_bad_input_changes_nothing(
     for args, code, said in [
         (("incidents", "ack", str(incident["id"]), "--by", "ola"), 1, "already acknowledged"),
         (("incidents", "ack", "999", "--by", "ola"), 1, "incident 999 does not exist"),
-        (("incidents", "ack", "1", "--by", " "), 1, "by must be 1 to 200 characters"),
+        (("incidents", "ack", "1", "--by", " "), 2, "'--by': must not be blank"),
+        (("maintenance", "open", "--end", "2030-01-01T00:00:00Z", "--reason", " ", "--by", "o"),
+         2, "'--reason': must not be blank"),
         (("incidents", "ack", "0", "--by", "ola"), 2, "'ID'"),
         (("maintenance", "close", "7", "--by", "ola"), 1, "window 7 does not exist"),
         (

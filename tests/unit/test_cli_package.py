@@ -12,11 +12,13 @@ from click.testing import CliRunner
 from assignment_reminders.cli import COMMANDS, cli
 from assignment_reminders.cli.options import (
     Context,
+    Text,
     json_option,
     now_option,
     setting_option,
 )
 from assignment_reminders.config import Settings
+from assignment_reminders.exceptions import InputError
 from tests.conftest import REPO
 
 CLI_DIR = REPO / "src" / "assignment_reminders" / "cli"
@@ -65,6 +67,36 @@ def test_a_naive_now_is_a_usage_error() -> None:
     result = CliRunner().invoke(probe(), ["--now", "2026-11-28T06:00:00"], obj=Context())
     assert result.exit_code == 2
     assert "needs a UTC offset" in result.output
+
+
+def walk(command: click.Command) -> list[click.Parameter]:
+    params = list(command.params)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            params += walk(sub)
+    return params
+
+
+def test_a_blank_name_or_reason_is_a_usage_error() -> None:
+    """``--by`` and ``--reason`` (incidents, maintenance, admin) refuse nothing but spaces
+    while the arguments are read: one line naming the option, exit 2, no database opened."""
+    with pytest.raises(click.BadParameter, match="must not be blank"):
+        Text(max_length=10, blank=False).convert("  ", None, None)
+    assert Text(max_length=10, blank=False).convert(" kari ", None, None) == " kari "
+    assert Text().convert("", None, None) == ""
+    named = [p for p in walk(cli) if p.name in ("by", "reason")]
+    assert len(named) == 5  # ack, maintenance open and close, admin set-last-contact
+    for param in named:
+        assert isinstance(param.type, Text) and not param.type.blank, param
+
+
+def test_a_window_in_the_past_is_refused_before_the_database_is_opened() -> None:
+    """Opening it would fail here (tests/unit opens nothing): the refusal comes first."""
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://ops@db.example.org/app"})
+    args = ["maintenance", "open", "--end", "2020-01-01T00:00:00Z", "--reason", "x", "--by", "o"]
+    result = CliRunner().invoke(cli, args, obj=Context(settings=settings))
+    assert isinstance(result.exception, InputError), result.exception
+    assert str(result.exception) == "--end must be in the future"
 
 
 def test_help_names_the_variable_and_the_settings_default() -> None:

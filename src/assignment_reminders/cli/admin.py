@@ -36,7 +36,7 @@ def admin() -> None:
 @click.option(
     "--reason",
     required=True,
-    type=Text(max_length=REASON_MAX_LENGTH),
+    type=Text(max_length=REASON_MAX_LENGTH, blank=False),
     help="Why the date is corrected (kept in the audit;"
     f" at most {REASON_MAX_LENGTH:,} characters).",
 )

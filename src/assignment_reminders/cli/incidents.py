@@ -30,7 +30,7 @@ BY = click.option(
     "--by",
     "by",
     required=True,
-    type=Text(max_length=NAME_MAX_LENGTH),
+    type=Text(max_length=NAME_MAX_LENGTH, blank=False),
     help="Who does it (kept with the record and logged).",
 )
 
@@ -116,7 +116,7 @@ def maintenance() -> None:
 @click.option(
     "--reason",
     required=True,
-    type=Text(max_length=REASON_MAX_LENGTH),
+    type=Text(max_length=REASON_MAX_LENGTH, blank=False),
     help=f"Why (at most {REASON_MAX_LENGTH} characters).",
 )
 @BY
@@ -133,9 +133,10 @@ def open_command(
 ) -> None:
     """Open a maintenance window from --start to --end: incidents are still opened and
     resolved (and shown), the log says each was muted, the webhook and email are not sent."""
-    from ..monitoring.incidents import open_window
+    from ..monitoring.incidents import check_window, open_window
 
     now = datetime.now(UTC)
+    check_window(start or now, end, now=now)  # before the database is opened
     with connect(database_url(ctx.settings), purpose="maintenance") as conn:
         window = open_window(
             conn,

@@ -73,18 +73,23 @@ class AwareDateTime(click.ParamType[datetime]):
 
 class Text(click.ParamType[str]):
     """Text a database, a socket or a header can carry (:func:`~..config.text_problem`: no NUL,
-    no argv bytes that are not UTF-8), of at most *max_length* characters when given."""
+    no argv bytes that are not UTF-8), of at most *max_length* characters when given; with
+    ``blank=False``, not empty or only spaces (a name or a reason: refused before anything is
+    opened, as its length is)."""
 
     name = "text"  # click's own STRING's name: --help reads the same
 
-    def __init__(self, max_length: int | None = None) -> None:
+    def __init__(self, max_length: int | None = None, *, blank: bool = True) -> None:
         self.max_length = max_length
+        self.blank = blank
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = value if isinstance(value, str) else str(value)
         problem = text_problem(text)
         if problem is not None:
             self.fail(problem, param, ctx)
+        if not self.blank and not text.strip():
+            self.fail("must not be blank", param, ctx)
         if self.max_length is not None and len(text) > self.max_length:
             self.fail(
                 f"must be at most {self.max_length:,} characters, got {len(text):,}", param, ctx

@@ -132,6 +132,15 @@ def acknowledge(
     return alert
 
 
+def check_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -> None:
+    """InputError unless a window from *starts_at* to *ends_at* ends after *now* and after it
+    starts (the CLI asks before it opens the database, :func:`open_window` again)."""
+    if ends_at <= now:  # first: --start defaults to now, and then this is what is wrong
+        raise InputError("--end must be in the future", field="end")
+    if ends_at <= starts_at:
+        raise InputError("--end must be after --start", field="end")
+
+
 def open_window(
     conn: Connection,
     job_name: str,
@@ -142,10 +151,7 @@ def open_window(
     by: str,
     now: datetime,
 ) -> Window:
-    if ends_at <= now:  # first: --start defaults to now, and then this is what is wrong
-        raise InputError("--end must be in the future", field="end")
-    if ends_at <= starts_at:
-        raise InputError("--end must be after --start", field="end")
+    check_window(starts_at, ends_at, now=now)
     text = reason.strip()
     if not text or len(text) > REASON_MAX_LENGTH:
         raise InputError(f"reason must be 1 to {REASON_MAX_LENGTH} characters", field="reason")
