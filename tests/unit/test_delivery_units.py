@@ -16,8 +16,8 @@ from assignment_reminders.cli.progress import Progress
 from assignment_reminders.config import Settings, webhook_key
 from assignment_reminders.delivery.messages import Delivery, Renderer
 from assignment_reminders.delivery.retry import RetryPolicy
-from assignment_reminders.delivery.service import DrainResult
 from assignment_reminders.delivery.signing import new_secret, sign
+from assignment_reminders.delivery.states import DrainResult
 from assignment_reminders.exceptions import ConfigurationError
 from assignment_reminders.job.counts import RunCounts
 

@@ -9,12 +9,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import click
 
 from ..db.gateway import fetch_all, named
-from ..delivery.states import DeliveryCount
+from ..delivery.states import DeliveryCount, DrainResult
 from .options import (
     Context,
     Seconds,
@@ -26,9 +25,6 @@ from .options import (
     setting_option,
     terminal,
 )
-
-if TYPE_CHECKING:
-    from ..delivery.service import DrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +103,6 @@ def worker(
     from ..db.database import connect, database_url
     from ..delivery.channels import build_channels
     from ..delivery.runner import close_all, delivery_drain
-    from ..delivery.service import DrainResult
 
     delivery = replace(ctx.settings.delivery, concurrency=concurrency, batch_size=batch_size)
     settings = replace(ctx.settings, delivery=delivery)

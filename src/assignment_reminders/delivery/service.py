@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ from ..logs import FIELDS
 from .lease import Leases
 from .messages import Delivery, Message, Renderer
 from .retry import RetryPolicy
-from .states import Attempt, CancelReason, DeliveryStatus, Outcome
+from .states import Attempt, CancelReason, DeliveryStatus, DrainResult, Outcome
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -124,30 +124,6 @@ class _Batch:
     futures: list[tuple[list[tuple[Delivery, Message]], Future[Outcomes]]] = field(
         default_factory=list
     )
-
-
-@dataclass
-class DrainResult:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    cancelled: int = 0  # not claimed: the reminder no longer applied (by reason in the table)
-    released: int = 0  # claimed but not sent: the lease was lost or too short to start
-    lost: int = 0  # outcomes not recorded: our lease ran out and another worker had the row
-
-    def add(self, outcomes: list[Outcome], recorded: int) -> None:
-        self.claimed += len(outcomes)
-        self.sent += sum(o.status == DeliveryStatus.SENT for o in outcomes)
-        self.retried += sum(o.status == DeliveryStatus.PENDING and o.attempted for o in outcomes)
-        self.dead += sum(o.status == DeliveryStatus.DEAD for o in outcomes)
-        self.released += sum(not o.attempted for o in outcomes)
-        self.lost += len(outcomes) - recorded
-
-    def merge(self, other: DrainResult) -> None:
-        """Count *other*'s drain in too (a worker's total over its drains)."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 class DeliveryDrain:

@@ -1,4 +1,4 @@
-"""The values a delivery row and an attempt can take: light types, no I/O.
+"""The values a delivery row, an attempt and a drain can take: light types, no I/O.
 
 The database keeps ``reminder_deliveries.status`` and ``cancel_reason`` as text under CHECK
 constraints (supabase/schema.sql, "Delivery over external channels"); these enums are the same sets.
@@ -6,7 +6,7 @@ constraints (supabase/schema.sql, "Delivery over external channels"); these enum
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -65,8 +65,8 @@ class DeliveryCount:
     status: str
     reason: str | None
     n: int
-    due_now: int | None = None  # None: a settled status (sent, dead, cancelled)
-    next_due_at: datetime | None = None
+    due_now: int | None  # None: a settled status (sent, dead, cancelled)
+    next_due_at: datetime | None  # None: settled, or nothing open comes due later
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,29 @@ class ChannelCount:
 
     channel: str
     n: int
+
+
+@dataclass
+class DrainResult:
+    """What a drain did (a worker's drains, merged: its total)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0  # not claimed: the reminder no longer applied (by reason in the table)
+    released: int = 0  # claimed but not sent: the lease was lost or too short to start
+    lost: int = 0  # outcomes not recorded: our lease ran out and another worker had the row
+
+    def add(self, outcomes: list[Outcome], recorded: int) -> None:
+        self.claimed += len(outcomes)
+        self.sent += sum(o.status == DeliveryStatus.SENT for o in outcomes)
+        self.retried += sum(o.status == DeliveryStatus.PENDING and o.attempted for o in outcomes)
+        self.dead += sum(o.status == DeliveryStatus.DEAD for o in outcomes)
+        self.released += sum(not o.attempted for o in outcomes)
+        self.lost += len(outcomes) - recorded
+
+    def merge(self, other: DrainResult) -> None:
+        """Count *other*'s drain in too (a worker's total over its drains)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
