@@ -34,10 +34,16 @@ def test_the_cron_run_delivers_what_it_created(
         created = dispatch_count(conn)
         assert created > 0
         assert recorder.accepted_total == created
-        again = run_cli("run", "--now", NOW, "--allow-distant-now")
+        # the line tells what the delivery step did, as the worker's does
+        assert done.stdout.rstrip().endswith(
+            f" ms; delivery: {created} delivered, 0 failed (to be retried), 0 dead, 0 cancelled"
+        ), done.stdout
+        again = run_cli("run", "--now", NOW, "--allow-distant-now", "--json")
         assert again.returncode == 0, again.stderr
         assert recorder.accepted_total == created
-    assert ": run " in again.stdout and ", 0 reminders, 0 escalations," in again.stdout
+    outcome = json.loads(again.stdout)
+    assert outcome["counts"]["reminders_created"] == 0
+    assert outcome["delivery"] == {"delivered": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
 
 def test_without_channels_the_run_logs_the_skip_and_succeeds(
@@ -46,6 +52,7 @@ def test_without_channels_the_run_logs_the_skip_and_succeeds(
     cli_env["REMINDERS_LOG_LEVEL"] = "INFO"
     done = run_cli("run", "--now", NOW, "--allow-distant-now")
     assert done.returncode == 0, done.stderr
+    assert "delivery" not in done.stdout  # no step ran: the line does not claim one
     # decided once per run: one line per skipped channel, not one per user of the decision
     assert done.stderr.count("email channel not configured (REMINDERS_SMTP_HOST is unset)") == 1
     assert done.stderr.count("webhook channel not configured") == 1

@@ -18,8 +18,10 @@ from assignment_reminders.locking.lock import LOCK_KEY
 from tests import factories
 from tests.dispatch_counts import dispatch_count
 from tests.jwt_tokens import SECRET, bearer
+from tests.receivers import WEBHOOK_SECRET, Recorder, webhook_receiver
 
 URL = "/functions/v1/assignment-reminder-cron"
+LATER = {"now": "2026-11-28T06:00:00+01:00", "allow_distant_now": True}
 
 
 @pytest.fixture
@@ -38,10 +40,40 @@ def test_service_role_token_runs_the_job(client: TestClient, conn: Connection) -
     body = response.json()
     assert body["status"] == "success"
     assert body["counts"]["reminders_created"] == 1
+    assert body["delivery"] is None  # no channel is configured: no delivery step ran
     row = conn.execute(
         "SELECT status, trigger_source FROM reminders.cron_execution_logs"
     ).fetchone()
     assert row == {"status": "success", "trigger_source": "http"}
+
+
+def test_the_body_counts_what_the_delivery_step_delivered_and_failed(
+    database_url: str, conn: Connection
+) -> None:
+    for _ in range(3):
+        factories.assignment(conn, starts_on=date(2026, 11, 10))
+    recorder = Recorder(fail_first=1)  # each message's first attempt is refused: one retry each
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as hook:
+        env = {
+            "DATABASE_URL": database_url,
+            "REMINDERS_JWT_SECRET": SECRET,
+            "REMINDERS_WEBHOOK_URL": hook,
+            "REMINDERS_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
+        with TestClient(create_app(Settings.from_env(env))) as client:
+            first = client.post(URL, headers=bearer(), json=LATER)
+            # their backoff has passed (the drain claims by the real clock, not the run's now)
+            conn.execute(
+                "UPDATE reminders.reminder_deliveries SET next_attempt_at = clock_timestamp()"
+                " WHERE status = 'pending'"
+            )
+            second = client.post(URL, headers=bearer(), json=LATER)
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    created = dispatch_count(conn)
+    assert created == 3
+    assert first.json()["delivery"] == {"delivered": 0, "retried": 3, "dead": 0, "cancelled": 0}
+    assert second.json()["delivery"] == {"delivered": 3, "retried": 0, "dead": 0, "cancelled": 0}
+    assert recorder.accepted_total == created
 
 
 def test_lock_held_elsewhere_answers_200_skipped(

@@ -6,6 +6,7 @@ notice in time.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.delivery.messages import Renderer
 from assignment_reminders.delivery.service import DeliveryDrain
+from assignment_reminders.delivery.states import DrainResult
 from assignment_reminders.delivery.webhook import WebhookChannel
 from assignment_reminders.dev.seed import seed
 from assignment_reminders.exceptions import LockLostError
@@ -148,6 +150,25 @@ def test_fences_are_for_service_role_only(conn: Connection) -> None:
     ]
 
 
+@contextlib.contextmanager
+def webhook_drain(work: Connection, url: str) -> Iterator[DeliveryDrain]:
+    """A drain of batches of 5 to the webhook at *url*, 40 days after NOW."""
+    channel = WebhookChannel(url, WEBHOOK_SECRET.encode())
+    drain = DeliveryDrain(
+        work,
+        {"webhook": channel},
+        Renderer("https://app.example.org"),
+        clock=lambda: NOW + timedelta(days=40),
+        rng=random.Random(1),
+        batch_size=5,
+    )
+    try:
+        yield drain
+    finally:
+        drain.close()
+        channel.close()
+
+
 def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
     conn: Connection, database_url: str, lock_conn: Connection
 ) -> None:
@@ -160,27 +181,47 @@ def test_the_delivery_drain_claims_nothing_once_the_lock_is_gone(
         fencing = PgFencing(work, JOB, LOCK_KEY)
         token = fencing.take(take_lock(lock_conn).backend_pid)
         terminate(conn, lock_conn.info.backend_pid)
-        channel = WebhookChannel(url, WEBHOOK_SECRET.encode())
-        drain = DeliveryDrain(
-            work,
-            {"webhook": channel},
-            Renderer("https://app.example.org"),
-            clock=lambda: NOW + timedelta(days=40),
-            rng=random.Random(1),
-            batch_size=5,
-        )
-        try:
-            with pytest.raises(LockLostError):
-                drain.drain(guard=lambda: fencing.guard(token))
-        finally:
-            drain.close()
-            channel.close()
+        with webhook_drain(work, url) as drain, pytest.raises(LockLostError):
+            drain.drain(guard=lambda: fencing.guard(token))
     assert recorder.accepted_total == 0
     rows = conn.execute(
         "SELECT status, attempts, count(*) AS n FROM reminders.reminder_deliveries"
         " GROUP BY status, attempts"
     ).fetchall()
     assert rows == [{"status": "pending", "attempts": 0, "n": queued["n"]}], "nothing claimed"
+
+
+def test_a_drain_stopped_by_a_lost_lock_has_counted_what_it_delivered_before(
+    conn: Connection, database_url: str
+) -> None:
+    seed(conn, assignments=30, today=NOW.date())
+    ReminderPass(conn, channels=["webhook"]).run(now=NOW + timedelta(days=40))
+    claims = 0
+
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:  # the lock is lost after the first claim
+        nonlocal claims
+        claims += 1
+        if claims > 1:
+            raise LockLostError("the job's lock is gone")
+        yield
+
+    counted = DrainResult()
+    recorder = Recorder()
+    with (
+        webhook_receiver(recorder) as url,
+        connect(database_url, purpose="work") as work,
+        webhook_drain(work, url) as drain,
+        pytest.raises(LockLostError),
+    ):
+        drain.drain(guard=guard, into=counted)
+    # the run's outcome reports *counted*: the batch claimed before the loss, sent and recorded
+    assert recorder.accepted_total == 5
+    assert counted.to_dict() == {"delivered": 5, "retried": 0, "dead": 0, "cancelled": 0}
+    sent = conn.execute(
+        "SELECT count(*) AS n FROM reminders.reminder_deliveries WHERE status = 'sent'"
+    ).fetchone()
+    assert sent == {"n": 5}
 
 
 def test_the_log_refuses_a_success_whose_release_found_the_lock_gone(conn: Connection) -> None:

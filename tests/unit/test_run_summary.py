@@ -3,10 +3,16 @@ in their two largest units."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
+from assignment_reminders.cli.job import run_line
+from assignment_reminders.delivery.states import DrainResult
 from assignment_reminders.figures import counted, duration, numbered
 from assignment_reminders.job.counts import RunCounts
+from assignment_reminders.job.run_status import RunStatus
+from assignment_reminders.job.trigger import RunOutcome
 from assignment_reminders.monitoring.doctor import clock_detail
 
 
@@ -24,6 +30,30 @@ def test_the_run_line_names_what_it_counts() -> None:
     assert counts.summary() == (
         "1,373 due rows read, 945 reminders, 1 escalation, 1,200 already sent"
     )
+
+
+def test_the_run_line_says_what_its_delivery_step_did_only_when_one_ran() -> None:
+    outcome = RunOutcome(
+        invocation_id=uuid4(),
+        status=RunStatus.SUCCESS,
+        run_id=3,
+        counts=RunCounts(due_rows_read=2, reminders_created=2),
+        lock_acquire_ms=1.3,
+        delivery=DrainResult(claimed=3, sent=1200, retried=1, cancelled=1),
+    )
+    assert run_line(outcome) == (
+        "success: run 3, 2 due rows read, 2 reminders, 0 escalations, 0 already sent, lock 1.3 ms;"
+        " delivery: 1,200 delivered, 1 failed (to be retried), 0 dead, 1 cancelled"
+    )
+    assert outcome.to_dict()["delivery"] == {
+        "delivered": 1200,
+        "retried": 1,
+        "dead": 0,
+        "cancelled": 1,
+    }
+    no_step = replace(outcome, delivery=None)
+    assert run_line(no_step).endswith(", lock 1.3 ms")
+    assert no_step.to_dict()["delivery"] is None
 
 
 def test_a_duration_is_said_in_its_two_largest_units() -> None:

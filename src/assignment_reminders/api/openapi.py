@@ -114,6 +114,17 @@ class LockHolderOut(BaseModel):
     backend_start: str | None
 
 
+class DeliveryOut(BaseModel):
+    """What the run's delivery step did (``reminders worker --json`` counts the same way)."""
+
+    delivered: int = Field(description="Accepted by the receiver.")
+    retried: int = Field(description="Failed; tried again after their backoff.")
+    dead: int = Field(description="Failed for the last time.")
+    cancelled: int = Field(
+        description="Not sent: the gap closed, or the assignment was paused or ended."
+    )
+
+
 class RunOutcomeOut(BaseModel):
     """What one invocation of the reminder job did (``reminders run --json`` prints the same)."""
 
@@ -127,6 +138,10 @@ class RunOutcomeOut(BaseModel):
     duration_ms: float
     unlock_ok: bool | None
     holder: LockHolderOut | None = Field(description="Skipped runs: who held the lock.")
+    delivery: DeliveryOut | None = Field(
+        description="The delivery step after the pass, when it ran (null: no channel is"
+        " configured, REMINDERS_DELIVERY_BUDGET_SECONDS is 0, or the run ended before it)."
+    )
 
 
 class NotReadyProblem(Problem):

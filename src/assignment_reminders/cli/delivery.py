@@ -143,20 +143,9 @@ def worker(
 def _report(channels: list[str], total: DrainResult, *, as_json: bool) -> None:
     """The worker's last line, or its ``--json``: what its drains did, all told."""
     if as_json:
-        echo_json(
-            {
-                "channels": channels,
-                "delivered": total.sent,
-                "retried": total.retried,
-                "dead": total.dead,
-                "cancelled": total.cancelled,
-            }
-        )
+        echo_json({"channels": channels, **total.to_dict()})
         return
-    click.echo(
-        f"worker: {total.sent:,} delivered, {total.retried:,} failed (to be retried),"
-        f" {total.dead:,} dead, {total.cancelled:,} cancelled"
-    )
+    click.echo(f"worker: {total.summary()}")
 
 
 @click.command()

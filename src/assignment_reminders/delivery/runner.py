@@ -14,6 +14,7 @@ from .channels import Channel, build_channels
 from .messages import Renderer
 from .retry import RetryPolicy
 from .service import DeliveryDrain
+from .states import DrainResult
 
 
 def delivery_drain(
@@ -41,19 +42,23 @@ def close_all(channels: Mapping[str, Channel]) -> None:
         channel.close()
 
 
-def delivery_step(
-    settings: Settings,
-    conn: Connection,
-    names: list[str],
-    clock: Callable[[], datetime] = utc_now,
-) -> Callable[[Callable[[], None], Guard], None] | None:
+class DeliveryStep:
     """The cron run's step after the reminder pass: drain the queue on the channels *names*
     (``configured_channel_names``) within ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is
-    held. None when no channel is configured or the budget is 0 (the workers deliver)."""
-    if not names or settings.delivery.budget_seconds == 0:
-        return None
+    held. :attr:`result` is None until the step starts, then what it has done so far: the run's
+    outcome reports it (``reminders run``'s line, ``--json``, the cron endpoint's body)."""
 
-    def drain(checkpoint: Callable[[], None], guard: Guard) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        conn: Connection,
+        names: list[str],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings, self.conn, self.names, self.clock = settings, conn, names, clock
+        self.result: DrainResult | None = None
+
+    def __call__(self, checkpoint: Callable[[], None], guard: Guard) -> None:
         """*checkpoint* runs before each batch and *guard* around each claim, both raising when
         the run's lock is gone: a run that lost it claims nothing more."""
 
@@ -61,13 +66,28 @@ def delivery_step(
             checkpoint()
             return False
 
-        channels = build_channels(settings, names)
+        self.result = DrainResult()
+        channels = build_channels(self.settings, self.names)
         try:
-            with delivery_drain(settings, conn, channels, clock=clock) as service:
+            with delivery_drain(self.settings, self.conn, channels, clock=self.clock) as service:
                 service.drain(
-                    budget_seconds=settings.delivery.budget_seconds, stop=stop, guard=guard
+                    budget_seconds=self.settings.delivery.budget_seconds,
+                    stop=stop,
+                    guard=guard,
+                    into=self.result,
                 )
         finally:
             close_all(channels)
 
-    return drain
+
+def delivery_step(
+    settings: Settings,
+    conn: Connection,
+    names: list[str],
+    clock: Callable[[], datetime] = utc_now,
+) -> DeliveryStep | None:
+    """The run's :class:`DeliveryStep`, or None when no channel is configured or the budget is 0
+    (the workers deliver)."""
+    if not names or settings.delivery.budget_seconds == 0:
+        return None
+    return DeliveryStep(settings, conn, names, clock)

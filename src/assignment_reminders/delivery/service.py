@@ -371,6 +371,7 @@ class DeliveryDrain:
         budget_seconds: float | None = None,
         stop: Callable[[], bool] | None = None,
         guard: Guard = contextlib.nullcontext,
+        into: DrainResult | None = None,
     ) -> DrainResult:
         """Deliver batches until nothing is due, the budget is spent or *stop* says so; each
         claim runs inside *guard()*.
@@ -380,8 +381,9 @@ class DeliveryDrain:
         the channels it extends the leases it holds. *stop*, the budget and *guard* are checked
         before every claim, as before; a batch once claimed is always sent (what its lease
         allows) and recorded, also when the next claim fails (then the failure is raised
-        after)."""
-        result = DrainResult()
+        after). Counted into *into* (a fresh :class:`DrainResult` by default) as it goes, so a
+        caller holding it knows what was done also when the drain raises."""
+        result = DrainResult() if into is None else into
         if not self.channels:
             return result
         deadline = None if budget_seconds is None else time.monotonic() + budget_seconds

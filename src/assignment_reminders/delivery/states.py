@@ -101,3 +101,20 @@ class DrainResult:
         """Count *other*'s drain in too (a worker's total over its drains)."""
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts ``worker --json`` and a run's outcome report (the log has the rest)."""
+        return {
+            "delivered": self.sent,
+            "retried": self.retried,
+            "dead": self.dead,
+            "cancelled": self.cancelled,
+        }
+
+    def summary(self) -> str:
+        """``120 delivered, 3 failed (to be retried), 0 dead, 2 cancelled``: the worker's last
+        line and the delivery part of ``reminders run``'s."""
+        return (
+            f"{self.sent:,} delivered, {self.retried:,} failed (to be retried),"
+            f" {self.dead:,} dead, {self.cancelled:,} cancelled"
+        )

@@ -14,6 +14,7 @@ This module imports neither ``monitoring`` nor ``api`` nor ``cli``: they depend 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -177,6 +178,8 @@ def _run_once(
         for observer in observers:
             watching.enter_context(observer.watch())
         outcome = trigger.run(now=now)
+        if deliver is not None and deliver.result is not None:
+            outcome = dataclasses.replace(outcome, delivery=deliver.result)
         watching.close()
         for observer in observers:
             observer.ended(outcome, work_conn)

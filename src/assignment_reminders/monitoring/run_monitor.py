@@ -84,9 +84,8 @@ class RunMonitor:
         if self.pinger is None:
             return
         if outcome.status == RunStatus.SUCCESS:
-            self.pinger.success(
-                outcome.invocation_id, f"success: run {outcome.run_id}, {outcome.counts.summary()}"
-            )
+            done = f"run {outcome.run_id}, {outcome.counts.summary()}{outcome.delivered()}"
+            self.pinger.success(outcome.invocation_id, f"success: {done}")
         elif outcome.status == RunStatus.FAILED:
             self.pinger.fail(outcome.invocation_id, outcome.error or outcome.note)
 
