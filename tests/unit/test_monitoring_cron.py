@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from assignment_reminders.config import Settings
+from assignment_reminders.delivery.states import DrainResult
 from assignment_reminders.exceptions import InputError
+from assignment_reminders.job.run_status import RunStatus
+from assignment_reminders.job.trigger import RunOutcome
 from assignment_reminders.monitoring.cron import CronSchedule
+from assignment_reminders.monitoring.service import BuiltinCron
 
 OSLO = "Europe/Oslo"
 
@@ -114,3 +122,26 @@ def test_the_previous_fire_time_is_at_or_before_the_moment() -> None:
     assert daily.previous_at_or_before(at("2026-03-29T12:00:00+00:00")) == at(
         "2026-03-29T04:00:00+00:00"  # 06:00 CEST, the day summer time starts
     )
+
+
+def test_the_built_in_cron_logs_what_its_run_delivered(caplog: pytest.LogCaptureFixture) -> None:
+    times = iter([at("2026-11-28T04:59:00+00:00")])  # then a day later: the 06:00 run is due
+    cron = BuiltinCron(
+        Settings.from_env({}),
+        CronSchedule.parse("0 6 * * *", OSLO),
+        run_job=lambda *args, **kwargs: ran(),
+        check=lambda *args, **kwargs: None,
+        clock=lambda: next(times, at("2026-11-29T04:59:00+00:00")),
+    )
+
+    def ran() -> Any:
+        cron._stop.set()  # one run, then the loop ends
+        return RunOutcome(uuid4(), RunStatus.SUCCESS, 4, delivery=DrainResult(sent=2, dead=1))
+
+    with caplog.at_level(logging.INFO, logger="assignment_reminders.monitoring.service"):
+        cron._cron_loop()
+    assert caplog.messages == [
+        "scheduled run: success (run 4); delivery: 2 delivered, 0 failed (to be retried),"
+        " 1 dead, 0 cancelled"
+    ]
+    assert cron.next_fire == at("2026-11-29T05:00:00+00:00")  # the next day's, not caught up

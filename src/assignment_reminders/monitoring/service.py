@@ -74,7 +74,12 @@ class BuiltinCron:
                 outcome = self.run_job(
                     self.settings, trigger_source="builtin-cron", clock=self.clock
                 )
-                logger.info("scheduled run: %s (run %s)", outcome.status, outcome.run_id)
+                logger.info(
+                    "scheduled run: %s (run %s)%s",
+                    outcome.status,
+                    outcome.run_id,
+                    outcome.delivered(),
+                )
             except ReminderError as exc:
                 logger.error("scheduled run failed: %s", exc.message)
             except Exception:
