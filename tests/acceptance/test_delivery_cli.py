@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from assignment_reminders.db.database import Connection
+from assignment_reminders.db.database import Connection, connect
 from assignment_reminders.dev.seed import seed
 from tests.conftest import start_reminders, wait_for
 from tests.dispatch_counts import clean_totals, dispatch_count, table_counts
+from tests.locks import lock_pids
 from tests.receivers import WEBHOOK_SECRET, Recorder, smtp_receiver, webhook_receiver
 
 NOW = "2026-11-28T12:00:00+00:00"
@@ -56,6 +59,97 @@ def test_without_channels_the_run_logs_the_skip_and_succeeds(
     # decided once per run: one line per skipped channel, not one per user of the decision
     assert done.stderr.count("email channel not configured (REMINDERS_SMTP_HOST is unset)") == 1
     assert done.stderr.count("webhook channel not configured") == 1
+
+
+def test_a_run_that_loses_its_lock_while_delivering_reports_what_it_sent(
+    conn: Connection, cli_env: dict[str, str]
+) -> None:
+    seed(conn, assignments=200, today=date(2026, 11, 28))
+    recorder = Recorder(delay=0.05)  # batches of 10, one at a time: half a second each
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        cli_env.update(
+            REMINDERS_WEBHOOK_URL=url,
+            REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            REMINDERS_DELIVERY_BATCH_SIZE="10",
+            REMINDERS_DELIVERY_CONCURRENCY="1",
+        )
+        run = start_reminders(cli_env, "run", "--now", NOW, "--allow-distant-now", "--json")
+        try:
+            wait_for(lambda: recorder.accepted_total >= 15, timeout=60)
+            (holder,) = lock_pids(conn)
+            conn.execute("SELECT pg_terminate_backend(%s)", (holder,))
+            out, err = run.communicate(timeout=120)
+        finally:
+            run.kill()
+    outcome = json.loads(out)
+    assert run.returncode == 1, err
+    assert (outcome["status"], outcome["note"]) == ("failed", "lock_lost")
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE status = 'sent') AS sent, count(*) AS queued"
+        " FROM reminders.reminder_deliveries"
+    ).fetchone()
+    assert row is not None
+    sent = row["sent"]
+    assert 15 <= sent < row["queued"], "the drain stopped partway"
+    # what the run says it delivered is what the receiver accepted and the ledger recorded
+    assert outcome["delivery"]["delivered"] == sent == recorder.accepted_total
+    assert outcome["delivery"]["retried"] == outcome["delivery"]["dead"] == 0
+
+
+def test_mentors_registering_contacts_while_the_run_delivers_get_the_counts_it_reports(
+    conn: Connection, cli_env: dict[str, str], database_url: str
+) -> None:
+    """Seeded, randomized: while ``reminders run`` delivers, mentors register contacts (plain
+    inserts, as the host app does) for assignments whose messages still wait. What the run says
+    it delivered and cancelled is what the receiver got and the queue holds."""
+    seed(conn, assignments=200, today=date(2026, 11, 28))
+    rng = random.Random(SEED)
+    recorder = Recorder(delay=0.02)
+    with webhook_receiver(recorder, secret=WEBHOOK_SECRET) as url:
+        cli_env.update(
+            REMINDERS_WEBHOOK_URL=url,
+            REMINDERS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            REMINDERS_DELIVERY_BATCH_SIZE="10",
+            REMINDERS_DELIVERY_CONCURRENCY="1",
+        )
+        run = start_reminders(cli_env, "run", "--now", NOW, "--allow-distant-now", "--json")
+        try:
+            wait_for(lambda: recorder.accepted_total >= 5, timeout=60)
+            with connect(database_url, purpose="mentors") as mentors:
+                while run.poll() is None and (waiting := mentors.execute(WAITING).fetchall()):
+                    contacted = rng.choice(waiting)["assignment_id"]
+                    mentors.execute(CONTACT, (contacted, NOW_AT.date()))
+                    time.sleep(rng.uniform(0, 0.05))  # mentors at their own pace
+            out, err = run.communicate(timeout=120)
+        finally:
+            run.kill()
+    assert run.returncode == 0, err
+    queue = {
+        (r["status"], r["cancel_reason"]): r["n"]
+        for r in conn.execute(
+            "SELECT status, cancel_reason, count(*) AS n FROM reminders.reminder_deliveries"
+            " GROUP BY status, cancel_reason"
+        ).fetchall()
+    }
+    sent, closed = queue.pop(("sent", None)), queue.pop(("cancelled", "gap_closed"), 0)
+    assert queue == {}, "every message was sent or cancelled"
+    assert closed > 0, "the premise: contacts closed gaps whose messages still waited"
+    assert json.loads(out)["delivery"] == {
+        "delivered": sent,
+        "retried": 0,
+        "dead": 0,
+        "cancelled": closed,
+    }
+    assert recorder.accepted_total == sent
+
+
+SEED = 33
+WAITING = (
+    "SELECT r.assignment_id FROM reminders.reminder_deliveries d"
+    " JOIN reminders.reminder_dispatches r ON r.id = d.dispatch_id"
+    " WHERE d.status = 'pending' ORDER BY r.assignment_id"
+)
+CONTACT = "INSERT INTO public.activities (assignment_id, occurred_on) VALUES (%s, %s)"
 
 
 def test_the_worker_delivers_a_backlog_and_stops_on_sigterm(

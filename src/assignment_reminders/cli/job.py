@@ -184,7 +184,7 @@ def run_line(outcome: RunOutcome) -> str:
         f"{outcome.status}"
         + (f" ({outcome.note})" if outcome.note else "")
         + f": run {outcome.run_id}, {done}, lock {outcome.lock_acquire_ms:.1f} ms"
-        + outcome.delivered()
+        + outcome.delivery_tail()
         + (f"\nerror: {outcome.error}" if outcome.error else "")
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..clock import utc_now
@@ -42,21 +43,18 @@ def close_all(channels: Mapping[str, Channel]) -> None:
         channel.close()
 
 
+@dataclass
 class DeliveryStep:
     """The cron run's step after the reminder pass: drain the queue on the channels *names*
     (``configured_channel_names``) within ``REMINDERS_DELIVERY_BUDGET_SECONDS`` while the lock is
     held. :attr:`result` is None until the step starts, then what it has done so far: the run's
     outcome reports it (``reminders run``'s line, ``--json``, the cron endpoint's body)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        conn: Connection,
-        names: list[str],
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.settings, self.conn, self.names, self.clock = settings, conn, names, clock
-        self.result: DrainResult | None = None
+    settings: Settings
+    conn: Connection
+    names: list[str]
+    clock: Callable[[], datetime] = utc_now
+    result: DrainResult | None = field(default=None, init=False)
 
     def __call__(self, checkpoint: Callable[[], None], guard: Guard) -> None:
         """*checkpoint* runs before each batch and *guard* around each claim, both raising when

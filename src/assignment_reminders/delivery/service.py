@@ -381,8 +381,8 @@ class DeliveryDrain:
         the channels it extends the leases it holds. *stop*, the budget and *guard* are checked
         before every claim, as before; a batch once claimed is always sent (what its lease
         allows) and recorded, also when the next claim fails (then the failure is raised
-        after). Counted into *into* (a fresh :class:`DrainResult` by default) as it goes, so a
-        caller holding it knows what was done also when the drain raises."""
+        after). Counted as it goes into *into*, a fresh :class:`DrainResult` (one of its own by
+        default): a caller holding it knows what was done also when the drain raises."""
         result = DrainResult() if into is None else into
         if not self.channels:
             return result

@@ -113,7 +113,7 @@ class RunOutcome:
     def ok(self) -> bool:
         return self.status in (RunStatus.SUCCESS, RunStatus.SKIPPED)
 
-    def delivered(self) -> str:
+    def delivery_tail(self) -> str:
         """``; delivery: 50 delivered, 0 failed (to be retried), 0 dead, 0 cancelled`` when the
         run's delivery step ran, else empty: the tail of ``run``'s line and the success ping."""
         return "" if self.delivery is None else f"; delivery: {self.delivery.summary()}"

@@ -84,7 +84,7 @@ class RunMonitor:
         if self.pinger is None:
             return
         if outcome.status == RunStatus.SUCCESS:
-            done = f"run {outcome.run_id}, {outcome.counts.summary()}{outcome.delivered()}"
+            done = f"run {outcome.run_id}, {outcome.counts.summary()}{outcome.delivery_tail()}"
             self.pinger.success(outcome.invocation_id, f"success: {done}")
         elif outcome.status == RunStatus.FAILED:
             self.pinger.fail(outcome.invocation_id, outcome.error or outcome.note)

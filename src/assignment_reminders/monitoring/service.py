@@ -78,7 +78,7 @@ class BuiltinCron:
                     "scheduled run: %s (run %s)%s",
                     outcome.status,
                     outcome.run_id,
-                    outcome.delivered(),
+                    outcome.delivery_tail(),
                 )
             except ReminderError as exc:
                 logger.error("scheduled run failed: %s", exc.message)
