@@ -58,11 +58,15 @@ def test_interrupt_during_the_run_releases_the_lock_and_propagates() -> None:
     assert "finish:failed" in log.events
 
 
-def test_unlock_answering_false_is_recorded_on_the_row() -> None:
+def test_unlock_answering_false_is_recorded_on_the_row(caplog: pytest.LogCaptureFixture) -> None:
     lock, the_pass, log = FakeLock(answer=True, release_answer=False), FakePass(), FakeLog()
     outcome = make(lock, the_pass, log).run()
     assert outcome.unlock_ok is False
     assert log.rows[outcome.run_id]["unlock_ok"] is False
+    # said of every scope and cause (no pg_advisory_unlock in the transaction scope, none ran
+    # when the session was gone): what the release found, not how
+    said = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert said == [f"the job's lock (key {lock.key}) was no longer this run's when it released it"]
 
 
 def test_now_defaults_to_the_clock_and_can_be_passed_in() -> None:

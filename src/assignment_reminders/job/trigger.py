@@ -345,8 +345,8 @@ class Run:
         finally:
             unlock_ok = t.lock.release()
             if not unlock_ok:
-                logger.error(
-                    "pg_advisory_unlock(%d) returned false: this run no longer held the lock",
+                logger.error(  # the unlock said false, the session was gone, or a beat failed
+                    "the job's lock (key %d) was no longer this run's when it released it",
                     t.lock.key,
                 )
                 if end.status is RunStatus.SUCCESS:  # never a success whose lock was not ours
